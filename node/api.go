@@ -1,0 +1,314 @@
+package node
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/hubnet-eu/hubnet/protocol"
+	"github.com/hubnet-eu/hubnet/store"
+)
+
+// MaxBodySize is the largest request body the HTTP API reads, in bytes.
+const MaxBodySize = 1 << 20
+
+// HubInfo is one hub of the directory as the API shows it.
+type HubInfo struct {
+	ID        string           `json:"id"`
+	Self      bool             `json:"self,omitempty"`
+	Reachable bool             `json:"reachable"`
+	LastSeen  time.Time        `json:"last_seen,omitzero"`
+	Revision  uint64           `json:"revision"`
+	Fetched   time.Time        `json:"fetched,omitzero"`
+	Profile   protocol.Profile `json:"profile"`
+}
+
+// PeerInfo is one member of the gossip network as the API shows it.
+type PeerInfo struct {
+	ID        string    `json:"id"`
+	Self      bool      `json:"self,omitempty"`
+	State     string    `json:"state"` // alive, suspect or gone
+	Gossip    string    `json:"gossip,omitempty"`
+	Route     string    `json:"route,omitempty"`
+	Revision  uint64    `json:"revision"`        // gossiped profile revision
+	Cached    uint64    `json:"cached_revision"` // revision in this hub's directory
+	LastSeen  time.Time `json:"last_seen,omitzero"`
+	Reachable bool      `json:"reachable"`
+}
+
+// SelfInfo describes the node itself.
+type SelfInfo struct {
+	ID       string            `json:"id"`
+	Network  string            `json:"network"`
+	SignKey  []byte            `json:"sign_key"`
+	BoxKey   []byte            `json:"box_key"`
+	Addrs    Addrs             `json:"addrs"`
+	Revision uint64            `json:"revision"`
+	Profile  *protocol.Profile `json:"profile,omitempty"`
+}
+
+// APIError is the body of every error response.
+type APIError struct {
+	Error APIErrorBody `json:"error"`
+}
+
+// APIErrorBody says what failed: a stable code, a message and, for invalid input,
+// every field problem.
+type APIErrorBody struct {
+	Code     string                `json:"code"`
+	Message  string                `json:"message"`
+	Problems []protocol.FieldError `json:"problems,omitempty"`
+}
+
+// CapacityChange is the body of PUT /v1/self/capacity/{family}: the places available
+// now and, optionally, a new maximum.
+type CapacityChange struct {
+	Available *int   `json:"available"`
+	Maximum   *int   `json:"maximum,omitempty"`
+	Unit      string `json:"unit,omitempty"`
+}
+
+// Self returns what the node says about itself.
+func (n *Node) Self() (SelfInfo, error) {
+	s := SelfInfo{ID: n.id.ID, Network: n.net.Name, SignKey: n.id.SignPublic(), BoxKey: n.id.BoxPub[:], Addrs: n.Addrs()}
+	p, _, err := n.store.Self()
+	switch {
+	case errors.Is(err, store.ErrNoProfile):
+	case err != nil:
+		return SelfInfo{}, err
+	default:
+		s.Profile, s.Revision = &p, p.Revision
+	}
+	return s, nil
+}
+
+// Peers returns the node itself and every other hub it has heard of, sorted by ID.
+func (n *Node) Peers() []PeerInfo {
+	self := PeerInfo{ID: n.id.ID, Self: true, State: "alive", Gossip: n.GossipAddr(), Route: n.routeAddr, Reachable: true, LastSeen: n.cfg.Now()}
+	if p, _, err := n.store.Self(); err == nil {
+		self.Revision, self.Cached = p.Revision, p.Revision
+	}
+	out := []PeerInfo{self}
+	for _, p := range n.dir.snapshot() {
+		state := "gone"
+		switch {
+		case p.Reachable:
+			state = "alive"
+		case p.Member:
+			state = "suspect"
+		}
+		out = append(out, PeerInfo{ID: p.ID, State: state, Gossip: p.Gossip, Route: p.Route, Revision: p.Revision,
+			Cached: p.Cached, LastSeen: p.LastSeen, Reachable: p.Reachable})
+	}
+	sortBy(out, func(p PeerInfo) string { return p.ID })
+	return out
+}
+
+// Hubs returns the directory: every hub with a profile, this one included, by ID.
+func (n *Node) Hubs() ([]HubInfo, error) {
+	hubs, err := n.store.Hubs()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]HubInfo, 0, len(hubs)+1)
+	for _, h := range hubs {
+		out = append(out, n.hubInfo(h))
+	}
+	if p, _, err := n.store.Self(); err == nil {
+		out = append(out, n.selfHub(p))
+	}
+	sortBy(out, func(h HubInfo) string { return h.ID })
+	return out, nil
+}
+
+// Hub returns one hub of the directory; store.ErrNotFound if it has none.
+func (n *Node) Hub(id string) (HubInfo, error) {
+	if id == n.id.ID {
+		p, _, err := n.store.Self()
+		if errors.Is(err, store.ErrNoProfile) {
+			return HubInfo{}, fmt.Errorf("hub %s: %w", id, store.ErrNotFound)
+		}
+		if err != nil {
+			return HubInfo{}, err
+		}
+		return n.selfHub(p), nil
+	}
+	h, err := n.store.Hub(id)
+	if err != nil {
+		return HubInfo{}, fmt.Errorf("hub %s: %w", id, err)
+	}
+	return n.hubInfo(h), nil
+}
+
+func (n *Node) selfHub(p protocol.Profile) HubInfo {
+	return HubInfo{ID: p.ID, Self: true, Reachable: true, LastSeen: n.cfg.Now(), Revision: p.Revision, Fetched: p.Updated, Profile: p}
+}
+
+func (n *Node) hubInfo(h store.Hub) HubInfo {
+	hi := HubInfo{ID: h.Profile.ID, Reachable: false, LastSeen: h.LastSeen, Revision: h.Profile.Revision, Fetched: h.Fetched, Profile: h.Profile}
+	if p, ok := n.dir.peer(h.Profile.ID); ok {
+		hi.Reachable = p.Reachable
+		if p.LastSeen.After(hi.LastSeen) {
+			hi.LastSeen = p.LastSeen
+		}
+	}
+	return hi
+}
+
+// PutProfile replaces the hub's profile, bumping its revision, and announces it. An
+// invalid profile returns a *protocol.ValidationError and changes nothing.
+func (n *Node) PutProfile(p protocol.Profile) (protocol.Profile, error) {
+	if p.ID == "" {
+		p.ID = n.id.ID
+	}
+	return n.putSelf(p)
+}
+
+// SetCapacity changes the capacity of one service family.
+func (n *Node) SetCapacity(family protocol.Family, c CapacityChange) (protocol.Profile, error) {
+	if _, ok := protocol.FamilyBySlug(string(family)); !ok {
+		return protocol.Profile{}, &protocol.ValidationError{What: "capacity", Problems: []protocol.FieldError{{Field: "family", Rule: "must be a service family slug such as test-before-invest"}}}
+	}
+	if c.Available == nil {
+		return protocol.Profile{}, &protocol.ValidationError{What: "capacity", Problems: []protocol.FieldError{{Field: "available", Rule: "is required"}}}
+	}
+	return n.updateSelf(func(p *protocol.Profile) error {
+		cur := p.Capacity[family]
+		cur.Available = *c.Available
+		if c.Maximum != nil {
+			cur.Maximum = *c.Maximum
+		} else if cur.Maximum < cur.Available {
+			cur.Maximum = cur.Available
+		}
+		if c.Unit != "" {
+			cur.Unit = c.Unit
+		} else if cur.Unit == "" {
+			cur.Unit = "SMEs per month"
+		}
+		cur.Updated = time.Time{} // the store stamps it
+		if p.Capacity == nil {
+			p.Capacity = map[protocol.Family]protocol.Capacity{}
+		}
+		p.Capacity[family] = cur
+		return nil
+	})
+}
+
+// Handler returns the node's HTTP API: /v1/..., /healthz and /metrics.
+func (n *Node) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", n.handleHealth)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(n.metrics.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /v1/self", func(w http.ResponseWriter, r *http.Request) {
+		s, err := n.Self()
+		reply(w, s, err)
+	})
+	mux.HandleFunc("GET /v1/peers", func(w http.ResponseWriter, r *http.Request) { reply(w, n.Peers(), nil) })
+	mux.HandleFunc("GET /v1/hubs", func(w http.ResponseWriter, r *http.Request) {
+		h, err := n.Hubs()
+		reply(w, h, err)
+	})
+	mux.HandleFunc("GET /v1/hubs/{id}", func(w http.ResponseWriter, r *http.Request) {
+		h, err := n.Hub(r.PathValue("id"))
+		reply(w, h, err)
+	})
+	mux.HandleFunc("PUT /v1/self/profile", n.auth(func(w http.ResponseWriter, r *http.Request) {
+		var p protocol.Profile
+		if err := decodeBody(w, r, &p); err != nil {
+			reply(w, nil, err)
+			return
+		}
+		saved, err := n.PutProfile(p)
+		reply(w, saved, err)
+	}))
+	mux.HandleFunc("PUT /v1/self/capacity/{family}", n.auth(func(w http.ResponseWriter, r *http.Request) {
+		var c CapacityChange
+		if err := decodeBody(w, r, &c); err != nil {
+			reply(w, nil, err)
+			return
+		}
+		saved, err := n.SetCapacity(protocol.Family(r.PathValue("family")), c)
+		reply(w, saved, err)
+	}))
+	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, APIErrorBody{Code: "not-found", Message: "no such endpoint: " + r.Method + " " + r.URL.Path})
+	})
+	return mux
+}
+
+func (n *Node) handleHealth(w http.ResponseWriter, r *http.Request) {
+	select {
+	case <-n.ready:
+		reply(w, map[string]any{"status": "ok", "id": n.id.ID, "peers": len(n.ml.Members()) - 1}, nil)
+	default:
+		writeError(w, http.StatusServiceUnavailable, APIErrorBody{Code: "starting", Message: "node is starting"})
+	}
+}
+
+// auth requires the operator token as "Authorization: Bearer TOKEN".
+func (n *Node) auth(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(n.token)) != 1 {
+			writeError(w, http.StatusUnauthorized, APIErrorBody{Code: "unauthorized",
+				Message: "this request needs the operator token: Authorization: Bearer <token from the data directory>"})
+			return
+		}
+		h(w, r)
+	}
+}
+
+// decodeBody reads one JSON value of at most MaxBodySize bytes into v, refusing
+// unknown fields so a misspelt field is reported rather than ignored.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodySize))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return fmt.Errorf("request body over %d bytes: %w", MaxBodySize, protocol.ErrTooLarge)
+		}
+		return &protocol.ValidationError{What: "request body", Problems: []protocol.FieldError{{Field: "(json)", Rule: err.Error()}}}
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return &protocol.ValidationError{What: "request body", Problems: []protocol.FieldError{{Field: "(json)", Rule: "must hold one JSON value"}}}
+	}
+	return nil
+}
+
+// reply writes v as JSON, or the error with the status it calls for.
+func reply(w http.ResponseWriter, v any, err error) {
+	if err != nil {
+		var ve *protocol.ValidationError
+		switch {
+		case errors.As(err, &ve):
+			writeError(w, http.StatusBadRequest, APIErrorBody{Code: protocol.CodeBadRequest, Message: err.Error(), Problems: ve.Problems})
+		case errors.Is(err, store.ErrNotFound), errors.Is(err, protocol.ErrNotFound):
+			writeError(w, http.StatusNotFound, APIErrorBody{Code: protocol.CodeNotFound, Message: err.Error()})
+		case errors.Is(err, protocol.ErrTooLarge):
+			writeError(w, http.StatusRequestEntityTooLarge, APIErrorBody{Code: protocol.CodeTooLarge, Message: err.Error()})
+		case errors.Is(err, store.ErrNoProfile):
+			writeError(w, http.StatusConflict, APIErrorBody{Code: "no-profile", Message: err.Error() + "; apply a profile first"})
+		default:
+			writeError(w, http.StatusInternalServerError, APIErrorBody{Code: protocol.CodeInternal, Message: err.Error()})
+		}
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, body APIErrorBody) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(APIError{Error: body})
+}

@@ -1,0 +1,163 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+)
+
+// Config configures a Node. Build one with DefaultConfig or DefaultLocalConfig and
+// change what you need; New validates it. Only cmd reads flags, environment and files.
+type Config struct {
+	// DataDir holds the store (hubnet.db) and the operator token. Required; `hubnet
+	// init` (InitDataDir) must have prepared it.
+	DataDir string
+
+	// GossipAddr is the host:port memberlist binds, UDP and TCP. Port 0 picks a free
+	// port. Default "0.0.0.0:7946".
+	GossipAddr string
+	// GossipAdvertise is the host:port other hubs reach the gossip listener at. Empty
+	// means the bound address (memberlist picks a private IP for 0.0.0.0).
+	GossipAdvertise string
+	// ClusterAddr is the host:port of the embedded NATS server's route listener, which
+	// other hubs connect to. Port 0 picks a free port. Default "0.0.0.0:6222".
+	ClusterAddr string
+	// ClusterAdvertise is the host:port other hubs open routes to. Empty means the
+	// bound address, or the gossip advertise host with the bound port when bound to
+	// every interface.
+	ClusterAdvertise string
+	// ClientAddr is the embedded NATS server's client listener. It binds loopback only;
+	// the node itself connects in-process. Default "127.0.0.1:0".
+	ClientAddr string
+	// HTTPAddr is the HTTP API and console listener. Default "127.0.0.1:7480"; port 0
+	// picks a free port; empty disables HTTP.
+	HTTPAddr string
+
+	// Join lists gossip addresses (host:port) of hubs to join at start. A node that
+	// reaches none of them keeps running and retries every RejoinInterval.
+	Join []string
+	// RejoinInterval is how often a node with no peers retries Join. Default 5s.
+	RejoinInterval time.Duration
+
+	// Gossip selects memberlist's timers: "lan" (default) or "wan" for hubs spread
+	// across regions, or "local" for tests on one machine (fast timers).
+	Gossip string
+	// DeadReclaim is how soon a hub declared dead may come back at another address
+	// (a restart with new ports). Default 1s.
+	DeadReclaim time.Duration
+
+	// SyncInterval is how often the node compares gossiped profile revisions with its
+	// directory and retries failed fetches. Default 5s.
+	SyncInterval time.Duration
+	// FetchTimeout bounds one profile fetch over NATS, retries included. Default 2s.
+	FetchTimeout time.Duration
+
+	// Token is the operator's secret for HTTP writes. Empty means the token file in
+	// DataDir.
+	Token string
+
+	// Logger receives the node's logs; nil discards them.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// DefaultConfig returns the configuration for a hub on a real network.
+func DefaultConfig() Config {
+	return Config{
+		GossipAddr:     "0.0.0.0:7946",
+		ClusterAddr:    "0.0.0.0:6222",
+		ClientAddr:     "127.0.0.1:0",
+		HTTPAddr:       "127.0.0.1:7480",
+		RejoinInterval: 5 * time.Second,
+		Gossip:         "lan",
+		DeadReclaim:    time.Second,
+		SyncInterval:   5 * time.Second,
+		FetchTimeout:   2 * time.Second,
+	}
+}
+
+// DefaultLocalConfig returns a configuration for tests and demos on one machine:
+// everything on 127.0.0.1 with free ports and fast timers.
+func DefaultLocalConfig() Config {
+	c := DefaultConfig()
+	c.GossipAddr = "127.0.0.1:0"
+	c.ClusterAddr = "127.0.0.1:0"
+	c.HTTPAddr = "127.0.0.1:0"
+	c.Gossip = "local"
+	c.RejoinInterval = 500 * time.Millisecond
+	c.SyncInterval = 500 * time.Millisecond
+	return c
+}
+
+// validate checks the configuration and fills what is left to defaults.
+func (c *Config) validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("DataDir: is required"))
+	}
+	for _, a := range []struct{ name, v string }{
+		{"GossipAddr", c.GossipAddr}, {"ClusterAddr", c.ClusterAddr}, {"ClientAddr", c.ClientAddr},
+	} {
+		if _, _, err := splitHostPort(a.v); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", a.name, err))
+		}
+	}
+	for _, a := range []struct{ name, v string }{
+		{"HTTPAddr", c.HTTPAddr}, {"GossipAdvertise", c.GossipAdvertise}, {"ClusterAdvertise", c.ClusterAdvertise},
+	} {
+		if a.v == "" {
+			continue
+		}
+		if _, _, err := splitHostPort(a.v); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", a.name, err))
+		}
+	}
+	for i, j := range c.Join {
+		if _, _, err := splitHostPort(j); err != nil {
+			errs = append(errs, fmt.Errorf("Join[%d]: %w", i, err))
+		}
+	}
+	switch c.Gossip {
+	case "":
+		c.Gossip = "lan"
+	case "lan", "wan", "local":
+	default:
+		errs = append(errs, fmt.Errorf("Gossip: must be lan, wan or local, got %q", c.Gossip))
+	}
+	def := DefaultConfig()
+	if c.RejoinInterval <= 0 {
+		c.RejoinInterval = def.RejoinInterval
+	}
+	if c.DeadReclaim <= 0 {
+		c.DeadReclaim = def.DeadReclaim
+	}
+	if c.SyncInterval <= 0 {
+		c.SyncInterval = def.SyncInterval
+	}
+	if c.FetchTimeout <= 0 {
+		c.FetchTimeout = def.FetchTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return errors.Join(errs...)
+}
+
+// splitHostPort splits host:port and checks the port is a number 0-65535.
+func splitHostPort(addr string) (string, int, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("must be host:port: %w", err)
+	}
+	p, err := net.LookupPort("tcp", port)
+	if err != nil {
+		return "", 0, fmt.Errorf("port %q: %w", port, err)
+	}
+	return host, p, nil
+}

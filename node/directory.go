@@ -1,0 +1,465 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+	"github.com/nats-io/nats.go"
+
+	"github.com/hubnet-eu/hubnet/protocol"
+	"github.com/hubnet-eu/hubnet/store"
+)
+
+// directory keeps the node's view of the network: which hubs are members and how to
+// reach them (from gossip), and the signed profile of each (from NATS, cached in the
+// store). One loop, run, reconciles the two: it is woken by membership events and
+// profile hints, and ticks on its own to notice suspect members and retry fetches.
+type directory struct {
+	n *Node
+
+	self atomic.Pointer[[]byte] // the node's own signed profile, as served
+
+	mu    sync.Mutex       // guards peers
+	peers map[string]*peer // every hub heard of: in the store or in gossip
+}
+
+// peer is what the node knows of one other hub.
+type peer struct {
+	meta      protocol.Meta // last gossiped; zero until the hub is seen alive this run
+	gossip    string        // its gossip address
+	member    bool          // in memberlist's member list (alive or suspect)
+	reachable bool          // alive, not suspect
+	lastSeen  time.Time     // last time it was known alive
+	cached    uint64        // revision of the profile in the store, 0 if none
+	hinted    uint64        // highest revision announced by a profile hint
+	fetching  bool
+	failures  int       // fetches failed in a row
+	nextFetch time.Time // no fetch before this, after a failure
+}
+
+func newDirectory(n *Node) *directory {
+	return &directory{n: n, peers: map[string]*peer{}}
+}
+
+// load reads the cached directory and the node's own profile from the store.
+func (d *directory) load() error {
+	hubs, err := d.n.store.Hubs()
+	if err != nil {
+		return fmt.Errorf("load directory: %w", err)
+	}
+	d.mu.Lock()
+	for _, h := range hubs {
+		d.peers[h.Profile.ID] = &peer{cached: h.Profile.Revision, lastSeen: h.LastSeen}
+	}
+	d.mu.Unlock()
+	_, env, err := d.n.store.Self()
+	switch {
+	case errors.Is(err, store.ErrNoProfile):
+		return d.n.setMeta(0)
+	case err != nil:
+		return fmt.Errorf("load own profile: %w", err)
+	}
+	if err := d.setSelf(env); err != nil {
+		return err
+	}
+	var p protocol.Profile
+	if err := env.Decode(&p); err != nil {
+		return fmt.Errorf("load own profile: %w", err)
+	}
+	return d.n.setMeta(p.Revision)
+}
+
+func (d *directory) setSelf(env protocol.Envelope) error {
+	b, err := env.Marshal()
+	if err != nil {
+		return fmt.Errorf("encode own profile: %w", err)
+	}
+	d.self.Store(&b)
+	return nil
+}
+
+// setMeta publishes rev in the node's gossip metadata.
+func (n *Node) setMeta(rev uint64) error {
+	b, err := n.localMeta(rev)
+	if err != nil {
+		return err
+	}
+	n.delegate.meta.Store(&b)
+	if n.ml != nil {
+		// Gossip the new revision; the hint on NATS usually arrives first.
+		if err := n.ml.UpdateNode(time.Second); err != nil {
+			n.log.Warn("gossip metadata update", "err", err)
+		}
+	}
+	return nil
+}
+
+// subscribe answers profile requests and listens for profile hints.
+func (d *directory) subscribe() error {
+	nc := d.n.bus.nc
+	s1, err := nc.Subscribe(protocol.ProfileSubject(d.n.id.ID), d.serveProfile)
+	if err != nil {
+		return fmt.Errorf("subscribe profile requests: %w", err)
+	}
+	s2, err := nc.Subscribe(protocol.SubjectProfileEvent, d.onHint)
+	if err != nil {
+		return fmt.Errorf("subscribe profile hints: %w", err)
+	}
+	d.n.subs = append(d.n.subs, s1, s2)
+	return nc.Flush()
+}
+
+// serveProfile replies with the node's signed profile, or a signed not-found error.
+func (d *directory) serveProfile(m *nats.Msg) {
+	if b := d.self.Load(); b != nil {
+		m.Respond(*b)
+		return
+	}
+	d.n.replyError(m, fmt.Errorf("hub %s has no profile yet: %w", d.n.id.ID, protocol.ErrNotFound))
+}
+
+// replyError answers a request with a signed wire error.
+func (n *Node) replyError(m *nats.Msg, cause error) {
+	env, err := protocol.Sign(n.id, protocol.TypeError, "", protocol.WireError(cause), n.cfg.Now())
+	if err != nil {
+		return
+	}
+	if b, err := env.Marshal(); err == nil {
+		m.Respond(b)
+	}
+}
+
+// onHint handles a profile hint: a signed note from a hub that its profile changed.
+func (d *directory) onHint(m *nats.Msg) {
+	env, err := protocol.OpenEnvelope(m.Data)
+	if err != nil {
+		d.n.drop("", "malformed", err)
+		return
+	}
+	if env.From == d.n.id.ID || env.Type != protocol.TypeProfileHint {
+		return
+	}
+	d.mu.Lock()
+	p := d.peers[env.From]
+	var key []byte
+	if p != nil {
+		key = p.meta.Cert.SignKey
+	}
+	d.mu.Unlock()
+	if key == nil {
+		return // not a member we know yet; gossip will bring its revision
+	}
+	if err := env.Verify(key); err != nil {
+		d.n.drop(env.From, "bad-signature", err)
+		return
+	}
+	var h protocol.ProfileHint
+	if err := env.Decode(&h); err != nil || h.ID != env.From {
+		d.n.drop(env.From, "malformed", fmt.Errorf("profile hint: %w", err))
+		return
+	}
+	d.mu.Lock()
+	if p := d.peers[env.From]; p != nil && h.Revision > p.hinted {
+		p.hinted = h.Revision
+		p.nextFetch = time.Time{}
+	}
+	d.mu.Unlock()
+	d.n.wake()
+}
+
+// run is the reconcile loop. It returns when the node stops.
+func (d *directory) run() {
+	d.n.join()
+	d.reconcile()
+	close(d.n.ready)
+	tick := time.NewTicker(d.tickInterval())
+	defer tick.Stop()
+	lastJoin := time.Now()
+	for {
+		select {
+		case <-d.n.ctx.Done():
+			return
+		case <-d.n.wakeCh:
+		case <-tick.C:
+		}
+		if d.n.ml.NumMembers() <= 1 && len(d.n.cfg.Join) > 0 && time.Since(lastJoin) >= d.n.cfg.RejoinInterval {
+			d.n.join()
+			lastJoin = time.Now()
+		}
+		d.reconcile()
+	}
+}
+
+// tickInterval is how often run checks member health without being woken: the
+// failure detector's probe interval, so a suspect member is marked promptly.
+func (d *directory) tickInterval() time.Duration {
+	if d.n.cfg.Gossip == "local" {
+		return 250 * time.Millisecond
+	}
+	return time.Second
+}
+
+// join tries the configured hubs once.
+func (n *Node) join() {
+	if len(n.cfg.Join) == 0 {
+		return
+	}
+	joined, err := n.ml.Join(n.cfg.Join)
+	if err != nil && joined == 0 {
+		n.log.Warn("join failed; will retry", "hubs", n.cfg.Join, "err", err, "retry", n.cfg.RejoinInterval)
+		return
+	}
+	n.log.Info("joined network", "contacted", joined)
+}
+
+// reconcile brings routes, reachability and cached profiles in line with the current
+// membership. It is the only writer of routes and reachability.
+func (d *directory) reconcile() {
+	now := d.n.cfg.Now()
+	members := d.n.ml.Members()
+	routes := make(map[string]string, len(members))
+	type change struct {
+		id        string
+		reachable bool
+		at        time.Time
+	}
+	var changes []change
+	var fetches []fetchJob
+
+	d.mu.Lock()
+	inList := make(map[string]bool, len(members))
+	for _, m := range members {
+		if m.Name == d.n.id.ID {
+			continue
+		}
+		meta, err := protocol.DecodeMeta(m.Meta)
+		if err != nil {
+			continue // refused by the alive delegate already
+		}
+		inList[m.Name] = true
+		routes[m.Name] = meta.Route
+		p := d.peers[m.Name]
+		if p == nil {
+			p = &peer{}
+			d.peers[m.Name] = p
+		}
+		p.meta, p.gossip, p.member = meta, m.Address(), true
+		alive := m.State == memberlist.StateAlive
+		if alive {
+			p.lastSeen = now
+		}
+		if alive != p.reachable {
+			p.reachable = alive
+			changes = append(changes, change{m.Name, alive, p.lastSeen})
+		}
+		if want := max(meta.Revision, p.hinted); want > p.cached && !p.fetching && !now.Before(p.nextFetch) {
+			p.fetching = true
+			fetches = append(fetches, fetchJob{id: m.Name, key: meta.Cert.SignKey, want: want})
+		}
+	}
+	for id, p := range d.peers {
+		if inList[id] {
+			continue
+		}
+		p.member = false
+		if p.reachable {
+			p.reachable = false
+			changes = append(changes, change{id, false, p.lastSeen})
+		}
+	}
+	d.mu.Unlock()
+
+	if err := d.n.bus.setRoutes(routes); err != nil {
+		d.n.log.Error("set routes", "err", err)
+	}
+	for _, c := range changes {
+		if c.reachable {
+			d.n.log.Info("hub reachable", "peer", c.id)
+		} else {
+			d.n.log.Info("hub unreachable", "peer", c.id, "last_seen", c.at)
+		}
+		if err := d.n.store.MarkSeen(c.id, c.reachable, c.at); err != nil && !errors.Is(err, store.ErrNotFound) {
+			d.n.log.Error("record reachability", "peer", c.id, "err", err)
+		}
+	}
+	for _, f := range fetches {
+		d.n.wg.Go(func() { d.fetch(f) })
+	}
+}
+
+// fetchJob is one profile to fetch: from which hub, checked with which key.
+type fetchJob struct {
+	id   string
+	key  []byte
+	want uint64
+}
+
+// fetch asks a hub for its signed profile and stores it if it verifies. While the
+// route to a new member is still forming the request finds no responder; it retries
+// quickly within FetchTimeout. A failure backs off, doubling up to a minute.
+func (d *directory) fetch(f fetchJob) {
+	rev, err := d.fetchOnce(f)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p := d.peers[f.id]
+	p.fetching = false
+	if err != nil {
+		p.failures++
+		backoff := min(time.Second<<min(p.failures-1, 6), time.Minute)
+		p.nextFetch = d.n.cfg.Now().Add(backoff/2 + rand.N(backoff/2))
+		d.n.metrics.fetches.WithLabelValues("failed").Inc()
+		d.n.log.Debug("profile fetch failed", "peer", f.id, "err", err, "retry_in", backoff)
+		return
+	}
+	p.failures, p.nextFetch = 0, time.Time{}
+	p.cached = max(p.cached, rev)
+	d.n.metrics.fetches.WithLabelValues("ok").Inc()
+}
+
+func (d *directory) fetchOnce(f fetchJob) (uint64, error) {
+	ctx, cancel := context.WithTimeout(d.n.ctx, d.n.cfg.FetchTimeout)
+	defer cancel()
+	req := []byte(`{"v":1}`)
+	var msg *nats.Msg
+	for wait := 10 * time.Millisecond; ; wait = min(wait*2, 200*time.Millisecond) {
+		var err error
+		msg, err = d.n.bus.nc.RequestWithContext(ctx, protocol.ProfileSubject(f.id), req)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, nats.ErrNoResponders) {
+			return 0, fmt.Errorf("request profile of %s: %w", f.id, err)
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("request profile of %s: no route yet: %w", f.id, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+	env, err := protocol.OpenEnvelope(msg.Data)
+	if err != nil {
+		d.n.drop(f.id, "malformed", err)
+		return 0, err
+	}
+	if env.From != f.id {
+		err := fmt.Errorf("profile of %s answered by %s", f.id, env.From)
+		d.n.drop(f.id, "wrong-sender", err)
+		return 0, err
+	}
+	if env.Type == protocol.TypeError {
+		if err := env.Verify(f.key); err != nil {
+			d.n.drop(f.id, "bad-signature", err)
+			return 0, err
+		}
+		return 0, env.Decode(nil)
+	}
+	p, err := protocol.OpenProfile(env, f.key)
+	if err != nil {
+		reason := "bad-profile"
+		if errors.Is(err, protocol.ErrBadSignature) {
+			reason = "bad-signature"
+		}
+		d.n.drop(f.id, reason, err)
+		return 0, err
+	}
+	err = d.n.store.PutHub(store.Hub{Profile: p, Envelope: env, Reachable: true, LastSeen: d.n.cfg.Now(), Fetched: d.n.cfg.Now()})
+	if err != nil && !errors.Is(err, store.ErrStale) {
+		return 0, fmt.Errorf("store profile of %s: %w", f.id, err)
+	}
+	d.n.log.Debug("profile stored", "peer", f.id, "revision", p.Revision)
+	return p.Revision, nil
+}
+
+// peerView is a copy of one peer's state for the API.
+type peerView struct {
+	ID        string
+	Gossip    string
+	Route     string
+	Revision  uint64
+	Cached    uint64
+	Member    bool
+	Reachable bool
+	LastSeen  time.Time
+}
+
+// snapshot returns every known peer, sorted by ID.
+func (d *directory) snapshot() []peerView {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]peerView, 0, len(d.peers))
+	for _, id := range slices.Sorted(maps.Keys(d.peers)) {
+		p := d.peers[id]
+		out = append(out, peerView{ID: id, Gossip: p.gossip, Route: p.meta.Route, Revision: p.meta.Revision,
+			Cached: p.cached, Member: p.member, Reachable: p.reachable, LastSeen: p.lastSeen})
+	}
+	return out
+}
+
+// peer returns one peer's state.
+func (d *directory) peer(id string) (peerView, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p, ok := d.peers[id]
+	if !ok {
+		return peerView{}, false
+	}
+	return peerView{ID: id, Gossip: p.gossip, Route: p.meta.Route, Revision: p.meta.Revision,
+		Cached: p.cached, Member: p.member, Reachable: p.reachable, LastSeen: p.lastSeen}, true
+}
+
+// updateSelf stores a change to the node's own profile, then announces it: new gossip
+// metadata and a signed hint on NATS so other hubs fetch it at once.
+func (n *Node) updateSelf(fn func(p *protocol.Profile) error) (protocol.Profile, error) {
+	var saved protocol.Profile
+	var err error
+	if fn == nil {
+		return protocol.Profile{}, errors.New("no change")
+	}
+	saved, err = n.store.UpdateSelf(fn)
+	if err != nil {
+		return protocol.Profile{}, err
+	}
+	return saved, n.announce(saved)
+}
+
+// putSelf replaces the node's own profile and announces it.
+func (n *Node) putSelf(p protocol.Profile) (protocol.Profile, error) {
+	saved, err := n.store.PutSelf(p)
+	if err != nil {
+		return protocol.Profile{}, err
+	}
+	return saved, n.announce(saved)
+}
+
+func (n *Node) announce(saved protocol.Profile) error {
+	_, env, err := n.store.Self()
+	if err != nil {
+		return err
+	}
+	if err := n.dir.setSelf(env); err != nil {
+		return err
+	}
+	if err := n.setMeta(saved.Revision); err != nil {
+		return err
+	}
+	hint, err := protocol.Sign(n.id, protocol.TypeProfileHint, "", protocol.ProfileHint{V: protocol.Version, ID: n.id.ID, Revision: saved.Revision}, n.cfg.Now())
+	if err != nil {
+		return err
+	}
+	b, err := hint.Marshal()
+	if err != nil {
+		return err
+	}
+	if err := n.bus.nc.Publish(protocol.SubjectProfileEvent, b); err != nil {
+		n.log.Warn("publish profile hint", "err", err)
+	}
+	return nil
+}

@@ -1,0 +1,44 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log"
+	"log/slog"
+)
+
+// natsLogger adapts slog to nats-server's Logger. Notices are Info; debug and trace
+// stay off unless the server is asked for them.
+type natsLogger struct{ l *slog.Logger }
+
+func (n natsLogger) Noticef(format string, v ...any) { n.l.Info("nats server", "event", fmt.Sprintf(format, v...)) }
+func (n natsLogger) Warnf(format string, v ...any)   { n.l.Warn("nats server", "event", fmt.Sprintf(format, v...)) }
+func (n natsLogger) Fatalf(format string, v ...any)  { n.l.Error("nats server", "event", fmt.Sprintf(format, v...)) }
+func (n natsLogger) Errorf(format string, v ...any)  { n.l.Error("nats server", "event", fmt.Sprintf(format, v...)) }
+func (n natsLogger) Debugf(format string, v ...any)  { n.l.Debug("nats server", "event", fmt.Sprintf(format, v...)) }
+func (n natsLogger) Tracef(format string, v ...any)  { n.l.Debug("nats server", "event", fmt.Sprintf(format, v...)) }
+
+// memberlistLogger returns a *log.Logger for memberlist that forwards each line to l
+// at the level memberlist's "[LEVEL]" prefix names.
+func memberlistLogger(l *slog.Logger) *log.Logger {
+	return log.New(levelWriter{l}, "", 0)
+}
+
+type levelWriter struct{ l *slog.Logger }
+
+func (w levelWriter) Write(p []byte) (int, error) {
+	msg := bytes.TrimSpace(p)
+	level := slog.LevelInfo
+	for prefix, lv := range map[string]slog.Level{
+		"[DEBUG]": slog.LevelDebug, "[INFO]": slog.LevelInfo, "[WARN]": slog.LevelWarn, "[ERR]": slog.LevelError,
+	} {
+		if bytes.HasPrefix(msg, []byte(prefix)) {
+			level = lv
+			msg = bytes.TrimSpace(msg[len(prefix):])
+			break
+		}
+	}
+	w.l.Log(context.Background(), level, "memberlist", "event", string(msg))
+	return len(p), nil
+}

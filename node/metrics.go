@@ -1,0 +1,90 @@
+package node
+
+import (
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// metrics are the node's Prometheus metrics, in a registry of its own so that many
+// nodes can run in one process.
+type metrics struct {
+	reg     *prometheus.Registry
+	dropped *prometheus.CounterVec // messages refused, by reason
+	fetches *prometheus.CounterVec // profile fetches, by result
+
+	mu      sync.Mutex           // guards lastLog
+	lastLog map[string]time.Time // sender -> last drop logged, for rate limiting
+}
+
+func newMetrics(n *Node) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hubnet_dropped_messages_total",
+			Help: "Messages from the network refused by this hub, by reason.",
+		}, []string{"reason"}),
+		fetches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hubnet_profile_fetches_total",
+			Help: "Profile fetches from other hubs, by result.",
+		}, []string{"result"}),
+		lastLog: map[string]time.Time{},
+	}
+	peers := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hubnet_peers_reachable",
+		Help: "Other hubs currently reachable.",
+	}, func() float64 {
+		c := 0
+		for _, p := range n.dir.snapshot() {
+			if p.Reachable {
+				c++
+			}
+		}
+		return float64(c)
+	})
+	m.reg.MustRegister(m.dropped, m.fetches, peers,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}
+
+// drop counts a refused message and logs it, at most once a second per sender.
+func (n *Node) drop(sender, reason string, err error) {
+	n.metrics.dropped.WithLabelValues(reason).Inc()
+	now := time.Now()
+	n.metrics.mu.Lock()
+	last, seen := n.metrics.lastLog[sender]
+	logIt := !seen || now.Sub(last) >= time.Second
+	if logIt {
+		n.metrics.lastLog[sender] = now
+	}
+	n.metrics.mu.Unlock()
+	if logIt {
+		n.log.Warn("message dropped", "sender", sender, "reason", reason, "err", err)
+	}
+}
+
+// Dropped returns how many messages the node refused for reason.
+func (n *Node) Dropped(reason string) float64 {
+	c, err := n.metrics.dropped.GetMetricWithLabelValues(reason)
+	if err != nil {
+		return 0
+	}
+	var out float64
+	ch := make(chan prometheus.Metric, 1)
+	c.Collect(ch)
+	close(ch)
+	for mm := range ch {
+		out += counterValue(mm)
+	}
+	return out
+}
+
+func counterValue(m prometheus.Metric) float64 {
+	var pb dto.Metric
+	if err := m.Write(&pb); err != nil || pb.Counter == nil {
+		return 0
+	}
+	return pb.Counter.GetValue()
+}

@@ -1,0 +1,371 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+	"github.com/nats-io/nats.go"
+
+	"github.com/hubnet-eu/hubnet/protocol"
+	"github.com/hubnet-eu/hubnet/store"
+)
+
+// Files in a data directory.
+const (
+	StoreFile = "hubnet.db" // the bbolt store
+	TokenFile = "token"     // the operator's HTTP token, mode 0600
+)
+
+// Node is a running hub: its store, its gossip membership, its embedded NATS server
+// and its HTTP API. Create one with New, then Start it; Leave announces a graceful
+// departure and Shutdown stops everything. All methods are safe for concurrent use.
+type Node struct {
+	cfg   Config
+	log   *slog.Logger
+	store *store.Store
+	id    protocol.Identity
+	net   protocol.Network
+	token string
+
+	bus       *bus
+	ml        *memberlist.Memberlist
+	delegate  *delegate
+	routeAddr string // host:port other hubs route to
+	httpLn    net.Listener
+	http      *http.Server
+	metrics   *metrics
+	dir       *directory
+
+	wakeCh chan struct{} // buffered 1: wakes the reconcile loop
+	ready  chan struct{} // closed once the first join attempt and reconcile are done
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	subs   []*nats.Subscription
+
+	mu       sync.Mutex // guards started and shutdown
+	started  bool
+	shutdown bool
+}
+
+// InitResult tells the operator what `hubnet init` made.
+type InitResult struct {
+	ID        string `json:"id"`
+	SignKey   []byte `json:"sign_key"`
+	BoxKey    []byte `json:"box_key"`
+	TokenFile string `json:"token_file"`
+	Revision  uint64 `json:"revision"` // of the profile applied, 0 if none
+}
+
+// InitDataDir prepares dir for a hub called id in network net: a store with fresh keys,
+// an operator token and, when p is not nil, the hub's first profile (its ID is set to id
+// when empty). An invalid profile is refused before anything is written.
+func InitDataDir(dir string, net protocol.Network, id string, p *protocol.Profile) (InitResult, error) {
+	if err := net.Validate(); err != nil {
+		return InitResult{}, err
+	}
+	ident, err := protocol.NewIdentity(id, rand.Reader)
+	if err != nil {
+		return InitResult{}, err
+	}
+	if p != nil {
+		if p.ID == "" {
+			p.ID = id
+		}
+		if p.ID != id {
+			return InitResult{}, &protocol.ValidationError{What: "profile", Problems: []protocol.FieldError{{Field: "id", Rule: "must be the hub's ID " + id}}}
+		}
+		if err := p.Validate(); err != nil {
+			return InitResult{}, err
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return InitResult{}, fmt.Errorf("create data directory: %w", err)
+	}
+	s, err := store.Open(filepath.Join(dir, StoreFile), nil)
+	if err != nil {
+		return InitResult{}, err
+	}
+	defer s.Close()
+	if err := s.CreateIdentity(ident, net); err != nil {
+		return InitResult{}, fmt.Errorf("init %s: %w", dir, err)
+	}
+	tokenPath := filepath.Join(dir, TokenFile)
+	if err := writeToken(tokenPath); err != nil {
+		return InitResult{}, err
+	}
+	res := InitResult{ID: id, SignKey: ident.SignPublic(), BoxKey: ident.BoxPub[:], TokenFile: tokenPath}
+	if p != nil {
+		saved, err := s.PutSelf(*p)
+		if err != nil {
+			return InitResult{}, err
+		}
+		res.Revision = saved.Revision
+	}
+	return res, nil
+}
+
+func writeToken(path string) error {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return fmt.Errorf("generate token: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("write token: %w", err)
+	}
+	if _, err := f.WriteString(hex.EncodeToString(b) + "\n"); err != nil {
+		f.Close()
+		return fmt.Errorf("write token: %w", err)
+	}
+	return f.Close()
+}
+
+// ReadToken reads the operator token from a data directory.
+func ReadToken(dir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, TokenFile))
+	if err != nil {
+		return "", fmt.Errorf("read operator token: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// New opens the node's data directory and checks its configuration. It binds nothing:
+// Start does. A data directory in use by another process fails with store.ErrInUse.
+func New(cfg Config) (*Node, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("node config: %w", err)
+	}
+	s, err := store.Open(filepath.Join(cfg.DataDir, StoreFile), nil)
+	if err != nil {
+		return nil, err
+	}
+	n, err := newNode(cfg, s)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+func newNode(cfg Config, s *store.Store) (*Node, error) {
+	ident, err := s.Identity()
+	if err != nil {
+		return nil, fmt.Errorf("data directory %s: %w (run `hubnet init` first)", cfg.DataDir, err)
+	}
+	netw, err := s.Network()
+	if err != nil {
+		return nil, fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
+	}
+	token := cfg.Token
+	if token == "" {
+		if token, err = ReadToken(cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
+	n := &Node{
+		cfg:      cfg,
+		log:      cfg.Logger.With("hub", ident.ID),
+		store:    s,
+		id:       ident,
+		net:      netw,
+		token:    token,
+		delegate: &delegate{},
+		wakeCh:   make(chan struct{}, 1),
+		ready:    make(chan struct{}),
+	}
+	n.metrics = newMetrics(n)
+	n.dir = newDirectory(n)
+	return n, nil
+}
+
+// ID returns the hub's ID.
+func (n *Node) ID() string { return n.id.ID }
+
+// Start binds the node's listeners, starts its NATS server, joins the network and
+// serves HTTP. It does not wait for peers: Ready tells when the first join attempt is
+// done. A node that reaches no peer keeps retrying in the background.
+func (n *Node) Start(ctx context.Context) (err error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.started || n.shutdown {
+		return errors.New("node: already started")
+	}
+	n.started = true
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	defer func() {
+		if err != nil {
+			n.stop()
+		}
+	}()
+
+	if n.bus, err = startBus(&n.cfg, n.net, n.id.ID, n.log); err != nil {
+		return err
+	}
+	n.routeAddr = n.advertisedRoute()
+	if err := n.dir.load(); err != nil {
+		return err
+	}
+	if err := n.dir.subscribe(); err != nil {
+		return err
+	}
+	mc, err := n.memberlistConfig()
+	if err != nil {
+		return err
+	}
+	if n.ml, err = memberlist.Create(mc); err != nil {
+		return fmt.Errorf("gossip on %s: %w", n.cfg.GossipAddr, err)
+	}
+	if n.cfg.HTTPAddr != "" {
+		if n.httpLn, err = net.Listen("tcp", n.cfg.HTTPAddr); err != nil {
+			return fmt.Errorf("http on %s: %w", n.cfg.HTTPAddr, err)
+		}
+		n.http = &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		n.wg.Go(func() {
+			if err := n.http.Serve(n.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				n.log.Error("http server stopped", "err", err)
+			}
+		})
+	}
+	n.wg.Go(n.dir.run)
+	n.log.Info("node started", "gossip", n.GossipAddr(), "cluster", n.routeAddr, "http", n.HTTPAddr())
+	return nil
+}
+
+// advertisedRoute is the host:port other hubs open NATS routes to.
+func (n *Node) advertisedRoute() string {
+	if n.cfg.ClusterAdvertise != "" {
+		return n.cfg.ClusterAdvertise
+	}
+	a := n.bus.clusterAddr()
+	if a.IP.IsUnspecified() {
+		host := "127.0.0.1"
+		if h, _, err := splitHostPort(n.cfg.GossipAdvertise); err == nil && h != "" {
+			host = h
+		} else if ip := outboundIP(); ip != nil {
+			host = ip.String()
+		}
+		return hostPort(host, a.Port)
+	}
+	return hostPort(a.IP.String(), a.Port)
+}
+
+// outboundIP returns the first non-loopback unicast address of the host, or nil.
+func outboundIP() net.IP {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && ipn.IP.IsGlobalUnicast() {
+			return ipn.IP
+		}
+	}
+	return nil
+}
+
+// Ready is closed when the node has made its first attempt to join and has reconciled
+// its routes and directory with what it found.
+func (n *Node) Ready() <-chan struct{} { return n.ready }
+
+// Addrs are the addresses a started node is bound to.
+type Addrs struct {
+	HTTP    string `json:"http"`
+	Gossip  string `json:"gossip"`
+	Cluster string `json:"cluster"`
+	Client  string `json:"client"`
+}
+
+// Addrs returns the bound addresses; empty before Start.
+func (n *Node) Addrs() Addrs {
+	a := Addrs{HTTP: n.HTTPAddr(), Gossip: n.GossipAddr(), Cluster: n.routeAddr}
+	if n.bus != nil {
+		a.Client = n.bus.clientURL()
+	}
+	return a
+}
+
+// HTTPAddr returns the bound HTTP address, "" when HTTP is off or not started.
+func (n *Node) HTTPAddr() string {
+	if n.httpLn == nil {
+		return ""
+	}
+	return n.httpLn.Addr().String()
+}
+
+// GossipAddr returns the address other hubs join this one at.
+func (n *Node) GossipAddr() string {
+	if n.ml == nil {
+		return ""
+	}
+	ln := n.ml.LocalNode()
+	return hostPort(ln.Addr.String(), int(ln.Port))
+}
+
+// Leave tells the other hubs this one is going, so they mark it unreachable at once
+// rather than after the failure detector's timeout. Shutdown must still be called.
+func (n *Node) Leave(ctx context.Context) error {
+	if n.ml == nil {
+		return nil
+	}
+	timeout := 2 * time.Second
+	if d, ok := ctx.Deadline(); ok {
+		timeout = time.Until(d)
+	}
+	if err := n.ml.Leave(timeout); err != nil {
+		return fmt.Errorf("leave: %w", err)
+	}
+	return nil
+}
+
+// Shutdown stops the node without telling the others, as a crash would, and closes
+// its store. It is safe to call more than once.
+func (n *Node) Shutdown() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.shutdown {
+		return nil
+	}
+	n.shutdown = true
+	return n.stop()
+}
+
+// stop releases everything Start acquired, in reverse order.
+func (n *Node) stop() error {
+	if n.cancel != nil {
+		n.cancel()
+	}
+	if n.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		n.http.Shutdown(ctx)
+		cancel()
+	}
+	if n.ml != nil {
+		n.ml.Shutdown()
+	}
+	n.wg.Wait()
+	if n.bus != nil {
+		n.bus.close()
+	}
+	return n.store.Close()
+}
+
+// wake asks the reconcile loop to run soon. It never blocks.
+func (n *Node) wake() {
+	select {
+	case n.wakeCh <- struct{}{}:
+	default:
+	}
+}

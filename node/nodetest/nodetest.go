@@ -1,0 +1,181 @@
+// Package nodetest starts real hubnet nodes on 127.0.0.1 for tests, as net/http/httptest
+// starts real servers: real memberlist, a real embedded NATS server and a real bbolt
+// file in a temporary directory, with free ports and fast timers.
+//
+// Start one hub with [Start], a joined network with [StartN]; [Hub.Kill] stops a hub as
+// a crash would, [Hub.Restart] brings it back from its data directory. [Eventually]
+// polls a condition instead of sleeping.
+package nodetest
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/hubnet-eu/hubnet/node"
+	"github.com/hubnet-eu/hubnet/protocol"
+)
+
+// Hub is a started node with its data directory and configuration.
+type Hub struct {
+	*node.Node
+	Dir string
+	Cfg node.Config
+	t   testing.TB
+}
+
+// Network returns a fresh network for a test.
+func Network(t testing.TB) protocol.Network {
+	t.Helper()
+	n, err := protocol.NewNetwork("testnet", rand.Reader)
+	if err != nil {
+		t.Fatalf("new network: %v", err)
+	}
+	return n
+}
+
+// Profile returns a valid profile for hub id, in Finland by default.
+func Profile(id string) protocol.Profile {
+	return protocol.Profile{
+		ID:           id,
+		Name:         "Hub " + id,
+		Type:         protocol.HubEDIH,
+		Country:      "FI",
+		Regions:      []string{"FI1C"},
+		Languages:    []string{"fi", "en"},
+		Contact:      protocol.Contact{Role: "SME desk"},
+		Technologies: map[string]int{"ai-decision-support": 4},
+		Capacity: map[protocol.Family]protocol.Capacity{
+			protocol.FamilyTestBeforeInvest: {Available: 3, Maximum: 5, Unit: "SMEs per month"},
+		},
+	}
+}
+
+// Logger returns a logger for test nodes: silent unless HUBNET_TEST_LOG is set.
+func Logger() *slog.Logger {
+	if os.Getenv("HUBNET_TEST_LOG") == "" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// Config returns the local test configuration for a data directory.
+func Config(dir string, join ...string) node.Config {
+	c := node.DefaultLocalConfig()
+	c.DataDir = dir
+	c.Join = join
+	c.Logger = Logger()
+	return c
+}
+
+// Start initialises a data directory for hub id with profile p (none when nil), starts
+// the node joined to join, and stops it when the test ends.
+func Start(t testing.TB, net protocol.Network, id string, p *protocol.Profile, join ...string) *Hub {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := node.InitDataDir(dir, net, id, p); err != nil {
+		t.Fatalf("init %s: %v", id, err)
+	}
+	return StartConfig(t, Config(dir, join...))
+}
+
+// StartConfig starts a node from an initialised data directory with cfg.
+func StartConfig(t testing.TB, cfg node.Config) *Hub {
+	t.Helper()
+	n, err := node.New(cfg)
+	if err != nil {
+		t.Fatalf("new node: %v", err)
+	}
+	if err := n.Start(context.Background()); err != nil {
+		t.Fatalf("start node: %v", err)
+	}
+	t.Cleanup(func() { n.Shutdown() })
+	select {
+	case <-n.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatalf("node %s not ready in 10s", n.ID())
+	}
+	return &Hub{Node: n, Dir: cfg.DataDir, Cfg: cfg, t: t}
+}
+
+// StartN starts n hubs named hub-1 ... hub-n with test profiles, each joining the first.
+func StartN(t testing.TB, net protocol.Network, n int) []*Hub {
+	t.Helper()
+	hubs := make([]*Hub, 0, n)
+	for i := range n {
+		id := fmt.Sprintf("hub-%d", i+1)
+		p := Profile(id)
+		var join []string
+		if i > 0 {
+			join = []string{hubs[0].GossipAddr()}
+		}
+		hubs = append(hubs, Start(t, net, id, &p, join...))
+	}
+	return hubs
+}
+
+// Kill stops the hub without leaving, as a crash would.
+func (h *Hub) Kill() {
+	h.t.Helper()
+	if err := h.Shutdown(); err != nil {
+		h.t.Fatalf("kill %s: %v", h.ID(), err)
+	}
+}
+
+// Restart starts a new node from the hub's data directory, joining join.
+func (h *Hub) Restart(join ...string) *Hub {
+	h.t.Helper()
+	cfg := h.Cfg
+	cfg.Join = join
+	return StartConfig(h.t, cfg)
+}
+
+// Eventually polls cond until it returns nil or timeout passes, then fails the test
+// with cond's last error.
+func Eventually(t testing.TB, timeout time.Duration, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: %v", timeout, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Converged returns nil when every hub's directory holds every hub's profile at the
+// revision the hub itself has.
+func Converged(hubs []*Hub) error {
+	want := map[string]uint64{}
+	for _, h := range hubs {
+		s, err := h.Self()
+		if err != nil {
+			return err
+		}
+		want[s.ID] = s.Revision
+	}
+	for _, h := range hubs {
+		got, err := h.Hubs()
+		if err != nil {
+			return err
+		}
+		have := map[string]uint64{}
+		for _, g := range got {
+			have[g.ID] = g.Revision
+		}
+		for id, rev := range want {
+			if have[id] != rev {
+				return fmt.Errorf("hub %s has %s at revision %d, want %d", h.ID(), id, have[id], rev)
+			}
+		}
+	}
+	return nil
+}

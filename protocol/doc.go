@@ -1,0 +1,27 @@
+// Package protocol is the federation's language: the vocabulary hubs describe
+// themselves with, the [Profile] they publish, the [Meta] they gossip, the signed
+// [Envelope] every message travels in, the NATS subjects and the wire [Error].
+//
+// It is pure: no I/O, no logging, no clocks it reads itself (callers pass the time),
+// only the standard library, uuid and x/crypto. Every other package of hubnet imports it
+// and it imports none of them.
+//
+// # Where to start
+//
+// [Profile] and its Validate method show the rules every input follows: every problem is
+// returned at once in a [ValidationError], each [FieldError] naming the field and the
+// rule. [Sign] and [OpenEnvelope] with [Envelope.Verify] are the whole of message
+// security; [SignProfile] and [OpenProfile] apply them to profiles.
+//
+// # Vocabulary
+//
+// Technologies, services and their families, NACE sectors, countries, NUTS 2021 regions,
+// languages, hub types and customer categories are Go data with lookups by slug or code
+// and by the EC catalogue's label. The NUTS and NACE tables are generated from Eurostat's
+// lists by internal/gen (go generate ./protocol).
+//
+// # Concurrency
+//
+// Everything here is safe for concurrent use: values are plain data and the lookup
+// tables are read-only after package initialisation.
+package protocol

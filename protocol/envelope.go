@@ -1,0 +1,177 @@
+package protocol
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// MaxEnvelopeSize is the largest encoded envelope a hub accepts, in bytes.
+const MaxEnvelopeSize = 256 << 10
+
+// Message types carried in an Envelope.
+const (
+	TypeProfile     = "profile"      // body: Profile
+	TypeProfileHint = "profile-hint" // body: ProfileHint
+	TypeError       = "error"        // body: Error, in reply to a request that failed
+)
+
+// Envelope is a signed message between hubs. The signature binds the version, type,
+// sender, recipient, ID, time and a SHA-256 hash of the body, so no part can be changed
+// or moved to another message without the signature failing.
+type Envelope struct {
+	V    int             `json:"v"`
+	ID   string          `json:"id"` // UUIDv7
+	Type string          `json:"type"`
+	From string          `json:"from"`
+	To   string          `json:"to,omitempty"` // empty for a message to every hub
+	Time time.Time       `json:"time"`
+	Body json.RawMessage `json:"body"`
+	Sig  []byte          `json:"sig"` // Ed25519, base64 in JSON
+}
+
+// Sign builds and signs an envelope of type typ from the identity to the hub to
+// ("" for everyone), with body encoded as JSON, at time now.
+func Sign(id Identity, typ, to string, body any, now time.Time) (Envelope, error) {
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return Envelope{}, fmt.Errorf("encode %s body: %w", typ, err)
+	}
+	mid, err := uuid.NewV7()
+	if err != nil {
+		return Envelope{}, fmt.Errorf("new message id: %w", err)
+	}
+	e := Envelope{V: Version, ID: mid.String(), Type: typ, From: id.ID, To: to, Time: now.UTC(), Body: raw}
+	if err := e.check(); err != nil {
+		return Envelope{}, err
+	}
+	e.Sig = ed25519.Sign(id.SignKey, e.signedBytes())
+	return e, nil
+}
+
+// Verify checks the signature against the sender's public key.
+func (e *Envelope) Verify(pub ed25519.PublicKey) error {
+	if len(pub) != ed25519.PublicKeySize || len(e.Sig) != ed25519.SignatureSize ||
+		!ed25519.Verify(pub, e.signedBytes(), e.Sig) {
+		return fmt.Errorf("%s %s from %s: %w", e.Type, e.ID, e.From, ErrBadSignature)
+	}
+	return nil
+}
+
+// Marshal encodes the envelope as JSON.
+func (e *Envelope) Marshal() ([]byte, error) { return json.Marshal(e) }
+
+// OpenEnvelope decodes data and checks its form (not yet its signature, which needs
+// the sender's key: call Verify). It refuses unknown versions and oversized input.
+func OpenEnvelope(data []byte) (Envelope, error) {
+	if len(data) > MaxEnvelopeSize {
+		return Envelope{}, fmt.Errorf("envelope of %d bytes, limit %d: %w", len(data), MaxEnvelopeSize, ErrTooLarge)
+	}
+	var e Envelope
+	if err := json.Unmarshal(data, &e); err != nil {
+		return Envelope{}, &ValidationError{What: "envelope", Problems: []FieldError{{Field: "(json)", Rule: err.Error()}}}
+	}
+	if e.V != Version {
+		return Envelope{}, fmt.Errorf("envelope version %d: %w", e.V, ErrUnknownVersion)
+	}
+	if err := e.check(); err != nil {
+		return Envelope{}, err
+	}
+	return e, nil
+}
+
+// Decode unmarshals the body into v, which then must pass its own validation. An
+// envelope of type error decodes to the *Error it carries, which wraps its sentinel.
+func (e *Envelope) Decode(v any) error {
+	if e.Type == TypeError {
+		var we Error
+		if err := json.Unmarshal(e.Body, &we); err != nil || we.Code == "" {
+			return &ValidationError{What: "error", Problems: []FieldError{{Field: "body", Rule: "must be a wire error {code, message}"}}}
+		}
+		return &we
+	}
+	if err := json.Unmarshal(e.Body, v); err != nil {
+		return &ValidationError{What: e.Type, Problems: []FieldError{{Field: "body", Rule: err.Error()}}}
+	}
+	return nil
+}
+
+func (e *Envelope) check() error {
+	p := problems{what: "envelope"}
+	if u, err := uuid.Parse(e.ID); err != nil || u.Version() != 7 {
+		p.add("id", "must be a UUIDv7")
+	}
+	if e.Type == "" || len(e.Type) > 64 {
+		p.add("type", "must be 1-64 characters")
+	}
+	if !ValidID(e.From) {
+		p.add("from", idRule)
+	}
+	if e.To != "" && !ValidID(e.To) {
+		p.add("to", idRule)
+	}
+	if e.Time.IsZero() {
+		p.add("time", "is required")
+	}
+	if len(e.Body) == 0 || !json.Valid(e.Body) {
+		p.add("body", "must be JSON")
+	}
+	return p.err()
+}
+
+// signedBytes is what the signature covers: a fixed context string, then each field
+// length-prefixed, then the body's hash. Length prefixes make the encoding unambiguous.
+func (e *Envelope) signedBytes() []byte {
+	h := sha256.Sum256(e.Body)
+	b := make([]byte, 0, 160)
+	b = append(b, "hubnet envelope v1\x00"...)
+	b = binary.BigEndian.AppendUint32(b, uint32(e.V))
+	for _, s := range []string{e.Type, e.From, e.To, e.ID} {
+		b = binary.BigEndian.AppendUint16(b, uint16(len(s)))
+		b = append(b, s...)
+	}
+	b = binary.BigEndian.AppendUint64(b, uint64(e.Time.UnixNano()))
+	return append(b, h[:]...)
+}
+
+// ProfileHint is the body of a profile-hint broadcast: the hub's newest revision.
+type ProfileHint struct {
+	V        int    `json:"v"`
+	ID       string `json:"id"`
+	Revision uint64 `json:"revision"`
+}
+
+// SignProfile seals the profile as the identity's signed profile message.
+func SignProfile(id Identity, p Profile, now time.Time) (Envelope, error) {
+	if p.ID != id.ID {
+		return Envelope{}, fmt.Errorf("sign profile of %s as %s: %w", p.ID, id.ID, ErrInvalid)
+	}
+	return Sign(id, TypeProfile, "", p, now)
+}
+
+// OpenProfile checks a signed profile: the envelope's signature against pub, that the
+// profile belongs to its sender, and the profile's own rules.
+func OpenProfile(e Envelope, pub ed25519.PublicKey) (Profile, error) {
+	if e.Type != TypeProfile {
+		return Profile{}, &ValidationError{What: "envelope", Problems: []FieldError{{Field: "type", Rule: "must be " + TypeProfile}}}
+	}
+	if err := e.Verify(pub); err != nil {
+		return Profile{}, err
+	}
+	var p Profile
+	if err := e.Decode(&p); err != nil {
+		return Profile{}, err
+	}
+	if p.ID != e.From {
+		return Profile{}, &ValidationError{What: "profile", Problems: []FieldError{{Field: "id", Rule: "must be the sender's ID " + e.From}}}
+	}
+	if err := p.Validate(); err != nil {
+		return Profile{}, err
+	}
+	return p, nil
+}

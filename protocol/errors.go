@@ -1,0 +1,141 @@
+package protocol
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Sentinel errors of the protocol. Wire errors received from another hub map back to
+// these, so errors.Is works across hubs.
+var (
+	// ErrInvalid is returned (wrapped in a *ValidationError) when a value breaks a rule.
+	ErrInvalid = errors.New("protocol: invalid value")
+	// ErrBadSignature is returned when a signature does not verify against the sender's key.
+	ErrBadSignature = errors.New("protocol: bad signature")
+	// ErrUnknownVersion is returned when a message carries a version this hub does not speak.
+	ErrUnknownVersion = errors.New("protocol: unknown version")
+	// ErrWrongRecipient is returned when a message is addressed to another hub.
+	ErrWrongRecipient = errors.New("protocol: wrong recipient")
+	// ErrNotFound is returned by a hub asked for something it does not have.
+	ErrNotFound = errors.New("protocol: not found")
+	// ErrTooLarge is returned when a message or value is over its size limit.
+	ErrTooLarge = errors.New("protocol: too large")
+	// ErrInternal is returned when a hub failed for a reason of its own.
+	ErrInternal = errors.New("protocol: internal error")
+)
+
+// FieldError is one broken rule: the field's path, as it is spelled in JSON and YAML
+// ("capacity.test-before-invest.available"), and the rule it breaks.
+type FieldError struct {
+	Field string `json:"field"`
+	Rule  string `json:"rule"`
+}
+
+// Error returns "field: rule".
+func (e FieldError) Error() string { return e.Field + ": " + e.Rule }
+
+// ValidationError holds every problem found in one value, so a user can fix them all
+// at once. It matches ErrInvalid with errors.Is.
+type ValidationError struct {
+	What     string       `json:"what"` // "profile", "meta", "envelope", ...
+	Problems []FieldError `json:"problems"`
+}
+
+// Error lists every problem on one line.
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		parts[i] = p.Error()
+	}
+	return fmt.Sprintf("invalid %s: %s", e.What, strings.Join(parts, "; "))
+}
+
+// Is reports whether target is ErrInvalid.
+func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
+
+// problems collects field errors while a value is checked.
+type problems struct {
+	what string
+	list []FieldError
+}
+
+func (p *problems) add(field, rule string, args ...any) {
+	if len(args) > 0 {
+		rule = fmt.Sprintf(rule, args...)
+	}
+	p.list = append(p.list, FieldError{Field: field, Rule: rule})
+}
+
+// err returns nil when nothing was added.
+func (p *problems) err() error {
+	if len(p.list) == 0 {
+		return nil
+	}
+	return &ValidationError{What: p.what, Problems: p.list}
+}
+
+// Wire error codes. They are stable: other hubs match on them.
+const (
+	CodeBadRequest     = "bad-request"
+	CodeBadSignature   = "bad-signature"
+	CodeUnknownVersion = "unknown-version"
+	CodeWrongRecipient = "wrong-recipient"
+	CodeNotFound       = "not-found"
+	CodeTooLarge       = "too-large"
+	CodeInternal       = "internal"
+)
+
+// Error is an error as it crosses the wire: a stable code and a message for people.
+type Error struct {
+	V       int    `json:"v"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Error returns "code: message".
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Unwrap maps the code back to the sentinel it stands for.
+func (e *Error) Unwrap() error {
+	switch e.Code {
+	case CodeBadRequest:
+		return ErrInvalid
+	case CodeBadSignature:
+		return ErrBadSignature
+	case CodeUnknownVersion:
+		return ErrUnknownVersion
+	case CodeWrongRecipient:
+		return ErrWrongRecipient
+	case CodeNotFound:
+		return ErrNotFound
+	case CodeTooLarge:
+		return ErrTooLarge
+	default:
+		return ErrInternal
+	}
+}
+
+// WireError turns err into the Error to send, choosing the code from the sentinel it wraps.
+func WireError(err error) *Error {
+	var we *Error
+	if errors.As(err, &we) {
+		return we
+	}
+	code := CodeInternal
+	switch {
+	case errors.Is(err, ErrInvalid):
+		code = CodeBadRequest
+	case errors.Is(err, ErrBadSignature):
+		code = CodeBadSignature
+	case errors.Is(err, ErrUnknownVersion):
+		code = CodeUnknownVersion
+	case errors.Is(err, ErrWrongRecipient):
+		code = CodeWrongRecipient
+	case errors.Is(err, ErrNotFound):
+		code = CodeNotFound
+	case errors.Is(err, ErrTooLarge):
+		code = CodeTooLarge
+	}
+	return &Error{V: Version, Code: code, Message: err.Error()}
+}

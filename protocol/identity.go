@@ -1,0 +1,122 @@
+package protocol
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"regexp"
+
+	"golang.org/x/crypto/hkdf"
+	"golang.org/x/crypto/nacl/box"
+)
+
+// Version is the version of the wire protocol this package speaks. Every body on the
+// wire carries it as "v"; a receiver refuses versions it does not know.
+const Version = 1
+
+// idPattern is the rule for hub IDs and network names: lower case, digits and '-',
+// starting and ending with a letter or digit.
+var idPattern = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$`)
+
+// ValidID reports whether id is a valid hub ID: lower case letters, digits and '-',
+// 3 to 48 characters, starting and ending with a letter or digit.
+func ValidID(id string) bool {
+	return len(id) >= 3 && len(id) <= 48 && idPattern.MatchString(id)
+}
+
+// Identity is a hub's own keys: an Ed25519 key that signs every message it sends and an
+// X25519 box key that others seal personal data to.
+type Identity struct {
+	ID      string
+	SignKey ed25519.PrivateKey
+	BoxKey  [32]byte // private
+	BoxPub  [32]byte
+}
+
+// NewIdentity makes fresh keys for the hub id, reading randomness from rand.
+func NewIdentity(id string, rand io.Reader) (Identity, error) {
+	if !ValidID(id) {
+		return Identity{}, &ValidationError{What: "identity", Problems: []FieldError{{Field: "id", Rule: idRule}}}
+	}
+	_, sk, err := ed25519.GenerateKey(rand)
+	if err != nil {
+		return Identity{}, fmt.Errorf("generate signing key: %w", err)
+	}
+	pub, priv, err := box.GenerateKey(rand)
+	if err != nil {
+		return Identity{}, fmt.Errorf("generate box key: %w", err)
+	}
+	return Identity{ID: id, SignKey: sk, BoxKey: *priv, BoxPub: *pub}, nil
+}
+
+// SignPublic returns the public half of the signing key.
+func (i Identity) SignPublic() ed25519.PublicKey {
+	return i.SignKey.Public().(ed25519.PublicKey)
+}
+
+const idRule = "must be 3-48 characters of a-z, 0-9 and '-', starting and ending with a letter or digit"
+
+// Network is what every hub of one federation shares, as `hubnet network create`
+// writes it to network.json: a name and the key that encrypts and authenticates gossip.
+type Network struct {
+	V         int    `json:"v"`
+	Name      string `json:"name"`
+	GossipKey []byte `json:"gossip_key"` // 32 bytes, base64 in JSON
+}
+
+// NewNetwork makes a network called name with a fresh gossip key.
+func NewNetwork(name string, rand io.Reader) (Network, error) {
+	n := Network{V: Version, Name: name, GossipKey: make([]byte, 32)}
+	if _, err := io.ReadFull(rand, n.GossipKey); err != nil {
+		return Network{}, fmt.Errorf("generate gossip key: %w", err)
+	}
+	if err := n.Validate(); err != nil {
+		return Network{}, err
+	}
+	return n, nil
+}
+
+// Validate checks the network's fields and returns every problem at once.
+func (n Network) Validate() error {
+	p := problems{what: "network"}
+	if n.V != Version {
+		p.add("v", "must be %d", Version)
+	}
+	if !ValidID(n.Name) {
+		p.add("name", idRule)
+	}
+	if len(n.GossipKey) != 32 {
+		p.add("gossip_key", "must be 32 bytes (base64 in JSON), got %d", len(n.GossipKey))
+	}
+	return p.err()
+}
+
+// ParseNetwork decodes and validates network.json.
+func ParseNetwork(data []byte) (Network, error) {
+	var n Network
+	if err := json.Unmarshal(data, &n); err != nil {
+		return Network{}, &ValidationError{What: "network", Problems: []FieldError{{Field: "(json)", Rule: err.Error()}}}
+	}
+	return n, n.Validate()
+}
+
+// GossipLabel is the memberlist label of the network: packets of another network, or of
+// none, are refused before they are decrypted.
+func (n Network) GossipLabel() string { return "hubnet/v1/" + n.Name }
+
+// ClusterName is the NATS cluster name of the network's mesh.
+func (n Network) ClusterName() string { return "hubnet-" + n.Name }
+
+// RouteCredentials derives the user and password every hub of the network presents on
+// its NATS routes. They follow from the gossip key, so only members can open a route.
+func (n Network) RouteCredentials() (user, password string) {
+	r := hkdf.New(sha256.New, n.GossipKey, []byte(n.Name), []byte("hubnet route credentials v1"))
+	buf := make([]byte, 24)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		panic("hkdf: " + err.Error()) // cannot happen for 24 bytes of SHA-256 HKDF
+	}
+	return "hubnet-" + n.Name, base64.RawURLEncoding.EncodeToString(buf)
+}

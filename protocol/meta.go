@@ -1,0 +1,98 @@
+package protocol
+
+import (
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"net"
+	"strconv"
+)
+
+// MaxMetaSize is memberlist's limit on node metadata; it panics past it, so every Meta
+// this package encodes is checked against it.
+const MaxMetaSize = 512
+
+// MaxRouteLen bounds the route address in Meta so the largest valid Meta fits.
+const MaxRouteLen = 128
+
+// Meta is what a hub gossips about itself with its membership: enough to reach it over
+// NATS and to tell whether its cached profile is current. Field names are short on
+// purpose: memberlist allows 512 bytes.
+type Meta struct {
+	V        int    `json:"v"`
+	ID       string `json:"id"`
+	Route    string `json:"r"`   // host:port of the hub's NATS cluster listener
+	Revision uint64 `json:"rev"` // the hub's current profile revision
+	Cert     Cert   `json:"c"`
+}
+
+// Cert carries a hub's public keys. NotAfter and Sig are the steward's admission of the
+// keys; the hub ID and network are not repeated on the wire, they are Meta's ID and the
+// receiver's own network.
+type Cert struct {
+	SignKey  []byte `json:"sk"`
+	BoxKey   []byte `json:"bk"`
+	NotAfter int64  `json:"na,omitempty"` // Unix seconds
+	Sig      []byte `json:"s,omitempty"`
+}
+
+// Encode validates m and encodes it, guaranteeing the result fits in MaxMetaSize.
+func (m *Meta) Encode() ([]byte, error) {
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode meta: %w", err)
+	}
+	if len(b) > MaxMetaSize {
+		return nil, fmt.Errorf("meta of %d bytes, limit %d: %w", len(b), MaxMetaSize, ErrTooLarge)
+	}
+	return b, nil
+}
+
+// DecodeMeta decodes and validates gossiped metadata.
+func DecodeMeta(data []byte) (Meta, error) {
+	if len(data) > MaxMetaSize {
+		return Meta{}, fmt.Errorf("meta of %d bytes, limit %d: %w", len(data), MaxMetaSize, ErrTooLarge)
+	}
+	var m Meta
+	if err := json.Unmarshal(data, &m); err != nil {
+		return Meta{}, &ValidationError{What: "meta", Problems: []FieldError{{Field: "(json)", Rule: err.Error()}}}
+	}
+	if m.V != Version {
+		return Meta{}, fmt.Errorf("meta version %d: %w", m.V, ErrUnknownVersion)
+	}
+	return m, m.Validate()
+}
+
+// Validate checks every field of the metadata.
+func (m *Meta) Validate() error {
+	p := problems{what: "meta"}
+	if m.V != Version {
+		p.add("v", "must be %d", Version)
+	}
+	if !ValidID(m.ID) {
+		p.add("id", idRule)
+	}
+	if len(m.Route) > MaxRouteLen {
+		p.add("r", "must be at most %d bytes", MaxRouteLen)
+	} else if host, port, err := net.SplitHostPort(m.Route); err != nil || host == "" {
+		p.add("r", "must be host:port")
+	} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		p.add("r", "port must be 1-65535")
+	}
+	if len(m.Cert.SignKey) != ed25519.PublicKeySize {
+		p.add("c.sk", "must be a 32-byte Ed25519 public key")
+	}
+	if len(m.Cert.BoxKey) != 32 {
+		p.add("c.bk", "must be a 32-byte X25519 public key")
+	}
+	if n := len(m.Cert.Sig); n != 0 && n != ed25519.SignatureSize {
+		p.add("c.s", "must be empty or a 64-byte signature")
+	}
+	if m.Cert.NotAfter < 0 {
+		p.add("c.na", "must not be negative")
+	}
+	return p.err()
+}

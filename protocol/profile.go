@@ -1,0 +1,183 @@
+package protocol
+
+import (
+	"net/mail"
+	"net/url"
+	"sort"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits of a profile's free-text fields, in characters.
+const (
+	MaxNameLen        = 120
+	MaxTitleLen       = 300
+	MaxDescriptionLen = 10000
+	MaxUnitLen        = 40
+	MaxLevel          = 5
+	MinLevel          = 1
+)
+
+// Profile is what a hub says about itself: who it is, where it works, what it is good at
+// and how much room it has. Its owner signs it; every other hub caches the signed copy.
+type Profile struct {
+	ID          string   `json:"id" yaml:"id"`
+	Name        string   `json:"name" yaml:"name"`
+	Title       string   `json:"title,omitempty" yaml:"title,omitempty"`
+	Type        HubType  `json:"type" yaml:"type"`
+	Country     string   `json:"country" yaml:"country"`
+	Regions     []string `json:"regions,omitempty" yaml:"regions,omitempty"` // NUTS 2021 codes (level 1-3) the hub covers
+	Website     string   `json:"website,omitempty" yaml:"website,omitempty"`
+	Languages   []string `json:"languages" yaml:"languages"` // BCP 47 tags
+	Description string   `json:"description,omitempty" yaml:"description,omitempty"`
+	Contact     Contact  `json:"contact" yaml:"contact"`
+
+	// Specialisations: slug or NACE code to level 1 (some involvement) .. 5 (core).
+	Technologies map[string]int `json:"technologies,omitempty" yaml:"technologies,omitempty"`
+	Services     map[string]int `json:"services,omitempty" yaml:"services,omitempty"`
+	Sectors      map[string]int `json:"sectors,omitempty" yaml:"sectors,omitempty"`
+
+	// Capacity is the free room per service family.
+	Capacity map[Family]Capacity `json:"capacity,omitempty" yaml:"capacity,omitempty"`
+
+	// Revision grows by one with every change; the hub's store sets it.
+	Revision uint64    `json:"revision" yaml:"revision,omitempty"`
+	Updated  time.Time `json:"updated" yaml:"updated,omitempty"`
+}
+
+// Contact is a role address, such as a partnerships desk; no person's name is needed.
+type Contact struct {
+	Role  string `json:"role,omitempty" yaml:"role,omitempty"`
+	Email string `json:"email,omitempty" yaml:"email,omitempty"`
+	Phone string `json:"phone,omitempty" yaml:"phone,omitempty"`
+}
+
+// Capacity is the room a hub has in one service family, after the capacity object of
+// the Open Referral data standard.
+type Capacity struct {
+	Available int       `json:"available" yaml:"available"`
+	Maximum   int       `json:"maximum" yaml:"maximum"`
+	Unit      string    `json:"unit" yaml:"unit"` // "SMEs per month"
+	Updated   time.Time `json:"updated" yaml:"updated,omitempty"`
+}
+
+// Free returns the places available, never below zero.
+func (c Capacity) Free() int { return max(c.Available, 0) }
+
+// Validate checks every field of the profile and returns all problems at once as a
+// *ValidationError, each naming the field and the rule.
+func (p *Profile) Validate() error {
+	v := problems{what: "profile"}
+	if !ValidID(p.ID) {
+		v.add("id", idRule)
+	}
+	text(&v, "name", p.Name, 1, MaxNameLen)
+	text(&v, "title", p.Title, 0, MaxTitleLen)
+	text(&v, "description", p.Description, 0, MaxDescriptionLen)
+	switch p.Type {
+	case HubEDIH, HubSoE, HubDIH:
+	default:
+		v.add("type", "must be one of EDIH, SoE, DIH")
+	}
+	if _, ok := CountryByCode(p.Country); !ok {
+		v.add("country", "must be a known country code (Eurostat, e.g. FI, EL, DE)")
+	}
+	seen := map[string]bool{}
+	for _, code := range p.Regions {
+		f := "regions." + code
+		r, ok := RegionByCode(code)
+		switch {
+		case !ok:
+			v.add(f, "must be a NUTS 2021 code")
+		case r.Level < 1 || r.Level > 3:
+			v.add(f, "must be a NUTS 2021 code of level 1, 2 or 3")
+		case RegionCountry(code) != p.Country:
+			v.add(f, "must lie in the hub's country %s", p.Country)
+		case seen[code]:
+			v.add(f, "is listed twice")
+		}
+		seen[code] = true
+	}
+	if p.Website != "" {
+		if u, err := url.Parse(p.Website); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.add("website", "must be an absolute http or https URL")
+		}
+	}
+	if len(p.Languages) == 0 {
+		v.add("languages", "must list at least one language")
+	}
+	seen = map[string]bool{}
+	for i, tag := range p.Languages {
+		f := "languages." + strconv.Itoa(i)
+		switch {
+		case !ValidLanguageTag(tag):
+			v.add(f, "%q must be a BCP 47 language tag such as en, fi or pt-BR", tag)
+		case seen[CanonicalLanguageTag(tag)]:
+			v.add(f, "%q is listed twice", tag)
+		}
+		seen[CanonicalLanguageTag(tag)] = true
+	}
+	text(&v, "contact.role", p.Contact.Role, 0, MaxTitleLen)
+	if p.Contact.Email != "" {
+		if a, err := mail.ParseAddress(p.Contact.Email); err != nil || a.Address != p.Contact.Email {
+			v.add("contact.email", "must be a plain e-mail address such as partners@hub.eu")
+		}
+	}
+	text(&v, "contact.phone", p.Contact.Phone, 0, 40)
+	levels(&v, "technologies", p.Technologies, func(k string) bool { _, ok := TechnologyBySlug(k); return ok },
+		"must be a technology slug")
+	levels(&v, "services", p.Services, func(k string) bool { _, ok := ServiceBySlug(k); return ok },
+		"must be a service slug")
+	levels(&v, "sectors", p.Sectors, func(k string) bool { _, ok := SectorByCode(k); return ok },
+		"must be a NACE Rev. 2 section (A-U) or division (01-99)")
+	for _, fam := range sortedKeys(p.Capacity) {
+		c := p.Capacity[fam]
+		f := "capacity." + string(fam)
+		if _, ok := FamilyBySlug(string(fam)); !ok {
+			v.add(f, "must be a service family: test-before-invest, skills-and-training, support-to-find-investments, innovation-ecosystem or digital-maturity-assessment")
+			continue
+		}
+		if c.Maximum < 0 {
+			v.add(f+".maximum", "must not be negative")
+		}
+		if c.Available < 0 || c.Available > c.Maximum {
+			v.add(f+".available", "must be between 0 and maximum (%d)", c.Maximum)
+		}
+		text(&v, f+".unit", c.Unit, 1, MaxUnitLen)
+	}
+	return v.err()
+}
+
+func text(v *problems, field, s string, minLen, maxLen int) {
+	switch n := utf8.RuneCountInString(s); {
+	case !utf8.ValidString(s):
+		v.add(field, "must be valid UTF-8")
+	case n < minLen:
+		v.add(field, "is required")
+	case n > maxLen:
+		v.add(field, "must be at most %d characters, got %d", maxLen, n)
+	}
+}
+
+func levels(v *problems, field string, m map[string]int, known func(string) bool, rule string) {
+	for _, k := range sortedKeys(m) {
+		f := field + "." + k
+		if !known(k) {
+			v.add(f, rule)
+			continue
+		}
+		if l := m[k]; l < MinLevel || l > MaxLevel {
+			v.add(f, "level must be 1 to 5, got %d", l)
+		}
+	}
+}
+
+func sortedKeys[K ~string, V any](m map[K]V) []K {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	return keys
+}

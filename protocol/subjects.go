@@ -1,0 +1,22 @@
+package protocol
+
+// Subject prefix of every hubnet message on NATS. The version is part of it, so a
+// future protocol can run beside this one.
+const subjectPrefix = "hubnet.v1."
+
+// Subjects of the federation.
+const (
+	// SubjectProfileEvent carries a ProfileHint when a hub's profile changes.
+	SubjectProfileEvent = subjectPrefix + "event.profile"
+	// SubjectQuery is the live query to every hub.
+	SubjectQuery = subjectPrefix + "query"
+)
+
+// ProfileSubject is where hub id answers requests for its signed profile.
+func ProfileSubject(id string) string { return subjectPrefix + "hub." + id + ".profile" }
+
+// ReferralSubject is where hub id receives referral messages.
+func ReferralSubject(id string) string { return subjectPrefix + "hub." + id + ".referral" }
+
+// QuerySubject is where hub id answers a live query addressed to it alone.
+func QuerySubject(id string) string { return subjectPrefix + "hub." + id + ".query" }

@@ -1,0 +1,211 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/hubnet-eu/hubnet/protocol"
+)
+
+// Hub is another hub's entry in the directory cache: its signed profile and whether it
+// was alive when last heard of.
+type Hub struct {
+	// Profile is decoded from Envelope.Body.
+	Profile protocol.Profile
+	// Envelope is the signed profile message exactly as received; its body bytes are
+	// kept as they were signed.
+	Envelope protocol.Envelope
+	// Reachable reports whether the hub is a live member of the network.
+	Reachable bool
+	// LastSeen is the last time the hub was known to be alive; zero if never.
+	LastSeen time.Time
+	// Fetched is when this revision of the profile was stored.
+	Fetched time.Time
+}
+
+// hubRecord is how a Hub is stored; the profile is not, it is decoded from the body.
+type hubRecord struct {
+	Envelope  envelopeRecord `json:"envelope"`
+	Reachable bool           `json:"reachable"`
+	LastSeen  time.Time      `json:"last_seen"`
+	Fetched   time.Time      `json:"fetched"`
+}
+
+// PutHub caches another hub's signed profile. It does not verify the signature: the
+// caller checks the envelope with protocol.OpenProfile first.
+//
+// The envelope must be a profile message from h.Profile.ID whose body is h.Profile
+// (same ID and revision), or PutHub returns a *protocol.ValidationError. When the cache
+// holds the same or a newer revision it returns ErrStale and keeps the cached entry.
+// When h.LastSeen is older than the cached entry's, the cached Reachable and LastSeen
+// are kept. A zero h.Fetched is set to the store's clock.
+func (s *Store) PutHub(h Hub) error {
+	id := h.Profile.ID
+	if err := checkHub(h); err != nil {
+		return fmt.Errorf("put hub %s: %w", id, err)
+	}
+	now := s.clock()
+	err := s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketHubs)
+		if v := b.Get([]byte(id)); v != nil {
+			old, err := decodeHub(v)
+			if err != nil {
+				return err
+			}
+			if old.Profile.Revision >= h.Profile.Revision {
+				return fmt.Errorf("revision %d, cached revision %d: %w", h.Profile.Revision, old.Profile.Revision, ErrStale)
+			}
+			if h.LastSeen.Before(old.LastSeen) {
+				h.Reachable, h.LastSeen = old.Reachable, old.LastSeen
+			}
+		}
+		if h.Fetched.IsZero() {
+			h.Fetched = now
+		}
+		return putHub(b, h)
+	})
+	if err != nil {
+		return fmt.Errorf("put hub %s: %w", id, err)
+	}
+	return nil
+}
+
+// checkHub refuses a hub whose profile and envelope do not belong together.
+func checkHub(h Hub) error {
+	ve := &protocol.ValidationError{What: "hub"}
+	add := func(field, rule string) {
+		ve.Problems = append(ve.Problems, protocol.FieldError{Field: field, Rule: rule})
+	}
+	e := h.Envelope
+	if !protocol.ValidID(h.Profile.ID) {
+		add("profile.id", "must be a valid hub ID")
+	}
+	if h.Profile.ID != e.From {
+		add("profile.id", fmt.Sprintf("must be the envelope's sender %q", e.From))
+	}
+	if e.Type != protocol.TypeProfile {
+		add("envelope.type", "must be "+protocol.TypeProfile)
+	}
+	if body, err := profileOf(e); err != nil {
+		add("envelope.body", "must be a profile")
+	} else if body.ID != h.Profile.ID || body.Revision != h.Profile.Revision {
+		add("envelope.body", fmt.Sprintf("must be the profile given (body has %s revision %d)", body.ID, body.Revision))
+	}
+	if len(ve.Problems) > 0 {
+		return ve
+	}
+	return nil
+}
+
+// Hub returns the cached entry of the hub id, or ErrNotFound.
+func (s *Store) Hub(id string) (Hub, error) {
+	var h Hub
+	err := s.view(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketHubs).Get([]byte(id))
+		if v == nil {
+			return ErrNotFound
+		}
+		var err error
+		h, err = decodeHub(v)
+		return err
+	})
+	if err != nil {
+		return Hub{}, fmt.Errorf("hub %s: %w", id, err)
+	}
+	return h, nil
+}
+
+// Hubs returns every cached hub, sorted by ID. The slice is empty, not nil, when the
+// cache is.
+func (s *Store) Hubs() ([]Hub, error) {
+	hubs := []Hub{}
+	err := s.view(func(tx *bolt.Tx) error {
+		// bbolt iterates in byte order of the keys, which for hub IDs is their order.
+		return tx.Bucket(bucketHubs).ForEach(func(k, v []byte) error {
+			h, err := decodeHub(v)
+			if err != nil {
+				return fmt.Errorf("hub %s: %w", k, err)
+			}
+			hubs = append(hubs, h)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list hubs: %w", err)
+	}
+	return hubs, nil
+}
+
+// MarkSeen records whether the hub id is reachable. LastSeen becomes the later of the
+// cached LastSeen and at, so it never goes back: pass the current time when the hub is
+// reachable, and when it becomes unreachable the time it was last known alive. It
+// returns ErrNotFound when the hub is not cached.
+func (s *Store) MarkSeen(id string, reachable bool, at time.Time) error {
+	err := s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketHubs)
+		v := b.Get([]byte(id))
+		if v == nil {
+			return ErrNotFound
+		}
+		h, err := decodeHub(v)
+		if err != nil {
+			return err
+		}
+		h.Reachable = reachable
+		if at.After(h.LastSeen) {
+			h.LastSeen = at
+		}
+		return putHub(b, h)
+	})
+	if err != nil {
+		return fmt.Errorf("mark hub %s seen: %w", id, err)
+	}
+	return nil
+}
+
+// DeleteHub removes the hub id from the cache, or returns ErrNotFound.
+func (s *Store) DeleteHub(id string) error {
+	err := s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketHubs)
+		if b.Get([]byte(id)) == nil {
+			return ErrNotFound
+		}
+		return b.Delete([]byte(id))
+	})
+	if err != nil {
+		return fmt.Errorf("delete hub %s: %w", id, err)
+	}
+	return nil
+}
+
+func putHub(b *bolt.Bucket, h Hub) error {
+	v, err := json.Marshal(hubRecord{
+		Envelope:  recordOf(h.Envelope),
+		Reachable: h.Reachable,
+		LastSeen:  h.LastSeen.UTC(),
+		Fetched:   h.Fetched.UTC(),
+	})
+	if err != nil {
+		return fmt.Errorf("encode hub: %w", err)
+	}
+	if err := b.Put([]byte(h.Profile.ID), v); err != nil {
+		return fmt.Errorf("write hub: %w", err)
+	}
+	return nil
+}
+
+func decodeHub(v []byte) (Hub, error) {
+	var r hubRecord
+	if err := json.Unmarshal(v, &r); err != nil {
+		return Hub{}, fmt.Errorf("decode hub: %w", err)
+	}
+	env := r.Envelope.envelope()
+	p, err := profileOf(env)
+	if err != nil {
+		return Hub{}, err
+	}
+	return Hub{Profile: p, Envelope: env, Reachable: r.Reachable, LastSeen: r.LastSeen, Fetched: r.Fetched}, nil
+}

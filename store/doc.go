@@ -1,0 +1,46 @@
+// Package store keeps a hub's data in one bbolt file: its identity and network, its own
+// signed profile and the directory cache of the other hubs' signed profiles. It owns the
+// file's schema version and the migrations between versions.
+//
+// # Where to start
+//
+// [Open] opens or creates the file, takes its lock and brings the schema up to
+// [SchemaVersion]; [Store.Close] releases it. [Store.CreateIdentity] is called once, by
+// `hubnet init`. [Store.PutSelf] and [Store.UpdateSelf] are the only ways the hub's own
+// profile changes: each bumps the revision and re-signs the profile. [Store.PutHub] caches
+// another hub's signed profile and refuses to go back to an older revision.
+//
+// # Layout
+//
+// Values are JSON, except the identity's keys, which are raw bytes:
+//
+//	meta      schema    uint64, big-endian
+//	identity  id, sign_key (Ed25519, 64 bytes), box_key, box_pub (X25519, 32 bytes), network (JSON)
+//	self      envelope  the hub's own signed profile
+//	hubs      <hub ID>  a cached signed profile with reachability
+//
+// A signed envelope is kept with its body as the exact bytes that were signed (base64 in
+// the stored JSON), and a profile is decoded from that body on every read, so the profile
+// and the signature cannot drift apart.
+//
+// # Schema and migrations
+//
+// The version in meta/schema is the number of migrations applied. [Open] runs, in the
+// same transaction as its check, every migration from the file's version up to
+// [SchemaVersion]; a file written by a newer hubnet is refused with [ErrSchemaTooNew]
+// rather than read wrongly. A new version is one more entry in the migrations slice.
+//
+// # Concurrency
+//
+// A [Store] is safe for concurrent use by many goroutines: reads run in parallel, writes
+// are serialised by bbolt and each method is one transaction. Only one process can open
+// the file at a time; another [Open] waits [Options.LockTimeout] and then returns
+// [ErrInUse]. The function passed to [Store.UpdateSelf] runs inside the write transaction
+// and must not call the Store.
+//
+// # Caveats
+//
+// The store does not verify other hubs' signatures: it has no certificates. The caller
+// checks an envelope with protocol.OpenProfile before [Store.PutHub]. Every write is
+// fsynced before it returns unless [Options.NoSync] is set.
+package store

@@ -1,0 +1,189 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// SchemaVersion is the version of the file layout this build reads and writes: the
+// number of migrations it knows.
+const SchemaVersion = 1
+
+// DefaultLockTimeout is how long Open waits for another process's lock when
+// Options.LockTimeout is zero.
+const DefaultLockTimeout = time.Second
+
+// Bucket and key names.
+var (
+	bucketMeta     = []byte("meta")
+	bucketIdentity = []byte("identity")
+	bucketSelf     = []byte("self")
+	bucketHubs     = []byte("hubs")
+
+	keySchema = []byte("schema")
+)
+
+// Options configures Open. A nil *Options means the defaults.
+type Options struct {
+	// LockTimeout is how long Open waits for another process to release the data file
+	// before it returns ErrInUse. Zero means DefaultLockTimeout (1s); a negative value
+	// fails at once.
+	LockTimeout time.Duration
+
+	// NoSync skips fsync after each write, so a crash can lose or corrupt recent writes.
+	// For benchmarks and throwaway tests only.
+	NoSync bool
+
+	// Now is the clock that stamps profile revisions and fetch times. Nil means time.Now.
+	Now func() time.Time
+}
+
+// Store is a hub's data file. It is safe for concurrent use.
+type Store struct {
+	db   *bolt.DB
+	path string
+	now  func() time.Time
+}
+
+// Open opens the data file at path, creating it with mode 0600 if it does not exist (its
+// directory must), and migrates it to SchemaVersion. It returns ErrInUse when another
+// process holds the file and ErrSchemaTooNew when a newer hubnet wrote it.
+func Open(path string, opts *Options) (*Store, error) {
+	return open(path, opts, migrations)
+}
+
+// open is Open with the migration steps as a parameter, so tests can add one.
+func open(path string, opts *Options, steps []migration) (*Store, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.LockTimeout == 0 {
+		o.LockTimeout = DefaultLockTimeout
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	bo := *bolt.DefaultOptions
+	bo.Timeout = o.LockTimeout
+	bo.NoSync = o.NoSync
+	db, err := bolt.Open(path, 0o600, &bo)
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("open store %s: %w", path, ErrInUse)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error { return migrate(tx, steps) }); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return &Store{db: db, path: path, now: o.Now}, nil
+}
+
+// Close releases the data file and its lock, after waiting for open transactions.
+// Closing a closed Store does nothing.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close store %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Path returns the path of the data file, as given to Open.
+func (s *Store) Path() string { return s.path }
+
+// view runs fn in a read transaction.
+func (s *Store) view(fn func(tx *bolt.Tx) error) error {
+	return closed(s.db.View(fn))
+}
+
+// update runs fn in a write transaction, committed (and fsynced) when fn returns nil.
+func (s *Store) update(fn func(tx *bolt.Tx) error) error {
+	return closed(s.db.Update(fn))
+}
+
+// closed maps bbolt's error for a closed database to ErrClosed.
+func closed(err error) error {
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
+}
+
+// clock returns the store's time, in UTC and without a monotonic reading, so that
+// what is stored compares equal to what is read back.
+func (s *Store) clock() time.Time { return s.now().UTC() }
+
+// A migration upgrades the file from its index in migrations to the next version. It
+// runs inside Open's write transaction: if it fails, nothing of it is kept.
+type migration struct {
+	name string
+	up   func(tx *bolt.Tx) error
+}
+
+// migrations[i] upgrades schema i to i+1; len(migrations) must equal SchemaVersion.
+// Add a version by appending a step and raising SchemaVersion; never edit a released
+// step.
+var migrations = []migration{
+	{name: "create buckets", up: func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketMeta, bucketIdentity, bucketSelf, bucketHubs} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	}},
+}
+
+// migrate brings the file from its stored version to len(steps), or refuses a file
+// newer than that.
+func migrate(tx *bolt.Tx, steps []migration) error {
+	want := uint64(len(steps))
+	have, err := schemaVersion(tx)
+	if err != nil {
+		return err
+	}
+	if have > want {
+		return fmt.Errorf("file has schema %d, this build supports up to %d: %w", have, want, ErrSchemaTooNew)
+	}
+	if have == want {
+		return nil
+	}
+	for v := have; v < want; v++ {
+		if err := steps[v].up(tx); err != nil {
+			return fmt.Errorf("migrate schema %d to %d (%s): %w", v, v+1, steps[v].name, err)
+		}
+	}
+	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+	if err != nil {
+		return fmt.Errorf("create bucket %s: %w", bucketMeta, err)
+	}
+	if err := meta.Put(keySchema, binary.BigEndian.AppendUint64(nil, want)); err != nil {
+		return fmt.Errorf("write schema version %d: %w", want, err)
+	}
+	return nil
+}
+
+// schemaVersion reads the file's schema version: 0 for a fresh file.
+func schemaVersion(tx *bolt.Tx) (uint64, error) {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		// A bbolt file of some other program has buckets but no meta; do not write ours
+		// into it.
+		if k, _ := tx.Cursor().First(); k != nil {
+			return 0, fmt.Errorf("not a hubnet data file: bucket %q but no %s bucket", k, bucketMeta)
+		}
+		return 0, nil
+	}
+	v := meta.Get(keySchema)
+	if len(v) != 8 {
+		return 0, fmt.Errorf("schema version is %d bytes, want 8: data file is damaged", len(v))
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
