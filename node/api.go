@@ -34,7 +34,7 @@ type HubInfo struct {
 type PeerInfo struct {
 	ID        string    `json:"id"`
 	Self      bool      `json:"self,omitempty"`
-	State     string    `json:"state"` // alive, suspect or gone
+	State     string    `json:"state"` // alive, left (said goodbye) or failed
 	Gossip    string    `json:"gossip,omitempty"`
 	Route     string    `json:"route,omitempty"`
 	Revision  uint64    `json:"revision"`        // gossiped profile revision
@@ -97,12 +97,12 @@ func (n *Node) Peers() []PeerInfo {
 	}
 	out := []PeerInfo{self}
 	for _, p := range n.dir.snapshot() {
-		state := "gone"
+		state := "failed"
 		switch {
 		case p.Reachable:
 			state = "alive"
-		case p.Member:
-			state = "suspect"
+		case p.Left:
+			state = "left"
 		}
 		out = append(out, PeerInfo{ID: p.ID, State: state, Gossip: p.Gossip, Route: p.Route, Revision: p.Revision,
 			Cached: p.Cached, LastSeen: p.LastSeen, Reachable: p.Reachable})
@@ -246,7 +246,7 @@ func (n *Node) Handler() http.Handler {
 func (n *Node) handleHealth(w http.ResponseWriter, r *http.Request) {
 	select {
 	case <-n.ready:
-		reply(w, map[string]any{"status": "ok", "id": n.id.ID, "peers": len(n.ml.Members()) - 1}, nil)
+		reply(w, map[string]any{"status": "ok", "id": n.id.ID, "peers": n.ml.NumMembers() - 1}, nil)
 	default:
 		writeError(w, http.StatusServiceUnavailable, APIErrorBody{Code: "starting", Message: "node is starting"})
 	}

@@ -35,8 +35,9 @@ type directory struct {
 type peer struct {
 	meta      protocol.Meta // last gossiped; zero until the hub is seen alive this run
 	gossip    string        // its gossip address
-	member    bool          // in memberlist's member list (alive or suspect)
-	reachable bool          // alive, not suspect
+	member    bool          // alive in gossip, as the last membership event said
+	left      bool          // it said goodbye, rather than failing
+	reachable bool          // as last reconciled: member, with routes and fetches set up
 	lastSeen  time.Time     // last time it was known alive
 	cached    uint64        // revision of the profile in the store, 0 if none
 	hinted    uint64        // highest revision announced by a profile hint
@@ -220,12 +221,33 @@ func (n *Node) join() {
 	n.log.Info("joined network", "contacted", joined)
 }
 
+// observe records a membership event. memberlist calls it with its locks held and
+// reuses the node it passes, so the fields are copied here and nothing blocks.
+func (d *directory) observe(m *memberlist.Node, alive bool) {
+	if m.Name == d.n.id.ID {
+		return
+	}
+	meta, err := protocol.DecodeMeta(m.Meta)
+	if err != nil {
+		return // refused by the alive delegate already
+	}
+	d.mu.Lock()
+	p := d.peers[m.Name]
+	if p == nil {
+		p = &peer{}
+		d.peers[m.Name] = p
+	}
+	p.meta, p.gossip = meta, m.Address()
+	p.member, p.left = alive, m.State == memberlist.StateLeft
+	d.mu.Unlock()
+	d.n.wake()
+}
+
 // reconcile brings routes, reachability and cached profiles in line with the current
 // membership. It is the only writer of routes and reachability.
 func (d *directory) reconcile() {
 	now := d.n.cfg.Now()
-	members := d.n.ml.Members()
-	routes := make(map[string]string, len(members))
+	routes := map[string]string{}
 	type change struct {
 		id        string
 		reachable bool
@@ -235,44 +257,21 @@ func (d *directory) reconcile() {
 	var fetches []fetchJob
 
 	d.mu.Lock()
-	inList := make(map[string]bool, len(members))
-	for _, m := range members {
-		if m.Name == d.n.id.ID {
-			continue
-		}
-		meta, err := protocol.DecodeMeta(m.Meta)
-		if err != nil {
-			continue // refused by the alive delegate already
-		}
-		inList[m.Name] = true
-		routes[m.Name] = meta.Route
-		p := d.peers[m.Name]
-		if p == nil {
-			p = &peer{}
-			d.peers[m.Name] = p
-		}
-		p.meta, p.gossip, p.member = meta, m.Address(), true
-		alive := m.State == memberlist.StateAlive
-		if alive {
+	for id, p := range d.peers {
+		if p.member {
+			routes[id] = p.meta.Route
 			p.lastSeen = now
 		}
-		if alive != p.reachable {
-			p.reachable = alive
-			changes = append(changes, change{m.Name, alive, p.lastSeen})
+		if p.member != p.reachable {
+			p.reachable = p.member
+			changes = append(changes, change{id, p.member, p.lastSeen})
 		}
-		if want := max(meta.Revision, p.hinted); want > p.cached && !p.fetching && !now.Before(p.nextFetch) {
-			p.fetching = true
-			fetches = append(fetches, fetchJob{id: m.Name, key: meta.Cert.SignKey, want: want})
-		}
-	}
-	for id, p := range d.peers {
-		if inList[id] {
+		if !p.member {
 			continue
 		}
-		p.member = false
-		if p.reachable {
-			p.reachable = false
-			changes = append(changes, change{id, false, p.lastSeen})
+		if want := max(p.meta.Revision, p.hinted); want > p.cached && !p.fetching && !now.Before(p.nextFetch) {
+			p.fetching = true
+			fetches = append(fetches, fetchJob{id: id, key: p.meta.Cert.SignKey, want: want})
 		}
 	}
 	d.mu.Unlock()
@@ -386,6 +385,7 @@ type peerView struct {
 	Revision  uint64
 	Cached    uint64
 	Member    bool
+	Left      bool
 	Reachable bool
 	LastSeen  time.Time
 }
@@ -398,7 +398,7 @@ func (d *directory) snapshot() []peerView {
 	for _, id := range slices.Sorted(maps.Keys(d.peers)) {
 		p := d.peers[id]
 		out = append(out, peerView{ID: id, Gossip: p.gossip, Route: p.meta.Route, Revision: p.meta.Revision,
-			Cached: p.cached, Member: p.member, Reachable: p.reachable, LastSeen: p.lastSeen})
+			Cached: p.cached, Member: p.member, Left: p.left, Reachable: p.reachable, LastSeen: p.lastSeen})
 	}
 	return out
 }
@@ -412,7 +412,7 @@ func (d *directory) peer(id string) (peerView, bool) {
 		return peerView{}, false
 	}
 	return peerView{ID: id, Gossip: p.gossip, Route: p.meta.Route, Revision: p.meta.Revision,
-		Cached: p.cached, Member: p.member, Reachable: p.reachable, LastSeen: p.lastSeen}, true
+		Cached: p.cached, Member: p.member, Left: p.left, Reachable: p.reachable, LastSeen: p.lastSeen}, true
 }
 
 // updateSelf stores a change to the node's own profile, then announces it: new gossip

@@ -12,12 +12,24 @@ import (
 // stay off unless the server is asked for them.
 type natsLogger struct{ l *slog.Logger }
 
-func (n natsLogger) Noticef(format string, v ...any) { n.l.Info("nats server", "event", fmt.Sprintf(format, v...)) }
-func (n natsLogger) Warnf(format string, v ...any)   { n.l.Warn("nats server", "event", fmt.Sprintf(format, v...)) }
-func (n natsLogger) Fatalf(format string, v ...any)  { n.l.Error("nats server", "event", fmt.Sprintf(format, v...)) }
-func (n natsLogger) Errorf(format string, v ...any)  { n.l.Error("nats server", "event", fmt.Sprintf(format, v...)) }
-func (n natsLogger) Debugf(format string, v ...any)  { n.l.Debug("nats server", "event", fmt.Sprintf(format, v...)) }
-func (n natsLogger) Tracef(format string, v ...any)  { n.l.Debug("nats server", "event", fmt.Sprintf(format, v...)) }
+func (n natsLogger) Noticef(format string, v ...any) {
+	n.l.Info("nats server", "event", fmt.Sprintf(format, v...))
+}
+func (n natsLogger) Warnf(format string, v ...any) {
+	n.l.Warn("nats server", "event", fmt.Sprintf(format, v...))
+}
+func (n natsLogger) Fatalf(format string, v ...any) {
+	n.l.Error("nats server", "event", fmt.Sprintf(format, v...))
+}
+func (n natsLogger) Errorf(format string, v ...any) {
+	n.l.Error("nats server", "event", fmt.Sprintf(format, v...))
+}
+func (n natsLogger) Debugf(format string, v ...any) {
+	n.l.Debug("nats server", "event", fmt.Sprintf(format, v...))
+}
+func (n natsLogger) Tracef(format string, v ...any) {
+	n.l.Debug("nats server", "event", fmt.Sprintf(format, v...))
+}
 
 // memberlistLogger returns a *log.Logger for memberlist that forwards each line to l
 // at the level memberlist's "[LEVEL]" prefix names.

@@ -64,13 +64,13 @@ func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
 func (d *delegate) LocalState(join bool) []byte                { return nil }
 func (d *delegate) MergeRemoteState(buf []byte, join bool)     {}
 
-// eventDelegate wakes the reconcile loop on every membership change. memberlist calls
-// it with its locks held, so it must not block.
+// eventDelegate passes membership changes to the directory. memberlist's Members()
+// hands out nodes it keeps changing, so events are the node's only view of members.
 type eventDelegate struct{ n *Node }
 
-func (e eventDelegate) NotifyJoin(*memberlist.Node)   { e.n.wake() }
-func (e eventDelegate) NotifyLeave(*memberlist.Node)  { e.n.wake() }
-func (e eventDelegate) NotifyUpdate(*memberlist.Node) { e.n.wake() }
+func (e eventDelegate) NotifyJoin(m *memberlist.Node)   { e.n.dir.observe(m, true) }
+func (e eventDelegate) NotifyLeave(m *memberlist.Node)  { e.n.dir.observe(m, false) }
+func (e eventDelegate) NotifyUpdate(m *memberlist.Node) { e.n.dir.observe(m, true) }
 
 // aliveDelegate refuses a member whose metadata is not valid hubnet metadata for the
 // name it claims.

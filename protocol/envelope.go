@@ -149,7 +149,7 @@ type ProfileHint struct {
 // SignProfile seals the profile as the identity's signed profile message.
 func SignProfile(id Identity, p Profile, now time.Time) (Envelope, error) {
 	if p.ID != id.ID {
-		return Envelope{}, fmt.Errorf("sign profile of %s as %s: %w", p.ID, id.ID, ErrInvalid)
+		return Envelope{}, &ValidationError{What: "profile", Problems: []FieldError{{Field: "id", Rule: "must be the signing hub's ID " + id.ID}}}
 	}
 	return Sign(id, TypeProfile, "", p, now)
 }

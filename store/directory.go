@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -26,9 +27,11 @@ type Hub struct {
 	Fetched time.Time
 }
 
-// hubRecord is how a Hub is stored; the profile is not, it is decoded from the body.
+// hubRecord is how a Hub is stored in the hubs bucket. Its envelope's body is in the
+// hub_bodies bucket under the same key, as the bytes that were signed; the profile is
+// not stored apart, it is decoded from the body.
 type hubRecord struct {
-	Envelope  envelopeRecord `json:"envelope"`
+	Envelope  envelopeHeader `json:"envelope"`
 	Reachable bool           `json:"reachable"`
 	LastSeen  time.Time      `json:"last_seen"`
 	Fetched   time.Time      `json:"fetched"`
@@ -49,23 +52,22 @@ func (s *Store) PutHub(h Hub) error {
 	}
 	now := s.clock()
 	err := s.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketHubs)
-		if v := b.Get([]byte(id)); v != nil {
-			old, err := decodeHub(v)
-			if err != nil {
-				return err
-			}
+		old, err := getHub(tx, id)
+		switch {
+		case err == nil:
 			if old.Profile.Revision >= h.Profile.Revision {
 				return fmt.Errorf("revision %d, cached revision %d: %w", h.Profile.Revision, old.Profile.Revision, ErrStale)
 			}
 			if h.LastSeen.Before(old.LastSeen) {
 				h.Reachable, h.LastSeen = old.Reachable, old.LastSeen
 			}
+		case !errors.Is(err, ErrNotFound):
+			return err
 		}
 		if h.Fetched.IsZero() {
 			h.Fetched = now
 		}
-		return putHub(b, h)
+		return putHub(tx, h)
 	})
 	if err != nil {
 		return fmt.Errorf("put hub %s: %w", id, err)
@@ -104,12 +106,8 @@ func checkHub(h Hub) error {
 func (s *Store) Hub(id string) (Hub, error) {
 	var h Hub
 	err := s.view(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketHubs).Get([]byte(id))
-		if v == nil {
-			return ErrNotFound
-		}
 		var err error
-		h, err = decodeHub(v)
+		h, err = getHub(tx, id)
 		return err
 	})
 	if err != nil {
@@ -124,8 +122,9 @@ func (s *Store) Hubs() ([]Hub, error) {
 	hubs := []Hub{}
 	err := s.view(func(tx *bolt.Tx) error {
 		// bbolt iterates in byte order of the keys, which for hub IDs is their order.
+		bodies := tx.Bucket(bucketBodies)
 		return tx.Bucket(bucketHubs).ForEach(func(k, v []byte) error {
-			h, err := decodeHub(v)
+			h, err := decodeHub(v, bodies.Get(k))
 			if err != nil {
 				return fmt.Errorf("hub %s: %w", k, err)
 			}
@@ -150,15 +149,15 @@ func (s *Store) MarkSeen(id string, reachable bool, at time.Time) error {
 		if v == nil {
 			return ErrNotFound
 		}
-		h, err := decodeHub(v)
-		if err != nil {
-			return err
+		var r hubRecord
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("decode hub: %w", err)
 		}
-		h.Reachable = reachable
-		if at.After(h.LastSeen) {
-			h.LastSeen = at
+		r.Reachable = reachable
+		if at.After(r.LastSeen) {
+			r.LastSeen = at.UTC()
 		}
-		return putHub(b, h)
+		return putRecord(b, id, r)
 	})
 	if err != nil {
 		return fmt.Errorf("mark hub %s seen: %w", id, err)
@@ -173,7 +172,10 @@ func (s *Store) DeleteHub(id string) error {
 		if b.Get([]byte(id)) == nil {
 			return ErrNotFound
 		}
-		return b.Delete([]byte(id))
+		if err := b.Delete([]byte(id)); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketBodies).Delete([]byte(id))
 	})
 	if err != nil {
 		return fmt.Errorf("delete hub %s: %w", id, err)
@@ -181,28 +183,50 @@ func (s *Store) DeleteHub(id string) error {
 	return nil
 }
 
-func putHub(b *bolt.Bucket, h Hub) error {
-	v, err := json.Marshal(hubRecord{
-		Envelope:  recordOf(h.Envelope),
+// getHub reads the hub id in tx, or returns ErrNotFound.
+func getHub(tx *bolt.Tx, id string) (Hub, error) {
+	v := tx.Bucket(bucketHubs).Get([]byte(id))
+	if v == nil {
+		return Hub{}, ErrNotFound
+	}
+	return decodeHub(v, tx.Bucket(bucketBodies).Get([]byte(id)))
+}
+
+// putHub writes h's record and body in tx.
+func putHub(tx *bolt.Tx, h Hub) error {
+	err := putRecord(tx.Bucket(bucketHubs), h.Profile.ID, hubRecord{
+		Envelope:  headerOf(h.Envelope),
 		Reachable: h.Reachable,
 		LastSeen:  h.LastSeen.UTC(),
 		Fetched:   h.Fetched.UTC(),
 	})
 	if err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketBodies).Put([]byte(h.Profile.ID), h.Envelope.Body); err != nil {
+		return fmt.Errorf("write hub profile: %w", err)
+	}
+	return nil
+}
+
+func putRecord(b *bolt.Bucket, id string, r hubRecord) error {
+	v, err := json.Marshal(r)
+	if err != nil {
 		return fmt.Errorf("encode hub: %w", err)
 	}
-	if err := b.Put([]byte(h.Profile.ID), v); err != nil {
+	if err := b.Put([]byte(id), v); err != nil {
 		return fmt.Errorf("write hub: %w", err)
 	}
 	return nil
 }
 
-func decodeHub(v []byte) (Hub, error) {
+// decodeHub builds a Hub from its stored record and body.
+func decodeHub(v, body []byte) (Hub, error) {
 	var r hubRecord
 	if err := json.Unmarshal(v, &r); err != nil {
 		return Hub{}, fmt.Errorf("decode hub: %w", err)
 	}
-	env := r.Envelope.envelope()
+	env := r.Envelope.envelope(body)
 	p, err := profileOf(env)
 	if err != nil {
 		return Hub{}, err

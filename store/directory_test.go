@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
@@ -46,15 +48,21 @@ func mustSignProfile(t testing.TB, ident protocol.Identity, p protocol.Profile) 
 	return Hub{Profile: got, Envelope: env, Reachable: true, LastSeen: testTime}
 }
 
-func TestEnvelopeRecord_mirrorsEnvelope(t *testing.T) {
-	et, rt := reflect.TypeOf(protocol.Envelope{}), reflect.TypeOf(envelopeRecord{})
-	if et.NumField() != rt.NumField() {
-		t.Fatalf("protocol.Envelope has %d fields, envelopeRecord %d: keep them in step", et.NumField(), rt.NumField())
-	}
+func TestEnvelopeHeader_mirrorsEnvelope(t *testing.T) {
+	// Every field of protocol.Envelope but Body, which is stored apart, must be stored.
+	et, ht := reflect.TypeOf(protocol.Envelope{}), reflect.TypeOf(envelopeHeader{})
 	for i := range et.NumField() {
-		if ef, rf := et.Field(i), rt.Field(i); ef.Name != rf.Name || ef.Tag != rf.Tag {
-			t.Errorf("field %d: protocol.Envelope has %s %s, envelopeRecord %s %s", i, ef.Name, ef.Tag, rf.Name, rf.Tag)
+		ef := et.Field(i)
+		if ef.Name == "Body" {
+			continue
 		}
+		hf, ok := ht.FieldByName(ef.Name)
+		if !ok || hf.Type != ef.Type || hf.Tag != ef.Tag {
+			t.Errorf("protocol.Envelope.%s %s %s is not in envelopeHeader: keep them in step", ef.Name, ef.Type, ef.Tag)
+		}
+	}
+	if et.NumField() != ht.NumField()+1 {
+		t.Errorf("protocol.Envelope has %d fields, envelopeHeader %d (+ Body)", et.NumField(), ht.NumField())
 	}
 }
 
@@ -106,6 +114,59 @@ func TestStore_PutHub_keepsBodyBytes(t *testing.T) {
 	}
 	if got.Profile.Name != "R&D <Hub>" {
 		t.Errorf("Profile.Name = %q, want decoded from the body", got.Profile.Name)
+	}
+}
+
+func TestStore_results_outliveClose(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "hubnet.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ident := mustInit(t, s, "hub-one")
+	// Profiles over a quarter page, so that their buckets are not inline: bbolt copies
+	// values of inline buckets that are not aligned, which would hide the fault.
+	long := strings.Repeat("Robotics test beds for manufacturing SMEs. ", 50)
+	self := testProfile("hub-one")
+	self.Description = long
+	if _, err := s.PutSelf(self); err != nil {
+		t.Fatal(err)
+	}
+	other := withRevision(testProfile("hub-two"), 1)
+	other.Description = long
+	if err := s.PutHub(mustSignProfile(t, mustIdentity(t, "hub-two"), other)); err != nil {
+		t.Fatal(err)
+	}
+	h, err := s.Hub("hub-two")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hubs, err := s.Hubs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, selfEnv, err := s.Self()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotIdent, err := s.Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Close unmaps the file: anything returned that still pointed into bbolt's memory
+	// would now fault or read garbage.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, env := range []protocol.Envelope{h.Envelope, hubs[0].Envelope} {
+		if _, err := profileOf(env); err != nil {
+			t.Errorf("envelope body after Close: %v", err)
+		}
+	}
+	if err := selfEnv.Verify(ident.SignPublic()); err != nil {
+		t.Errorf("own envelope after Close: %v", err)
+	}
+	if !identityEqual(gotIdent, ident) {
+		t.Errorf("identity changed after Close")
 	}
 }
 
@@ -275,6 +336,14 @@ func TestStore_DeleteHub(t *testing.T) {
 	}
 	if _, err := s.Hub("hub-two"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Hub after DeleteHub: %v, want ErrNotFound", err)
+	}
+	if err := s.view(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketBodies).Get([]byte("hub-two")) != nil {
+			t.Errorf("DeleteHub left the profile body behind")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 	if err := s.DeleteHub("hub-two"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("second DeleteHub: %v, want ErrNotFound", err)

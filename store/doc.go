@@ -12,16 +12,19 @@
 //
 // # Layout
 //
-// Values are JSON, except the identity's keys, which are raw bytes:
+// Values are JSON, except the identity's keys and the signed bodies, which are raw bytes:
 //
-//	meta      schema    uint64, big-endian
-//	identity  id, sign_key (Ed25519, 64 bytes), box_key, box_pub (X25519, 32 bytes), network (JSON)
-//	self      envelope  the hub's own signed profile
-//	hubs      <hub ID>  a cached signed profile with reachability
+//	meta        schema    uint64, big-endian
+//	identity    id, sign_key (Ed25519, 64 bytes), box_key, box_pub (X25519, 32 bytes),
+//	            network (JSON)
+//	self        envelope  the hub's own signed profile: the envelope without its body
+//	            body      the signed body, the profile
+//	hubs        <hub ID>  another hub's envelope without its body, reachability, fetch time
+//	hub_bodies  <hub ID>  that envelope's signed body
 //
-// A signed envelope is kept with its body as the exact bytes that were signed (base64 in
-// the stored JSON), and a profile is decoded from that body on every read, so the profile
-// and the signature cannot drift apart.
+// A signed body is kept as the exact bytes that were signed, never re-encoded, and the
+// profile is decoded from it on every read, so the profile and its signature cannot
+// drift apart.
 //
 // # Schema and migrations
 //
@@ -33,10 +36,10 @@
 // # Concurrency
 //
 // A [Store] is safe for concurrent use by many goroutines: reads run in parallel, writes
-// are serialised by bbolt and each method is one transaction. Only one process can open
-// the file at a time; another [Open] waits [Options.LockTimeout] and then returns
-// [ErrInUse]. The function passed to [Store.UpdateSelf] runs inside the write transaction
-// and must not call the Store.
+// are serialised by bbolt and each method is one transaction. Only one Store can have
+// the file open at a time, even within one process: another [Open] waits
+// [Options.LockTimeout] and then returns [ErrInUse]. The function passed to
+// [Store.UpdateSelf] runs inside the write transaction and must not call the Store.
 //
 // # Caveats
 //

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -8,27 +9,30 @@ import (
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
-// envelopeRecord is how a signed envelope is stored. It mirrors protocol.Envelope but
-// holds Body as []byte, base64 in JSON: encoding/json compacts and re-escapes a
-// json.RawMessage when it encodes one, and the signature covers the body's hash, so a
-// body that was not compact when it was signed would no longer verify.
-type envelopeRecord struct {
+// envelopeHeader is a signed envelope without its body, which is stored apart as the
+// raw bytes that were signed. encoding/json compacts and re-escapes a json.RawMessage
+// when it encodes one, and the signature covers the body's hash, so a body kept inside
+// the JSON could come back changed and no longer verify. Kept apart, it also needs no
+// second decoding on read.
+type envelopeHeader struct {
 	V    int       `json:"v"`
 	ID   string    `json:"id"`
 	Type string    `json:"type"`
 	From string    `json:"from"`
 	To   string    `json:"to,omitempty"`
 	Time time.Time `json:"time"`
-	Body []byte    `json:"body"`
 	Sig  []byte    `json:"sig"`
 }
 
-func recordOf(e protocol.Envelope) envelopeRecord {
-	return envelopeRecord{V: e.V, ID: e.ID, Type: e.Type, From: e.From, To: e.To, Time: e.Time, Body: e.Body, Sig: e.Sig}
+func headerOf(e protocol.Envelope) envelopeHeader {
+	return envelopeHeader{V: e.V, ID: e.ID, Type: e.Type, From: e.From, To: e.To, Time: e.Time, Sig: e.Sig}
 }
 
-func (r envelopeRecord) envelope() protocol.Envelope {
-	return protocol.Envelope{V: r.V, ID: r.ID, Type: r.Type, From: r.From, To: r.To, Time: r.Time, Body: r.Body, Sig: r.Sig}
+// envelope joins the header to its body, copied: body may be bbolt's memory, valid
+// only inside its transaction.
+func (h envelopeHeader) envelope(body []byte) protocol.Envelope {
+	return protocol.Envelope{V: h.V, ID: h.ID, Type: h.Type, From: h.From, To: h.To, Time: h.Time,
+		Body: json.RawMessage(bytes.Clone(body)), Sig: h.Sig}
 }
 
 // profileOf decodes the profile an envelope carries.

@@ -12,8 +12,12 @@ import (
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
-// keySelf is the key of the hub's own signed profile in the self bucket.
-var keySelf = []byte("envelope")
+// Keys of the self bucket: the hub's own signed profile, as an envelope header and the
+// signed body.
+var (
+	keySelfEnvelope = []byte("envelope")
+	keySelfBody     = []byte("body")
+)
 
 // Self returns the hub's own profile and the signed envelope it is published in, or
 // ErrNoProfile.
@@ -133,11 +137,15 @@ func (s *Store) putSelf(tx *bolt.Tx, p protocol.Profile, prev *protocol.Profile)
 	if err != nil {
 		return protocol.Profile{}, fmt.Errorf("sign profile: %w", err)
 	}
-	v, err := json.Marshal(recordOf(env))
+	v, err := json.Marshal(headerOf(env))
 	if err != nil {
 		return protocol.Profile{}, fmt.Errorf("encode profile envelope: %w", err)
 	}
-	if err := tx.Bucket(bucketSelf).Put(keySelf, v); err != nil {
+	b := tx.Bucket(bucketSelf)
+	if err := b.Put(keySelfEnvelope, v); err != nil {
+		return protocol.Profile{}, fmt.Errorf("write profile envelope: %w", err)
+	}
+	if err := b.Put(keySelfBody, env.Body); err != nil {
 		return protocol.Profile{}, fmt.Errorf("write profile: %w", err)
 	}
 	return profileOf(env)
@@ -170,15 +178,16 @@ func stampCapacity(caps map[protocol.Family]protocol.Capacity, prev *protocol.Pr
 
 // getSelf reads the hub's own profile and envelope in tx.
 func getSelf(tx *bolt.Tx) (protocol.Profile, protocol.Envelope, error) {
-	v := tx.Bucket(bucketSelf).Get(keySelf)
+	b := tx.Bucket(bucketSelf)
+	v, body := b.Get(keySelfEnvelope), b.Get(keySelfBody)
 	if v == nil {
 		return protocol.Profile{}, protocol.Envelope{}, ErrNoProfile
 	}
-	var r envelopeRecord
-	if err := json.Unmarshal(v, &r); err != nil {
+	var h envelopeHeader
+	if err := json.Unmarshal(v, &h); err != nil {
 		return protocol.Profile{}, protocol.Envelope{}, fmt.Errorf("decode profile envelope: %w", err)
 	}
-	env := r.envelope()
+	env := h.envelope(body)
 	p, err := profileOf(env)
 	if err != nil {
 		return protocol.Profile{}, protocol.Envelope{}, err

@@ -96,6 +96,20 @@ func TestStore_PutSelf_capacityUpdated(t *testing.T) {
 	if got, want := second.Capacity[protocol.FamilyTestBeforeInvest].Updated, first.Updated; !got.Equal(want) {
 		t.Errorf("unchanged capacity Updated %v, want %v kept", got, want)
 	}
+
+	// A time the caller gives with new figures is kept.
+	clock.Add(time.Hour)
+	given := clock.Now().Add(-time.Minute)
+	third, err := s.UpdateSelf(func(p *protocol.Profile) error {
+		p.Capacity[protocol.FamilySkills] = protocol.Capacity{Available: 2, Maximum: 2, Unit: "courses", Updated: given}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := third.Capacity[protocol.FamilySkills].Updated; !got.Equal(given) {
+		t.Errorf("capacity Updated %v, want the given %v", got, given)
+	}
 }
 
 func TestStore_PutSelf_invalid(t *testing.T) {

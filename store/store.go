@@ -24,6 +24,7 @@ var (
 	bucketIdentity = []byte("identity")
 	bucketSelf     = []byte("self")
 	bucketHubs     = []byte("hubs")
+	bucketBodies   = []byte("hub_bodies")
 
 	keySchema = []byte("schema")
 )
@@ -132,7 +133,7 @@ type migration struct {
 // step.
 var migrations = []migration{
 	{name: "create buckets", up: func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketMeta, bucketIdentity, bucketSelf, bucketHubs} {
+		for _, name := range [][]byte{bucketMeta, bucketIdentity, bucketSelf, bucketHubs, bucketBodies} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
