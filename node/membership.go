@@ -30,6 +30,9 @@ func (n *Node) memberlistConfig() (*memberlist.Config, error) {
 		c = memberlist.DefaultLANConfig()
 		// Three instead of four: a dead hub is declared within about 6s at 25 hubs.
 		c.SuspicionMult = 3
+		// Twice as often as the preset: a new hub is known to 25 others within
+		// about half a second, at a few hundred bytes a second per hub.
+		c.GossipInterval = 100 * time.Millisecond
 	}
 	host, port, _ := splitHostPort(n.cfg.GossipAddr)
 	c.Name = n.id.ID

@@ -1,0 +1,323 @@
+// The federation benchmark: how fast directories converge, how fast a killed hub is
+// marked unreachable, and how much memory an idle hub holds.
+//
+//	go run ./cmd/hubnet-bench -out docs/benchmarks.md federation
+//
+// Every run is bounded: a fixed number of rounds, each with deadlines, on 127.0.0.1.
+
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hubnet-eu/hubnet/node"
+	"github.com/hubnet-eu/hubnet/protocol"
+)
+
+func main() {
+	out := flag.String("out", "", "markdown file to update between the benchmark's markers (stdout only when empty)")
+	rounds := flag.Int("rounds", 5, "rounds per size; medians are over rounds")
+	sizes := flag.String("sizes", "10,25", "federation sizes, comma-separated")
+	gossip := flag.String("gossip", "lan,local", "gossip presets to measure failure detection with")
+	flag.Parse()
+	if flag.NArg() != 1 || flag.Arg(0) != "federation" {
+		fmt.Fprintln(os.Stderr, "usage: hubnet-bench [-out FILE] [-rounds N] [-sizes 10,25] federation")
+		os.Exit(2)
+	}
+	var ns []int
+	for _, s := range strings.Split(*sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 2 || n > 60 {
+			fmt.Fprintf(os.Stderr, "hubnet-bench: -sizes: %q must be numbers from 2 to 60\n", s)
+			os.Exit(2)
+		}
+		ns = append(ns, n)
+	}
+	report, err := federation(ns, strings.Split(*gossip, ","), *rounds)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hubnet-bench:", err)
+		os.Exit(1)
+	}
+	fmt.Print(report)
+	if *out != "" {
+		if err := writeSection(*out, "federation", report); err != nil {
+			fmt.Fprintln(os.Stderr, "hubnet-bench:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+// result holds one size's measurements, one value per round.
+type result struct {
+	n        int
+	converge []time.Duration
+	detect   map[string][]time.Duration // gossip preset -> time to mark a killed hub unreachable
+	rssPer   float64                    // MB per idle hub
+}
+
+func federation(sizes []int, presets []string, rounds int) (string, error) {
+	var results []result
+	for _, n := range sizes {
+		r := result{n: n, detect: map[string][]time.Duration{}}
+		for _, preset := range presets {
+			for round := range rounds {
+				conv, det, rss, err := measure(n, preset, round == 0 && preset == presets[0])
+				if err != nil {
+					return "", fmt.Errorf("%d hubs, %s, round %d: %w", n, preset, round+1, err)
+				}
+				if preset == presets[0] {
+					r.converge = append(r.converge, conv)
+				}
+				r.detect[preset] = append(r.detect[preset], det)
+				if rss > 0 {
+					r.rssPer = rss
+				}
+				fmt.Fprintf(os.Stderr, "%d hubs %s round %d: converged %v, killed hub unreachable after %v\n", n, preset, round+1, conv.Round(time.Millisecond), det.Round(time.Millisecond))
+			}
+		}
+		results = append(results, r)
+	}
+	return render(results, presets, rounds), nil
+}
+
+// measure starts n hubs, the last one timed, kills one and times its detection.
+// With memory set it also measures resident memory per idle hub.
+func measure(n int, preset string, memory bool) (converge, detect time.Duration, rssPerHub float64, err error) {
+	root, err := os.MkdirTemp("", "hubnet-bench-")
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer os.RemoveAll(root)
+	netw, err := protocol.NewNetwork("bench", rand.Reader)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	runtime.GC()
+	debug.FreeOSMemory()
+	rssBefore := rssMB()
+
+	var hubs []*node.Node
+	defer func() {
+		for _, h := range hubs {
+			h.Shutdown()
+		}
+	}()
+	start := func(i int) (*node.Node, error) {
+		id := fmt.Sprintf("bench-hub-%02d", i)
+		dir := filepath.Join(root, id)
+		p := benchProfile(id, i)
+		if _, err := node.InitDataDir(dir, netw, id, &p); err != nil {
+			return nil, err
+		}
+		cfg := node.DefaultLocalConfig()
+		cfg.Gossip = preset
+		cfg.DataDir = dir
+		if len(hubs) > 0 {
+			cfg.Join = []string{hubs[0].GossipAddr()}
+		}
+		h, err := node.New(cfg)
+		if err != nil {
+			return nil, err
+		}
+		if err := h.Start(context.Background()); err != nil {
+			h.Shutdown()
+			return nil, err
+		}
+		return h, nil
+	}
+	for i := range n - 1 {
+		h, err := start(i)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		hubs = append(hubs, h)
+	}
+	if err := waitFor(30*time.Second, func() bool { return complete(hubs) }); err != nil {
+		return 0, 0, 0, fmt.Errorf("first %d hubs: %w", n-1, err)
+	}
+	t0 := time.Now()
+	last, err := start(n - 1)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	hubs = append(hubs, last)
+	if err := waitFor(30*time.Second, func() bool { return complete(hubs) }); err != nil {
+		return 0, 0, 0, fmt.Errorf("last hub: %w", err)
+	}
+	converge = time.Since(t0)
+
+	if memory {
+		time.Sleep(3 * time.Second) // idle, so gossip and routes settle
+		runtime.GC()
+		debug.FreeOSMemory()
+		rssPerHub = (rssMB() - rssBefore) / float64(n)
+	}
+
+	victim := hubs[n/2]
+	t1 := time.Now()
+	victim.Shutdown()
+	others := slices.Delete(slices.Clone(hubs), n/2, n/2+1)
+	err = waitFor(60*time.Second, func() bool {
+		for _, h := range others {
+			hi, err := h.Hub(victim.ID())
+			if err != nil || hi.Reachable {
+				return false
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("detect killed hub: %w", err)
+	}
+	return converge, time.Since(t1), rssPerHub, nil
+}
+
+// complete reports whether every hub holds every other hub's current profile.
+func complete(hubs []*node.Node) bool {
+	for _, h := range hubs {
+		peers := h.Peers()
+		if len(peers) != len(hubs) {
+			return false
+		}
+		for _, p := range peers {
+			if !p.Self && (p.Revision == 0 || p.Cached < p.Revision) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func waitFor(timeout time.Duration, cond func() bool) error {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return errors.New("timed out after " + timeout.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return nil
+}
+
+func benchProfile(id string, i int) protocol.Profile {
+	countries := []string{"FI", "SE", "DE", "FR", "IT", "ES", "SI", "PL"}
+	c := countries[i%len(countries)]
+	return protocol.Profile{
+		ID: id, Name: "Benchmark hub " + id, Type: protocol.HubEDIH, Country: c,
+		Languages:    []string{"en"},
+		Technologies: map[string]int{"ai-decision-support": 1 + i%5, "cybersecurity": 1 + (i+2)%5},
+		Capacity: map[protocol.Family]protocol.Capacity{
+			protocol.FamilyTestBeforeInvest: {Available: i % 4, Maximum: 5, Unit: "SMEs per month"},
+		},
+	}
+}
+
+// rssMB returns the process's resident memory in MB, from /proc.
+func rssMB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+func median(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)/2]
+}
+
+func render(results []result, presets []string, rounds int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Measured %s on %s. Medians of %d rounds (min–max in brackets); every hub is a real node (memberlist, embedded NATS, bbolt with fsync) on 127.0.0.1 in one process.\n\n",
+		time.Now().UTC().Format("2006-01-02"), machine(), rounds)
+	b.WriteString("| hubs | last start → every directory complete | killed hub marked unreachable by all (")
+	b.WriteString(strings.Join(presets, " / "))
+	b.WriteString(" timers) | resident memory per idle hub |\n|---:|---:|---:|---:|\n")
+	for _, r := range results {
+		var det []string
+		for _, p := range presets {
+			det = append(det, spread(r.detect[p]))
+		}
+		fmt.Fprintf(&b, "| %d | %s | %s | %.1f MB |\n", r.n, spread(r.converge), strings.Join(det, " / "), r.rssPer)
+	}
+	b.WriteString("\nTargets: directory complete under 1 s at 25 hubs; killed hub unreachable under 6 s; under 40 MB per idle hub.\n")
+	return b.String()
+}
+
+func spread(d []time.Duration) string {
+	if len(d) == 0 {
+		return "–"
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return fmt.Sprintf("%s (%s–%s)", ms(median(s)), ms(s[0]), ms(s[len(s)-1]))
+}
+
+func ms(d time.Duration) string {
+	if d >= time.Second {
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	}
+	return fmt.Sprintf("%d ms", d.Milliseconds())
+}
+
+// machine describes the host: CPU model, cores, memory, Go version.
+func machine() string {
+	cpu := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	mem := ""
+	if out, err := exec.Command("free", "-g").Output(); err == nil {
+		if f := strings.Fields(strings.Split(string(out), "\n")[1]); len(f) > 1 {
+			mem = ", " + f[1] + " GiB RAM"
+		}
+	}
+	return fmt.Sprintf("%s, %d cores%s, %s %s/%s", cpu, runtime.NumCPU(), mem, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// writeSection replaces the text between <!-- bench:NAME --> and <!-- /bench:NAME -->
+// in path, appending the section when the markers are missing.
+func writeSection(path, name, body string) error {
+	open, closing := "<!-- bench:"+name+" -->", "<!-- /bench:"+name+" -->"
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	s := string(old)
+	section := open + "\n" + body + closing
+	i, j := strings.Index(s, open), strings.Index(s, closing)
+	if i >= 0 && j > i {
+		s = s[:i] + section + s[j+len(closing):]
+	} else {
+		s += "\n" + section + "\n"
+	}
+	return os.WriteFile(path, []byte(s), 0o644)
+}
