@@ -26,6 +26,7 @@ func (n *Node) memberlistConfig() (*memberlist.Config, error) {
 		c.GossipInterval = 50 * time.Millisecond
 		c.PushPullInterval = 5 * time.Second
 		c.GossipToTheDeadTime = 5 * time.Second
+		c.RetransmitMult = 6
 	default:
 		c = memberlist.DefaultLANConfig()
 		// Three instead of four: a dead hub is declared within about 6s at 25 hubs.
@@ -33,6 +34,12 @@ func (n *Node) memberlistConfig() (*memberlist.Config, error) {
 		// Twice as often as the preset: a new hub is known to 25 others within
 		// about half a second, at a few hundred bytes a second per hub.
 		c.GossipInterval = 100 * time.Millisecond
+		// A join is retransmitted 4·log10(n) times by each hub that hears it; with 10
+		// hubs that leaves about one start in ten where some hub misses a newcomer
+		// until the next push/pull. Six, and a push/pull every 10s, make that rare and
+		// short.
+		c.RetransmitMult = 6
+		c.PushPullInterval = 10 * time.Second
 	}
 	host, port, _ := splitHostPort(n.cfg.GossipAddr)
 	c.Name = n.id.ID

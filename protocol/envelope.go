@@ -11,6 +11,13 @@ import (
 	"github.com/google/uuid"
 )
 
+// The range of envelope times; it keeps Unix nanoseconds, which the signature covers,
+// far from overflow.
+var (
+	minTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
 // MaxEnvelopeSize is the largest encoded envelope a hub accepts, in bytes.
 const MaxEnvelopeSize = 256 << 10
 
@@ -115,8 +122,8 @@ func (e *Envelope) check() error {
 	if e.To != "" && !ValidID(e.To) {
 		p.add("to", idRule)
 	}
-	if e.Time.IsZero() {
-		p.add("time", "is required")
+	if e.Time.Before(minTime) || e.Time.After(maxTime) {
+		p.add("time", "must be between 2000 and 2200")
 	}
 	if len(e.Body) == 0 || !json.Valid(e.Body) {
 		p.add("body", "must be JSON")

@@ -118,6 +118,9 @@ func (e *Error) Unwrap() error {
 
 // WireError turns err into the Error to send, choosing the code from the sentinel it wraps.
 func WireError(err error) *Error {
+	if err == nil {
+		return &Error{V: Version, Code: CodeInternal, Message: "unknown error"}
+	}
 	var we *Error
 	if errors.As(err, &we) {
 		return we

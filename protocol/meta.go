@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"regexp"
 	"strconv"
 )
 
@@ -66,6 +67,15 @@ func DecodeMeta(data []byte) (Meta, error) {
 	return m, m.Validate()
 }
 
+// hostPattern is a DNS name or IPv4 address: letters, digits, '.' and '-'.
+var hostPattern = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$`)
+
+// validHost reports whether host is a DNS name or an IP address. Only such characters
+// are allowed so that the route never grows when JSON-escaped.
+func validHost(host string) bool {
+	return hostPattern.MatchString(host) || net.ParseIP(host) != nil
+}
+
 // Validate checks every field of the metadata.
 func (m *Meta) Validate() error {
 	p := problems{what: "meta"}
@@ -77,9 +87,9 @@ func (m *Meta) Validate() error {
 	}
 	if len(m.Route) > MaxRouteLen {
 		p.add("r", "must be at most %d bytes", MaxRouteLen)
-	} else if host, port, err := net.SplitHostPort(m.Route); err != nil || host == "" {
-		p.add("r", "must be host:port")
-	} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+	} else if host, port, err := net.SplitHostPort(m.Route); err != nil || !validHost(host) {
+		p.add("r", "must be host:port with a DNS name or IP address")
+	} else if n, err := strconv.Atoi(port); err != nil || port[0] == '+' || n < 1 || n > 65535 {
 		p.add("r", "port must be 1-65535")
 	}
 	if len(m.Cert.SignKey) != ed25519.PublicKeySize {

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -125,6 +126,9 @@ func measure(n int, preset string, memory bool) (converge, detect time.Duration,
 		cfg := node.DefaultLocalConfig()
 		cfg.Gossip = preset
 		cfg.DataDir = dir
+		if os.Getenv("HUBNET_BENCH_LOG") != "" {
+			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		}
 		if len(hubs) > 0 {
 			cfg.Join = []string{hubs[0].GossipAddr()}
 		}
@@ -146,7 +150,7 @@ func measure(n int, preset string, memory bool) (converge, detect time.Duration,
 		hubs = append(hubs, h)
 	}
 	if err := waitFor(30*time.Second, func() bool { return complete(hubs) }); err != nil {
-		return 0, 0, 0, fmt.Errorf("first %d hubs: %w", n-1, err)
+		return 0, 0, 0, fmt.Errorf("first %d hubs: %w; %s", n-1, err, missing(hubs))
 	}
 	t0 := time.Now()
 	last, err := start(n - 1)
@@ -155,7 +159,7 @@ func measure(n int, preset string, memory bool) (converge, detect time.Duration,
 	}
 	hubs = append(hubs, last)
 	if err := waitFor(30*time.Second, func() bool { return complete(hubs) }); err != nil {
-		return 0, 0, 0, fmt.Errorf("last hub: %w", err)
+		return 0, 0, 0, fmt.Errorf("last hub: %w; %s", err, missing(hubs))
 	}
 	converge = time.Since(t0)
 
@@ -199,6 +203,23 @@ func complete(hubs []*node.Node) bool {
 		}
 	}
 	return true
+}
+
+// missing describes what keeps complete from being true.
+func missing(hubs []*node.Node) string {
+	var b strings.Builder
+	for _, h := range hubs {
+		peers := h.Peers()
+		if len(peers) != len(hubs) {
+			fmt.Fprintf(&b, "%s knows %d of %d hubs ; ", h.ID(), len(peers), len(hubs))
+		}
+		for _, p := range peers {
+			if !p.Self && (p.Revision == 0 || p.Cached < p.Revision) {
+				fmt.Fprintf(&b, "%s has %s at %d of %d (%s); ", h.ID(), p.ID, p.Cached, p.Revision, p.State)
+			}
+		}
+	}
+	return b.String()
 }
 
 func waitFor(timeout time.Duration, cond func() bool) error {

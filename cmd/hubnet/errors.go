@@ -1,0 +1,227 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hubnet-eu/hubnet/node"
+	"github.com/hubnet-eu/hubnet/protocol"
+)
+
+// Exit codes of hubnet. They are listed in the root command's --help as well.
+const (
+	exitOK          = 0 // the command did what was asked
+	exitError       = 1 // it failed for another reason
+	exitUsage       = 2 // a bad flag, argument, environment variable or config file
+	exitUnreachable = 3 // no node answered at the URL the command resolved
+	exitInvalid     = 4 // the input broke a rule: a profile, network.json, a capacity
+)
+
+// failure says what failed, why, and what the user can do about it. main prints it as
+// "hubnet: <Op>: <Err> (<Hint>)".
+type failure struct {
+	Op   string // what failed, such as "list hubs"
+	Err  error  // why
+	Hint string // what to do; empty leaves it to an inner error or the command's help
+}
+
+func (e *failure) Error() string { return e.Op + ": " + e.Err.Error() }
+func (e *failure) Unwrap() error { return e.Err }
+func (e *failure) hint() string  { return e.Hint }
+
+// fail wraps err with what failed and what to do.
+func fail(op string, err error, hint string) error {
+	return &failure{Op: op, Err: err, Hint: hint}
+}
+
+// usageError is a bad flag or argument found by a command itself (exit code 2). Cobra's
+// own errors, returned before any command runs, are usage errors too.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// usagef returns a usage error with a formatted message.
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Errorf(format, args...)}
+}
+
+// unreachableError is returned when no node answers (exit code 3).
+type unreachableError struct {
+	URL string // the node's URL, empty when none was found
+	Err error
+}
+
+func (e *unreachableError) Error() string {
+	if e.URL == "" {
+		return "no running node found: " + e.Err.Error()
+	}
+	return "node at " + e.URL + " is unreachable: " + e.Err.Error()
+}
+func (e *unreachableError) Unwrap() error { return e.Err }
+func (e *unreachableError) hint() string {
+	return "is `hubnet run` running? give --node or -d"
+}
+
+// apiError is an error response of a node's HTTP API.
+type apiError struct {
+	Status int
+	Body   node.APIErrorBody
+}
+
+// Error summarises the answer; main prints field problems on lines of their own.
+func (e *apiError) Error() string {
+	if len(e.Body.Problems) > 0 {
+		return summary(e.Body.Message, len(e.Body.Problems))
+	}
+	if e.Body.Message == "" {
+		return fmt.Sprintf("node answered %d %s", e.Status, http.StatusText(e.Status))
+	}
+	return e.Body.Message
+}
+
+func (e *apiError) hint() string {
+	switch e.Status {
+	case http.StatusUnauthorized:
+		return "give the hub's operator token with --token, HUBNET_TOKEN or -d DIR"
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
+		return "fix what is listed below and try again"
+	case http.StatusConflict:
+		if e.Body.Code == "no-profile" {
+			return "apply a profile first: hubnet profile apply -f profile.yaml"
+		}
+	}
+	return ""
+}
+
+// invalid reports whether the node refused the request's content.
+func (e *apiError) invalid() bool {
+	return e.Status == http.StatusBadRequest || e.Status == http.StatusRequestEntityTooLarge
+}
+
+// summary turns "invalid profile: a: b; c: d" into "invalid profile, 2 problems".
+func summary(message string, n int) string {
+	what, _, _ := strings.Cut(message, ":")
+	if !strings.HasPrefix(what, "invalid ") {
+		what = "invalid input"
+	}
+	if n == 1 {
+		return what + ", 1 problem"
+	}
+	return what + ", " + strconv.Itoa(n) + " problems"
+}
+
+// exitCode chooses the exit code for err. started tells whether a command's hooks ran:
+// an error cobra returned before that is a usage error.
+func exitCode(err error, started bool) int {
+	var (
+		ue  *usageError
+		une *unreachableError
+		ve  *protocol.ValidationError
+		ae  *apiError
+	)
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ue):
+		return exitUsage
+	case errors.As(err, &une):
+		return exitUnreachable
+	case errors.As(err, &ve), errors.As(err, &ae) && ae.invalid():
+		return exitInvalid
+	case !started:
+		return exitUsage
+	}
+	return exitError
+}
+
+// report prints err to w as one line, "hubnet: <what failed>: <why> (<what to do>)",
+// followed by one line for each field problem it carries.
+func report(w io.Writer, cmd *cobra.Command, err error) {
+	msg := oneLine(message(err))
+	hint := hintOf(err)
+	if name, ok := unknownCommand(msg); ok && cmd != nil {
+		if s := cmd.SuggestionsFor(name); len(s) > 0 {
+			hint = "did you mean '" + cmd.CommandPath() + " " + s[0] + "'?"
+		}
+	}
+	probs := problemsOf(err)
+	if hint == "" && len(probs) > 0 {
+		hint = "fix what is listed below and try again"
+	}
+	if hint == "" && cmd != nil {
+		hint = "see '" + cmd.CommandPath() + " --help'"
+	}
+	fmt.Fprintf(w, "hubnet: %s (%s)\n", msg, hint)
+	for _, p := range probs {
+		fmt.Fprintf(w, "  %s: %s\n", p.Field, p.Rule)
+	}
+}
+
+// message is err's text with a validation error's list of problems replaced by a
+// count: report lists the problems below.
+func message(err error) string {
+	msg := err.Error()
+	var ve *protocol.ValidationError
+	if errors.As(err, &ve) {
+		msg = strings.Replace(msg, ve.Error(), summary(ve.Error(), len(ve.Problems)), 1)
+	}
+	return msg
+}
+
+// hintOf returns the outermost hint in err's chain.
+func hintOf(err error) string {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if h, ok := e.(interface{ hint() string }); ok && h.hint() != "" {
+			return h.hint()
+		}
+	}
+	return ""
+}
+
+// problemsOf returns the field problems err carries, if any.
+func problemsOf(err error) []protocol.FieldError {
+	var (
+		ve *protocol.ValidationError
+		ae *apiError
+	)
+	switch {
+	case errors.As(err, &ve):
+		return ve.Problems
+	case errors.As(err, &ae):
+		return ae.Body.Problems
+	}
+	return nil
+}
+
+// unknownCommand returns the name in cobra's `unknown command "x" for "hubnet"`.
+func unknownCommand(msg string) (string, bool) {
+	rest, ok := strings.CutPrefix(msg, "unknown command ")
+	if !ok {
+		return "", false
+	}
+	name, err := strconv.QuotedPrefix(rest)
+	if err != nil {
+		return "", false
+	}
+	name, err = strconv.Unquote(name)
+	return name, err == nil
+}
+
+// oneLine joins the lines of a multi-line message (errors.Join) with "; ".
+func oneLine(s string) string {
+	lines := strings.Split(s, "\n")
+	out := lines[:0]
+	for _, l := range lines {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "; ")
+}

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hubnet-eu/hubnet/node"
+	"github.com/hubnet-eu/hubnet/protocol"
+)
+
+func newHubsCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "hubs [ID]",
+		Short: "List the hubs in this node's directory, or show one",
+		Long: `List every hub whose profile this node holds, this hub included, or with ID show
+that hub's profile: where it works, in which languages, what it is good at and how
+much room it has. The directory is local: it answers while the network is split, and
+a hub that went away stays listed as not reachable.`,
+		Example: "  hubnet -d ./hub hubs\n  hubnet -d ./hub hubs robocoast\n  hubnet --node http://127.0.0.1:7480 hubs --json",
+		Args:    maxArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return fail("list hubs", err, "")
+			}
+			w := cmd.OutOrStdout()
+			if len(args) == 1 {
+				var h node.HubInfo
+				raw, err := c.get(cmd.Context(), "/v1/hubs/"+url.PathEscape(args[0]), &h)
+				if err != nil {
+					var ae *apiError
+					if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+						return fail("show hub "+args[0], errors.New("not in this node's directory"), "see 'hubnet hubs' for the hubs it knows")
+					}
+					return fail("show hub "+args[0], err, "")
+				}
+				if a.json {
+					_, err := w.Write(raw)
+					return err
+				}
+				return printHub(w, h, time.Now())
+			}
+			var hubs []node.HubInfo
+			raw, err := c.get(cmd.Context(), "/v1/hubs", &hubs)
+			if err != nil {
+				return fail("list hubs", err, "")
+			}
+			if a.json {
+				_, err := w.Write(raw)
+				return err
+			}
+			now := time.Now()
+			t := newTable(w, "ID", "NAME", "COUNTRY", "TYPE", "REV", "REACHABLE", "LAST SEEN")
+			for _, h := range hubs {
+				seen := ago(h.LastSeen, now)
+				if h.Self {
+					seen = "self"
+				}
+				t.row(h.ID, h.Profile.Name, h.Profile.Country, h.Profile.Type, h.Revision, yesNo(h.Reachable), seen)
+			}
+			return t.flush()
+		},
+	}
+}
+
+// maxArgs is cobra.MaximumNArgs as a usage error.
+func maxArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) > n {
+			return usagef("%s takes at most %d argument (%s), got %d", cmd.CommandPath(), n, cmd.Use, len(args))
+		}
+		return nil
+	}
+}
+
+// printHub writes one hub's profile for people to read.
+func printHub(w io.Writer, h node.HubInfo, now time.Time) error {
+	p := h.Profile
+	country := p.Country
+	if c, ok := protocol.CountryByCode(p.Country); ok {
+		country += " (" + c.Name + ")"
+	}
+	status := "reachable"
+	if !h.Reachable {
+		status = "not reachable"
+	}
+	seen := "last seen " + ago(h.LastSeen, now)
+	if h.Self {
+		seen = "this hub"
+	}
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s  %s\n", h.ID, p.Name)
+	field := func(name, value string) {
+		if name != "" {
+			name += ":"
+		}
+		if value != "" {
+			fmt.Fprintf(&b, "  %-11s %s\n", name, value)
+		}
+	}
+	field("title", p.Title)
+	field("type", string(p.Type))
+	field("country", country)
+	for i, code := range p.Regions {
+		name := code
+		if r, ok := protocol.RegionByCode(code); ok {
+			name += " " + r.Name
+		}
+		if i == 0 {
+			field("regions", name)
+		} else {
+			field("", name)
+		}
+	}
+	langs := make([]string, len(p.Languages))
+	for i, tag := range p.Languages {
+		langs[i] = tag
+		if n := protocol.LanguageName(tag); n != "" {
+			langs[i] += " (" + n + ")"
+		}
+	}
+	field("languages", strings.Join(langs, ", "))
+	field("website", p.Website)
+	contact := strings.Join(nonEmpty(p.Contact.Role, p.Contact.Email, p.Contact.Phone), ", ")
+	field("contact", contact)
+	field("revision", fmt.Sprintf("%d, %s, %s", h.Revision, status, seen))
+
+	levels(&b, "technologies", p.Technologies, func(slug string) string {
+		if t, ok := protocol.TechnologyBySlug(slug); ok {
+			return t.Label
+		}
+		return slug
+	})
+	levels(&b, "services", p.Services, func(slug string) string {
+		if s, ok := protocol.ServiceBySlug(slug); ok {
+			if f, ok := protocol.FamilyBySlug(string(s.Family)); ok {
+				return s.Label + " (" + f.Label + ")"
+			}
+			return s.Label
+		}
+		return slug
+	})
+	levels(&b, "sectors", p.Sectors, func(code string) string {
+		if s, ok := protocol.SectorByCode(code); ok {
+			return code + " " + s.Name
+		}
+		return code
+	})
+	if len(p.Capacity) > 0 {
+		b.WriteString("capacity (available of maximum):\n")
+		for _, f := range protocol.Families {
+			c, ok := p.Capacity[f.Slug]
+			if !ok {
+				continue
+			}
+			line := fmt.Sprintf("  %-30s %3d of %d %s", f.Label, c.Available, c.Maximum, c.Unit)
+			if !c.Updated.IsZero() {
+				line += ", updated " + c.Updated.Local().Format("2006-01-02 15:04")
+			}
+			b.WriteString(line + "\n")
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// levels writes a map of specialisations, strongest first, with their labels.
+func levels(b *strings.Builder, title string, m map[string]int, label func(string) string) {
+	if len(m) == 0 {
+		return
+	}
+	keys := sortedKeys(m)
+	sort.SliceStable(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] })
+	fmt.Fprintf(b, "%s (level 1-5):\n", title)
+	for _, k := range keys {
+		fmt.Fprintf(b, "  %d  %s\n", m[k], label(k))
+	}
+}
+
+func nonEmpty(s ...string) []string {
+	out := s[:0]
+	for _, v := range s {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}

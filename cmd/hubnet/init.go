@@ -1,0 +1,93 @@
+package main
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hubnet-eu/hubnet/node"
+	"github.com/hubnet-eu/hubnet/protocol"
+)
+
+func newInitCmd(a *app) *cobra.Command {
+	var (
+		networkFile string
+		id          string
+		profileFile string
+	)
+	cmd := &cobra.Command{
+		Use:   "init -d DIR --network network.json --id ID [--profile profile.yaml]",
+		Short: "Prepare a hub's data directory: keys, token and first profile",
+		Long: `Prepare the data directory DIR for the hub ID of the network in network.json: a
+store with fresh signing and box keys, an operator token (DIR/token, mode 0600) and,
+with --profile, the hub's first profile. An invalid profile is refused before anything
+is written. ID is 3-48 characters of a-z, 0-9 and '-'.`,
+		Example: "  hubnet init -d ./hub --network network.json --id digit-hub-sweden --profile profile.yaml",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := a.needDataDir(cmd); err != nil {
+				return err
+			}
+			if id == "" {
+				return usagef("give the hub's ID with --id")
+			}
+			data, err := os.ReadFile(networkFile)
+			if err != nil {
+				return fail("init", fmt.Errorf("read network: %w", err),
+					"give the network.json of 'hubnet network create' with --network")
+			}
+			netw, err := protocol.ParseNetwork(data)
+			if err != nil {
+				return fail("init", fmt.Errorf("network %s: %w", networkFile, err), "")
+			}
+			var p *protocol.Profile
+			if profileFile != "" {
+				prof, err := readProfileFile(profileFile, cmd.InOrStdin())
+				if err != nil {
+					return fail("init", err, "")
+				}
+				p = &prof
+			}
+			if initialised(a.dataDir) {
+				return fail("init", fmt.Errorf("%s is initialised already", a.dataDir),
+					"run it with 'hubnet run -d "+a.dataDir+"', or give another -d")
+			}
+			res, err := node.InitDataDir(a.dataDir, netw, id, p)
+			if err != nil {
+				return fail("init "+a.dataDir, err, "")
+			}
+			if a.json {
+				return writeJSON(cmd.OutOrStdout(), res)
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "hub:        %s\n", res.ID)
+			fmt.Fprintf(w, "network:    %s\n", netw.Name)
+			fmt.Fprintf(w, "sign key:   %s\n", base64.StdEncoding.EncodeToString(res.SignKey))
+			fmt.Fprintf(w, "box key:    %s\n", base64.StdEncoding.EncodeToString(res.BoxKey))
+			fmt.Fprintf(w, "token file: %s\n", res.TokenFile)
+			if p != nil {
+				fmt.Fprintf(w, "profile:    revision %d\n", res.Revision)
+			} else {
+				fmt.Fprintf(w, "profile:    none yet; apply one with 'hubnet -d %s profile apply -f profile.yaml'\n", a.dataDir)
+			}
+			fmt.Fprintf(w, "start it:   hubnet run -d %s\n", a.dataDir)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&networkFile, "network", "network.json", "the network.json of 'hubnet network create'")
+	f.StringVar(&id, "id", "", "the hub's ID, such as digit-hub-sweden")
+	f.StringVar(&profileFile, "profile", "", "the hub's first profile, a YAML file ('-' for standard input)")
+	return cmd
+}
+
+// initialised reports whether dir holds a hub's store already.
+func initialised(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, node.StoreFile))
+	return err == nil || !errors.Is(err, fs.ErrNotExist)
+}

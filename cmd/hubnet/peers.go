@@ -1,0 +1,52 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hubnet-eu/hubnet/node"
+)
+
+func newPeersCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "peers",
+		Short: "List the hubs this node gossips with",
+		Long: `List this hub and every other hub its node has heard of in the gossip network:
+its state (alive, suspect or gone), gossip and NATS route addresses, the profile
+revision it gossips and, when this node's copy is older, the revision it holds.`,
+		Example: "  hubnet -d ./hub peers\n  hubnet --node http://127.0.0.1:7480 peers --json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := a.client()
+			if err != nil {
+				return fail("list peers", err, "")
+			}
+			var peers []node.PeerInfo
+			raw, err := c.get(cmd.Context(), "/v1/peers", &peers)
+			if err != nil {
+				return fail("list peers", err, "")
+			}
+			w := cmd.OutOrStdout()
+			if a.json {
+				_, err := w.Write(raw)
+				return err
+			}
+			now := time.Now()
+			t := newTable(w, "ID", "STATE", "GOSSIP", "ROUTE", "REV", "LAST SEEN")
+			for _, p := range peers {
+				rev := fmt.Sprint(p.Revision)
+				if p.Cached != p.Revision {
+					rev = fmt.Sprintf("%d (have %d)", p.Revision, p.Cached)
+				}
+				seen := ago(p.LastSeen, now)
+				if p.Self {
+					seen = "self"
+				}
+				t.row(p.ID, p.State, p.Gossip, p.Route, rev, seen)
+			}
+			return t.flush()
+		},
+	}
+}

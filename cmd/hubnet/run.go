@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hubnet-eu/hubnet/node"
+)
+
+// nodeFileName is the file `hubnet run` writes into the data directory while the node
+// runs, so other commands given -d DIR find its HTTP API.
+const nodeFileName = "node.json"
+
+// leaveTimeout bounds the graceful leave on SIGINT or SIGTERM.
+const leaveTimeout = 3 * time.Second
+
+// nodeFile is the content of node.json: where a running node listens. It holds no
+// secret: the operator token stays in its own file.
+type nodeFile struct {
+	ID      string `json:"id"`
+	HTTP    string `json:"http"`    // bound HTTP address, host:port
+	Gossip  string `json:"gossip"`  // gossip address other hubs join
+	Cluster string `json:"cluster"` // NATS route address
+	URL     string `json:"url"`     // base URL of the HTTP API, "" with HTTP off
+}
+
+func newRunCmd(a *app) *cobra.Command {
+	def := node.DefaultConfig()
+	var (
+		gossipAddr, clusterAddr, httpAddr string
+		gossipAdv, clusterAdv, gossip     string
+		join                              []string
+	)
+	cmd := &cobra.Command{
+		Use:   "run -d DIR",
+		Short: "Run this hub's node until interrupted",
+		Long: `Run the node of the hub initialised in DIR: gossip membership, the NATS mesh with
+the other hubs, and the HTTP API. Once it is ready it writes DIR/node.json with its
+addresses, so that 'hubnet -d DIR ...' finds it. SIGINT or SIGTERM makes it leave the
+network gracefully (at most 3s), stop, and remove node.json.
+
+Port 0 in an address picks a free port. Every flag can also come from the environment
+(HUBNET_GOSSIP_ADDR, HUBNET_JOIN=a:7946,b:7946, ...) or the --config file.`,
+		Example: `  hubnet run -d ./hub --join hub-a.example.eu:7946
+  hubnet run -d ./hub --gossip-addr 127.0.0.1:0 --cluster-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 --gossip local`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := a.needDataDir(cmd); err != nil {
+				return err
+			}
+			cfg := node.DefaultConfig()
+			cfg.DataDir = a.dataDir
+			cfg.GossipAddr, cfg.ClusterAddr, cfg.HTTPAddr = gossipAddr, clusterAddr, httpAddr
+			cfg.GossipAdvertise, cfg.ClusterAdvertise = gossipAdv, clusterAdv
+			cfg.Join = join
+			cfg.Gossip = gossip
+			cfg.Token = a.token
+			cfg.Logger = a.logger(cmd.ErrOrStderr(), slog.LevelInfo)
+			return runNode(cmd.Context(), cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&gossipAddr, "gossip-addr", def.GossipAddr, "host:port to gossip on, UDP and TCP")
+	f.StringVar(&clusterAddr, "cluster-addr", def.ClusterAddr, "host:port of the NATS route listener other hubs connect to")
+	f.StringVar(&httpAddr, "http-addr", def.HTTPAddr, `host:port of the HTTP API and console; "" turns HTTP off`)
+	f.StringSliceVar(&join, "join", nil, "gossip address (host:port) of a hub to join; repeat or separate with commas")
+	f.StringVar(&gossipAdv, "gossip-advertise", "", "host:port other hubs reach the gossip listener at (default: the bound address)")
+	f.StringVar(&clusterAdv, "cluster-advertise", "", "host:port other hubs open NATS routes to (default: the bound address)")
+	f.StringVar(&gossip, "gossip", def.Gossip, "gossip timers: lan, wan (hubs across regions) or local (one machine)")
+	return cmd
+}
+
+// runNode starts a node and runs it until ctx is cancelled, then leaves gracefully.
+func runNode(ctx context.Context, cfg node.Config) (err error) {
+	log := cfg.Logger
+	n, err := node.New(cfg)
+	if err != nil {
+		hint := ""
+		if !initialised(cfg.DataDir) {
+			hint = "initialise it first: hubnet init -d " + cfg.DataDir + " --network network.json --id ID"
+		}
+		return fail("open hub in "+cfg.DataDir, err, hint)
+	}
+	if err := n.Start(ctx); err != nil {
+		// Start releases what it acquired when it fails.
+		return fail("start hub "+n.ID(), err, "check that the addresses are free, or choose others with --gossip-addr, --cluster-addr and --http-addr")
+	}
+	log = log.With("hub", n.ID())
+	defer func() {
+		if serr := n.Shutdown(); serr != nil && err == nil {
+			err = fail("stop hub "+n.ID(), serr, "")
+		}
+	}()
+
+	select {
+	case <-n.Ready():
+	case <-ctx.Done():
+		return nil
+	}
+	nf := nodeFileOf(n)
+	if err := writeNodeFile(cfg.DataDir, nf); err != nil {
+		return fail("start hub "+n.ID(), err, "")
+	}
+	defer removeNodeFile(cfg.DataDir, log)
+	log.Info("hub ready", "url", nf.URL, "gossip", nf.Gossip, "cluster", nf.Cluster,
+		"node_file", filepath.Join(cfg.DataDir, nodeFileName))
+
+	<-ctx.Done()
+	log.Info("leaving the network")
+	lctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
+	defer cancel()
+	if err := n.Leave(lctx); err != nil {
+		log.Warn("leave failed; the others will notice the hub is gone", "err", err)
+	}
+	return nil
+}
+
+// nodeFileOf describes where a started node listens.
+func nodeFileOf(n *node.Node) nodeFile {
+	a := n.Addrs()
+	nf := nodeFile{ID: n.ID(), HTTP: a.HTTP, Gossip: a.Gossip, Cluster: a.Cluster}
+	if a.HTTP != "" {
+		nf.URL = "http://" + dialable(a.HTTP)
+	}
+	return nf
+}
+
+// dialable replaces an unspecified host (0.0.0.0, ::) with loopback.
+func dialable(hostport string) string {
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return hostport
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// writeNodeFile writes DIR/node.json atomically: a reader sees the old file, no file,
+// or the whole new one.
+func writeNodeFile(dir string, nf nodeFile) error {
+	data, err := json.MarshalIndent(nf, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", nodeFileName, err)
+	}
+	tmp, err := os.CreateTemp(dir, nodeFileName+".tmp*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", nodeFileName, err)
+	}
+	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
+	if _, err := tmp.Write(append(data, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", nodeFileName, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", nodeFileName, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", nodeFileName, err)
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, nodeFileName)); err != nil {
+		return fmt.Errorf("write %s: %w", nodeFileName, err)
+	}
+	return nil
+}
+
+// readNodeFile reads DIR/node.json.
+func readNodeFile(dir string) (nodeFile, error) {
+	var nf nodeFile
+	data, err := os.ReadFile(filepath.Join(dir, nodeFileName))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nf, fmt.Errorf("%s has no %s, so no 'hubnet run' is serving it", dir, nodeFileName)
+		}
+		return nf, err
+	}
+	if err := json.Unmarshal(data, &nf); err != nil {
+		return nf, fmt.Errorf("%s: %w", filepath.Join(dir, nodeFileName), err)
+	}
+	return nf, nil
+}
+
+// removeNodeFile removes DIR/node.json when the node stops.
+func removeNodeFile(dir string, log *slog.Logger) {
+	if err := os.Remove(filepath.Join(dir, nodeFileName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		log.Warn("remove node file", "err", err)
+	}
+}

@@ -1,0 +1,279 @@
+package protocol
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// addGolden adds the named golden files to the seed corpus: real messages, as this
+// version of the package writes them.
+func addGolden(f *testing.F, names ...string) {
+	f.Helper()
+	for _, name := range names {
+		data, err := os.ReadFile(filepath.Join("testdata", name+".golden"))
+		if err != nil {
+			f.Fatalf("%v (go test -update writes it)", err)
+		}
+		f.Add(data)
+	}
+}
+
+// isProtocolError reports whether err is one of the errors a decoder may return for
+// bad input.
+func isProtocolError(err error) bool {
+	return errors.Is(err, ErrInvalid) || errors.Is(err, ErrTooLarge) || errors.Is(err, ErrUnknownVersion)
+}
+
+// checkValidationError fails the test unless err is a *ValidationError that names a
+// field and a rule for each of its problems.
+func checkValidationError(t *testing.T, err error) {
+	t.Helper()
+	var ve *ValidationError
+	if !errors.As(err, &ve) || !errors.Is(err, ErrInvalid) {
+		t.Fatalf("got %T %v, want a *ValidationError", err, err)
+	}
+	if len(ve.Problems) == 0 {
+		t.Fatalf("got a ValidationError without problems")
+	}
+	for _, p := range ve.Problems {
+		if p.Field == "" || p.Rule == "" {
+			t.Errorf("got problem %+v, want a field and a rule", p)
+		}
+	}
+}
+
+func FuzzOpenEnvelope(f *testing.F) {
+	addGolden(f, "envelope-profile", "envelope-hint", "envelope-error")
+	for _, s := range []string{
+		`{}`,
+		`null`,
+		`{"v":2}`,
+		`{"v":1,"id":"0196cdb2-3a58-7c41-9e2f-6d4b8a1c0f37","type":"x","from":"hub-one","to":"hub-two",` +
+			`"time":"2025-05-14T11:30:00.5+02:00","body":{ "a" : [1, 2, "<&>"] },"sig":"AAAA"}`,
+		`{"v":1,"id":"urn:uuid:0196cdb2-3a58-7c41-9e2f-6d4b8a1c0f37","type":"\u003c","from":"abc",` +
+			`"time":"9999-12-31T23:59:59.999999999Z","body":null}`,
+		`{"V":1,"ID":"{0196CDB2-3A58-7C41-9E2F-6D4B8A1C0F37}","Type":"t","From":"abc","Time":"0000-01-01T00:00:00+01:00","Body":"\ud800"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	pub := testIdentity("hub-one").SignPublic()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		e, err := OpenEnvelope(data)
+		if err != nil {
+			if !isProtocolError(err) {
+				t.Fatalf("got %v, want ErrInvalid, ErrTooLarge or ErrUnknownVersion", err)
+			}
+			return
+		}
+		var body any
+		_ = e.Decode(&body) // must not panic, whatever the type
+		verified := e.Verify(pub) == nil
+
+		b, err := e.Marshal()
+		if err != nil {
+			t.Fatalf("OpenEnvelope accepted %q, Marshal refuses it: %v", data, err)
+		}
+		e2, err := OpenEnvelope(b)
+		if err != nil {
+			t.Fatalf("re-encoded as %q, OpenEnvelope refuses it: %v", b, err)
+		}
+		// Marshal writes the body as encoding/json writes a json.RawMessage: compacted
+		// and re-escaped. Bodies that Sign made are already in that form.
+		want := e
+		if want.Body, err = json.Marshal(e.Body); err != nil {
+			t.Fatal(err)
+		}
+		if !sameEnvelope(e2, want) {
+			t.Fatalf("got %+v, want %+v", e2, want)
+		}
+		if verified && e2.Verify(pub) != nil {
+			t.Fatalf("%q verified, re-encoded as %q it does not", data, b)
+		}
+		if b2, err := e2.Marshal(); err != nil || !bytes.Equal(b2, b) {
+			t.Fatalf("encoding again: got %q (err %v), want %q", b2, err, b)
+		}
+	})
+}
+
+func FuzzDecodeMeta(f *testing.F) {
+	addGolden(f, "meta")
+	for _, m := range []Meta{
+		largestMeta(math.MaxInt64),
+		largestMeta(time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC).Unix()),
+		func() Meta {
+			m := fixedMeta()
+			m.Route, m.Cert.Sig, m.Cert.NotAfter = "[2001:db8::1]:4248", nil, 0
+			return m
+		}(),
+	} {
+		b, err := m.Encode()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	for _, s := range []string{
+		`{}`,
+		`null`,
+		`{"v":2}`,
+		`{"v":1,"id":"abc","r":"h:1","rev":0,"c":{"sk":"","bk":"","s":""}}`,
+		`{"V":1,"ID":"abc","R":"h\u00e9:65535","rev":1,"c":{"sk":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","bk":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := DecodeMeta(data)
+		if err != nil {
+			if !isProtocolError(err) {
+				t.Fatalf("got %v, want ErrInvalid, ErrTooLarge or ErrUnknownVersion", err)
+			}
+			return
+		}
+		// A hub may gossip whatever it accepted: memberlist panics past MaxMetaSize.
+		b, err := m.Encode()
+		if err != nil {
+			t.Fatalf("DecodeMeta accepted %q (route %q), Encode refuses it: %v", data, m.Route, err)
+		}
+		if len(b) > MaxMetaSize {
+			t.Fatalf("re-encoded in %d bytes, limit %d", len(b), MaxMetaSize)
+		}
+		m2, err := DecodeMeta(b)
+		if err != nil {
+			t.Fatalf("re-encoded as %q, DecodeMeta refuses it: %v", b, err)
+		}
+		if !sameMeta(m2, m) {
+			t.Fatalf("got %+v, want %+v", m2, m)
+		}
+	})
+}
+
+func FuzzParseNetwork(f *testing.F) {
+	addGolden(f, "network")
+	compact, err := json.Marshal(fixedNetwork())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(compact)
+	for _, s := range []string{
+		`{}`,
+		`null`,
+		`{"v":1,"name":"nordic-hubs","gossip_key":"AAAAAAAAAAAAAAAAAAAAAA=="}`,
+		`{"v":1,"name":"Nordic Hubs","gossip_key":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}`,
+		`{"v":1,"name":"abc","gossip_key":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","gossip_key":null}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		n, err := ParseNetwork(data)
+		if err != nil {
+			checkValidationError(t, err)
+			return
+		}
+		user, pass := n.RouteCredentials()
+		if u2, p2 := n.RouteCredentials(); u2 != user || p2 != pass {
+			t.Fatalf("credentials changed: %s/%s, then %s/%s", user, pass, u2, p2)
+		}
+		b, err := json.Marshal(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n2, err := ParseNetwork(b)
+		if err != nil {
+			t.Fatalf("re-encoded as %q, ParseNetwork refuses it: %v", b, err)
+		}
+		if n2.V != n.V || n2.Name != n.Name || !bytes.Equal(n2.GossipKey, n.GossipKey) {
+			t.Fatalf("got %+v, want %+v", n2, n)
+		}
+	})
+}
+
+func FuzzProfileValidate(f *testing.F) {
+	addGolden(f, "profile")
+	broken, err := json.Marshal(brokenProfile())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(broken)
+	for _, s := range []string{
+		`{}`,
+		`null`,
+		`{"id":"abc","name":"A","type":"DIH","country":"EL","languages":["el"]}`,
+		`{"id":"abc","name":"\ud800","type":"SoE","country":"UK","regions":["UKI","UKI"],"languages":["en","EN"],` +
+			`"capacity":{"x":{},"innovation-ecosystem":{"available":-1,"maximum":-2}},"sectors":{"":0}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var p Profile
+		if json.Unmarshal(data, &p) != nil {
+			return
+		}
+		err := p.Validate()
+		if err != nil {
+			checkValidationError(t, err)
+			if again := p.Validate(); again == nil || again.Error() != err.Error() {
+				t.Fatalf("second Validate: got %v, want %v", again, err)
+			}
+			return
+		}
+		// A valid profile can be sent, and stays valid on the other side.
+		b, err := json.Marshal(p)
+		if err != nil {
+			t.Fatalf("valid profile, Marshal: %v", err)
+		}
+		var q Profile
+		if err := json.Unmarshal(b, &q); err != nil {
+			t.Fatal(err)
+		}
+		if err := q.Validate(); err != nil {
+			t.Fatalf("valid profile re-encoded as %q: %v", b, err)
+		}
+	})
+}
+
+func FuzzValidLanguageTag(f *testing.F) {
+	for _, seed := range []string{
+		"en", "EN", "pt-BR", "sr-Latn-RS", "zh-yue-HK", "de-CH-1996", "es-419",
+		"de-DE-u-co-phonebk", "en-a-bbb-x-a-ccc", "sl-rozaj-biske",
+		"", "english", "en_GB", "en-", "-en", "en--GB", "i-klingon", "x-private", "en-x",
+		"sl-rozaj-rozaj", "de-u-co-u-nu", "\u212Aa", "en-\xff", "eng",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, tag string) {
+		if !ValidLanguageTag(tag) {
+			return
+		}
+		// What is valid is plain ASCII subtags of 1 to 8 letters and digits, whatever
+		// its case, with a known language.
+		for _, sub := range strings.Split(tag, "-") {
+			if !isAlnum(sub, 1, 8) {
+				t.Fatalf("%q valid, with subtag %q", tag, sub)
+			}
+		}
+		if LanguageName(tag) == "" {
+			t.Errorf("%q valid, without a language name", tag)
+		}
+		for _, other := range []string{strings.ToUpper(tag), strings.ToLower(tag), CanonicalLanguageTag(tag)} {
+			if !ValidLanguageTag(other) {
+				t.Errorf("%q valid, %q not", tag, other)
+			}
+		}
+		// Private use may follow any valid tag; a stray separator may not.
+		if !ValidLanguageTag(tag + "-x-hubnet") {
+			t.Errorf("%q valid, %q not", tag, tag+"-x-hubnet")
+		}
+		for _, bad := range []string{tag + "-", "-" + tag, tag + "_x", " " + tag} {
+			if ValidLanguageTag(bad) {
+				t.Errorf("%q valid, want %q refused", tag, bad)
+			}
+		}
+	})
+}
