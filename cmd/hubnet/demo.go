@@ -194,15 +194,16 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, hu
 		return err
 	}
 	url := nodeFileOf(nodes[0]).URL
+	self := selfCommand()
 	fmt.Fprintf(stdout, `
 %d hubs are running and every one lists all of them. Try:
-  hubnet --node %s hubs
-  hubnet --node %s hubs %s
-  hubnet -d %s peers
+  %s --node %s hubs
+  %s --node %s hubs %s
+  %s -d %s peers
   curl %s/v1/hubs
 
 Press Ctrl-C to stop.
-`, hubs, url, url, nodes[len(nodes)-1].ID(), dirs[0], url)
+`, hubs, self, url, self, url, nodes[len(nodes)-1].ID(), self, dirs[0], url)
 
 	<-ctx.Done()
 	fmt.Fprintln(stderr, "stopping the demo hubs ...")
@@ -291,4 +292,14 @@ func stopDemo(nodes []*node.Node, dirs []string, log *slog.Logger) {
 		}
 		removeNodeFile(dirs[i], log)
 	}
+}
+
+// selfCommand is how the user runs this program again: "hubnet", or "go run
+// ./cmd/hubnet" when it was started by go run (make demo), whose binary is temporary.
+func selfCommand() string {
+	exe, err := os.Executable()
+	if err == nil && strings.Contains(exe, "go-build") {
+		return "go run ./cmd/hubnet"
+	}
+	return "hubnet"
 }
