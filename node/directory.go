@@ -259,7 +259,11 @@ func (d *directory) reconcile() {
 	d.mu.Lock()
 	for id, p := range d.peers {
 		if p.member {
-			routes[id] = p.meta.Route
+			// One side of each pair opens the route: when both dial at once NATS
+			// closes one as a duplicate and may redial only a second later.
+			if id > d.n.id.ID {
+				routes[id] = p.meta.Route
+			}
 			p.lastSeen = now
 		}
 		if p.member != p.reachable {

@@ -14,7 +14,8 @@
 // membership.go wires memberlist: the hub ID is the member name, the gossiped
 // [protocol.Meta] carries the NATS route address, the profile revision and the hub's
 // public keys. Membership events are copied into the directory (directory.go), whose
-// single reconcile loop sets the NATS routes (bus.go) to the live members, marks hubs
+// single reconcile loop sets the NATS routes (bus.go) to the live members (each pair
+// of hubs has one route, opened by the hub whose ID sorts first), marks hubs
 // reachable or not, and fetches a profile over NATS whenever gossip or a signed hint
 // shows a newer revision than the cached one. A fetched profile is stored only if its
 // signature verifies against the key the hub gossips; otherwise it is dropped, counted
