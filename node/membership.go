@@ -29,7 +29,9 @@ func (n *Node) memberlistConfig() (*memberlist.Config, error) {
 		c.RetransmitMult = 6
 	default:
 		c = memberlist.DefaultLANConfig()
-		// Three instead of four: a dead hub is declared within about 6s at 25 hubs.
+		// A probe every 750ms instead of 1s and a suspicion multiplier of three
+		// instead of four: a dead hub is declared within about 5s at 25 hubs.
+		c.ProbeInterval = 750 * time.Millisecond
 		c.SuspicionMult = 3
 		// Twice as often as the preset: a new hub is known to 25 others within
 		// about half a second, at a few hundred bytes a second per hub.

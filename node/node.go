@@ -94,19 +94,35 @@ func InitDataDir(dir string, net protocol.Network, id string, p *protocol.Profil
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return InitResult{}, fmt.Errorf("create data directory: %w", err)
 	}
-	s, err := store.Open(filepath.Join(dir, StoreFile), nil)
+	dbPath, tokenPath := filepath.Join(dir, StoreFile), filepath.Join(dir, TokenFile)
+	for _, f := range []string{dbPath, tokenPath} {
+		if _, err := os.Stat(f); err == nil {
+			return InitResult{}, fmt.Errorf("init %s: %s exists: %w", dir, filepath.Base(f), ErrInitialised)
+		}
+	}
+	res, err := initFiles(dbPath, tokenPath, ident, net, p)
+	if err != nil {
+		// Leave nothing half-made behind: the directory can be initialised again.
+		os.Remove(dbPath)
+		os.Remove(tokenPath)
+		return InitResult{}, err
+	}
+	return res, nil
+}
+
+func initFiles(dbPath, tokenPath string, ident protocol.Identity, net protocol.Network, p *protocol.Profile) (InitResult, error) {
+	s, err := store.Open(dbPath, nil)
 	if err != nil {
 		return InitResult{}, err
 	}
 	defer s.Close()
 	if err := s.CreateIdentity(ident, net); err != nil {
-		return InitResult{}, fmt.Errorf("init %s: %w", dir, err)
+		return InitResult{}, fmt.Errorf("init: %w", err)
 	}
-	tokenPath := filepath.Join(dir, TokenFile)
 	if err := writeToken(tokenPath); err != nil {
 		return InitResult{}, err
 	}
-	res := InitResult{ID: id, SignKey: ident.SignPublic(), BoxKey: ident.BoxPub[:], TokenFile: tokenPath}
+	res := InitResult{ID: ident.ID, SignKey: ident.SignPublic(), BoxKey: ident.BoxPub[:], TokenFile: tokenPath}
 	if p != nil {
 		saved, err := s.PutSelf(*p)
 		if err != nil {

@@ -53,11 +53,11 @@ is written. ID is 3-48 characters of a-z, 0-9 and '-'.`,
 				}
 				p = &prof
 			}
-			if initialised(a.dataDir) {
+			res, err := node.InitDataDir(a.dataDir, netw, id, p)
+			if errors.Is(err, node.ErrInitialised) {
 				return fail("init", fmt.Errorf("%s is initialised already", a.dataDir),
 					"run it with 'hubnet run -d "+a.dataDir+"', or give another -d")
 			}
-			res, err := node.InitDataDir(a.dataDir, netw, id, p)
 			if err != nil {
 				return fail("init "+a.dataDir, err, "")
 			}

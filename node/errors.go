@@ -1,0 +1,13 @@
+package node
+
+import "github.com/hubnet-eu/hubnet/store"
+
+// Errors callers of this package may match with errors.Is.
+var (
+	// ErrInUse is returned by New when another process runs a node on the same data
+	// directory.
+	ErrInUse = store.ErrInUse
+	// ErrInitialised is returned by InitDataDir for a data directory that already
+	// holds a hub.
+	ErrInitialised = store.ErrIdentityExists
+)
