@@ -27,7 +27,8 @@ race: ## Same as test: the suite always runs with -race.
 	$(MAKE) test
 
 bench: ## Run the benchmarks and write their figures to docs/benchmarks.md.
-	$(GO) test -run '^$$' -bench . -benchtime 2s -count 5 ./protocol/ ./store/ | tee bench.out
+	$(GO) test -run '^$$' -bench . -benchtime 1s -count 5 ./protocol/ ./store/ | tee bench.out
+	$(GO) run ./cmd/hubnet-bench -out docs/benchmarks.md gobench bench.out
 	$(GO) run ./cmd/hubnet-bench -out docs/benchmarks.md -rounds 5 -sizes 10,25 federation
 
 fuzz: ## Run each fuzz target for FUZZTIME (default 30s).

@@ -34,8 +34,15 @@ func main() {
 	sizes := flag.String("sizes", "10,25", "federation sizes, comma-separated")
 	gossip := flag.String("gossip", "lan,local", "gossip presets to measure failure detection with")
 	flag.Parse()
+	if flag.NArg() == 2 && flag.Arg(0) == "gobench" {
+		if err := goBench(flag.Arg(1), *out); err != nil {
+			fmt.Fprintln(os.Stderr, "hubnet-bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if flag.NArg() != 1 || flag.Arg(0) != "federation" {
-		fmt.Fprintln(os.Stderr, "usage: hubnet-bench [-out FILE] [-rounds N] [-sizes 10,25] federation")
+		fmt.Fprintln(os.Stderr, "usage: hubnet-bench [-out FILE] [-rounds N] [-sizes 10,25] federation\n       hubnet-bench [-out FILE] gobench BENCH-OUTPUT")
 		os.Exit(2)
 	}
 	var ns []int
