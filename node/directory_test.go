@@ -374,8 +374,10 @@ func TestNode_secondProcessOnSameDataDir(t *testing.T) {
 	if err == nil {
 		t.Fatal("second node on the same data directory started")
 	}
-	if took := time.Since(start); took > 1500*time.Millisecond {
-		t.Errorf("refusal took %v, want about a second at most", took)
+	// The lock wait is one second; the rest is slack for a loaded CI machine. What
+	// matters is that the second node is refused rather than left hanging.
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("refusal took %v, want about a second", took)
 	}
 	if !strings.Contains(err.Error(), "in use") {
 		t.Errorf("error %q does not say the directory is in use", err)
