@@ -107,9 +107,6 @@ func (b *bus) setRoutes(want map[string]string) error {
 	return nil
 }
 
-// numRoutes returns the number of open route connections.
-func (b *bus) numRoutes() int { return b.srv.NumRoutes() }
-
 // close drains nothing: in-flight requests fail, and senders retry.
 func (b *bus) close() {
 	b.nc.Close()

@@ -61,30 +61,27 @@ func (d *directory) load() error {
 		d.peers[h.Profile.ID] = &peer{cached: h.Profile.Revision, lastSeen: h.LastSeen}
 	}
 	d.mu.Unlock()
-	_, env, err := d.n.store.Self()
-	switch {
-	case errors.Is(err, store.ErrNoProfile):
-		return d.n.setMeta(0)
-	case err != nil:
-		return fmt.Errorf("load own profile: %w", err)
-	}
-	if err := d.setSelf(env); err != nil {
-		return err
-	}
-	var p protocol.Profile
-	if err := env.Decode(&p); err != nil {
-		return fmt.Errorf("load own profile: %w", err)
-	}
-	return d.n.setMeta(p.Revision)
+	_, err = d.n.publishSelf()
+	return err
 }
 
-func (d *directory) setSelf(env protocol.Envelope) error {
+// publishSelf makes the stored own profile the one the node serves and gossips, and
+// returns its revision (0 before the hub has a profile). Callers hold selfMu, or run
+// before Start has made the node reachable, so the gossiped revision never goes back.
+func (n *Node) publishSelf() (uint64, error) {
+	p, env, err := n.store.Self()
+	switch {
+	case errors.Is(err, store.ErrNoProfile):
+		return 0, n.setMeta(0)
+	case err != nil:
+		return 0, fmt.Errorf("load own profile: %w", err)
+	}
 	b, err := env.Marshal()
 	if err != nil {
-		return fmt.Errorf("encode own profile: %w", err)
+		return 0, fmt.Errorf("encode own profile: %w", err)
 	}
-	d.self.Store(&b)
-	return nil
+	n.dir.self.Store(&b)
+	return p.Revision, n.setMeta(p.Revision)
 }
 
 // setMeta publishes rev in the node's gossip metadata.
@@ -106,15 +103,12 @@ func (n *Node) setMeta(rev uint64) error {
 // subscribe answers profile requests and listens for profile hints.
 func (d *directory) subscribe() error {
 	nc := d.n.bus.nc
-	s1, err := nc.Subscribe(protocol.ProfileSubject(d.n.id.ID), d.serveProfile)
-	if err != nil {
+	if _, err := nc.Subscribe(protocol.ProfileSubject(d.n.id.ID), d.serveProfile); err != nil {
 		return fmt.Errorf("subscribe profile requests: %w", err)
 	}
-	s2, err := nc.Subscribe(protocol.SubjectProfileEvent, d.onHint)
-	if err != nil {
+	if _, err := nc.Subscribe(protocol.SubjectProfileEvent, d.onHint); err != nil {
 		return fmt.Errorf("subscribe profile hints: %w", err)
 	}
-	d.n.subs = append(d.n.subs, s1, s2)
 	return nc.Flush()
 }
 
@@ -275,7 +269,7 @@ func (d *directory) reconcile() {
 		}
 		if want := max(p.meta.Revision, p.hinted); want > p.cached && !p.fetching && !now.Before(p.nextFetch) {
 			p.fetching = true
-			fetches = append(fetches, fetchJob{id: id, key: p.meta.Cert.SignKey, want: want})
+			fetches = append(fetches, fetchJob{id: id, key: p.meta.Cert.SignKey})
 		}
 	}
 	d.mu.Unlock()
@@ -300,9 +294,8 @@ func (d *directory) reconcile() {
 
 // fetchJob is one profile to fetch: from which hub, checked with which key.
 type fetchJob struct {
-	id   string
-	key  []byte
-	want uint64
+	id  string
+	key []byte
 }
 
 // fetch asks a hub for its signed profile and stores it if it verifies. While the
@@ -394,15 +387,19 @@ type peerView struct {
 	LastSeen  time.Time
 }
 
+// view copies the peer's state.
+func (p *peer) view(id string) peerView {
+	return peerView{ID: id, Gossip: p.gossip, Route: p.meta.Route, Revision: p.meta.Revision,
+		Cached: p.cached, Member: p.member, Left: p.left, Reachable: p.reachable, LastSeen: p.lastSeen}
+}
+
 // snapshot returns every known peer, sorted by ID.
 func (d *directory) snapshot() []peerView {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	out := make([]peerView, 0, len(d.peers))
 	for _, id := range slices.Sorted(maps.Keys(d.peers)) {
-		p := d.peers[id]
-		out = append(out, peerView{ID: id, Gossip: p.gossip, Route: p.meta.Route, Revision: p.meta.Revision,
-			Cached: p.cached, Member: p.member, Left: p.left, Reachable: p.reachable, LastSeen: p.lastSeen})
+		out = append(out, d.peers[id].view(id))
 	}
 	return out
 }
@@ -415,46 +412,38 @@ func (d *directory) peer(id string) (peerView, bool) {
 	if !ok {
 		return peerView{}, false
 	}
-	return peerView{ID: id, Gossip: p.gossip, Route: p.meta.Route, Revision: p.meta.Revision,
-		Cached: p.cached, Member: p.member, Left: p.left, Reachable: p.reachable, LastSeen: p.lastSeen}, true
+	return p.view(id), true
 }
 
-// updateSelf stores a change to the node's own profile, then announces it: new gossip
-// metadata and a signed hint on NATS so other hubs fetch it at once.
+// updateSelf changes the node's own profile in the store, then announces it.
 func (n *Node) updateSelf(fn func(p *protocol.Profile) error) (protocol.Profile, error) {
-	var saved protocol.Profile
-	var err error
-	if fn == nil {
-		return protocol.Profile{}, errors.New("no change")
-	}
-	saved, err = n.store.UpdateSelf(fn)
+	saved, err := n.store.UpdateSelf(fn)
 	if err != nil {
 		return protocol.Profile{}, err
 	}
-	return saved, n.announce(saved)
+	return saved, n.announce()
 }
 
-// putSelf replaces the node's own profile and announces it.
+// putSelf replaces the node's own profile in the store, then announces it.
 func (n *Node) putSelf(p protocol.Profile) (protocol.Profile, error) {
 	saved, err := n.store.PutSelf(p)
 	if err != nil {
 		return protocol.Profile{}, err
 	}
-	return saved, n.announce(saved)
+	return saved, n.announce()
 }
 
-func (n *Node) announce(saved protocol.Profile) error {
-	_, env, err := n.store.Self()
+// announce publishes the stored own profile: new gossip metadata, and a signed hint on
+// NATS so other hubs fetch it at once. Announcements are serialized and each reads
+// the store, so concurrent changes end with the newest revision announced.
+func (n *Node) announce() error {
+	n.selfMu.Lock()
+	defer n.selfMu.Unlock()
+	rev, err := n.publishSelf()
 	if err != nil {
 		return err
 	}
-	if err := n.dir.setSelf(env); err != nil {
-		return err
-	}
-	if err := n.setMeta(saved.Revision); err != nil {
-		return err
-	}
-	hint, err := protocol.Sign(n.id, protocol.TypeProfileHint, "", protocol.ProfileHint{V: protocol.Version, ID: n.id.ID, Revision: saved.Revision}, n.cfg.Now())
+	hint, err := protocol.Sign(n.id, protocol.TypeProfileHint, "", protocol.ProfileHint{V: protocol.Version, ID: n.id.ID, Revision: rev}, n.cfg.Now())
 	if err != nil {
 		return err
 	}

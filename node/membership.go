@@ -12,7 +12,7 @@ import (
 
 // memberlistConfig builds memberlist's configuration for the node: the network's gossip
 // key and label, the timers of the chosen preset, and the node's delegates.
-func (n *Node) memberlistConfig() (*memberlist.Config, error) {
+func (n *Node) memberlistConfig() *memberlist.Config {
 	var c *memberlist.Config
 	switch n.cfg.Gossip {
 	case "wan":
@@ -56,7 +56,7 @@ func (n *Node) memberlistConfig() (*memberlist.Config, error) {
 	c.Events = eventDelegate{n}
 	c.Alive = aliveDelegate{n}
 	c.Logger = memberlistLogger(n.log.With("part", "memberlist"))
-	return c, nil
+	return c
 }
 
 // delegate gives memberlist the node's metadata. hubnet sends no user messages over

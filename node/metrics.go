@@ -67,24 +67,9 @@ func (n *Node) drop(sender, reason string, err error) {
 
 // Dropped returns how many messages the node refused for reason.
 func (n *Node) Dropped(reason string) float64 {
-	c, err := n.metrics.dropped.GetMetricWithLabelValues(reason)
-	if err != nil {
+	var m dto.Metric
+	if err := n.metrics.dropped.WithLabelValues(reason).Write(&m); err != nil {
 		return 0
 	}
-	var out float64
-	ch := make(chan prometheus.Metric, 1)
-	c.Collect(ch)
-	close(ch)
-	for mm := range ch {
-		out += counterValue(mm)
-	}
-	return out
-}
-
-func counterValue(m prometheus.Metric) float64 {
-	var pb dto.Metric
-	if err := m.Write(&pb); err != nil || pb.Counter == nil {
-		return 0
-	}
-	return pb.Counter.GetValue()
+	return m.GetCounter().GetValue()
 }

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
-	"github.com/nats-io/nats.go"
 
 	"github.com/hubnet-eu/hubnet/protocol"
 	"github.com/hubnet-eu/hubnet/store"
@@ -53,7 +52,7 @@ type Node struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	subs   []*nats.Subscription
+	selfMu sync.Mutex // serializes announcements of the node's own profile
 
 	mu       sync.Mutex // guards started and shutdown
 	started  bool
@@ -223,6 +222,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {
+			n.shutdown = true
 			n.stop()
 		}
 	}()
@@ -237,11 +237,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if err := n.dir.subscribe(); err != nil {
 		return err
 	}
-	mc, err := n.memberlistConfig()
-	if err != nil {
-		return err
-	}
-	if n.ml, err = memberlist.Create(mc); err != nil {
+	if n.ml, err = memberlist.Create(n.memberlistConfig()); err != nil {
 		return fmt.Errorf("gossip on %s: %w", n.cfg.GossipAddr, err)
 	}
 	if n.cfg.HTTPAddr != "" {

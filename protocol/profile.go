@@ -1,9 +1,10 @@
 package protocol
 
 import (
+	"maps"
 	"net/mail"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -173,11 +174,4 @@ func levels(v *problems, field string, m map[string]int, known func(string) bool
 	}
 }
 
-func sortedKeys[K ~string, V any](m map[K]V) []K {
-	keys := make([]K, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
-	return keys
-}
+func sortedKeys[K ~string, V any](m map[K]V) []K { return slices.Sorted(maps.Keys(m)) }

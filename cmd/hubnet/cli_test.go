@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hubnet-eu/hubnet/node"
+	"github.com/hubnet-eu/hubnet/node/nodetest"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
@@ -87,7 +88,7 @@ func TestCLI_threeHubs(t *testing.T) {
 	nodeFiles := map[string]nodeFile{}
 	waitNodeFile := func(id string) {
 		t.Helper()
-		eventually(t, 15*time.Second, func() error {
+		nodetest.Eventually(t, 15*time.Second, func() error {
 			nf, err := readNodeFile(dirs[id])
 			nodeFiles[id] = nf
 			return err
@@ -107,7 +108,7 @@ func TestCLI_threeHubs(t *testing.T) {
 
 	// Every hub's directory comes to list all three.
 	for _, id := range ids {
-		eventually(t, 20*time.Second, func() error {
+		nodetest.Eventually(t, 20*time.Second, func() error {
 			hubs, err := hubsOf(t, dirs[id])
 			if err != nil {
 				return err
@@ -138,7 +139,7 @@ func TestCLI_threeHubs(t *testing.T) {
 	if want := "hub-a test-before-invest: 0 of 5 SMEs per month available (revision 2)"; strings.TrimSpace(r.stdout) != want {
 		t.Errorf("capacity set printed %q, want %q", r.stdout, want)
 	}
-	eventually(t, 20*time.Second, func() error {
+	nodetest.Eventually(t, 20*time.Second, func() error {
 		h := hubOf(t, dirs["hub-b"], "hub-a")
 		if got := h.Profile.Capacity[protocol.FamilyTestBeforeInvest].Available; got != 0 || h.Revision != 2 {
 			return fmt.Errorf("hub-b sees hub-a at revision %d with %d available, want revision 2 with 0", h.Revision, got)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hubnet-eu/hubnet/node"
+	"github.com/hubnet-eu/hubnet/node/nodetest"
 )
 
 func TestDemo_profilesValid(t *testing.T) {
@@ -69,7 +70,7 @@ func TestDemo_run(t *testing.T) {
 		done <- runDemo(ctx, &stdout, &stderr, slog.New(slog.DiscardHandler), 3, keep, 0)
 	}()
 
-	eventually(t, 30*time.Second, func() error {
+	nodetest.Eventually(t, 30*time.Second, func() error {
 		select {
 		case err := <-done:
 			t.Fatalf("demo stopped: %v\n%s", err, stderr.String())

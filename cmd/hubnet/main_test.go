@@ -163,23 +163,6 @@ func (p *proc) stop(t *testing.T, timeout time.Duration) {
 	}
 }
 
-// eventually polls cond until it returns nil, failing the test with its last error
-// after timeout.
-func eventually(t *testing.T, timeout time.Duration, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %v", timeout, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // writeFile writes a test file and returns its path.
 func writeFile(t *testing.T, dir, name, content string) string {
 	t.Helper()
