@@ -219,6 +219,8 @@ func (n *Node) Handler() http.Handler {
 		h, err := n.Hub(r.PathValue("id"))
 		reply(w, h, err)
 	})
+	mux.HandleFunc("GET /v1/search", n.handleSearch)
+	mux.HandleFunc("POST /v1/query", n.handleQuery)
 	mux.HandleFunc("PUT /v1/self/profile", n.auth(func(w http.ResponseWriter, r *http.Request) {
 		var p protocol.Profile
 		if err := decodeBody(w, r, &p); err != nil {

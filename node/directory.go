@@ -56,11 +56,14 @@ func (d *directory) load() error {
 	if err != nil {
 		return fmt.Errorf("load directory: %w", err)
 	}
+	profiles := make([]protocol.Profile, len(hubs))
 	d.mu.Lock()
-	for _, h := range hubs {
+	for i, h := range hubs {
 		d.peers[h.Profile.ID] = &peer{cached: h.Profile.Revision, lastSeen: h.LastSeen}
+		profiles[i] = h.Profile
 	}
 	d.mu.Unlock()
+	d.n.index.put(profiles...)
 	_, err = d.n.publishSelf()
 	return err
 }
@@ -81,6 +84,7 @@ func (n *Node) publishSelf() (uint64, error) {
 		return 0, fmt.Errorf("encode own profile: %w", err)
 	}
 	n.dir.self.Store(&b)
+	n.selfCand.Store(protocol.NewCandidate(&p))
 	return p.Revision, n.setMeta(p.Revision)
 }
 
@@ -118,12 +122,13 @@ func (d *directory) serveProfile(m *nats.Msg) {
 		m.Respond(*b)
 		return
 	}
-	d.n.replyError(m, fmt.Errorf("hub %s has no profile yet: %w", d.n.id.ID, protocol.ErrNotFound))
+	d.n.replyError(m, "", fmt.Errorf("hub %s has no profile yet: %w", d.n.id.ID, protocol.ErrNotFound))
 }
 
-// replyError answers a request with a signed wire error.
-func (n *Node) replyError(m *nats.Msg, cause error) {
-	env, err := protocol.Sign(n.id, protocol.TypeError, "", protocol.WireError(cause), n.cfg.Now())
+// replyError answers a request with a signed wire error, addressed to hub to ("" when
+// the asker is not known).
+func (n *Node) replyError(m *nats.Msg, to string, cause error) {
+	env, err := protocol.Sign(n.id, protocol.TypeError, to, protocol.WireError(cause), n.cfg.Now())
 	if err != nil {
 		return
 	}
@@ -161,13 +166,23 @@ func (d *directory) onHint(m *nats.Msg) {
 		d.n.drop(env.From, "malformed", fmt.Errorf("profile hint: %w", err))
 		return
 	}
+	d.noteRevision(env.From, h.Revision)
+}
+
+// noteRevision records that hub id has announced revision rev of its profile, so the
+// reconcile loop fetches it at once if it is newer than the cached one.
+func (d *directory) noteRevision(id string, rev uint64) {
 	d.mu.Lock()
-	if p := d.peers[env.From]; p != nil && h.Revision > p.hinted {
-		p.hinted = h.Revision
+	p := d.peers[id]
+	newer := p != nil && rev > p.hinted && rev > p.cached
+	if newer {
+		p.hinted = rev
 		p.nextFetch = time.Time{}
 	}
 	d.mu.Unlock()
-	d.n.wake()
+	if newer {
+		d.n.wake()
+	}
 }
 
 // run is the reconcile loop. It returns when the node stops.
@@ -367,8 +382,12 @@ func (d *directory) fetchOnce(f fetchJob) (uint64, error) {
 		return 0, err
 	}
 	err = d.n.store.PutHub(store.Hub{Profile: p, Envelope: env, Reachable: true, LastSeen: d.n.cfg.Now(), Fetched: d.n.cfg.Now()})
-	if err != nil && !errors.Is(err, store.ErrStale) {
+	switch {
+	case errors.Is(err, store.ErrStale):
+	case err != nil:
 		return 0, fmt.Errorf("store profile of %s: %w", f.id, err)
+	default:
+		d.n.index.put(p)
 	}
 	d.n.log.Debug("profile stored", "peer", f.id, "revision", p.Revision)
 	return p.Revision, nil
@@ -385,12 +404,14 @@ type peerView struct {
 	Left      bool
 	Reachable bool
 	LastSeen  time.Time
+	SignKey   []byte // from its gossiped metadata; nil until seen alive this run
 }
 
 // view copies the peer's state.
 func (p *peer) view(id string) peerView {
 	return peerView{ID: id, Gossip: p.gossip, Route: p.meta.Route, Revision: p.meta.Revision,
-		Cached: p.cached, Member: p.member, Left: p.left, Reachable: p.reachable, LastSeen: p.lastSeen}
+		Cached: p.cached, Member: p.member, Left: p.left, Reachable: p.reachable, LastSeen: p.lastSeen,
+		SignKey: p.meta.Cert.SignKey}
 }
 
 // snapshot returns every known peer, sorted by ID.

@@ -14,6 +14,11 @@ type metrics struct {
 	reg     *prometheus.Registry
 	dropped *prometheus.CounterVec // messages refused, by reason
 	fetches *prometheus.CounterVec // profile fetches, by result
+	// searches counts searches by kind (local, live); answers counts the answers to
+	// live queries, by what became of them.
+	searches *prometheus.CounterVec
+	answers  *prometheus.CounterVec
+	liveTime prometheus.Histogram
 
 	mu      sync.Mutex           // guards lastLog
 	lastLog map[string]time.Time // sender -> last drop logged, for rate limiting
@@ -30,6 +35,19 @@ func newMetrics(n *Node) *metrics {
 			Name: "hubnet_profile_fetches_total",
 			Help: "Profile fetches from other hubs, by result.",
 		}, []string{"result"}),
+		searches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hubnet_searches_total",
+			Help: "Searches answered, by kind: local (the directory cache) or live (asking the hubs).",
+		}, []string{"kind"}),
+		answers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hubnet_query_answers_total",
+			Help: "Live queries: answers sent to other hubs (sent) and answers received (received, late).",
+		}, []string{"result"}),
+		liveTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "hubnet_live_query_seconds",
+			Help:    "Time from sending a live query to its result.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 1.5, 2.5, 5},
+		}),
 		lastLog: map[string]time.Time{},
 	}
 	peers := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -44,7 +62,7 @@ func newMetrics(n *Node) *metrics {
 		}
 		return float64(c)
 	})
-	m.reg.MustRegister(m.dropped, m.fetches, peers,
+	m.reg.MustRegister(m.dropped, m.fetches, m.searches, m.answers, m.liveTime, peers,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

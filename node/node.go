@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -46,6 +47,9 @@ type Node struct {
 	http      *http.Server
 	metrics   *metrics
 	dir       *directory
+	index     *index                             // other hubs' profiles, ready for search
+	selfCand  atomic.Pointer[protocol.Candidate] // the own profile, for live queries
+	queries   *queries                           // live queries waiting for answers
 
 	wakeCh chan struct{} // buffered 1: wakes the reconcile loop
 	ready  chan struct{} // closed once the first join attempt and reconcile are done
@@ -203,6 +207,8 @@ func newNode(cfg Config, s *store.Store) (*Node, error) {
 	}
 	n.metrics = newMetrics(n)
 	n.dir = newDirectory(n)
+	n.index = newIndex()
+	n.queries = newQueries()
 	return n, nil
 }
 
@@ -235,6 +241,9 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		return err
 	}
 	if err := n.dir.subscribe(); err != nil {
+		return err
+	}
+	if err := n.subscribeQueries(); err != nil {
 		return err
 	}
 	if n.ml, err = memberlist.Create(n.memberlistConfig()); err != nil {

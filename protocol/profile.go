@@ -23,16 +23,18 @@ const (
 // Profile is what a hub says about itself: who it is, where it works, what it is good at
 // and how much room it has. Its owner signs it; every other hub caches the signed copy.
 type Profile struct {
-	ID          string   `json:"id" yaml:"id"`
-	Name        string   `json:"name" yaml:"name"`
-	Title       string   `json:"title,omitempty" yaml:"title,omitempty"`
-	Type        HubType  `json:"type" yaml:"type"`
-	Country     string   `json:"country" yaml:"country"`
-	Regions     []string `json:"regions,omitempty" yaml:"regions,omitempty"` // NUTS 2021 codes (level 1-3) the hub covers
-	Website     string   `json:"website,omitempty" yaml:"website,omitempty"`
-	Languages   []string `json:"languages" yaml:"languages"` // BCP 47 tags
-	Description string   `json:"description,omitempty" yaml:"description,omitempty"`
-	Contact     Contact  `json:"contact" yaml:"contact"`
+	ID        string   `json:"id" yaml:"id"`
+	Name      string   `json:"name" yaml:"name"`
+	Title     string   `json:"title,omitempty" yaml:"title,omitempty"`
+	Type      HubType  `json:"type" yaml:"type"`
+	Country   string   `json:"country" yaml:"country"`
+	Regions   []string `json:"regions,omitempty" yaml:"regions,omitempty"` // NUTS 2021 codes (level 1-3) the hub covers
+	Website   string   `json:"website,omitempty" yaml:"website,omitempty"`
+	Languages []string `json:"languages" yaml:"languages"` // BCP 47 tags
+	// Categories are the kinds of customer the hub serves; empty means every kind.
+	Categories  []Category `json:"categories,omitempty" yaml:"categories,omitempty"`
+	Description string     `json:"description,omitempty" yaml:"description,omitempty"`
+	Contact     Contact    `json:"contact" yaml:"contact"`
 
 	// Specialisations: slug or NACE code to level 1 (some involvement) .. 5 (core).
 	Technologies map[string]int `json:"technologies,omitempty" yaml:"technologies,omitempty"`
@@ -118,6 +120,17 @@ func (p *Profile) Validate() error {
 			v.add(f, "%q is listed twice", tag)
 		}
 		seen[CanonicalLanguageTag(tag)] = true
+	}
+	seen = map[string]bool{}
+	for i, c := range p.Categories {
+		f := "categories." + strconv.Itoa(i)
+		switch {
+		case !ValidCategory(string(c)):
+			v.add(f, "%q must be a customer category: %s", c, categoryList)
+		case seen[string(c)]:
+			v.add(f, "%q is listed twice", c)
+		}
+		seen[string(c)] = true
 	}
 	text(&v, "contact.role", p.Contact.Role, 0, MaxTitleLen)
 	if p.Contact.Email != "" {

@@ -206,6 +206,9 @@ var Categories = []Category{
 	CategoryMicro, CategorySmall, CategoryMedium, CategorySmallMidCap, CategoryPublic, CategoryOther,
 }
 
+// categoryList names the categories for error messages.
+var categoryList = "micro, small, medium, small-mid-cap, public-sector or other"
+
 var validCategories = indexBy(Categories, func(c Category) string { return string(c) })
 
 // ValidCategory reports whether c is the exact value of a customer category.

@@ -1,0 +1,292 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/hubnet-eu/hubnet/protocol"
+)
+
+// Deadlines of a live query.
+const (
+	DefaultQueryTimeout = 1500 * time.Millisecond
+	MaxQueryTimeout     = 10 * time.Second
+)
+
+// LiveInfo says which hubs a live query reached.
+type LiveInfo struct {
+	TimeoutMS   int64    `json:"timeout_ms"`
+	TookMS      float64  `json:"took_ms"`
+	Asked       []string `json:"asked"`       // reachable hubs, asked
+	Answered    []string `json:"answered"`    // answered in time
+	Late        []string `json:"late"`        // asked, no answer before the deadline
+	Failed      []string `json:"failed"`      // answered with an error
+	Unreachable []string `json:"unreachable"` // in the directory but not reachable: not asked
+}
+
+// queries routes answers to the live queries waiting for them. Answers come to one
+// wildcard subscription, INBOX.<query ID>, rather than one subscription per query,
+// so a query costs no subscription round trip across the mesh.
+type queries struct {
+	inbox   string // subject prefix of answers to this node
+	mu      sync.Mutex
+	waiting map[string]chan *nats.Msg // query ID -> its answers
+}
+
+func newQueries() *queries {
+	return &queries{inbox: nats.NewInbox(), waiting: map[string]chan *nats.Msg{}}
+}
+
+// subscribeQueries answers other hubs' live queries and collects answers to this
+// hub's own.
+func (n *Node) subscribeQueries() error {
+	nc := n.bus.nc
+	if _, err := nc.Subscribe(protocol.SubjectQuery, n.onQuery); err != nil {
+		return fmt.Errorf("subscribe live queries: %w", err)
+	}
+	if _, err := nc.Subscribe(n.queries.inbox+".*", n.onAnswer); err != nil {
+		return fmt.Errorf("subscribe query answers: %w", err)
+	}
+	return nil
+}
+
+// onAnswer hands an answer to the query waiting for it; an answer after the deadline
+// finds none and is counted late.
+func (n *Node) onAnswer(m *nats.Msg) {
+	id := m.Subject[len(n.queries.inbox)+1:]
+	n.queries.mu.Lock()
+	ch := n.queries.waiting[id]
+	n.queries.mu.Unlock()
+	select {
+	case ch <- m: // a nil channel never receives: the query is over
+	default:
+		n.metrics.answers.WithLabelValues("late").Inc()
+	}
+}
+
+// Query asks every reachable hub for its capacity now and its own evaluation of q,
+// waits until all have answered or the timeout (0 for DefaultQueryTimeout) passes,
+// and ranks the directory with the answers' capacity in place of the cached one.
+// A hub that does not answer is named in the result and ranked from the cache.
+func (n *Node) Query(ctx context.Context, q protocol.Query, timeout time.Duration) (SearchResult, error) {
+	m, err := protocol.NewMatcher(q)
+	if err != nil {
+		return SearchResult{}, err
+	}
+	switch {
+	case timeout == 0:
+		timeout = DefaultQueryTimeout
+	case timeout < 0 || timeout > MaxQueryTimeout:
+		return SearchResult{}, &protocol.ValidationError{What: "live query", Problems: []protocol.FieldError{
+			{Field: "timeout_ms", Rule: fmt.Sprintf("must be 1 to %d", MaxQueryTimeout.Milliseconds())}}}
+	}
+	start := time.Now()
+	info := &LiveInfo{TimeoutMS: timeout.Milliseconds(), Asked: []string{}, Answered: []string{}, Late: []string{},
+		Failed: []string{}, Unreachable: []string{}}
+	keys := map[string][]byte{}
+	for _, p := range n.dir.snapshot() {
+		switch {
+		case p.ID == n.id.ID:
+		case p.Member && p.SignKey != nil:
+			keys[p.ID] = p.SignKey
+			info.Asked = append(info.Asked, p.ID)
+		default:
+			info.Unreachable = append(info.Unreachable, p.ID)
+		}
+	}
+
+	env, err := protocol.Sign(n.id, protocol.TypeQuery, "", m.Query(), n.cfg.Now())
+	if err != nil {
+		return SearchResult{}, err
+	}
+	data, err := env.Marshal()
+	if err != nil {
+		return SearchResult{}, err
+	}
+	answers := map[string]protocol.QueryAnswer{}
+	if len(keys) > 0 {
+		ch := make(chan *nats.Msg, len(keys)+8)
+		n.queries.mu.Lock()
+		n.queries.waiting[env.ID] = ch
+		n.queries.mu.Unlock()
+		defer func() {
+			n.queries.mu.Lock()
+			delete(n.queries.waiting, env.ID)
+			n.queries.mu.Unlock()
+		}()
+		if err := n.bus.nc.PublishMsg(&nats.Msg{Subject: protocol.SubjectQuery, Reply: n.queries.inbox + "." + env.ID, Data: data}); err != nil {
+			return SearchResult{}, fmt.Errorf("send live query: %w", err)
+		}
+		timer := time.NewTimer(timeout)
+		defer timer.Stop()
+	collect:
+		for len(answers)+len(info.Failed) < len(keys) {
+			select {
+			case <-ctx.Done():
+				return SearchResult{}, ctx.Err()
+			case <-timer.C:
+				break collect
+			case msg := <-ch:
+				from, a, err := n.openAnswer(msg.Data, env.ID, keys)
+				if _, dup := answers[from]; from == "" || dup || slices.Contains(info.Failed, from) {
+					continue
+				}
+				if err != nil {
+					info.Failed = append(info.Failed, from)
+				} else {
+					answers[from] = a
+				}
+			}
+		}
+	}
+
+	live := make(map[string]*protocol.Candidate, len(answers))
+	for id, a := range answers {
+		n.metrics.answers.WithLabelValues("received").Inc()
+		info.Answered = append(info.Answered, id)
+		n.dir.noteRevision(id, a.Revision)
+		if c, ok := n.index.get(id); ok {
+			p := *c.Profile
+			p.Capacity = a.Capacity
+			live[id] = protocol.NewCandidate(&p)
+		}
+	}
+	for _, id := range info.Asked {
+		if _, ok := answers[id]; !ok && !slices.Contains(info.Failed, id) {
+			info.Late = append(info.Late, id)
+		}
+	}
+	slices.Sort(info.Answered)
+	slices.Sort(info.Failed)
+
+	top, total := n.rank(m, n.index.all(), live)
+	res := SearchResult{Query: m.Query(), Total: total, Hits: make([]Hit, len(top)), Live: info}
+	for i, r := range top {
+		h := n.hit(m, r, i+1)
+		if a, ok := answers[h.ID]; ok {
+			h.Answered = true
+			if a.Match {
+				score := a.Score
+				h.HubScore = &score
+			}
+		}
+		res.Hits[i] = h
+	}
+	took := time.Since(start)
+	info.TookMS = float64(took.Microseconds()) / 1000
+	n.metrics.searches.WithLabelValues("live").Inc()
+	n.metrics.liveTime.Observe(took.Seconds())
+	return res, nil
+}
+
+// openAnswer checks an answer to query qid: addressed to this hub, from a hub that was
+// asked, signed by it, well formed. It returns the sender ("" when it cannot be
+// told) and the answer, or the error the sender answered with.
+func (n *Node) openAnswer(data []byte, qid string, keys map[string][]byte) (string, protocol.QueryAnswer, error) {
+	env, err := protocol.OpenEnvelope(data)
+	if err != nil {
+		n.drop("", "malformed", err)
+		return "", protocol.QueryAnswer{}, err
+	}
+	key, asked := keys[env.From]
+	switch {
+	case !asked:
+		err = fmt.Errorf("answer from %s, which was not asked", env.From)
+		n.drop(env.From, "unknown-sender", err)
+		return "", protocol.QueryAnswer{}, err
+	case env.To != n.id.ID:
+		err = fmt.Errorf("answer from %s for %q: %w", env.From, env.To, protocol.ErrWrongRecipient)
+		n.drop(env.From, "wrong-recipient", err)
+		return "", protocol.QueryAnswer{}, err
+	}
+	if err := env.Verify(key); err != nil {
+		n.drop(env.From, "bad-signature", err)
+		return "", protocol.QueryAnswer{}, err
+	}
+	if env.Type == protocol.TypeError {
+		err := env.Decode(nil)
+		n.log.Warn("live query refused", "peer", env.From, "err", err)
+		return env.From, protocol.QueryAnswer{}, err
+	}
+	var a protocol.QueryAnswer
+	if env.Type != protocol.TypeQueryAnswer {
+		err = fmt.Errorf("%s in answer to a query: %w", env.Type, protocol.ErrInvalid)
+	} else if err = env.Decode(&a); err == nil {
+		err = a.Validate()
+	}
+	if err == nil && a.Query != qid {
+		err = fmt.Errorf("answer to query %s, not %s: %w", a.Query, qid, protocol.ErrInvalid)
+	}
+	if err != nil {
+		n.drop(env.From, "malformed", err)
+		return "", protocol.QueryAnswer{}, err
+	}
+	return env.From, a, nil
+}
+
+// onQuery answers another hub's live query with this hub's capacity now and its own
+// evaluation of the query, signed and addressed to the asker.
+func (n *Node) onQuery(msg *nats.Msg) {
+	env, err := protocol.OpenEnvelope(msg.Data)
+	if err != nil {
+		n.drop("", "malformed", err)
+		return
+	}
+	if env.From == n.id.ID {
+		return // our own query, heard on the broadcast subject
+	}
+	if env.Type != protocol.TypeQuery || msg.Reply == "" {
+		n.drop(env.From, "malformed", fmt.Errorf("%s without a reply subject on the query subject", env.Type))
+		return
+	}
+	pv, ok := n.dir.peer(env.From)
+	if !ok || pv.SignKey == nil {
+		n.drop(env.From, "unknown-sender", errors.New("live query from a hub not seen alive"))
+		return
+	}
+	if err := env.Verify(pv.SignKey); err != nil {
+		n.drop(env.From, "bad-signature", err)
+		return
+	}
+	now := n.cfg.Now()
+	if age := now.Sub(env.Time); age > protocol.MaxQueryAge || age < -protocol.MaxQueryAge {
+		n.drop(env.From, "stale", fmt.Errorf("live query sent %v ago", age.Round(time.Second)))
+		return
+	}
+	var q protocol.Query
+	err = env.Decode(&q)
+	var m *protocol.Matcher
+	if err == nil {
+		m, err = protocol.NewMatcher(q)
+	}
+	self := n.selfCand.Load()
+	if err == nil && self == nil {
+		err = fmt.Errorf("hub %s has no profile yet: %w", n.id.ID, protocol.ErrNotFound)
+	}
+	if err != nil {
+		n.replyError(msg, env.From, err)
+		return
+	}
+	a := protocol.QueryAnswer{V: protocol.Version, Query: env.ID, Revision: self.Profile.Revision, Capacity: self.Profile.Capacity}
+	if score, ok := m.Score(self); ok {
+		a.Match, a.Score, a.Reasons = true, score, m.Explain(self)
+	}
+	ans, err := protocol.Sign(n.id, protocol.TypeQueryAnswer, env.From, a, now)
+	if err != nil {
+		n.log.Error("sign query answer", "err", err)
+		return
+	}
+	b, err := ans.Marshal()
+	if err != nil {
+		return
+	}
+	if err := msg.Respond(b); err == nil {
+		n.metrics.answers.WithLabelValues("sent").Inc()
+	}
+}

@@ -1,0 +1,292 @@
+package node_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hubnet-eu/hubnet/node"
+	"github.com/hubnet-eu/hubnet/node/nodetest"
+	"github.com/hubnet-eu/hubnet/protocol"
+)
+
+// searchHubs starts six hubs: hub-1 is the advisor's; hub-2 to hub-6 differ in what
+// they offer, so that the right answer to each query is plain.
+func searchHubs(t *testing.T) []*nodetest.Hub {
+	t.Helper()
+	tbi := func(avail int) map[protocol.Family]protocol.Capacity {
+		return map[protocol.Family]protocol.Capacity{
+			protocol.FamilyTestBeforeInvest: {Available: avail, Maximum: 10, Unit: "SMEs per month"},
+		}
+	}
+	profiles := map[string]func(p *protocol.Profile){
+		"hub-1": func(p *protocol.Profile) {},
+		"hub-2": func(p *protocol.Profile) { // robotics expert in the SME's region
+			p.Technologies = map[string]int{"robotics": 5}
+			p.Capacity = tbi(4)
+		},
+		"hub-3": func(p *protocol.Profile) { // robotics, same country
+			p.Regions = []string{"FI1D"}
+			p.Technologies = map[string]int{"robotics": 4}
+			p.Capacity = tbi(2)
+		},
+		"hub-4": func(p *protocol.Profile) { // some robotics in Sweden, much room
+			p.Country, p.Regions, p.Languages = "SE", []string{"SE11"}, []string{"sv", "en"}
+			p.Technologies = map[string]int{"robotics": 3}
+			p.Capacity = tbi(6)
+		},
+		"hub-5": func(p *protocol.Profile) { // robotics in Portugal, no capacity published
+			p.Country, p.Regions, p.Languages = "PT", []string{"PT17"}, []string{"pt", "en"}
+			p.Technologies = map[string]int{"robotics": 3}
+			p.Capacity = nil
+			p.Services = map[string]int{"prototyping": 3}
+		},
+		"hub-6": func(p *protocol.Profile) { // no robotics
+			p.Technologies = map[string]int{"cybersecurity": 5}
+		},
+	}
+	net := nodetest.Network(t)
+	var hubs []*nodetest.Hub
+	for i := range 6 {
+		id := fmt.Sprintf("hub-%d", i+1)
+		p := nodetest.Profile(id)
+		profiles[id](&p)
+		var join []string
+		if i > 0 {
+			join = []string{hubs[0].GossipAddr()}
+		}
+		hubs = append(hubs, nodetest.Start(t, net, id, &p, join...))
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error { return nodetest.Converged(hubs) })
+	return hubs
+}
+
+func ids(hits []node.Hit) []string {
+	out := make([]string, len(hits))
+	for i, h := range hits {
+		out[i] = h.ID
+	}
+	return out
+}
+
+func robotics() protocol.Query {
+	return protocol.Query{Technologies: []string{"robotics"}, Family: protocol.FamilyTestBeforeInvest, Region: "FI1C1"}
+}
+
+func TestSearch_localRanking(t *testing.T) {
+	hubs := searchHubs(t)
+	res, err := hubs[0].Search(robotics())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Same region first, then the same country, then the neighbour, then Portugal
+	// (no capacity published); hub-6 has no robotics; the asking hub is left out.
+	if want := []string{"hub-2", "hub-3", "hub-4", "hub-5"}; !slices.Equal(ids(res.Hits), want) {
+		t.Fatalf("ranking = %v, want %v", ids(res.Hits), want)
+	}
+	if res.Total != 4 {
+		t.Errorf("total = %d, want 4", res.Total)
+	}
+	top := res.Hits[0]
+	want := "Robotics level 5 (wanted); offers test before invest, 4 of 10 free (SMEs per month); region FI1C, same region"
+	if top.Explanation != want || !top.Reachable || top.Free == nil || *top.Free != 4 {
+		t.Errorf("top hit = %+v\nexplanation %q\nwant        %q", top, top.Explanation, want)
+	}
+	if res.Hits[3].Free != nil || !strings.Contains(res.Hits[3].Explanation, "capacity not published") {
+		t.Errorf("hub-5 = %+v, want no free places and the reason", res.Hits[3])
+	}
+
+	// Hard filters: reach and minimum capacity.
+	q := robotics()
+	q.Reach, q.MinCapacity = protocol.ReachCountry, 3
+	res, err = hubs[0].Search(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"hub-2"}; !slices.Equal(ids(res.Hits), want) {
+		t.Errorf("in Finland with 3 free places = %v, want %v", ids(res.Hits), want)
+	}
+}
+
+func TestSearch_liveQuery(t *testing.T) {
+	hubs := searchHubs(t)
+	ctx := context.Background()
+
+	res, err := hubs[0].Query(ctx, robotics(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"hub-2", "hub-3", "hub-4", "hub-5"}; !slices.Equal(ids(res.Hits), want) {
+		t.Fatalf("ranking = %v, want %v", ids(res.Hits), want)
+	}
+	live := res.Live
+	if want := []string{"hub-2", "hub-3", "hub-4", "hub-5", "hub-6"}; !slices.Equal(live.Answered, want) || len(live.Late) != 0 {
+		t.Fatalf("answered %v, late %v; want every other hub answering", live.Answered, live.Late)
+	}
+	// Every hub answered well before the deadline: the query finished early.
+	if live.TookMS >= float64(node.DefaultQueryTimeout.Milliseconds()) {
+		t.Errorf("live query took %v ms, the whole deadline", live.TookMS)
+	}
+	for _, h := range res.Hits {
+		if !h.Answered || h.HubScore == nil || *h.HubScore != h.Score {
+			t.Errorf("%s: answered %v, own score %v, score %v", h.ID, h.Answered, h.HubScore, h.Score)
+		}
+	}
+
+	// hub-3's capacity drops to 0. A live query sees it at once, whatever the cache
+	// holds, and with a minimum of one free place hub-3 is gone.
+	zero := 0
+	if _, err := hubs[2].SetCapacity(protocol.FamilyTestBeforeInvest, node.CapacityChange{Available: &zero}); err != nil {
+		t.Fatal(err)
+	}
+	q := robotics()
+	q.MinCapacity = 1
+	res, err = hubs[0].Query(ctx, q, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"hub-2", "hub-4"}; !slices.Equal(ids(res.Hits), want) {
+		t.Errorf("with one free place = %v, want %v", ids(res.Hits), want)
+	}
+	for _, h := range res.Hits {
+		if f := h.Capacity[protocol.FamilyTestBeforeInvest]; h.ID == "hub-2" && f.Available != 4 {
+			t.Errorf("hub-2 capacity %+v, want 4 available", f)
+		}
+	}
+
+	// hub-4 stops without a word. Until the failure detector notices, it is asked and
+	// does not answer: the query returns at its deadline and names it.
+	hubs[3].Kill()
+	const timeout = 400 * time.Millisecond
+	start := time.Now()
+	res, err = hubs[0].Query(ctx, robotics(), timeout)
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took > timeout+300*time.Millisecond {
+		t.Errorf("query with a %v deadline took %v", timeout, took)
+	}
+	switch {
+	case slices.Contains(res.Live.Late, "hub-4"):
+		if took < timeout {
+			t.Errorf("hub-4 late after only %v", took)
+		}
+	case slices.Contains(res.Live.Unreachable, "hub-4"):
+		// The failure detector was quicker than this query.
+	default:
+		t.Errorf("hub-4 is neither late nor unreachable: %+v", res.Live)
+	}
+	if slices.Contains(res.Live.Answered, "hub-4") {
+		t.Errorf("stopped hub-4 answered: %+v", res.Live)
+	}
+	// It stays in the results, ranked from the cache and not marked as answering.
+	for _, h := range res.Hits {
+		if h.ID == "hub-4" && h.Answered {
+			t.Errorf("hub-4 hit marked answered")
+		}
+	}
+	if !slices.Contains(ids(res.Hits), "hub-4") {
+		t.Errorf("hub-4 dropped from results: %v", ids(res.Hits))
+	}
+
+	// Once it is known to be gone, it is listed unreachable and not asked: the query
+	// finishes early again.
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		res, err = hubs[0].Query(ctx, robotics(), timeout)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(res.Live.Unreachable, "hub-4") || slices.Contains(res.Live.Asked, "hub-4") {
+			return fmt.Errorf("live info %+v", res.Live)
+		}
+		return nil
+	})
+	if res.Live.TookMS >= float64(timeout.Milliseconds()) || len(res.Live.Late) != 0 {
+		t.Errorf("with hub-4 known unreachable: %+v", res.Live)
+	}
+}
+
+func TestSearch_API(t *testing.T) {
+	hubs := searchHubs(t)
+	base := "http://" + hubs[0].HTTPAddr()
+
+	var res node.SearchResult
+	code, body := fetchJSON(t, base+"/v1/search?tech=robotics&family=test-before-invest&region=FI1C1&reach=neighbours", &res)
+	if code != http.StatusOK {
+		t.Fatalf("GET /v1/search: %d %s", code, body)
+	}
+	if want := []string{"hub-2", "hub-3", "hub-4"}; !slices.Equal(ids(res.Hits), want) {
+		t.Errorf("ranking = %v, want %v", ids(res.Hits), want)
+	}
+
+	for _, c := range []struct{ url, field string }{
+		{"/v1/search?tech=robots", "technologies.0"},
+		{"/v1/search?min_capacity=two&family=skills-and-training", "min_capacity"},
+		{"/v1/search?colour=blue", "colour"},
+		{"/v1/search?reach=region&country=FI", "reach"},
+	} {
+		var e node.APIError
+		code, body := fetchJSON(t, base+c.url, &e)
+		if code != http.StatusBadRequest || len(e.Error.Problems) == 0 || e.Error.Problems[0].Field != c.field {
+			t.Errorf("GET %s: %d %s; want 400 naming %s", c.url, code, body, c.field)
+		}
+	}
+
+	// The live query over HTTP, and its bad input.
+	code, body = postJSON(t, base+"/v1/query", `{"technologies":["robotics"],"family":"test-before-invest","min_capacity":3,"timeout_ms":1000}`, &res)
+	if code != http.StatusOK || res.Live == nil || len(res.Live.Answered) != 5 {
+		t.Fatalf("POST /v1/query: %d %s", code, body)
+	}
+	if want := []string{"hub-2", "hub-4"}; !slices.Equal(ids(res.Hits), want) {
+		t.Errorf("live ranking = %v, want %v", ids(res.Hits), want)
+	}
+	for _, c := range []struct{ body, field string }{
+		{`{"timeout_ms":60000}`, "timeout_ms"},
+		{`{"technologies":"robotics"}`, "(json)"},
+		{`{"tech":["robotics"]}`, "(json)"},
+		{`{"family":"skills-and-training","min_capacity":-1}`, "min_capacity"},
+	} {
+		var e node.APIError
+		code, got := postJSON(t, base+"/v1/query", c.body, &e)
+		if code != http.StatusBadRequest || len(e.Error.Problems) == 0 || e.Error.Problems[0].Field != c.field {
+			t.Errorf("POST %s: %d %s; want 400 naming %s", c.body, code, got, c.field)
+		}
+	}
+}
+
+func fetchJSON(t *testing.T, url string, out any) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return decodeResp(t, resp, out)
+}
+
+func postJSON(t *testing.T, url, body string, out any) (int, string) {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return decodeResp(t, resp, out)
+}
+
+func decodeResp(t *testing.T, resp *http.Response, out any) (int, string) {
+	t.Helper()
+	defer resp.Body.Close()
+	var raw json.RawMessage
+	if err := json.NewDecoder(resp.Body).Decode(&raw); err != nil {
+		t.Fatalf("decode response: %v", err)
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		t.Fatalf("decode %s: %v", raw, err)
+	}
+	return resp.StatusCode, string(raw)
+}

@@ -1,0 +1,550 @@
+package protocol
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Weights of the parts of a hub's score. A part counts only when the query asks for
+// it: technologies, services, the sector, the family (capacity), languages and the
+// SME's place. The score is the weighted mean of the parts asked for, 0 to 100.
+// docs/matching.md explains each part with worked examples.
+const (
+	WeightTechnology = 40
+	WeightService    = 15
+	WeightSector     = 10
+	WeightCapacity   = 15
+	WeightLanguage   = 10
+	WeightDistance   = 10
+)
+
+// CapacityFull is the number of free places in the family at which the capacity part
+// is full; fewer free places count in proportion.
+const CapacityFull = 5
+
+// Values of the language part: the SME's first language, or only another of its
+// languages.
+const (
+	LanguagePreferred = 1.0
+	LanguageOther     = 0.5
+)
+
+// Values of the distance part by proximity. When the query gives the SME's country
+// but not its region, same region cannot be told, so each value is divided by
+// DistanceCountry and the same country scores full.
+const (
+	DistanceRegion    = 1.0
+	DistanceCountry   = 0.6
+	DistanceNeighbour = 0.3
+	DistanceElsewhere = 0.0
+)
+
+// Proximity is how near a hub is to the SME.
+type Proximity int
+
+// The proximities, from the farthest.
+const (
+	ProximityUnknown   Proximity = iota // the query does not say where the SME is
+	ProximityElsewhere                  // another, not neighbouring, country
+	ProximityNeighbour                  // a neighbouring country
+	ProximityCountry                    // the SME's country, another region
+	ProximityRegion                     // the SME's NUTS 2 region
+)
+
+var proximityNames = [...]string{"", "another country", "neighbouring country", "same country", "same region"}
+
+// String returns "same region", "same country", "neighbouring country", "another
+// country", or "" when unknown.
+func (p Proximity) String() string { return proximityNames[p] }
+
+// Sizes of the vocabulary, fixed so a Candidate is a flat value (vocab_test checks them).
+const (
+	numTechnologies = 34
+	numServices     = 15
+	numSections     = 21
+	numDivisions    = 100
+)
+
+var (
+	techIndex    = indexOf(Technologies, func(t Technology) string { return t.Slug })
+	serviceIndex = indexOf(Services, func(s Service) string { return s.Slug })
+	familyIndex  = indexOf(Families, func(f FamilyInfo) string { return string(f.Slug) })
+	// serviceFamily is the family bit of each service.
+	serviceFamily = func() (bits [numServices]uint8) {
+		for i, s := range Services {
+			bits[i] = 1 << familyIndex[string(s.Family)]
+		}
+		return bits
+	}()
+	categoryIndex = indexOf(Categories, func(c Category) string { return string(c) })
+)
+
+func indexOf[V any](vs []V, key func(V) string) map[string]int {
+	m := make(map[string]int, len(vs))
+	for i, v := range vs {
+		m[key(v)] = i
+	}
+	return m
+}
+
+// Candidate is a hub's profile made ready for matching: its levels in flat arrays and
+// its words sorted, so that scoring does no lookups and no allocation. Build one per
+// profile revision with NewCandidate and do not change it afterwards.
+type Candidate struct {
+	Profile *Profile
+
+	tech       [numTechnologies]uint8
+	service    [numServices]uint8
+	families   uint8               // a bit per family the hub offers
+	section    [numSections]uint8  // level of each NACE section listed as such
+	inSection  [numSections]uint8  // highest level of the section or a division in it
+	division   [numDivisions]uint8 // level of each NACE division
+	langs      []string            // primary language subtags, in the profile's order
+	categories uint8               // a bit per customer category served; 0 for all
+	words      []string            // folded words of ID, name, title and description, sorted, distinct
+}
+
+// NewCandidate prepares a validated profile for matching. Values the vocabulary does
+// not know are ignored.
+func NewCandidate(p *Profile) *Candidate {
+	c := &Candidate{Profile: p}
+	for slug, l := range p.Technologies {
+		if i, ok := techIndex[slug]; ok {
+			c.tech[i] = level(l)
+		}
+	}
+	for slug, l := range p.Services {
+		if i, ok := serviceIndex[slug]; ok && l > 0 {
+			c.service[i] = level(l)
+			c.families |= serviceFamily[i]
+		}
+	}
+	for fam := range p.Capacity {
+		if i, ok := familyIndex[string(fam)]; ok {
+			c.families |= 1 << i
+		}
+	}
+	for code, l := range p.Sectors {
+		s, ok := SectorByCode(code)
+		if !ok {
+			continue
+		}
+		sec := int(s.Section[0] - 'A')
+		if s.Level == 1 {
+			c.section[sec] = level(l)
+		} else {
+			d, _ := strconv.Atoi(code)
+			c.division[d] = level(l)
+		}
+		c.inSection[sec] = max(c.inSection[sec], level(l))
+	}
+	for _, tag := range p.Languages {
+		c.langs = append(c.langs, primaryLanguage(tag))
+	}
+	for _, cat := range p.Categories {
+		if i, ok := categoryIndex[string(cat)]; ok {
+			c.categories |= 1 << i
+		}
+	}
+	var words []string
+	for _, s := range []string{p.ID, p.Name, p.Title, p.Description} {
+		words = appendWords(words, s)
+	}
+	slices.Sort(words)
+	c.words = slices.Clip(slices.Compact(words))
+	return c
+}
+
+// level clamps a specialisation level to 0..MaxLevel.
+func level(l int) uint8 { return uint8(min(max(l, 0), MaxLevel)) }
+
+func primaryLanguage(tag string) string {
+	primary, _, _ := strings.Cut(tag, "-")
+	return strings.ToLower(primary)
+}
+
+// Matcher scores hubs against one query. Build it with NewMatcher; it is read-only and
+// safe for concurrent use.
+type Matcher struct {
+	q        Query
+	tech     []int
+	service  []int
+	family   int    // index of the family asked for, -1 for none
+	section  int    // index of the sector's section, -1 for no sector
+	division int    // the sector's division, -1 when the sector is a section
+	region2  string // the SME's NUTS 2 region, "" if unknown
+	minProx  Proximity
+	langs    []string // primary subtags of the SME's languages
+	category uint8    // bit of the SME's category, 0 for none
+	tokens   []string // folded words of the text
+	weights  int      // sum of the weights of the parts asked for
+}
+
+// NewMatcher checks the query and prepares it for scoring.
+func NewMatcher(q Query) (*Matcher, error) {
+	q.Normalize()
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	m := &Matcher{q: q, family: -1, section: -1, division: -1}
+	for _, slug := range q.Technologies {
+		m.tech = append(m.tech, techIndex[slug])
+	}
+	if len(m.tech) > 0 {
+		m.weights += WeightTechnology
+	}
+	for _, slug := range q.Services {
+		m.service = append(m.service, serviceIndex[slug])
+	}
+	if len(m.service) > 0 {
+		m.weights += WeightService
+	}
+	if q.Family != "" {
+		m.family = familyIndex[string(q.Family)]
+		m.weights += WeightCapacity
+	}
+	if q.Sector != "" {
+		s, _ := SectorByCode(q.Sector)
+		m.section = int(s.Section[0] - 'A')
+		if s.Level == 2 {
+			m.division, _ = strconv.Atoi(q.Sector)
+		}
+		m.weights += WeightSector
+	}
+	if q.Region != "" {
+		m.region2 = RegionParent(q.Region, 2)
+	}
+	if q.Country != "" {
+		m.weights += WeightDistance
+	}
+	switch q.Reach {
+	case ReachRegion:
+		m.minProx = ProximityRegion
+	case ReachCountry:
+		m.minProx = ProximityCountry
+	case ReachNeighbours:
+		m.minProx = ProximityNeighbour
+	}
+	for _, tag := range q.Languages {
+		m.langs = append(m.langs, primaryLanguage(tag))
+	}
+	if len(m.langs) > 0 {
+		m.weights += WeightLanguage
+	}
+	if q.Category != "" {
+		m.category = 1 << categoryIndex[string(q.Category)]
+	}
+	m.tokens = appendWords(nil, q.Text)
+	return m, nil
+}
+
+// Query returns the normalized query.
+func (m *Matcher) Query() Query { return m.q }
+
+// Limit returns how many results the query asks for.
+func (m *Matcher) Limit() int {
+	if m.q.Limit == 0 {
+		return DefaultQueryLimit
+	}
+	return m.q.Limit
+}
+
+// Score returns the hub's score, 0 to 100 in hundredths, and whether it passes every filter the
+// query sets. It does not allocate.
+func (m *Matcher) Score(c *Candidate) (float64, bool) {
+	p := c.Profile
+	if len(m.q.Types) > 0 && !slices.Contains(m.q.Types, p.Type) {
+		return 0, false
+	}
+	if m.category != 0 && c.categories != 0 && c.categories&m.category == 0 {
+		return 0, false
+	}
+	var total float64
+	if len(m.tech) > 0 {
+		sum := 0
+		for _, i := range m.tech {
+			sum += int(c.tech[i])
+		}
+		if sum == 0 {
+			return 0, false
+		}
+		total += WeightTechnology * float64(sum) / float64(MaxLevel*len(m.tech))
+	}
+	if len(m.service) > 0 {
+		sum := 0
+		for _, i := range m.service {
+			sum += int(c.service[i])
+		}
+		if sum == 0 {
+			return 0, false
+		}
+		total += WeightService * float64(sum) / float64(MaxLevel*len(m.service))
+	}
+	if m.family >= 0 {
+		if c.families&(1<<m.family) == 0 {
+			return 0, false
+		}
+		free, known := m.Free(c)
+		if m.q.MinCapacity > 0 && (!known || free < m.q.MinCapacity) {
+			return 0, false
+		}
+		total += WeightCapacity * float64(min(free, CapacityFull)) / CapacityFull
+	}
+	if m.section >= 0 {
+		total += WeightSector * float64(m.sectorLevel(c)) / MaxLevel
+	}
+	if len(m.langs) > 0 {
+		v := m.language(c)
+		if v == 0 {
+			return 0, false
+		}
+		total += WeightLanguage * v
+	}
+	if m.q.Country != "" {
+		prox := m.Proximity(c)
+		if prox < m.minProx {
+			return 0, false
+		}
+		total += WeightDistance * m.distance(prox)
+	}
+	if !m.hasWords(c) {
+		return 0, false
+	}
+	if m.weights == 0 {
+		return 0, true
+	}
+	// Rounded to hundredths, so that hubs equal on paper tie exactly.
+	return math.Round(10000*total/float64(m.weights)) / 100, true
+}
+
+// Free returns the hub's free places in the family asked for, and whether it publishes
+// them; 0 and false when the query names no family.
+func (m *Matcher) Free(c *Candidate) (int, bool) {
+	if m.family < 0 {
+		return 0, false
+	}
+	capa, ok := c.Profile.Capacity[Families[m.family].Slug]
+	return capa.Free(), ok
+}
+
+func (m *Matcher) sectorLevel(c *Candidate) uint8 {
+	if m.division < 0 {
+		return c.inSection[m.section]
+	}
+	return max(c.division[m.division], c.section[m.section])
+}
+
+// language returns the language part: LanguagePreferred, LanguageOther or 0.
+func (m *Matcher) language(c *Candidate) float64 {
+	for i, l := range m.langs {
+		if slices.Contains(c.langs, l) {
+			if i == 0 {
+				return LanguagePreferred
+			}
+			return LanguageOther
+		}
+	}
+	return 0
+}
+
+// Proximity returns how near the hub is to the SME.
+func (m *Matcher) Proximity(c *Candidate) Proximity {
+	p := c.Profile
+	switch {
+	case m.q.Country == "":
+		return ProximityUnknown
+	case p.Country == m.q.Country:
+		if m.coveringRegion(c) != "" {
+			return ProximityRegion
+		}
+		return ProximityCountry
+	case AreNeighbours(p.Country, m.q.Country):
+		return ProximityNeighbour
+	default:
+		return ProximityElsewhere
+	}
+}
+
+// coveringRegion returns the hub's region that covers, or lies in, the SME's NUTS 2
+// region; "" if none does or the SME's region is unknown.
+func (m *Matcher) coveringRegion(c *Candidate) string {
+	if m.region2 == "" {
+		return ""
+	}
+	for _, r := range c.Profile.Regions {
+		if strings.HasPrefix(m.region2, r) || strings.HasPrefix(r, m.region2) {
+			return r
+		}
+	}
+	return ""
+}
+
+func (m *Matcher) distance(p Proximity) float64 {
+	var v float64
+	switch p {
+	case ProximityRegion:
+		v = DistanceRegion
+	case ProximityCountry:
+		v = DistanceCountry
+	case ProximityNeighbour:
+		v = DistanceNeighbour
+	default:
+		v = DistanceElsewhere
+	}
+	if m.region2 == "" {
+		v /= DistanceCountry
+	}
+	return v
+}
+
+// hasWords reports whether every word of the query's text begins a word of the hub's
+// ID, name, title or description.
+func (m *Matcher) hasWords(c *Candidate) bool {
+	for _, t := range m.tokens {
+		i, _ := slices.BinarySearch(c.words, t)
+		if i == len(c.words) || !strings.HasPrefix(c.words[i], t) {
+			return false
+		}
+	}
+	return true
+}
+
+// Explain says, part by part, why the hub scores what it does: the levels of what is
+// wanted, its capacity in the family, its languages and its place.
+func (m *Matcher) Explain(c *Candidate) []string {
+	var out []string
+	p := c.Profile
+	if len(m.tech) > 0 {
+		out = appendLevels(out, m.tech, c.tech[:], func(i int) string { return Technologies[i].Label })
+	}
+	if len(m.service) > 0 {
+		out = appendLevels(out, m.service, c.service[:], func(i int) string { return Services[i].Label })
+	}
+	if m.family >= 0 {
+		fam := Families[m.family]
+		capa, ok := p.Capacity[fam.Slug]
+		switch {
+		case !ok:
+			out = append(out, fmt.Sprintf("offers %s, capacity not published", fam.Label))
+		default:
+			out = append(out, fmt.Sprintf("offers %s, %d of %d free (%s)", fam.Label, capa.Free(), capa.Maximum, capa.Unit))
+		}
+	}
+	if m.section >= 0 {
+		s, _ := SectorByCode(m.q.Sector)
+		if l := m.sectorLevel(c); l > 0 {
+			out = append(out, fmt.Sprintf("sector %s %s level %d", s.Code, s.Name, l))
+		} else {
+			out = append(out, fmt.Sprintf("sector %s %s not listed", s.Code, s.Name))
+		}
+	}
+	if len(m.langs) > 0 {
+		var has []string
+		for _, l := range m.langs {
+			if slices.Contains(c.langs, l) {
+				has = append(has, l)
+			}
+		}
+		r := "works in " + strings.Join(has, ", ")
+		if len(has) > 0 && has[0] != m.langs[0] {
+			r += ", not in " + m.langs[0]
+		}
+		out = append(out, r)
+	}
+	if m.q.Country != "" {
+		prox := m.Proximity(c)
+		where := p.Country
+		if r := m.coveringRegion(c); r != "" {
+			where = "region " + r
+		} else if len(p.Regions) > 0 {
+			where = "region " + p.Regions[0]
+		}
+		out = append(out, where+", "+prox.String())
+	}
+	return out
+}
+
+// appendLevels adds "X level 5, Y level 3 (wanted)" and "lacks Z" for the wanted
+// items, the highest levels first.
+func appendLevels(out []string, wanted []int, levels []uint8, label func(int) string) []string {
+	have := slices.Clone(wanted)
+	have = slices.DeleteFunc(have, func(i int) bool { return levels[i] == 0 })
+	slices.SortStableFunc(have, func(a, b int) int { return cmp.Compare(levels[b], levels[a]) })
+	if len(have) > 0 {
+		parts := make([]string, len(have))
+		for k, i := range have {
+			parts[k] = fmt.Sprintf("%s level %d", label(i), levels[i])
+		}
+		out = append(out, strings.Join(parts, ", ")+" (wanted)")
+	}
+	var lacks []string
+	for _, i := range wanted {
+		if levels[i] == 0 {
+			lacks = append(lacks, label(i))
+		}
+	}
+	if len(lacks) > 0 {
+		out = append(out, "lacks "+strings.Join(lacks, ", "))
+	}
+	return out
+}
+
+// Ranked is a hub that passed the query's filters, with its score.
+type Ranked struct {
+	Candidate *Candidate
+	Score     float64
+	Free      int // free places in the family asked for; -1 when not published or no family
+}
+
+// Rank scores c and says whether it passes the filters.
+func (m *Matcher) Rank(c *Candidate) (Ranked, bool) {
+	s, ok := m.Score(c)
+	if !ok {
+		return Ranked{}, false
+	}
+	free, known := m.Free(c)
+	if !known {
+		free = -1
+	}
+	return Ranked{Candidate: c, Score: s, Free: free}, true
+}
+
+// CompareRanked orders results best first: higher score, then more free places, then
+// hub ID, so that equal scores always come out in the same order.
+func CompareRanked(a, b Ranked) int {
+	if c := cmp.Compare(b.Score, a.Score); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(b.Free, a.Free); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Candidate.Profile.ID, b.Candidate.Profile.ID)
+}
+
+// appendWords appends the words of s, folded: lower case, common Latin accents
+// removed, split at everything that is not a letter or a digit.
+func appendWords(words []string, s string) []string {
+	var b strings.Builder
+	flush := func() {
+		if b.Len() > 0 {
+			words = append(words, b.String())
+			b.Reset()
+		}
+	}
+	for _, r := range s {
+		switch f := foldRune(r); {
+		case f == 0:
+			flush()
+		case f == 'ß':
+			b.WriteString("ss")
+		default:
+			b.WriteRune(f)
+		}
+	}
+	flush()
+	return words
+}

@@ -1,0 +1,321 @@
+package protocol
+
+import (
+	"errors"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// hub returns a small valid profile; change applies the test's differences.
+func hub(id, country string, change func(p *Profile)) *Profile {
+	p := &Profile{ID: id, Name: strings.ToUpper(id), Type: HubEDIH, Country: country, Languages: []string{"en"}}
+	if change != nil {
+		change(p)
+	}
+	if err := p.Validate(); err != nil {
+		panic(err)
+	}
+	return p
+}
+
+func capacity(avail, maxi int) Capacity {
+	return Capacity{Available: avail, Maximum: maxi, Unit: "SMEs per month"}
+}
+
+// rank returns the IDs of the hubs that pass the query, best first.
+func rank(t *testing.T, q Query, hubs ...*Profile) []string {
+	t.Helper()
+	m, err := NewMatcher(q)
+	if err != nil {
+		t.Fatalf("NewMatcher: %v", err)
+	}
+	var rs []Ranked
+	for _, p := range hubs {
+		if r, ok := m.Rank(NewCandidate(p)); ok {
+			rs = append(rs, r)
+		}
+	}
+	slices.SortFunc(rs, CompareRanked)
+	ids := make([]string, len(rs))
+	for i, r := range rs {
+		ids[i] = r.Candidate.Profile.ID
+	}
+	return ids
+}
+
+func wantOrder(t *testing.T, got []string, want ...string) {
+	t.Helper()
+	if !slices.Equal(got, want) {
+		t.Errorf("order = %v, want %v", got, want)
+	}
+}
+
+func TestRank_technologyLevelsOrder(t *testing.T) {
+	expert := hub("ai-expert", "FI", func(p *Profile) { p.Technologies = map[string]int{"ai-decision-support": 5} })
+	some := hub("ai-some", "FI", func(p *Profile) { p.Technologies = map[string]int{"ai-decision-support": 2} })
+	none := hub("robots-only", "FI", func(p *Profile) { p.Technologies = map[string]int{"robotics": 5} })
+	got := rank(t, Query{Technologies: []string{"ai-decision-support"}}, none, some, expert)
+	wantOrder(t, got, "ai-expert", "ai-some") // the hub without AI is filtered out
+}
+
+func TestRank_coverageOfSeveralTechnologies(t *testing.T) {
+	both := hub("both", "FI", func(p *Profile) {
+		p.Technologies = map[string]int{"ai-decision-support": 3, "robotics": 3}
+	})
+	one := hub("one-strong", "FI", func(p *Profile) { p.Technologies = map[string]int{"ai-decision-support": 5} })
+	got := rank(t, Query{Technologies: []string{"ai-decision-support", "robotics"}}, one, both)
+	wantOrder(t, got, "both", "one-strong") // 6 of 10 levels beats 5 of 10
+}
+
+func TestRank_tiesBrokenByCapacityThenID(t *testing.T) {
+	mk := func(id string, free int) *Profile {
+		return hub(id, "FI", func(p *Profile) {
+			p.Technologies = map[string]int{"robotics": 4}
+			p.Capacity = map[Family]Capacity{FamilyTestBeforeInvest: capacity(free, 20)}
+		})
+	}
+	// Without a family the score is equal: ID decides, always the same way.
+	q := Query{Technologies: []string{"robotics"}}
+	wantOrder(t, rank(t, q, mk("c-hub", 1), mk("a-hub", 1), mk("b-hub", 1)), "a-hub", "b-hub", "c-hub")
+
+	// With the family, 5 and more free places score the same; then more free places
+	// come first, then the ID.
+	q.Family = FamilyTestBeforeInvest
+	wantOrder(t, rank(t, q, mk("c-hub", 6), mk("a-hub", 5), mk("b-hub", 9), mk("d-hub", 5)),
+		"b-hub", "c-hub", "a-hub", "d-hub")
+}
+
+func TestRank_missingCapacity(t *testing.T) {
+	published := hub("published", "FI", func(p *Profile) {
+		p.Services = map[string]int{"prototyping": 3}
+		p.Capacity = map[Family]Capacity{FamilyTestBeforeInvest: capacity(2, 10)}
+	})
+	silent := hub("silent", "FI", func(p *Profile) { p.Services = map[string]int{"prototyping": 5} })
+	full := hub("full", "FI", func(p *Profile) {
+		p.Services = map[string]int{"prototyping": 5}
+		p.Capacity = map[Family]Capacity{FamilyTestBeforeInvest: capacity(0, 10)}
+	})
+	q := Query{Family: FamilyTestBeforeInvest}
+	// Offering the family is enough to be listed; free places rank.
+	wantOrder(t, rank(t, q, silent, full, published), "published", "full", "silent")
+	// Asking for one free place drops the hub that has none and the one that does not say.
+	q.MinCapacity = 1
+	wantOrder(t, rank(t, q, silent, full, published), "published")
+
+	m, _ := NewMatcher(Query{Family: FamilyTestBeforeInvest})
+	if got := strings.Join(m.Explain(NewCandidate(silent)), "; "); got != "offers test before invest, capacity not published" {
+		t.Errorf("explanation = %q", got)
+	}
+	// A hub that offers nothing of the family is not listed at all.
+	skills := hub("skills", "FI", func(p *Profile) { p.Services = map[string]int{"vocational-training": 5} })
+	wantOrder(t, rank(t, Query{Family: FamilyTestBeforeInvest}, skills))
+}
+
+func TestRank_farAwayHubFitsOnTechnology(t *testing.T) {
+	// The SME is in Helsinki (FI1B1). The far hub is the best on technology; with
+	// reach anywhere it still comes first, the near ones follow by distance.
+	far := hub("far-expert", "PT", func(p *Profile) { p.Technologies = map[string]int{"robotics": 5} })
+	region := hub("helsinki", "FI", func(p *Profile) {
+		p.Technologies = map[string]int{"robotics": 4}
+		p.Regions = []string{"FI1B"}
+	})
+	country := hub("oulu", "FI", func(p *Profile) {
+		p.Technologies = map[string]int{"robotics": 4}
+		p.Regions = []string{"FI1D"}
+	})
+	neighbour := hub("stockholm", "SE", func(p *Profile) { p.Technologies = map[string]int{"robotics": 4} })
+	all := []*Profile{far, neighbour, country, region}
+
+	q := Query{Technologies: []string{"robotics"}, Region: "FI1B1"}
+	// technology 40×1 + distance 0 = 40/50 for far; 40×0.8 + 10×1 = 42/50 for helsinki.
+	wantOrder(t, rank(t, q, all...), "helsinki", "far-expert", "oulu", "stockholm")
+
+	q.Reach = ReachNeighbours
+	wantOrder(t, rank(t, q, all...), "helsinki", "oulu", "stockholm")
+	q.Reach = ReachCountry
+	wantOrder(t, rank(t, q, all...), "helsinki", "oulu")
+	q.Reach = ReachRegion
+	wantOrder(t, rank(t, q, all...), "helsinki")
+
+	// Without distance in the query the far expert is simply the best.
+	wantOrder(t, rank(t, Query{Technologies: []string{"robotics"}}, all...)[:1], "far-expert")
+}
+
+func TestRank_regionCoverageLevels(t *testing.T) {
+	// A hub covering the NUTS 1 region, the NUTS 2 region or a NUTS 3 region in it is
+	// in the SME's region; one covering another NUTS 2 region is not.
+	nuts1 := hub("nuts1", "FI", func(p *Profile) { p.Regions = []string{"FI1"} })
+	nuts3 := hub("nuts3", "FI", func(p *Profile) { p.Regions = []string{"FI1B1"} })
+	other := hub("other", "FI", func(p *Profile) { p.Regions = []string{"FI1D"} })
+	none := hub("no-regions", "FI", nil)
+	m, err := NewMatcher(Query{Region: "FI1B1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		p    *Profile
+		want Proximity
+	}{{nuts1, ProximityRegion}, {nuts3, ProximityRegion}, {other, ProximityCountry}, {none, ProximityCountry}} {
+		if got := m.Proximity(NewCandidate(c.p)); got != c.want {
+			t.Errorf("%s: proximity %v, want %v", c.p.ID, got, c.want)
+		}
+	}
+}
+
+func TestRank_languages(t *testing.T) {
+	fi := hub("finnish", "FI", func(p *Profile) { p.Languages = []string{"fi", "sv"} })
+	en := hub("english", "FI", func(p *Profile) { p.Languages = []string{"en-GB"} })
+	de := hub("german", "DE", func(p *Profile) { p.Languages = []string{"de"} })
+	// The SME prefers Finnish and can work in English: Finnish first, German out.
+	wantOrder(t, rank(t, Query{Languages: []string{"fi", "en"}}, de, en, fi), "finnish", "english")
+}
+
+func TestRank_sectorSectionAndDivision(t *testing.T) {
+	food := hub("food", "FI", func(p *Profile) { p.Sectors = map[string]int{"10": 5} })
+	manufacturing := hub("manufacturing", "FI", func(p *Profile) { p.Sectors = map[string]int{"C": 3} })
+	health := hub("health", "FI", func(p *Profile) { p.Sectors = map[string]int{"Q": 5} })
+	// Sector ranks but does not filter: a hub without it comes last.
+	wantOrder(t, rank(t, Query{Sector: "10"}, health, manufacturing, food), "food", "manufacturing", "health")
+	// A division counts for its section.
+	wantOrder(t, rank(t, Query{Sector: "C"}, health, manufacturing, food), "food", "manufacturing", "health")
+}
+
+func TestRank_filters(t *testing.T) {
+	edih := hub("edih", "FI", func(p *Profile) { p.Categories = []Category{CategorySmall, CategoryMedium} })
+	dih := hub("dih", "FI", func(p *Profile) { p.Type = HubDIH })
+	soe := hub("soe", "FI", func(p *Profile) {
+		p.Type = HubSoE
+		p.Description = "Testing facilities for agri-food robotics in Müllheim."
+	})
+	all := []*Profile{edih, dih, soe}
+	wantOrder(t, rank(t, Query{Types: []HubType{HubDIH, HubSoE}}, all...), "dih", "soe")
+	// A hub that lists categories serves only those; one that lists none serves all.
+	wantOrder(t, rank(t, Query{Category: CategoryMicro}, all...), "dih", "soe")
+	wantOrder(t, rank(t, Query{Category: CategorySmall}, all...), "dih", "edih", "soe")
+	// Text: every word must begin a word of the name, title, description or ID,
+	// ignoring case and accents.
+	wantOrder(t, rank(t, Query{Text: "ROBOT agri"}, all...), "soe")
+	wantOrder(t, rank(t, Query{Text: "mullheim"}, all...), "soe")
+	wantOrder(t, rank(t, Query{Text: "robot cloud"}, all...))
+	wantOrder(t, rank(t, Query{Text: "  "}, all...), "dih", "edih", "soe")
+}
+
+func TestExplain_example(t *testing.T) {
+	p := hub("robocoast", "FI", func(p *Profile) {
+		p.Regions = []string{"FI19"}
+		p.Languages = []string{"fi", "sv", "en"}
+		p.Technologies = map[string]int{"ai-decision-support": 5, "robotics": 3}
+		p.Services = map[string]int{"field-trial": 5}
+		p.Sectors = map[string]int{"C": 4}
+		p.Capacity = map[Family]Capacity{FamilyTestBeforeInvest: capacity(3, 10)}
+	})
+	m, err := NewMatcher(Query{
+		Technologies: []string{"robotics", "ai-decision-support", "cybersecurity"},
+		Family:       FamilyTestBeforeInvest,
+		Sector:       "10",
+		Region:       "FI1C1",
+		Languages:    []string{"en", "fi"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewCandidate(p)
+	want := []string{
+		"Artificial Intelligence & Decision support level 5, Robotics level 3 (wanted)",
+		"lacks Cybersecurity",
+		"offers test before invest, 3 of 10 free (SMEs per month)",
+		"sector 10 Manufacture of food products level 4",
+		"works in en, fi",
+		"region FI19, same country",
+	}
+	if got := m.Explain(c); !slices.Equal(got, want) {
+		t.Errorf("explanation:\n got %q\nwant %q", got, want)
+	}
+	// technology 40×8/15, capacity 15×3/5, sector 10×4/5, language 10, distance 10×0.6
+	// over 40+15+10+10+10 = 85.
+	score, ok := m.Score(c)
+	want100 := math.Round(10000*(40*8.0/15+15*3.0/5+10*4.0/5+10+10*0.6)/85) / 100
+	if !ok || score != want100 {
+		t.Errorf("score = %v, %v; want %v", score, ok, want100)
+	}
+}
+
+func TestQueryValidate(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		q     Query
+		field string
+	}{
+		{"unknown technology", Query{Technologies: []string{"ai"}}, "technologies.0"},
+		{"technology twice", Query{Technologies: []string{"robotics", "robotics"}}, "technologies.1"},
+		{"unknown service", Query{Services: []string{"coffee"}}, "services.0"},
+		{"unknown family", Query{Family: "test"}, "family"},
+		{"unknown sector", Query{Sector: "Z"}, "sector"},
+		{"lower-case sector", Query{Sector: "c"}, "sector"},
+		{"unknown country", Query{Country: "XX"}, "country"},
+		{"unknown region", Query{Region: "FI9"}, "region"},
+		{"region level 1", Query{Region: "FI1"}, "region"},
+		{"region outside country", Query{Country: "SE", Region: "FI1C1"}, "region"},
+		{"unknown reach", Query{Reach: "galaxy"}, "reach"},
+		{"reach region without region", Query{Country: "FI", Reach: ReachRegion}, "reach"},
+		{"reach country without place", Query{Reach: ReachCountry}, "reach"},
+		{"bad language", Query{Languages: []string{"english"}}, "languages.0"},
+		{"unknown category", Query{Category: "huge"}, "category"},
+		{"negative capacity", Query{Family: FamilySkills, MinCapacity: -1}, "min_capacity"},
+		{"capacity without family", Query{MinCapacity: 2}, "min_capacity"},
+		{"unknown type", Query{Types: []HubType{"Seal of Excellence"}}, "types.0"},
+		{"long text", Query{Text: strings.Repeat("a", MaxQueryText+1)}, "text"},
+		{"bad utf-8", Query{Text: "\xff"}, "text"},
+		{"limit", Query{Limit: MaxQueryLimit + 1}, "limit"},
+		{"version", Query{V: 2}, "v"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := NewMatcher(c.q)
+			var ve *ValidationError
+			if !errors.As(err, &ve) || !errors.Is(err, ErrInvalid) {
+				t.Fatalf("err = %v, want a validation error", err)
+			}
+			if len(ve.Problems) != 1 || ve.Problems[0].Field != c.field {
+				t.Errorf("problems = %v, want one on %s", ve.Problems, c.field)
+			}
+		})
+	}
+	// A region alone gives the country.
+	m, err := NewMatcher(Query{Region: "FI1C1", Reach: ReachCountry})
+	if err != nil || m.Query().Country != "FI" || m.Query().V != Version {
+		t.Errorf("normalized = %+v, %v", m.Query(), err)
+	}
+}
+
+func TestQueryAnswerValidate(t *testing.T) {
+	good := QueryAnswer{V: Version, Query: "0190f5d4-7c3a-7d2e-9b1a-3f4e5d6c7b8a", Score: 50,
+		Capacity: map[Family]Capacity{FamilySkills: capacity(1, 2)}}
+	if err := good.Validate(); err != nil {
+		t.Fatalf("good answer: %v", err)
+	}
+	bad := good
+	bad.Score = 101
+	bad.Capacity = map[Family]Capacity{"nope": capacity(1, 2), FamilySkills: capacity(3, 2)}
+	err := bad.Validate()
+	var ve *ValidationError
+	if !errors.As(err, &ve) || len(ve.Problems) != 3 {
+		t.Errorf("bad answer: %v", err)
+	}
+}
+
+func TestVocabularySizes(t *testing.T) {
+	if len(Technologies) != numTechnologies || len(Services) != numServices ||
+		len(Sections()) != numSections || len(Families) > 8 || len(Categories) > 8 {
+		t.Fatal("the vocabulary changed size: update the constants in match.go")
+	}
+}
+
+func TestFoldWords(t *testing.T) {
+	got := appendWords(nil, "Škoda-Werk MÜNCHEN, Straße 5 — ΑΘΗΝΑ")
+	want := []string{"skoda", "werk", "munchen", "strasse", "5", "αθηνα"}
+	if !slices.Equal(got, want) {
+		t.Errorf("words = %q, want %q", got, want)
+	}
+}
