@@ -63,7 +63,7 @@ func (d *directory) load() error {
 		profiles[i] = h.Profile
 	}
 	d.mu.Unlock()
-	d.n.index.put(profiles...)
+	d.n.index.load(profiles)
 	_, err = d.n.publishSelf()
 	return err
 }

@@ -261,6 +261,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		})
 	}
 	n.wg.Go(n.dir.run)
+	n.wg.Go(func() { n.index.run(n.ctx) })
 	n.log.Info("node started", "gossip", n.GossipAddr(), "cluster", n.routeAddr, "http", n.HTTPAddr())
 	return nil
 }

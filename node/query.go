@@ -165,7 +165,7 @@ func (n *Node) Query(ctx context.Context, q protocol.Query, timeout time.Duratio
 	slices.Sort(info.Answered)
 	slices.Sort(info.Failed)
 
-	top, total := n.rank(m, n.index.all(), live)
+	top, total := n.rank(m, live)
 	res := SearchResult{Query: m.Query(), Total: total, Hits: make([]Hit, len(top)), Live: info}
 	for i, r := range top {
 		h := n.hit(m, r, i+1)

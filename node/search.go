@@ -1,6 +1,9 @@
 package node
 
 import (
+	"context"
+	"maps"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -45,17 +48,89 @@ type Hit struct {
 
 // index holds every other hub's profile prepared for matching. Searches read a
 // snapshot without locks; a change copies the slice of pointers, which at 10,000
-// hubs takes microseconds.
+// hubs takes microseconds. A hub keeps its position for good, so the word index,
+// which is rebuilt in the background a little after changes, stays valid for every
+// position whose candidate has not changed since; search checks the others one by
+// one.
 type index struct {
-	mu   sync.Mutex     // serializes writers; guards pos
-	pos  map[string]int // hub ID -> position in the snapshot
-	snap atomic.Pointer[[]*protocol.Candidate]
+	mu    sync.Mutex     // serializes writers; guards pos
+	pos   map[string]int // hub ID -> position in the snapshot
+	snap  atomic.Pointer[[]*protocol.Candidate]
+	text  atomic.Pointer[textIndex]
+	dirty chan struct{} // buffered 1: the word index is behind the snapshot
 }
 
+// textDelay is how long the word index waits after a change before it is rebuilt,
+// so that a burst of changes costs one build.
+const textDelay = 100 * time.Millisecond
+
 func newIndex() *index {
-	x := &index{pos: map[string]int{}}
+	x := &index{pos: map[string]int{}, dirty: make(chan struct{}, 1)}
 	x.snap.Store(&[]*protocol.Candidate{})
+	x.text.Store(&textIndex{})
 	return x
+}
+
+// run rebuilds the word index after changes until ctx ends.
+func (x *index) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-x.dirty:
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(textDelay):
+		}
+		x.text.Store(buildText(x.all()))
+	}
+}
+
+// textIndex maps every word of the hubs' texts to the positions of the hubs that
+// use it, for the candidates it was built from.
+type textIndex struct {
+	cands []*protocol.Candidate
+	words []string  // sorted
+	posts [][]int32 // positions of the hubs using words[i], ascending
+}
+
+func buildText(cands []*protocol.Candidate) *textIndex {
+	m := map[string][]int32{}
+	for i, c := range cands {
+		for _, w := range c.Words() {
+			m[w] = append(m[w], int32(i))
+		}
+	}
+	t := &textIndex{cands: cands, words: slices.Sorted(maps.Keys(m))}
+	t.posts = make([][]int32, len(t.words))
+	for i, w := range t.words {
+		t.posts[i] = m[w]
+	}
+	return t
+}
+
+// match returns a bit per position: set when every token begins a word of that hub.
+func (t *textIndex) match(tokens []string) []uint64 {
+	var acc []uint64
+	for k, tok := range tokens {
+		bits := make([]uint64, (len(t.cands)+63)/64)
+		i, _ := slices.BinarySearch(t.words, tok)
+		for ; i < len(t.words) && strings.HasPrefix(t.words[i], tok); i++ {
+			for _, p := range t.posts[i] {
+				bits[p/64] |= 1 << (p % 64)
+			}
+		}
+		if k == 0 {
+			acc = bits
+			continue
+		}
+		for j := range acc {
+			acc[j] &= bits[j]
+		}
+	}
+	return acc
 }
 
 // all returns the current snapshot; callers must not change it.
@@ -78,6 +153,16 @@ func (x *index) put(ps ...protocol.Profile) {
 		next = append(next, protocol.NewCandidate(p))
 	}
 	x.snap.Store(&next)
+	select {
+	case x.dirty <- struct{}{}:
+	default:
+	}
+}
+
+// load puts the profiles and builds the word index at once.
+func (x *index) load(ps []protocol.Profile) {
+	x.put(ps...)
+	x.text.Store(buildText(x.all()))
 }
 
 // get returns the hub's candidate.
@@ -98,7 +183,7 @@ func (n *Node) Search(q protocol.Query) (SearchResult, error) {
 	if err != nil {
 		return SearchResult{}, err
 	}
-	top, total := n.rank(m, n.index.all(), nil)
+	top, total := n.rank(m, nil)
 	res := SearchResult{Query: m.Query(), Total: total, Hits: make([]Hit, len(top))}
 	for i, r := range top {
 		res.Hits[i] = n.hit(m, r, i+1)
@@ -107,25 +192,75 @@ func (n *Node) Search(q protocol.Query) (SearchResult, error) {
 	return res, nil
 }
 
-// rank returns the best m.Limit() candidates, best first, and how many passed the
-// filters. live, when not nil, replaces a candidate by the one made from its hub's
-// answer.
-func (n *Node) rank(m *protocol.Matcher, cands []*protocol.Candidate, live map[string]*protocol.Candidate) ([]protocol.Ranked, int) {
-	top := topK{k: m.Limit()}
-	self := n.id.ID
-	for _, c := range cands {
-		if lc, ok := live[c.Profile.ID]; ok {
-			c = lc
+// rank returns the best m.Limit() hubs of the index, best first, and how many passed
+// the filters. live, when not nil, replaces a hub's candidate by the one made from
+// its answer to a live query. A large directory is scanned in parallel parts.
+func (n *Node) rank(m *protocol.Matcher, live map[string]*protocol.Candidate) ([]protocol.Ranked, int) {
+	cands := n.index.all()
+	var (
+		ti   *textIndex
+		bits []uint64
+	)
+	if tokens := m.Tokens(); len(tokens) > 0 {
+		ti = n.index.text.Load()
+		bits = ti.match(tokens)
+	}
+	scan := func(lo, hi int) *topK {
+		top := &topK{k: m.Limit()}
+		for i := lo; i < hi; i++ {
+			c := cands[i]
+			checked := false
+			if ti != nil && i < len(ti.cands) && ti.cands[i] == c {
+				if bits[i/64]&(1<<(i%64)) == 0 {
+					continue
+				}
+				checked = true
+			}
+			if live != nil {
+				if lc, ok := live[c.Profile.ID]; ok {
+					c = lc
+				}
+			}
+			var (
+				r  protocol.Ranked
+				ok bool
+			)
+			if checked {
+				r, ok = m.RankTextChecked(c)
+			} else {
+				r, ok = m.Rank(c)
+			}
+			if ok {
+				top.add(r)
+			}
 		}
-		if c.Profile.ID == self {
-			continue
-		}
-		if r, ok := m.Rank(c); ok {
-			top.add(r)
+		return top
+	}
+	parts := min(runtime.GOMAXPROCS(0), len(cands)/parallelScan)
+	if parts <= 1 {
+		top := scan(0, len(cands))
+		return top.sorted(), top.seen
+	}
+	tops := make([]*topK, parts)
+	var wg sync.WaitGroup
+	for p := range parts {
+		wg.Go(func() { tops[p] = scan(p*len(cands)/parts, (p+1)*len(cands)/parts) })
+	}
+	wg.Wait()
+	all := &topK{k: m.Limit()}
+	seen := 0
+	for _, t := range tops {
+		seen += t.seen
+		for _, r := range t.heap {
+			all.add(r)
 		}
 	}
-	return top.sorted(), top.seen
+	return all.sorted(), seen
 }
+
+// parallelScan is the number of hubs from which a search scans in parallel parts:
+// below it, starting goroutines costs more than it saves.
+const parallelScan = 2048
 
 // hit describes a ranked hub for the API.
 func (n *Node) hit(m *protocol.Matcher, r protocol.Ranked, rank int) Hit {

@@ -3,6 +3,7 @@ package protocol
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -67,6 +68,7 @@ const (
 	numServices     = 15
 	numSections     = 21
 	numDivisions    = 100
+	numFamilies     = 5
 )
 
 var (
@@ -81,6 +83,8 @@ var (
 		return bits
 	}()
 	categoryIndex = indexOf(Categories, func(c Category) string { return string(c) })
+	countryIndex  = indexOf(Countries, func(c Country) string { return c.Code })
+	hubTypeIndex  = map[HubType]int{HubEDIH: 0, HubSoE: 1, HubDIH: 2}
 )
 
 func indexOf[V any](vs []V, key func(V) string) map[string]int {
@@ -95,23 +99,35 @@ func indexOf[V any](vs []V, key func(V) string) map[string]int {
 // its words sorted, so that scoring does no lookups and no allocation. Build one per
 // profile revision with NewCandidate and do not change it afterwards.
 type Candidate struct {
-	Profile *Profile
-
+	// What every query reads comes first, in the first 64 bytes: a scan over many
+	// hubs then touches one cache line of most of them.
+	hubType    uint8 // the bit of its type
+	families   uint8 // a bit per family the hub offers
+	published  uint8 // a bit per family whose capacity the hub publishes
+	categories uint8 // a bit per customer category served; 0 for all
+	country    int16 // index in Countries, -1 if unknown
+	free       [numFamilies]int16
 	tech       [numTechnologies]uint8
-	service    [numServices]uint8
-	families   uint8               // a bit per family the hub offers
-	section    [numSections]uint8  // level of each NACE section listed as such
-	inSection  [numSections]uint8  // highest level of the section or a division in it
-	division   [numDivisions]uint8 // level of each NACE division
-	langs      []string            // primary language subtags, in the profile's order
-	categories uint8               // a bit per customer category served; 0 for all
-	words      []string            // folded words of ID, name, title and description, sorted, distinct
+
+	service   [numServices]uint8
+	section   [numSections]uint8 // level of each NACE section listed as such
+	inSection [numSections]uint8 // highest level of the section or a division in it
+	langBits  [4]uint64          // a bit per known primary language (languageIndex)
+
+	Profile  *Profile
+	division [numDivisions]uint8 // level of each NACE division
+	langs    []string            // primary language subtags, in the profile's order
+	words    []string            // folded words of ID, name, title and description, sorted, distinct
+	prefixes [8]uint64           // a bit per hash of the first three bytes of a word
 }
 
 // NewCandidate prepares a validated profile for matching. Values the vocabulary does
 // not know are ignored.
 func NewCandidate(p *Profile) *Candidate {
-	c := &Candidate{Profile: p}
+	c := &Candidate{Profile: p, country: -1, hubType: 1 << hubTypeIndex[p.Type]}
+	if i, ok := countryIndex[p.Country]; ok {
+		c.country = int16(i)
+	}
 	for slug, l := range p.Technologies {
 		if i, ok := techIndex[slug]; ok {
 			c.tech[i] = level(l)
@@ -123,9 +139,11 @@ func NewCandidate(p *Profile) *Candidate {
 			c.families |= serviceFamily[i]
 		}
 	}
-	for fam := range p.Capacity {
+	for fam, capa := range p.Capacity {
 		if i, ok := familyIndex[string(fam)]; ok {
 			c.families |= 1 << i
+			c.published |= 1 << i
+			c.free[i] = int16(min(capa.Free(), MaxMinCapacity))
 		}
 	}
 	for code, l := range p.Sectors {
@@ -143,7 +161,11 @@ func NewCandidate(p *Profile) *Candidate {
 		c.inSection[sec] = max(c.inSection[sec], level(l))
 	}
 	for _, tag := range p.Languages {
-		c.langs = append(c.langs, primaryLanguage(tag))
+		l := primaryLanguage(tag)
+		c.langs = append(c.langs, l)
+		if i, ok := languageIndex[l]; ok {
+			c.langBits[i/64] |= 1 << (i % 64)
+		}
 	}
 	for _, cat := range p.Categories {
 		if i, ok := categoryIndex[string(cat)]; ok {
@@ -156,6 +178,12 @@ func NewCandidate(p *Profile) *Candidate {
 	}
 	slices.Sort(words)
 	c.words = slices.Clip(slices.Compact(words))
+	for _, w := range c.words {
+		if len(w) >= prefixLen {
+			bit := prefixBit(w)
+			c.prefixes[bit/64] |= 1 << (bit % 64)
+		}
+	}
 	return c
 }
 
@@ -178,10 +206,13 @@ type Matcher struct {
 	division int    // the sector's division, -1 when the sector is a section
 	region2  string // the SME's NUTS 2 region, "" if unknown
 	minProx  Proximity
-	langs    []string // primary subtags of the SME's languages
-	category uint8    // bit of the SME's category, 0 for none
-	tokens   []string // folded words of the text
-	weights  int      // sum of the weights of the parts asked for
+	prox     []Proximity // by country index: how near a hub in that country is at best
+	types    uint8       // bits of the hub types accepted; 0 for all
+	langs    []string    // primary subtags of the SME's languages
+	langIdx  []int       // their languageIndex, -1 for a language not in it
+	category uint8       // bit of the SME's category, 0 for none
+	tokens   []string    // folded words of the text
+	weights  int         // sum of the weights of the parts asked for
 }
 
 // NewMatcher checks the query and prepares it for scoring.
@@ -220,6 +251,22 @@ func NewMatcher(q Query) (*Matcher, error) {
 	}
 	if q.Country != "" {
 		m.weights += WeightDistance
+		m.prox = make([]Proximity, len(Countries))
+		for i, c := range Countries {
+			switch {
+			case c.Code == q.Country && m.region2 != "":
+				m.prox[i] = ProximityRegion // if it covers the region; Proximity checks
+			case c.Code == q.Country:
+				m.prox[i] = ProximityCountry
+			case AreNeighbours(c.Code, q.Country):
+				m.prox[i] = ProximityNeighbour
+			default:
+				m.prox[i] = ProximityElsewhere
+			}
+		}
+	}
+	for _, t := range q.Types {
+		m.types |= 1 << hubTypeIndex[t]
 	}
 	switch q.Reach {
 	case ReachRegion:
@@ -230,7 +277,12 @@ func NewMatcher(q Query) (*Matcher, error) {
 		m.minProx = ProximityNeighbour
 	}
 	for _, tag := range q.Languages {
-		m.langs = append(m.langs, primaryLanguage(tag))
+		l := primaryLanguage(tag)
+		i, ok := languageIndex[l]
+		if !ok {
+			i = -1
+		}
+		m.langs, m.langIdx = append(m.langs, l), append(m.langIdx, i)
 	}
 	if len(m.langs) > 0 {
 		m.weights += WeightLanguage
@@ -255,9 +307,11 @@ func (m *Matcher) Limit() int {
 
 // Score returns the hub's score, 0 to 100 in hundredths, and whether it passes every filter the
 // query sets. It does not allocate.
-func (m *Matcher) Score(c *Candidate) (float64, bool) {
-	p := c.Profile
-	if len(m.q.Types) > 0 && !slices.Contains(m.q.Types, p.Type) {
+func (m *Matcher) Score(c *Candidate) (float64, bool) { return m.score(c, false) }
+
+// score is Score; textChecked says the caller has checked the text already.
+func (m *Matcher) score(c *Candidate, textChecked bool) (float64, bool) {
+	if m.types != 0 && c.hubType&m.types == 0 {
 		return 0, false
 	}
 	if m.category != 0 && c.categories != 0 && c.categories&m.category == 0 {
@@ -304,14 +358,14 @@ func (m *Matcher) Score(c *Candidate) (float64, bool) {
 		}
 		total += WeightLanguage * v
 	}
-	if m.q.Country != "" {
+	if m.prox != nil {
 		prox := m.Proximity(c)
 		if prox < m.minProx {
 			return 0, false
 		}
 		total += WeightDistance * m.distance(prox)
 	}
-	if !m.hasWords(c) {
+	if !textChecked && !m.hasWords(c) {
 		return 0, false
 	}
 	if m.weights == 0 {
@@ -327,8 +381,7 @@ func (m *Matcher) Free(c *Candidate) (int, bool) {
 	if m.family < 0 {
 		return 0, false
 	}
-	capa, ok := c.Profile.Capacity[Families[m.family].Slug]
-	return capa.Free(), ok
+	return int(c.free[m.family]), c.published&(1<<m.family) != 0
 }
 
 func (m *Matcher) sectorLevel(c *Candidate) uint8 {
@@ -341,7 +394,8 @@ func (m *Matcher) sectorLevel(c *Candidate) uint8 {
 // language returns the language part: LanguagePreferred, LanguageOther or 0.
 func (m *Matcher) language(c *Candidate) float64 {
 	for i, l := range m.langs {
-		if slices.Contains(c.langs, l) {
+		if k := m.langIdx[i]; k >= 0 && c.langBits[k/64]&(1<<(k%64)) != 0 ||
+			k < 0 && slices.Contains(c.langs, l) {
 			if i == 0 {
 				return LanguagePreferred
 			}
@@ -353,20 +407,17 @@ func (m *Matcher) language(c *Candidate) float64 {
 
 // Proximity returns how near the hub is to the SME.
 func (m *Matcher) Proximity(c *Candidate) Proximity {
-	p := c.Profile
 	switch {
-	case m.q.Country == "":
+	case m.prox == nil:
 		return ProximityUnknown
-	case p.Country == m.q.Country:
-		if m.coveringRegion(c) != "" {
-			return ProximityRegion
-		}
-		return ProximityCountry
-	case AreNeighbours(p.Country, m.q.Country):
-		return ProximityNeighbour
-	default:
+	case c.country < 0:
 		return ProximityElsewhere
 	}
+	p := m.prox[c.country]
+	if p == ProximityRegion && m.coveringRegion(c) == "" {
+		p = ProximityCountry
+	}
+	return p
 }
 
 // coveringRegion returns the hub's region that covers, or lies in, the SME's NUTS 2
@@ -405,6 +456,12 @@ func (m *Matcher) distance(p Proximity) float64 {
 // ID, name, title or description.
 func (m *Matcher) hasWords(c *Candidate) bool {
 	for _, t := range m.tokens {
+		if len(t) >= prefixLen {
+			bit := prefixBit(t)
+			if c.prefixes[bit/64]&(1<<(bit%64)) == 0 {
+				return false // no word of the hub starts as t does
+			}
+		}
 		i, _ := slices.BinarySearch(c.words, t)
 		if i == len(c.words) || !strings.HasPrefix(c.words[i], t) {
 			return false
@@ -501,8 +558,22 @@ type Ranked struct {
 }
 
 // Rank scores c and says whether it passes the filters.
-func (m *Matcher) Rank(c *Candidate) (Ranked, bool) {
-	s, ok := m.Score(c)
+func (m *Matcher) Rank(c *Candidate) (Ranked, bool) { return m.rank(c, false) }
+
+// RankTextChecked is Rank for a caller that has checked, with an index of its own
+// over Candidate.Words, that every one of Tokens begins a word of c.
+func (m *Matcher) RankTextChecked(c *Candidate) (Ranked, bool) { return m.rank(c, true) }
+
+// Tokens returns the folded words of the query's text. A hub matches the text when
+// each of them begins one of its Words.
+func (m *Matcher) Tokens() []string { return m.tokens }
+
+// Words returns the hub's folded words (of its ID, name, title and description),
+// sorted and distinct. The caller must not change them.
+func (c *Candidate) Words() []string { return c.words }
+
+func (m *Matcher) rank(c *Candidate, textChecked bool) (Ranked, bool) {
+	s, ok := m.score(c, textChecked)
 	if !ok {
 		return Ranked{}, false
 	}
@@ -524,6 +595,29 @@ func CompareRanked(a, b Ranked) int {
 	}
 	return cmp.Compare(a.Candidate.Profile.ID, b.Candidate.Profile.ID)
 }
+
+// prefixLen is how many bytes of a word Candidate.prefixes hashes: a cheap first test
+// that rejects most hubs before the binary search over their words.
+const prefixLen = 3
+
+// prefixBit returns the bit, 0 to 511, for the first prefixLen bytes of w.
+func prefixBit(w string) uint32 {
+	h := (uint32(w[0]) | uint32(w[1])<<8 | uint32(w[2])<<16) * 0x9e3779b1
+	return h >> 23
+}
+
+// languageIndex numbers the ISO 639-1 languages, so a Candidate holds its languages
+// as bits.
+var languageIndex = func() map[string]int {
+	m := make(map[string]int, len(languageNames))
+	for i, code := range slices.Sorted(maps.Keys(languageNames)) {
+		m[code] = i
+	}
+	if len(m) > 256 {
+		panic("protocol: more languages than Candidate.langBits holds")
+	}
+	return m
+}()
 
 // appendWords appends the words of s, folded: lower case, common Latin accents
 // removed, split at everything that is not a letter or a digit.

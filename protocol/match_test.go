@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // hub returns a small valid profile; change applies the test's differences.
@@ -317,5 +318,12 @@ func TestFoldWords(t *testing.T) {
 	want := []string{"skoda", "werk", "munchen", "strasse", "5", "αθηνα"}
 	if !slices.Equal(got, want) {
 		t.Errorf("words = %q, want %q", got, want)
+	}
+}
+
+func TestCandidate_hotFieldsInOneCacheLine(t *testing.T) {
+	var c Candidate
+	if end := unsafe.Offsetof(c.tech) + unsafe.Sizeof(c.tech); end > 64 {
+		t.Errorf("the fields every query reads end at byte %d, past the first cache line", end)
 	}
 }

@@ -1,0 +1,87 @@
+package node_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/hubnet-eu/hubnet/node"
+
+	"github.com/hubnet-eu/hubnet/node/nodetest"
+	"github.com/hubnet-eu/hubnet/protocol"
+)
+
+func TestSynthetic_valid(t *testing.T) {
+	for _, p := range nodetest.Synthetic(2000, 1) {
+		if err := p.Validate(); err != nil {
+			t.Fatalf("%s: %v", p.ID, err)
+		}
+	}
+	for i, q := range nodetest.SyntheticQueries(2000, 1) {
+		if _, err := protocol.NewMatcher(q); err != nil {
+			t.Fatalf("query %d %+v: %v", i, q, err)
+		}
+	}
+}
+
+// TestSearch_largeDirectory checks search over 10,000 hubs against a plain scan.
+func TestSearch_largeDirectory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fills a directory of 10,000 hubs")
+	}
+	h := largeHub(t)
+	profiles := nodetest.Synthetic(10000, 7)
+	cands := make([]*protocol.Candidate, len(profiles))
+	for i := range profiles {
+		cands[i] = protocol.NewCandidate(&profiles[i])
+	}
+	for i, q := range nodetest.SyntheticQueries(50, 3) {
+		res, err := h.Search(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The plain way: score every profile, sort them all.
+		m, _ := protocol.NewMatcher(q)
+		var all []protocol.Ranked
+		for _, c := range cands {
+			if r, ok := m.Rank(c); ok {
+				all = append(all, r)
+			}
+		}
+		slices.SortFunc(all, protocol.CompareRanked)
+		if res.Total != len(all) {
+			t.Fatalf("query %d: total %d, plain scan %d", i, res.Total, len(all))
+		}
+		for k, hit := range res.Hits {
+			if hit.ID != all[k].Candidate.Profile.ID || hit.Score != all[k].Score {
+				t.Fatalf("query %d rank %d: %s %.2f, plain scan %s %.2f", i, k+1, hit.ID, hit.Score,
+					all[k].Candidate.Profile.ID, all[k].Score)
+			}
+		}
+	}
+}
+
+// largeHub starts a hub with 10,000 synthetic hubs in its directory.
+func largeHub(tb testing.TB) *nodetest.Hub {
+	tb.Helper()
+	dir := tb.TempDir()
+	p := nodetest.Profile("advisor-hub")
+	if _, err := node.InitDataDir(dir, nodetest.Network(tb), p.ID, &p); err != nil {
+		tb.Fatal(err)
+	}
+	if err := nodetest.FillDirectory(dir, nodetest.Synthetic(10000, 7)); err != nil {
+		tb.Fatal(err)
+	}
+	return nodetest.StartConfig(tb, nodetest.Config(dir))
+}
+
+func BenchmarkSearch_10000Hubs(b *testing.B) {
+	h := largeHub(b)
+	qs := nodetest.SyntheticQueries(1000, 3)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if _, err := h.Search(qs[i%len(qs)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
