@@ -39,17 +39,18 @@ type Node struct {
 	net   protocol.Network
 	token string
 
-	bus       *bus
-	ml        *memberlist.Memberlist
-	delegate  *delegate
-	routeAddr string // host:port other hubs route to
-	httpLn    net.Listener
-	http      *http.Server
-	metrics   *metrics
-	dir       *directory
-	index     *index                             // other hubs' profiles, ready for search
-	selfCand  atomic.Pointer[protocol.Candidate] // the own profile, for live queries
-	queries   *queries                           // live queries waiting for answers
+	bus        *bus
+	ml         *memberlist.Memberlist
+	delegate   *delegate
+	routeAddr  string // host:port other hubs route to
+	gossipAddr string // host:port other hubs join at
+	httpLn     net.Listener
+	http       *http.Server
+	metrics    *metrics
+	dir        *directory
+	index      *index                             // other hubs' profiles, ready for search
+	selfCand   atomic.Pointer[protocol.Candidate] // the own profile, for live queries
+	queries    *queries                           // live queries waiting for answers
 
 	wakeCh chan struct{} // buffered 1: wakes the reconcile loop
 	ready  chan struct{} // closed once the first join attempt and reconcile are done
@@ -249,6 +250,9 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if n.ml, err = memberlist.Create(n.memberlistConfig()); err != nil {
 		return fmt.Errorf("gossip on %s: %w", n.cfg.GossipAddr, err)
 	}
+	// Read once, now: memberlist changes its local node when the metadata changes.
+	ln := n.ml.LocalNode()
+	n.gossipAddr = hostPort(ln.Addr.String(), int(ln.Port))
 	if n.cfg.HTTPAddr != "" {
 		if n.httpLn, err = net.Listen("tcp", n.cfg.HTTPAddr); err != nil {
 			return fmt.Errorf("http on %s: %w", n.cfg.HTTPAddr, err)
@@ -327,14 +331,8 @@ func (n *Node) HTTPAddr() string {
 	return n.httpLn.Addr().String()
 }
 
-// GossipAddr returns the address other hubs join this one at.
-func (n *Node) GossipAddr() string {
-	if n.ml == nil {
-		return ""
-	}
-	ln := n.ml.LocalNode()
-	return hostPort(ln.Addr.String(), int(ln.Port))
-}
+// GossipAddr returns the address other hubs join this one at; "" before Start.
+func (n *Node) GossipAddr() string { return n.gossipAddr }
 
 // Leave tells the other hubs this one is going, so they mark it unreachable at once
 // rather than after the failure detector's timeout. Shutdown must still be called.

@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path"
@@ -43,9 +45,10 @@ const (
 
 func newDemoCmd(a *app) *cobra.Command {
 	var (
-		hubs     int
-		keep     string
-		basePort int
+		hubs      int
+		keep      string
+		basePort  int
+		catalogue string
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -54,8 +57,15 @@ func newDemoCmd(a *app) *cobra.Command {
 profiles of real European Digital Innovation Hubs. Each joins the first; once every
 hub's directory lists them all, the command prints their HTTP URLs and runs until
 Ctrl-C. Without --keep the hubs live in a temporary directory removed at the end;
-with --keep DIR they live in DIR and a rerun starts the same hubs again.`,
-		Example: "  hubnet demo\n  hubnet demo --hubs 12 --keep ./demo --base-port 7480",
+with --keep DIR they live in DIR and a rerun starts the same hubs again.
+
+With --from-catalogue FILE.xlsx the hubs come from the EC's EDIH catalogue export
+instead, imported as 'hubnet import edih-xlsx' does: N hubs that list technologies,
+spread over countries (one from each country in order of country code, then a second
+from each, and so on; each country's hubs in row order). The catalogue has no
+capacity, so each gets illustrative figures in two or three service families, derived
+from its ID: the same hub gets the same figures on every run.`,
+		Example: "  hubnet demo\n  hubnet demo --hubs 12 --keep ./demo --base-port 7480\n  hubnet demo --from-catalogue edih-catalogue.xlsx --hubs 10",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if hubs < 1 || hubs > demoMaxHubs {
@@ -64,14 +74,34 @@ with --keep DIR they live in DIR and a rerun starts the same hubs again.`,
 			if basePort < 0 || basePort+hubs-1 > 65535 {
 				return usagef("--base-port must leave room for %d ports below 65536, got %d", hubs, basePort)
 			}
+			opts := demoOptions{Keep: keep, BasePort: basePort}
+			if catalogue != "" {
+				all, err := readCatalogueFile(catalogue)
+				if err != nil {
+					return err
+				}
+				if opts.Profiles, err = catalogueDemoProfiles(all, hubs); err != nil {
+					return fail("demo", fmt.Errorf("%s: %w", catalogue, err), "")
+				}
+				opts.Intro = fmt.Sprintf("%d hubs from %s, spread over countries (%s).\n"+
+					"Their capacity figures are illustrative, derived from each hub's ID.\n\n",
+					hubs, filepath.Base(catalogue), catalogueAttribution)
+			} else {
+				profiles, err := demoProfiles()
+				if err != nil {
+					return fail("demo", err, "")
+				}
+				opts.Profiles = profiles[:hubs]
+			}
 			log := a.logger(cmd.ErrOrStderr(), slog.LevelWarn)
-			return runDemo(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), log, hubs, keep, basePort)
+			return runDemo(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), log, opts)
 		},
 	}
 	f := cmd.Flags()
 	f.IntVar(&hubs, "hubs", 6, "how many hubs to run, 1 to 12")
 	f.StringVar(&keep, "keep", "", "keep the hubs' data in DIR, and reuse it on the next run")
 	f.IntVar(&basePort, "base-port", 0, "HTTP port of the first hub, the others following (default: free ports)")
+	f.StringVar(&catalogue, "from-catalogue", "", "run hubs imported from the EDIH catalogue's XLSX export `FILE` instead of the built-in ones")
 	return cmd
 }
 
@@ -112,13 +142,18 @@ func demoProfiles() ([]protocol.Profile, error) {
 	return out, nil
 }
 
+// demoOptions say which hubs a demo runs and where.
+type demoOptions struct {
+	Profiles []protocol.Profile // the hubs, each joining the first
+	Intro    string             // printed before the table of hubs: where they come from
+	Keep     string             // the directory to keep the hubs' data in; "" for a temporary one
+	BasePort int                // HTTP port of the first hub, the others following; 0 picks free ports
+}
+
 // runDemo runs the demo until ctx is cancelled.
-func runDemo(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, hubs int, keep string, basePort int) (err error) {
-	profiles, err := demoProfiles()
-	if err != nil {
-		return fail("demo", err, "")
-	}
-	profiles = profiles[:hubs]
+func runDemo(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, opts demoOptions) (err error) {
+	profiles, keep, basePort := opts.Profiles, opts.Keep, opts.BasePort
+	hubs := len(profiles)
 
 	root := keep
 	if root == "" {
@@ -182,6 +217,7 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, hu
 		return fail("demo", err, "run it again with --log-level debug to see why")
 	}
 
+	fmt.Fprint(stdout, opts.Intro)
 	t := newTable(stdout, "HUB", "NAME", "COUNTRY", "URL")
 	for i, n := range nodes {
 		nf := nodeFileOf(n)
@@ -302,4 +338,78 @@ func selfCommand() string {
 		return "go run ./cmd/hubnet"
 	}
 	return "hubnet"
+}
+
+// catalogueDemoProfiles picks n of the imported hubs that list technologies, spread
+// over countries: the first of each country in order of country code, then the second
+// of each, and so on, each country's hubs in row order. Each gets illustrative
+// capacity. It fails when fewer than n hubs qualify.
+func catalogueDemoProfiles(hubs []catalogueHub, n int) ([]protocol.Profile, error) {
+	byCountry := map[string][]protocol.Profile{}
+	for _, h := range hubs {
+		if h.imported() && len(h.Profile.Technologies) > 0 {
+			byCountry[h.Country] = append(byCountry[h.Country], *h.Profile)
+		}
+	}
+	countries := slices.Sorted(maps.Keys(byCountry))
+	var out []protocol.Profile
+	for round := 0; len(out) < n; round++ {
+		picked := false
+		for _, c := range countries {
+			if round < len(byCountry[c]) && len(out) < n {
+				p := byCountry[c][round]
+				p.Capacity = illustrativeCapacity(p)
+				out = append(out, p)
+				picked = true
+			}
+		}
+		if !picked {
+			return nil, fmt.Errorf("only %d imported hubs list technologies, fewer than the %d of --hubs", len(out), n)
+		}
+	}
+	return out, nil
+}
+
+// illustrativeCapacity makes up capacity for a demo hub in two or three service
+// families, those its services belong to first, from its ID alone: the same ID always
+// gets the same figures. The numbers come from a linear congruential generator seeded
+// with the FNV-1a hash of the ID, not from math/rand, whose sequences may change
+// between Go releases.
+func illustrativeCapacity(p protocol.Profile) map[protocol.Family]protocol.Capacity {
+	h := fnv.New64a()
+	h.Write([]byte(p.ID))
+	state := h.Sum64()
+	next := func(n int) int { // a number in [0, n)
+		state = state*6364136223846793005 + 1442695040888963407
+		return int((state >> 33) % uint64(n))
+	}
+	shuffle := func(f []protocol.Family) {
+		for i := len(f) - 1; i > 0; i-- {
+			j := next(i + 1)
+			f[i], f[j] = f[j], f[i]
+		}
+	}
+	offered := map[protocol.Family]bool{}
+	for slug := range p.Services {
+		if s, ok := protocol.ServiceBySlug(slug); ok {
+			offered[s.Family] = true
+		}
+	}
+	var first, rest []protocol.Family
+	for _, f := range protocol.Families {
+		if offered[f.Slug] {
+			first = append(first, f.Slug)
+		} else {
+			rest = append(rest, f.Slug)
+		}
+	}
+	shuffle(first)
+	shuffle(rest)
+	families := append(first, rest...)[:2+next(2)]
+	capacity := map[protocol.Family]protocol.Capacity{}
+	for _, f := range families {
+		maximum := 4 + next(9) // 4 to 12
+		capacity[f] = protocol.Capacity{Available: next(maximum + 1), Maximum: maximum, Unit: "SMEs per month"}
+	}
+	return capacity
 }

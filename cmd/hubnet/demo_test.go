@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/node/nodetest"
+	"github.com/hubnet-eu/hubnet/protocol"
 )
 
 func TestDemo_profilesValid(t *testing.T) {
@@ -64,10 +66,14 @@ func TestDemo_run(t *testing.T) {
 	keep := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	profiles, err := demoProfiles()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var stdout, stderr syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- runDemo(ctx, &stdout, &stderr, slog.New(slog.DiscardHandler), 3, keep, 0)
+		done <- runDemo(ctx, &stdout, &stderr, slog.New(slog.DiscardHandler), demoOptions{Profiles: profiles[:3], Keep: keep})
 	}()
 
 	nodetest.Eventually(t, 30*time.Second, func() error {
@@ -127,4 +133,127 @@ func TestDemo_run(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(keep, "network.json")); err != nil {
 		t.Errorf("--keep lost network.json: %v", err)
 	}
+}
+
+func TestCatalogueDemoProfiles_spreadOverCountries(t *testing.T) {
+	hub := func(row int, id, country string, techs map[string]int) catalogueHub {
+		p := &protocol.Profile{ID: id, Name: id, Type: protocol.HubDIH, Country: country, Languages: []string{"en"}, Technologies: techs}
+		return catalogueHub{Row: row, Name: id, ID: id, Type: p.Type, Country: country, Profile: p}
+	}
+	robotics := map[string]int{"robotics": 3}
+	hubs := []catalogueHub{
+		hub(2, "fi-one", "FI", robotics),
+		hub(3, "de-no-tech", "DE", nil),
+		hub(4, "fi-two", "FI", robotics),
+		hub(5, "be-one", "BE", robotics),
+		hub(6, "de-one", "DE", robotics),
+		{Row: 7, Name: "not imported", Country: "AT", Reason: "test"},
+		hub(8, "fi-three", "FI", robotics),
+	}
+	got, err := catalogueDemoProfiles(hubs, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, p := range got {
+		ids = append(ids, p.ID)
+		if err := p.Validate(); err != nil {
+			t.Errorf("%s: %v", p.ID, err)
+		}
+		if n := len(p.Capacity); n < 2 || n > 3 {
+			t.Errorf("%s: capacity in %d families, want 2 or 3", p.ID, n)
+		}
+	}
+	if want := []string{"be-one", "de-one", "fi-one", "fi-two", "fi-three"}; !slices.Equal(ids, want) {
+		t.Errorf("picked %v, want %v", ids, want)
+	}
+	if hubs[0].Profile.Capacity != nil {
+		t.Errorf("picking changed the imported profile: %v", hubs[0].Profile.Capacity)
+	}
+	if _, err := catalogueDemoProfiles(hubs, 6); err == nil || !strings.Contains(err.Error(), "only 5 imported hubs list technologies") {
+		t.Errorf("6 of 5 hubs: got %v, want an error saying only 5 qualify", err)
+	}
+}
+
+func TestIllustrativeCapacity(t *testing.T) {
+	p := protocol.Profile{ID: "robocoast", Services: map[string]int{"field-trial": 4}}
+	first := illustrativeCapacity(p)
+	if again := illustrativeCapacity(p); !reflect.DeepEqual(again, first) {
+		t.Errorf("second call %v, first %v: want the same for the same ID", again, first)
+	}
+	if _, ok := first[protocol.FamilyTestBeforeInvest]; !ok {
+		t.Errorf("capacity %v lacks test-before-invest, the family of the hub's only service", first)
+	}
+	differ := false
+	for _, id := range []string{"cih", "cih-2", "nest", "diva", "datalife"} {
+		c := illustrativeCapacity(protocol.Profile{ID: id})
+		if len(c) < 2 || len(c) > 3 {
+			t.Errorf("%s: %d families, want 2 or 3", id, len(c))
+		}
+		for f, v := range c {
+			if v.Maximum < 4 || v.Maximum > 12 || v.Available < 0 || v.Available > v.Maximum || v.Unit != "SMEs per month" {
+				t.Errorf("%s %s: %+v, want 0 <= available <= maximum, maximum 4 to 12", id, f, v)
+			}
+		}
+		differ = differ || !reflect.DeepEqual(c, first)
+	}
+	if !differ {
+		t.Error("every ID got the same capacity")
+	}
+}
+
+// TestDemo_fromCatalogue runs `hubnet demo --from-catalogue` on the small test
+// workbook until it prints its table, checks the hubs and their capacity, then stops it.
+func TestDemo_fromCatalogue(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "catalogue.xlsx")
+	if err := os.WriteFile(file, testWorkbook(t, testHeader, testHubs), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	keep := filepath.Join(dir, "demo")
+	p := startHubnet(t, "demo", "--from-catalogue", file, "--hubs", "3", "--keep", keep)
+	nodetest.Eventually(t, 30*time.Second, func() error {
+		select {
+		case <-p.done:
+			t.Fatalf("demo stopped: %v\n%s", p.err, p.stderr.String())
+		default:
+		}
+		if !strings.Contains(p.stderr.String(), "Press Ctrl-C to stop.") {
+			return errors.New("demo has not printed its table yet")
+		}
+		return nil
+	})
+	out := p.stderr.String()
+	// Countries by code: BE, DE, FI first.
+	for _, want := range []string{
+		"3 hubs from catalogue.xlsx, spread over countries (Source: European Commission, EDIH catalogue).",
+		"capacity figures are illustrative, derived from each hub's ID",
+		"retail-hub", "quantum-valley", "robocoast",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo printed:\n%s\nwant it to contain %q", out, want)
+		}
+	}
+	nf, err := readNodeFile(filepath.Join(keep, "robocoast"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := mustHubnet(t, "--node", nf.URL, "hubs", "retail-hub", "--json")
+	var h node.HubInfo
+	if err := json.Unmarshal([]byte(r.stdout), &h); err != nil {
+		t.Fatal(err)
+	}
+	want := illustrativeCapacity(h.Profile)
+	for f, c := range want {
+		if got := h.Profile.Capacity[f]; got.Available != c.Available || got.Maximum != c.Maximum {
+			t.Errorf("retail-hub's capacity in %s: %+v, want %+v", f, got, c)
+		}
+	}
+	if len(h.Profile.Capacity) != len(want) {
+		t.Errorf("retail-hub's capacity %v, want %v", h.Profile.Capacity, want)
+	}
+	if h.Profile.Country != "BE" || h.Profile.Sectors["G"] != 4 {
+		t.Errorf("retail-hub: %+v, want the imported profile", h.Profile)
+	}
+	p.stop(t, 15*time.Second)
 }

@@ -125,6 +125,9 @@ func newRootCmd(a *app) *cobra.Command {
 		newPeersCmd(a),
 		newHubsCmd(a),
 		newProfileCmd(a),
+		newSearchCmd(a),
+		newVocabCmd(a),
+		newImportCmd(a),
 		newVersionCmd(a),
 	)
 	return root

@@ -1,0 +1,496 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/hubnet-eu/hubnet/protocol"
+)
+
+func newImportCmd(a *app) *cobra.Command {
+	return groupCmd("import", "Make hub profiles from other sources", newImportEDIHCmd(a))
+}
+
+const importEDIHLong = `Read the European Commission's EDIH catalogue export (the XLSX file its "Download
+Data" button gives, sheet "EDIH Catalogue") and write one profile per hub into DIR,
+named ID.yaml, for 'hubnet profile apply -f' or 'hubnet init --profile'.
+
+What is mapped: the ID is made from "EDIH Name" (lower case, accents dropped, other
+characters '-', at most 48 characters; a taken ID gets "-2", "-3" in row order). Name,
+title, description, type (EDIH, Seal of Excellence -> SoE, DIH) and country are taken
+over; technologies and services keep their levels 1-5; each sector label becomes one or
+more NACE codes, a code reached twice keeping the higher level. The website is kept when
+it is an http(s) URL ("www.hub.eu" gets https://). The catalogue has no regions,
+languages, contact or capacity: languages are set to the official languages of the
+hub's country, marked "check" in the file; the rest stays empty.
+
+What is reported: every label with no vocabulary entry or NACE code, a tag without a
+level, a missing or unusable website, a hub with no tags, a shortened text or a changed
+ID is noted in the hub's file and in the report. A row is not imported when it has no
+name, no known type or country, or repeats an earlier row cell for cell.
+
+The summary goes to standard output; the report, one line per note ("row N, NAME (ID):
+field: note"), to standard error, or with --report FILE to FILE as CSV with the columns
+row,name,id,status,field,note. --json prints summary and report as one JSON document.
+Existing files are not overwritten without --force.
+
+Exit code 0 means the file was read, even if rows were not imported: the summary counts
+them. 4 means the workbook lacks a column, or the hub of --name was not imported.
+
+The catalogue's data: Source: European Commission, EDIH catalogue.`
+
+func newImportEDIHCmd(a *app) *cobra.Command {
+	var (
+		out    string
+		name   string
+		report string
+		force  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "edih-xlsx FILE.xlsx",
+		Short: "Write hub profiles from the EC's EDIH catalogue export",
+		Long:  importEDIHLong,
+		Example: `  hubnet import edih-xlsx edih-catalogue.xlsx --out ./profiles
+  hubnet import edih-xlsx edih-catalogue.xlsx --name robocoast --out ./hub
+  hubnet import edih-xlsx edih-catalogue.xlsx --out ./profiles --report notes.csv`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			file := args[0]
+			op := "import " + file
+			hubs, err := readCatalogueFile(file)
+			if err != nil {
+				return err
+			}
+			selected := hubs
+			if name != "" {
+				h, several, err := findCatalogueHub(hubs, name)
+				if err != nil {
+					hint := "give the name, title or ID as the catalogue or the report spells it"
+					if several {
+						hint = "give one of the IDs listed"
+					}
+					return fail(op, err, hint)
+				}
+				if !h.imported() {
+					return fail(op, &protocol.ValidationError{What: "catalogue row " + strconv.Itoa(h.Row), Problems: []protocol.FieldError{{
+						Field: "row " + strconv.Itoa(h.Row), Rule: h.Reason,
+					}}}, "")
+				}
+				selected = []catalogueHub{h}
+			}
+
+			rep := newImportReport(file, out, len(hubs), hubs, selected)
+			if err := writeImported(rep, force); err != nil {
+				return fail(op, err, "")
+			}
+			w := cmd.OutOrStdout()
+			if a.json {
+				return writeJSON(w, rep)
+			}
+			if report != "" {
+				if err := writeReportCSV(report, rep); err != nil {
+					return fail(op, err, "")
+				}
+			} else if err := writeReportLines(cmd.ErrOrStderr(), rep); err != nil {
+				return err
+			}
+			return printImportSummary(w, rep, name, report)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&out, "out", "o", ".", "write the profiles into `DIR`; made if missing")
+	f.StringVar(&name, "name", "", "import only the hub whose name, title or ID is `NAME` (any case)")
+	f.StringVar(&report, "report", "", "write the report to `FILE` as CSV instead of standard error")
+	f.BoolVar(&force, "force", false, "overwrite existing profile files")
+	return cmd
+}
+
+// readCatalogueFile reads and maps the export at path. Its errors say what failed.
+func readCatalogueFile(path string) ([]catalogueHub, error) {
+	op := "import " + path
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fail(op, err, "give the path of the catalogue's XLSX export")
+	}
+	defer f.Close()
+	rows, err := readCatalogueRows(f)
+	switch {
+	case errors.Is(err, errNotWorkbook):
+		return nil, fail(op, err, `export the catalogue with its "Download Data" button`)
+	case err != nil:
+		return nil, fail(op, err, "")
+	}
+	return importCatalogue(rows), nil
+}
+
+// findCatalogueHub returns the hub whose ID, name or title is name, ignoring case. When
+// several are, the one whose ID is name exactly wins, else the only one imported; else
+// the error lists them and several is true. When none is, the error lists the closest.
+func findCatalogueHub(hubs []catalogueHub, name string) (h catalogueHub, several bool, err error) {
+	key := catalogueKey(name)
+	var found []catalogueHub
+	for _, h := range hubs {
+		if catalogueKey(h.ID) == key || catalogueKey(h.Name) == key || (h.Title != "" && catalogueKey(h.Title) == key) {
+			found = append(found, h)
+		}
+	}
+	switch {
+	case len(found) == 1:
+		return found[0], false, nil
+	case len(found) > 1:
+		if i := slices.IndexFunc(found, func(h catalogueHub) bool { return h.ID == name }); i >= 0 {
+			return found[i], false, nil
+		}
+		if imported := slices.DeleteFunc(slices.Clone(found), func(h catalogueHub) bool { return !h.imported() }); len(imported) == 1 {
+			return imported[0], false, nil // the others are rows not imported, such as repeats
+		}
+		return catalogueHub{}, true, fmt.Errorf("%q names %d hubs: %s", name, len(found), describeHubs(found))
+	}
+	near := closeHubs(hubs, key, 5)
+	if len(near) == 0 {
+		return catalogueHub{}, false, fmt.Errorf("no hub is named %q", name)
+	}
+	return catalogueHub{}, false, fmt.Errorf("no hub is named %q; close: %s", name, describeHubs(near))
+}
+
+// describeHubs lists hubs as "ID (Name, row N)".
+func describeHubs(hubs []catalogueHub) string {
+	s := make([]string, len(hubs))
+	for i, h := range hubs {
+		id := h.ID
+		if id == "" {
+			id = "not imported"
+		}
+		s[i] = fmt.Sprintf("%s (%s, row %d)", id, h.Name, h.Row)
+	}
+	return strings.Join(s, ", ")
+}
+
+// closeHubs returns up to n hubs whose name or ID contains key, is contained in it, or
+// is a few edits away from it, the closest first.
+func closeHubs(hubs []catalogueHub, key string, n int) []catalogueHub {
+	type scored struct {
+		h     catalogueHub
+		score int
+	}
+	var near []scored
+	for _, h := range hubs {
+		best := -1
+		for _, s := range []string{catalogueKey(h.Name), h.ID} {
+			if s == "" {
+				continue
+			}
+			d := editDistance(s, key)
+			switch {
+			case d <= max(1, len(key)/4):
+			case len(key) >= 3 && (strings.Contains(s, key) || strings.Contains(key, s)):
+				d = 10 + abs(len(s)-len(key))
+			default:
+				continue
+			}
+			if best < 0 || d < best {
+				best = d
+			}
+		}
+		if best >= 0 {
+			near = append(near, scored{h, best})
+		}
+	}
+	slices.SortStableFunc(near, func(a, b scored) int { return a.score - b.score })
+	out := make([]catalogueHub, 0, n)
+	for _, c := range near[:min(n, len(near))] {
+		out = append(out, c.h)
+	}
+	return out
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+func abs(n int) int { return max(n, -n) }
+
+// importReport is what an import did, as --json prints it.
+type importReport struct {
+	Source      string         `json:"source"` // the file read
+	Attribution string         `json:"attribution"`
+	Out         string         `json:"out"`   // the directory written to
+	Read        int            `json:"read"`  // rows read from the file
+	Types       map[string]int `json:"types"` // rows read per hub type; "" for an unknown one
+	Imported    int            `json:"imported"`
+	WithNotes   int            `json:"with_notes"`
+	NotImported int            `json:"not_imported"`
+	Hubs        []reportHub    `json:"hubs"` // the rows imported or refused: all, or the one of --name
+}
+
+// reportHub is one row of an importReport.
+type reportHub struct {
+	catalogueHub
+	Status string `json:"status"`         // "imported" or "not imported"
+	File   string `json:"file,omitempty"` // the profile written
+}
+
+// newImportReport counts what became of the rows; selected are the ones to write.
+func newImportReport(source, out string, read int, all, selected []catalogueHub) *importReport {
+	rep := &importReport{Source: source, Attribution: catalogueAttribution, Out: out, Read: read, Types: map[string]int{}}
+	for _, h := range all {
+		rep.Types[string(h.Type)]++
+	}
+	for _, h := range selected {
+		rh := reportHub{catalogueHub: h, Status: "not imported"}
+		if h.imported() {
+			rh.Status = "imported"
+			rh.File = filepath.Join(out, h.ID+".yaml")
+			rep.Imported++
+			if len(h.Notes) > 0 {
+				rep.WithNotes++
+			}
+		} else {
+			rep.NotImported++
+		}
+		rep.Hubs = append(rep.Hubs, rh)
+	}
+	return rep
+}
+
+// writeImported writes the profile of every imported hub of rep. Without force it
+// writes nothing when one of the files exists.
+func writeImported(rep *importReport, force bool) error {
+	files := map[string][]byte{}
+	var order []string
+	for _, h := range rep.Hubs {
+		if h.File == "" {
+			continue
+		}
+		data, err := profileYAML(h.catalogueHub, filepath.Base(rep.Source))
+		if err != nil {
+			return fmt.Errorf("encode profile of row %d: %w", h.Row, err)
+		}
+		files[h.File] = data
+		order = append(order, h.File)
+	}
+	if !force {
+		var exist []string
+		for _, f := range order {
+			if fileExists(f) {
+				exist = append(exist, f)
+			}
+		}
+		if len(exist) > 0 {
+			more := ""
+			if len(exist) > 1 {
+				more = fmt.Sprintf(" (and %d more)", len(exist)-1)
+			}
+			return &failure{Op: "write profiles", Err: fmt.Errorf("%s exists%s", exist[0], more),
+				Hint: "give --force to overwrite, or another --out DIR"}
+		}
+	}
+	if err := os.MkdirAll(rep.Out, 0o755); err != nil {
+		return fmt.Errorf("make %s: %w", rep.Out, err)
+	}
+	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	if !force {
+		flags |= os.O_EXCL // a file made since the check above is not overwritten either
+	}
+	for _, name := range order {
+		f, err := os.OpenFile(name, flags, 0o644)
+		if err != nil {
+			return err
+		}
+		_, err = f.Write(files[name])
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("write %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// languagesComment marks the languages the importer guessed.
+const languagesComment = "from the country's official languages; check"
+
+// profileYAML encodes an imported hub's profile as YAML that decodeProfile reads back,
+// with a header that names the source and lists the hub's notes.
+func profileYAML(h catalogueHub, source string) ([]byte, error) {
+	var body yaml.Node
+	if err := body.Encode(h.Profile); err != nil {
+		return nil, err
+	}
+	for i := 0; i+1 < len(body.Content); i += 2 {
+		if body.Content[i].Value == "languages" {
+			body.Content[i].LineComment = "# " + languagesComment
+		}
+	}
+	head := []string{
+		fmt.Sprintf("Made by `hubnet import edih-xlsx` from row %d of %s.", h.Row, oneSpace(source)),
+		catalogueAttribution + ".",
+		"The catalogue has no regions, languages, contact or capacity: check every field and",
+		"add what is missing, then: hubnet profile apply -f " + h.ID + ".yaml",
+	}
+	if len(h.Notes) > 0 {
+		head = append(head, "", "Notes:")
+		for _, n := range h.Notes {
+			head = append(head, "  - "+oneSpace(n.String()))
+		}
+	}
+	for i, l := range head {
+		head[i] = strings.TrimRight("# "+l, " ")
+	}
+	doc := &yaml.Node{Kind: yaml.DocumentNode, HeadComment: strings.Join(head, "\n"), Content: []*yaml.Node{&body}}
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(doc); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// reportLines are the report's lines: one per note, and one per row not imported.
+func reportLines(rep *importReport) [][]string {
+	var lines [][]string // row, name, id, status, field, note
+	for _, h := range rep.Hubs {
+		row := strconv.Itoa(h.Row)
+		if !h.imported() {
+			lines = append(lines, []string{row, h.Name, "", h.Status, "", h.Reason})
+			continue
+		}
+		for _, n := range h.Notes {
+			lines = append(lines, []string{row, h.Name, h.ID, h.Status, n.Field, n.Text})
+		}
+	}
+	return lines
+}
+
+// writeReportLines prints the report for people: "row N, NAME (ID): field: note".
+func writeReportLines(w io.Writer, rep *importReport) error {
+	for _, l := range reportLines(rep) {
+		var err error
+		if l[3] == "imported" {
+			_, err = fmt.Fprintf(w, "row %s, %s (%s): %s: %s\n", l[0], l[1], l[2], l[4], l[5])
+		} else {
+			_, err = fmt.Fprintf(w, "row %s, %s: not imported: %s\n", l[0], l[1], l[5])
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeReportCSV writes the report to path as CSV with a header row.
+func writeReportCSV(path string, rep *importReport) error {
+	var buf bytes.Buffer
+	cw := csv.NewWriter(&buf)
+	cw.Write([]string{"row", "name", "id", "status", "field", "note"})
+	cw.WriteAll(reportLines(rep))
+	if err := cw.Error(); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}
+
+// printImportSummary prints the counts, and the notes most often made.
+func printImportSummary(w io.Writer, rep *importReport, name, reportFile string) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "read %d rows from %s (%s)\n", rep.Read, filepath.Base(rep.Source), typeCounts(rep.Types))
+	if name != "" {
+		fmt.Fprintf(&b, "selected 1 hub with --name %s\n", name)
+	}
+	fmt.Fprintf(&b, "%-14s %4d\n", "imported", rep.Imported)
+	fmt.Fprintf(&b, "%-14s %4d\n", "  with notes", rep.WithNotes)
+	fmt.Fprintf(&b, "%-14s %4d\n", "not imported", rep.NotImported)
+	if rep.Imported > 0 {
+		fmt.Fprintf(&b, "profiles written to %s, one ID.yaml per hub\n", rep.Out)
+	}
+	if notes := noteCounts(rep); notes != "" {
+		fmt.Fprintf(&b, "hubs with notes, by field: %s\n", notes)
+	}
+	switch {
+	case reportFile != "":
+		fmt.Fprintf(&b, "report: %s\n", reportFile)
+	case rep.WithNotes+rep.NotImported > 0:
+		b.WriteString("report: above, on standard error\n")
+	}
+	b.WriteString(catalogueAttribution + "\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// typeCounts renders rows per hub type as "EDIH 168, SoE 83, DIH 206".
+func typeCounts(types map[string]int) string {
+	var s []string
+	for _, t := range []string{string(protocol.HubEDIH), string(protocol.HubSoE), string(protocol.HubDIH)} {
+		s = append(s, fmt.Sprintf("%s %d", t, types[t]))
+	}
+	if n := types[""]; n > 0 {
+		s = append(s, fmt.Sprintf("unknown type %d", n))
+	}
+	return strings.Join(s, ", ")
+}
+
+// noteCounts renders how many hubs have notes on each field, most first:
+// "tags 152, website 82".
+func noteCounts(rep *importReport) string {
+	count := map[string]int{}
+	for _, h := range rep.Hubs {
+		fields := map[string]bool{}
+		for _, n := range h.Notes {
+			fields[n.Field] = true
+		}
+		for f := range fields {
+			count[f]++
+		}
+	}
+	fields := slices.Sorted(maps.Keys(count))
+	slices.SortStableFunc(fields, func(a, b string) int { return count[b] - count[a] })
+	s := make([]string, len(fields))
+	for i, f := range fields {
+		s[i] = f + " " + strconv.Itoa(count[f])
+	}
+	return strings.Join(s, ", ")
+}
+
+// fileExists reports whether path names an existing file or directory.
+func fileExists(path string) bool {
+	_, err := os.Lstat(path)
+	return !errors.Is(err, fs.ErrNotExist)
+}

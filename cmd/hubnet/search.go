@@ -1,0 +1,242 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hubnet-eu/hubnet/node"
+	"github.com/hubnet-eu/hubnet/protocol"
+)
+
+// searchFlags are the flags of `hubnet search`, one per field of the query.
+type searchFlags struct {
+	tech, service, lang, types []string
+	family, sector, country    string
+	region, reach, category    string
+	text                       string
+	minCapacity, limit         int
+	live                       bool
+	timeout                    time.Duration
+}
+
+// flagOfField names the flag for a field of the query, as the node names it.
+var flagOfField = map[string]string{
+	"technologies": "--tech", "services": "--service", "family": "--family", "sector": "--sector",
+	"country": "--country", "region": "--region", "reach": "--reach", "languages": "--lang",
+	"category": "--category", "min_capacity": "--min-capacity", "types": "--type", "text": "--text",
+	"limit": "--limit", "timeout_ms": "--timeout",
+}
+
+func newSearchCmd(a *app) *cobra.Command {
+	var f searchFlags
+	cmd := &cobra.Command{
+		Use:   "search",
+		Short: "Find the partner hubs that fit an SME's need, best first",
+		Long: `Rank the hubs of this node's directory against what you know of the SME: the
+technologies and services it needs, its sector, where it is and how far it may go,
+the languages it works in, its size, and the free capacity it needs. Each hub comes
+with the reasons for its place. Every flag is optional; lists take several values,
+comma-separated or by repeating the flag.
+
+Hard filters: a hub must offer at least one wanted technology and one wanted
+service, offer the family, lie within --reach, work in one of --lang, serve the
+--category, be of one of --type, have --min-capacity free places in the family and
+contain every word of --text. The sector, languages, capacity and distance only
+rank. docs/matching.md explains the score.
+
+Without --live the search reads the node's cached directory: it is instant and
+works while the network is split. With --live the node also asks every reachable
+hub for its capacity now, waits at most --timeout, and says which hubs answered.
+
+Values: technologies, services and families are slugs (see 'hubnet vocab'), sectors
+NACE sections (C) or divisions (10), places Eurostat country codes (FI, EL) and NUTS
+2021 regions (FI1C1), languages BCP 47 tags (fi, en).`,
+		Example: `  hubnet search --tech ai-decision-support --family test-before-invest --region FI1C1
+  hubnet search --tech robotics,internet-of-things --sector 10 --country FI --reach neighbours --lang fi,en
+  hubnet search --family skills-and-training --min-capacity 2 --live --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := a.client()
+			if err != nil {
+				return fail("search", err, "")
+			}
+			var (
+				res node.SearchResult
+				raw []byte
+			)
+			if f.live {
+				if f.timeout < 0 || f.timeout > node.MaxQueryTimeout {
+					return usagef("--timeout must be 0 to %v, got %v", node.MaxQueryTimeout, f.timeout)
+				}
+				raw, err = c.do(cmd.Context(), http.MethodPost, "/v1/query", node.LiveQuery{Query: f.query(), TimeoutMS: f.timeout.Milliseconds()}, &res)
+			} else {
+				raw, err = c.get(cmd.Context(), "/v1/search?"+f.params().Encode(), &res)
+			}
+			if err != nil {
+				return fail("search", flagNames(err), "")
+			}
+			if a.json {
+				_, err := cmd.OutOrStdout().Write(raw)
+				return err
+			}
+			return printSearch(cmd.OutOrStdout(), res, time.Now())
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringSliceVar(&f.tech, "tech", nil, "technologies wanted (slugs, e.g. ai-decision-support)")
+	fl.StringSliceVar(&f.service, "service", nil, "services wanted (slugs, e.g. prototyping)")
+	fl.StringVar(&f.family, "family", "", "service family wanted (e.g. test-before-invest)")
+	fl.StringVar(&f.sector, "sector", "", "the SME's sector: NACE section (C) or division (10)")
+	fl.StringVar(&f.country, "country", "", "the SME's country (Eurostat code, e.g. FI)")
+	fl.StringVar(&f.region, "region", "", "the SME's NUTS 3 (or NUTS 2) region, e.g. FI1C1")
+	fl.StringVar(&f.reach, "reach", "", "how far the SME may go: region, country, neighbours or anywhere")
+	fl.StringSliceVar(&f.lang, "lang", nil, "languages the SME works in, preferred first (e.g. fi,en)")
+	fl.StringVar(&f.category, "category", "", "the SME's category: "+strings.Join(categoryNames(), ", "))
+	fl.IntVar(&f.minCapacity, "min-capacity", 0, "free places needed in --family")
+	fl.StringSliceVar(&f.types, "type", nil, "hub types accepted: EDIH, SoE, DIH")
+	fl.StringVar(&f.text, "text", "", "words that must begin words of the hub's name, title or description")
+	fl.BoolVar(&f.live, "live", false, "ask the hubs for their capacity now")
+	fl.DurationVar(&f.timeout, "timeout", 0, "with --live: how long to wait for answers (default 1.5s)")
+	fl.IntVar(&f.limit, "limit", 0, "how many hubs to list (default 20, at most 500)")
+	return cmd
+}
+
+// query is the flags as a query.
+func (f *searchFlags) query() protocol.Query {
+	q := protocol.Query{
+		Technologies: f.tech, Services: f.service, Family: protocol.Family(f.family), Sector: f.sector,
+		Country: f.country, Region: f.region, Reach: protocol.Reach(f.reach), Languages: f.lang,
+		Category: protocol.Category(f.category), MinCapacity: f.minCapacity, Text: f.text, Limit: f.limit,
+	}
+	for _, t := range f.types {
+		q.Types = append(q.Types, protocol.HubType(t))
+	}
+	return q
+}
+
+// params is the flags as the parameters of GET /v1/search.
+func (f *searchFlags) params() url.Values {
+	v := url.Values{}
+	set := func(k, s string) {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	set("tech", strings.Join(f.tech, ","))
+	set("service", strings.Join(f.service, ","))
+	set("family", f.family)
+	set("sector", f.sector)
+	set("country", f.country)
+	set("region", f.region)
+	set("reach", f.reach)
+	set("lang", strings.Join(f.lang, ","))
+	set("category", f.category)
+	set("type", strings.Join(f.types, ","))
+	set("text", f.text)
+	if f.minCapacity != 0 {
+		v.Set("min_capacity", strconv.Itoa(f.minCapacity))
+	}
+	if f.limit != 0 {
+		v.Set("limit", strconv.Itoa(f.limit))
+	}
+	return v
+}
+
+// flagNames renames the fields of the node's field problems to the flags that set
+// them, so "technologies.0" reads "--tech".
+func flagNames(err error) error {
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		return err
+	}
+	for i, p := range ae.Body.Problems {
+		name, _, _ := strings.Cut(p.Field, ".")
+		if flag, ok := flagOfField[name]; ok {
+			ae.Body.Problems[i].Field = flag
+		}
+	}
+	return err
+}
+
+func categoryNames() []string {
+	out := make([]string, len(protocol.Categories))
+	for i, c := range protocol.Categories {
+		out[i] = string(c)
+	}
+	return out
+}
+
+// printSearch writes the ranked hubs, each with its explanation on the line below.
+func printSearch(w io.Writer, res node.SearchResult, now time.Time) error {
+	var b strings.Builder
+	switch {
+	case res.Total == 0:
+		b.WriteString("No hub matches. Widen --reach, drop a filter or lower --min-capacity.\n")
+	case res.Total > len(res.Hits):
+		fmt.Fprintf(&b, "%d hubs match; the best %d:\n\n", res.Total, len(res.Hits))
+	default:
+		fmt.Fprintf(&b, "%d %s match, best first:\n\n", res.Total, plural(res.Total, "hub", "hubs"))
+	}
+	idW, nameW := len("HUB"), len("NAME")
+	for _, h := range res.Hits {
+		idW, nameW = max(idW, len(h.ID)), max(nameW, min(len(h.Name), 40))
+	}
+	if len(res.Hits) > 0 {
+		fmt.Fprintf(&b, "%3s  %-*s  %-*s  %-7s  %-4s  %5s  %s\n", "#", idW, "HUB", nameW, "NAME", "COUNTRY", "TYPE", "SCORE", "FREE")
+	}
+	for _, h := range res.Hits {
+		free := "-"
+		if h.Free != nil {
+			free = strconv.Itoa(*h.Free)
+		}
+		var notes []string
+		if !h.Reachable {
+			notes = append(notes, "not reachable, last seen "+ago(h.LastSeen, now))
+		}
+		if res.Live != nil && !h.Answered && h.Reachable {
+			notes = append(notes, "did not answer: cached capacity")
+		}
+		name := h.Name
+		if len(name) > 40 {
+			name = name[:39] + "…"
+		}
+		fmt.Fprintf(&b, "%3d  %-*s  %-*s  %-7s  %-4s  %5.1f  %s", h.Rank, idW, h.ID, nameW, name, h.Country, h.Type, h.Score, free)
+		if len(notes) > 0 {
+			b.WriteString("  (" + strings.Join(notes, "; ") + ")")
+		}
+		b.WriteString("\n")
+		if h.Explanation != "" {
+			fmt.Fprintf(&b, "%3s  %s\n", "", h.Explanation)
+		}
+	}
+	if l := res.Live; l != nil {
+		fmt.Fprintf(&b, "\nLive: asked %d %s, %d answered in %.0f ms (deadline %d ms).\n",
+			len(l.Asked), plural(len(l.Asked), "hub", "hubs"), len(l.Answered), l.TookMS, l.TimeoutMS)
+		if len(l.Late) > 0 {
+			fmt.Fprintf(&b, "Did not answer in time: %s.\n", strings.Join(l.Late, ", "))
+		}
+		if len(l.Failed) > 0 {
+			fmt.Fprintf(&b, "Answered with an error: %s.\n", strings.Join(l.Failed, ", "))
+		}
+		if len(l.Unreachable) > 0 {
+			fmt.Fprintf(&b, "Not reachable, not asked: %s.\n", strings.Join(l.Unreachable, ", "))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
