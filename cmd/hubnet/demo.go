@@ -236,10 +236,12 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, op
   %s --node %s hubs
   %s --node %s hubs %s
   %s -d %s peers
-  curl %s/v1/hubs
+  %s --node %s search --tech ai-decision-support --family test-before-invest --region FI1C1
+  %s --node %s search --tech robotics --live
+  curl '%s/v1/search?tech=cybersecurity&country=FI&reach=neighbours'
 
 Press Ctrl-C to stop.
-`, hubs, self, url, self, url, nodes[len(nodes)-1].ID(), self, dirs[0], url)
+`, hubs, self, url, self, url, nodes[len(nodes)-1].ID(), self, dirs[0], self, url, self, url, url)
 
 	<-ctx.Done()
 	fmt.Fprintln(stderr, "stopping the demo hubs ...")
