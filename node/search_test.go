@@ -2,13 +2,17 @@ package node_test
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/node/nodetest"
@@ -289,4 +293,75 @@ func decodeResp(t *testing.T, resp *http.Response, out any) (int, string) {
 		t.Fatalf("decode %s: %v", raw, err)
 	}
 	return resp.StatusCode, string(raw)
+}
+
+// A process on the mesh answers every live query in another hub's name, first and with
+// a tempting capacity. The asker drops the forgeries, counts them, and ranks with the
+// real hub's answer.
+func TestSearch_liveQueryForgedAnswers(t *testing.T) {
+	hubs := nodetest.StartN(t, nodetest.Network(t), 3)
+	nodetest.Eventually(t, 10*time.Second, func() error { return nodetest.Converged(hubs) })
+	a := hubs[0]
+
+	forger, err := protocol.NewIdentity("hub-2", rand.Reader) // hub-2's name, not its key
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(hubs[2].Addrs().Client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	forged := 0
+	var mu sync.Mutex
+	_, err = nc.Subscribe(protocol.SubjectQuery, func(m *nats.Msg) {
+		q, err := protocol.OpenEnvelope(m.Data)
+		if err != nil {
+			return
+		}
+		a := protocol.QueryAnswer{V: 1, Query: q.ID, Revision: 1, Match: true, Score: 100,
+			Capacity: map[protocol.Family]protocol.Capacity{protocol.FamilyTestBeforeInvest: {Available: 99, Maximum: 99, Unit: "SMEs per month"}}}
+		// A well-signed answer from a hub that was not asked, then one in hub-2's name.
+		stranger, _ := protocol.NewIdentity("stranger", rand.Reader)
+		env, _ := protocol.Sign(stranger, protocol.TypeQueryAnswer, q.From, a, time.Now())
+		b, _ := env.Marshal()
+		m.Respond(b)
+		env, _ = protocol.Sign(forger, protocol.TypeQueryAnswer, q.From, a, time.Now())
+		b, _ = env.Marshal()
+		m.Respond(b)
+		mu.Lock()
+		forged++
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc.Flush()
+
+	// A forgery that comes after both real answers finds the query over and is only
+	// counted late; a few queries make sure both kinds are seen and dropped.
+	q := protocol.Query{Technologies: []string{"ai-decision-support"}, Family: protocol.FamilyTestBeforeInvest}
+	for i := 0; i < 20 && (i < 3 || a.Dropped("bad-signature") == 0 || a.Dropped("unknown-sender") == 0); i++ {
+		res, err := a.Query(context.Background(), q, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(res.Live.Answered, []string{"hub-2", "hub-3"}) {
+			t.Errorf("answered %v, want hub-2 and hub-3", res.Live.Answered)
+		}
+		for _, h := range res.Hits {
+			if f := h.Capacity[protocol.FamilyTestBeforeInvest]; f.Available != 3 {
+				t.Errorf("%s ranked with %d free places, want its own 3", h.ID, f.Available)
+			}
+		}
+	}
+	mu.Lock()
+	n := forged
+	mu.Unlock()
+	if n == 0 {
+		t.Fatal("the forger saw no query")
+	}
+	if a.Dropped("bad-signature") == 0 || a.Dropped("unknown-sender") == 0 {
+		t.Errorf("dropped: bad-signature %v, unknown-sender %v; want both", a.Dropped("bad-signature"), a.Dropped("unknown-sender"))
+	}
 }

@@ -277,3 +277,54 @@ func FuzzValidLanguageTag(f *testing.F) {
 		}
 	})
 }
+
+// FuzzQuery feeds query bodies, as a live query or POST /v1/query carries them, to
+// NewMatcher: a valid query must score and explain any valid profile without
+// panicking, within 0 to 100; an invalid one must name its fields.
+func FuzzQuery(f *testing.F) {
+	for _, s := range []string{
+		`{}`,
+		`{"v":1,"technologies":["ai-decision-support","robotics"],"family":"test-before-invest","sector":"10",` +
+			`"region":"FI193","reach":"neighbours","languages":["fi","en"],"category":"small","min_capacity":1,` +
+			`"types":["EDIH","SoE"],"text":"Food robot Müller","limit":5}`,
+		`{"country":"FI","reach":"country","text":"ß ẞ a"}`,
+		`{"region":"FI1","technologies":["x"],"min_capacity":-3,"types":["Seal of Excellence"]}`,
+		`{"sector":"C","languages":["pt-BR","zz"],"text":"\ud800"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	profiles := []*Profile{
+		hub("fuzz-fi", "FI", func(p *Profile) {
+			p.Regions, p.Languages = []string{"FI19", "FI1B1"}, []string{"fi", "sv", "en"}
+			p.Technologies = map[string]int{"ai-decision-support": 5, "robotics": 1}
+			p.Services = map[string]int{"field-trial": 3}
+			p.Sectors = map[string]int{"10": 4, "C": 2, "Q": 1}
+			p.Categories = []Category{CategorySmall}
+			p.Description = "Food robotics at the Müller factory"
+			p.Capacity = map[Family]Capacity{FamilyTestBeforeInvest: capacity(0, 3)}
+		}),
+		hub("fuzz-empty", "XK", nil),
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var q Query
+		if json.Unmarshal(data, &q) != nil {
+			return
+		}
+		m, err := NewMatcher(q)
+		if err != nil {
+			checkValidationError(t, err)
+			return
+		}
+		for _, p := range profiles {
+			c := NewCandidate(p)
+			s, ok := m.Score(c)
+			if s < 0 || s > 100 || s != s {
+				t.Fatalf("score %v for %s", s, p.ID)
+			}
+			if r, rok := m.Rank(c); rok != ok || (ok && r.Score != s) {
+				t.Fatalf("Rank disagrees with Score")
+			}
+			_ = m.Explain(c)
+		}
+	})
+}
