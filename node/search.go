@@ -236,7 +236,7 @@ func (n *Node) rank(m *protocol.Matcher, live map[string]*protocol.Candidate) ([
 		}
 		return top
 	}
-	parts := min(runtime.GOMAXPROCS(0), len(cands)/parallelScan)
+	parts := min(runtime.GOMAXPROCS(0), (len(cands)+parallelScan-1)/parallelScan)
 	if parts <= 1 {
 		top := scan(0, len(cands))
 		return top.sorted(), top.seen
@@ -258,8 +258,9 @@ func (n *Node) rank(m *protocol.Matcher, live map[string]*protocol.Candidate) ([
 	return all.sorted(), seen
 }
 
-// parallelScan is the number of hubs from which a search scans in parallel parts:
-// below it, starting goroutines costs more than it saves.
+// parallelScan is the number of hubs up to which a search scans in one part; above
+// it, in up to GOMAXPROCS parts. For fewer hubs, starting goroutines costs more than
+// it saves.
 const parallelScan = 2048
 
 // hit describes a ranked hub for the API.
