@@ -30,6 +30,8 @@ bench: ## Run the benchmarks and write their figures to docs/benchmarks.md.
 	$(GO) test -run '^$$' -bench . -benchtime 1s -count 5 ./protocol/ ./store/ | tee bench.out
 	$(GO) run ./cmd/hubnet-bench -out docs/benchmarks.md gobench bench.out
 	$(GO) run ./cmd/hubnet-bench -out docs/benchmarks.md -rounds 5 -sizes 10,25 federation
+	$(GO) run ./cmd/hubnet-bench -out docs/benchmarks.md search
+	$(GO) run ./cmd/hubnet-bench -out docs/benchmarks.md -rounds 3 -sizes 10,25 live
 
 fuzz: ## Run each fuzz target for FUZZTIME (default 30s).
 	@for t in $$($(GO) test -list '^Fuzz' ./protocol/ | grep ^Fuzz); do \

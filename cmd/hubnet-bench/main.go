@@ -8,6 +8,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -28,11 +29,23 @@ import (
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
+const usage = `usage: hubnet-bench [-out FILE] [-rounds N] [-sizes 10,25] federation
+       hubnet-bench [-out FILE] gobench BENCH-OUTPUT
+       hubnet-bench [-out FILE] [-queries N] search
+       hubnet-bench [-out FILE] [-rounds N] [-sizes 10,25] [-queries N] [-serf-queries N] live`
+
 func main() {
 	out := flag.String("out", "", "markdown file to update between the benchmark's markers (stdout only when empty)")
-	rounds := flag.Int("rounds", 5, "rounds per size; medians are over rounds")
+	rounds := flag.Int("rounds", 0, "rounds per size: fresh federations (default 5 for federation, 3 for live)")
 	sizes := flag.String("sizes", "10,25", "federation sizes, comma-separated")
 	gossip := flag.String("gossip", "lan,local", "gossip presets to measure failure detection with")
+	queries := flag.Int("queries", 0, "queries timed per run (default 5000 for search, 500 per round and size for live)")
+	serfQueries := flag.Int("serf-queries", 100, "live: Serf queries timed per round and size (each waits for gossip, about 0.1 s)")
+	cpuProfile := flag.String("cpuprofile", "", "live: write a CPU profile of the timed hubnet and NATS queries of the first round at the largest size to this file")
+	flag.Usage = func() {
+		fmt.Fprintln(os.Stderr, usage)
+		flag.PrintDefaults()
+	}
 	flag.Parse()
 	if flag.NArg() == 2 && flag.Arg(0) == "gobench" {
 		if err := goBench(flag.Arg(1), *out); err != nil {
@@ -41,12 +54,50 @@ func main() {
 		}
 		return
 	}
-	if flag.NArg() != 1 || flag.Arg(0) != "federation" {
-		fmt.Fprintln(os.Stderr, "usage: hubnet-bench [-out FILE] [-rounds N] [-sizes 10,25] federation\n       hubnet-bench [-out FILE] gobench BENCH-OUTPUT")
+	if flag.NArg() != 1 {
+		flag.Usage()
 		os.Exit(2)
 	}
+	if *rounds < 0 || *queries < 0 || *serfQueries < 1 {
+		fmt.Fprintln(os.Stderr, "hubnet-bench: -rounds and -queries must not be negative, -serf-queries must be positive")
+		os.Exit(2)
+	}
+	var (
+		name   string
+		report string
+		err    error
+	)
+	switch flag.Arg(0) {
+	case "federation":
+		name = "federation"
+		report, err = federation(parseSizes(*sizes), strings.Split(*gossip, ","), cmp.Or(*rounds, 5))
+	case "search":
+		name = "search"
+		report, err = searchBench(cmp.Or(*queries, 5000))
+	case "live":
+		name = "live"
+		report, err = liveBench(parseSizes(*sizes), cmp.Or(*rounds, 3), cmp.Or(*queries, 500), *serfQueries, *cpuProfile)
+	default:
+		flag.Usage()
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hubnet-bench:", err)
+		os.Exit(1)
+	}
+	fmt.Print(report)
+	if *out != "" {
+		if err := writeSection(*out, name, report); err != nil {
+			fmt.Fprintln(os.Stderr, "hubnet-bench:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+// parseSizes reads -sizes, exiting with a usage error when a size is out of range.
+func parseSizes(sizes string) []int {
 	var ns []int
-	for _, s := range strings.Split(*sizes, ",") {
+	for _, s := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 2 || n > 60 {
 			fmt.Fprintf(os.Stderr, "hubnet-bench: -sizes: %q must be numbers from 2 to 60\n", s)
@@ -54,18 +105,7 @@ func main() {
 		}
 		ns = append(ns, n)
 	}
-	report, err := federation(ns, strings.Split(*gossip, ","), *rounds)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "hubnet-bench:", err)
-		os.Exit(1)
-	}
-	fmt.Print(report)
-	if *out != "" {
-		if err := writeSection(*out, "federation", report); err != nil {
-			fmt.Fprintln(os.Stderr, "hubnet-bench:", err)
-			os.Exit(1)
-		}
-	}
+	return ns
 }
 
 // result holds one size's measurements, one value per round.

@@ -1,0 +1,120 @@
+// The search benchmark: how long one local search over a directory of 10,000 hubs
+// takes, the way an advisor's hub answers from its cache.
+//
+//	go run ./cmd/hubnet-bench -out docs/benchmarks.md search
+
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hubnet-eu/hubnet/node"
+	"github.com/hubnet-eu/hubnet/node/nodetest"
+	"github.com/hubnet-eu/hubnet/protocol"
+)
+
+// Sizes and seeds of the search benchmark: the same every run, so runs compare.
+const (
+	searchHubs      = 10000
+	searchHubsSeed  = 7
+	searchQuerySeed = 3
+	searchWarmSeed  = 4
+	searchWarmup    = 200
+)
+
+// searchBench fills one hub's directory with synthetic profiles, starts the hub alone
+// and times n synthetic queries through node.Search, after an untimed warm-up.
+func searchBench(n int) (string, error) {
+	root, err := os.MkdirTemp("", "hubnet-bench-search-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(root)
+	netw, err := protocol.NewNetwork("bench", rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	const id = "bench-advisor"
+	p := nodetest.Profile(id)
+	if _, err := node.InitDataDir(root, netw, id, &p); err != nil {
+		return "", fmt.Errorf("init %s: %w", id, err)
+	}
+	t0 := time.Now()
+	if err := nodetest.FillDirectory(root, nodetest.Synthetic(searchHubs, searchHubsSeed)); err != nil {
+		return "", fmt.Errorf("fill directory: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "search: directory of %d hubs stored in %v\n", searchHubs, time.Since(t0).Round(time.Millisecond))
+
+	cfg := node.DefaultLocalConfig()
+	cfg.DataDir = root
+	h, err := node.New(cfg)
+	if err != nil {
+		return "", err
+	}
+	defer h.Shutdown()
+	t0 = time.Now()
+	if err := h.Start(context.Background()); err != nil {
+		return "", fmt.Errorf("start %s: %w", id, err)
+	}
+	select {
+	case <-h.Ready():
+	case <-time.After(30 * time.Second):
+		return "", fmt.Errorf("start %s: not ready after 30s", id)
+	}
+	fmt.Fprintf(os.Stderr, "search: hub started in %v\n", time.Since(t0).Round(time.Millisecond))
+
+	for _, q := range nodetest.SyntheticQueries(searchWarmup, searchWarmSeed) {
+		if _, err := h.Search(q); err != nil {
+			return "", fmt.Errorf("warm-up query %+v: %w", q, err)
+		}
+	}
+	var all, text, plain latencies
+	hits := 0
+	for _, q := range nodetest.SyntheticQueries(n, searchQuerySeed) {
+		start := time.Now()
+		res, err := h.Search(q)
+		took := time.Since(start)
+		if err != nil {
+			return "", fmt.Errorf("query %+v: %w", q, err)
+		}
+		all = append(all, took)
+		if q.Text != "" {
+			text = append(text, took)
+		} else {
+			plain = append(plain, took)
+		}
+		if len(res.Hits) > 0 {
+			hits++
+		}
+	}
+	// Every other hub is in the directory: a search that saw fewer would time less work.
+	probe, err := h.Search(protocol.Query{Technologies: []string{protocol.Technologies[0].Slug}, Limit: 1})
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(os.Stderr, "search: %d queries, median %v, p99 %v; %d of %d hubs have %s\n",
+		n, fine(all.quantile(0.5)), fine(all.quantile(0.99)), probe.Total, searchHubs, protocol.Technologies[0].Slug)
+	return renderSearch(all, text, plain, hits), nil
+}
+
+func renderSearch(all, text, plain latencies, hits int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Measured %s on %s. One hub with %d synthetic hubs in its directory (`nodetest.Synthetic(%d, %d)`); %d queries from `nodetest.SyntheticQueries(%d, %d)`, one at a time, after %d untimed warm-up queries.\n\n",
+		time.Now().UTC().Format("2006-01-02"), machine(), searchHubs, searchHubs, searchHubsSeed, len(all), len(all), searchQuerySeed, searchWarmup)
+	b.WriteString("| queries | count | median | p90 | p99 | max |\n|---|---:|---:|---:|---:|---:|\n")
+	for _, r := range []struct {
+		name string
+		d    latencies
+	}{{"all", all}, {"with free text", text}, {"without free text", plain}} {
+		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s |\n", r.name, len(r.d),
+			fine(r.d.quantile(0.5)), fine(r.d.quantile(0.9)), fine(r.d.quantile(0.99)), fine(r.d.max()))
+	}
+	fmt.Fprintf(&b, "\n%d of the %d queries (%.0f%%) returned at least one hub.\n", hits, len(all), 100*float64(hits)/float64(max(len(all), 1)))
+	b.WriteString("\nTarget: p99 under 1 ms per query.\n")
+	return b.String()
+}
