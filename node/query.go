@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -123,6 +124,32 @@ func (n *Node) Query(ctx context.Context, q protocol.Query, timeout time.Duratio
 		if err := n.bus.nc.PublishMsg(&nats.Msg{Subject: protocol.SubjectQuery, Reply: n.queries.inbox + "." + env.ID, Data: data}); err != nil {
 			return SearchResult{}, fmt.Errorf("send live query: %w", err)
 		}
+		// Checking a signature takes longer than an answer takes to arrive, so the
+		// answers are opened by a worker per CPU while this loop tallies them.
+		opened := make(chan openedAnswer, len(keys)+8)
+		done := make(chan struct{})
+		var workers sync.WaitGroup
+		defer func() {
+			close(done)
+			workers.Wait()
+		}()
+		for range min(runtime.GOMAXPROCS(0), len(keys)) {
+			workers.Go(func() {
+				for {
+					select {
+					case <-done:
+						return
+					case msg := <-ch:
+						from, a, err := n.openAnswer(msg.Data, env.ID, keys)
+						select {
+						case opened <- openedAnswer{from, a, err}:
+						case <-done:
+							return
+						}
+					}
+				}
+			})
+		}
 		timer := time.NewTimer(timeout)
 		defer timer.Stop()
 	collect:
@@ -132,15 +159,14 @@ func (n *Node) Query(ctx context.Context, q protocol.Query, timeout time.Duratio
 				return SearchResult{}, ctx.Err()
 			case <-timer.C:
 				break collect
-			case msg := <-ch:
-				from, a, err := n.openAnswer(msg.Data, env.ID, keys)
-				if _, dup := answers[from]; from == "" || dup || slices.Contains(info.Failed, from) {
+			case o := <-opened:
+				if _, dup := answers[o.from]; o.from == "" || dup || slices.Contains(info.Failed, o.from) {
 					continue
 				}
-				if err != nil {
-					info.Failed = append(info.Failed, from)
+				if o.err != nil {
+					info.Failed = append(info.Failed, o.from)
 				} else {
-					answers[from] = a
+					answers[o.from] = o.answer
 				}
 			}
 		}
@@ -152,9 +178,7 @@ func (n *Node) Query(ctx context.Context, q protocol.Query, timeout time.Duratio
 		info.Answered = append(info.Answered, id)
 		n.dir.noteRevision(id, a.Revision)
 		if c, ok := n.index.get(id); ok {
-			p := *c.Profile
-			p.Capacity = a.Capacity
-			live[id] = protocol.NewCandidate(&p)
+			live[id] = c.WithCapacity(a.Capacity)
 		}
 	}
 	for _, id := range info.Asked {
@@ -183,6 +207,14 @@ func (n *Node) Query(ctx context.Context, q protocol.Query, timeout time.Duratio
 	n.metrics.searches.WithLabelValues("live").Inc()
 	n.metrics.liveTime.Observe(took.Seconds())
 	return res, nil
+}
+
+// openedAnswer is an answer to a live query after openAnswer: its sender ("" when it
+// cannot be told), and the answer or why it was refused.
+type openedAnswer struct {
+	from   string
+	answer protocol.QueryAnswer
+	err    error
 }
 
 // openAnswer checks an answer to query qid: addressed to this hub, from a hub that was

@@ -115,6 +115,7 @@ type Candidate struct {
 	langBits  [4]uint64          // a bit per known primary language (languageIndex)
 
 	Profile  *Profile
+	offered  uint8               // a bit per family offered through its services
 	division [numDivisions]uint8 // level of each NACE division
 	langs    []string            // primary language subtags, in the profile's order
 	words    []string            // folded words of ID, name, title and description, sorted, distinct
@@ -136,16 +137,10 @@ func NewCandidate(p *Profile) *Candidate {
 	for slug, l := range p.Services {
 		if i, ok := serviceIndex[slug]; ok && l > 0 {
 			c.service[i] = level(l)
-			c.families |= serviceFamily[i]
+			c.offered |= serviceFamily[i]
 		}
 	}
-	for fam, capa := range p.Capacity {
-		if i, ok := familyIndex[string(fam)]; ok {
-			c.families |= 1 << i
-			c.published |= 1 << i
-			c.free[i] = int16(min(capa.Free(), MaxMinCapacity))
-		}
-	}
+	c.setCapacity(p.Capacity)
 	for code, l := range p.Sectors {
 		s, ok := SectorByCode(code)
 		if !ok {
@@ -185,6 +180,30 @@ func NewCandidate(p *Profile) *Candidate {
 		}
 	}
 	return c
+}
+
+// setCapacity sets what the candidate knows of the hub's capacity.
+func (c *Candidate) setCapacity(capacity map[Family]Capacity) {
+	c.families, c.published, c.free = c.offered, 0, [numFamilies]int16{}
+	for fam, capa := range capacity {
+		if i, ok := familyIndex[string(fam)]; ok {
+			c.families |= 1 << i
+			c.published |= 1 << i
+			c.free[i] = int16(min(capa.Free(), MaxMinCapacity))
+		}
+	}
+}
+
+// WithCapacity returns a copy of the candidate whose profile has the given capacity
+// in place of its own, as a hub's answer to a live query tells it. It costs far less
+// than NewCandidate: nothing else is prepared again.
+func (c *Candidate) WithCapacity(capacity map[Family]Capacity) *Candidate {
+	p := *c.Profile
+	p.Capacity = capacity
+	cc := *c
+	cc.Profile = &p
+	cc.setCapacity(capacity)
+	return &cc
 }
 
 // level clamps a specialisation level to 0..MaxLevel.

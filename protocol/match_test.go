@@ -3,6 +3,7 @@ package protocol
 import (
 	"errors"
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -325,5 +326,36 @@ func TestCandidate_hotFieldsInOneCacheLine(t *testing.T) {
 	var c Candidate
 	if end := unsafe.Offsetof(c.tech) + unsafe.Sizeof(c.tech); end > 64 {
 		t.Errorf("the fields every query reads end at byte %d, past the first cache line", end)
+	}
+}
+
+func TestCandidate_withCapacity(t *testing.T) {
+	p := hub("cap", "FI", func(p *Profile) {
+		p.Services = map[string]int{"vocational-training": 2}
+		p.Capacity = map[Family]Capacity{FamilyTestBeforeInvest: capacity(4, 10)}
+	})
+	c := NewCandidate(p)
+	live := c.WithCapacity(map[Family]Capacity{FamilySkills: capacity(1, 3)})
+	// The copy is as if made from the profile with the new capacity; the original
+	// candidate and profile are unchanged.
+	p2 := *p
+	p2.Capacity = map[Family]Capacity{FamilySkills: capacity(1, 3)}
+	want := NewCandidate(&p2)
+	want.Profile, live.Profile = nil, nil
+	if !reflect.DeepEqual(live, want) {
+		t.Errorf("WithCapacity:\n got %+v\nwant %+v", live, want)
+	}
+	if c.Profile.Capacity[FamilyTestBeforeInvest].Available != 4 || c.free[0] != 4 {
+		t.Errorf("original changed: %+v", c)
+	}
+	// skills-and-training is still offered through its service when the capacity goes.
+	none := c.WithCapacity(nil)
+	m, _ := NewMatcher(Query{Family: FamilySkills})
+	if _, ok := m.Score(none); !ok {
+		t.Errorf("a service of the family no longer offers it")
+	}
+	m, _ = NewMatcher(Query{Family: FamilyTestBeforeInvest})
+	if _, ok := m.Score(none); ok {
+		t.Errorf("a family offered only through capacity survives its removal")
 	}
 }
