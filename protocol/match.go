@@ -338,24 +338,18 @@ func (m *Matcher) score(c *Candidate, textChecked bool) (float64, bool) {
 	}
 	var total float64
 	if len(m.tech) > 0 {
-		sum := 0
-		for _, i := range m.tech {
-			sum += int(c.tech[i])
-		}
-		if sum == 0 {
+		cov := coverage(c.tech[:], m.tech)
+		if cov == 0 {
 			return 0, false
 		}
-		total += WeightTechnology * float64(sum) / float64(MaxLevel*len(m.tech))
+		total += WeightTechnology * cov
 	}
 	if len(m.service) > 0 {
-		sum := 0
-		for _, i := range m.service {
-			sum += int(c.service[i])
-		}
-		if sum == 0 {
+		cov := coverage(c.service[:], m.service)
+		if cov == 0 {
 			return 0, false
 		}
-		total += WeightService * float64(sum) / float64(MaxLevel*len(m.service))
+		total += WeightService * cov
 	}
 	if m.family >= 0 {
 		if c.families&(1<<m.family) == 0 {
@@ -392,6 +386,16 @@ func (m *Matcher) score(c *Candidate, textChecked bool) (float64, bool) {
 	}
 	// Rounded to hundredths, so that hubs equal on paper tie exactly.
 	return math.Round(10000*total/float64(m.weights)) / 100, true
+}
+
+// coverage is the share, 0 to 1, of the highest levels that the hub's levels of the
+// wanted items reach.
+func coverage(levels []uint8, wanted []int) float64 {
+	sum := 0
+	for _, i := range wanted {
+		sum += int(levels[i])
+	}
+	return float64(sum) / float64(MaxLevel*len(wanted))
 }
 
 // Free returns the hub's free places in the family asked for, and whether it publishes

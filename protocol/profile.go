@@ -145,8 +145,14 @@ func (p *Profile) Validate() error {
 		"must be a service slug")
 	levels(&v, "sectors", p.Sectors, func(k string) bool { _, ok := SectorByCode(k); return ok },
 		"must be a NACE Rev. 2 section (A-U) or division (01-99)")
-	for _, fam := range sortedKeys(p.Capacity) {
-		c := p.Capacity[fam]
+	capacities(&v, p.Capacity)
+	return v.err()
+}
+
+// capacities checks capacity per family: a known family, numbers in range, a unit.
+func capacities(v *problems, m map[Family]Capacity) {
+	for _, fam := range sortedKeys(m) {
+		c := m[fam]
 		f := "capacity." + string(fam)
 		if _, ok := FamilyBySlug(string(fam)); !ok {
 			v.add(f, "must be a service family: test-before-invest, skills-and-training, support-to-find-investments, innovation-ecosystem or digital-maturity-assessment")
@@ -158,9 +164,8 @@ func (p *Profile) Validate() error {
 		if c.Available < 0 || c.Available > c.Maximum {
 			v.add(f+".available", "must be between 0 and maximum (%d)", c.Maximum)
 		}
-		text(&v, f+".unit", c.Unit, 1, MaxUnitLen)
+		text(v, f+".unit", c.Unit, 1, MaxUnitLen)
 	}
-	return v.err()
 }
 
 func text(v *problems, field, s string, minLen, maxLen int) {

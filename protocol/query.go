@@ -189,17 +189,6 @@ func (a *QueryAnswer) Validate() error {
 			v.add("reasons."+strconv.Itoa(i), "must be valid UTF-8 of at most %d bytes", maxAnswerReasonLen)
 		}
 	}
-	for _, fam := range sortedKeys(a.Capacity) {
-		c := a.Capacity[fam]
-		f := "capacity." + string(fam)
-		if _, ok := FamilyBySlug(string(fam)); !ok {
-			v.add(f, "must be a service family")
-			continue
-		}
-		if c.Maximum < 0 || c.Available < 0 || c.Available > c.Maximum {
-			v.add(f, "available must be between 0 and maximum")
-		}
-		text(&v, f+".unit", c.Unit, 1, MaxUnitLen)
-	}
+	capacities(&v, a.Capacity)
 	return v.err()
 }
