@@ -381,13 +381,13 @@ func (d *directory) fetchOnce(f fetchJob) (uint64, error) {
 		d.n.drop(f.id, reason, err)
 		return 0, err
 	}
+	// Search sees the profile no later than the directory does: once a caller can
+	// read it from the store, a search finds it too. The index keeps the newest
+	// revision whatever the order of puts.
+	d.n.index.put(p)
 	err = d.n.store.PutHub(store.Hub{Profile: p, Envelope: env, Reachable: true, LastSeen: d.n.cfg.Now(), Fetched: d.n.cfg.Now()})
-	switch {
-	case errors.Is(err, store.ErrStale):
-	case err != nil:
+	if err != nil && !errors.Is(err, store.ErrStale) {
 		return 0, fmt.Errorf("store profile of %s: %w", f.id, err)
-	default:
-		d.n.index.put(p)
 	}
 	d.n.log.Debug("profile stored", "peer", f.id, "revision", p.Revision)
 	return p.Revision, nil
