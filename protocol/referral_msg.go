@@ -1,0 +1,135 @@
+package protocol
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"golang.org/x/crypto/nacl/box"
+)
+
+// Referral messages, each in a signed envelope addressed to the other hub of the
+// referral, sent as a NATS request to ReferralSubject(to); the reply is a signed
+// referral-ack.
+const (
+	TypeReferralOffer   = "referral-offer"   // body: ReferralOffer, sender to receiver
+	TypeReferralEvent   = "referral-event"   // body: ReferralEvent, either way
+	TypeReferralDetails = "referral-details" // body: ReferralDetails, sender to receiver after acceptance
+	TypeReferralAck     = "referral-ack"     // body: ReferralAck, the reply to each of the above
+)
+
+// ReferralOffer carries a new referral: its need, consent and deadlines, never the
+// SME's identity.
+type ReferralOffer struct {
+	V        int      `json:"v"`
+	Referral Referral `json:"referral"`
+}
+
+// ReferralEvent carries one event of the lifecycle made by its sender's hub: accept,
+// decline, hold, answer, start, complete, fail or cancel (and expire, from the
+// referring hub, which owns the deadlines).
+type ReferralEvent struct {
+	V        int       `json:"v"`
+	Referral string    `json:"referral"`
+	Event    Event     `json:"event"`
+	At       time.Time `json:"at"`
+	Reason   string    `json:"reason,omitempty"`  // decline, fail, cancel
+	Outcome  string    `json:"outcome,omitempty"` // complete
+	Note     string    `json:"note,omitempty"`
+}
+
+// ReferralDetails carries the SME's identity and contacts, sealed to the receiver.
+type ReferralDetails struct {
+	V        int    `json:"v"`
+	Referral string `json:"referral"`
+	SME      Sealed `json:"sme"`
+}
+
+// AckResult is what a hub did with a referral message.
+type AckResult string
+
+// The results of a referral message.
+const (
+	AckApplied   AckResult = "applied"   // stored and applied
+	AckDuplicate AckResult = "duplicate" // seen before: applied then, not again
+	AckRefused   AckResult = "refused"   // stored as seen, not applied: see Error
+)
+
+// ReferralAck is the signed reply to a referral message.
+type ReferralAck struct {
+	V        int       `json:"v"`
+	Message  string    `json:"message"` // the ID of the envelope acknowledged
+	Referral string    `json:"referral"`
+	Result   AckResult `json:"result"`
+	State    State     `json:"state,omitempty"` // the referral's state at the acknowledging hub
+	Error    string    `json:"error,omitempty"` // why it was refused
+}
+
+// Sealed is a value encrypted with nacl/box from the sender's box key to the
+// receiver's: only the receiver can open it, and it knows who sealed it.
+type Sealed struct {
+	Nonce []byte `json:"nonce"` // 24 bytes
+	Box   []byte `json:"box"`
+}
+
+// SealSME encrypts the SME's identity from hub from to the hub whose box public key is
+// to.
+func SealSME(sme SME, from Identity, to [32]byte, rand io.Reader) (Sealed, error) {
+	plain, err := json.Marshal(sme)
+	if err != nil {
+		return Sealed{}, fmt.Errorf("encode SME: %w", err)
+	}
+	var nonce [24]byte
+	if _, err := io.ReadFull(rand, nonce[:]); err != nil {
+		return Sealed{}, fmt.Errorf("nonce: %w", err)
+	}
+	return Sealed{Nonce: nonce[:], Box: box.Seal(nil, plain, &nonce, &to, &from.BoxKey)}, nil
+}
+
+// OpenSME decrypts an SME's identity sealed to the identity by the hub whose box
+// public key is from.
+func OpenSME(s Sealed, to Identity, from [32]byte) (SME, error) {
+	if len(s.Nonce) != 24 {
+		return SME{}, &ValidationError{What: "sealed SME", Problems: []FieldError{{Field: "nonce", Rule: "must be 24 bytes"}}}
+	}
+	var nonce [24]byte
+	copy(nonce[:], s.Nonce)
+	plain, ok := box.Open(nil, s.Box, &nonce, &from, &to.BoxKey)
+	if !ok {
+		return SME{}, fmt.Errorf("sealed SME does not open with this hub's key: %w", ErrBadSignature)
+	}
+	var sme SME
+	if err := json.Unmarshal(plain, &sme); err != nil {
+		return SME{}, &ValidationError{What: "sealed SME", Problems: []FieldError{{Field: "(json)", Rule: err.Error()}}}
+	}
+	return sme, nil
+}
+
+// KPIKind is the kind of a KPI record.
+type KPIKind string
+
+// The kinds of KPI record. The receiver of a completed referral writes a service
+// delivered; both hubs write a collaboration. They are kept apart so that a report
+// counts each service once, at the hub that delivered it.
+const (
+	KPIServiceDelivered KPIKind = "service-delivered"
+	KPICollaboration    KPIKind = "collaboration"
+)
+
+// KPIRecord is one fact for the EDIH KPI reporting, written when a referral
+// completes. Its key is (Kind, Referral): writing it again changes nothing.
+type KPIRecord struct {
+	Kind         KPIKind   `json:"kind"`
+	Referral     string    `json:"referral"`
+	Hub          string    `json:"hub"`     // the hub that writes it
+	Partner      string    `json:"partner"` // the other hub
+	Role         Role      `json:"role"`    // the writing hub's role in the referral
+	At           time.Time `json:"at"`      // when the referral completed
+	Category     Category  `json:"category"`
+	Sector       string    `json:"sector"`
+	Region       string    `json:"region"`
+	Family       Family    `json:"family"`
+	Technologies []string  `json:"technologies,omitempty"`
+	Outcome      string    `json:"outcome,omitempty"`
+}
