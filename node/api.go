@@ -239,6 +239,7 @@ func (n *Node) Handler() http.Handler {
 		saved, err := n.SetCapacity(protocol.Family(r.PathValue("family")), c)
 		reply(w, saved, err)
 	}))
+	n.referralRoutes(mux)
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, APIErrorBody{Code: "not-found", Message: "no such endpoint: " + r.Method + " " + r.URL.Path})
 	})
@@ -288,10 +289,15 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 // reply writes v as JSON, or the error with the status it calls for.
 func reply(w http.ResponseWriter, v any, err error) {
 	if err != nil {
-		var ve *protocol.ValidationError
+		var (
+			ve *protocol.ValidationError
+			te *protocol.TransitionError
+		)
 		switch {
 		case errors.As(err, &ve):
 			writeError(w, http.StatusBadRequest, APIErrorBody{Code: protocol.CodeBadRequest, Message: err.Error(), Problems: ve.Problems})
+		case errors.As(err, &te):
+			writeError(w, http.StatusConflict, APIErrorBody{Code: "not-allowed", Message: err.Error()})
 		case errors.Is(err, store.ErrNotFound), errors.Is(err, protocol.ErrNotFound):
 			writeError(w, http.StatusNotFound, APIErrorBody{Code: protocol.CodeNotFound, Message: err.Error()})
 		case errors.Is(err, protocol.ErrTooLarge):

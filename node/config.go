@@ -54,6 +54,21 @@ type Config struct {
 	// FetchTimeout bounds one profile fetch over NATS, retries included. Default 2s.
 	FetchTimeout time.Duration
 
+	// ReceiveWithin is how long a sent referral may wait to be stored by the receiving
+	// hub before it expires. Default 72h: a hub may be down over a weekend.
+	ReceiveWithin time.Duration
+	// DecideWithin is how long the receiving hub has to accept or decline a referral
+	// once it has it. Default 10 days.
+	DecideWithin time.Duration
+	// DecisionGrace is how long after a deadline the referring hub still waits for a
+	// decision made in time before it expires the referral. Default 1 minute.
+	DecisionGrace time.Duration
+	// DeliveryTimeout bounds one attempt to deliver a referral message. Default 5s.
+	DeliveryTimeout time.Duration
+	// RetryMin and RetryMax bound the backoff between delivery attempts. Defaults 1s
+	// and 5 minutes.
+	RetryMin, RetryMax time.Duration
+
 	// Token is the operator's secret for HTTP writes. Empty means the token file in
 	// DataDir.
 	Token string
@@ -76,6 +91,13 @@ func DefaultConfig() Config {
 		DeadReclaim:    time.Second,
 		SyncInterval:   5 * time.Second,
 		FetchTimeout:   2 * time.Second,
+
+		ReceiveWithin:   72 * time.Hour,
+		DecideWithin:    10 * 24 * time.Hour,
+		DecisionGrace:   time.Minute,
+		DeliveryTimeout: 5 * time.Second,
+		RetryMin:        time.Second,
+		RetryMax:        5 * time.Minute,
 	}
 }
 
@@ -139,6 +161,21 @@ func (c *Config) validate() error {
 	}
 	if c.FetchTimeout <= 0 {
 		c.FetchTimeout = def.FetchTimeout
+	}
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{
+		{&c.ReceiveWithin, def.ReceiveWithin}, {&c.DecideWithin, def.DecideWithin},
+		{&c.DecisionGrace, def.DecisionGrace}, {&c.DeliveryTimeout, def.DeliveryTimeout},
+		{&c.RetryMin, def.RetryMin}, {&c.RetryMax, def.RetryMax},
+	} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+	}
+	if c.RetryMax < c.RetryMin {
+		errs = append(errs, fmt.Errorf("RetryMax: must not be below RetryMin (%v)", c.RetryMin))
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -295,6 +295,7 @@ func (d *directory) reconcile() {
 	for _, c := range changes {
 		if c.reachable {
 			d.n.log.Info("hub reachable", "peer", c.id)
+			d.n.referrals.peerUp(c.id)
 		} else {
 			d.n.log.Info("hub unreachable", "peer", c.id, "last_seen", c.at)
 		}
@@ -405,13 +406,14 @@ type peerView struct {
 	Reachable bool
 	LastSeen  time.Time
 	SignKey   []byte // from its gossiped metadata; nil until seen alive this run
+	BoxKey    []byte // likewise
 }
 
 // view copies the peer's state.
 func (p *peer) view(id string) peerView {
 	return peerView{ID: id, Gossip: p.gossip, Route: p.meta.Route, Revision: p.meta.Revision,
 		Cached: p.cached, Member: p.member, Left: p.left, Reachable: p.reachable, LastSeen: p.lastSeen,
-		SignKey: p.meta.Cert.SignKey}
+		SignKey: p.meta.Cert.SignKey, BoxKey: p.meta.Cert.BoxKey}
 }
 
 // snapshot returns every known peer, sorted by ID.

@@ -19,6 +19,9 @@ type metrics struct {
 	searches *prometheus.CounterVec
 	answers  *prometheus.CounterVec
 	liveTime prometheus.Histogram
+	// referralMsgs counts referral messages received (applied or refused), received
+	// again (duplicate), and referrals expired.
+	referralMsgs *prometheus.CounterVec
 
 	mu      sync.Mutex           // guards lastLog
 	lastLog map[string]time.Time // sender -> last drop logged, for rate limiting
@@ -48,6 +51,10 @@ func newMetrics(n *Node) *metrics {
 			Help:    "Time from sending a live query to its result.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 1.5, 2.5, 5},
 		}),
+		referralMsgs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hubnet_referral_messages_total",
+			Help: "Referral messages received (received, duplicate) and referrals expired (expired).",
+		}, []string{"result"}),
 		lastLog: map[string]time.Time{},
 	}
 	peers := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -62,7 +69,7 @@ func newMetrics(n *Node) *metrics {
 		}
 		return float64(c)
 	})
-	m.reg.MustRegister(m.dropped, m.fetches, m.searches, m.answers, m.liveTime, peers,
+	m.reg.MustRegister(m.dropped, m.fetches, m.searches, m.answers, m.liveTime, m.referralMsgs, peers,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

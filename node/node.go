@@ -51,6 +51,7 @@ type Node struct {
 	index      *index                             // other hubs' profiles, ready for search
 	selfCand   atomic.Pointer[protocol.Candidate] // the own profile, for live queries
 	queries    *queries                           // live queries waiting for answers
+	referrals  *referrals                         // the referral engine
 
 	wakeCh chan struct{} // buffered 1: wakes the reconcile loop
 	ready  chan struct{} // closed once the first join attempt and reconcile are done
@@ -168,7 +169,7 @@ func New(cfg Config) (*Node, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("node config: %w", err)
 	}
-	s, err := store.Open(filepath.Join(cfg.DataDir, StoreFile), nil)
+	s, err := store.Open(filepath.Join(cfg.DataDir, StoreFile), &store.Options{Now: cfg.Now})
 	if err != nil {
 		return nil, err
 	}
@@ -210,6 +211,7 @@ func newNode(cfg Config, s *store.Store) (*Node, error) {
 	n.dir = newDirectory(n)
 	n.index = newIndex()
 	n.queries = newQueries()
+	n.referrals = newReferrals(n)
 	return n, nil
 }
 
@@ -247,6 +249,9 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if err := n.subscribeQueries(); err != nil {
 		return err
 	}
+	if err := n.referrals.subscribe(); err != nil {
+		return err
+	}
 	if n.ml, err = memberlist.Create(n.memberlistConfig()); err != nil {
 		return fmt.Errorf("gossip on %s: %w", n.cfg.GossipAddr, err)
 	}
@@ -266,6 +271,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	}
 	n.wg.Go(n.dir.run)
 	n.wg.Go(func() { n.index.run(n.ctx) })
+	n.wg.Go(n.referrals.run)
 	n.log.Info("node started", "gossip", n.GossipAddr(), "cluster", n.routeAddr, "http", n.HTTPAddr())
 	return nil
 }

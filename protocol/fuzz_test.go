@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -325,6 +326,148 @@ func FuzzQuery(f *testing.F) {
 				t.Fatalf("Rank disagrees with Score")
 			}
 			_ = m.Explain(c)
+		}
+	})
+}
+
+// FuzzReferralOffer feeds offer bodies, as a hub receives them on its referral subject,
+// to ReferralOffer.Validate: it must not panic, must name the fields of what it
+// refuses, and what it accepts must stay valid when the hub stores and sends it on.
+func FuzzReferralOffer(f *testing.F) {
+	offer := ReferralOffer{V: Version, Referral: validReferral()}
+	for _, o := range []ReferralOffer{
+		offer,
+		func() ReferralOffer {
+			o := offer
+			o.Referral.Need.Maturity, o.Referral.Need.Technologies, o.Referral.History = nil, nil, nil
+			return o
+		}(),
+		func() ReferralOffer {
+			o := offer
+			o.Referral.Need = Need{Sector: "ZZ", Region: "FI1C", Technologies: []string{"robotics", "robotics"},
+				Description: strings.Repeat("x", MaxNeedLen+1), Maturity: &Maturity{Green: 101}}
+			o.Referral.Consent.Until, o.Referral.Consent.Recipient = fixedTime, "hub-three"
+			o.Referral.State, o.Referral.HeldFrom, o.Referral.Reason, o.Referral.Outcome = StateOnHold, StateAccepted, "x", "y"
+			return o
+		}(),
+	} {
+		e, err := Sign(testIdentity("hub-one"), TypeReferralOffer, "hub-two", o, fixedTime)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add([]byte(e.Body))
+	}
+	for _, s := range []string{
+		`{}`,
+		`null`,
+		`{"v":1,"referral":{"v":1,"id":"0196cdb2-4b00-7abc-8def-0123456789ab","from":"hub-one","to":"hub-two",` +
+			`"created":"2025-05-14T09:30:00Z","state":"requested","need":{"sector":"C","region":"FI1C1","category":"micro",` +
+			`"family":"skills-and-training","description":"\u00e4\ud800"},"consent":{"given_by":"owner",` +
+			`"given_at":"2025-05-14T11:30:00+02:00","recipient":"hub-two","purpose":"p","until":"9999-12-31T23:59:59.999999999-23:59"},` +
+			`"ack_by":"2025-05-15T09:30:00Z","decide_by":"2025-05-15T09:30:00Z","history":[]}}`,
+		`{"V":1,"Referral":{"ID":"URN:UUID:0196CDB2-4B00-7ABC-8DEF-0123456789AB","state":"on-hold","held_from":"received",` +
+			`"created":"0000-01-01T00:00:00+01:00","history":[{"by":"","event":"send"}]}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	now := offerTime
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var o ReferralOffer
+		if json.Unmarshal(data, &o) != nil {
+			return
+		}
+		err := o.Validate(now)
+		if err != nil {
+			checkValidationError(t, err)
+			if again := o.Validate(now); again == nil || again.Error() != err.Error() {
+				t.Fatalf("second Validate: got %v, want %v", again, err)
+			}
+			return
+		}
+		// What the receiver accepts it stores: the referral alone must validate.
+		if err := o.Referral.Validate(); err != nil {
+			t.Fatalf("valid offer, its referral not: %v", err)
+		}
+		b, err := json.Marshal(o)
+		if err != nil {
+			t.Fatalf("valid offer, Marshal: %v", err)
+		}
+		var o2 ReferralOffer
+		if err := json.Unmarshal(b, &o2); err != nil {
+			t.Fatal(err)
+		}
+		if err := o2.Validate(now); err != nil {
+			t.Fatalf("valid offer re-encoded as %q: %v", b, err)
+		}
+		if _, err := Next(o2.Referral.State, o2.Referral.HeldFrom, EventReceive, RoleSystem); err != nil {
+			t.Fatalf("valid offer cannot be received: %v", err)
+		}
+	})
+}
+
+// FuzzReferralEvent feeds event bodies to ReferralEvent.Validate: it must not panic,
+// must name the fields of what it refuses, and a valid event must stay valid
+// re-encoded and be one the lifecycle knows.
+func FuzzReferralEvent(f *testing.F) {
+	for _, e := range []ReferralEvent{
+		validEvent(),
+		{V: Version, Referral: fixedReferralID, Event: EventAccept, At: fixedTime},
+		{V: Version, Referral: fixedReferralID, Event: EventHold, At: fixedTime, Note: "How many lines?"},
+		{V: Version, Referral: fixedReferralID, Event: EventComplete, At: fixedTime, Outcome: "service-delivered"},
+		{V: Version, Referral: fixedReferralID, Event: EventFail, At: fixedTime, Reason: "sme-unreachable"},
+		{V: Version, Referral: fixedReferralID, Event: EventCancel, At: fixedTime, Reason: "consent-withdrawn"},
+		{V: Version, Referral: fixedReferralID, Event: EventSend, At: fixedTime, Reason: "x", Outcome: "y"},
+	} {
+		e, err := Sign(testIdentity("hub-two"), TypeReferralEvent, "hub-one", e, fixedTime)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add([]byte(e.Body))
+	}
+	for _, s := range []string{
+		`{}`,
+		`null`,
+		`{"v":1,"referral":"0196cdb2-4b00-7abc-8def-0123456789ab","event":"expire","at":"2025-05-14T09:30:00+02:00"}`,
+		`{"v":1,"referral":"{0196cdb2-4b00-7abc-8def-0123456789ab}","event":"decline","at":"0001-01-01T00:00:00Z",` +
+			`"reason":"needs-more-info","outcome":"other","note":"\ud800\u0000"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var e ReferralEvent
+		if json.Unmarshal(data, &e) != nil {
+			return
+		}
+		err := e.Validate()
+		if err != nil {
+			checkValidationError(t, err)
+			return
+		}
+		if !slices.Contains(Events, e.Event) || e.Event == EventSend || e.Event == EventReceive {
+			t.Fatalf("valid event %q", e.Event)
+		}
+		b, err := json.Marshal(e)
+		if err != nil {
+			t.Fatalf("valid event, Marshal: %v", err)
+		}
+		var e2 ReferralEvent
+		if err := json.Unmarshal(b, &e2); err != nil {
+			t.Fatal(err)
+		}
+		if err := e2.Validate(); err != nil {
+			t.Fatalf("valid event re-encoded as %q: %v", b, err)
+		}
+		// Some role may make it somewhere in the lifecycle.
+		possible := false
+		for _, p := range places() {
+			for _, by := range allRoles {
+				if _, err := Next(p.state, p.heldFrom, e.Event, by); err == nil {
+					possible = true
+				}
+			}
+		}
+		if !possible {
+			t.Fatalf("valid event %q that nothing allows", e.Event)
 		}
 	})
 }

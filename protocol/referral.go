@@ -97,6 +97,7 @@ var lifecycle = []transition{
 	{StateAccepted, "", EventFail, RoleReceiver, StateFailed},
 	{StateInProgress, "", EventFail, RoleReceiver, StateFailed},
 	{StateOnHold, StateInProgress, EventFail, RoleReceiver, StateFailed},
+	{StateDraft, "", EventCancel, RoleSender, StateCancelled},
 	{StateRequested, "", EventCancel, RoleSender, StateCancelled},
 	{StateReceived, "", EventCancel, RoleSender, StateCancelled},
 	{StateOnHold, "", EventCancel, RoleSender, StateCancelled},
@@ -147,7 +148,7 @@ func Next(from, heldFrom State, ev Event, by Role) (State, error) {
 		return "", &TransitionError{from, ev, by, "only the " + string(allowed[0]) + " may do that"}
 	case from.Final():
 		return "", &TransitionError{from, ev, by, "the referral is " + string(from) + " and can change no more"}
-	case from == StateAccepted || from == StateInProgress:
+	case undoesAcceptance(from, heldFrom, ev):
 		return "", &TransitionError{from, ev, by, "an accepted referral ends only as completed, failed or cancelled"}
 	}
 	var can []string
@@ -157,6 +158,18 @@ func Next(from, heldFrom State, ev Event, by Role) (State, error) {
 		}
 	}
 	return "", &TransitionError{from, ev, by, "allowed in this state: " + strings.Join(can, ", ")}
+}
+
+// undoesAcceptance reports whether ev would take a referral that was accepted (and may
+// since have started, or been paused) back to before its acceptance, or end it as if it
+// never had been. Other refused events get the list of what is allowed instead.
+func undoesAcceptance(from, heldFrom State, ev Event) bool {
+	accepted := from == StateAccepted || from == StateInProgress || (from == StateOnHold && heldFrom == StateInProgress)
+	switch ev {
+	case EventSend, EventReceive, EventDecline, EventAnswer, EventExpire:
+		return accepted
+	}
+	return false
 }
 
 // Reason codes of a decline.
@@ -185,10 +198,10 @@ type Maturity struct {
 // Need is what the receiver sees of an SME before it accepts: nothing that tells who
 // the SME is.
 type Need struct {
-	Sector       string    `json:"sector"`             // NACE section or division
-	Region       string    `json:"region"`             // NUTS 3
-	Category     Category  `json:"category"`           // size category
-	Family       Family    `json:"family"`             // service family wanted
+	Sector       string    `json:"sector"`   // NACE section or division
+	Region       string    `json:"region"`   // NUTS 3
+	Category     Category  `json:"category"` // size category
+	Family       Family    `json:"family"`   // service family wanted
 	Technologies []string  `json:"technologies,omitempty"`
 	Description  string    `json:"description"` // the need in words, without names
 	Maturity     *Maturity `json:"maturity,omitempty"`

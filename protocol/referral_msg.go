@@ -66,8 +66,9 @@ type ReferralAck struct {
 	Error    string    `json:"error,omitempty"` // why it was refused
 }
 
-// Sealed is a value encrypted with nacl/box from the sender's box key to the
-// receiver's: only the receiver can open it, and it knows who sealed it.
+// Sealed is a value encrypted with nacl/box between the sender's box key and the
+// receiver's: only those two hubs can open it (the sender had it anyway), and the
+// receiver knows who sealed it. Every other hub that relays it reads ciphertext.
 type Sealed struct {
 	Nonce []byte `json:"nonce"` // 24 bytes
 	Box   []byte `json:"box"`

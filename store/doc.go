@@ -1,5 +1,6 @@
 // Package store keeps a hub's data in one bbolt file: its identity and network, its own
-// signed profile and the directory cache of the other hubs' signed profiles. It owns the
+// signed profile, the directory cache of the other hubs' signed profiles, and the
+// referrals it sends and receives with their outbox, inbox and KPI records. It owns the
 // file's schema version and the migrations between versions.
 //
 // # Where to start
@@ -9,6 +10,12 @@
 // `hubnet init`. [Store.PutSelf] and [Store.UpdateSelf] are the only ways the hub's own
 // profile changes: each bumps the revision and re-signs the profile. [Store.PutHub] caches
 // another hub's signed profile and refuses to go back to an older revision.
+//
+// A referral changes with its messages and KPI records in one transaction:
+// [Store.SaveReferral] and [Store.UpdateReferral] at the hub that acts,
+// [Store.Receive] at the hub a message arrives at, which applies each message ID once.
+// The dispatcher reads [Store.Outbox] and reports back with [Store.Delivered],
+// [Store.Retry] and [Store.Hasten]; [Store.KPIs] feeds `hubnet report`.
 //
 // # Layout
 //
@@ -21,6 +28,19 @@
 //	            body      the signed body, the profile
 //	hubs        <hub ID>  another hub's envelope without its body, reachability, fetch time
 //	hub_bodies  <hub ID>  that envelope's signed body
+//
+// and, since schema 2:
+//
+//	referrals          <referral ID>       the referral, this hub's role, updated
+//	referral_smes      <referral ID>       the SME's identity; deleted by a purge
+//	referrals_created  <created><ref. ID>  nothing: the index by Created
+//	outbox             <message ID>        recipient, referral, attempts, due, created
+//	outbox_envelopes   <message ID>        the signed envelope, as it is sent
+//	inbox              <message ID>        received time, then the signed ack as sent
+//	kpis               <kind>0<ref.>0<hub> a KPI record
+//
+// Times in keys and in the inbox are 12 bytes that sort as the times do: Unix seconds
+// with the sign bit flipped, then nanoseconds, big-endian.
 //
 // A signed body is kept as the exact bytes that were signed, never re-encoded, and the
 // profile is decoded from it on every read, so the profile and its signature cannot
@@ -38,12 +58,16 @@
 // A [Store] is safe for concurrent use by many goroutines: reads run in parallel, writes
 // are serialised by bbolt and each method is one transaction. Only one Store can have
 // the file open at a time, even within one process: another [Open] waits
-// [Options.LockTimeout] and then returns [ErrInUse]. The function passed to
-// [Store.UpdateSelf] runs inside the write transaction and must not call the Store.
+// [Options.LockTimeout] and then returns [ErrInUse]. The functions passed to
+// [Store.UpdateSelf], [Store.UpdateReferral] and [Store.Receive] run inside the write
+// transaction, which blocks every other write: they must be quick and must not call the
+// Store.
 //
 // # Caveats
 //
 // The store does not verify other hubs' signatures: it has no certificates. The caller
-// checks an envelope with protocol.OpenProfile before [Store.PutHub]. Every write is
-// fsynced before it returns unless [Options.NoSync] is set.
+// checks an envelope with protocol.OpenProfile before [Store.PutHub], and a referral
+// message before [Store.Receive]. The inbox keeps every message ID until
+// [Store.PruneInbox] forgets it. Every write is fsynced before it returns unless
+// [Options.NoSync] is set.
 package store

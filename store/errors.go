@@ -19,8 +19,9 @@ var (
 	ErrIdentityExists = errors.New("store: identity already exists")
 	// ErrNoProfile is returned when the hub has not stored its own profile yet.
 	ErrNoProfile = errors.New("store: no profile yet")
-	// ErrNotFound is returned when a hub is not in the directory cache.
-	ErrNotFound = errors.New("store: hub not found")
+	// ErrNotFound is returned when a hub is not in the directory cache or a referral is
+	// not stored.
+	ErrNotFound = errors.New("store: not found")
 	// ErrStale is returned by PutHub when the cached revision of the hub's profile is the
 	// same as or newer than the one offered.
 	ErrStale = errors.New("store: stale profile revision")

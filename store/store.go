@@ -12,7 +12,7 @@ import (
 
 // SchemaVersion is the version of the file layout this build reads and writes: the
 // number of migrations it knows.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // DefaultLockTimeout is how long Open waits for another process's lock when
 // Options.LockTimeout is zero.
@@ -25,6 +25,15 @@ var (
 	bucketSelf     = []byte("self")
 	bucketHubs     = []byte("hubs")
 	bucketBodies   = []byte("hub_bodies")
+
+	// Since schema 2: referrals and their messages; see referrals.go.
+	bucketReferrals   = []byte("referrals")
+	bucketSMEs        = []byte("referral_smes")
+	bucketCreated     = []byte("referrals_created")
+	bucketOutbox      = []byte("outbox")
+	bucketOutboxBlobs = []byte("outbox_envelopes")
+	bucketInbox       = []byte("inbox")
+	bucketKPIs        = []byte("kpis")
 
 	keySchema = []byte("schema")
 )
@@ -40,7 +49,8 @@ type Options struct {
 	// For benchmarks and throwaway tests only.
 	NoSync bool
 
-	// Now is the clock that stamps profile revisions and fetch times. Nil means time.Now.
+	// Now is the clock that stamps profile revisions, fetch times, referral updates,
+	// outbox entries and received messages. Nil means time.Now.
 	Now func() time.Time
 }
 
@@ -134,6 +144,14 @@ type migration struct {
 var migrations = []migration{
 	{name: "create buckets", up: func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{bucketMeta, bucketIdentity, bucketSelf, bucketHubs, bucketBodies} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	}},
+	{name: "create referral buckets", up: func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketReferrals, bucketSMEs, bucketCreated, bucketOutbox, bucketOutboxBlobs, bucketInbox, bucketKPIs} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}

@@ -317,7 +317,7 @@ func TestMigrate_newStep(t *testing.T) {
 	ran := 0
 	s, err = open(path, nil, withStep(migration{name: "test step", up: func(tx *bolt.Tx) error {
 		ran++
-		_, err := tx.CreateBucket([]byte("referrals"))
+		_, err := tx.CreateBucket([]byte("test_step"))
 		return err
 	}}))
 	if err != nil {

@@ -1,0 +1,622 @@
+package node
+
+import (
+	"context"
+	crand "crypto/rand"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+
+	"github.com/hubnet-eu/hubnet/protocol"
+	"github.com/hubnet-eu/hubnet/store"
+)
+
+// The referral engine. A change a person makes (send, accept, ...) is applied to the
+// local record and written with its outgoing message in one store transaction; the
+// dispatcher then delivers the message until the other hub acknowledges it. A hub
+// that receives a message applies it and records its ID in the same transaction
+// before it acknowledges, so a message sent again is acknowledged again and not
+// applied twice. The referring hub owns the deadlines.
+
+// A hub that has just come back answers nothing until the route to it is up, which
+// takes a moment: while it is reachable, a message that finds no responder is tried
+// again after quickRetry, up to quickRetries times in all, before the backoff grows.
+const (
+	quickRetry   = 200 * time.Millisecond
+	quickRetries = 20
+)
+
+// maxInflight bounds the referral messages being delivered, and those being
+// applied, at one time.
+const maxInflight = 64
+
+// referrals is the node's referral engine.
+type referrals struct {
+	n        *Node
+	wakeCh   chan struct{} // buffered 1: the outbox has something new
+	receive  chan struct{} // semaphore of messages being applied
+	inflight map[string]bool
+	mu       sync.Mutex // guards inflight
+}
+
+func newReferrals(n *Node) *referrals {
+	return &referrals{n: n, wakeCh: make(chan struct{}, 1), receive: make(chan struct{}, maxInflight),
+		inflight: map[string]bool{}}
+}
+
+func (e *referrals) wake() {
+	select {
+	case e.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+// subscribe starts receiving referral messages addressed to this hub.
+func (e *referrals) subscribe() error {
+	_, err := e.n.bus.nc.Subscribe(protocol.ReferralSubject(e.n.id.ID), func(m *nats.Msg) {
+		e.receive <- struct{}{} // blocks the subscription when maxInflight are being applied
+		e.n.wg.Go(func() {
+			defer func() { <-e.receive }()
+			e.onMessage(m)
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("subscribe referral messages: %w", err)
+	}
+	return nil
+}
+
+// run delivers due outbox entries and enforces deadlines until the node stops.
+func (e *referrals) run() {
+	// Deadlines are checked a few times within the grace the referring hub gives a
+	// decision on its way.
+	tick := time.NewTicker(min(max(e.n.cfg.DecisionGrace/2, 100*time.Millisecond), 10*time.Second))
+	defer tick.Stop()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-e.n.ctx.Done():
+			return
+		case <-e.wakeCh:
+		case <-timer.C:
+		case <-tick.C:
+			e.expire()
+		}
+		next := e.dispatch()
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(max(time.Until(next), 10*time.Millisecond))
+	}
+}
+
+// dispatch starts delivering every due entry that is first in line for its referral,
+// and returns when the next entry falls due.
+func (e *referrals) dispatch() time.Time {
+	next := time.Now().Add(time.Minute)
+	out, err := e.n.store.Outbox()
+	if err != nil {
+		e.n.log.Error("read outbox", "err", err)
+		return next
+	}
+	// Messages of one referral go one at a time, oldest first, so the other hub
+	// applies them in order; different referrals go side by side.
+	slices.SortStableFunc(out, func(a, b store.Outgoing) int {
+		if c := a.Created.Compare(b.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	first := map[string]bool{}
+	now := e.n.cfg.Now()
+	for _, o := range out {
+		if first[o.Referral] {
+			continue
+		}
+		first[o.Referral] = true
+		if o.Due.After(now) {
+			next = minTime(next, o.Due)
+			continue
+		}
+		e.mu.Lock()
+		busy := e.inflight[o.ID] || len(e.inflight) >= maxInflight
+		if !busy {
+			e.inflight[o.ID] = true
+		}
+		e.mu.Unlock()
+		if busy {
+			continue
+		}
+		e.n.wg.Go(func() { e.deliver(o) })
+	}
+	return next
+}
+
+// deliver sends one outbox entry and waits for its acknowledgement.
+func (e *referrals) deliver(o store.Outgoing) {
+	defer func() {
+		e.mu.Lock()
+		delete(e.inflight, o.ID)
+		e.mu.Unlock()
+		e.wake()
+	}()
+	ack, err := e.send(o)
+	if err != nil {
+		backoff := min(e.n.cfg.RetryMin<<min(o.Attempts, 20), e.n.cfg.RetryMax)
+		if pv, _ := e.n.dir.peer(o.To); pv.Reachable && errors.Is(err, nats.ErrNoResponders) && o.Attempts < quickRetries {
+			// The hub is back but its route is still forming: try again soon.
+			backoff = min(backoff, quickRetry)
+		}
+		due := e.n.cfg.Now().Add(backoff/2 + rand.N(backoff/2+1))
+		if rerr := e.n.store.Retry(o.ID, due); rerr != nil {
+			e.n.log.Error("reschedule referral message", "id", o.ID, "err", rerr)
+		}
+		e.n.log.Debug("referral message not delivered", "to", o.To, "id", o.ID, "attempt", o.Attempts+1, "err", err, "retry_in", time.Until(due).Round(time.Millisecond))
+		return
+	}
+	// What the acknowledgement tells is recorded before the entry goes, so a crash in
+	// between sends the message again and gets the same acknowledgement again.
+	if ack.Result == protocol.AckRefused {
+		e.reconcile(o, ack)
+	} else {
+		e.received(o, ack)
+	}
+	if err := e.n.store.Delivered(o.ID); err != nil {
+		e.n.log.Error("record delivery", "id", o.ID, "err", err)
+	}
+}
+
+// received records, at the referring hub, that the receiving hub stored the offer:
+// the acknowledgement of the offer is the receipt.
+func (e *referrals) received(o store.Outgoing, ack protocol.ReferralAck) {
+	if ack.State != protocol.StateReceived {
+		return
+	}
+	_, err := e.n.store.UpdateReferral(o.Referral, func(rec *store.ReferralRecord) ([]store.Outgoing, []protocol.KPIRecord, error) {
+		if rec.Referral.State != protocol.StateRequested {
+			return nil, nil, errUnchanged
+		}
+		if err := rec.Referral.Apply(protocol.EventReceive, protocol.RoleSystem, o.To, e.n.cfg.Now(), ""); err != nil {
+			return nil, nil, err
+		}
+		rec.Updated = e.n.cfg.Now()
+		return nil, nil, nil
+	})
+	if err != nil && !errors.Is(err, errUnchanged) {
+		e.n.log.Error("record receipt", "referral", o.Referral, "err", err)
+	}
+}
+
+// send makes one attempt to deliver o and returns the recipient's checked
+// acknowledgement.
+func (e *referrals) send(o store.Outgoing) (protocol.ReferralAck, error) {
+	ctx, cancel := context.WithTimeout(e.n.ctx, e.n.cfg.DeliveryTimeout)
+	defer cancel()
+	msg, err := e.n.bus.nc.RequestWithContext(ctx, protocol.ReferralSubject(o.To), o.Envelope)
+	if err != nil {
+		return protocol.ReferralAck{}, err
+	}
+	env, err := protocol.OpenEnvelope(msg.Data)
+	if err != nil {
+		e.n.drop(o.To, "malformed", err)
+		return protocol.ReferralAck{}, err
+	}
+	pv, _ := e.n.dir.peer(o.To)
+	switch {
+	case env.From != o.To:
+		err = fmt.Errorf("acknowledgement from %s for a message to %s", env.From, o.To)
+		e.n.drop(env.From, "wrong-sender", err)
+	case env.To != e.n.id.ID:
+		err = fmt.Errorf("acknowledgement for %q: %w", env.To, protocol.ErrWrongRecipient)
+		e.n.drop(env.From, "wrong-recipient", err)
+	case pv.SignKey == nil:
+		err = fmt.Errorf("no key for %s yet", o.To)
+	default:
+		if err = env.Verify(pv.SignKey); err != nil {
+			e.n.drop(env.From, "bad-signature", err)
+		}
+	}
+	if err != nil {
+		return protocol.ReferralAck{}, err
+	}
+	var ack protocol.ReferralAck
+	if env.Type != protocol.TypeReferralAck {
+		err = env.Decode(nil)
+		if err == nil {
+			err = fmt.Errorf("%s in reply to a referral message", env.Type)
+		}
+		return protocol.ReferralAck{}, err
+	}
+	if err := env.Decode(&ack); err != nil {
+		e.n.drop(env.From, "malformed", err)
+		return protocol.ReferralAck{}, err
+	}
+	if err := ack.Validate(); err != nil || ack.Message != o.ID {
+		if err == nil {
+			err = fmt.Errorf("acknowledgement of %s, not %s", ack.Message, o.ID)
+		}
+		e.n.drop(env.From, "malformed", err)
+		return protocol.ReferralAck{}, err
+	}
+	return ack, nil
+}
+
+// reconcile handles a message the other hub refused. When the other hub's record has
+// already ended (the referral expired or was cancelled there first), this hub's
+// record ends the same way, so both agree; anything else is logged for the operator.
+func (e *referrals) reconcile(o store.Outgoing, ack protocol.ReferralAck) {
+	e.n.log.Warn("referral message refused", "peer", o.To, "referral", o.Referral, "state_there", ack.State, "reason", ack.Error)
+	if !ack.State.Final() {
+		return
+	}
+	_, err := e.n.store.UpdateReferral(o.Referral, func(rec *store.ReferralRecord) ([]store.Outgoing, []protocol.KPIRecord, error) {
+		r := &rec.Referral
+		if r.State.Final() {
+			return nil, nil, errUnchanged
+		}
+		r.History = append(r.History, protocol.Change{At: e.n.cfg.Now().UTC(), By: e.n.id.ID, Event: eventInto(ack.State),
+			From: r.State, To: ack.State, Note: fmt.Sprintf("%s at %s before this hub's %s arrived", ack.State, o.To, "message")})
+		r.State, r.HeldFrom = ack.State, ""
+		if rec.Role == protocol.RoleReceiver && ack.State == protocol.StateCancelled {
+			rec.SME = nil
+		}
+		rec.Updated = e.n.cfg.Now()
+		return nil, nil, nil
+	})
+	if err != nil && !errors.Is(err, errUnchanged) {
+		e.n.log.Error("reconcile referral", "referral", o.Referral, "err", err)
+	}
+}
+
+// eventInto names the event that leads into a final state.
+func eventInto(s protocol.State) protocol.Event {
+	switch s {
+	case protocol.StateCancelled:
+		return protocol.EventCancel
+	case protocol.StateRejected:
+		return protocol.EventDecline
+	case protocol.StateCompleted:
+		return protocol.EventComplete
+	case protocol.StateFailed:
+		return protocol.EventFail
+	}
+	return protocol.EventExpire
+}
+
+// errUnchanged makes UpdateReferral write nothing when there is nothing to change.
+var errUnchanged = errors.New("unchanged")
+
+// onMessage applies a referral message from another hub and acknowledges it.
+func (e *referrals) onMessage(m *nats.Msg) {
+	env, err := protocol.OpenEnvelope(m.Data)
+	if err != nil {
+		e.n.drop("", "malformed", err)
+		return
+	}
+	if env.To != e.n.id.ID {
+		e.n.drop(env.From, "wrong-recipient", fmt.Errorf("%s for %q: %w", env.Type, env.To, protocol.ErrWrongRecipient))
+		return
+	}
+	pv, ok := e.n.dir.peer(env.From)
+	if !ok || pv.SignKey == nil {
+		// Not known yet: say so at once, so the sender tries again soon rather than
+		// after its timeout, by when gossip has brought its key.
+		err := fmt.Errorf("hub %s not seen alive here yet: %w", env.From, protocol.ErrNotFound)
+		e.n.drop(env.From, "unknown-sender", err)
+		e.n.replyError(m, env.From, err)
+		return
+	}
+	if err := env.Verify(pv.SignKey); err != nil {
+		e.n.drop(env.From, "bad-signature", err)
+		return
+	}
+	in, err := e.decode(env)
+	if err != nil {
+		e.n.drop(env.From, "malformed", err)
+		return
+	}
+	ackBytes, dup, err := e.n.store.Receive(env.ID, in.referral, func(cur store.ReferralRecord, found bool) (store.Incoming, error) {
+		now := e.n.cfg.Now()
+		inc, ack, err := e.apply(env, in, cur, found, pv, now)
+		if err != nil {
+			return store.Incoming{}, err
+		}
+		ack.V, ack.Message, ack.Referral = protocol.Version, env.ID, in.referral
+		signed, err := protocol.Sign(e.n.id, protocol.TypeReferralAck, env.From, ack, now)
+		if err != nil {
+			return store.Incoming{}, err
+		}
+		if inc.Ack, err = signed.Marshal(); err != nil {
+			return store.Incoming{}, err
+		}
+		return inc, nil
+	})
+	if err != nil {
+		e.n.log.Error("apply referral message", "peer", env.From, "type", env.Type, "err", err)
+		return // no acknowledgement: the sender tries again
+	}
+	if dup {
+		e.n.metrics.referralMsgs.WithLabelValues("duplicate").Inc()
+	} else {
+		e.n.metrics.referralMsgs.WithLabelValues("received").Inc()
+		e.wake()
+	}
+	m.Respond(ackBytes)
+}
+
+// incoming is a decoded referral message.
+type incoming struct {
+	referral string
+	offer    *protocol.ReferralOffer
+	event    *protocol.ReferralEvent
+	details  *protocol.ReferralDetails
+	invalid  error // the body broke a rule: the message is refused, and recorded as seen
+}
+
+// decode reads the body of a referral message. A body that breaks a rule is kept as
+// invalid, to be refused with a reason; one that names no referral at all is an error.
+func (e *referrals) decode(env protocol.Envelope) (incoming, error) {
+	var in incoming
+	now := e.n.cfg.Now()
+	switch env.Type {
+	case protocol.TypeReferralOffer:
+		in.offer = &protocol.ReferralOffer{}
+		if err := env.Decode(in.offer); err != nil {
+			return in, err
+		}
+		in.referral, in.invalid = in.offer.Referral.ID, in.offer.Validate(now)
+	case protocol.TypeReferralEvent:
+		in.event = &protocol.ReferralEvent{}
+		if err := env.Decode(in.event); err != nil {
+			return in, err
+		}
+		in.referral, in.invalid = in.event.Referral, in.event.Validate()
+	case protocol.TypeReferralDetails:
+		in.details = &protocol.ReferralDetails{}
+		if err := env.Decode(in.details); err != nil {
+			return in, err
+		}
+		in.referral, in.invalid = in.details.Referral, in.details.Validate()
+	default:
+		return in, fmt.Errorf("%s on the referral subject", env.Type)
+	}
+	if _, err := uuid.Parse(in.referral); err != nil {
+		return in, fmt.Errorf("%s names no referral: %w", env.Type, protocol.ErrInvalid)
+	}
+	return in, nil
+}
+
+// refuse is the acknowledgement of a message that is not applied.
+func refuse(cur store.ReferralRecord, found bool, format string, args ...any) (store.Incoming, protocol.ReferralAck, error) {
+	ack := protocol.ReferralAck{Result: protocol.AckRefused, Error: fmt.Sprintf(format, args...)}
+	if found {
+		ack.State = cur.Referral.State
+	}
+	return store.Incoming{}, ack, nil
+}
+
+// apply works out what a received message changes. It runs inside the store's
+// transaction; an error writes nothing and sends no acknowledgement.
+func (e *referrals) apply(env protocol.Envelope, in incoming, cur store.ReferralRecord, found bool, pv peerView, now time.Time) (store.Incoming, protocol.ReferralAck, error) {
+	self := e.n.id.ID
+	if in.invalid != nil {
+		return refuse(cur, found, "%v", in.invalid)
+	}
+	r := cur.Referral
+	if found && env.From != r.From && env.From != r.To {
+		return refuse(store.ReferralRecord{}, false, "referral %s is not between %s and this hub", in.referral, env.From)
+	}
+	switch {
+	case in.offer != nil:
+		o := in.offer.Referral
+		switch {
+		case found:
+			return refuse(cur, found, "referral %s exists already", o.ID)
+		case o.From != env.From || o.To != self:
+			return refuse(cur, found, "an offer from %s must be a referral from %s to %s", env.From, env.From, self)
+		}
+		if err := o.Apply(protocol.EventReceive, protocol.RoleSystem, self, now, ""); err != nil {
+			return refuse(cur, found, "%v", err)
+		}
+		rec := store.ReferralRecord{Referral: o, Role: protocol.RoleReceiver, Updated: now}
+		e.n.log.Info("referral received", "referral", o.ID, "from", o.From)
+		return store.Incoming{Record: &rec}, protocol.ReferralAck{Result: protocol.AckApplied, State: o.State}, nil
+
+	case in.event != nil:
+		ev := in.event
+		if !found {
+			return refuse(cur, found, "no referral %s here", ev.Referral)
+		}
+		by := protocol.RoleReceiver
+		if env.From == r.From {
+			by = protocol.RoleSender
+		}
+		if ev.Event == protocol.EventExpire {
+			if by != protocol.RoleSender {
+				return refuse(cur, found, "only the referring hub expires a referral")
+			}
+			if r.State == protocol.StateExpired {
+				return store.Incoming{}, protocol.ReferralAck{Result: protocol.AckApplied, State: r.State}, nil
+			}
+			by = protocol.RoleSystem
+		}
+		if err := r.Apply(ev.Event, by, env.From, ev.At, ev.Note); err != nil {
+			return refuse(cur, found, "%v", err)
+		}
+		rec := cur
+		rec.Referral, rec.Updated = r, now
+		setReasons(&rec.Referral, ev.Event, ev.Reason, ev.Outcome)
+		var inc store.Incoming
+		switch {
+		case ev.Event == protocol.EventCancel && rec.Role == protocol.RoleReceiver:
+			rec.SME = nil // the SME's identity goes with the consent
+		case ev.Event == protocol.EventAccept && rec.Role == protocol.RoleSender:
+			// Accepted: now, and only now, the receiver gets who the SME is.
+			if rec.SME == nil || pv.BoxKey == nil {
+				return store.Incoming{}, protocol.ReferralAck{}, fmt.Errorf("referral %s accepted, but no SME identity or box key of %s to seal it to", r.ID, env.From)
+			}
+			var to [32]byte
+			copy(to[:], pv.BoxKey)
+			sealed, err := protocol.SealSME(*rec.SME, e.n.id, to, crand.Reader)
+			if err != nil {
+				return store.Incoming{}, protocol.ReferralAck{}, err
+			}
+			o, err := e.outgoing(env.From, r.ID, protocol.TypeReferralDetails,
+				protocol.ReferralDetails{V: protocol.Version, Referral: r.ID, SME: sealed}, now)
+			if err != nil {
+				return store.Incoming{}, protocol.ReferralAck{}, err
+			}
+			inc.Out = append(inc.Out, o)
+		case ev.Event == protocol.EventComplete && rec.Role == protocol.RoleSender:
+			inc.KPIs = append(inc.KPIs, kpi(protocol.KPICollaboration, rec, self, ev.At))
+		}
+		inc.Record = &rec
+		e.n.log.Info("referral updated", "referral", r.ID, "by", env.From, "event", ev.Event, "state", r.State)
+		return inc, protocol.ReferralAck{Result: protocol.AckApplied, State: r.State}, nil
+
+	default: // details
+		d := in.details
+		switch {
+		case !found:
+			return refuse(cur, found, "no referral %s here", d.Referral)
+		case env.From != r.From:
+			return refuse(cur, found, "only the referring hub sends the SME's details")
+		case r.State != protocol.StateAccepted && r.State != protocol.StateInProgress && r.State != protocol.StateOnHold:
+			return refuse(cur, found, "the SME's details come only after acceptance; the referral is %s", r.State)
+		case pv.BoxKey == nil:
+			return store.Incoming{}, protocol.ReferralAck{}, fmt.Errorf("no box key of %s yet", env.From)
+		}
+		var from [32]byte
+		copy(from[:], pv.BoxKey)
+		sme, err := protocol.OpenSME(d.SME, e.n.id, from)
+		if err == nil {
+			err = sme.Validate()
+		}
+		if err != nil {
+			return refuse(cur, found, "%v", err)
+		}
+		rec := cur
+		rec.SME, rec.Updated = &sme, now
+		return store.Incoming{Record: &rec}, protocol.ReferralAck{Result: protocol.AckApplied, State: r.State}, nil
+	}
+}
+
+// setReasons records the reason or outcome an event carries.
+func setReasons(r *protocol.Referral, ev protocol.Event, reason, outcome string) {
+	switch ev {
+	case protocol.EventDecline, protocol.EventFail, protocol.EventCancel:
+		r.Reason = reason
+	case protocol.EventComplete:
+		r.Outcome = outcome
+	}
+}
+
+// kpi is the KPI record of kind k that hub self writes for a completed referral.
+func kpi(k protocol.KPIKind, rec store.ReferralRecord, self string, at time.Time) protocol.KPIRecord {
+	r := rec.Referral
+	partner := r.From
+	if partner == self {
+		partner = r.To
+	}
+	return protocol.KPIRecord{Kind: k, Referral: r.ID, Hub: self, Partner: partner, Role: rec.Role, At: at.UTC(),
+		Category: r.Need.Category, Sector: r.Need.Sector, Region: r.Need.Region, Family: r.Need.Family,
+		Technologies: r.Need.Technologies, Outcome: r.Outcome}
+}
+
+// outgoing signs a message to hub to about a referral, ready for the outbox.
+func (e *referrals) outgoing(to, referral, typ string, body any, now time.Time) (store.Outgoing, error) {
+	env, err := protocol.Sign(e.n.id, typ, to, body, now)
+	if err != nil {
+		return store.Outgoing{}, err
+	}
+	b, err := env.Marshal()
+	if err != nil {
+		return store.Outgoing{}, err
+	}
+	return store.Outgoing{ID: env.ID, To: to, Referral: referral, Envelope: b, Due: now, Created: now}, nil
+}
+
+// expire ends the referrals whose deadlines passed. The referring hub expires a
+// referral not received, or not decided, in time (plus DecisionGrace, for a decision
+// on its way) and tells the other hub; the receiving hub expires one it has not
+// decided by the deadline, on its own clock.
+func (e *referrals) expire() {
+	now := e.n.cfg.Now()
+	recs, err := e.n.store.Referrals(store.ReferralFilter{
+		States: []protocol.State{protocol.StateRequested, protocol.StateReceived, protocol.StateOnHold}})
+	if err != nil {
+		e.n.log.Error("read referrals for deadlines", "err", err)
+		return
+	}
+	grace := e.n.cfg.DecisionGrace
+	for _, rec := range recs {
+		r := rec.Referral
+		due := false
+		switch {
+		case r.State == protocol.StateOnHold && r.HeldFrom != protocol.StateReceived:
+		case rec.Role == protocol.RoleSender && r.State == protocol.StateRequested:
+			due = now.After(r.AckBy.Add(grace))
+		case rec.Role == protocol.RoleSender:
+			due = now.After(r.DecideBy.Add(grace))
+		default:
+			due = r.State != protocol.StateRequested && now.After(r.DecideBy)
+		}
+		if !due {
+			continue
+		}
+		_, err := e.n.store.UpdateReferral(r.ID, func(rec *store.ReferralRecord) ([]store.Outgoing, []protocol.KPIRecord, error) {
+			if err := rec.Referral.Apply(protocol.EventExpire, protocol.RoleSystem, e.n.id.ID, now, "deadline passed"); err != nil {
+				return nil, nil, errUnchanged
+			}
+			rec.Updated = now
+			if rec.Role != protocol.RoleSender {
+				return nil, nil, nil
+			}
+			o, err := e.outgoing(r.To, r.ID, protocol.TypeReferralEvent,
+				protocol.ReferralEvent{V: protocol.Version, Referral: r.ID, Event: protocol.EventExpire, At: now.UTC()}, now)
+			if err != nil {
+				return nil, nil, err
+			}
+			return []store.Outgoing{o}, nil, nil
+		})
+		switch {
+		case errors.Is(err, errUnchanged):
+		case err != nil:
+			e.n.log.Error("expire referral", "referral", r.ID, "err", err)
+		default:
+			e.n.log.Info("referral expired", "referral", r.ID, "role", rec.Role)
+			e.n.metrics.referralMsgs.WithLabelValues("expired").Inc()
+			e.wake()
+		}
+	}
+}
+
+// peerUp makes every message waiting for hub id due at once: it has just come back.
+func (e *referrals) peerUp(id string) {
+	n, err := e.n.store.Hasten(id, e.n.cfg.Now())
+	if err != nil {
+		e.n.log.Error("hasten outbox", "peer", id, "err", err)
+		return
+	}
+	if n > 0 {
+		e.wake()
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}

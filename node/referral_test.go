@@ -1,0 +1,410 @@
+package node_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/hubnet-eu/hubnet/node"
+	"github.com/hubnet-eu/hubnet/node/nodetest"
+	"github.com/hubnet-eu/hubnet/protocol"
+)
+
+// referralTo is a valid referral of a small food company in Keski-Suomi to hub to.
+func referralTo(to string) node.ReferralRequest {
+	now := time.Now()
+	return node.ReferralRequest{
+		To: to,
+		Need: protocol.Need{Sector: "10", Region: "FI193", Category: protocol.CategorySmall,
+			Family: protocol.FamilyTestBeforeInvest, Technologies: []string{"ai-decision-support"},
+			Description: "Wants to test machine vision for quality control on a bakery line.",
+			Maturity:    &protocol.Maturity{Strategy: 40, Readiness: 35, Human: 50, Data: 20, Automation: 15, Green: 30}},
+		SME: protocol.SME{Name: "Leipomo Esimerkki Oy", ContactName: "Aino Example", ContactEmail: "aino@leipomo.example"},
+		Consent: protocol.Consent{GivenBy: "managing director", GivenAt: now.Add(-time.Hour), Recipient: to,
+			Purpose: "referral for AI test-before-invest services", Until: now.Add(90 * 24 * time.Hour)},
+	}
+}
+
+// waitState waits until hub h holds referral id in state want.
+func waitState(t *testing.T, h *nodetest.Hub, id string, want protocol.State) node.ReferralInfo {
+	t.Helper()
+	var info node.ReferralInfo
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		var err error
+		info, err = h.Referral(id)
+		if err != nil {
+			return err
+		}
+		if info.Referral.State != want || info.Pending != 0 {
+			return fmt.Errorf("%s holds %s as %s with %d pending, want %s", h.ID(), id, info.Referral.State, info.Pending, want)
+		}
+		return nil
+	})
+	return info
+}
+
+func twoHubs(t *testing.T) (a, b *nodetest.Hub) {
+	t.Helper()
+	hubs := nodetest.StartN(t, nodetest.Network(t), 2)
+	nodetest.Eventually(t, 10*time.Second, func() error { return nodetest.Converged(hubs) })
+	return hubs[0], hubs[1]
+}
+
+func TestReferral_fullLoop(t *testing.T) {
+	a, b := twoHubs(t)
+
+	sent, err := a.Refer(referralTo(b.ID()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := sent.Referral.ID
+	if sent.Referral.State != protocol.StateRequested || sent.Role != protocol.RoleSender {
+		t.Fatalf("sent: %+v", sent)
+	}
+	got := waitState(t, b, id, protocol.StateReceived)
+	// Before acceptance the receiver knows the need, not the SME.
+	if got.SME != nil || got.Referral.Need.Description == "" || got.Role != protocol.RoleReceiver {
+		t.Fatalf("received: %+v", got)
+	}
+	waitState(t, a, id, protocol.StateReceived) // the acknowledgement of the offer is the receipt
+
+	if _, err := b.Act(id, protocol.EventAccept, node.ReferralAction{Note: "we have a vision lab free"}); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, a, id, protocol.StateAccepted)
+	// Accepted: the SME's identity arrives, sealed to the receiver.
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		info, err := b.Referral(id)
+		if err != nil || info.SME == nil || info.SME.Name != "Leipomo Esimerkki Oy" {
+			return fmt.Errorf("receiver's SME: %+v %v", info.SME, err)
+		}
+		return nil
+	})
+
+	for _, ev := range []protocol.Event{protocol.EventStart, protocol.EventComplete} {
+		a := node.ReferralAction{}
+		if ev == protocol.EventComplete {
+			a.Outcome = "service-delivered"
+		}
+		if _, err := b.Act(id, ev, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ra := waitState(t, a, id, protocol.StateCompleted)
+	rb := waitState(t, b, id, protocol.StateCompleted)
+
+	// Both hubs agree on every step.
+	steps := func(info node.ReferralInfo) []string {
+		var s []string
+		for _, c := range info.Referral.History {
+			s = append(s, fmt.Sprintf("%s:%s->%s by %s", c.Event, c.From, c.To, c.By))
+		}
+		return s
+	}
+	want := []string{
+		"send:draft->requested by hub-1", "receive:requested->received by hub-2", "accept:received->accepted by hub-2",
+		"start:accepted->in-progress by hub-2", "complete:in-progress->completed by hub-2",
+	}
+	if !slices.Equal(steps(rb), want) {
+		t.Errorf("receiver's history %v, want %v", steps(rb), want)
+	}
+	if !slices.Equal(steps(ra), want) {
+		t.Errorf("sender's history %v, want %v", steps(ra), want)
+	}
+	if ra.Referral.Outcome != "service-delivered" || len(ra.Actions) != 0 || len(rb.Actions) != 0 {
+		t.Errorf("outcome %q, actions %v / %v", ra.Referral.Outcome, ra.Actions, rb.Actions)
+	}
+
+	// KPI records: the receiver a service delivered and a collaboration, the sender a
+	// collaboration; nothing twice.
+	day := time.Now().Add(-24 * time.Hour)
+	repA, err := a.Report(day, day.Add(48*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	repB, err := b.Report(day, day.Add(48*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if repB.ServicesDelivered != 1 || repB.Collaborations != 1 || repB.ByCategory["small"] != 1 || repB.BySector["10"] != 1 {
+		t.Errorf("receiver's report: %+v", repB)
+	}
+	if repA.ServicesDelivered != 0 || repA.Collaborations != 1 || repA.ByPartner["hub-2"] != 1 {
+		t.Errorf("sender's report: %+v", repA)
+	}
+}
+
+func TestReferral_refusedActions(t *testing.T) {
+	a, b := twoHubs(t)
+	sent, err := a.Refer(referralTo(b.ID()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := sent.Referral.ID
+	waitState(t, b, id, protocol.StateReceived)
+
+	// The sender cannot accept its own referral; the receiver cannot cancel it.
+	if _, err := a.Act(id, protocol.EventAccept, node.ReferralAction{}); err == nil {
+		t.Error("sender accepted its own referral")
+	}
+	if _, err := b.Act(id, protocol.EventCancel, node.ReferralAction{Reason: "other"}); err == nil {
+		t.Error("receiver cancelled")
+	}
+	// A decline needs a reason from the list.
+	if _, err := b.Act(id, protocol.EventDecline, node.ReferralAction{Reason: "bored"}); err == nil {
+		t.Error("decline with an unknown reason")
+	}
+	if _, err := b.Act(id, protocol.EventDecline, node.ReferralAction{Reason: "no-capacity"}); err != nil {
+		t.Fatal(err)
+	}
+	info := waitState(t, a, id, protocol.StateRejected)
+	if info.Referral.Reason != "no-capacity" {
+		t.Errorf("reason %q", info.Referral.Reason)
+	}
+	// Rejected is final.
+	if _, err := b.Act(id, protocol.EventAccept, node.ReferralAction{}); err == nil {
+		t.Error("accepted after declining")
+	}
+}
+
+func TestReferral_cancelPurgesIdentity(t *testing.T) {
+	a, b := twoHubs(t)
+	sent, err := a.Refer(referralTo(b.ID()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := sent.Referral.ID
+	waitState(t, b, id, protocol.StateReceived)
+	if _, err := b.Act(id, protocol.EventAccept, node.ReferralAction{}); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if info, _ := b.Referral(id); info.SME == nil {
+			return fmt.Errorf("no SME at the receiver yet")
+		}
+		return nil
+	})
+	if _, err := a.Act(id, protocol.EventCancel, node.ReferralAction{Reason: "consent-withdrawn"}); err != nil {
+		t.Fatal(err)
+	}
+	info := waitState(t, b, id, protocol.StateCancelled)
+	if info.SME != nil {
+		t.Errorf("receiver kept the SME's identity after a cancel: %+v", info.SME)
+	}
+	if info.Referral.Need.Description == "" {
+		t.Error("the anonymous record went too")
+	}
+}
+
+func TestReferral_deliveredWhenReceiverReturns(t *testing.T) {
+	a, b := twoHubs(t)
+	b.Kill()
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if h, err := a.Hub("hub-2"); err != nil || h.Reachable {
+			return fmt.Errorf("hub-2 still reachable")
+		}
+		return nil
+	})
+	sent, err := a.Refer(referralTo("hub-2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := a.Referral(sent.Referral.ID); info.Pending != 1 {
+		t.Fatalf("pending %d, want the offer waiting", info.Pending)
+	}
+	back := b.Restart(a.GossipAddr())
+	waitState(t, back, sent.Referral.ID, protocol.StateReceived)
+	waitState(t, a, sent.Referral.ID, protocol.StateReceived)
+}
+
+func TestReferral_duplicateAppliedOnce(t *testing.T) {
+	a, b := twoHubs(t)
+	sent, err := a.Refer(referralTo(b.ID()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := sent.Referral.ID
+	waitState(t, b, id, protocol.StateReceived)
+	if _, err := b.Act(id, protocol.EventAccept, node.ReferralAction{}); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, a, id, protocol.StateAccepted)
+
+	// Capture the next message from hub-2 on the wire and send it again, as a hub
+	// would after a lost acknowledgement.
+	nc, err := nats.Connect(a.Addrs().Client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	seen := make(chan []byte, 4)
+	sub, err := nc.Subscribe(protocol.ReferralSubject(a.ID()), func(m *nats.Msg) { seen <- m.Data })
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc.Flush()
+	if _, err := b.Act(id, protocol.EventStart, node.ReferralAction{}); err != nil {
+		t.Fatal(err)
+	}
+	var msg []byte
+	select {
+	case msg = <-seen:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no message seen")
+	}
+	sub.Unsubscribe()
+	waitState(t, a, id, protocol.StateInProgress)
+	before, _ := a.Referral(id)
+	for range 3 {
+		reply, err := nc.Request(protocol.ReferralSubject(a.ID()), msg, 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env, _ := protocol.OpenEnvelope(reply.Data)
+		var ack protocol.ReferralAck
+		if err := env.Decode(&ack); err != nil || ack.Result != protocol.AckApplied {
+			t.Errorf("ack of a resent message: %+v %v; want the first ack again", ack, err)
+		}
+	}
+	after, _ := a.Referral(id)
+	if len(after.Referral.History) != len(before.Referral.History) {
+		t.Errorf("history grew from %d to %d entries", len(before.Referral.History), len(after.Referral.History))
+	}
+}
+
+// hubsWith starts two hubs whose configuration change alters.
+func hubsWith(t *testing.T, change func(c *node.Config)) (a, b *nodetest.Hub) {
+	t.Helper()
+	net := nodetest.Network(t)
+	var hubs []*nodetest.Hub
+	for i, id := range []string{"hub-1", "hub-2"} {
+		dir := t.TempDir()
+		p := nodetest.Profile(id)
+		if _, err := node.InitDataDir(dir, net, id, &p); err != nil {
+			t.Fatal(err)
+		}
+		cfg := nodetest.Config(dir)
+		if i > 0 {
+			cfg.Join = []string{hubs[0].GossipAddr()}
+		}
+		change(&cfg)
+		hubs = append(hubs, nodetest.StartConfig(t, cfg))
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error { return nodetest.Converged(hubs) })
+	return hubs[0], hubs[1]
+}
+
+func TestReferral_expiresOnBothSides(t *testing.T) {
+	a, b := hubsWith(t, func(c *node.Config) {
+		c.ReceiveWithin, c.DecideWithin, c.DecisionGrace = time.Second, 2*time.Second, 200*time.Millisecond
+	})
+	sent, err := a.Refer(referralTo(b.ID()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := sent.Referral.ID
+	waitState(t, b, id, protocol.StateReceived)
+	// Nobody decides: three seconds later it has expired at both hubs.
+	ra := waitState(t, a, id, protocol.StateExpired)
+	waitState(t, b, id, protocol.StateExpired)
+	if last := ra.Referral.History[len(ra.Referral.History)-1]; last.Event != protocol.EventExpire || last.By != "hub-1" {
+		t.Errorf("last change at the sender: %+v", last)
+	}
+	// Too late to accept now.
+	if _, err := b.Act(id, protocol.EventAccept, node.ReferralAction{}); err == nil {
+		t.Error("accepted an expired referral")
+	}
+}
+
+func TestReferral_notReceivedInTimeExpires(t *testing.T) {
+	a, b := hubsWith(t, func(c *node.Config) {
+		c.ReceiveWithin, c.DecisionGrace = time.Second, 100*time.Millisecond
+	})
+	b.Kill()
+	sent, err := a.Refer(referralTo("hub-2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitState := func(want protocol.State) {
+		t.Helper()
+		nodetest.Eventually(t, 10*time.Second, func() error {
+			info, err := a.Referral(sent.Referral.ID)
+			if err != nil || info.Referral.State != want {
+				return fmt.Errorf("state %s (%v), want %s", info.Referral.State, err, want)
+			}
+			return nil
+		})
+	}
+	waitState(protocol.StateExpired)
+}
+
+// A third hub that listens to every subject of the mesh sees the referral's messages
+// go by, and reads none of the SME's identity: it travels sealed, and only after
+// acceptance.
+func TestReferral_identitySealedFromOtherHubs(t *testing.T) {
+	hubs := nodetest.StartN(t, nodetest.Network(t), 3)
+	nodetest.Eventually(t, 10*time.Second, func() error { return nodetest.Converged(hubs) })
+	a, b, c := hubs[0], hubs[1], hubs[2]
+
+	nc, err := nats.Connect(c.Addrs().Client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	var mu sync.Mutex
+	var seen [][]byte
+	if _, err := nc.Subscribe(">", func(m *nats.Msg) {
+		mu.Lock()
+		seen = append(seen, m.Data)
+		mu.Unlock()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	nc.Flush()
+
+	req := referralTo(b.ID())
+	sent, err := a.Refer(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := sent.Referral.ID
+	waitState(t, b, id, protocol.StateReceived)
+	if _, err := b.Act(id, protocol.EventAccept, node.ReferralAction{}); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if info, _ := b.Referral(id); info.SME == nil {
+			return fmt.Errorf("no SME at the receiver yet")
+		}
+		return nil
+	})
+
+	mu.Lock()
+	defer mu.Unlock()
+	types := map[string]int{}
+	for _, data := range seen {
+		for _, secret := range []string{req.SME.Name, req.SME.ContactName, req.SME.ContactEmail, "Leipomo"} {
+			if strings.Contains(string(data), secret) {
+				t.Errorf("the listening hub read %q in %s", secret, data)
+			}
+		}
+		if env, err := protocol.OpenEnvelope(data); err == nil {
+			types[env.Type]++
+		}
+	}
+	// It did see the traffic: the offer, the acceptance and the sealed details.
+	for _, typ := range []string{protocol.TypeReferralOffer, protocol.TypeReferralEvent, protocol.TypeReferralDetails} {
+		if types[typ] == 0 {
+			t.Errorf("the listener saw no %s; saw %v", typ, types)
+		}
+	}
+	// And it cannot open the details with its own key.
+	if _, err := c.Referral(id); err == nil {
+		t.Error("the third hub holds the referral")
+	}
+}
