@@ -165,37 +165,48 @@ func (e *referrals) deliver(o store.Outgoing) {
 		e.n.log.Debug("referral message not delivered", "to", o.To, "id", o.ID, "attempt", o.Attempts+1, "err", err, "retry_in", time.Until(due).Round(time.Millisecond))
 		return
 	}
-	// What the acknowledgement tells is recorded before the entry goes, so a crash in
-	// between sends the message again and gets the same acknowledgement again.
-	if ack.Result == protocol.AckRefused {
-		e.reconcile(o, ack)
-	} else {
-		e.received(o, ack)
-	}
-	if err := e.n.store.Delivered(o.ID); err != nil {
+	// What the acknowledgement tells is recorded in the transaction that removes the
+	// entry: a crash before it sends the message again, and the same
+	// acknowledgement comes back.
+	err = e.n.store.Acknowledged(o.ID, o.Referral, func(rec *store.ReferralRecord) (bool, error) {
+		if ack.Result == protocol.AckRefused {
+			return e.reconcile(rec, o, ack), nil
+		}
+		return e.received(rec, o, ack)
+	})
+	if err != nil {
 		e.n.log.Error("record delivery", "id", o.ID, "err", err)
 	}
 }
 
 // received records, at the referring hub, that the receiving hub stored the offer:
 // the acknowledgement of the offer is the receipt.
-func (e *referrals) received(o store.Outgoing, ack protocol.ReferralAck) {
-	if ack.State != protocol.StateReceived {
-		return
+func (e *referrals) received(rec *store.ReferralRecord, o store.Outgoing, ack protocol.ReferralAck) (bool, error) {
+	if ack.State != protocol.StateReceived || rec.Referral.State != protocol.StateRequested {
+		return false, nil
 	}
-	_, err := e.n.store.UpdateReferral(o.Referral, func(rec *store.ReferralRecord) ([]store.Outgoing, []protocol.KPIRecord, error) {
-		if rec.Referral.State != protocol.StateRequested {
-			return nil, nil, errUnchanged
-		}
-		if err := rec.Referral.Apply(protocol.EventReceive, protocol.RoleSystem, o.To, e.n.cfg.Now(), ""); err != nil {
-			return nil, nil, err
-		}
-		rec.Updated = e.n.cfg.Now()
-		return nil, nil, nil
-	})
-	if err != nil && !errors.Is(err, errUnchanged) {
-		e.n.log.Error("record receipt", "referral", o.Referral, "err", err)
+	if err := rec.Referral.Apply(protocol.EventReceive, protocol.RoleSystem, o.To, e.n.cfg.Now(), ""); err != nil {
+		return false, err
 	}
+	return true, nil
+}
+
+// reconcile handles a message the other hub refused. When the other hub's record has
+// already ended (the referral expired or was cancelled there first), this hub's
+// record ends the same way, so both agree; anything else is logged for the operator.
+func (e *referrals) reconcile(rec *store.ReferralRecord, o store.Outgoing, ack protocol.ReferralAck) bool {
+	e.n.log.Warn("referral message refused", "peer", o.To, "referral", o.Referral, "state_there", ack.State, "reason", ack.Error)
+	r := &rec.Referral
+	if !ack.State.Final() || r.State.Final() {
+		return false
+	}
+	r.History = append(r.History, protocol.Change{At: e.n.cfg.Now().UTC(), By: o.To, Event: eventInto(ack.State),
+		From: r.State, To: ack.State, Note: "the referral was " + string(ack.State) + " at " + o.To + " before this hub's change arrived"})
+	r.State, r.HeldFrom = ack.State, ""
+	if rec.Role == protocol.RoleReceiver && ack.State == protocol.StateCancelled {
+		rec.SME = nil
+	}
+	return true
 }
 
 // send makes one attempt to deliver o and returns the recipient's checked
@@ -250,33 +261,6 @@ func (e *referrals) send(o store.Outgoing) (protocol.ReferralAck, error) {
 		return protocol.ReferralAck{}, err
 	}
 	return ack, nil
-}
-
-// reconcile handles a message the other hub refused. When the other hub's record has
-// already ended (the referral expired or was cancelled there first), this hub's
-// record ends the same way, so both agree; anything else is logged for the operator.
-func (e *referrals) reconcile(o store.Outgoing, ack protocol.ReferralAck) {
-	e.n.log.Warn("referral message refused", "peer", o.To, "referral", o.Referral, "state_there", ack.State, "reason", ack.Error)
-	if !ack.State.Final() {
-		return
-	}
-	_, err := e.n.store.UpdateReferral(o.Referral, func(rec *store.ReferralRecord) ([]store.Outgoing, []protocol.KPIRecord, error) {
-		r := &rec.Referral
-		if r.State.Final() {
-			return nil, nil, errUnchanged
-		}
-		r.History = append(r.History, protocol.Change{At: e.n.cfg.Now().UTC(), By: e.n.id.ID, Event: eventInto(ack.State),
-			From: r.State, To: ack.State, Note: fmt.Sprintf("%s at %s before this hub's %s arrived", ack.State, o.To, "message")})
-		r.State, r.HeldFrom = ack.State, ""
-		if rec.Role == protocol.RoleReceiver && ack.State == protocol.StateCancelled {
-			rec.SME = nil
-		}
-		rec.Updated = e.n.cfg.Now()
-		return nil, nil, nil
-	})
-	if err != nil && !errors.Is(err, errUnchanged) {
-		e.n.log.Error("reconcile referral", "referral", o.Referral, "err", err)
-	}
 }
 
 // eventInto names the event that leads into a final state.

@@ -349,6 +349,51 @@ func (s *Store) Delivered(msgID string) error {
 	return nil
 }
 
+// Acknowledged removes the outbox entry msgID, whose recipient acknowledged it, and in
+// the same transaction lets fn record on referral refID what the acknowledgement told;
+// fn returns whether it changed the record. A referral that is not there is not
+// passed to fn. An error from fn writes nothing and is returned as is.
+func (s *Store) Acknowledged(msgID, refID string, fn func(rec *ReferralRecord) (bool, error)) error {
+	var fnErr error
+	err := s.update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketOutbox).Delete([]byte(msgID)); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketOutboxBlobs).Delete([]byte(msgID)); err != nil {
+			return err
+		}
+		rec, err := getReferral(tx, refID)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return nil
+		case err != nil:
+			return err
+		}
+		changed, err := fn(&rec)
+		if err != nil {
+			fnErr = err
+			return err
+		}
+		if !changed {
+			return nil
+		}
+		if err := checkChange(&rec, refID, nil, nil); err != nil {
+			return err
+		}
+		return s.writeChange(tx, &rec, nil, nil)
+	})
+	switch {
+	case err == nil:
+		return nil
+	case fnErr != nil:
+		return fnErr
+	case isValidation(err):
+		return err
+	default:
+		return fmt.Errorf("record acknowledgement of %s: %w", msgID, err)
+	}
+}
+
 // Retry records a failed attempt to send the outbox entry msgID: Attempts+1 and Due =
 // due. It returns nil if the entry is gone, acknowledged meanwhile.
 func (s *Store) Retry(msgID string, due time.Time) error {

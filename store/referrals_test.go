@@ -1052,3 +1052,46 @@ func BenchmarkStore_Outbox(b *testing.B) {
 		}
 	}
 }
+
+func TestStore_Acknowledged(t *testing.T) {
+	clock := newTestClock()
+	s := mustOpenClock(t, clock)
+	rec := testRecord(t, protocol.RoleSender, testTime)
+	id := rec.Referral.ID
+	out := testOutgoing(t, id, "hub-two", time.Time{})
+	mustSave(t, s, rec, []Outgoing{out}, nil)
+
+	// fn's change and the removal of the entry commit together.
+	err := s.Acknowledged(out.ID, id, func(r *ReferralRecord) (bool, error) {
+		return true, r.Referral.Apply(protocol.EventReceive, protocol.RoleSystem, "hub-two", clock.Now(), "")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Referral(id)
+	if err != nil || got.Referral.State != protocol.StateReceived || len(mustOutbox(t, s)) != 0 {
+		t.Fatalf("after Acknowledged: state %s, outbox %d, %v", got.Referral.State, len(mustOutbox(t, s)), err)
+	}
+
+	// An error from fn writes nothing: the entry stays, the record is unchanged.
+	out2 := testOutgoing(t, id, "hub-two", time.Time{})
+	if _, err := s.UpdateReferral(id, func(*ReferralRecord) ([]Outgoing, []protocol.KPIRecord, error) {
+		return []Outgoing{out2}, nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	if err := s.Acknowledged(out2.ID, id, func(*ReferralRecord) (bool, error) { return false, boom }); err != boom {
+		t.Fatalf("err = %v, want fn's error", err)
+	}
+	if n := len(mustOutbox(t, s)); n != 1 {
+		t.Errorf("outbox after a failed fn: %d entries, want 1", n)
+	}
+	// Unchanged: only the entry goes.
+	if err := s.Acknowledged(out2.ID, id, func(*ReferralRecord) (bool, error) { return false, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(mustOutbox(t, s)); n != 0 {
+		t.Errorf("outbox: %d entries, want 0", n)
+	}
+}
