@@ -33,6 +33,12 @@ const (
 	quickRetries = 20
 )
 
+// inboxKeep is how long a hub remembers the IDs of the referral messages it applied,
+// to acknowledge a resent one without applying it again. A sender resends until it
+// has an acknowledgement, so this must outlast the longest time a hub may be down
+// with a message unacknowledged; 30 days is well past every deadline.
+const inboxKeep = 30 * 24 * time.Hour
+
 // maxInflight bounds the referral messages being delivered, and those being
 // applied, at one time.
 const maxInflight = 64
@@ -81,6 +87,8 @@ func (e *referrals) run() {
 	defer tick.Stop()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	prune := time.NewTicker(time.Hour)
+	defer prune.Stop()
 	for {
 		select {
 		case <-e.n.ctx.Done():
@@ -89,6 +97,12 @@ func (e *referrals) run() {
 		case <-timer.C:
 		case <-tick.C:
 			e.expire()
+		case <-prune.C:
+			if n, err := e.n.store.PruneInbox(e.n.cfg.Now().Add(-inboxKeep)); err != nil {
+				e.n.log.Error("prune inbox", "err", err)
+			} else if n > 0 {
+				e.n.log.Info("inbox pruned", "messages", n)
+			}
 		}
 		next := e.dispatch()
 		if !timer.Stop() {
