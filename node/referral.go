@@ -211,7 +211,9 @@ func (e *referrals) received(rec *store.ReferralRecord, o store.Outgoing, ack pr
 func (e *referrals) reconcile(rec *store.ReferralRecord, o store.Outgoing, ack protocol.ReferralAck) bool {
 	e.n.log.Warn("referral message refused", "peer", o.To, "referral", o.Referral, "state_there", ack.State, "reason", ack.Error)
 	r := &rec.Referral
-	if !ack.State.Final() || r.State.Final() {
+	// Only an end the other hub reached on its own, and this hub may not have heard
+	// of, is adopted: an expiry or a cancel. The other ends come as events in order.
+	if (ack.State != protocol.StateExpired && ack.State != protocol.StateCancelled) || r.State.Final() {
 		return false
 	}
 	r.History = append(r.History, protocol.Change{At: e.n.cfg.Now().UTC(), By: o.To, Event: eventInto(ack.State),
@@ -490,8 +492,8 @@ func (e *referrals) apply(env protocol.Envelope, in incoming, cur store.Referral
 			return refuse(cur, found, "no referral %s here", d.Referral)
 		case env.From != r.From:
 			return refuse(cur, found, "only the referring hub sends the SME's details")
-		case r.State != protocol.StateAccepted && r.State != protocol.StateInProgress && r.State != protocol.StateOnHold:
-			return refuse(cur, found, "the SME's details come only after acceptance; the referral is %s", r.State)
+		case !slices.Contains(afterAcceptance, r.State) || (r.State == protocol.StateOnHold && r.HeldFrom != protocol.StateInProgress):
+			return refuse(cur, found, "the SME's details come only after acceptance, and not after a cancel; the referral is %s", r.State)
 		case pv.BoxKey == nil:
 			return store.Incoming{}, protocol.ReferralAck{}, fmt.Errorf("no box key of %s yet", env.From)
 		}
@@ -509,6 +511,12 @@ func (e *referrals) apply(env protocol.Envelope, in incoming, cur store.Referral
 		return store.Incoming{Record: &rec}, protocol.ReferralAck{Result: protocol.AckApplied, State: r.State}, nil
 	}
 }
+
+// afterAcceptance are the states in which the receiving hub takes the SME's details.
+// They may come after the receiver has moved on, even completed: the two hubs' messages
+// do not wait for each other.
+var afterAcceptance = []protocol.State{protocol.StateAccepted, protocol.StateInProgress, protocol.StateOnHold,
+	protocol.StateCompleted, protocol.StateFailed}
 
 // setReasons records the reason or outcome an event carries.
 func setReasons(r *protocol.Referral, ev protocol.Event, reason, outcome string) {

@@ -408,3 +408,40 @@ func TestReferral_identitySealedFromOtherHubs(t *testing.T) {
 		t.Error("the third hub holds the referral")
 	}
 }
+
+// The receiver accepts, starts and completes at once, before the SME's details have
+// arrived: the details are still taken, and both hubs end completed with the outcome
+// and their KPI records.
+func TestReferral_quickCompletion(t *testing.T) {
+	a, b := twoHubs(t)
+	sent, err := a.Refer(referralTo(b.ID()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := sent.Referral.ID
+	waitState(t, b, id, protocol.StateReceived)
+	for _, step := range []struct {
+		ev protocol.Event
+		a  node.ReferralAction
+	}{{protocol.EventAccept, node.ReferralAction{}}, {protocol.EventStart, node.ReferralAction{}},
+		{protocol.EventComplete, node.ReferralAction{Outcome: "service-delivered"}}} {
+		if _, err := b.Act(id, step.ev, step.a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ra := waitState(t, a, id, protocol.StateCompleted)
+	waitState(t, b, id, protocol.StateCompleted)
+	if ra.Referral.Outcome != "service-delivered" {
+		t.Errorf("sender's outcome %q", ra.Referral.Outcome)
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if info, _ := b.Referral(id); info.SME == nil {
+			return fmt.Errorf("the receiver never got the SME's details")
+		}
+		return nil
+	})
+	day := time.Now().Add(-time.Hour)
+	if rep, _ := a.Report(day, day.Add(2*time.Hour)); rep.Collaborations != 1 {
+		t.Errorf("sender's collaborations: %d, want 1", rep.Collaborations)
+	}
+}

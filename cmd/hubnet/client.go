@@ -79,7 +79,32 @@ func (c *client) put(ctx context.Context, path string, body, out any) ([]byte, e
 	return c.do(ctx, http.MethodPut, path, body, out)
 }
 
+// post sends body as JSON with the operator token.
+func (c *client) post(ctx context.Context, path string, body, out any) ([]byte, error) {
+	if c.token == "" {
+		return nil, fail("this change needs the hub's operator token", &usageError{c.tokenErr},
+			"give --token, HUBNET_TOKEN or the hub's data directory with -d DIR")
+	}
+	return c.send(ctx, http.MethodPost, path, body, out, true)
+}
+
+// getPrivate fetches path with the operator token, for what only the hub's operator
+// may read, such as referrals; with out not nil it decodes the answer too.
+func (c *client) getPrivate(ctx context.Context, path string, out any) ([]byte, error) {
+	if c.token == "" {
+		return nil, fail("this needs the hub's operator token", &usageError{c.tokenErr},
+			"give --token, HUBNET_TOKEN or the hub's data directory with -d DIR")
+	}
+	return c.send(ctx, http.MethodGet, path, nil, out, true)
+}
+
+// do sends a request, with the operator token (when there is one) unless it is a GET:
+// a plain read goes to whatever node --node names without the token.
 func (c *client) do(ctx context.Context, method, path string, body, out any) ([]byte, error) {
+	return c.send(ctx, method, path, body, out, method != http.MethodGet)
+}
+
+func (c *client) send(ctx context.Context, method, path string, body, out any, withToken bool) ([]byte, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -96,7 +121,7 @@ func (c *client) do(ctx context.Context, method, path string, body, out any) ([]
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if method != http.MethodGet && c.token != "" {
+	if withToken && c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	resp, err := c.http.Do(req)

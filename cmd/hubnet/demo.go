@@ -59,6 +59,11 @@ hub's directory lists them all, the command prints their HTTP URLs and runs unti
 Ctrl-C. Without --keep the hubs live in a temporary directory removed at the end;
 with --keep DIR they live in DIR and a rerun starts the same hubs again.
 
+With two hubs or more, the first hub starts with five referrals of fictional SMEs
+to and from the next two, one in each of these states: completed, in progress,
+received and awaiting its decision, declined (no capacity) and cancelled (the SME
+withdrew consent). Hubs kept from an earlier run that have referrals get no more.
+
 With --from-catalogue FILE.xlsx the hubs come from the EC's EDIH catalogue export
 instead, imported as 'hubnet import edih-xlsx' does: N hubs that list technologies,
 spread over countries (one from each country in order of country code, then a second
@@ -216,6 +221,13 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, op
 		}
 		return fail("demo", err, "run it again with --log-level debug to see why")
 	}
+	referrals, err := seedReferrals(ctx, nodes)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fail("demo", err, "run it again with --log-level debug to see why")
+	}
 
 	fmt.Fprint(stdout, opts.Intro)
 	t := newTable(stdout, "HUB", "NAME", "COUNTRY", "URL")
@@ -239,9 +251,11 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, op
   %s --node %s search --tech ai-decision-support --family test-before-invest --region FI1C1
   %s --node %s search --tech robotics --live
   curl '%s/v1/search?tech=cybersecurity&country=FI&reach=neighbours'
-
-Press Ctrl-C to stop.
 `, hubs, self, url, self, url, nodes[len(nodes)-1].ID(), self, dirs[0], self, url, self, url, url)
+	if referrals > 0 {
+		printDemoReferrals(stdout, nodes[0], referrals, self+" -d "+dirs[0])
+	}
+	fmt.Fprint(stdout, "\nPress Ctrl-C to stop.\n")
 
 	<-ctx.Done()
 	fmt.Fprintln(stderr, "stopping the demo hubs ...")
@@ -414,4 +428,207 @@ func illustrativeCapacity(p protocol.Profile) map[protocol.Family]protocol.Capac
 		capacity[f] = protocol.Capacity{Available: next(maximum + 1), Maximum: maximum, Unit: "SMEs per month"}
 	}
 	return capacity
+}
+
+// demoReferral is one referral the demo starts with: which hub refers the SME to which
+// (indexes into the demo's hubs), what happens to it once both hubs hold it, and the
+// state it ends in.
+type demoReferral struct {
+	from, to int
+	req      node.ReferralRequest // To and the consent's recipient are filled in when sent
+	steps    []demoStep
+	want     protocol.State
+}
+
+// demoStep is one action on a demo referral, by the receiving hub or the referring one.
+type demoStep struct {
+	byReceiver bool
+	ev         protocol.Event
+	act        node.ReferralAction
+}
+
+// demoReferrals are five referrals between the first (up to) three demo hubs, in
+// different states, so that a newcomer sees the loop: one completed, one in progress,
+// one awaiting the first hub's decision, one declined, one cancelled. The first hub
+// takes part in each, so that its list shows them all. The SMEs and people are
+// fictional; the needs fit the built-in hubs (DigIT Hub Sweden, Robocoast, DIH
+// Slovenia), and are merely valid for hubs from the catalogue.
+func demoReferrals(hubs int, now time.Time) []demoReferral {
+	a, b, c := 0, 1, min(2, hubs-1)
+	consent := func(by, purpose string) protocol.Consent {
+		return protocol.Consent{GivenBy: by, GivenAt: now.Add(-2 * time.Hour), Purpose: purpose, Until: now.AddDate(0, 6, 0)}
+	}
+	receiver := func(ev protocol.Event, act node.ReferralAction) demoStep {
+		return demoStep{byReceiver: true, ev: ev, act: act}
+	}
+	return []demoReferral{
+		{from: a, to: b, want: protocol.StateCompleted, req: node.ReferralRequest{
+			Need: protocol.Need{Sector: "10", Region: "FI193", Category: protocol.CategorySmall, Family: protocol.FamilyTestBeforeInvest,
+				Technologies: []string{"ai-decision-support", "sensors-vision-processing"},
+				Description:  "A bakery with two production lines wants to test machine vision for quality control before it invests: spotting misshapen and burnt products on the line.",
+				Maturity:     &protocol.Maturity{Strategy: 40, Readiness: 35, Human: 50, Data: 20, Automation: 15, Green: 30}},
+			SME:     protocol.SME{Name: "Example Bakery Oy", Website: "https://bakery.example", ContactName: "Aino Example", ContactEmail: "aino@bakery.example"},
+			Consent: consent("managing director", "referral for an AI test-before-invest service"),
+		}, steps: []demoStep{
+			receiver(protocol.EventAccept, node.ReferralAction{Note: "Our vision lab is free next month; we call the SME this week."}),
+			receiver(protocol.EventStart, node.ReferralAction{Note: "Trial on line 2 started."}),
+			receiver(protocol.EventComplete, node.ReferralAction{Outcome: "service-delivered", Note: "Two-week vision trial done: 96% of faulty products spotted."}),
+		}},
+		{from: c, to: a, want: protocol.StateInProgress, req: node.ReferralRequest{
+			Need: protocol.Need{Sector: "25", Region: "SE224", Category: protocol.CategorySmall, Family: protocol.FamilyTestBeforeInvest,
+				Technologies: []string{"internet-of-things", "digital-twins"},
+				Description:  "A machining workshop with 14 CNC machines wants to test IoT sensors and a digital twin for predictive maintenance."},
+			SME:     protocol.SME{Name: "Exempel Verkstad AB", ContactName: "Erik Exempel", ContactEmail: "erik@verkstad.example", ContactPhone: "+46 40 000 00 00"},
+			Consent: consent("CEO", "referral to a hub in Skåne for an IoT test-before-invest service"),
+		}, steps: []demoStep{
+			receiver(protocol.EventAccept, node.ReferralAction{Note: "Fits our IoT testbed."}),
+			receiver(protocol.EventStart, node.ReferralAction{Note: "Kick-off at the workshop done; sensors go in next week."}),
+		}},
+		{from: b, to: a, want: protocol.StateReceived, req: node.ReferralRequest{
+			Need: protocol.Need{Sector: "O", Region: "SE221", Category: protocol.CategoryPublic, Family: protocol.FamilySkills,
+				Technologies: []string{"cybersecurity"},
+				Description:  "The IT team of a small municipality, 12 people, wants cybersecurity training in Swedish for its staff and a plan for incident response."},
+			SME:     protocol.SME{Name: "Example Municipality", ContactName: "Sara Example", ContactEmail: "it@municipality.example"},
+			Consent: consent("head of IT", "referral for cybersecurity training"),
+		}},
+		{from: a, to: b, want: protocol.StateRejected, req: node.ReferralRequest{
+			Need: protocol.Need{Sector: "28", Region: "FI197", Category: protocol.CategoryMedium, Family: protocol.FamilyInvestment,
+				Technologies: []string{"robotics"},
+				Description:  "A machinery maker looks for financing of a robotic welding cell and help with the application."},
+			SME:     protocol.SME{Name: "Esimerkki Konepaja Oy", ContactName: "Mikko Esimerkki", ContactEmail: "mikko@konepaja.example"},
+			Consent: consent("CFO", "referral for support to find investments"),
+		}, steps: []demoStep{
+			receiver(protocol.EventDecline, node.ReferralAction{Reason: "no-capacity", Note: "Our investment advisers are fully booked until spring; try us again in March."}),
+		}},
+		{from: a, to: c, want: protocol.StateCancelled, req: node.ReferralRequest{
+			Need: protocol.Need{Sector: "16", Region: "SI042", Category: protocol.CategoryMicro, Family: protocol.FamilyMaturity,
+				Description: "A joinery of 8 people wants a digital maturity assessment before it chooses production planning software."},
+			SME:     protocol.SME{Name: "Primer Mizarstvo d.o.o.", ContactName: "Ana Primer", ContactEmail: "ana@mizarstvo.example"},
+			Consent: consent("owner", "referral for a digital maturity assessment"),
+		}, steps: []demoStep{
+			{ev: protocol.EventCancel, act: node.ReferralAction{Reason: "consent-withdrawn", Note: "The owner withdrew consent by phone."}},
+		}},
+	}
+}
+
+// seedReferrals starts the demo with demoReferrals between its hubs and waits until
+// both hubs of each hold it in the same state, with nothing left to deliver. It adds
+// none when there is one hub, or when the hubs kept from an earlier run have
+// referrals already. It returns how many referrals the first hub holds.
+func seedReferrals(ctx context.Context, nodes []*node.Node) (int, error) {
+	if len(nodes) < 2 {
+		return 0, nil
+	}
+	for _, n := range nodes {
+		have, err := n.Referrals(node.ReferralQuery{})
+		if err != nil {
+			return 0, fmt.Errorf("referrals of %s: %w", n.ID(), err)
+		}
+		if len(have) > 0 {
+			first, err := nodes[0].Referrals(node.ReferralQuery{})
+			return len(first), err
+		}
+	}
+	deadline := time.Now().Add(demoSyncTimeout)
+	refs := demoReferrals(len(nodes), time.Now())
+	ids := make([]string, len(refs))
+	for i, r := range refs {
+		r.req.To = nodes[r.to].ID()
+		r.req.Consent.Recipient = r.req.To
+		info, err := nodes[r.from].Refer(r.req)
+		if err != nil {
+			return 0, fmt.Errorf("refer from %s to %s: %w", nodes[r.from].ID(), r.req.To, err)
+		}
+		ids[i] = info.Referral.ID
+	}
+	// Each step waits until both hubs agree on the last, as people would: the SME's
+	// identity, sent when the acceptance arrives, reaches the receiver before it
+	// moves on.
+	want := make([]protocol.State, len(refs))
+	for i := range want {
+		want[i] = protocol.StateReceived
+	}
+	for step := 0; ; step++ {
+		if err := waitReferrals(ctx, nodes, refs, ids, want, deadline); err != nil {
+			return 0, err
+		}
+		acted := false
+		for i, r := range refs {
+			if step >= len(r.steps) {
+				continue
+			}
+			s, by := r.steps[step], nodes[r.from]
+			if s.byReceiver {
+				by = nodes[r.to]
+			}
+			info, err := by.Act(ids[i], s.ev, s.act)
+			if err != nil {
+				return 0, fmt.Errorf("%s referral %s at %s: %w", s.ev, ids[i], by.ID(), err)
+			}
+			want[i], acted = info.Referral.State, true
+		}
+		if !acted {
+			break
+		}
+	}
+	for i, r := range refs {
+		if want[i] != r.want {
+			return 0, fmt.Errorf("demo referral %s ended %s, want %s", ids[i], want[i], r.want)
+		}
+	}
+	return len(refs), nil
+}
+
+// waitReferrals polls until both hubs of each referral hold it in the state wanted,
+// with no message between them left to deliver.
+func waitReferrals(ctx context.Context, nodes []*node.Node, refs []demoReferral, ids []string, want []protocol.State, deadline time.Time) error {
+	for {
+		behind := ""
+		for i, r := range refs {
+			for _, n := range []*node.Node{nodes[r.from], nodes[r.to]} {
+				info, err := n.Referral(ids[i])
+				switch {
+				case err != nil:
+					behind = fmt.Sprintf("%s does not hold referral %s yet (%v)", n.ID(), ids[i], err)
+				case info.Referral.State != want[i] || info.Pending > 0:
+					behind = fmt.Sprintf("%s holds referral %s as %s with %d messages to deliver, want %s",
+						n.ID(), ids[i], info.Referral.State, info.Pending, want[i])
+				}
+				if behind != "" {
+					break
+				}
+			}
+			if behind != "" {
+				break
+			}
+		}
+		if behind == "" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("demo referrals not delivered in %v: %s", demoSyncTimeout, behind)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// printDemoReferrals says how to see the demo's referrals at hub n, and how to decide
+// on one that awaits its decision there. cli is the command line that reaches n with
+// its token.
+func printDemoReferrals(w io.Writer, n *node.Node, count int, cli string) {
+	fmt.Fprintf(w, "\n%d referrals between the hubs, in different states: %s referrals\n", count, cli)
+	waiting, err := n.Referrals(node.ReferralQuery{Direction: "in", State: protocol.StateReceived})
+	if err != nil || len(waiting) == 0 {
+		return
+	}
+	id := waiting[0].Referral.ID
+	fmt.Fprintf(w, `One from %s awaits the decision of %s:
+  %s referrals show %s
+  %s referrals accept %s --note "We take it"
+  %s report
+`, waiting[0].Partner, n.ID(), cli, id, cli, id, cli)
 }

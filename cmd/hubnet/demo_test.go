@@ -118,6 +118,13 @@ func TestDemo_run(t *testing.T) {
 		}
 	}
 
+	first := filepath.Join(keep, "digit-hub-sweden")
+	if want := "5 referrals between the hubs, in different states: "; !strings.Contains(out, want) ||
+		!strings.Contains(out, "-d "+first+" referrals\n") || !strings.Contains(out, "referrals accept ") {
+		t.Errorf("demo printed:\n%s\nwant it to say how to list its referrals and accept one", out)
+	}
+	checkDemoReferrals(t, keep)
+
 	cancel()
 	select {
 	case err := <-done:
@@ -132,6 +139,119 @@ func TestDemo_run(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(keep, "network.json")); err != nil {
 		t.Errorf("--keep lost network.json: %v", err)
+	}
+
+	// Run again on the kept hubs: they have their referrals, and get no more.
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	var again syncBuffer
+	done = make(chan error, 1)
+	go func() {
+		done <- runDemo(ctx, &again, &stderr, slog.New(slog.DiscardHandler), demoOptions{Profiles: profiles[:3], Keep: keep})
+	}()
+	nodetest.Eventually(t, 30*time.Second, func() error {
+		select {
+		case err := <-done:
+			t.Fatalf("demo stopped: %v\n%s", err, stderr.String())
+		default:
+		}
+		if !strings.Contains(again.String(), "Press Ctrl-C to stop.") {
+			return errors.New("demo has not printed its table yet")
+		}
+		return nil
+	})
+	if !strings.Contains(again.String(), "5 referrals between the hubs") {
+		t.Errorf("second demo on kept hubs printed:\n%s\nwant 5 referrals still", again.String())
+	}
+	checkDemoReferrals(t, keep)
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("second demo still running 10s after cancel")
+	}
+}
+
+// checkDemoReferrals checks, with the CLI, that the first demo hub holds the demo's
+// five referrals in their states, and the other hub of each holds it in the same
+// state, with nothing left to deliver.
+func checkDemoReferrals(t *testing.T, keep string) {
+	t.Helper()
+	list := func(id string) map[string]node.ReferralInfo {
+		t.Helper()
+		r := mustHubnet(t, "-d", filepath.Join(keep, id), "referrals", "--json")
+		var infos []node.ReferralInfo
+		if err := json.Unmarshal([]byte(r.stdout), &infos); err != nil {
+			t.Fatalf("referrals of %s: %v\n%s", id, err, r.stdout)
+		}
+		m := map[string]node.ReferralInfo{}
+		for _, info := range infos {
+			m[info.Referral.ID] = info
+		}
+		return m
+	}
+	type view struct {
+		dir     string
+		partner string
+		state   protocol.State
+		reason  string
+	}
+	var got []view
+	at := list("digit-hub-sweden")
+	others := map[string]map[string]node.ReferralInfo{"robocoast": list("robocoast"), "dih-slovenia": list("dih-slovenia")}
+	for id, info := range at {
+		got = append(got, view{direction(info.Role), info.Partner, info.Referral.State, info.Referral.Reason + info.Referral.Outcome})
+		there, ok := others[info.Partner][id]
+		switch {
+		case !ok:
+			t.Errorf("referral %s with %s: not at %s", id, info.Partner, info.Partner)
+		case there.Referral.State != info.Referral.State || there.Pending != 0 || info.Pending != 0:
+			t.Errorf("referral %s: %s at digit-hub-sweden (%d pending), %s at %s (%d pending)",
+				id, info.Referral.State, info.Pending, there.Referral.State, info.Partner, there.Pending)
+		}
+	}
+	slices.SortFunc(got, func(a, b view) int { return strings.Compare(string(a.state), string(b.state)) })
+	want := []view{
+		{"out", "dih-slovenia", protocol.StateCancelled, "consent-withdrawn"},
+		{"out", "robocoast", protocol.StateCompleted, "service-delivered"},
+		{"in", "dih-slovenia", protocol.StateInProgress, ""},
+		{"in", "robocoast", protocol.StateReceived, ""},
+		{"out", "robocoast", protocol.StateRejected, "no-capacity"},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("demo referrals at digit-hub-sweden:\n got %v\nwant %v", got, want)
+	}
+	// The receiver of the completed one holds the SME's identity; of the cancelled
+	// one, it does not.
+	for _, info := range others["robocoast"] {
+		if info.Referral.State == protocol.StateCompleted && (info.SME == nil || info.SME.Name != "Example Bakery Oy") {
+			t.Errorf("robocoast's completed referral lacks the SME: %+v", info.SME)
+		}
+	}
+	for _, info := range others["dih-slovenia"] {
+		if info.Referral.State == protocol.StateCancelled && info.SME != nil {
+			t.Errorf("dih-slovenia kept the SME of a cancelled referral: %+v", info.SME)
+		}
+	}
+}
+
+func TestDemoReferrals_valid(t *testing.T) {
+	now := time.Now()
+	for _, hubs := range []int{2, 3, 6} {
+		for i, r := range demoReferrals(hubs, now) {
+			if r.from == r.to || r.from < 0 || r.to < 0 || r.from >= hubs || r.to >= hubs {
+				t.Errorf("%d hubs, referral %d: from %d to %d", hubs, i, r.from, r.to)
+			}
+			if r.from != 0 && r.to != 0 {
+				t.Errorf("%d hubs, referral %d: from %d to %d, want the first hub in each", hubs, i, r.from, r.to)
+			}
+			r.req.Consent.Recipient = "some-hub"
+			for _, err := range []error{r.req.Need.Validate(), r.req.SME.Validate(), r.req.Consent.Validate(now)} {
+				if err != nil {
+					t.Errorf("referral %d: %v", i, err)
+				}
+			}
+		}
 	}
 }
 

@@ -20,7 +20,7 @@ const (
 	exitError       = 1 // it failed for another reason
 	exitUsage       = 2 // a bad flag, argument, environment variable or config file
 	exitUnreachable = 3 // no node answered at the URL the command resolved
-	exitInvalid     = 4 // the input broke a rule: a profile, network.json, a capacity
+	exitInvalid     = 4 // the input broke a rule: a profile, network.json, a capacity, a referral or its action
 )
 
 // failure says what failed, why, and what the user can do about it. main prints it as
@@ -100,9 +100,17 @@ func (e *apiError) hint() string {
 	return ""
 }
 
-// invalid reports whether the node refused the request's content.
+// invalid reports whether the node refused the request's content, or refused a
+// referral action its lifecycle does not allow now (409 "not-allowed"; a 409 for a
+// hub without a profile is a state of the hub, not bad input).
 func (e *apiError) invalid() bool {
-	return e.Status == http.StatusBadRequest || e.Status == http.StatusRequestEntityTooLarge
+	switch e.Status {
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
+		return true
+	case http.StatusConflict:
+		return e.Body.Code == "not-allowed"
+	}
+	return false
 }
 
 // summary turns "invalid profile: a: b; c: d" into "invalid profile, 2 problems".

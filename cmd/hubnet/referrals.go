@@ -1,0 +1,551 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/hubnet-eu/hubnet/node"
+	"github.com/hubnet-eu/hubnet/protocol"
+)
+
+const referralsLong = `List the referrals this hub sent (out) and received (in), newest first, with what
+can happen next: the actions this hub may take now, "waiting for" the other hub, or
+"delivering" while a message to the other hub is not yet acknowledged. The referring
+hub may also cancel any open referral.
+
+The subcommands show one referral and act on it. The receiving hub decides and
+delivers:
+  accept ID                 take the SME on; its identity arrives, sealed, after this
+  decline ID --reason R     say no, with a reason
+  hold ID --note TEXT       ask the referring hub for information, or pause the service
+  start ID                  start the service on an accepted referral, or resume it
+  complete ID --outcome O   close it with its outcome
+  fail ID --reason R        close an accepted referral that cannot be delivered
+The referring hub answers and may cancel:
+  answer ID --note TEXT     answer a request for information
+  cancel ID --reason R      cancel it; consent-withdrawn when the SME withdraws its
+                            consent: the receiving hub then deletes the SME's identity
+
+{codes}
+A --note goes into both hubs' history of the referral. The node checks the reason and
+whether the action is allowed now; a refusal exits 4 with the node's reason.
+Referrals hold an SME's data: every command needs the hub's operator token (--token,
+HUBNET_TOKEN or -d DIR).`
+
+// codesHelp lists the reason codes and outcomes, wrapped for --help.
+func codesHelp() string {
+	var b strings.Builder
+	for _, c := range []struct {
+		title string
+		codes []string
+	}{
+		{"Reasons to decline:", protocol.DeclineReasons}, {"Reasons to fail:", protocol.FailReasons},
+		{"Reasons to cancel:", protocol.CancelReasons}, {"Outcomes:", protocol.Outcomes},
+	} {
+		for i, line := range wrap(strings.Join(c.codes, ", "), 64) {
+			title := ""
+			if i == 0 {
+				title = c.title
+			}
+			fmt.Fprintf(&b, "  %-20s %s\n", title, line)
+		}
+	}
+	return b.String()
+}
+
+func newReferralsCmd(a *app) *cobra.Command {
+	var f listFlags
+	cmd := &cobra.Command{
+		Use:   "referrals",
+		Short: "List the referrals this hub sent and received; show and act on one",
+		Long:  strings.Replace(referralsLong, "{codes}", codesHelp(), 1),
+		Example: `  hubnet -d ./hub referrals
+  hubnet -d ./hub referrals --in --state received
+  hubnet -d ./hub referrals --out --partner robocoast --from 2026-01-01 --json
+  hubnet -d ./hub referrals show 019a2b3c-4d5e-7f60-8a9b-0c1d2e3f4a5b
+  hubnet -d ./hub referrals accept 019a2b3c-4d5e-7f60-8a9b-0c1d2e3f4a5b --note "Vision lab free in May"
+  hubnet -d ./hub referrals decline 019a2b3c-4d5e-7f60-8a9b-0c1d2e3f4a5b --reason no-capacity`,
+		SuggestionsMinimumDistance: 2, // for the hint on a misspelt subcommand
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("unknown command %q for %q", args[0], cmd.CommandPath())
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return f.run(a, cmd) },
+	}
+	f.register(cmd.Flags())
+	var lf listFlags
+	list := &cobra.Command{
+		Use:     "list",
+		Short:   "List the referrals (the same as 'hubnet referrals')",
+		Example: "  hubnet -d ./hub referrals list --in --state received",
+		Args:    cobra.NoArgs,
+		RunE:    func(cmd *cobra.Command, _ []string) error { return lf.run(a, cmd) },
+	}
+	lf.register(list.Flags())
+	cmd.AddCommand(list, newReferralShowCmd(a))
+	for _, s := range referralActions {
+		cmd.AddCommand(newReferralActionCmd(a, s))
+	}
+	return cmd
+}
+
+// listFlags are the filters of `hubnet referrals`.
+type listFlags struct {
+	in, out                  bool
+	state, partner, from, to string
+}
+
+// listFlagOf names the flag for each parameter of GET /v1/referrals.
+var listFlagOf = map[string]string{"direction": "--in/--out", "state": "--state", "partner": "--partner", "from": "--from", "to": "--to"}
+
+func (f *listFlags) register(fl *pflag.FlagSet) {
+	fl.BoolVar(&f.in, "in", false, "only the referrals this hub received")
+	fl.BoolVar(&f.out, "out", false, "only the referrals this hub sent")
+	fl.StringVar(&f.state, "state", "", "only those in this state: "+stateNames())
+	fl.StringVar(&f.partner, "partner", "", "only those with this hub")
+	fl.StringVar(&f.from, "from", "", "only those created on or after this date (2026-01-01)")
+	fl.StringVar(&f.to, "to", "", "only those created before this date")
+}
+
+func (f *listFlags) run(a *app, cmd *cobra.Command) error {
+	if f.in && f.out {
+		return usagef("give --in or --out, not both (neither lists both directions)")
+	}
+	v := url.Values{}
+	switch {
+	case f.in:
+		v.Set("direction", "in")
+	case f.out:
+		v.Set("direction", "out")
+	}
+	for k, s := range map[string]string{"state": f.state, "partner": f.partner, "from": f.from, "to": f.to} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	c, err := a.client()
+	if err != nil {
+		return fail("list referrals", err, "")
+	}
+	var list []node.ReferralInfo
+	raw, err := c.getPrivate(cmd.Context(), "/v1/referrals?"+v.Encode(), &list)
+	if err != nil {
+		return fail("list referrals", renameFields(err, listFlagOf), "")
+	}
+	w := cmd.OutOrStdout()
+	if a.json {
+		_, err := w.Write(raw)
+		return err
+	}
+	if len(list) == 0 {
+		if len(v) == 0 {
+			_, err := fmt.Fprintln(w, "No referrals yet. Refer an SME with 'hubnet refer --to HUB -f referral.yaml'.")
+			return err
+		}
+		_, err := fmt.Fprintln(w, "No referral matches.")
+		return err
+	}
+	return printReferrals(w, list, time.Now())
+}
+
+// printReferrals writes the referrals as a table.
+func printReferrals(w io.Writer, list []node.ReferralInfo, now time.Time) error {
+	t := newTable(w, "ID", "DIRECTION", "PARTNER", "STATE", "AGE", "NEXT", "NEED")
+	for _, info := range list {
+		r := info.Referral
+		t.row(r.ID, direction(info.Role), info.Partner, r.State, ago(r.Created, now), nextOf(info),
+			strings.Join(nonEmpty(string(r.Need.Family), r.Need.Sector, r.Need.Region), ", "))
+	}
+	return t.flush()
+}
+
+// direction is "in" for a referral this hub received, "out" for one it sent.
+func direction(r protocol.Role) string {
+	if r == protocol.RoleReceiver {
+		return "in"
+	}
+	return "out"
+}
+
+// nextOf says what can happen next to a referral: the actions this hub may take now
+// (a sender's cancel left out: it may cancel whenever the referral is open),
+// "waiting for" the other hub, and "delivering" while a message is unacknowledged.
+// A final referral has nothing next: "".
+func nextOf(info node.ReferralInfo) string {
+	var acts []string
+	for _, ev := range info.Actions {
+		if ev != protocol.EventCancel {
+			acts = append(acts, string(ev))
+		}
+	}
+	var next string
+	switch {
+	case len(acts) > 0:
+		next = strings.Join(acts, ", ")
+	case info.Referral.State.Final():
+	case info.Pending == 0:
+		next = "waiting for " + info.Partner
+	}
+	if info.Pending > 0 {
+		next = strings.Join(nonEmpty(next, "delivering"), "; ")
+	}
+	return next
+}
+
+func stateNames() string {
+	s := make([]string, len(protocol.States))
+	for i, st := range protocol.States {
+		s[i] = string(st)
+	}
+	return strings.Join(s, ", ")
+}
+
+// renameFields renames the fields of the node's field problems to the flags that set
+// them.
+func renameFields(err error, flagOf map[string]string) error {
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		return err
+	}
+	for i, p := range ae.Body.Problems {
+		if flag, ok := flagOf[p.Field]; ok {
+			ae.Body.Problems[i].Field = flag
+		}
+	}
+	return err
+}
+
+// referralError turns the node's answer about referral id into what to tell: a
+// referral it does not hold, an action its lifecycle refuses now, or else err with
+// its problems named by flag.
+func referralError(op, id string, err error) error {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		switch {
+		case ae.Status == http.StatusNotFound:
+			return fail(op, fmt.Errorf("no referral %s at this hub", id), "see 'hubnet referrals' for the referrals it holds")
+		case ae.Status == http.StatusConflict && ae.Body.Code == "not-allowed":
+			return fail(op, err, "see 'hubnet referrals show "+id+"' for what this hub may do now")
+		}
+	}
+	return fail(op, renameFields(err, actionFlagOf), "")
+}
+
+func newReferralShowCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show ID",
+		Short: "Show one referral: its need, consent, the SME when this hub holds it, and history",
+		Long: `Show everything this hub holds of referral ID: where it stands and what can happen
+next, the need, the consent record, the SME's identity and contacts when this hub
+holds them, and the history of the referral with times, hubs and notes. A receiving
+hub holds the SME's identity only after it accepted; a cancel deletes it again.`,
+		Example: "  hubnet -d ./hub referrals show 019a2b3c-4d5e-7f60-8a9b-0c1d2e3f4a5b\n  hubnet -d ./hub referrals show 019a2b3c-4d5e-7f60-8a9b-0c1d2e3f4a5b --json",
+		Args:    exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := args[0]
+			op := "show referral " + id
+			c, err := a.client()
+			if err != nil {
+				return fail(op, err, "")
+			}
+			var info node.ReferralInfo
+			raw, err := c.getPrivate(cmd.Context(), "/v1/referrals/"+url.PathEscape(id), &info)
+			if err != nil {
+				return referralError(op, id, err)
+			}
+			if a.json {
+				_, err := cmd.OutOrStdout().Write(raw)
+				return err
+			}
+			return printReferral(cmd.OutOrStdout(), info, time.Now())
+		},
+	}
+}
+
+// printReferral writes one referral for people to read.
+func printReferral(w io.Writer, info node.ReferralInfo, now time.Time) error {
+	r := info.Referral
+	var b strings.Builder
+	field := func(name, value string) {
+		if name != "" {
+			name += ":"
+		}
+		if value != "" {
+			fmt.Fprintf(&b, "  %-13s %s\n", name, value)
+		}
+	}
+	stamp := func(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05") }
+
+	fmt.Fprintf(&b, "referral %s\n", r.ID)
+	if info.Role == protocol.RoleReceiver {
+		field("direction", "in, from "+r.From)
+	} else {
+		field("direction", "out, to "+r.To)
+	}
+	state := string(r.State)
+	if r.State == protocol.StateOnHold && r.HeldFrom == protocol.StateReceived {
+		state += " (asked for information)"
+	} else if r.State == protocol.StateOnHold {
+		state += " (paused)"
+	}
+	field("state", state)
+	field("reason", r.Reason)
+	field("outcome", r.Outcome)
+	next := nextOf(info)
+	if next == "" {
+		next = "nothing: the referral is " + string(r.State)
+	}
+	if info.Role == protocol.RoleSender && slices.Contains(info.Actions, protocol.EventCancel) {
+		next += " (this hub may cancel it)"
+	}
+	field("next", next)
+	if info.Pending > 0 {
+		field("delivering", fmt.Sprintf("%d %s to %s, sent when it acknowledges", info.Pending, plural(info.Pending, "message", "messages"), info.Partner))
+	}
+	field("created", stamp(r.Created)+" ("+ago(r.Created, now)+")")
+	switch r.State {
+	case protocol.StateRequested:
+		field("deadline", "to be received by "+stamp(r.AckBy))
+	case protocol.StateReceived:
+		field("deadline", "to be decided by "+stamp(r.DecideBy))
+	case protocol.StateOnHold:
+		if r.HeldFrom == protocol.StateReceived {
+			field("deadline", "to be decided by "+stamp(r.DecideBy))
+		}
+	}
+
+	n := r.Need
+	b.WriteString("need:\n")
+	if s, ok := protocol.SectorByCode(n.Sector); ok {
+		field("sector", n.Sector+" "+s.Name)
+	} else {
+		field("sector", n.Sector)
+	}
+	if reg, ok := protocol.RegionByCode(n.Region); ok {
+		field("region", n.Region+" "+reg.Name)
+	} else {
+		field("region", n.Region)
+	}
+	field("category", string(n.Category))
+	if f, ok := protocol.FamilyBySlug(string(n.Family)); ok {
+		field("family", f.Label)
+	} else {
+		field("family", string(n.Family))
+	}
+	techs := make([]string, len(n.Technologies))
+	for i, slug := range n.Technologies {
+		techs[i] = slug
+		if t, ok := protocol.TechnologyBySlug(slug); ok {
+			techs[i] = t.Label
+		}
+	}
+	field("technologies", strings.Join(techs, ", "))
+	if m := n.Maturity; m != nil {
+		field("maturity", fmt.Sprintf("strategy %d, readiness %d, human %d, data %d, automation %d, green %d (0-100)",
+			m.Strategy, m.Readiness, m.Human, m.Data, m.Automation, m.Green))
+	}
+	for i, line := range wrap(n.Description, 64) {
+		if i == 0 {
+			field("description", line)
+		} else {
+			field("", line)
+		}
+	}
+
+	c := r.Consent
+	b.WriteString("consent:\n")
+	field("given by", c.GivenBy+", "+stamp(c.GivenAt))
+	field("for", c.Recipient)
+	field("purpose", c.Purpose)
+	field("until", stamp(c.Until))
+
+	b.WriteString("SME:\n")
+	if s := info.SME; s != nil {
+		field("name", s.Name)
+		field("website", s.Website)
+		field("contact", strings.Join(nonEmpty(s.ContactName, s.ContactEmail, s.ContactPhone), ", "))
+	} else {
+		fmt.Fprintf(&b, "  %s\n", smeAbsence(info))
+	}
+
+	b.WriteString("history:\n")
+	_, err := io.WriteString(w, b.String())
+	if err != nil {
+		return err
+	}
+	t := newTable(w, "  TIME", "EVENT", "BY", "STATE", "NOTE")
+	for _, ch := range r.History {
+		t.row("  "+stamp(ch.At), ch.Event, ch.By, string(ch.From)+" -> "+string(ch.To), ch.Note)
+	}
+	return t.flush()
+}
+
+// smeAbsence says why this hub does not hold the SME's identity.
+func smeAbsence(info node.ReferralInfo) string {
+	r := info.Referral
+	accepted := slices.ContainsFunc(r.History, func(c protocol.Change) bool { return c.Event == protocol.EventAccept })
+	switch {
+	case info.Role == protocol.RoleSender:
+		return "not held at this hub"
+	case r.State == protocol.StateCancelled && accepted:
+		return "deleted: the referral was cancelled"
+	case !accepted:
+		return "sealed: not shared with this hub, which sees only the need until it accepts"
+	case r.State.Final():
+		return "not held at this hub"
+	}
+	return "not yet received: " + r.From + " sends it, sealed to this hub, when it learns of the acceptance"
+}
+
+// wrap breaks s into lines of at most width characters at spaces.
+func wrap(s string, width int) []string {
+	var lines []string
+	var line string
+	for _, word := range strings.Fields(s) {
+		if line != "" && len(line)+1+len(word) > width {
+			lines = append(lines, line)
+			line = ""
+		}
+		line = strings.TrimPrefix(line+" "+word, " ")
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
+}
+
+// referralAction is one action of `hubnet referrals`.
+type referralAction struct {
+	event   protocol.Event
+	use     string
+	short   string
+	long    string
+	example string
+	codes   []string // the reasons (or, with outcome, the outcomes) it takes; nil for none
+	outcome bool     // codes are outcomes, given with --outcome
+	needs   string   // what --note must say, when it is required
+}
+
+// actionFlagOf names the flag for each field of a referral action.
+var actionFlagOf = map[string]string{"reason": "--reason", "outcome": "--outcome", "note": "--note", "referral": "ID"}
+
+const exampleID = "019a2b3c-4d5e-7f60-8a9b-0c1d2e3f4a5b"
+
+var referralActions = []referralAction{
+	{event: protocol.EventAccept, use: "accept ID", short: "Accept a referral this hub received",
+		long: `Accept referral ID: this hub takes the SME on. Acceptance cannot be undone: an
+accepted referral ends as completed, failed or cancelled. When the referring hub
+learns of it, it sends the SME's identity and contacts, sealed to this hub.`,
+		example: `--note "Vision lab free in May; we call the SME this week"`},
+	{event: protocol.EventDecline, use: "decline ID --reason R", short: "Decline a referral this hub received, with a reason",
+		long:    "Decline referral ID, with one of the reasons below. The referring hub can then refer the SME elsewhere.",
+		example: `--reason no-capacity --note "Fully booked until March"`, codes: protocol.DeclineReasons},
+	{event: protocol.EventHold, use: "hold ID --note TEXT", short: "Ask the referring hub for information, or pause the service",
+		long: `Put referral ID on hold. A received referral on hold asks the referring hub for
+the information --note names; it answers with 'hubnet referrals answer'. A started
+service on hold is paused; 'hubnet referrals start' resumes it.`,
+		example: `--note "Which production line, and how many units a day?"`, needs: "what information this hub needs, or why the service pauses"},
+	{event: protocol.EventAnswer, use: "answer ID --note TEXT", short: "Answer a request for information on a referral this hub sent",
+		long:    "Answer the receiving hub's request for information on referral ID with --note; the referral goes back to the receiving hub's decision.",
+		example: `--note "Line 2, about 4000 units a day"`, needs: "the answer"},
+	{event: protocol.EventStart, use: "start ID", short: "Start the service on an accepted referral, or resume a paused one",
+		long: "Start the service on accepted referral ID, or resume it when it was paused."},
+	{event: protocol.EventComplete, use: "complete ID --outcome O", short: "Close a referral with its outcome",
+		long: `Close referral ID, whose service has started, with one of the outcomes below. Both
+hubs then count it in their KPI report: this hub a service delivered, both a
+collaboration (see 'hubnet report').`,
+		example: `--outcome service-delivered --note "Vision trial done; 96% of defects found"`, codes: protocol.Outcomes, outcome: true},
+	{event: protocol.EventFail, use: "fail ID --reason R", short: "Close an accepted referral this hub cannot deliver",
+		long:    "Close accepted or started referral ID as failed, with one of the reasons below.",
+		example: `--reason sme-unreachable`, codes: protocol.FailReasons},
+	{event: protocol.EventCancel, use: "cancel ID --reason R", short: "Cancel a referral this hub sent",
+		long: `Cancel referral ID, which this hub sent and which is still open, with one of the
+reasons below; consent-withdrawn when the SME withdraws its consent. The receiving
+hub then deletes the SME's identity and keeps only the anonymous record.`,
+		example: `--reason consent-withdrawn`, codes: protocol.CancelReasons},
+}
+
+func newReferralActionCmd(a *app, s referralAction) *cobra.Command {
+	var act node.ReferralAction
+	long := s.long
+	if len(s.codes) > 0 {
+		what := "Reasons"
+		if s.outcome {
+			what = "Outcomes"
+		}
+		long += "\n\n" + what + ": " + strings.Join(s.codes, ", ") + "."
+	}
+	long += "\n\nIt needs the hub's operator token; --note is kept in both hubs' history of the referral."
+	example := "  hubnet -d ./hub referrals " + string(s.event) + " " + exampleID
+	if s.example != "" {
+		example += " " + s.example
+	}
+	cmd := &cobra.Command{
+		Use:     s.use,
+		Short:   s.short,
+		Long:    long,
+		Example: example,
+		Args:    exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := args[0]
+			op := string(s.event) + " referral " + id
+			if s.needs != "" && strings.TrimSpace(act.Note) == "" {
+				return usagef("%s needs --note: %s", cmd.CommandPath(), s.needs)
+			}
+			c, err := a.client()
+			if err != nil {
+				return fail(op, err, "")
+			}
+			var info node.ReferralInfo
+			raw, err := c.post(cmd.Context(), "/v1/referrals/"+url.PathEscape(id)+"/"+string(s.event), act, &info)
+			if err != nil {
+				return referralError(op, id, err)
+			}
+			if a.json {
+				_, err := cmd.OutOrStdout().Write(raw)
+				return err
+			}
+			return printActed(cmd.OutOrStdout(), info)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&act.Note, "note", "", "a note for both hubs' history of the referral")
+	if len(s.codes) > 0 && s.outcome {
+		fl.StringVar(&act.Outcome, "outcome", "", "the outcome: "+strings.Join(s.codes, ", "))
+	} else if len(s.codes) > 0 {
+		fl.StringVar(&act.Reason, "reason", "", "the reason: "+strings.Join(s.codes, ", "))
+	}
+	return cmd
+}
+
+// printActed says where a referral stands after this hub acted on it.
+func printActed(w io.Writer, info node.ReferralInfo) error {
+	r := info.Referral
+	var b strings.Builder
+	was := ""
+	if n := len(r.History); n > 0 {
+		was = " (was " + string(r.History[n-1].From) + ")"
+	}
+	fmt.Fprintf(&b, "Referral %s: %s%s.\n", r.ID, r.State, was)
+	if info.Pending > 0 {
+		fmt.Fprintf(&b, "%s learns of it when it acknowledges the message.\n", info.Partner)
+	} else {
+		fmt.Fprintf(&b, "%s has acknowledged it.\n", info.Partner)
+	}
+	if next := nextOf(info); next != "" && !strings.HasPrefix(next, "waiting") && next != "delivering" {
+		fmt.Fprintf(&b, "Next at this hub: %s.\n", strings.TrimSuffix(next, "; delivering"))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
