@@ -10,9 +10,10 @@
 //	1  error: anything not listed below
 //	2  usage error: a bad flag, argument, environment variable or config file
 //	3  node unreachable: nothing answered at the resolved node URL
-//	4  invalid input: a profile, network.json, capacity, search or catalogue file
-//	   broke a rule, or the node answered 400; every field problem is printed on a
-//	   line of its own
+//	4  invalid input: a profile, network.json, capacity, search, referral or catalogue
+//	   file broke a rule, the node answered 400, or the referral's lifecycle does
+//	   not allow the action now (409); every field problem is printed on a line of
+//	   its own
 //
 // Errors go to stderr as one line, "hubnet: <what failed>: <why> (<what to do>)".
 package main

@@ -87,8 +87,9 @@ Exit codes:
   1  error
   2  usage error: bad flags or arguments
   3  node unreachable
-  4  invalid input: a profile, network.json, capacity, search or catalogue file
-     broke a rule; each field problem is printed on a line of its own`
+  4  invalid input: a profile, network.json, capacity, search, referral or catalogue
+     file broke a rule, or the referral's lifecycle does not allow the action now;
+     each field problem is printed on a line of its own`
 
 func newRootCmd(a *app) *cobra.Command {
 	root := &cobra.Command{
