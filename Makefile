@@ -32,6 +32,7 @@ bench: ## Run the benchmarks and write their figures to docs/benchmarks.md.
 	$(GO) run ./cmd/hubnet-bench -out docs/benchmarks.md -rounds 5 -sizes 10,25 federation
 	$(GO) run ./cmd/hubnet-bench -out docs/benchmarks.md search
 	$(GO) run ./cmd/hubnet-bench -out docs/benchmarks.md -rounds 3 -sizes 10,25 live
+	$(GO) run ./cmd/hubnet-bench -out docs/benchmarks.md -rounds 3 referrals
 
 fuzz: ## Run each fuzz target for FUZZTIME (default 30s).
 	@for t in $$($(GO) test -list '^Fuzz' ./protocol/ | grep ^Fuzz); do \

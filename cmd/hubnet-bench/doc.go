@@ -1,6 +1,7 @@
 // Command hubnet-bench measures hubnet and writes the figures into docs/benchmarks.md,
 // each benchmark between its own markers. Start reading at main.go, which also holds
 // the federation benchmark; search.go times local search over 10,000 hubs; live.go
-// times live queries beside bare NATS (scatter.go) and Serf (serfquery.go); gobench.go
-// tabulates `go test -bench` output. See `make bench` for its use.
+// times live queries beside bare NATS (scatter.go) and Serf (serfquery.go); referral.go
+// times referrals between two hubs beside a JetStream stream; gobench.go tabulates
+// `go test -bench` output. See `make bench` for its use.
 package main

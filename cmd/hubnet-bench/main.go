@@ -32,16 +32,20 @@ import (
 const usage = `usage: hubnet-bench [-out FILE] [-rounds N] [-sizes 10,25] federation
        hubnet-bench [-out FILE] gobench BENCH-OUTPUT
        hubnet-bench [-out FILE] [-queries N] search
-       hubnet-bench [-out FILE] [-rounds N] [-sizes 10,25] [-queries N] [-serf-queries N] live`
+       hubnet-bench [-out FILE] [-rounds N] [-sizes 10,25] [-queries N] [-serf-queries N] live
+       hubnet-bench [-out FILE] [-n N] [-m M] [-callers C] [-rounds R] referrals`
 
 func main() {
 	out := flag.String("out", "", "markdown file to update between the benchmark's markers (stdout only when empty)")
-	rounds := flag.Int("rounds", 0, "rounds per size: fresh federations (default 5 for federation, 3 for live)")
+	rounds := flag.Int("rounds", 0, "rounds per size: fresh federations (default 5 for federation, 3 for live and referrals)")
 	sizes := flag.String("sizes", "10,25", "federation sizes, comma-separated")
 	gossip := flag.String("gossip", "lan,local", "gossip presets to measure failure detection with")
 	queries := flag.Int("queries", 0, "queries timed per run (default 5000 for search, 500 per round and size for live)")
 	serfQueries := flag.Int("serf-queries", 100, "live: Serf queries timed per round and size (each waits for gossip, about 0.1 s)")
-	cpuProfile := flag.String("cpuprofile", "", "live: write a CPU profile of the timed hubnet and NATS queries of the first round at the largest size to this file")
+	cpuProfile := flag.String("cpuprofile", "", "live: write a CPU profile of the timed hubnet and NATS queries of the first round at the largest size to this file; referrals: of the first round's hubnet throughput run")
+	n := flag.Int("n", 300, "referrals: referrals timed one at a time per round")
+	m := flag.Int("m", 3000, "referrals: referrals sent at once per round, for throughput")
+	callers := flag.Int("callers", 8, "referrals: goroutines calling Refer (and publishing to JetStream) at once")
 	flag.Usage = func() {
 		fmt.Fprintln(os.Stderr, usage)
 		flag.PrintDefaults()
@@ -58,8 +62,8 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if *rounds < 0 || *queries < 0 || *serfQueries < 1 {
-		fmt.Fprintln(os.Stderr, "hubnet-bench: -rounds and -queries must not be negative, -serf-queries must be positive")
+	if *rounds < 0 || *queries < 0 || *serfQueries < 1 || *n < 1 || *m < 1 || *callers < 1 {
+		fmt.Fprintln(os.Stderr, "hubnet-bench: -rounds and -queries must not be negative; -serf-queries, -n, -m and -callers must be positive")
 		os.Exit(2)
 	}
 	var (
@@ -77,6 +81,9 @@ func main() {
 	case "live":
 		name = "live"
 		report, err = liveBench(parseSizes(*sizes), cmp.Or(*rounds, 3), cmp.Or(*queries, 500), *serfQueries, *cpuProfile)
+	case "referrals":
+		name = "referrals"
+		report, err = referralBench(cmp.Or(*rounds, 3), *n, *m, *callers, *cpuProfile)
 	default:
 		flag.Usage()
 		os.Exit(2)
