@@ -29,8 +29,9 @@ import (
 // takes a moment: while it is reachable, a message that finds no responder is tried
 // again after quickRetry, up to quickRetries times in all, before the backoff grows.
 const (
-	quickRetry   = 200 * time.Millisecond
-	quickRetries = 20
+	quickRetry     = 200 * time.Millisecond
+	quickRetries   = 20
+	reachableRetry = 5 * time.Second
 )
 
 // inboxKeep is how long a hub remembers the IDs of the referral messages it applied,
@@ -46,15 +47,16 @@ const maxInflight = 64
 // referrals is the node's referral engine.
 type referrals struct {
 	n        *Node
-	wakeCh   chan struct{} // buffered 1: the outbox has something new
-	receive  chan struct{} // semaphore of messages being applied
-	inflight map[string]bool
-	mu       sync.Mutex // guards inflight
+	wakeCh   chan struct{}        // buffered 1: the outbox has something new
+	receive  chan struct{}        // semaphore of messages being applied
+	inflight map[string]bool      // outbox entries being sent
+	finished map[string]time.Time // entries whose attempt ended, and when: see dispatch
+	mu       sync.Mutex           // guards inflight and finished
 }
 
 func newReferrals(n *Node) *referrals {
 	return &referrals{n: n, wakeCh: make(chan struct{}, 1), receive: make(chan struct{}, maxInflight),
-		inflight: map[string]bool{}}
+		inflight: map[string]bool{}, finished: map[string]time.Time{}}
 }
 
 func (e *referrals) wake() {
@@ -119,6 +121,17 @@ func (e *referrals) run() {
 // and returns when the next entry falls due.
 func (e *referrals) dispatch() time.Time {
 	next := time.Now().Add(time.Minute)
+	// An attempt that ends while the outbox is being read may leave its entry in what
+	// is read, delivered or rescheduled meanwhile: such entries are skipped until the
+	// next read, which sees them as they are.
+	readAt := time.Now()
+	e.mu.Lock()
+	for id, at := range e.finished {
+		if at.Before(readAt) {
+			delete(e.finished, id)
+		}
+	}
+	e.mu.Unlock()
 	out, err := e.n.store.Outbox()
 	if err != nil {
 		e.n.log.Error("read outbox", "err", err)
@@ -144,7 +157,8 @@ func (e *referrals) dispatch() time.Time {
 			continue
 		}
 		e.mu.Lock()
-		busy := e.inflight[o.ID] || len(e.inflight) >= maxInflight
+		_, ended := e.finished[o.ID]
+		busy := ended || e.inflight[o.ID] || len(e.inflight) >= maxInflight
 		if !busy {
 			e.inflight[o.ID] = true
 		}
@@ -162,15 +176,22 @@ func (e *referrals) deliver(o store.Outgoing) {
 	defer func() {
 		e.mu.Lock()
 		delete(e.inflight, o.ID)
+		e.finished[o.ID] = time.Now()
 		e.mu.Unlock()
 		e.wake()
 	}()
 	ack, err := e.send(o)
 	if err != nil {
 		backoff := min(e.n.cfg.RetryMin<<min(o.Attempts, 20), e.n.cfg.RetryMax)
-		if pv, _ := e.n.dir.peer(o.To); pv.Reachable && errors.Is(err, nats.ErrNoResponders) && o.Attempts < quickRetries {
-			// The hub is back but its route is still forming: try again soon.
-			backoff = min(backoff, quickRetry)
+		if pv, _ := e.n.dir.peer(o.To); pv.Reachable {
+			// A hub that gossip says is alive is tried again within reachableRetry: it
+			// may have restarted at the same address before anyone saw it gone, and
+			// then nothing would hasten its messages.
+			backoff = min(backoff, reachableRetry)
+			if errors.Is(err, nats.ErrNoResponders) && o.Attempts < quickRetries {
+				// It is back, but its route is still forming: try again soon.
+				backoff = min(backoff, quickRetry)
+			}
 		}
 		due := e.n.cfg.Now().Add(backoff/2 + rand.N(backoff/2+1))
 		if rerr := e.n.store.Retry(o.ID, due); rerr != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -59,6 +60,17 @@ type Store struct {
 	db   *bolt.DB
 	path string
 	now  func() time.Time
+
+	wmu     sync.Mutex // guards writes and writing
+	writes  []*write   // waiting for the next commit
+	writing bool       // a goroutine is committing
+}
+
+// write is one call of update waiting for its commit.
+type write struct {
+	fn   func(tx *bolt.Tx) error
+	err  error
+	done chan struct{}
 }
 
 // Open opens the data file at path, creating it with mode 0600 if it does not exist (its
@@ -115,8 +127,80 @@ func (s *Store) view(fn func(tx *bolt.Tx) error) error {
 }
 
 // update runs fn in a write transaction, committed (and fsynced) when fn returns nil.
+//
+// Writes that arrive while another commit is on its way to the disk are committed
+// together, in one transaction and one fsync, in the order they arrived: group
+// commit. A lone write waits for nothing. If any fn of a group fails, the group is
+// rolled back and each fn runs again in a transaction of its own, so every fn must
+// read what it needs from tx and leave nothing behind until update returns: every
+// fn in this package does.
 func (s *Store) update(fn func(tx *bolt.Tx) error) error {
-	return closed(s.db.Update(fn))
+	w := &write{fn: fn, done: make(chan struct{})}
+	s.wmu.Lock()
+	s.writes = append(s.writes, w)
+	lead := !s.writing
+	s.writing = true
+	s.wmu.Unlock()
+	if lead && s.commitGroup() {
+		// Writes came in meanwhile: commit them in the background, so this caller,
+		// whose write is done, need not wait for theirs.
+		go s.drain()
+	}
+	<-w.done
+	return w.err
+}
+
+// commitGroup commits the writes waiting now, and reports whether more arrived
+// meanwhile; when none did, no goroutine is committing any more.
+func (s *Store) commitGroup() bool {
+	s.wmu.Lock()
+	group := s.writes
+	s.writes = nil
+	s.wmu.Unlock()
+	s.commit(group)
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if len(s.writes) == 0 {
+		s.writing = false
+		return false
+	}
+	return true
+}
+
+// drain commits groups until no write is waiting.
+func (s *Store) drain() {
+	for s.commitGroup() {
+	}
+}
+
+// commit runs a group of writes in one transaction, or each alone if one fails.
+func (s *Store) commit(group []*write) {
+	defer func() {
+		for _, w := range group {
+			close(w.done)
+		}
+	}()
+	if len(group) > 1 {
+		failed := false
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			for _, w := range group {
+				if err := w.fn(tx); err != nil {
+					failed = true
+					return err
+				}
+			}
+			return nil
+		})
+		if !failed {
+			for _, w := range group {
+				w.err = closed(err)
+			}
+			return
+		}
+	}
+	for _, w := range group {
+		w.err = closed(s.db.Update(w.fn))
+	}
 }
 
 // closed maps bbolt's error for a closed database to ErrClosed.

@@ -415,3 +415,44 @@ func TestOpen_schemaTooNew(t *testing.T) {
 func identityEqual(a, b protocol.Identity) bool {
 	return a.ID == b.ID && a.SignKey.Equal(b.SignKey) && a.BoxKey == b.BoxKey && a.BoxPub == b.BoxPub
 }
+
+// Concurrent writes are committed in groups, each applied once, and one that fails
+// fails alone: the others of its group still commit.
+func TestStore_groupCommit(t *testing.T) {
+	s := mustOpenPath(t, filepath.Join(t.TempDir(), "hubnet.db"), nil)
+	const n = 64
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = s.update(func(tx *bolt.Tx) error {
+				if i%10 == 3 {
+					return fmt.Errorf("write %d refused", i)
+				}
+				b, err := tx.CreateBucketIfNotExists([]byte("group_test"))
+				if err != nil {
+					return err
+				}
+				return b.Put([]byte(fmt.Sprintf("%03d", i)), []byte("x"))
+			})
+		})
+	}
+	wg.Wait()
+	want := 0
+	for i, err := range errs {
+		if (i%10 == 3) != (err != nil) {
+			t.Errorf("write %d: err = %v", i, err)
+		}
+		if err == nil {
+			want++
+		}
+	}
+	got := 0
+	s.view(func(tx *bolt.Tx) error {
+		got = tx.Bucket([]byte("group_test")).Stats().KeyN
+		return nil
+	})
+	if got != want {
+		t.Errorf("%d keys stored, want %d", got, want)
+	}
+}
