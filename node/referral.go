@@ -152,6 +152,11 @@ func (e *referrals) dispatch() time.Time {
 			continue
 		}
 		first[o.Referral] = true
+		if pv, _ := e.n.dir.peer(o.To); !pv.Reachable {
+			// Not tried while gossip says the hub is gone: peerUp wakes the dispatcher
+			// when it is back.
+			continue
+		}
 		if o.Due.After(now) {
 			next = minTime(next, o.Due)
 			continue
@@ -631,14 +636,10 @@ func (e *referrals) expire() {
 
 // peerUp makes every message waiting for hub id due at once: it has just come back.
 func (e *referrals) peerUp(id string) {
-	n, err := e.n.store.Hasten(id, e.n.cfg.Now())
-	if err != nil {
+	if _, err := e.n.store.Hasten(id, e.n.cfg.Now()); err != nil {
 		e.n.log.Error("hasten outbox", "peer", id, "err", err)
-		return
 	}
-	if n > 0 {
-		e.wake()
-	}
+	e.wake()
 }
 
 func minTime(a, b time.Time) time.Time {

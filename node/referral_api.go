@@ -211,17 +211,7 @@ func (n *Node) Referrals(q ReferralQuery) ([]ReferralInfo, error) {
 }
 
 // pending counts the outbox entries per referral.
-func (n *Node) pending() (map[string]int, error) {
-	out, err := n.store.Outbox()
-	if err != nil {
-		return nil, err
-	}
-	m := map[string]int{}
-	for _, o := range out {
-		m[o.Referral]++
-	}
-	return m, nil
-}
+func (n *Node) pending() (map[string]int, error) { return n.store.Pending() }
 
 func (n *Node) referralInfo(rec store.ReferralRecord, pending int) ReferralInfo {
 	info := ReferralInfo{Referral: rec.Referral, Role: rec.Role, Partner: partnerOf(rec, n.id.ID), SME: rec.SME,

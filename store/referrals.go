@@ -334,6 +334,25 @@ func (s *Store) Outbox() ([]Outgoing, error) {
 	return out, nil
 }
 
+// Pending counts the outbox entries of each referral, without reading their envelopes.
+func (s *Store) Pending() (map[string]int, error) {
+	n := map[string]int{}
+	err := s.view(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketOutbox).ForEach(func(k, v []byte) error {
+			var r outboxRow
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("decode outbox entry %s: %w", k, err)
+			}
+			n[r.Referral]++
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("count outbox: %w", err)
+	}
+	return n, nil
+}
+
 // Delivered removes the outbox entry msgID, once its recipient has acknowledged it. It
 // returns nil if the entry is gone already.
 func (s *Store) Delivered(msgID string) error {

@@ -1095,3 +1095,15 @@ func TestStore_Acknowledged(t *testing.T) {
 		t.Errorf("outbox: %d entries, want 0", n)
 	}
 }
+
+func TestStore_Pending(t *testing.T) {
+	s := mustOpenClock(t, newTestClock())
+	a := testRecord(t, protocol.RoleSender, testTime)
+	b := testRecord(t, protocol.RoleSender, testTime)
+	mustSave(t, s, a, []Outgoing{testOutgoing(t, a.Referral.ID, "hub-two", time.Time{}), testOutgoing(t, a.Referral.ID, "hub-two", time.Time{})}, nil)
+	mustSave(t, s, b, []Outgoing{testOutgoing(t, b.Referral.ID, "hub-two", time.Time{})}, nil)
+	got, err := s.Pending()
+	if err != nil || got[a.Referral.ID] != 2 || got[b.Referral.ID] != 1 || len(got) != 2 {
+		t.Errorf("Pending = %v, %v", got, err)
+	}
+}
