@@ -48,6 +48,28 @@ func waitState(t *testing.T, h *nodetest.Hub, id string, want protocol.State) no
 	return info
 }
 
+// acceptedReferral sends req from a to b, has b accept it, and waits until b holds the
+// SME's identity.
+func acceptedReferral(t *testing.T, a, b *nodetest.Hub, req node.ReferralRequest) string {
+	t.Helper()
+	sent, err := a.Refer(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := sent.Referral.ID
+	waitState(t, b, id, protocol.StateReceived)
+	if _, err := b.Act(id, protocol.EventAccept, node.ReferralAction{}); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if info, _ := b.Referral(id); info.SME == nil {
+			return fmt.Errorf("no SME at the receiver yet")
+		}
+		return nil
+	})
+	return id
+}
+
 func twoHubs(t *testing.T) (a, b *nodetest.Hub) {
 	t.Helper()
 	hubs := nodetest.StartN(t, nodetest.Network(t), 2)
@@ -174,21 +196,7 @@ func TestReferral_refusedActions(t *testing.T) {
 
 func TestReferral_cancelPurgesIdentity(t *testing.T) {
 	a, b := twoHubs(t)
-	sent, err := a.Refer(referralTo(b.ID()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := sent.Referral.ID
-	waitState(t, b, id, protocol.StateReceived)
-	if _, err := b.Act(id, protocol.EventAccept, node.ReferralAction{}); err != nil {
-		t.Fatal(err)
-	}
-	nodetest.Eventually(t, 10*time.Second, func() error {
-		if info, _ := b.Referral(id); info.SME == nil {
-			return fmt.Errorf("no SME at the receiver yet")
-		}
-		return nil
-	})
+	id := acceptedReferral(t, a, b, referralTo(b.ID()))
 	if _, err := a.Act(id, protocol.EventCancel, node.ReferralAction{Reason: "consent-withdrawn"}); err != nil {
 		t.Fatal(err)
 	}
@@ -368,21 +376,7 @@ func TestReferral_identitySealedFromOtherHubs(t *testing.T) {
 	nc.Flush()
 
 	req := referralTo(b.ID())
-	sent, err := a.Refer(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := sent.Referral.ID
-	waitState(t, b, id, protocol.StateReceived)
-	if _, err := b.Act(id, protocol.EventAccept, node.ReferralAction{}); err != nil {
-		t.Fatal(err)
-	}
-	nodetest.Eventually(t, 10*time.Second, func() error {
-		if info, _ := b.Referral(id); info.SME == nil {
-			return fmt.Errorf("no SME at the receiver yet")
-		}
-		return nil
-	})
+	id := acceptedReferral(t, a, b, req)
 
 	mu.Lock()
 	defer mu.Unlock()

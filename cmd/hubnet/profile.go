@@ -157,17 +157,17 @@ func exactArgs(n int) cobra.PositionalArgs {
 	}
 }
 
+// readInput reads the file at path, or stdin for "-".
+func readInput(path string, stdin io.Reader) ([]byte, error) {
+	if path == "-" {
+		return io.ReadAll(stdin)
+	}
+	return os.ReadFile(path)
+}
+
 // readProfileFile reads a profile from a YAML file, or from stdin for "-".
 func readProfileFile(path string, stdin io.Reader) (protocol.Profile, error) {
-	var (
-		data []byte
-		err  error
-	)
-	if path == "-" {
-		data, err = io.ReadAll(stdin)
-	} else {
-		data, err = os.ReadFile(path)
-	}
+	data, err := readInput(path, stdin)
 	if err != nil {
 		return protocol.Profile{}, fmt.Errorf("read profile: %w", err)
 	}

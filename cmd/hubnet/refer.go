@@ -7,7 +7,6 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -210,15 +209,7 @@ var referralYAMLPrefix = map[string]string{
 
 // readReferralFile reads a referral from a YAML file, or from stdin for "-".
 func readReferralFile(path string, stdin io.Reader) (referralFile, error) {
-	var (
-		data []byte
-		err  error
-	)
-	if path == "-" {
-		data, err = io.ReadAll(stdin)
-	} else {
-		data, err = os.ReadFile(path)
-	}
+	data, err := readInput(path, stdin)
 	if err != nil {
 		return referralFile{}, fmt.Errorf("read referral: %w", err)
 	}
