@@ -74,11 +74,24 @@ func newMetrics(n *Node) *metrics {
 	return m
 }
 
+// maxDropSenders is how many senders the drop log remembers before it forgets those
+// it logged more than a second ago.
+const maxDropSenders = 1024
+
 // drop counts a refused message and logs it, at most once a second per sender.
 func (n *Node) drop(sender, reason string, err error) {
 	n.metrics.dropped.WithLabelValues(reason).Inc()
 	now := time.Now()
 	n.metrics.mu.Lock()
+	if len(n.metrics.lastLog) > maxDropSenders {
+		// Senders are not yet verified here: forget the quiet ones, so made-up names
+		// cannot grow the map without end.
+		for s, at := range n.metrics.lastLog {
+			if now.Sub(at) >= time.Second {
+				delete(n.metrics.lastLog, s)
+			}
+		}
+	}
 	last, seen := n.metrics.lastLog[sender]
 	logIt := !seen || now.Sub(last) >= time.Second
 	if logIt {

@@ -381,6 +381,7 @@ func (n *Node) stop() error {
 	if n.ml != nil {
 		n.ml.Shutdown()
 	}
+	n.referrals.close()
 	n.wg.Wait()
 	if n.bus != nil {
 		n.bus.close()

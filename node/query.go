@@ -242,6 +242,11 @@ func (n *Node) openAnswer(data []byte, qid string, keys map[string][]byte) (stri
 		return "", protocol.QueryAnswer{}, err
 	}
 	if env.Type == protocol.TypeError {
+		if age := n.cfg.Now().Sub(env.Time); age > protocol.MaxQueryAge || age < -protocol.MaxQueryAge {
+			err := fmt.Errorf("error answer from %s sent %v ago", env.From, age.Round(time.Second))
+			n.drop(env.From, "stale", err)
+			return "", protocol.QueryAnswer{}, err
+		}
 		err := env.Decode(nil)
 		n.log.Warn("live query refused", "peer", env.From, "err", err)
 		return env.From, protocol.QueryAnswer{}, err

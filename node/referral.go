@@ -49,6 +49,8 @@ type referrals struct {
 	n        *Node
 	wakeCh   chan struct{}        // buffered 1: the outbox has something new
 	receive  chan struct{}        // semaphore of messages being applied
+	handlers sync.WaitGroup       // received messages being applied
+	closing  bool                 // no more messages are taken; guarded by mu
 	inflight map[string]bool      // outbox entries being sent
 	finished map[string]time.Time // entries whose attempt ended, and when: see dispatch
 	mu       sync.Mutex           // guards inflight and finished
@@ -57,6 +59,14 @@ type referrals struct {
 func newReferrals(n *Node) *referrals {
 	return &referrals{n: n, wakeCh: make(chan struct{}, 1), receive: make(chan struct{}, maxInflight),
 		inflight: map[string]bool{}, finished: map[string]time.Time{}}
+}
+
+// close stops taking referral messages and waits for those being applied.
+func (e *referrals) close() {
+	e.mu.Lock()
+	e.closing = true
+	e.mu.Unlock()
+	e.handlers.Wait()
 }
 
 func (e *referrals) wake() {
@@ -70,10 +80,18 @@ func (e *referrals) wake() {
 func (e *referrals) subscribe() error {
 	_, err := e.n.bus.nc.Subscribe(protocol.ReferralSubject(e.n.id.ID), func(m *nats.Msg) {
 		e.receive <- struct{}{} // blocks the subscription when maxInflight are being applied
-		e.n.wg.Go(func() {
-			defer func() { <-e.receive }()
+		e.mu.Lock()
+		if e.closing {
+			e.mu.Unlock()
+			<-e.receive
+			return // the node is stopping: the sender tries again later
+		}
+		e.handlers.Add(1)
+		e.mu.Unlock()
+		go func() {
+			defer func() { <-e.receive; e.handlers.Done() }()
 			e.onMessage(m)
-		})
+		}()
 	})
 	if err != nil {
 		return fmt.Errorf("subscribe referral messages: %w", err)
@@ -352,7 +370,9 @@ func (e *referrals) onMessage(m *nats.Msg) {
 		e.n.drop(env.From, "malformed", err)
 		return
 	}
-	ackBytes, dup, err := e.n.store.Receive(env.ID, in.referral, func(cur store.ReferralRecord, found bool) (store.Incoming, error) {
+	// The inbox key names the sender too: another hub that reuses a message ID it
+	// saw go by does not make the real message a duplicate.
+	ackBytes, dup, err := e.n.store.Receive(env.From+"/"+env.ID, in.referral, func(cur store.ReferralRecord, found bool) (store.Incoming, error) {
 		now := e.n.cfg.Now()
 		inc, ack, err := e.apply(env, in, cur, found, pv, now)
 		if err != nil {
@@ -476,6 +496,13 @@ func (e *referrals) apply(env protocol.Envelope, in incoming, cur store.Referral
 				return store.Incoming{}, protocol.ReferralAck{Result: protocol.AckApplied, State: r.State}, nil
 			}
 			by = protocol.RoleSystem
+		}
+		if by == protocol.RoleReceiver && r.State == protocol.StateRequested {
+			// The acknowledgement of the offer was lost, but an event from the
+			// receiving hub proves it has the referral: record the receipt first.
+			if err := r.Apply(protocol.EventReceive, protocol.RoleSystem, env.From, now, ""); err != nil {
+				return refuse(cur, found, "%v", err)
+			}
 		}
 		if err := r.Apply(ev.Event, by, env.From, ev.At, ev.Note); err != nil {
 			return refuse(cur, found, "%v", err)

@@ -439,3 +439,42 @@ func TestReferral_quickCompletion(t *testing.T) {
 		t.Errorf("sender's collaborations: %d, want 1", rep.Collaborations)
 	}
 }
+
+// The acknowledgement of the offer is lost, and the receiving hub accepts before the
+// offer is sent again: the acceptance proves the receipt, and both hubs end accepted.
+func TestReferral_acceptBeforeReceiptKnown(t *testing.T) {
+	a, b := hubsWith(t, func(c *node.Config) { c.RetryMin = 4 * time.Second })
+	nc, err := nats.Connect(a.Addrs().Client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	var sub *nats.Subscription
+	// Near hub-1, this answers before hub-2 does: the answer hub-1 gets is garbage,
+	// as if hub-2's acknowledgement were lost.
+	sub, err = nc.Subscribe(protocol.ReferralSubject(b.ID()), func(m *nats.Msg) {
+		m.Respond([]byte("garbage"))
+		sub.Unsubscribe()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc.Flush()
+	sent, err := a.Refer(referralTo(b.ID()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := sent.Referral.ID
+	nodetest.Eventually(t, 5*time.Second, func() error {
+		_, err := b.Referral(id)
+		return err
+	})
+	if info, _ := a.Referral(id); info.Referral.State != protocol.StateRequested {
+		t.Skipf("hub-2's acknowledgement won the race (state %s); nothing to test", info.Referral.State)
+	}
+	if _, err := b.Act(id, protocol.EventAccept, node.ReferralAction{}); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, a, id, protocol.StateAccepted)
+	waitState(t, b, id, protocol.StateAccepted)
+}

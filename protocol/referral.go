@@ -108,6 +108,9 @@ var lifecycle = []transition{
 	{StateOnHold, StateReceived, EventExpire, RoleSystem, StateExpired},
 }
 
+// historyReserve is how many entries of MaxHistory are kept for endings.
+const historyReserve = 10
+
 // TransitionError says why the lifecycle refuses an event.
 type TransitionError struct {
 	From  State
@@ -261,6 +264,14 @@ func (r *Referral) Apply(ev Event, by Role, hub string, at time.Time, note strin
 	to, err := Next(r.State, r.HeldFrom, ev, by)
 	if err != nil {
 		return err
+	}
+	if len(r.History) >= MaxHistory-historyReserve && !to.Final() {
+		// Room is kept for an ending, so that a referral paused and resumed without
+		// end can still be cancelled, and the SME's identity purged.
+		return &TransitionError{r.State, ev, by, fmt.Sprintf("the referral has %d changes; only an ending is allowed now", len(r.History))}
+	}
+	if len(r.History) >= MaxHistory {
+		return &TransitionError{r.State, ev, by, "the referral's history is full"}
 	}
 	r.History = append(r.History, Change{At: at.UTC(), By: hub, Event: ev, From: r.State, To: to, Note: note})
 	switch {

@@ -365,3 +365,17 @@ func TestReferral_Apply_refusedChangesNothing(t *testing.T) {
 		})
 	}
 }
+
+// A referral paused and resumed without end keeps room for an ending: a cancel is
+// still possible, so the receiving hub can still be told to purge the SME's identity.
+func TestReferral_Apply_historyKeepsRoomForAnEnding(t *testing.T) {
+	r := Referral{State: StateInProgress, History: make([]Change, MaxHistory-historyReserve)}
+	err := r.Apply(EventHold, RoleReceiver, "hub-b", time.Now(), "")
+	var te *TransitionError
+	if !errors.As(err, &te) || !strings.Contains(err.Error(), "only an ending is allowed") {
+		t.Fatalf("pause with a full history: %v", err)
+	}
+	if err := r.Apply(EventCancel, RoleSender, "hub-a", time.Now(), ""); err != nil || r.State != StateCancelled {
+		t.Fatalf("cancel with a full history: %v, state %s", err, r.State)
+	}
+}

@@ -135,7 +135,7 @@ func (s *Store) view(fn func(tx *bolt.Tx) error) error {
 // read what it needs from tx and leave nothing behind until update returns: every
 // fn in this package does.
 func (s *Store) update(fn func(tx *bolt.Tx) error) error {
-	w := &write{fn: fn, done: make(chan struct{})}
+	w := &write{fn: guarded(fn), done: make(chan struct{})}
 	s.wmu.Lock()
 	s.writes = append(s.writes, w)
 	lead := !s.writing
@@ -148,6 +148,19 @@ func (s *Store) update(fn func(tx *bolt.Tx) error) error {
 	}
 	<-w.done
 	return w.err
+}
+
+// guarded turns a panic in fn into its error: fn may run in another caller's
+// goroutine, which must go on committing for the others.
+func guarded(fn func(tx *bolt.Tx) error) func(tx *bolt.Tx) error {
+	return func(tx *bolt.Tx) (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("store: write panicked: %v", p)
+			}
+		}()
+		return fn(tx)
+	}
 }
 
 // commitGroup commits the writes waiting now, and reports whether more arrived

@@ -456,3 +456,33 @@ func TestStore_groupCommit(t *testing.T) {
 		t.Errorf("%d keys stored, want %d", got, want)
 	}
 }
+
+// A write that panics fails alone, with an error; the store goes on writing.
+func TestStore_groupCommitPanic(t *testing.T) {
+	s := mustOpenPath(t, filepath.Join(t.TempDir(), "hubnet.db"), nil)
+	var wg sync.WaitGroup
+	errs := make([]error, 16)
+	for i := range errs {
+		wg.Go(func() {
+			errs[i] = s.update(func(tx *bolt.Tx) error {
+				if i == 5 {
+					panic("boom")
+				}
+				b, err := tx.CreateBucketIfNotExists([]byte("panic_test"))
+				if err != nil {
+					return err
+				}
+				return b.Put([]byte{byte(i)}, []byte("x"))
+			})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if (i == 5) != (err != nil) {
+			t.Errorf("write %d: err = %v", i, err)
+		}
+	}
+	if err := s.update(func(tx *bolt.Tx) error { return nil }); err != nil {
+		t.Errorf("write after a panic: %v", err)
+	}
+}
