@@ -201,7 +201,8 @@ func (n *Node) SetCapacity(family protocol.Family, c CapacityChange) (protocol.P
 	})
 }
 
-// Handler returns the node's HTTP API: /v1/..., /healthz and /metrics.
+// Handler returns the node's HTTP API (/v1/..., /healthz, /metrics) and its web
+// console (/, see docs/console.md).
 func (n *Node) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", n.handleHealth)
@@ -240,6 +241,7 @@ func (n *Node) Handler() http.Handler {
 		reply(w, saved, err)
 	}))
 	n.referralRoutes(mux)
+	n.consoleRoutes(mux) // the web console (console.go): GET /, /search, /hubs/, /refer, /referrals/, /me, /reports, /login
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, APIErrorBody{Code: "not-found", Message: "no such endpoint: " + r.Method + " " + r.URL.Path})
 	})

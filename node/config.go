@@ -72,6 +72,10 @@ type Config struct {
 	// Token is the operator's secret for HTTP writes. Empty means the token file in
 	// DataDir.
 	Token string
+	// ConsolePublic lets the web console's directory pages (search and hub pages) be
+	// read without signing in; referrals, reports and the hub's own pages always need
+	// the operator token. Default true; false puts every console page behind sign-in.
+	ConsolePublic bool
 
 	// Logger receives the node's logs; nil discards them.
 	Logger *slog.Logger
@@ -98,6 +102,8 @@ func DefaultConfig() Config {
 		DeliveryTimeout: 5 * time.Second,
 		RetryMin:        time.Second,
 		RetryMax:        5 * time.Minute,
+
+		ConsolePublic: true,
 	}
 }
 

@@ -255,6 +255,8 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, op
 	if referrals > 0 {
 		printDemoReferrals(stdout, nodes[0], referrals, self+" -d "+dirs[0])
 	}
+	fmt.Fprintf(stdout, "\nThe web console of %s: %s/ (to sign in, use the token in %s)\n",
+		nodes[0].ID(), url, filepath.Join(dirs[0], node.TokenFile))
 	fmt.Fprint(stdout, "\nPress Ctrl-C to stop.\n")
 
 	<-ctx.Done()

@@ -40,6 +40,7 @@ func newRunCmd(a *app) *cobra.Command {
 		gossipAddr, clusterAddr, httpAddr string
 		gossipAdv, clusterAdv, gossip     string
 		join                              []string
+		consolePublic                     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "run -d DIR",
@@ -64,6 +65,7 @@ Port 0 in an address picks a free port. Every flag can also come from the enviro
 			cfg.GossipAdvertise, cfg.ClusterAdvertise = gossipAdv, clusterAdv
 			cfg.Join = join
 			cfg.Gossip = gossip
+			cfg.ConsolePublic = consolePublic
 			cfg.Token = a.token
 			cfg.Logger = a.logger(cmd.ErrOrStderr(), slog.LevelInfo)
 			return runNode(cmd.Context(), cfg)
@@ -77,6 +79,7 @@ Port 0 in an address picks a free port. Every flag can also come from the enviro
 	f.StringVar(&gossipAdv, "gossip-advertise", "", "host:port other hubs reach the gossip listener at (default: the bound address)")
 	f.StringVar(&clusterAdv, "cluster-advertise", "", "host:port other hubs open NATS routes to (default: the bound address)")
 	f.StringVar(&gossip, "gossip", def.Gossip, "gossip timers: lan, wan (hubs across regions) or local (one machine)")
+	f.BoolVar(&consolePublic, "console-public", def.ConsolePublic, "let the web console show the directory and search without signing in")
 	return cmd
 }
 

@@ -1,0 +1,451 @@
+package node
+
+// The web console: server-rendered pages for advisors and operators, on the same
+// HTTP listener as the API. This file holds the plumbing (routes, templates, access
+// control, security headers, rendering); console_session.go signs people in and
+// guards forms, console_pages.go and console_referrals.go are the pages, and
+// console_form.go the forms' values and field errors. docs/console.md describes the
+// pages.
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/hubnet-eu/hubnet/protocol"
+)
+
+//go:embed templates/*.html
+var consoleTemplateFS embed.FS
+
+//go:embed static
+var consoleStaticFS embed.FS
+
+// consoleMaxForm is the largest form body the console reads, in bytes: a referral
+// with a 4,000-character need is well under it.
+const consoleMaxForm = 64 << 10
+
+// contentSecurityPolicy allows the console's own stylesheet and nothing inline: no
+// scripts at all, no frames, forms posted only to the node itself.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// console serves the web console of one node. It is made once per Handler; every
+// field is set at construction and read-only after, except sessions, which locks
+// itself.
+type console struct {
+	n        *Node
+	pages    map[string]*template.Template // page name -> layout and page, parsed once
+	sessions *webSessions
+	cop      *http.CrossOriginProtection
+	css      string // URL of the stylesheet, versioned by its hash so it can be cached
+}
+
+// consoleTemplates parses the embedded templates once per process: the layout and
+// partials with each page's file.
+var consoleTemplates = sync.OnceValues(func() (map[string]*template.Template, error) {
+	base, err := template.New("console").Funcs(webFuncs).ParseFS(consoleTemplateFS, "templates/layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("console layout: %w", err)
+	}
+	files, err := fs.Glob(consoleTemplateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	pages := map[string]*template.Template{}
+	for _, f := range files {
+		name := strings.TrimSuffix(strings.TrimPrefix(f, "templates/"), ".html")
+		if name == "layout" {
+			continue
+		}
+		t, err := template.Must(base.Clone()).ParseFS(consoleTemplateFS, f)
+		if err != nil {
+			return nil, fmt.Errorf("console page %s: %w", name, err)
+		}
+		pages[name] = t
+	}
+	return pages, nil
+})
+
+// consoleCSS is the stylesheet's versioned URL.
+var consoleCSS = sync.OnceValue(func() string {
+	b, err := consoleStaticFS.ReadFile("static/console.css")
+	if err != nil {
+		return "/static/console.css"
+	}
+	sum := sha256.Sum256(b)
+	return "/static/console.css?v=" + hex.EncodeToString(sum[:6])
+})
+
+// consoleRoutes adds the web console's pages to mux.
+func (n *Node) consoleRoutes(mux *http.ServeMux) {
+	pages, err := consoleTemplates()
+	if err != nil {
+		panic(err) // the templates are embedded: a parse error is a defect caught by every test
+	}
+	c := &console{n: n, pages: pages, sessions: newWebSessions(), cop: http.NewCrossOriginProtection(), css: consoleCSS()}
+	mux.Handle("GET /{$}", c.handle(webOpen, func(w http.ResponseWriter, r *http.Request, v *webView) {
+		http.Redirect(w, r, "/search", http.StatusSeeOther)
+	}))
+	mux.Handle("GET /static/", c.static())
+	mux.Handle("GET /login", c.handle(webOpen, c.loginPage))
+	mux.Handle("POST /login", c.handle(webOpen, c.login))
+	mux.Handle("POST /logout", c.handle(webOpen, c.logout))
+	mux.Handle("GET /search", c.handle(webDirectory, c.search))
+	mux.Handle("GET /hubs/{id}", c.handle(webDirectory, c.hub))
+	mux.Handle("GET /refer", c.handle(webSignedIn, c.referPage))
+	mux.Handle("POST /refer", c.handle(webSignedIn, c.refer))
+	mux.Handle("GET /referrals", c.handle(webSignedIn, c.referrals))
+	mux.Handle("GET /referrals/{id}", c.handle(webSignedIn, c.referral))
+	mux.Handle("POST /referrals/{id}/{action}", c.handle(webSignedIn, c.act))
+	mux.Handle("GET /me", c.handle(webSignedIn, c.me))
+	mux.Handle("POST /me/capacity/{family}", c.handle(webSignedIn, c.setCapacity))
+	mux.Handle("GET /reports", c.handle(webSignedIn, c.reports))
+	mux.Handle("GET /reports.csv", c.handle(webSignedIn, c.reportCSV))
+}
+
+// webAccess says who may see a page.
+type webAccess int
+
+const (
+	webOpen      webAccess = iota // anyone: sign-in and sign-out check their own forms
+	webDirectory                  // anyone when Config.ConsolePublic, else a session
+	webSignedIn                   // a signed-in operator
+)
+
+// webView is what every console handler knows about its request.
+type webView struct {
+	session string // the session cookie's value when it names a live session, else ""
+	csrf    string // the CSRF token of the session
+}
+
+// consoleHandler serves one console page.
+type consoleHandler func(w http.ResponseWriter, r *http.Request, v *webView)
+
+// handle wraps a page: security headers, the session, access control, and for a
+// POST a bounded body, a cross-origin check and, with a session, its CSRF token.
+func (c *console) handle(a webAccess, h consoleHandler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		webSecurityHeaders(w.Header())
+		w.Header().Set("Cache-Control", "no-store")
+		v := &webView{}
+		if s, ok := c.session(r); ok {
+			v.session, v.csrf = s, c.sessions.csrf(s)
+		}
+		post := r.Method == http.MethodPost
+		if post {
+			if err := c.cop.Check(r); err != nil {
+				c.fail(w, r, v, http.StatusForbidden, "Refused: this form was sent from another site.")
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, consoleMaxForm)
+			if err := r.ParseForm(); err != nil {
+				c.fail(w, r, v, http.StatusRequestEntityTooLarge, "The form could not be read: "+err.Error())
+				return
+			}
+		}
+		if a == webSignedIn || (a == webDirectory && !c.n.cfg.ConsolePublic) {
+			if v.session == "" {
+				if post {
+					c.fail(w, r, v, http.StatusForbidden, "Your session has ended: sign in again, then send the form again.")
+					return
+				}
+				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			if post && !c.sessions.checkCSRF(v.session, r.PostForm.Get("csrf")) {
+				c.fail(w, r, v, http.StatusForbidden, "Refused: the form's security token is missing or out of date. Reload the page and try again.")
+				return
+			}
+		}
+		h(w, r, v)
+	})
+}
+
+// webSecurityHeaders sets the headers every console response carries.
+func webSecurityHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+}
+
+// static serves the embedded stylesheet; no directory listings.
+func (c *console) static() http.Handler {
+	sub, _ := fs.Sub(consoleStaticFS, "static")
+	files := http.StripPrefix("/static/", http.FileServerFS(sub))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		webSecurityHeaders(w.Header())
+		if strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		files.ServeHTTP(w, r)
+	})
+}
+
+// webPage is what the layout shows around every page.
+type webPage struct {
+	Title    string
+	Nav      string // the menu item to mark as current
+	Hub      string // this hub's ID
+	HubName  string
+	SignedIn bool
+	CSRF     string
+	CSS      string
+	Now      time.Time
+	Data     any
+}
+
+// render executes the page into a buffer first, so that a template error gives a
+// clean 500 rather than half a page.
+func (c *console) render(w http.ResponseWriter, r *http.Request, v *webView, status int, name, title, nav string, data any) {
+	t, ok := c.pages[name]
+	if !ok {
+		http.Error(w, "no such console page: "+name, http.StatusInternalServerError)
+		return
+	}
+	p := webPage{Title: title, Nav: nav, Hub: c.n.id.ID, HubName: c.n.id.ID, SignedIn: v.session != "", CSRF: v.csrf,
+		CSS: c.css, Now: c.n.cfg.Now(), Data: data}
+	if self, _, err := c.n.store.Self(); err == nil && self.Name != "" {
+		p.HubName = self.Name
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
+		c.n.log.Error("console page", "page", name, "err", err)
+		http.Error(w, "the page could not be shown: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(buf.Bytes())
+	}
+}
+
+// webMessage is the data of a page that only says something.
+type webMessage struct {
+	Heading  string
+	Message  string
+	Link     string
+	LinkText string
+}
+
+// fail shows a page with a message and the status.
+func (c *console) fail(w http.ResponseWriter, r *http.Request, v *webView, status int, msg string) {
+	mp := webMessage{Heading: http.StatusText(status), Message: msg}
+	switch status {
+	case http.StatusForbidden:
+		mp.Heading = "Not allowed"
+		if v.session == "" {
+			mp.Link, mp.LinkText = "/login", "Sign in"
+		}
+	case http.StatusNotFound:
+		mp.Heading = "Not found"
+		mp.Link, mp.LinkText = "/search", "Find a partner"
+	}
+	c.render(w, r, v, status, "message", mp.Heading, "", mp)
+}
+
+// webFuncs are the helpers the templates use.
+var webFuncs = template.FuncMap{
+	"levels":   webLevel,
+	"tech":     webTech,
+	"family":   webFamily,
+	"sector":   webSector,
+	"region":   webRegion,
+	"country":  webCountry,
+	"language": webLanguage,
+	"category": webCategory,
+	"hubtype":  webHubType,
+	"code":     webCode,
+	"state":    func(s protocol.State) string { return strings.ReplaceAll(string(s), "-", " ") },
+	"date":     func(t time.Time) string { return webTime(t, "2 Jan 2006") },
+	"datetime": func(t time.Time) string { return webTime(t, "2 Jan 2006 15:04 UTC") },
+	"iso":      func(t time.Time) string { return webTime(t, time.RFC3339) },
+	"rel":      webRel,
+	"reach": func(now time.Time, reachable bool, lastSeen time.Time) webReach {
+		return webReach{Reachable: reachable, LastSeen: lastSeen, Ago: webRel(now, lastSeen)}
+	},
+	"score":    func(f float64) string { return fmt.Sprintf("%.1f", f) },
+	"fid":      webFieldID,
+	"join":     strings.Join,
+	"strings":  func(xs ...string) []string { return xs },
+	"sentence": webSentence,
+	"counts": func(head string, code bool, rows []webCount) webCounts {
+		return webCounts{Head: head, Code: code, Rows: rows}
+	},
+	"deref":  func(p *int) int { return *p },
+	"fderef": func(p *float64) float64 { return *p },
+}
+
+func webTime(t time.Time, layout string) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(layout)
+}
+
+// webCounts is a table of a KPI breakdown, for the "counts" template.
+type webCounts struct {
+	Head string
+	Code bool // show the keys, which are codes
+	Rows []webCount
+}
+
+// webReach is whether a hub is reachable, for the "reach" template.
+type webReach struct {
+	Reachable bool
+	LastSeen  time.Time
+	Ago       string
+}
+
+// webRel says how long ago, or in how long, t is from now: "3 h ago", "in 2 d".
+func webRel(now, t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	d := now.Sub(t)
+	future := d < 0
+	if future {
+		d = -d
+	}
+	var s string
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		s = fmt.Sprintf("%d min", int(d.Minutes()))
+	case d < 48*time.Hour:
+		s = fmt.Sprintf("%d h", int(d.Hours()))
+	default:
+		s = fmt.Sprintf("%d d", int(d.Hours()/24))
+	}
+	if future {
+		return "in " + s
+	}
+	return s + " ago"
+}
+
+// webLevel draws a specialisation level 1-5 as filled and empty dots.
+func webLevel(l int) string {
+	l = min(max(l, 0), protocol.MaxLevel)
+	return strings.Repeat("●", l) + strings.Repeat("○", protocol.MaxLevel-l)
+}
+
+func webTech(slug string) string {
+	if t, ok := protocol.TechnologyBySlug(slug); ok {
+		return t.Label
+	}
+	return slug
+}
+
+func webFamily(f protocol.Family) string {
+	if fi, ok := protocol.FamilyBySlug(string(f)); ok {
+		return fi.Label
+	}
+	return string(f)
+}
+
+func webSector(code string) string {
+	if s, ok := protocol.SectorByCode(code); ok {
+		return s.Name
+	}
+	return ""
+}
+
+func webRegion(code string) string {
+	if r, ok := protocol.RegionByCode(code); ok {
+		return r.Name
+	}
+	return ""
+}
+
+func webCountry(code string) string {
+	if c, ok := protocol.CountryByCode(code); ok {
+		return c.Name
+	}
+	return code
+}
+
+func webLanguage(tag string) string {
+	if name := protocol.LanguageName(tag); name != "" {
+		return name
+	}
+	return tag
+}
+
+// webCategories name the customer categories for people.
+var webCategories = map[protocol.Category]string{
+	protocol.CategoryMicro:       "Micro enterprise (fewer than 10 staff)",
+	protocol.CategorySmall:       "Small enterprise (fewer than 50 staff)",
+	protocol.CategoryMedium:      "Medium-sized enterprise (fewer than 250 staff)",
+	protocol.CategorySmallMidCap: "Small mid-cap (fewer than 500 staff)",
+	protocol.CategoryPublic:      "Public sector organisation",
+	protocol.CategoryOther:       "Other",
+}
+
+func webCategory(c protocol.Category) string {
+	if l, ok := webCategories[c]; ok {
+		return l
+	}
+	return string(c)
+}
+
+func webHubType(t protocol.HubType) string {
+	if t == protocol.HubSoE {
+		return "Seal of Excellence"
+	}
+	return string(t)
+}
+
+// webCodes name the reason and outcome codes of referrals for people.
+var webCodes = map[string]string{
+	"out-of-scope":        "Outside our scope",
+	"no-capacity":         "No capacity",
+	"not-eligible":        "SME not eligible",
+	"needs-more-info":     "Needs more information",
+	"duplicate":           "Duplicate",
+	"redirected":          "Redirected to another hub",
+	"sme-unreachable":     "SME unreachable",
+	"sme-withdrew":        "SME withdrew",
+	"other":               "Other",
+	"consent-withdrawn":   "Consent withdrawn",
+	"sent-in-error":       "Sent in error",
+	"service-delivered":   "Service delivered",
+	"partially-delivered": "Partially delivered",
+	"referred-on":         "Referred on to another provider",
+}
+
+func webCode(code string) string {
+	if l, ok := webCodes[code]; ok {
+		return l
+	}
+	return code
+}
+
+// webSentence starts s with a capital letter, for a label that begins a line.
+func webSentence(s string) string {
+	r, size := utf8.DecodeRuneInString(s)
+	if r == utf8.RuneError {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + s[size:]
+}
+
+// webFieldID is the HTML id of a form field: "need.sector" -> "f-need-sector".
+func webFieldID(name string) string {
+	return "f-" + strings.NewReplacer(".", "-", "_", "-").Replace(name)
+}

@@ -1,0 +1,449 @@
+package node
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hubnet-eu/hubnet/protocol"
+	"github.com/hubnet-eu/hubnet/store"
+)
+
+// The directory pages (search, hub), the hub's own page and the reports.
+
+// webSearch is the data of the search page.
+type webSearch struct {
+	Form   *webForm
+	Vocab  *webVocabulary
+	Live   bool
+	Empty  bool // no criteria: the whole directory, best first
+	Result *SearchResult
+	Error  string // a failure that is not the user's
+}
+
+// search is GET /search: the form, filled from the URL, and its results. The
+// parameters are those of GET /v1/search, plus live=1 for a live query.
+func (c *console) search(w http.ResponseWriter, r *http.Request, v *webView) {
+	vals := r.URL.Query()
+	live := vals.Get("live") == "1"
+	q := url.Values{}
+	for k, vs := range vals {
+		if k == "live" {
+			continue
+		}
+		q[k] = vs
+	}
+	// Codes typed by hand in lower case are meant in upper case.
+	for _, k := range []string{"region", "country"} {
+		if s := q.Get(k); s != "" {
+			q.Set(k, strings.ToUpper(strings.TrimSpace(s)))
+		}
+	}
+	d := &webSearch{Form: newWebForm(q).inOrder(searchFormOrder), Vocab: webVocab(), Live: live, Empty: len(q) == 0}
+	status := http.StatusOK
+	query, err := ParseSearch(q)
+	if err != nil {
+		// Report the rest of the query's problems with those of the parameters.
+		d.Form.addError(err, searchField)
+		query.Normalize()
+		d.Form.addError(query.Validate(), searchField)
+		status = http.StatusBadRequest
+	} else {
+		var res SearchResult
+		if live {
+			res, err = c.n.Query(r.Context(), query, 0)
+		} else {
+			res, err = c.n.Search(query)
+		}
+		switch {
+		case err == nil:
+			d.Result = &res
+		case d.Form.addError(err, searchField):
+			status = http.StatusBadRequest
+		default:
+			status, d.Error = http.StatusInternalServerError, err.Error()
+		}
+	}
+	if q.Get("country") == "" {
+		// The country was taken from a region, whose own problem says it all.
+		delete(d.Form.errs, "country")
+	}
+	c.render(w, r, v, status, "search", "Find a partner", "search", d)
+}
+
+// searchFormOrder is the order of the search form's fields.
+var searchFormOrder = []string{"text", "tech", "family", "service", "sector", "country", "region", "reach", "lang",
+	"category", "min_capacity", "type", "limit"}
+
+// searchField names the form field of a query's problem: "technologies.0" is the
+// tech field.
+func searchField(field string) string {
+	head, _, _ := strings.Cut(field, ".")
+	switch head {
+	case "technologies":
+		return "tech"
+	case "services":
+		return "service"
+	case "languages":
+		return "lang"
+	case "types":
+		return "type"
+	}
+	if slices.Contains(searchParams, head) {
+		return head
+	}
+	return ""
+}
+
+// webHub is the data of a hub's page.
+type webHub struct {
+	Hub       HubInfo
+	Regions   []protocol.Region
+	Languages []webOption
+	Techs     []webLevelRow
+	Services  []webLevelRow
+	Sectors   []webLevelRow
+	Capacity  []webCapacityRow
+	CanRefer  bool
+}
+
+// webLevelRow is one specialisation and its level.
+type webLevelRow struct {
+	Code, Label, Note string
+	Level             int
+}
+
+// webCapacityRow is the capacity of one service family.
+type webCapacityRow struct {
+	Family    protocol.FamilyInfo
+	Capacity  protocol.Capacity
+	Published bool
+}
+
+// hub is GET /hubs/{id}: a hub's profile as the directory holds it.
+func (c *console) hub(w http.ResponseWriter, r *http.Request, v *webView) {
+	h, err := c.n.Hub(r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		c.fail(w, r, v, http.StatusNotFound, "This hub's directory has no hub "+r.PathValue("id")+".")
+		return
+	}
+	if err != nil {
+		c.fail(w, r, v, http.StatusInternalServerError, err.Error())
+		return
+	}
+	p := h.Profile
+	d := &webHub{Hub: h, CanRefer: !h.Self, Capacity: capacityRows(p.Capacity)}
+	for _, code := range p.Regions {
+		reg, ok := protocol.RegionByCode(code)
+		if !ok {
+			reg = protocol.Region{Code: code}
+		}
+		d.Regions = append(d.Regions, reg)
+	}
+	for _, tag := range p.Languages {
+		d.Languages = append(d.Languages, webOption{Value: tag, Label: webLanguage(tag)})
+	}
+	d.Techs = levelRows(p.Technologies, func(s string) (string, string) { return webTech(s), "" })
+	d.Services = levelRows(p.Services, func(s string) (string, string) {
+		svc, ok := protocol.ServiceBySlug(s)
+		if !ok {
+			return s, ""
+		}
+		return svc.Label, webFamily(svc.Family)
+	})
+	d.Sectors = levelRows(p.Sectors, func(s string) (string, string) { return webSector(s), "" })
+	c.render(w, r, v, http.StatusOK, "hub", p.Name, "search", d)
+}
+
+// levelRows lists specialisations, the strongest first.
+func levelRows(m map[string]int, label func(string) (string, string)) []webLevelRow {
+	out := make([]webLevelRow, 0, len(m))
+	for code, l := range m {
+		lbl, note := label(code)
+		out = append(out, webLevelRow{Code: code, Label: lbl, Note: note, Level: l})
+	}
+	slices.SortFunc(out, func(a, b webLevelRow) int {
+		return cmp.Or(cmp.Compare(b.Level, a.Level), strings.Compare(a.Label, b.Label))
+	})
+	return out
+}
+
+// capacityRows lists the capacity of every service family, published or not.
+func capacityRows(m map[protocol.Family]protocol.Capacity) []webCapacityRow {
+	out := make([]webCapacityRow, len(protocol.Families))
+	for i, f := range protocol.Families {
+		c, ok := m[f.Slug]
+		out[i] = webCapacityRow{Family: f, Capacity: c, Published: ok}
+	}
+	return out
+}
+
+// webMe is the data of the hub's own page.
+type webMe struct {
+	Self      SelfInfo
+	NoProfile bool
+	Capacity  []webCapacityForm
+	Peers     []PeerInfo
+	Saved     string // the family whose capacity was just saved
+	Error     string
+}
+
+// webCapacityForm is the capacity form of one family.
+type webCapacityForm struct {
+	webCapacityRow
+	Form *webForm
+}
+
+// me is GET /me: the hub's profile, capacity forms and peers.
+func (c *console) me(w http.ResponseWriter, r *http.Request, v *webView) {
+	c.renderMe(w, r, v, http.StatusOK, "", nil, "")
+}
+
+// renderMe shows the hub's own page; failed, when not nil, is the capacity form of
+// family fam as sent, with its problems.
+func (c *console) renderMe(w http.ResponseWriter, r *http.Request, v *webView, status int, fam protocol.Family, failed *webForm, msg string) {
+	self, err := c.n.Self()
+	if err != nil {
+		c.fail(w, r, v, http.StatusInternalServerError, err.Error())
+		return
+	}
+	d := &webMe{Self: self, NoProfile: self.Profile == nil, Peers: c.n.Peers(), Error: msg}
+	if s := r.URL.Query().Get("saved"); s != "" && status == http.StatusOK {
+		if f, ok := protocol.FamilyBySlug(s); ok {
+			d.Saved = f.Label
+		}
+	}
+	var caps map[protocol.Family]protocol.Capacity
+	if self.Profile != nil {
+		caps = self.Profile.Capacity
+	}
+	for _, row := range capacityRows(caps) {
+		f := failed
+		if f == nil || row.Family.Slug != fam {
+			f = newWebForm(url.Values{})
+			if row.Published {
+				f.Values.Set("available", fmt.Sprint(row.Capacity.Available))
+				f.Values.Set("maximum", fmt.Sprint(row.Capacity.Maximum))
+				f.Values.Set("unit", row.Capacity.Unit)
+			} else {
+				f.Values.Set("unit", "SMEs per month")
+			}
+		}
+		d.Capacity = append(d.Capacity, webCapacityForm{webCapacityRow: row, Form: f})
+	}
+	c.render(w, r, v, status, "me", "My hub", "me", d)
+}
+
+// setCapacity is POST /me/capacity/{family}.
+func (c *console) setCapacity(w http.ResponseWriter, r *http.Request, v *webView) {
+	fam := protocol.Family(r.PathValue("family"))
+	if _, ok := protocol.FamilyBySlug(string(fam)); !ok {
+		c.fail(w, r, v, http.StatusNotFound, "There is no service family "+string(fam)+".")
+		return
+	}
+	f := newWebForm(r.PostForm)
+	var problems []protocol.FieldError
+	ch := CapacityChange{
+		Available: webInt(r.PostForm, "available", &problems),
+		Maximum:   webInt(r.PostForm, "maximum", &problems),
+		Unit:      strings.TrimSpace(r.PostForm.Get("unit")),
+	}
+	fieldOf := func(field string) string {
+		field = strings.TrimPrefix(field, "capacity."+string(fam)+".")
+		if field == "available" || field == "maximum" || field == "unit" {
+			return field
+		}
+		return ""
+	}
+	if len(problems) > 0 {
+		for _, p := range problems {
+			f.add(p, fieldOf)
+		}
+		c.renderMe(w, r, v, http.StatusBadRequest, fam, f, "")
+		return
+	}
+	_, err := c.n.SetCapacity(fam, ch)
+	switch {
+	case err == nil:
+		c.n.log.Info("capacity changed in the console", "family", fam)
+		http.Redirect(w, r, "/me?saved="+url.QueryEscape(string(fam))+"#cap-"+string(fam), http.StatusSeeOther)
+	case f.addError(err, fieldOf):
+		c.renderMe(w, r, v, http.StatusBadRequest, fam, f, "")
+	case errors.Is(err, store.ErrNoProfile):
+		c.renderMe(w, r, v, http.StatusConflict, fam, f, "This hub has no profile yet: apply one with `hubnet profile apply -f FILE` first.")
+	default:
+		c.renderMe(w, r, v, http.StatusInternalServerError, fam, f, err.Error())
+	}
+}
+
+// webReports is the data of the reports page.
+type webReports struct {
+	Form       *webForm
+	Report     *Report
+	Chart      webChart
+	ByCategory []webCount
+	BySector   []webCount
+	ByRegion   []webCount
+	ByFamily   []webCount
+	ByPartner  []webCount
+	CSV        string
+}
+
+// webCount is one line of a KPI breakdown.
+type webCount struct {
+	Key, Label string
+	N          int
+}
+
+// webChart is a horizontal bar chart, laid out here so the template only draws.
+type webChart struct {
+	Width, Height int
+	Bars          []webBar
+}
+
+// webBar is one bar: its label and value, and where they go.
+type webBar struct {
+	Label     string
+	N         int
+	Y, TextY  int
+	BarX      int
+	W, ValueX string
+}
+
+// reportPeriod reads from and to (dates; to not included), by default this calendar
+// year.
+func (c *console) reportPeriod(q url.Values) (from, to time.Time, f *webForm) {
+	now := c.n.cfg.Now().UTC()
+	from = time.Date(now.Year(), 1, 1, 0, 0, 0, 0, time.UTC)
+	to = from.AddDate(1, 0, 0)
+	f = newWebForm(url.Values{"from": {from.Format(time.DateOnly)}, "to": {to.Format(time.DateOnly)}}).inOrder([]string{"from", "to"})
+	for _, k := range []string{"from", "to"} {
+		s := strings.TrimSpace(q.Get(k))
+		if s == "" {
+			continue
+		}
+		f.Values.Set(k, s)
+		t, err := parseDay(s, k)
+		if err != nil {
+			var fe protocol.FieldError
+			errors.As(err, &fe)
+			f.add(fe, func(s string) string { return s })
+			continue
+		}
+		if k == "from" {
+			from = t
+		} else {
+			to = t
+		}
+	}
+	return from, to, f
+}
+
+// reports is GET /reports: the KPI figures of a period.
+func (c *console) reports(w http.ResponseWriter, r *http.Request, v *webView) {
+	from, to, f := c.reportPeriod(r.URL.Query())
+	d := &webReports{Form: f}
+	status := http.StatusOK
+	if !f.HasErrors() {
+		rep, err := c.n.Report(from, to)
+		switch {
+		case err == nil:
+			d.Report = &rep
+		case f.addError(err, func(s string) string { return s }):
+			status = http.StatusBadRequest
+		default:
+			c.fail(w, r, v, http.StatusInternalServerError, err.Error())
+			return
+		}
+	} else {
+		status = http.StatusBadRequest
+	}
+	if rep := d.Report; rep != nil {
+		d.CSV = "/reports.csv?" + url.Values{"from": {f.Get("from")}, "to": {f.Get("to")}}.Encode()
+		d.ByCategory = counts(rep.ByCategory, func(k string) string { return webCategory(protocol.Category(k)) })
+		d.BySector = counts(rep.BySector, webSector)
+		d.ByRegion = counts(rep.ByRegion, webRegion)
+		d.ByPartner = counts(rep.ByPartner, c.hubName)
+		for _, fam := range protocol.Families { // every family, so the chart's rows do not move
+			d.ByFamily = append(d.ByFamily, webCount{Key: string(fam.Slug), Label: webSentence(fam.Label), N: rep.ByFamily[string(fam.Slug)]})
+		}
+		d.Chart = barChart(d.ByFamily)
+	}
+	c.render(w, r, v, status, "reports", "Reports", "reports", d)
+}
+
+// reportCSV is GET /reports.csv: the records of the period, as GET /v1/report
+// gives them with format=csv.
+func (c *console) reportCSV(w http.ResponseWriter, r *http.Request, v *webView) {
+	from, to, f := c.reportPeriod(r.URL.Query())
+	var rep Report
+	if !f.HasErrors() {
+		var err error
+		if rep, err = c.n.Report(from, to); err != nil && !f.addError(err, func(s string) string { return s }) {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+	}
+	if f.HasErrors() {
+		var msgs []string
+		for _, p := range f.Summary() {
+			msgs = append(msgs, p.Field+": "+p.Rule)
+		}
+		http.Error(w, strings.Join(msgs, "\n"), http.StatusBadRequest)
+		return
+	}
+	name := fmt.Sprintf("hubnet-report-%s-%s-%s.csv", c.n.id.ID, from.Format(time.DateOnly), to.Format(time.DateOnly))
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	if err := WriteReportCSV(w, rep); err != nil {
+		c.n.log.Error("console report csv", "err", err)
+	}
+}
+
+// counts lists a breakdown, the largest first.
+func counts(m map[string]int, label func(string) string) []webCount {
+	out := make([]webCount, 0, len(m))
+	for k, n := range m {
+		out = append(out, webCount{Key: k, Label: label(k), N: n})
+	}
+	slices.SortFunc(out, func(a, b webCount) int { return cmp.Or(cmp.Compare(b.N, a.N), strings.Compare(a.Key, b.Key)) })
+	return out
+}
+
+// barChart lays out one bar per count.
+func barChart(cs []webCount) webChart {
+	const (
+		labelW = 230
+		barMax = 300
+		row    = 30
+		barH   = 20
+	)
+	ch := webChart{Width: labelW + barMax + 50, Height: row*len(cs) + 10}
+	most := 0
+	for _, c := range cs {
+		most = max(most, c.N)
+	}
+	for i, c := range cs {
+		w := 0.0
+		if most > 0 {
+			w = float64(c.N) / float64(most) * barMax
+		}
+		y := 5 + i*row
+		ch.Bars = append(ch.Bars, webBar{Label: c.Label, N: c.N, Y: y, TextY: y + 15, BarX: labelW,
+			W: fmt.Sprintf("%.1f", w), ValueX: fmt.Sprintf("%.1f", labelW+w+6)})
+	}
+	return ch
+}
+
+// hubName returns the name of hub id as the directory holds it, or the ID.
+func (c *console) hubName(id string) string {
+	if cand, ok := c.n.index.get(id); ok && cand.Profile.Name != "" {
+		return cand.Profile.Name
+	}
+	return id
+}

@@ -1,0 +1,472 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hubnet-eu/hubnet/protocol"
+	"github.com/hubnet-eu/hubnet/store"
+)
+
+// The referral pages: the form to refer an SME, the lists of referrals received
+// and sent, and a referral's page with the actions allowed now.
+
+// referFields are the fields of the referral form, named as the problems of
+// Node.Refer name them.
+var referFields = []string{
+	"need.sector", "need.region", "need.category", "need.family", "need.technologies", "need.description",
+	"need.maturity.strategy", "need.maturity.readiness", "need.maturity.human", "need.maturity.data",
+	"need.maturity.automation", "need.maturity.green",
+	"sme.name", "sme.website", "sme.contact_name", "sme.contact_email", "sme.contact_phone",
+	"consent.given_by", "consent.given_at", "consent.purpose", "consent.until",
+}
+
+// maturityDims are the six dimensions of a digital maturity summary.
+var maturityDims = []webOption{
+	{"strategy", "Digital business strategy"}, {"readiness", "Digital readiness"},
+	{"human", "Human-centric digitalisation"}, {"data", "Data management and governance"},
+	{"automation", "Automation and artificial intelligence"}, {"green", "Green digitalisation"},
+}
+
+// webInput is a text input of a form.
+type webInput struct{ Name, Label, Type, Auto string }
+
+// smeFields are the inputs of the SME's identity.
+var smeFields = []webInput{
+	{"sme.name", "Company name", "text", "organization"},
+	{"sme.website", "Website (optional)", "url", "url"},
+	{"sme.contact_name", "Contact person", "text", "name"},
+	{"sme.contact_email", "Contact e-mail (optional)", "email", "email"},
+	{"sme.contact_phone", "Contact phone (optional)", "tel", "tel"},
+}
+
+// referField names the form field of a referral's problem.
+func referField(field string) string {
+	if strings.HasPrefix(field, "need.technologies.") {
+		return "need.technologies"
+	}
+	if slices.Contains(referFields, field) {
+		return field
+	}
+	return ""
+}
+
+// webRefer is the data of the referral form.
+type webRefer struct {
+	Form      *webForm
+	To        HubInfo
+	Vocab     *webVocabulary
+	Maturity  []webOption
+	SMEFields []webInput
+	Error     string
+}
+
+// MaturityOpen reports whether the maturity scores are shown unfolded: when any is
+// filled in or wrong.
+func (d *webRefer) MaturityOpen() bool {
+	return slices.ContainsFunc(maturityDims, func(m webOption) bool {
+		name := "need.maturity." + m.Value
+		return d.Form.Get(name) != "" || d.Form.Invalid(name)
+	})
+}
+
+// referPage is GET /refer?to=ID.
+func (c *console) referPage(w http.ResponseWriter, r *http.Request, v *webView) {
+	f := newWebForm(url.Values{"consent.given_at": {c.n.cfg.Now().UTC().Format(time.DateOnly)}})
+	c.renderRefer(w, r, v, http.StatusOK, r.URL.Query().Get("to"), f, "")
+}
+
+func (c *console) renderRefer(w http.ResponseWriter, r *http.Request, v *webView, status int, to string, f *webForm, msg string) {
+	h, err := c.n.Hub(to)
+	switch {
+	case to == "":
+		c.fail(w, r, v, http.StatusBadRequest, "Choose the hub to refer the SME to: find one with Find a partner, then use its Refer an SME link.")
+		return
+	case errors.Is(err, store.ErrNotFound):
+		c.fail(w, r, v, http.StatusNotFound, "This hub's directory has no hub "+to+".")
+		return
+	case err != nil:
+		c.fail(w, r, v, http.StatusInternalServerError, err.Error())
+		return
+	case h.Self:
+		c.fail(w, r, v, http.StatusBadRequest, "A hub cannot refer an SME to itself: choose another hub.")
+		return
+	}
+	d := &webRefer{Form: f, To: h, Vocab: webVocab(), Maturity: maturityDims, SMEFields: smeFields, Error: msg}
+	c.render(w, r, v, status, "refer", "Refer an SME to "+h.Profile.Name, "referrals", d)
+}
+
+// refer is POST /refer: the referral is sent, or the form comes back with every
+// problem next to its field and nothing stored.
+func (c *console) refer(w http.ResponseWriter, r *http.Request, v *webView) {
+	to := strings.TrimSpace(r.PostForm.Get("to"))
+	f := newWebForm(r.PostForm).inOrder(referFields)
+	now := c.n.cfg.Now()
+	req, problems := parseReferral(r.PostForm, to, now)
+	if len(problems) > 0 {
+		// Values that could not be read are not sent; the rest is checked as Refer
+		// would, so that every problem shows at once.
+		for _, p := range problems {
+			f.add(p, referField)
+		}
+		all := &protocol.ValidationError{What: "referral"}
+		addProblems(all, "need.", req.Need.Validate())
+		addProblems(all, "sme.", req.SME.Validate())
+		addProblems(all, "consent.", req.Consent.Validate(now))
+		for _, p := range all.Problems {
+			if !slices.ContainsFunc(problems, func(q protocol.FieldError) bool { return referField(q.Field) == referField(p.Field) }) {
+				f.add(p, referField)
+			}
+		}
+		c.renderRefer(w, r, v, http.StatusBadRequest, to, f, "")
+		return
+	}
+	info, err := c.n.Refer(req)
+	switch {
+	case err == nil:
+		http.Redirect(w, r, "/referrals/"+url.PathEscape(info.Referral.ID), http.StatusSeeOther)
+	case f.addError(err, referField):
+		c.renderRefer(w, r, v, http.StatusBadRequest, to, f, "")
+	case errors.Is(err, protocol.ErrNotFound):
+		c.renderRefer(w, r, v, http.StatusNotFound, to, f, err.Error())
+	default:
+		c.renderRefer(w, r, v, http.StatusInternalServerError, to, f, err.Error())
+	}
+}
+
+// parseReferral reads the referral form. Dates are days: consent given on a day
+// counts from its start (or from now, when that day has begun somewhere east of
+// UTC but not yet in UTC), and lasts until the end of its last day, in UTC.
+func parseReferral(v url.Values, to string, now time.Time) (ReferralRequest, []protocol.FieldError) {
+	var problems []protocol.FieldError
+	s := func(k string) string { return strings.TrimSpace(v.Get(k)) }
+	req := ReferralRequest{
+		To: to,
+		Need: protocol.Need{Sector: s("need.sector"), Region: strings.ToUpper(s("need.region")),
+			Category: protocol.Category(s("need.category")), Family: protocol.Family(s("need.family")),
+			Description: s("need.description")},
+		SME: protocol.SME{Name: s("sme.name"), Website: s("sme.website"), ContactName: s("sme.contact_name"),
+			ContactEmail: s("sme.contact_email"), ContactPhone: s("sme.contact_phone")},
+		Consent: protocol.Consent{GivenBy: s("consent.given_by"), Recipient: to, Purpose: s("consent.purpose")},
+	}
+	for _, t := range v["need.technologies"] {
+		if t = strings.TrimSpace(t); t != "" {
+			req.Need.Technologies = append(req.Need.Technologies, t)
+		}
+	}
+	if slices.ContainsFunc(maturityDims, func(d webOption) bool { return s("need.maturity."+d.Value) != "" }) {
+		var m protocol.Maturity
+		scores := map[string]*int{"strategy": &m.Strategy, "readiness": &m.Readiness, "human": &m.Human,
+			"data": &m.Data, "automation": &m.Automation, "green": &m.Green}
+		for _, d := range maturityDims {
+			name := "need.maturity." + d.Value
+			if s(name) == "" {
+				problems = append(problems, protocol.FieldError{Field: name, Rule: "is required when any score is given: 0 to 100"})
+				continue
+			}
+			if n := webInt(v, name, &problems); n != nil {
+				*scores[d.Value] = *n
+			}
+		}
+		req.Need.Maturity = &m
+	}
+	day := func(name string) time.Time {
+		str := s(name)
+		if str == "" {
+			return time.Time{}
+		}
+		t, err := time.Parse(time.DateOnly, str)
+		if err != nil {
+			problems = append(problems, protocol.FieldError{Field: name, Rule: fmt.Sprintf("must be a date such as 2026-11-22, got %q", str)})
+		}
+		return t
+	}
+	if t := day("consent.given_at"); !t.IsZero() {
+		if t.After(now) && t.Before(now.Add(24*time.Hour)) {
+			t = now
+		}
+		req.Consent.GivenAt = t
+	}
+	if t := day("consent.until"); !t.IsZero() {
+		req.Consent.Until = t.Add(24*time.Hour - time.Second)
+	}
+	return req, problems
+}
+
+// webReferrals is the data of the referral lists.
+type webReferrals struct {
+	Dir   string
+	State string
+	Rows  []webReferralRow
+	Total int // referrals selected; Rows holds the newest webMaxRows
+	Vocab *webVocabulary
+	Error string
+}
+
+// webMaxRows is the most referrals a list shows; the CLI and the API list all.
+const webMaxRows = 500
+
+// webReferralRow is one referral in a list.
+type webReferralRow struct {
+	Info    ReferralInfo
+	Partner string // its name
+	Next    string
+	Mine    bool // this hub has something to do
+	Summary string
+}
+
+// referrals is GET /referrals?dir=in|out&state=.
+func (c *console) referrals(w http.ResponseWriter, r *http.Request, v *webView) {
+	q := r.URL.Query()
+	d := &webReferrals{Dir: q.Get("dir"), State: q.Get("state"), Vocab: webVocab()}
+	if d.Dir == "" {
+		d.Dir = "in"
+	}
+	status := http.StatusOK
+	list, err := c.n.Referrals(ReferralQuery{Direction: d.Dir, State: protocol.State(d.State)})
+	var ve *protocol.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		status, d.Error = http.StatusBadRequest, err.Error()
+	case err != nil:
+		c.fail(w, r, v, http.StatusInternalServerError, err.Error())
+		return
+	}
+	d.Total = len(list)
+	for _, info := range list[:min(len(list), webMaxRows)] {
+		next, mine := nextStep(info, c.hubName(info.Partner))
+		d.Rows = append(d.Rows, webReferralRow{Info: info, Partner: c.hubName(info.Partner), Next: next, Mine: mine,
+			Summary: needSummary(info.Referral.Need)})
+	}
+	c.render(w, r, v, status, "referrals", "Referrals", "referrals", d)
+}
+
+// needSummary says in a line what the SME needs.
+func needSummary(n protocol.Need) string {
+	desc := n.Description
+	if utf8.RuneCountInString(desc) > 90 {
+		desc = string([]rune(desc)[:89]) + "…"
+	}
+	return fmt.Sprintf("%s, sector %s, %s: %s", webFamily(n.Family), n.Sector, n.Region, desc)
+}
+
+// nextStep says what happens next to a referral and whether this hub is the one to
+// act.
+func nextStep(info ReferralInfo, partner string) (string, bool) {
+	r := info.Referral
+	if r.State.Final() {
+		return "Nothing: the referral is " + string(r.State), false
+	}
+	if info.Role == protocol.RoleReceiver {
+		switch {
+		case r.State == protocol.StateReceived:
+			return "Accept or decline by " + webTime(r.DecideBy, "2 Jan 2006"), true
+		case r.State == protocol.StateAccepted:
+			return "Start the service", true
+		case r.State == protocol.StateInProgress:
+			return "Complete it when the service is delivered", true
+		case r.State == protocol.StateOnHold && r.HeldFrom == protocol.StateInProgress:
+			return "Resume the paused service", true
+		case r.State == protocol.StateOnHold:
+			return "Wait for " + partner + " to answer your question", false
+		}
+		return "Wait for " + partner, false
+	}
+	switch {
+	case r.State == protocol.StateRequested:
+		return "Wait for " + partner + " to receive it", false
+	case r.State == protocol.StateReceived:
+		return "Wait for " + partner + " to decide by " + webTime(r.DecideBy, "2 Jan 2006"), false
+	case r.State == protocol.StateOnHold && r.HeldFrom == protocol.StateReceived:
+		return "Answer " + partner + "'s question", true
+	case r.State == protocol.StateOnHold:
+		return partner + " paused the service", false
+	case r.State == protocol.StateAccepted:
+		return "Wait for " + partner + " to start the service", false
+	case r.State == protocol.StateInProgress:
+		return partner + " is delivering the service", false
+	}
+	return "Wait for " + partner, false
+}
+
+// webReferral is the data of a referral's page.
+type webReferral struct {
+	Info     ReferralInfo
+	Partner  string
+	Next     string
+	Mine     bool
+	SMENote  string
+	Maturity []webScore
+	Actions  []webAction
+	Error    string
+	Problems []webProblem // problems of an action whose form is not on the page
+}
+
+type webScore struct {
+	Label string
+	Score int
+}
+
+// webAction is the form of one action allowed now.
+type webAction struct {
+	Event        protocol.Event
+	Legend       string
+	Button       string
+	CodeField    string // "reason", "outcome" or ""
+	CodeLabel    string
+	Codes        []string
+	NoteLabel    string
+	NoteRequired bool
+	Form         *webForm
+}
+
+// referral is GET /referrals/{id}.
+func (c *console) referral(w http.ResponseWriter, r *http.Request, v *webView) {
+	info, err := c.n.Referral(r.PathValue("id"))
+	if err != nil {
+		c.referralError(w, r, v, err)
+		return
+	}
+	c.renderReferral(w, r, v, http.StatusOK, info, "", nil, "")
+}
+
+func (c *console) referralError(w http.ResponseWriter, r *http.Request, v *webView, err error) {
+	if errors.Is(err, store.ErrNotFound) {
+		c.fail(w, r, v, http.StatusNotFound, "This hub has no referral "+r.PathValue("id")+".")
+		return
+	}
+	c.fail(w, r, v, http.StatusInternalServerError, err.Error())
+}
+
+// act is POST /referrals/{id}/{action}: the action is made and the page shown
+// again, or the page comes back with why it was refused.
+func (c *console) act(w http.ResponseWriter, r *http.Request, v *webView) {
+	id, ev := r.PathValue("id"), protocol.Event(r.PathValue("action"))
+	a := ReferralAction{Reason: strings.TrimSpace(r.PostForm.Get("reason")), Outcome: strings.TrimSpace(r.PostForm.Get("outcome")),
+		Note: strings.TrimSpace(r.PostForm.Get("note"))}
+	_, err := c.n.Act(id, ev, a)
+	if err == nil {
+		http.Redirect(w, r, "/referrals/"+url.PathEscape(id), http.StatusSeeOther)
+		return
+	}
+	info, ierr := c.n.Referral(id)
+	if ierr != nil {
+		c.referralError(w, r, v, ierr)
+		return
+	}
+	f := newWebForm(r.PostForm)
+	var (
+		te     *protocol.TransitionError
+		status int
+		msg    string
+	)
+	switch {
+	case errors.As(err, &te):
+		status, msg = http.StatusConflict, "Not allowed now: "+err.Error()+"."
+	case f.addError(err, func(s string) string {
+		if s == "reason" || s == "outcome" || s == "note" {
+			return s
+		}
+		return ""
+	}):
+		status, msg = http.StatusBadRequest, "The "+string(ev)+" form has a problem: see below."
+	default:
+		status, msg = http.StatusInternalServerError, err.Error()
+	}
+	c.renderReferral(w, r, v, status, info, ev, f, msg)
+}
+
+// renderReferral shows a referral; failed is the form of action ev as sent, with its
+// problems, or nil.
+func (c *console) renderReferral(w http.ResponseWriter, r *http.Request, v *webView, status int, info ReferralInfo, ev protocol.Event, failed *webForm, msg string) {
+	partner := c.hubName(info.Partner)
+	d := &webReferral{Info: info, Partner: partner, SMENote: smeNote(info), Error: msg}
+	d.Next, d.Mine = nextStep(info, partner)
+	if m := info.Referral.Need.Maturity; m != nil {
+		for i, s := range []int{m.Strategy, m.Readiness, m.Human, m.Data, m.Automation, m.Green} {
+			d.Maturity = append(d.Maturity, webScore{Label: maturityDims[i].Label, Score: s})
+		}
+	}
+	shown := false
+	for _, a := range info.Actions {
+		wa := actionForm(a, info.Referral)
+		if a == ev && failed != nil {
+			wa.Form, shown = failed, true
+		}
+		d.Actions = append(d.Actions, wa)
+	}
+	if failed != nil && !shown {
+		d.Problems = failed.Summary()
+	}
+	title := "Referral from " + partner
+	if info.Role == protocol.RoleSender {
+		title = "Referral to " + partner
+	}
+	c.render(w, r, v, status, "referral", title, "referrals", d)
+}
+
+// actionForm describes the form of action ev on referral r.
+func actionForm(ev protocol.Event, r protocol.Referral) webAction {
+	a := webAction{Event: ev, Form: newWebForm(url.Values{}), NoteLabel: "Note for the other hub (optional)"}
+	switch ev {
+	case protocol.EventAccept:
+		a.Legend, a.Button = "Accept the referral", "Accept"
+	case protocol.EventDecline:
+		a.Legend, a.Button = "Decline the referral", "Decline"
+		a.CodeField, a.CodeLabel, a.Codes = "reason", "Reason", protocol.DeclineReasons
+	case protocol.EventHold:
+		if r.State == protocol.StateInProgress {
+			a.Legend, a.Button, a.NoteLabel = "Pause the service", "Pause", "Why the service pauses"
+		} else {
+			a.Legend, a.Button, a.NoteLabel = "Ask the referring hub for more information", "Ask", "Your question"
+		}
+		a.NoteRequired = true
+	case protocol.EventAnswer:
+		a.Legend, a.Button, a.NoteLabel, a.NoteRequired = "Answer the question", "Answer", "Your answer", true
+	case protocol.EventStart:
+		a.Legend, a.Button = "Start the service", "Start"
+		if r.State == protocol.StateOnHold {
+			a.Legend, a.Button = "Resume the service", "Resume"
+		}
+	case protocol.EventComplete:
+		a.Legend, a.Button = "Complete the referral", "Complete"
+		a.CodeField, a.CodeLabel, a.Codes = "outcome", "Outcome", protocol.Outcomes
+	case protocol.EventFail:
+		a.Legend, a.Button = "Report that the service cannot be delivered", "Report failure"
+		a.CodeField, a.CodeLabel, a.Codes = "reason", "Reason", protocol.FailReasons
+	case protocol.EventCancel:
+		a.Legend, a.Button = "Cancel the referral", "Cancel referral"
+		a.CodeField, a.CodeLabel, a.Codes = "reason", "Reason", protocol.CancelReasons
+	default:
+		a.Legend, a.Button = string(ev), string(ev)
+	}
+	return a
+}
+
+// smeNote says why the SME's identity is not shown, when it is not.
+func smeNote(info ReferralInfo) string {
+	if info.SME != nil {
+		return ""
+	}
+	r := info.Referral
+	accepted := slices.ContainsFunc(r.History, func(ch protocol.Change) bool { return ch.Event == protocol.EventAccept })
+	switch {
+	case info.Role == protocol.RoleSender:
+		return "This hub no longer holds the SME's identity."
+	case r.State == protocol.StateCancelled && accepted:
+		return "The SME's identity was deleted when the referral was cancelled: its consent no longer holds."
+	case r.State == protocol.StateRejected || r.State == protocol.StateExpired || r.State == protocol.StateCancelled:
+		return "The SME's identity was never shared with this hub: the referral was not accepted."
+	case accepted && !r.State.Final():
+		return "The SME's identity is on its way, sealed so that only this hub can read it. Reload the page in a moment."
+	case accepted:
+		return "This hub no longer holds the SME's identity."
+	}
+	return "The SME's identity is sealed: the referring hub sends it, readable only by this hub, once you accept."
+}
