@@ -99,6 +99,7 @@ func (n *Node) consoleRoutes(mux *http.ServeMux) {
 		http.Redirect(w, r, "/search", http.StatusSeeOther)
 	}))
 	mux.Handle("GET /static/", c.static())
+	mux.Handle("GET /favicon.ico", c.favicon())
 	mux.Handle("GET /login", c.handle(webOpen, c.loginPage))
 	mux.Handle("POST /login", c.handle(webOpen, c.login))
 	mux.Handle("POST /logout", c.handle(webOpen, c.logout))
@@ -110,6 +111,7 @@ func (n *Node) consoleRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /referrals/{id}", c.handle(webSignedIn, c.referral))
 	mux.Handle("POST /referrals/{id}/{action}", c.handle(webSignedIn, c.act))
 	mux.Handle("GET /me", c.handle(webSignedIn, c.me))
+	mux.Handle("POST /me/profile", c.handle(webSignedIn, c.saveProfile))
 	mux.Handle("POST /me/capacity/{family}", c.handle(webSignedIn, c.setCapacity))
 	mux.Handle("GET /reports", c.handle(webSignedIn, c.reports))
 	mux.Handle("GET /reports.csv", c.handle(webSignedIn, c.reportCSV))
@@ -181,7 +183,7 @@ func webSecurityHeaders(h http.Header) {
 	h.Set("X-Frame-Options", "DENY")
 }
 
-// static serves the embedded stylesheet; no directory listings.
+// static serves the embedded stylesheet and icon; no directory listings.
 func (c *console) static() http.Handler {
 	sub, _ := fs.Sub(consoleStaticFS, "static")
 	files := http.StripPrefix("/static/", http.FileServerFS(sub))
@@ -193,6 +195,20 @@ func (c *console) static() http.Handler {
 		}
 		w.Header().Set("Cache-Control", "public, max-age=86400")
 		files.ServeHTTP(w, r)
+	})
+}
+
+// consoleIcon is the path of the console's icon in the embedded static files.
+const consoleIcon = "/static/hub.svg"
+
+// favicon answers the request every browser makes for /favicon.ico with the
+// console's SVG icon, which the layout also links.
+func (c *console) favicon() http.Handler {
+	static := c.static()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r2 := r.Clone(r.Context())
+		r2.URL.Path = consoleIcon
+		static.ServeHTTP(w, r2)
 	})
 }
 
@@ -287,6 +303,9 @@ var webFuncs = template.FuncMap{
 	"counts": func(head string, code bool, rows []webCount) webCounts {
 		return webCounts{Head: head, Code: code, Rows: rows}
 	},
+	"levelsel": func(f *webForm, name, label string) webLevelSelect {
+		return webLevelSelect{Form: f, Name: name, Label: label}
+	},
 	"deref":  func(p *int) int { return *p },
 	"fderef": func(p *float64) float64 { return *p },
 }
@@ -303,6 +322,13 @@ type webCounts struct {
 	Head string
 	Code bool // show the keys, which are codes
 	Rows []webCount
+}
+
+// webLevelSelect is the level select of one specialisation, for the "levelselect"
+// template.
+type webLevelSelect struct {
+	Form        *webForm
+	Name, Label string
 }
 
 // webReach is whether a hub is reachable, for the "reach" template.

@@ -118,15 +118,14 @@ func startChromium(t *testing.T) *chromium {
 // consoleProblems returns the errors pages wrote to the browser's console: a
 // stylesheet that failed to load, a content security policy violation, an
 // exception. A page's own status, such as the 400 of a form with mistakes, is the
-// test's to check and not counted; nor is /favicon.ico, which the console does not
-// serve and Chromium asks for on every page.
+// test's to check and not counted.
 func (c *chromium) consoleProblems() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.done = true
 	var out []string
 	for _, m := range c.problems {
-		if m.Source == "network" && (c.pages[m.URL] || strings.HasSuffix(m.URL, "/favicon.ico")) {
+		if m.Source == "network" && c.pages[m.URL] {
 			continue
 		}
 		out = append(out, fmt.Sprintf("%s (%s)", m, m.URL))

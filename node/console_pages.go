@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -187,9 +188,12 @@ func capacityRows(m map[protocol.Family]protocol.Capacity) []webCapacityRow {
 type webMe struct {
 	Self      SelfInfo
 	NoProfile bool
+	Profile   *webForm // the profile form
+	Vocab     *webVocabulary
 	Capacity  []webCapacityForm
 	Peers     []PeerInfo
 	Saved     string // the family whose capacity was just saved
+	Revision  string // the revision of the profile just saved
 	Error     string
 }
 
@@ -201,21 +205,37 @@ type webCapacityForm struct {
 
 // me is GET /me: the hub's profile, capacity forms and peers.
 func (c *console) me(w http.ResponseWriter, r *http.Request, v *webView) {
-	c.renderMe(w, r, v, http.StatusOK, "", nil, "")
+	c.renderMe(w, r, v, http.StatusOK, meForms{})
 }
 
-// renderMe shows the hub's own page; failed, when not nil, is the capacity form of
-// family fam as sent, with its problems.
-func (c *console) renderMe(w http.ResponseWriter, r *http.Request, v *webView, status int, fam protocol.Family, failed *webForm, msg string) {
+// meForms are the forms of the hub's own page sent back with their problems.
+type meForms struct {
+	fam     protocol.Family // the family of capForm
+	capForm *webForm        // a capacity form as sent, or nil
+	profile *webForm        // the profile form as sent, or nil
+	msg     string          // a problem of no field
+}
+
+// renderMe shows the hub's own page, with the forms of sent as they were sent.
+func (c *console) renderMe(w http.ResponseWriter, r *http.Request, v *webView, status int, sent meForms) {
+	fam, failed := sent.fam, sent.capForm
 	self, err := c.n.Self()
 	if err != nil {
 		c.fail(w, r, v, http.StatusInternalServerError, err.Error())
 		return
 	}
-	d := &webMe{Self: self, NoProfile: self.Profile == nil, Peers: c.n.Peers(), Error: msg}
-	if s := r.URL.Query().Get("saved"); s != "" && status == http.StatusOK {
-		if f, ok := protocol.FamilyBySlug(s); ok {
+	d := &webMe{Self: self, NoProfile: self.Profile == nil, Peers: c.n.Peers(), Error: sent.msg, Vocab: webVocab(),
+		Profile: sent.profile}
+	if d.Profile == nil {
+		d.Profile = newWebForm(profileValues(self.Profile)).inOrder(profileFormOrder)
+	}
+	if status == http.StatusOK {
+		q := r.URL.Query()
+		if f, ok := protocol.FamilyBySlug(q.Get("saved")); ok {
 			d.Saved = f.Label
+		}
+		if rev, err := strconv.ParseUint(q.Get("profile"), 10, 64); err == nil {
+			d.Revision = strconv.FormatUint(rev, 10)
 		}
 	}
 	var caps map[protocol.Family]protocol.Capacity
@@ -230,8 +250,6 @@ func (c *console) renderMe(w http.ResponseWriter, r *http.Request, v *webView, s
 				f.Values.Set("available", fmt.Sprint(row.Capacity.Available))
 				f.Values.Set("maximum", fmt.Sprint(row.Capacity.Maximum))
 				f.Values.Set("unit", row.Capacity.Unit)
-			} else {
-				f.Values.Set("unit", "SMEs per month")
 			}
 		}
 		d.Capacity = append(d.Capacity, webCapacityForm{webCapacityRow: row, Form: f})
@@ -264,7 +282,7 @@ func (c *console) setCapacity(w http.ResponseWriter, r *http.Request, v *webView
 		for _, p := range problems {
 			f.add(p, fieldOf)
 		}
-		c.renderMe(w, r, v, http.StatusBadRequest, fam, f, "")
+		c.renderMe(w, r, v, http.StatusBadRequest, meForms{fam: fam, capForm: f})
 		return
 	}
 	_, err := c.n.SetCapacity(fam, ch)
@@ -273,11 +291,11 @@ func (c *console) setCapacity(w http.ResponseWriter, r *http.Request, v *webView
 		c.n.log.Info("capacity changed in the console", "family", fam)
 		http.Redirect(w, r, "/me?saved="+url.QueryEscape(string(fam))+"#cap-"+string(fam), http.StatusSeeOther)
 	case f.addError(err, fieldOf):
-		c.renderMe(w, r, v, http.StatusBadRequest, fam, f, "")
+		c.renderMe(w, r, v, http.StatusBadRequest, meForms{fam: fam, capForm: f})
 	case errors.Is(err, store.ErrNoProfile):
-		c.renderMe(w, r, v, http.StatusConflict, fam, f, "This hub has no profile yet: apply one with `hubnet profile apply -f FILE` first.")
+		c.renderMe(w, r, v, http.StatusConflict, meForms{fam: fam, capForm: f, msg: "This hub has no profile yet: apply one with `hubnet profile apply -f FILE` first."})
 	default:
-		c.renderMe(w, r, v, http.StatusInternalServerError, fam, f, err.Error())
+		c.renderMe(w, r, v, http.StatusInternalServerError, meForms{fam: fam, capForm: f, msg: err.Error()})
 	}
 }
 

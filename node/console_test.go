@@ -209,7 +209,7 @@ func TestConsole_search(t *testing.T) {
 		t.Fatalf("bad search: status %d, want 400", p.status)
 	}
 	for _, s := range []string{
-		`<ul class="field-errors" id="e-region"><li><span class="vh">Error: </span>must be a NUTS 2021 code such as FI1C1</li></ul>`,
+		`<ul class="field-errors" id="e-region"><li><span class="vh">Error: </span>is not a NUTS 2021 region; use a level 2 or 3 code such as FI1C1</li></ul>`,
 		`id="e-min-capacity"`, `must be a whole number, got "lots"`,
 		`value="XX999"`, `value="vision lab"`, `value="lots"`, `value="robotics" checked`,
 		`aria-describedby="h-region e-region" aria-invalid="true"`,
@@ -553,4 +553,148 @@ func TestConsole_referral(t *testing.T) {
 			t.Errorf("%s: the page is cut short", path)
 		}
 	}
+}
+
+var (
+	formInput    = regexp.MustCompile(`<input ([^>]*)>`)
+	formAttr     = regexp.MustCompile(`([a-z-]+)="([^"]*)"`)
+	formTextarea = regexp.MustCompile(`(?s)<textarea [^>]*name="([^"]+)"[^>]*>(.*?)</textarea>`)
+	formSelect   = regexp.MustCompile(`(?s)<select [^>]*name="([^"]+)"[^>]*>(.*?)</select>`)
+	formSelected = regexp.MustCompile(`<option value="([^"]*)" selected>`)
+)
+
+// form returns the values the form with the id would send as the page fills it in.
+func (p page) form(t *testing.T, id string) url.Values {
+	t.Helper()
+	start := strings.Index(p.body, `id="`+id+`"`)
+	if start < 0 {
+		t.Fatalf("no form %s in the page:\n%s", id, p.body)
+	}
+	body := p.body[start:]
+	body = body[:strings.Index(body, "</form>")]
+	v := url.Values{}
+	for _, m := range formInput.FindAllStringSubmatch(body, -1) {
+		attrs := map[string]string{}
+		for _, a := range formAttr.FindAllStringSubmatch(m[1], -1) {
+			attrs[a[1]] = html.UnescapeString(a[2])
+		}
+		if attrs["name"] == "" || (attrs["type"] == "checkbox" && !strings.Contains(m[1], " checked")) {
+			continue
+		}
+		v.Add(attrs["name"], attrs["value"])
+	}
+	for _, m := range formTextarea.FindAllStringSubmatch(body, -1) {
+		v.Set(m[1], html.UnescapeString(m[2]))
+	}
+	for _, m := range formSelect.FindAllStringSubmatch(body, -1) {
+		if s := formSelected.FindStringSubmatch(m[2]); s != nil {
+			v.Set(m[1], html.UnescapeString(s[1]))
+		} else {
+			v.Set(m[1], "")
+		}
+	}
+	return v
+}
+
+func TestConsole_profile(t *testing.T) {
+	t.Parallel()
+	a, b, _ := consoleHubs(t)
+	br := newBrowser(t, a)
+	br.signIn(a)
+
+	before, err := a.Self()
+	if err != nil || before.Profile == nil {
+		t.Fatalf("self: %v", err)
+	}
+	me := br.get("/me")
+	if !strings.Contains(me.body, `<link rel="icon" href="/static/hub.svg" type="image/svg+xml">`) {
+		t.Error("the layout links no icon")
+	}
+	if p := br.get("/favicon.ico"); p.status != http.StatusOK || p.header.Get("Content-Type") != "image/svg+xml" || !strings.Contains(p.body, "<svg") {
+		t.Errorf("GET /favicon.ico: status %d, %s", p.status, p.header.Get("Content-Type"))
+	}
+	// A family not published suggests its unit rather than filling it in.
+	if !strings.Contains(me.body, `id="skills-and-training-unit" name="unit" value=""`) ||
+		!strings.Contains(me.body, `placeholder="SMEs per month"`) {
+		t.Error("the capacity form of an unpublished family does not suggest its unit")
+	}
+	f := me.form(t, "profile-form")
+	for k, want := range map[string]string{"name": "Hub hub-a", "type": "EDIH", "country": "FI", "regions": "FI1C",
+		"languages": "fi, en", "contact.role": "SME desk", "technologies.ai-decision-support": "4", "technologies.robotics": ""} {
+		if got := f.Get(k); got != want {
+			t.Errorf("profile form %s = %q, want %q", k, got, want)
+		}
+	}
+
+	// Without the CSRF token: refused, nothing stored.
+	noCSRF := url.Values{}
+	for k, vs := range f {
+		if k != "csrf" {
+			noCSRF[k] = vs
+		}
+	}
+	noCSRF.Set("name", "Hijacked")
+	if p := br.post("/me/profile", noCSRF); p.status != http.StatusForbidden {
+		t.Errorf("profile without CSRF: status %d, want 403", p.status)
+	}
+
+	// Bad values: every problem next to its field, what was typed kept, nothing stored.
+	bad := url.Values{}
+	for k, vs := range f {
+		bad[k] = vs
+	}
+	bad.Set("website", "not a url")
+	bad.Set("regions", "FI1C, XX999")
+	bad.Set("sectors", "C:4, ten")
+	bad.Set("name", "Typed but not saved")
+	p := br.post("/me/profile", bad)
+	if p.status != http.StatusBadRequest {
+		t.Fatalf("bad profile: status %d, want 400\n%s", p.status, p.body)
+	}
+	for _, s := range []string{
+		`id="e-website"><li><span class="vh">Error: </span>must be an absolute http or https URL</li>`,
+		`id="e-regions"><li><span class="vh">Error: </span>XX999 is not a NUTS 2021 region`,
+		`id="e-sectors"><li><span class="vh">Error: </span>"ten" must be a NACE code and a level, such as C:4</li>`,
+		`value="not a url"`, `value="FI1C, XX999"`, `value="Typed but not saved"`, `Please correct 3 problems`,
+	} {
+		if !strings.Contains(p.text(), s) {
+			t.Errorf("bad profile page lacks %s", s)
+		}
+	}
+	if s, _ := a.Self(); s.Profile.Revision != before.Profile.Revision || s.Profile.Name != before.Profile.Name {
+		t.Fatalf("refused profile forms changed it: revision %d, name %q", s.Profile.Revision, s.Profile.Name)
+	}
+
+	// A good change: saved, announced, and the other hubs get the new revision.
+	f.Set("name", "Hub Keski-Suomi")
+	f.Set("technologies.robotics", "3")
+	f.Set("sectors", "C:4, 10:3")
+	p = br.post("/me/profile", f)
+	want := before.Profile.Revision + 1
+	wantRedirect(t, "save profile", p, fmt.Sprintf("/me?profile=%d", want))
+	if p = br.get(p.header.Get("Location")); !strings.Contains(p.text(), fmt.Sprintf("Profile saved, revision %d", want)) {
+		t.Errorf("after saving, /me lacks the notice\n%s", p.body)
+	}
+	s, err := a.Self()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := s.Profile
+	if got.Name != "Hub Keski-Suomi" || got.Technologies["robotics"] != 3 || got.Technologies["ai-decision-support"] != 4 ||
+		got.Sectors["C"] != 4 || got.Sectors["10"] != 3 || got.Revision != want {
+		t.Errorf("saved profile: %+v", got)
+	}
+	if c := got.Capacity[protocol.FamilyTestBeforeInvest]; c.Available != 3 || c.Maximum != 5 || c.Unit != "SMEs per month" {
+		t.Errorf("saving the profile changed the capacity: %+v", got.Capacity)
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		h, err := b.Hub("hub-a")
+		if err != nil {
+			return err
+		}
+		if h.Profile.Revision != want || h.Profile.Name != "Hub Keski-Suomi" || h.Profile.Technologies["robotics"] != 3 {
+			return fmt.Errorf("hub-b holds hub-a at revision %d, %q", h.Profile.Revision, h.Profile.Name)
+		}
+		return nil
+	})
 }

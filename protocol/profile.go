@@ -92,7 +92,7 @@ func (p *Profile) Validate() error {
 		r, ok := RegionByCode(code)
 		switch {
 		case !ok:
-			v.add(f, "must be a NUTS 2021 code")
+			v.add(f, "is not a NUTS 2021 region; use a level 1, 2 or 3 code such as FI1C1")
 		case r.Level < 1 || r.Level > 3:
 			v.add(f, "must be a NUTS 2021 code of level 1, 2 or 3")
 		case RegionCountry(code) != p.Country:

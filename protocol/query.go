@@ -87,7 +87,7 @@ func (q *Query) Validate() error {
 		r, ok := RegionByCode(q.Region)
 		switch {
 		case !ok:
-			v.add("region", "must be a NUTS 2021 code such as FI1C1")
+			v.add("region", "is not a NUTS 2021 region; use a level 2 or 3 code such as FI1C1")
 		case r.Level != 2 && r.Level != 3:
 			v.add("region", "must be a NUTS 2021 code of level 2 or 3, got level %d", r.Level)
 		case q.Country != "" && RegionCountry(q.Region) != q.Country:

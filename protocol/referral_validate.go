@@ -77,7 +77,7 @@ func needCodes(v *problems, p, sector, region string, c Category, f Family, tech
 	}
 	switch r, ok := RegionByCode(region); {
 	case !ok:
-		v.add(p+"region", "must be a NUTS 2021 code of level 3, such as FI1C1")
+		v.add(p+"region", "is not a NUTS 2021 region; use a level 3 code such as FI1C1")
 	case r.Level != 3:
 		v.add(p+"region", "must be a NUTS 2021 code of level 3, such as FI1C1, got level %d", r.Level)
 	}
