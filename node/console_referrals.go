@@ -115,11 +115,7 @@ func (c *console) refer(w http.ResponseWriter, r *http.Request, v *webView) {
 		for _, p := range problems {
 			f.add(p, referField)
 		}
-		all := &protocol.ValidationError{What: "referral"}
-		addProblems(all, "need.", req.Need.Validate())
-		addProblems(all, "sme.", req.SME.Validate())
-		addProblems(all, "consent.", req.Consent.Validate(now))
-		for _, p := range all.Problems {
+		for _, p := range req.check(c.n.id.ID, now).Problems {
 			if !slices.ContainsFunc(problems, func(q protocol.FieldError) bool { return referField(q.Field) == referField(p.Field) }) {
 				f.add(p, referField)
 			}

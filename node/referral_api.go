@@ -59,17 +59,7 @@ var actions = []protocol.Event{protocol.EventAccept, protocol.EventDecline, prot
 // offer is delivered to the receiving hub from the outbox, now or when it is back.
 func (n *Node) Refer(req ReferralRequest) (ReferralInfo, error) {
 	now := n.cfg.Now()
-	v := &protocol.ValidationError{What: "referral"}
-	if !protocol.ValidID(req.To) || req.To == n.id.ID {
-		v.Problems = append(v.Problems, protocol.FieldError{Field: "to", Rule: "must be the ID of another hub"})
-	}
-	addProblems(v, "need.", req.Need.Validate())
-	addProblems(v, "sme.", req.SME.Validate())
-	addProblems(v, "consent.", req.Consent.Validate(now))
-	if req.Consent.Recipient != req.To {
-		v.Problems = append(v.Problems, protocol.FieldError{Field: "consent.recipient", Rule: "must be the hub referred to (" + req.To + ")"})
-	}
-	if len(v.Problems) > 0 {
+	if v := req.check(n.id.ID, now); len(v.Problems) > 0 {
 		return ReferralInfo{}, v
 	}
 	if _, ok := n.dir.peer(req.To); !ok {
@@ -100,6 +90,21 @@ func (n *Node) Refer(req ReferralRequest) (ReferralInfo, error) {
 	n.log.Info("referral sent", "referral", r.ID, "to", r.To)
 	n.referrals.wake()
 	return n.referralInfo(rec, 1), nil
+}
+
+// check returns every problem of a referral that hub self would send at now.
+func (req *ReferralRequest) check(self string, now time.Time) *protocol.ValidationError {
+	v := &protocol.ValidationError{What: "referral"}
+	if !protocol.ValidID(req.To) || req.To == self {
+		v.Problems = append(v.Problems, protocol.FieldError{Field: "to", Rule: "must be the ID of another hub"})
+	}
+	addProblems(v, "need.", req.Need.Validate())
+	addProblems(v, "sme.", req.SME.Validate())
+	addProblems(v, "consent.", req.Consent.Validate(now))
+	if req.Consent.Recipient != req.To {
+		v.Problems = append(v.Problems, protocol.FieldError{Field: "consent.recipient", Rule: "must be the hub referred to (" + req.To + ")"})
+	}
+	return v
 }
 
 // addProblems adds err's field problems to v, their fields under prefix.
@@ -154,7 +159,11 @@ func (n *Node) Act(id string, ev protocol.Event, a ReferralAction) (ReferralInfo
 	}
 	n.log.Info("referral updated", "referral", id, "event", ev, "state", rec.Referral.State)
 	n.referrals.wake()
-	return n.Referral(id)
+	pending, err := n.pending()
+	if err != nil {
+		return ReferralInfo{}, err
+	}
+	return n.referralInfo(rec, pending[id]), nil
 }
 
 func partnerOf(rec store.ReferralRecord, self string) string {

@@ -48,16 +48,22 @@ func waitState(t *testing.T, h *nodetest.Hub, id string, want protocol.State) no
 	return info
 }
 
-// acceptedReferral sends req from a to b, has b accept it, and waits until b holds the
-// SME's identity.
-func acceptedReferral(t *testing.T, a, b *nodetest.Hub, req node.ReferralRequest) string {
+// receivedReferral sends req from a to b and waits until b has it.
+func receivedReferral(t *testing.T, a, b *nodetest.Hub, req node.ReferralRequest) string {
 	t.Helper()
 	sent, err := a.Refer(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := sent.Referral.ID
-	waitState(t, b, id, protocol.StateReceived)
+	waitState(t, b, sent.Referral.ID, protocol.StateReceived)
+	return sent.Referral.ID
+}
+
+// acceptedReferral sends req from a to b, has b accept it, and waits until b holds the
+// SME's identity.
+func acceptedReferral(t *testing.T, a, b *nodetest.Hub, req node.ReferralRequest) string {
+	t.Helper()
+	id := receivedReferral(t, a, b, req)
 	if _, err := b.Act(id, protocol.EventAccept, node.ReferralAction{}); err != nil {
 		t.Fatal(err)
 	}
@@ -72,9 +78,7 @@ func acceptedReferral(t *testing.T, a, b *nodetest.Hub, req node.ReferralRequest
 
 func twoHubs(t *testing.T) (a, b *nodetest.Hub) {
 	t.Helper()
-	hubs := nodetest.StartN(t, nodetest.Network(t), 2)
-	nodetest.Eventually(t, 10*time.Second, func() error { return nodetest.Converged(hubs) })
-	return hubs[0], hubs[1]
+	return hubsWith(t, func(*node.Config) {})
 }
 
 func TestReferral_fullLoop(t *testing.T) {
@@ -163,12 +167,7 @@ func TestReferral_fullLoop(t *testing.T) {
 
 func TestReferral_refusedActions(t *testing.T) {
 	a, b := twoHubs(t)
-	sent, err := a.Refer(referralTo(b.ID()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := sent.Referral.ID
-	waitState(t, b, id, protocol.StateReceived)
+	id := receivedReferral(t, a, b, referralTo(b.ID()))
 
 	// The sender cannot accept its own referral; the receiver cannot cancel it.
 	if _, err := a.Act(id, protocol.EventAccept, node.ReferralAction{}); err == nil {
@@ -232,12 +231,7 @@ func TestReferral_deliveredWhenReceiverReturns(t *testing.T) {
 
 func TestReferral_duplicateAppliedOnce(t *testing.T) {
 	a, b := twoHubs(t)
-	sent, err := a.Refer(referralTo(b.ID()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := sent.Referral.ID
-	waitState(t, b, id, protocol.StateReceived)
+	id := receivedReferral(t, a, b, referralTo(b.ID()))
 	if _, err := b.Act(id, protocol.EventAccept, node.ReferralAction{}); err != nil {
 		t.Fatal(err)
 	}
@@ -311,12 +305,7 @@ func TestReferral_expiresOnBothSides(t *testing.T) {
 	a, b := hubsWith(t, func(c *node.Config) {
 		c.ReceiveWithin, c.DecideWithin, c.DecisionGrace = time.Second, 2*time.Second, 200*time.Millisecond
 	})
-	sent, err := a.Refer(referralTo(b.ID()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := sent.Referral.ID
-	waitState(t, b, id, protocol.StateReceived)
+	id := receivedReferral(t, a, b, referralTo(b.ID()))
 	// Nobody decides: three seconds later it has expired at both hubs.
 	ra := waitState(t, a, id, protocol.StateExpired)
 	waitState(t, b, id, protocol.StateExpired)
@@ -408,12 +397,7 @@ func TestReferral_identitySealedFromOtherHubs(t *testing.T) {
 // and their KPI records.
 func TestReferral_quickCompletion(t *testing.T) {
 	a, b := twoHubs(t)
-	sent, err := a.Refer(referralTo(b.ID()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := sent.Referral.ID
-	waitState(t, b, id, protocol.StateReceived)
+	id := receivedReferral(t, a, b, referralTo(b.ID()))
 	for _, step := range []struct {
 		ev protocol.Event
 		a  node.ReferralAction

@@ -14,7 +14,7 @@
 // A referral changes with its messages and KPI records in one transaction:
 // [Store.SaveReferral] and [Store.UpdateReferral] at the hub that acts,
 // [Store.Receive] at the hub a message arrives at, which applies each message ID once.
-// The dispatcher reads [Store.Outbox] and reports back with [Store.Delivered],
+// The dispatcher reads [Store.Outbox] and reports back with [Store.Acknowledged],
 // [Store.Retry] and [Store.Hasten]; [Store.KPIs] feeds `hubnet report`.
 //
 // # Layout

@@ -353,24 +353,9 @@ func (s *Store) Pending() (map[string]int, error) {
 	return n, nil
 }
 
-// Delivered removes the outbox entry msgID, once its recipient has acknowledged it. It
-// returns nil if the entry is gone already.
-func (s *Store) Delivered(msgID string) error {
-	err := s.update(func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketOutbox).Delete([]byte(msgID)); err != nil {
-			return err
-		}
-		return tx.Bucket(bucketOutboxBlobs).Delete([]byte(msgID))
-	})
-	if err != nil {
-		return fmt.Errorf("remove outbox entry %s: %w", msgID, err)
-	}
-	return nil
-}
-
-// Acknowledged removes the outbox entry msgID, whose recipient acknowledged it, and in
-// the same transaction lets fn record on referral refID what the acknowledgement told;
-// fn returns whether it changed the record. A referral that is not there is not
+// Acknowledged removes the outbox entry msgID, whose recipient acknowledged it (nil if
+// it is gone already), and in the same transaction lets fn record on referral refID
+// what the acknowledgement told; fn returns whether it changed the record. A referral that is not there is not
 // passed to fn. An error from fn writes nothing and is returned as is.
 func (s *Store) Acknowledged(msgID, refID string, fn func(rec *ReferralRecord) (bool, error)) error {
 	var fnErr error

@@ -563,21 +563,22 @@ func TestStore_Outbox_order(t *testing.T) {
 	}
 }
 
-func TestStore_Delivered(t *testing.T) {
+func TestStore_Acknowledged_removes(t *testing.T) {
 	s := mustOpen(t)
 	rec := testRecord(t, protocol.RoleSender, testTime)
 	m1 := testOutgoing(t, rec.Referral.ID, "hub-two", testTime)
 	m2 := testOutgoing(t, rec.Referral.ID, "hub-two", testTime.Add(time.Second))
 	mustSave(t, s, rec, []Outgoing{m1, m2}, nil)
 
-	if err := s.Delivered(m1.ID); err != nil {
-		t.Fatalf("Delivered: %v", err)
+	unchanged := func(*ReferralRecord) (bool, error) { return false, nil }
+	if err := s.Acknowledged(m1.ID, rec.Referral.ID, unchanged); err != nil {
+		t.Fatalf("Acknowledged: %v", err)
 	}
 	if out := mustOutbox(t, s); len(out) != 1 || out[0].ID != m2.ID {
-		t.Errorf("Outbox() after Delivered(%s) = %+v, want only %s", m1.ID, out, m2.ID)
+		t.Errorf("Outbox() after Acknowledged(%s) = %+v, want only %s", m1.ID, out, m2.ID)
 	}
-	if err := s.Delivered(m1.ID); err != nil {
-		t.Errorf("second Delivered: %v, want nil", err)
+	if err := s.Acknowledged(m1.ID, rec.Referral.ID, unchanged); err != nil {
+		t.Errorf("second Acknowledged: %v, want nil", err)
 	}
 	if err := s.view(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketOutboxBlobs).Get([]byte(m1.ID)) != nil {

@@ -62,10 +62,17 @@ func cleanEnv(extra ...string) []string {
 // hubnet runs the binary with args and returns what it printed; env adds variables.
 func hubnet(t *testing.T, env []string, args ...string) result {
 	t.Helper()
+	return hubnetStdin(t, env, "", args...)
+}
+
+// hubnetStdin runs the binary with args and stdin as its standard input.
+func hubnetStdin(t *testing.T, env []string, stdin string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, hubnetBin, args...)
 	cmd.Env = cleanEnv(env...)
+	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

@@ -1,14 +1,10 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -100,29 +96,6 @@ func waitReferral(t *testing.T, h referralHub, id string, want protocol.State) n
 
 // regexpColumns separates the columns of a table: cells hold single spaces only.
 var regexpColumns = regexp.MustCompile(`\s{2,}`)
-
-// hubnetStdin runs the binary with args and stdin as its standard input.
-func hubnetStdin(t *testing.T, env []string, stdin string, args ...string) result {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, hubnetBin, args...)
-	cmd.Env = cleanEnv(env...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := result{stdout: stdout.String(), stderr: stderr.String()}
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	default:
-		t.Fatalf("hubnet %s: %v", strings.Join(args, " "), err)
-	}
-	return r
-}
 
 // referralYAML is a valid referral file to hub to, with consent given an hour ago.
 func referralYAML(to string) string {
