@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// Config is one chaos run.
+type Config struct {
+	Hubs     int           // hubs started; at least 3
+	Ops      int           // operations planned
+	Duration time.Duration // of the load, over which the operations and the faults are spread
+	Faults   int           // faults planned; 0 means one per 15s of load, and at least 3
+	Workers  int           // operations run at once
+	Settle   time.Duration // the longest wait for the network to settle after the load
+	Seed     uint64        // draws the plan of operations and faults
+	Bin      string        // the hubnet binary; "" builds ./cmd/hubnet
+	Dir      string        // where the hubs' data and logs go; "" makes a temporary directory
+	Keep     bool          // keep Dir even when the run finds nothing
+	Gossip   string        // gossip timers of the hubs: local, lan or wan
+	Logf     func(format string, args ...any)
+}
+
+// validate checks c and fills in the defaults.
+func (c *Config) validate() error {
+	var errs []error
+	if c.Hubs < 3 {
+		errs = append(errs, fmt.Errorf("-hubs must be at least 3, got %d", c.Hubs))
+	}
+	if c.Ops < 1 {
+		errs = append(errs, fmt.Errorf("-ops must be at least 1, got %d", c.Ops))
+	}
+	if c.Duration < 10*time.Second {
+		errs = append(errs, fmt.Errorf("-duration must be at least 10s, got %v", c.Duration))
+	}
+	if c.Faults < 0 || c.Workers < 1 || c.Settle <= 0 {
+		errs = append(errs, errors.New("-faults must not be negative, -workers and -settle must be positive"))
+	}
+	if c.Faults == 0 {
+		c.Faults = max(3, int(c.Duration/(15*time.Second)))
+	}
+	if c.Logf == nil {
+		c.Logf = func(string, ...any) {}
+	}
+	return errors.Join(errs...)
+}
+
+// setupTimeout bounds building the binary and starting the hubs until they know each
+// other.
+const setupTimeout = 3 * time.Minute
+
+// Report is what a run did and found.
+type Report struct {
+	Config       Config
+	Binary       string
+	Dir          string
+	Kept         bool
+	Setup        time.Duration // until every hub knew every other
+	Load         time.Duration
+	Started      int // operations started
+	Tallies      map[string]*tally
+	Skipped      map[string]int
+	Refusals     []string
+	ServerErrors []string
+	Faults       []faultRecord
+	Settle       time.Duration
+	Settled      bool
+	Summary      summary
+	Problems     []string // every inconsistency found
+}
+
+// run makes one chaos run. It returns an error when the run could not be made; what
+// the run found is in the report.
+func run(ctx context.Context, cfg Config) (rep *Report, err error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	logf := cfg.Logf
+	rep = &Report{Config: cfg, Dir: cfg.Dir, Kept: true}
+	if rep.Dir == "" {
+		if rep.Dir, err = os.MkdirTemp("", "hubnet-chaos-"); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err == nil && len(rep.Problems) == 0 && !cfg.Keep {
+				rep.Kept = os.RemoveAll(rep.Dir) != nil
+			}
+		}()
+	} else if err := os.MkdirAll(rep.Dir, 0o700); err != nil {
+		return nil, err
+	}
+
+	setupCtx, cancel := context.WithTimeout(ctx, setupTimeout)
+	defer cancel()
+	t0 := time.Now()
+	rep.Binary = cfg.Bin
+	if rep.Binary == "" {
+		logf("building hubnet")
+		if rep.Binary, err = build(setupCtx, rep.Dir); err != nil {
+			return rep, err
+		}
+	}
+	c, err := newCluster(setupCtx, rep.Binary, rep.Dir, cfg.Gossip, cfg.Hubs, logf)
+	if err != nil {
+		return rep, err
+	}
+	defer c.close()
+	logf("starting %d hubs in %s", cfg.Hubs, rep.Dir)
+	for _, h := range c.hubs {
+		if err := c.start(setupCtx, h); err != nil {
+			return rep, err
+		}
+	}
+	api := newClient()
+	periodFrom := time.Now().AddDate(0, 0, -1)
+	if _, _, problems := settle(setupCtx, c, api, time.Minute, periodFrom); len(problems) > 0 {
+		return rep, fmt.Errorf("the hubs did not get to know each other within a minute:\n\t%s", joinLines(problems))
+	}
+	rep.Setup = time.Since(t0)
+	logf("%d hubs know each other after %v", cfg.Hubs, rep.Setup.Round(time.Millisecond))
+
+	// The load, and the faults meanwhile.
+	d := newDriver(c, api, newPlan(cfg.Seed, cfg.Hubs, cfg.Ops), logf)
+	if err := d.sync(ctx); err != nil {
+		return rep, err
+	}
+	inj := &injector{c: c, api: api, logf: logf}
+	faults := planFaults(cfg.Seed, cfg.Hubs, cfg.Faults, cfg.Duration)
+	logf("load: %d operations and %d faults over %v, seed %d", cfg.Ops, len(faults), cfg.Duration, cfg.Seed)
+	start := time.Now()
+	var wg sync.WaitGroup
+	wg.Go(func() { d.run(ctx, cfg.Duration, cfg.Workers) })
+	wg.Go(func() { rep.Faults = inj.run(ctx, faults, start, start.Add(cfg.Duration)) })
+	wg.Wait()
+	rep.Load = time.Since(start)
+	if err := ctx.Err(); err != nil {
+		return rep, err
+	}
+	d.mu.Lock()
+	rep.Started, rep.Tallies, rep.Skipped = d.started, d.tallies, d.skipped
+	rep.Refusals, rep.ServerErrors = d.refusals, d.srvErrors
+	rep.Problems = append(rep.Problems, d.findings...)
+	d.mu.Unlock()
+	for _, f := range rep.Faults {
+		if f.err != nil {
+			rep.Problems = append(rep.Problems, fmt.Sprintf("fault: %s of %s at %v: %v", f.kind, f.hubID, f.start.Round(time.Millisecond), f.err))
+		}
+	}
+	// A fault that went wrong may have left a hub stopped or down.
+	for _, h := range c.hubs {
+		h.mu.Lock()
+		down, paused := h.proc == nil, h.paused
+		h.mu.Unlock()
+		var err error
+		switch {
+		case paused:
+			err = c.resume(h)
+		case down:
+			err = c.start(ctx, h)
+		}
+		if err != nil {
+			return rep, err
+		}
+	}
+
+	logf("load done in %v; waiting up to %v for the network to settle", rep.Load.Round(time.Millisecond), cfg.Settle)
+	views, took, problems := settle(ctx, c, api, cfg.Settle, periodFrom)
+	rep.Settle, rep.Settled = took, len(problems) == 0
+	if err := ctx.Err(); err != nil {
+		return rep, err
+	}
+	if !rep.Settled {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("unsettled: after %v:\n\t%s", cfg.Settle, joinLines(problems)))
+	}
+	d.mu.Lock()
+	found, sum := check(views, outcomes{creates: d.creates, byID: d.byID, profiles: d.profiles})
+	d.mu.Unlock()
+	rep.Summary = sum
+	rep.Problems = append(rep.Problems, found...)
+	for _, e := range c.unexpectedExits() {
+		rep.Problems = append(rep.Problems, "exited: "+e)
+	}
+	return rep, nil
+}
+
+// settle polls every hub until the network has settled or bound has passed, and
+// returns the last views, how long it took, and what was still unsettled.
+func settle(ctx context.Context, c *cluster, api *client, bound time.Duration, from time.Time) ([]hubView, time.Duration, []string) {
+	t0 := time.Now()
+	for {
+		views := snapshot(ctx, c, api, from, time.Now().AddDate(0, 0, 2))
+		problems := unsettled(views)
+		if len(problems) == 0 || time.Since(t0) > bound || !sleep(ctx, 250*time.Millisecond) {
+			return views, time.Since(t0), problems
+		}
+	}
+}
+
+// build compiles the hubnet command of the module the harness runs in, into dir.
+func build(ctx context.Context, dir string) (string, error) {
+	bin := filepath.Join(dir, "hubnet")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/hubnet-eu/hubnet/cmd/hubnet")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build hubnet (run inside the hubnet module, or give -bin): %w\n%s", err, out)
+	}
+	return bin, nil
+}

@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"time"
+
+	"github.com/hubnet-eu/hubnet/node"
+)
+
+// The faults, one at a time, at times drawn from the seed over the load: a hub killed
+// and restarted, a hub stopped past the failure detector's timeout and let go on, and
+// a hub killed in the middle of a commit that a power cut tore, then restarted.
+
+// faultKind is a kind of fault.
+type faultKind int
+
+const (
+	faultKill  faultKind = iota // SIGKILL, then a restart from the same data directory
+	faultPause                  // SIGSTOP until the others declare the hub failed, then SIGCONT
+	faultTorn                   // SIGKILL, the next commit torn in the data file, then a restart
+)
+
+var faultNames = [...]string{"kill", "pause", "torn write"}
+
+func (k faultKind) String() string { return faultNames[k] }
+
+// maxPause bounds how long a hub stays stopped while the others have not declared it
+// failed.
+const maxPause = 30 * time.Second
+
+// fault is one planned fault.
+type fault struct {
+	kind   faultKind
+	hub    int
+	at     time.Duration // into the load
+	down   time.Duration // kill, torn write: how long the hub stays down
+	hold   time.Duration // pause: the least time the hub stays stopped
+	margin time.Duration // pause: how long it stays stopped after a hub declared it failed
+	seed   uint64        // torn write: which pages
+}
+
+// planFaults draws n faults over a load of the given duration from seed: every kind
+// once, in a random order, then any.
+func planFaults(seed uint64, hubs, n int, duration time.Duration) []fault {
+	rng := rand.New(rand.NewPCG(seed, 5))
+	kinds := []faultKind{faultKill, faultPause, faultTorn}
+	rng.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
+	// Spread over the middle of the load, so that there is load before the first and
+	// after the last.
+	first, span := duration/10, duration*3/4
+	var plan []fault
+	for i := range n {
+		f := fault{hub: rng.IntN(hubs), seed: rng.Uint64(),
+			at:     first + time.Duration((float64(i)+rng.Float64()/2)*float64(span)/float64(n)),
+			hold:   time.Second + time.Duration(rng.IntN(3000))*time.Millisecond,
+			margin: 500*time.Millisecond + time.Duration(rng.IntN(2000))*time.Millisecond}
+		if i < len(kinds) {
+			f.kind = kinds[i]
+		} else {
+			f.kind = faultKind(rng.IntN(len(kinds)))
+		}
+		// A quarter of the restarts come at once, before the others can have noticed.
+		if rng.IntN(4) > 0 {
+			f.down = time.Duration(rng.IntN(4000)) * time.Millisecond
+		}
+		plan = append(plan, f)
+	}
+	return plan
+}
+
+// faultRecord is what came of one fault.
+type faultRecord struct {
+	fault
+	hubID  string
+	pid    int
+	start  time.Duration // into the load
+	took   time.Duration // until the hub served again
+	detail string
+	err    error // the fault could not be injected or the hub did not come back
+}
+
+// injector injects the planned faults into a cluster.
+type injector struct {
+	c    *cluster
+	api  *client
+	logf func(string, ...any)
+}
+
+// run injects the faults of plan at their times after start, one at a time, and
+// returns what came of each. A fault whose time comes after end is left out; one
+// after which a hub did not come back ends the run of faults.
+func (inj *injector) run(ctx context.Context, plan []fault, start, end time.Time) []faultRecord {
+	var recs []faultRecord
+	for _, f := range plan {
+		at := start.Add(f.at)
+		if at.After(end) {
+			break
+		}
+		if !sleep(ctx, time.Until(at)) {
+			break
+		}
+		h := inj.c.hubs[f.hub]
+		rec := faultRecord{fault: f, hubID: h.id, start: time.Since(start)}
+		t0 := time.Now()
+		switch f.kind {
+		case faultKill:
+			rec.pid, rec.detail, rec.err = inj.kill(ctx, h, f)
+		case faultPause:
+			rec.pid, rec.detail, rec.err = inj.pause(ctx, h, f)
+		case faultTorn:
+			rec.pid, rec.detail, rec.err = inj.torn(ctx, h, f)
+		}
+		rec.took = time.Since(t0)
+		if rec.err != nil {
+			inj.logf("fault %s of %s: %v", f.kind, h.id, rec.err)
+		} else {
+			inj.logf("%v  %s %s (pid %d): %s", rec.start.Round(100*time.Millisecond), f.kind, h.id, rec.pid, rec.detail)
+		}
+		recs = append(recs, rec)
+		if rec.err != nil {
+			break
+		}
+	}
+	return recs
+}
+
+func (inj *injector) kill(ctx context.Context, h *hub, f fault) (int, string, error) {
+	pid, err := inj.c.crash(h)
+	if err != nil {
+		return pid, "", err
+	}
+	if !sleep(ctx, f.down) {
+		return pid, "", ctx.Err()
+	}
+	t := time.Now()
+	if err := inj.c.start(ctx, h); err != nil {
+		return pid, "", fmt.Errorf("restart: %w", err)
+	}
+	return pid, fmt.Sprintf("SIGKILL, restarted after %v, ready in %v", f.down.Round(time.Millisecond), time.Since(t).Round(time.Millisecond)), nil
+}
+
+func (inj *injector) torn(ctx context.Context, h *hub, f fault) (int, string, error) {
+	pid, err := inj.c.crash(h)
+	if err != nil {
+		return pid, "", err
+	}
+	path := filepath.Join(h.dir, node.StoreFile)
+	t, err := tearNextCommit(path, rand.New(rand.NewPCG(f.seed, 6)))
+	if err != nil {
+		return pid, "", fmt.Errorf("tear the next commit: %w", err)
+	}
+	// The fault must be what it claims: bbolt opens the file at the last complete
+	// commit, and the file is consistent there.
+	if err := checkOpens(path, t.txid); err != nil {
+		return pid, "", fmt.Errorf("after %v: %w", t, err)
+	}
+	if !sleep(ctx, f.down) {
+		return pid, "", ctx.Err()
+	}
+	s := time.Now()
+	if err := inj.c.start(ctx, h); err != nil {
+		return pid, "", fmt.Errorf("restart after %v: %w", t, err)
+	}
+	return pid, fmt.Sprintf("SIGKILL, %v; bbolt opens it at txid %d; restarted after %v, ready in %v",
+		t, t.txid, f.down.Round(time.Millisecond), time.Since(s).Round(time.Millisecond)), nil
+}
+
+// pause stops h until another hub's failure detector has declared it failed, and at
+// least f.hold, then lets it go on.
+func (inj *injector) pause(ctx context.Context, h *hub, f fault) (int, string, error) {
+	observer := inj.observer(h)
+	pid, err := inj.c.pause(h)
+	if err != nil {
+		return pid, "", err
+	}
+	t0 := time.Now()
+	var declared time.Duration // when observer declared h failed, since t0
+	for {
+		elapsed := time.Since(t0)
+		if declared == 0 && observer != nil && inj.failedAt(ctx, observer, h) {
+			declared = elapsed
+		}
+		if declared > 0 && elapsed >= max(f.hold, declared+f.margin) {
+			break
+		}
+		if elapsed >= maxPause || !sleep(ctx, 100*time.Millisecond) {
+			break
+		}
+	}
+	stopped := time.Since(t0)
+	if err := inj.c.resume(h); err != nil {
+		return pid, "", err
+	}
+	switch {
+	case observer == nil:
+		return pid, "", fmt.Errorf("no other hub running to watch %s", h.id)
+	case declared == 0:
+		if ctx.Err() != nil {
+			return pid, "", ctx.Err()
+		}
+		return pid, "", fmt.Errorf("stopped %v, and %s never declared it failed", stopped.Round(time.Millisecond), observer.id)
+	}
+	return pid, fmt.Sprintf("SIGSTOP for %v, %s declared it failed after %v, then SIGCONT",
+		stopped.Round(time.Millisecond), observer.id, declared.Round(time.Millisecond)), nil
+}
+
+// observer returns a running hub other than h, or nil.
+func (inj *injector) observer(h *hub) *hub {
+	for _, o := range inj.c.hubs {
+		if _, serving := o.servingSince(); o != h && serving {
+			return o
+		}
+	}
+	return nil
+}
+
+// failedAt reports whether hub o lists h as failed.
+func (inj *injector) failedAt(ctx context.Context, o, h *hub) bool {
+	var peers []node.PeerInfo
+	if inj.api.get(ctx, o, "/v1/peers", &peers) != nil {
+		return false
+	}
+	for _, p := range peers {
+		if p.ID == h.id {
+			return p.State == "failed"
+		}
+	}
+	return false
+}
+
+// sleep waits for d or until ctx is done, and reports whether it waited d.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
