@@ -11,7 +11,7 @@ PKGS     := ./...
 # Test timeout for the whole suite; the suite itself takes a few minutes.
 TIMEOUT  ?= 15m
 
-.PHONY: help build test race bench fuzz lint fmt tidy demo clean
+.PHONY: help build test race bench fuzz chaos lint fmt tidy demo clean
 
 help: ## List the targets.
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 30s).
 	@for t in $$($(GO) test -list '^Fuzz' ./protocol/ | grep ^Fuzz); do \
 		echo "== $$t"; $(GO) test ./protocol/ -run '^$$' -fuzz "^$$t$$" -fuzztime $${FUZZTIME:-30s}; done
 
+chaos: ## Run the chaos harness for 10 minutes (CHAOSFLAGS adds flags) and write chaos-report.txt.
+	$(GO) run ./cmd/hubnet-chaos -hubs 6 -ops 4000 -duration 10m -out chaos-report.txt $(CHAOSFLAGS)
+
 lint: ## gofmt and go vet must be clean.
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
@@ -52,4 +55,4 @@ demo: ## Start a federation of 6 demo hubs on 127.0.0.1 (Ctrl-C stops it).
 	$(GO) run ./cmd/hubnet demo --hubs $${HUBS:-6}
 
 clean: ## Remove build output.
-	rm -rf bin bench.out
+	rm -rf bin bench.out chaos-report.txt

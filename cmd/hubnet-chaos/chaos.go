@@ -24,6 +24,7 @@ type Config struct {
 	Dir      string        // where the hubs' data and logs go; "" makes a temporary directory
 	Keep     bool          // keep Dir even when the run finds nothing
 	Gossip   string        // gossip timers of the hubs: local, lan or wan
+	Cross    float64       // the share of actions both hubs take at once, 0 to 1
 	Logf     func(format string, args ...any)
 }
 
@@ -41,6 +42,9 @@ func (c *Config) validate() error {
 	}
 	if c.Faults < 0 || c.Workers < 1 || c.Settle <= 0 {
 		errs = append(errs, errors.New("-faults must not be negative, -workers and -settle must be positive"))
+	}
+	if c.Cross < 0 || c.Cross > 1 {
+		errs = append(errs, fmt.Errorf("-cross must be from 0 to 1, got %v", c.Cross))
 	}
 	if c.Faults == 0 {
 		c.Faults = max(3, int(c.Duration/(15*time.Second)))
@@ -126,7 +130,7 @@ func run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	logf("%d hubs know each other after %v", cfg.Hubs, rep.Setup.Round(time.Millisecond))
 
 	// The load, and the faults meanwhile.
-	d := newDriver(c, api, newPlan(cfg.Seed, cfg.Hubs, cfg.Ops), logf)
+	d := newDriver(c, api, newPlan(cfg.Seed, cfg.Hubs, cfg.Ops), cfg.Cross, logf)
 	if err := d.sync(ctx); err != nil {
 		return rep, err
 	}

@@ -28,8 +28,11 @@ var faultNames = [...]string{"kill", "pause", "torn write"}
 func (k faultKind) String() string { return faultNames[k] }
 
 // maxPause bounds how long a hub stays stopped while the others have not declared it
-// failed.
-const maxPause = 30 * time.Second
+// failed; maxBack how long the harness waits for every hub to list a hub alive again.
+const (
+	maxPause = 30 * time.Second
+	maxBack  = 30 * time.Second
+)
 
 // fault is one planned fault.
 type fault struct {
@@ -48,13 +51,14 @@ func planFaults(seed uint64, hubs, n int, duration time.Duration) []fault {
 	rng := rand.New(rand.NewPCG(seed, 5))
 	kinds := []faultKind{faultKill, faultPause, faultTorn}
 	rng.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
-	// Spread over the middle of the load, so that there is load before the first and
-	// after the last.
-	first, span := duration/10, duration*3/4
+	// Spread over all but the first tenth of the load, so that there is load before
+	// the first; the last comes near its end, so that the settling after the load
+	// follows a fault.
+	first, span := duration/10, duration*4/5
 	var plan []fault
 	for i := range n {
 		f := fault{hub: rng.IntN(hubs), seed: rng.Uint64(),
-			at:     first + time.Duration((float64(i)+rng.Float64()/2)*float64(span)/float64(n)),
+			at:     first + time.Duration((float64(i)+0.5+rng.Float64()/2)*float64(span)/float64(n)),
 			hold:   time.Second + time.Duration(rng.IntN(3000))*time.Millisecond,
 			margin: 500*time.Millisecond + time.Duration(rng.IntN(2000))*time.Millisecond}
 		if i < len(kinds) {
@@ -112,6 +116,9 @@ func (inj *injector) run(ctx context.Context, plan []fault, start, end time.Time
 			rec.pid, rec.detail, rec.err = inj.pause(ctx, h, f)
 		case faultTorn:
 			rec.pid, rec.detail, rec.err = inj.torn(ctx, h, f)
+		}
+		if rec.err == nil {
+			rec.detail += "; " + inj.back(ctx, h)
 		}
 		rec.took = time.Since(t0)
 		if rec.err != nil {
@@ -180,7 +187,7 @@ func (inj *injector) pause(ctx context.Context, h *hub, f fault) (int, string, e
 	var declared time.Duration // when observer declared h failed, since t0
 	for {
 		elapsed := time.Since(t0)
-		if declared == 0 && observer != nil && inj.failedAt(ctx, observer, h) {
+		if declared == 0 && observer != nil && inj.lists(ctx, observer, h, "failed") {
 			declared = elapsed
 		}
 		if declared > 0 && elapsed >= max(f.hold, declared+f.margin) {
@@ -207,6 +214,27 @@ func (inj *injector) pause(ctx context.Context, h *hub, f fault) (int, string, e
 		stopped.Round(time.Millisecond), observer.id, declared.Round(time.Millisecond)), nil
 }
 
+// back waits until every other hub lists h alive again, and says how long that took
+// from the moment h served again.
+func (inj *injector) back(ctx context.Context, h *hub) string {
+	since, _ := h.servingSince()
+	var missing []string
+	for {
+		missing = missing[:0]
+		for _, o := range inj.c.hubs {
+			if o != h && !inj.lists(ctx, o, h, "alive") {
+				missing = append(missing, o.id)
+			}
+		}
+		if len(missing) == 0 {
+			return fmt.Sprintf("every hub lists it alive %v after it served again", time.Since(since).Round(time.Millisecond))
+		}
+		if time.Since(since) > maxBack || !sleep(ctx, 50*time.Millisecond) {
+			return fmt.Sprintf("%v after it served again, %v still do not list it alive", maxBack, missing)
+		}
+	}
+}
+
 // observer returns a running hub other than h, or nil.
 func (inj *injector) observer(h *hub) *hub {
 	for _, o := range inj.c.hubs {
@@ -217,15 +245,16 @@ func (inj *injector) observer(h *hub) *hub {
 	return nil
 }
 
-// failedAt reports whether hub o lists h as failed.
-func (inj *injector) failedAt(ctx context.Context, o, h *hub) bool {
+// lists reports whether hub o lists h in its member list in state ("alive",
+// "failed" or "left").
+func (inj *injector) lists(ctx context.Context, o, h *hub, state string) bool {
 	var peers []node.PeerInfo
 	if inj.api.get(ctx, o, "/v1/peers", &peers) != nil {
 		return false
 	}
 	for _, p := range peers {
 		if p.ID == h.id {
-			return p.State == "failed"
+			return p.State == state
 		}
 	}
 	return false

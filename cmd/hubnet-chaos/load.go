@@ -77,15 +77,17 @@ const quiet = 2 * time.Second
 
 // referral is what the driver knows of one referral it created.
 type referral struct {
-	id        string
-	from, to  int // hub indexes
-	op        int // the operation that created it
-	busy      bool
-	acked     protocol.State   // reached by the last change known to be done
-	maybe     []protocol.State // where changes of unknown outcome since may have led
-	unsureAt  time.Time        // the last change of unknown outcome
-	unsureHub int              // its hub
-	log       []string         // what the driver did to it
+	id         string
+	from, to   int // hub indexes
+	op         int // the operation that created it
+	busy       bool
+	acked      protocol.State   // reached by the last change known to be done
+	maybe      []protocol.State // where changes of unknown outcome since may have led
+	unsureAt   time.Time        // the last change of unknown outcome
+	unsureHub  int              // its hub
+	crossed    bool             // the two hubs once acted on it at once
+	unmodelled bool             // since then, the driver has not seen both hubs agree
+	log        []string         // what the driver did to it
 }
 
 // expects reports whether state s is one the driver's changes may have left. A
@@ -130,10 +132,11 @@ type tally [4]int
 
 // driver runs the load and keeps its model.
 type driver struct {
-	c    *cluster
-	api  *client
-	plan []op
-	logf func(string, ...any)
+	c     *cluster
+	api   *client
+	plan  []op
+	cross float64 // the share of actions both hubs take at once
+	logf  func(string, ...any)
 
 	mu        sync.Mutex // guards everything below
 	refs      []*referral
@@ -148,8 +151,8 @@ type driver struct {
 	started   int            // operations started
 }
 
-func newDriver(c *cluster, api *client, plan []op, logf func(string, ...any)) *driver {
-	d := &driver{c: c, api: api, plan: plan, logf: logf, byID: map[string]*referral{},
+func newDriver(c *cluster, api *client, plan []op, cross float64, logf func(string, ...any)) *driver {
+	d := &driver{c: c, api: api, plan: plan, cross: cross, logf: logf, byID: map[string]*referral{},
 		creates: map[int]creation{}, tallies: map[string]*tally{}, skipped: map[string]int{}}
 	for range c.hubs {
 		d.profiles = append(d.profiles, &profileModel{})
@@ -334,8 +337,8 @@ var moves = map[protocol.State][]move{
 }
 
 // chooseMove draws an action the lifecycle allows from state s (put on hold from
-// heldFrom), and the state it leads to.
-func chooseMove(rng *rand.Rand, s, heldFrom protocol.State) (move, protocol.State, bool) {
+// heldFrom), by role by or, when by is "", by either hub, and the state it leads to.
+func chooseMove(rng *rand.Rand, s, heldFrom protocol.State, by protocol.Role) (move, protocol.State, bool) {
 	type allowed struct {
 		move
 		to protocol.State
@@ -343,6 +346,9 @@ func chooseMove(rng *rand.Rand, s, heldFrom protocol.State) (move, protocol.Stat
 	var ok []allowed
 	total := 0
 	for _, m := range moves[s] {
+		if by != "" && m.by != by {
+			continue
+		}
 		if to, err := protocol.Next(s, heldFrom, m.event, m.by); err == nil {
 			ok = append(ok, allowed{m, to})
 			total += m.weight
@@ -384,7 +390,7 @@ func (d *driver) act(ctx context.Context, o op) {
 	d.mu.Lock()
 	var cands []*referral
 	for _, r := range d.refs {
-		if r.busy || (r.acked.Final() && len(r.maybe) == 0) {
+		if r.busy || (r.acked.Final() && len(r.maybe) == 0 && !r.unmodelled) {
 			continue
 		}
 		if len(r.maybe) > 0 && !d.quietSince(r.unsureHub, r.unsureAt) {
@@ -420,7 +426,9 @@ func (d *driver) act(ctx context.Context, o op) {
 	d.mu.Unlock()
 }
 
-// actOn acts on r if it is ready, and reports whether it did.
+// actOn acts on r if it is ready, and reports whether it did. With probability
+// d.cross both hubs act on it at once instead: the referring hub cancels or answers
+// while the receiving hub takes its own action.
 func (d *driver) actOn(ctx context.Context, rng *rand.Rand, o op, r *referral) bool {
 	from, to := d.c.hubs[r.from], d.c.hubs[r.to]
 	var s, v node.ReferralInfo
@@ -432,34 +440,60 @@ func (d *driver) actOn(ctx context.Context, rng *rand.Rand, o op, r *referral) b
 	}
 	state, heldFrom := s.Referral.State, s.Referral.HeldFrom
 	d.mu.Lock()
-	if !r.expects(state) {
+	if !r.unmodelled && !r.expects(state) {
 		d.find("referral %s (%s to %s) is %s at both hubs, but the driver's changes leave it %s; what it did:\n\t%s",
 			r.id, from.id, to.id, state, r.expected(), joinLines(r.log))
 	}
-	r.acked, r.maybe = state, nil
+	r.acked, r.maybe, r.unmodelled = state, nil, false
 	d.mu.Unlock()
 	if state.Final() {
 		return false
 	}
-	m, next, ok := chooseMove(rng, state, heldFrom)
+	if d.cross > 0 && rng.Float64() < d.cross {
+		ms, _, okS := chooseMove(rng, state, heldFrom, protocol.RoleSender)
+		mv, _, okV := chooseMove(rng, state, heldFrom, protocol.RoleReceiver)
+		if okS && okV {
+			var wg sync.WaitGroup
+			for _, m := range []move{ms, mv} {
+				body := actionBody(rng, o, m.event)
+				wg.Go(func() { d.take(ctx, o, r, m, body, state, heldFrom, true) })
+			}
+			wg.Wait()
+			return true
+		}
+	}
+	m, _, ok := chooseMove(rng, state, heldFrom, "")
 	if !ok {
 		return false
 	}
-	h, hi := to, r.to
+	d.take(ctx, o, r, m, actionBody(rng, o, m.event), state, heldFrom, false)
+	return true
+}
+
+// take makes move m on referral r in state s (held from heldFrom) and records what
+// came of it. A move that crosses another leaves the model without a state until the
+// next time both hubs agree.
+func (d *driver) take(ctx context.Context, o op, r *referral, m move, body node.ReferralAction, s, heldFrom protocol.State, crossing bool) {
+	h, hi := d.c.hubs[r.to], r.to
 	if m.by == protocol.RoleSender {
-		h, hi = from, r.from
+		h, hi = d.c.hubs[r.from], r.from
 	}
 	var info node.ReferralInfo
-	res := d.api.call(ctx, h, http.MethodPost, "/v1/referrals/"+r.id+"/"+string(m.event), actionBody(rng, o, m.event), &info)
+	res := d.api.call(ctx, h, http.MethodPost, "/v1/referrals/"+r.id+"/"+string(m.event), body, &info)
+	next, _ := protocol.Next(s, heldFrom, m.event, m.by)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.count(string(m.event), res)
-	line := fmt.Sprintf("op %d: %s at %s from %s: %s", o.n, m.event, h.id, state, res.outcome)
+	line := fmt.Sprintf("op %d: %s at %s from %s: %s", o.n, m.event, h.id, s, res.outcome)
+	if crossing {
+		line = fmt.Sprintf("op %d: %s at %s from %s, crossing an action of the other hub: %s", o.n, m.event, h.id, s, res.outcome)
+		r.crossed, r.unmodelled = true, true
+	}
 	switch res.outcome {
 	case outcomeOK:
 		line += " " + string(info.Referral.State)
 		if info.Referral.State != next {
-			d.find("referral %s: %s at %s from %s answered %s, want %s", r.id, m.event, h.id, state, info.Referral.State, next)
+			d.find("referral %s: %s at %s from %s answered %s, want %s", r.id, m.event, h.id, s, info.Referral.State, next)
 		}
 		r.acked = info.Referral.State
 	case outcomeUnknown:
@@ -467,14 +501,13 @@ func (d *driver) actOn(ctx context.Context, rng *rand.Rand, o op, r *referral) b
 		r.unsureAt, r.unsureHub = time.Now(), hi
 	}
 	r.log = append(r.log, line)
-	return true
 }
 
 // quiescent reports whether the referring hub's view s and the receiving hub's view v
 // of a referral agree, with nothing left for either to deliver.
 func quiescent(s, v node.ReferralInfo) bool {
 	return s.Referral.State == v.Referral.State && s.Referral.HeldFrom == v.Referral.HeldFrom &&
-		len(s.Referral.History) == len(v.Referral.History) && s.Pending == 0 && v.Pending == 0
+		s.Pending == 0 && v.Pending == 0
 }
 
 // changeProfile replaces a hub's profile, or the capacity of one of its service

@@ -51,6 +51,7 @@ func chaosMain(args []string) int {
 	fs.StringVar(&cfg.Dir, "dir", "", "directory for the hubs' data and logs (default: a temporary one, removed after a clean run)")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the temporary directory after a clean run")
 	fs.StringVar(&cfg.Gossip, "gossip", "local", "gossip timers of the hubs: local, lan or wan")
+	fs.Float64Var(&cfg.Cross, "cross", 0, "share of actions, 0 to 1, that both hubs of a referral take at once (the referring hub cancels or answers while the receiving hub acts)")
 	out := fs.String("out", "", "also write the report to this file")
 	quiet := fs.Bool("q", false, "print only the report, not the progress")
 	if err := fs.Parse(args); err != nil {

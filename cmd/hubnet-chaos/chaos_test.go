@@ -1,0 +1,58 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/hubnet-eu/hubnet/protocol"
+)
+
+// TestRun_short makes a chaos run of about two minutes: six hubnet processes, 500
+// operations over 75 seconds, every kind of fault at least once, then the checks. The
+// seed comes from the clock unless HUBNET_CHAOS_SEED gives one; a failure names it.
+func TestRun_short(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a chaos run takes about two minutes")
+	}
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("HUBNET_CHAOS_SEED"); s != "" {
+		var err error
+		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
+			t.Fatalf("HUBNET_CHAOS_SEED: %v", err)
+		}
+	}
+	cfg := Config{Hubs: 6, Ops: 500, Duration: 75 * time.Second, Faults: 5, Workers: 4, Settle: time.Minute,
+		Seed: seed, Dir: t.TempDir(), Gossip: "local", Logf: t.Logf}
+	rep, err := run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("seed %d: %v", seed, err)
+	}
+	var buf bytes.Buffer
+	rep.write(&buf)
+	t.Logf("report:\n%s", buf.String())
+
+	if len(rep.Problems) > 0 {
+		for _, h := range []string{"hub-1", "hub-2", "hub-3", "hub-4", "hub-5", "hub-6"} {
+			log := filepath.Join(cfg.Dir, h+".log")
+			t.Logf("the end of %s:\n%s", log, logTail(log, 30))
+		}
+		t.Fatalf("%d inconsistencies; run again with HUBNET_CHAOS_SEED=%d, or: go run ./cmd/hubnet-chaos -seed %d -ops %d -duration %v -faults %d",
+			len(rep.Problems), seed, seed, cfg.Ops, cfg.Duration, cfg.Faults)
+	}
+	// The run did what it is for: every kind of fault, and referrals to their end.
+	kinds := map[faultKind]bool{}
+	for _, f := range rep.Faults {
+		kinds[f.kind] = true
+	}
+	if len(kinds) != len(faultNames) {
+		t.Errorf("seed %d: faults of %d kinds injected, want all %d", seed, len(kinds), len(faultNames))
+	}
+	if n := rep.Summary.states[protocol.StateCompleted]; n == 0 || rep.Summary.delivered != n {
+		t.Errorf("seed %d: %d referrals completed and %d services delivered; want some, and as many of each", seed, n, rep.Summary.delivered)
+	}
+}
