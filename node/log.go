@@ -39,12 +39,25 @@ func (n natsLogger) Tracef(format string, v ...any) {
 }
 
 // memberlistLogger returns a *log.Logger for memberlist that forwards each line to l
-// at the level memberlist's "[LEVEL]" prefix names.
-func memberlistLogger(l *slog.Logger) *log.Logger {
-	return log.New(levelWriter{l}, "", 0)
+// at the level memberlist's "[LEVEL]" prefix names. memberlist reports gossip it
+// refused only in its log, so count sees each such line with its reason.
+func memberlistLogger(l *slog.Logger, count func(reason string)) *log.Logger {
+	return log.New(levelWriter{l, count}, "", 0)
 }
 
-type levelWriter struct{ l *slog.Logger }
+type levelWriter struct {
+	l     *slog.Logger
+	count func(reason string)
+}
+
+// gossipRefusals maps what memberlist logs when it refuses a packet or stream to the
+// reason counted.
+var gossipRefusals = []struct{ text, reason string }{
+	{"unacceptable label", "gossip-label"},
+	{"Decrypt packet failed", "gossip-key"},
+	{"no installed keys could decrypt", "gossip-key"},
+	{"encryption is configured but remote state is not encrypted", "gossip-key"},
+}
 
 func (w levelWriter) Write(p []byte) (int, error) {
 	msg := bytes.TrimSpace(p)
@@ -56,6 +69,14 @@ func (w levelWriter) Write(p []byte) (int, error) {
 			level = lv
 			msg = bytes.TrimSpace(msg[len(prefix):])
 			break
+		}
+	}
+	if w.count != nil {
+		for _, r := range gossipRefusals {
+			if bytes.Contains(msg, []byte(r.text)) {
+				w.count(r.reason)
+				break
+			}
 		}
 	}
 	w.l.Log(context.Background(), level, "memberlist", "event", string(msg))
