@@ -788,3 +788,21 @@ func TestReferral_JSON(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// A hub that rolled its box key opens what was sealed to its old one, given the old
+// private key; the sealed value names the sender's key it was sealed with.
+func TestOpenSME_earlierKey(t *testing.T) {
+	one, two := mustIdentity(t, "hub-one"), mustIdentity(t, "hub-two")
+	s, err := SealSME(validSME(), one, two.BoxPub, crand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rolled := mustIdentity(t, "hub-two")
+	if _, err := OpenSME(s, rolled, one.BoxPub); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("new key alone: got %v, want ErrBadSignature", err)
+	}
+	got, err := OpenSME(s, rolled, [32]byte{}, two.BoxKey)
+	if err != nil || got != validSME() {
+		t.Errorf("with the earlier key: got %+v, %v; want the SME", got, err)
+	}
+}
