@@ -52,6 +52,7 @@ type SelfInfo struct {
 	Addrs    Addrs             `json:"addrs"`
 	Revision uint64            `json:"revision"`
 	Profile  *protocol.Profile `json:"profile,omitempty"`
+	Cert     CertInfo          `json:"certificate"`
 }
 
 // APIError is the body of every error response.
@@ -77,7 +78,7 @@ type CapacityChange struct {
 
 // Self returns what the node says about itself.
 func (n *Node) Self() (SelfInfo, error) {
-	s := SelfInfo{ID: n.id.ID, Network: n.net.Name, SignKey: n.id.SignPublic(), BoxKey: n.id.BoxPub[:], Addrs: n.Addrs()}
+	s := SelfInfo{ID: n.id.ID, Network: n.net.Name, SignKey: n.id.SignPublic(), BoxKey: n.id.BoxPub[:], Addrs: n.Addrs(), Cert: n.certInfo()}
 	p, _, err := n.store.Self()
 	switch {
 	case errors.Is(err, store.ErrNoProfile):
@@ -241,6 +242,7 @@ func (n *Node) Handler() http.Handler {
 		reply(w, saved, err)
 	}))
 	n.referralRoutes(mux)
+	n.admissionRoutes(mux)
 	n.consoleRoutes(mux) // the web console (console.go): GET /, /search, /hubs/, /refer, /referrals/, /me, /reports, /login
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, APIErrorBody{Code: "not-found", Message: "no such endpoint: " + r.Method + " " + r.URL.Path})
@@ -298,8 +300,10 @@ func reply(w http.ResponseWriter, v any, err error) {
 		switch {
 		case errors.As(err, &ve):
 			writeError(w, http.StatusBadRequest, APIErrorBody{Code: protocol.CodeBadRequest, Message: err.Error(), Problems: ve.Problems})
-		case errors.As(err, &te):
+		case errors.As(err, &te), errors.Is(err, ErrNotAllowed):
 			writeError(w, http.StatusConflict, APIErrorBody{Code: "not-allowed", Message: err.Error()})
+		case errors.Is(err, protocol.ErrCertInvalid), errors.Is(err, protocol.ErrCertExpired), errors.Is(err, protocol.ErrNoCert):
+			writeError(w, http.StatusBadRequest, APIErrorBody{Code: "bad-certificate", Message: err.Error()})
 		case errors.Is(err, store.ErrNotFound), errors.Is(err, protocol.ErrNotFound):
 			writeError(w, http.StatusNotFound, APIErrorBody{Code: protocol.CodeNotFound, Message: err.Error()})
 		case errors.Is(err, protocol.ErrTooLarge):

@@ -20,7 +20,7 @@ var csrfValue = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 func BenchmarkConsole_pages(b *testing.B) {
 	dir := b.TempDir()
 	p := nodetest.Profile("advisor-hub")
-	if _, err := node.InitDataDir(dir, nodetest.Network(b), p.ID, &p); err != nil {
+	if _, err := node.InitDataDir(dir, nodetest.Network(b), p.ID, &p); err != nil { // standalone: no admission needed
 		b.Fatal(err)
 	}
 	hubs := nodetest.Synthetic(457, 11)

@@ -37,6 +37,8 @@ type peer struct {
 	gossip    string        // its gossip address
 	member    bool          // alive in gossip, as the last membership event said
 	left      bool          // it said goodbye, rather than failing
+	revoked   bool          // the steward revoked it: not a member unless readmitted
+	purged    bool          // its profile and routes are gone since it was revoked
 	reachable bool          // as last reconciled: member, with routes and fetches set up
 	lastSeen  time.Time     // last time it was known alive
 	cached    uint64        // revision of the profile in the store, 0 if none
@@ -147,19 +149,8 @@ func (d *directory) onHint(m *nats.Msg) {
 	if env.From == d.n.id.ID || env.Type != protocol.TypeProfileHint {
 		return
 	}
-	d.mu.Lock()
-	p := d.peers[env.From]
-	var key []byte
-	if p != nil {
-		key = p.meta.Cert.SignKey
-	}
-	d.mu.Unlock()
-	if key == nil {
-		return // not a member we know yet; gossip will bring its revision
-	}
-	if err := env.Verify(key); err != nil {
-		d.n.drop(env.From, "bad-signature", err)
-		return
+	if _, err := d.n.accept(&env, true, true); err != nil {
+		return // not a member known yet, perhaps: gossip will bring its revision
 	}
 	var h protocol.ProfileHint
 	if err := env.Decode(&h); err != nil || h.ID != env.From {
@@ -240,16 +231,50 @@ func (d *directory) observe(m *memberlist.Node, alive bool) {
 	if err != nil {
 		return // refused by the alive delegate already
 	}
+	// The alive delegate checked the certificate when it came; a revocation or the
+	// end of its term may have come since.
+	admitted := d.n.trust.check(meta.ID, meta.Cert, d.n.cfg.Now()) == nil
 	d.mu.Lock()
 	p := d.peers[m.Name]
 	if p == nil {
 		p = &peer{}
 		d.peers[m.Name] = p
 	}
-	p.meta, p.gossip = meta, m.Address()
-	p.member, p.left = alive, m.State == memberlist.StateLeft
+	if admitted {
+		p.meta, p.revoked = meta, false
+	}
+	p.gossip = m.Address()
+	p.member, p.left = alive && admitted, m.State == memberlist.StateLeft
 	d.mu.Unlock()
 	d.n.wake()
+}
+
+// revoke applies a revocation of hub id: it is no longer a member and its keys are
+// forgotten, so nothing it sends is accepted. The reconcile loop, woken, takes its
+// profile out of the directory and search and closes the routes to and from it.
+// memberlist may be the caller, so nothing here blocks.
+func (d *directory) revoke(id string, r protocol.Revocation) {
+	d.mu.Lock()
+	p := d.peers[id]
+	if p == nil {
+		p = &peer{}
+		d.peers[id] = p
+	}
+	if p.meta.Cert.Issued <= r.At {
+		p.member, p.revoked, p.purged = false, true, false
+		p.meta.Cert = protocol.Cert{}
+	}
+	d.mu.Unlock()
+	d.n.wake()
+}
+
+// purge removes a revoked hub's profile from the directory and search, and closes
+// its routes.
+func (d *directory) purge(id string) {
+	d.n.index.remove(id)
+	if err := d.n.store.DeleteHub(id); err != nil && !errors.Is(err, store.ErrNotFound) {
+		d.n.log.Error("remove revoked hub from the directory", "peer", id, "err", err)
+	}
 }
 
 // reconcile brings routes, reachability and cached profiles in line with the current
@@ -264,9 +289,18 @@ func (d *directory) reconcile() {
 	}
 	var changes []change
 	var fetches []fetchJob
+	var purges []string
 
 	d.mu.Lock()
 	for id, p := range d.peers {
+		if p.revoked && !p.purged {
+			p.purged, p.cached, p.hinted = true, 0, 0
+			purges = append(purges, id)
+		}
+		if p.member && now.Unix() > p.meta.Cert.NotAfter {
+			d.n.log.Warn("hub's certificate expired", "peer", id, "not_after", time.Unix(p.meta.Cert.NotAfter, 0).UTC())
+			p.member = false
+		}
 		if p.member {
 			// One side of each pair opens the route: when both dial at once NATS
 			// closes one as a duplicate and may redial only a second later.
@@ -289,8 +323,17 @@ func (d *directory) reconcile() {
 	}
 	d.mu.Unlock()
 
+	for _, id := range purges {
+		d.purge(id)
+	}
 	if err := d.n.bus.setRoutes(routes); err != nil {
 		d.n.log.Error("set routes", "err", err)
+	}
+	if len(purges) > 0 {
+		// Routes the revoked hubs opened to this one are checked again, and close.
+		if err := d.n.bus.recheck(); err != nil {
+			d.n.log.Error("close routes of revoked hubs", "err", err)
+		}
 	}
 	for _, c := range changes {
 		if c.reachable {
@@ -405,15 +448,19 @@ type peerView struct {
 	Left      bool
 	Reachable bool
 	LastSeen  time.Time
-	SignKey   []byte // from its gossiped metadata; nil until seen alive this run
+	SignKey   []byte // from its gossiped metadata, certified; nil until seen alive this run
 	BoxKey    []byte // likewise
+	Issued    int64  // its certificate's dates, Unix seconds
+	NotAfter  int64
+	Revoked   bool
 }
 
 // view copies the peer's state.
 func (p *peer) view(id string) peerView {
 	return peerView{ID: id, Gossip: p.gossip, Route: p.meta.Route, Revision: p.meta.Revision,
 		Cached: p.cached, Member: p.member, Left: p.left, Reachable: p.reachable, LastSeen: p.lastSeen,
-		SignKey: p.meta.Cert.SignKey, BoxKey: p.meta.Cert.BoxKey}
+		SignKey: p.meta.Cert.SignKey, BoxKey: p.meta.Cert.BoxKey, Issued: p.meta.Cert.Issued, NotAfter: p.meta.Cert.NotAfter,
+		Revoked: p.revoked}
 }
 
 // snapshot returns every known peer, sorted by ID.

@@ -157,7 +157,7 @@ func TestDirectory_tamperedProfileRefused(t *testing.T) {
 	forged.Revision += 100
 	env.Body, _ = json.Marshal(forged)
 	forgery, _ := env.Marshal()
-	nc, err := nats.Connect(a.Addrs().Client)
+	nc, err := nats.Connect(a.Addrs().Client, nodetest.Token(a))
 	if err != nil {
 		t.Fatalf("connect to hub A's NATS: %v", err)
 	}
@@ -209,7 +209,7 @@ func TestDirectory_tamperedProfileRefused(t *testing.T) {
 // mustSigned asks hub h's own NATS server for h's signed profile.
 func mustSigned(t *testing.T, h *nodetest.Hub) protocol.Envelope {
 	t.Helper()
-	nc, err := nats.Connect(h.Addrs().Client)
+	nc, err := nats.Connect(h.Addrs().Client, nodetest.Token(h))
 	if err != nil {
 		t.Fatal(err)
 	}

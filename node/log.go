@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
+	"strings"
 )
 
 // natsLogger adapts slog to nats-server's Logger. Notices are Info; debug and trace
@@ -16,7 +17,13 @@ func (n natsLogger) Noticef(format string, v ...any) {
 	n.l.Info("nats server", "event", fmt.Sprintf(format, v...))
 }
 func (n natsLogger) Warnf(format string, v ...any) {
-	n.l.Warn("nats server", "event", fmt.Sprintf(format, v...))
+	msg := fmt.Sprintf(format, v...)
+	if strings.HasPrefix(msg, "TLS certificate chain and hostname of solicited routes will not be verified") {
+		// By design: routes check the other end's key against the membership, not a
+		// chain of authorities (see bus.go).
+		return
+	}
+	n.l.Warn("nats server", "event", msg)
 }
 func (n natsLogger) Fatalf(format string, v ...any) {
 	n.l.Error("nats server", "event", fmt.Sprintf(format, v...))
@@ -32,12 +39,25 @@ func (n natsLogger) Tracef(format string, v ...any) {
 }
 
 // memberlistLogger returns a *log.Logger for memberlist that forwards each line to l
-// at the level memberlist's "[LEVEL]" prefix names.
-func memberlistLogger(l *slog.Logger) *log.Logger {
-	return log.New(levelWriter{l}, "", 0)
+// at the level memberlist's "[LEVEL]" prefix names. memberlist reports gossip it
+// refused only in its log, so count sees each such line with its reason.
+func memberlistLogger(l *slog.Logger, count func(reason string)) *log.Logger {
+	return log.New(levelWriter{l, count}, "", 0)
 }
 
-type levelWriter struct{ l *slog.Logger }
+type levelWriter struct {
+	l     *slog.Logger
+	count func(reason string)
+}
+
+// gossipRefusals maps what memberlist logs when it refuses a packet or stream to the
+// reason counted.
+var gossipRefusals = []struct{ text, reason string }{
+	{"unacceptable label", "gossip-label"},
+	{"Decrypt packet failed", "gossip-key"},
+	{"no installed keys could decrypt", "gossip-key"},
+	{"encryption is configured but remote state is not encrypted", "gossip-key"},
+}
 
 func (w levelWriter) Write(p []byte) (int, error) {
 	msg := bytes.TrimSpace(p)
@@ -49,6 +69,14 @@ func (w levelWriter) Write(p []byte) (int, error) {
 			level = lv
 			msg = bytes.TrimSpace(msg[len(prefix):])
 			break
+		}
+	}
+	if w.count != nil {
+		for _, r := range gossipRefusals {
+			if bytes.Contains(msg, []byte(r.text)) {
+				w.count(r.reason)
+				break
+			}
 		}
 	}
 	w.l.Log(context.Background(), level, "memberlist", "event", string(msg))

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -49,20 +50,24 @@ func (n *Node) memberlistConfig() *memberlist.Config {
 	if a := n.cfg.GossipAdvertise; a != "" {
 		c.AdvertiseAddr, c.AdvertisePort, _ = splitHostPort(a)
 	}
-	c.SecretKey = n.net.GossipKey
+	c.Keyring = n.keyring
 	c.Label = n.net.GossipLabel()
 	c.DeadNodeReclaimTime = n.cfg.DeadReclaim
 	c.Delegate = n.delegate
 	c.Events = eventDelegate{n}
 	c.Alive = aliveDelegate{n}
-	c.Logger = memberlistLogger(n.log.With("part", "memberlist"))
+	c.Logger = memberlistLogger(n.log.With("part", "memberlist"), func(reason string) {
+		n.metrics.dropped.WithLabelValues(reason).Inc()
+	})
 	return c
 }
 
-// delegate gives memberlist the node's metadata. hubnet sends no user messages over
-// gossip: everything else travels over NATS.
+// delegate gives memberlist the node's metadata and carries the steward's revocations:
+// broadcast when new, and every one in each push/pull, so a hub that was away learns
+// them too. Everything else travels over NATS.
 type delegate struct {
-	meta atomic.Pointer[[]byte] // encoded protocol.Meta, replaced on every profile change
+	meta  atomic.Pointer[[]byte] // encoded protocol.Meta, replaced on every profile change
+	trust *trust
 }
 
 func (d *delegate) NodeMeta(limit int) []byte {
@@ -71,10 +76,16 @@ func (d *delegate) NodeMeta(limit int) []byte {
 	}
 	return nil
 }
-func (d *delegate) NotifyMsg([]byte)                           {}
-func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
-func (d *delegate) LocalState(join bool) []byte                { return nil }
-func (d *delegate) MergeRemoteState(buf []byte, join bool)     {}
+
+// NotifyMsg gets a user message; memberlist reuses msg, so it is copied.
+func (d *delegate) NotifyMsg(msg []byte) { d.trust.onGossip(bytes.Clone(msg)) }
+func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte {
+	return d.trust.queue.GetBroadcasts(overhead, limit)
+}
+func (d *delegate) LocalState(join bool) []byte { return d.trust.localState() }
+func (d *delegate) MergeRemoteState(buf []byte, join bool) {
+	d.trust.mergeState(bytes.Clone(buf))
+}
 
 // eventDelegate passes membership changes to the directory. memberlist's Members()
 // hands out nodes it keeps changing, so events are the node's only view of members.
@@ -85,7 +96,8 @@ func (e eventDelegate) NotifyLeave(m *memberlist.Node)  { e.n.dir.observe(m, fal
 func (e eventDelegate) NotifyUpdate(m *memberlist.Node) { e.n.dir.observe(m, true) }
 
 // aliveDelegate refuses a member whose metadata is not valid hubnet metadata for the
-// name it claims.
+// name it claims, or whose certificate is not valid for this network: missing,
+// expired, not signed by the steward for this network, ID and keys, or revoked.
 type aliveDelegate struct{ n *Node }
 
 func (a aliveDelegate) NotifyAlive(peer *memberlist.Node) error {
@@ -102,6 +114,10 @@ func (a aliveDelegate) NotifyAlive(peer *memberlist.Node) error {
 		a.n.drop(peer.Name, "bad-meta", err)
 		return err
 	}
+	if err := a.n.trust.check(m.ID, m.Cert, a.n.cfg.Now()); err != nil {
+		a.n.drop(peer.Name, certReason(err), err)
+		return fmt.Errorf("member %s: %w", peer.Name, err)
+	}
 	return nil
 }
 
@@ -113,6 +129,9 @@ func (n *Node) localMeta(rev uint64) ([]byte, error) {
 		Route:    n.routeAddr,
 		Revision: rev,
 		Cert:     protocol.Cert{SignKey: n.id.SignPublic(), BoxKey: n.id.BoxPub[:]},
+	}
+	if c := n.cert.Load(); c.Sig != nil {
+		m.Cert = c.Gossip()
 	}
 	return m.Encode()
 }

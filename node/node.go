@@ -38,6 +38,11 @@ type Node struct {
 	id    protocol.Identity
 	net   protocol.Network
 	token string
+	cert  atomic.Pointer[protocol.Certificate] // the hub's own; an empty one before it is admitted
+	old   [][32]byte                           // earlier box keys, to open what was sealed to them
+
+	trust   *trust
+	keyring *memberlist.Keyring
 
 	bus        *bus
 	ml         *memberlist.Memberlist
@@ -190,23 +195,46 @@ func newNode(cfg Config, s *store.Store) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
 	}
+	if err := netw.Validate(); err != nil {
+		return nil, fmt.Errorf("data directory %s: %w (a data directory made before admission: give it the steward's network.json with 'hubnet network install-cert --network')", cfg.DataDir, err)
+	}
 	token := cfg.Token
 	if token == "" {
 		if token, err = ReadToken(cfg.DataDir); err != nil {
 			return nil, err
 		}
 	}
-	n := &Node{
-		cfg:      cfg,
-		log:      cfg.Logger.With("hub", ident.ID),
-		store:    s,
-		id:       ident,
-		net:      netw,
-		token:    token,
-		delegate: &delegate{},
-		wakeCh:   make(chan struct{}, 1),
-		ready:    make(chan struct{}),
+	cert, err := s.Certificate()
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
 	}
+	old, err := s.OldBoxKeys()
+	if err != nil {
+		return nil, err
+	}
+	gk, err := s.GossipKeys()
+	if err != nil {
+		return nil, err
+	}
+	keyring, err := memberlist.NewKeyring(gk.Keys, gk.Primary)
+	if err != nil {
+		return nil, fmt.Errorf("data directory %s: gossip keyring: %w", cfg.DataDir, err)
+	}
+	n := &Node{
+		cfg:     cfg,
+		log:     cfg.Logger.With("hub", ident.ID),
+		store:   s,
+		id:      ident,
+		net:     netw,
+		token:   token,
+		old:     old,
+		keyring: keyring,
+		wakeCh:  make(chan struct{}, 1),
+		ready:   make(chan struct{}),
+	}
+	n.cert.Store(&cert)
+	n.trust = newTrust(n, netw)
+	n.delegate = &delegate{trust: n.trust}
 	n.metrics = newMetrics(n)
 	n.dir = newDirectory(n)
 	n.index = newIndex()
@@ -236,7 +264,11 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		}
 	}()
 
-	if n.bus, err = startBus(&n.cfg, n.net, n.id.ID, n.log); err != nil {
+	n.checkOwnCert()
+	if err := n.trust.load(); err != nil {
+		return err
+	}
+	if n.bus, err = startBus(&n.cfg, n.net, n.id, n.token, n.routeCheck, n.log); err != nil {
 		return err
 	}
 	n.routeAddr = n.advertisedRoute()
@@ -272,6 +304,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	n.wg.Go(n.dir.run)
 	n.wg.Go(func() { n.index.run(n.ctx) })
 	n.wg.Go(n.referrals.run)
+	n.wg.Go(n.trust.runSeen)
 	n.log.Info("node started", "gossip", n.GossipAddr(), "cluster", n.routeAddr, "http", n.HTTPAddr())
 	return nil
 }

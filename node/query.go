@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -237,6 +236,10 @@ func (n *Node) openAnswer(data []byte, qid string, keys map[string][]byte) (stri
 		n.drop(env.From, "wrong-recipient", err)
 		return "", protocol.QueryAnswer{}, err
 	}
+	if err := env.CheckTime(n.cfg.Now()); err != nil {
+		n.drop(env.From, "outside-window", err)
+		return "", protocol.QueryAnswer{}, err
+	}
 	if err := env.Verify(key); err != nil {
 		n.drop(env.From, "bad-signature", err)
 		return "", protocol.QueryAnswer{}, err
@@ -282,13 +285,7 @@ func (n *Node) onQuery(msg *nats.Msg) {
 		n.drop(env.From, "malformed", fmt.Errorf("%s without a reply subject on the query subject", env.Type))
 		return
 	}
-	pv, ok := n.dir.peer(env.From)
-	if !ok || pv.SignKey == nil {
-		n.drop(env.From, "unknown-sender", errors.New("live query from a hub not seen alive"))
-		return
-	}
-	if err := env.Verify(pv.SignKey); err != nil {
-		n.drop(env.From, "bad-signature", err)
+	if _, err := n.accept(&env, true, true); err != nil {
 		return
 	}
 	now := n.cfg.Now()

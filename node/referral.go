@@ -274,7 +274,13 @@ func (e *referrals) reconcile(rec *store.ReferralRecord, o store.Outgoing, ack p
 func (e *referrals) send(o store.Outgoing) (protocol.ReferralAck, error) {
 	ctx, cancel := context.WithTimeout(e.n.ctx, e.n.cfg.DeliveryTimeout)
 	defer cancel()
-	msg, err := e.n.bus.nc.RequestWithContext(ctx, protocol.ReferralSubject(o.To), o.Envelope)
+	// Each attempt is signed afresh: with the time now, so it passes the receiver's
+	// time window however long the message waited, and with this hub's current key.
+	data, err := e.resign(o.Envelope)
+	if err != nil {
+		return protocol.ReferralAck{}, err
+	}
+	msg, err := e.n.bus.nc.RequestWithContext(ctx, protocol.ReferralSubject(o.To), data)
 	if err != nil {
 		return protocol.ReferralAck{}, err
 	}
@@ -283,22 +289,12 @@ func (e *referrals) send(o store.Outgoing) (protocol.ReferralAck, error) {
 		e.n.drop(o.To, "malformed", err)
 		return protocol.ReferralAck{}, err
 	}
-	pv, _ := e.n.dir.peer(o.To)
-	switch {
-	case env.From != o.To:
+	if env.From != o.To {
 		err = fmt.Errorf("acknowledgement from %s for a message to %s", env.From, o.To)
 		e.n.drop(env.From, "wrong-sender", err)
-	case env.To != e.n.id.ID:
-		err = fmt.Errorf("acknowledgement for %q: %w", env.To, protocol.ErrWrongRecipient)
-		e.n.drop(env.From, "wrong-recipient", err)
-	case pv.SignKey == nil:
-		err = fmt.Errorf("no key for %s yet", o.To)
-	default:
-		if err = env.Verify(pv.SignKey); err != nil {
-			e.n.drop(env.From, "bad-signature", err)
-		}
+		return protocol.ReferralAck{}, err
 	}
-	if err != nil {
+	if _, err := e.n.accept(&env, false, false); err != nil {
 		return protocol.ReferralAck{}, err
 	}
 	var ack protocol.ReferralAck
@@ -321,6 +317,18 @@ func (e *referrals) send(o store.Outgoing) (protocol.ReferralAck, error) {
 		return protocol.ReferralAck{}, err
 	}
 	return ack, nil
+}
+
+// resign signs a stored envelope of this hub again, at the time now.
+func (e *referrals) resign(data []byte) ([]byte, error) {
+	env, err := protocol.OpenEnvelope(data)
+	if err != nil {
+		return nil, fmt.Errorf("stored message: %w", err)
+	}
+	if env, err = protocol.Resign(e.n.id, env, e.n.cfg.Now()); err != nil {
+		return nil, err
+	}
+	return env.Marshal()
 }
 
 // eventInto names the event that leads into a final state.
@@ -348,21 +356,14 @@ func (e *referrals) onMessage(m *nats.Msg) {
 		e.n.drop("", "malformed", err)
 		return
 	}
-	if env.To != e.n.id.ID {
-		e.n.drop(env.From, "wrong-recipient", fmt.Errorf("%s for %q: %w", env.Type, env.To, protocol.ErrWrongRecipient))
-		return
-	}
-	pv, ok := e.n.dir.peer(env.From)
-	if !ok || pv.SignKey == nil {
+	pv, err := e.n.accept(&env, false, true)
+	switch {
+	case errors.Is(err, protocol.ErrNotFound):
 		// Not known yet: say so at once, so the sender tries again soon rather than
 		// after its timeout, by when gossip has brought its key.
-		err := fmt.Errorf("hub %s not seen alive here yet: %w", env.From, protocol.ErrNotFound)
-		e.n.drop(env.From, "unknown-sender", err)
 		e.n.replyError(m, env.From, err)
 		return
-	}
-	if err := env.Verify(pv.SignKey); err != nil {
-		e.n.drop(env.From, "bad-signature", err)
+	case err != nil:
 		return
 	}
 	in, err := e.decode(env)
@@ -394,6 +395,12 @@ func (e *referrals) onMessage(m *nats.Msg) {
 	}
 	if dup {
 		e.n.metrics.referralMsgs.WithLabelValues("duplicate").Inc()
+		// The stored acknowledgement is answered again, signed now, so the sender
+		// takes it however long ago the message first came.
+		if ackBytes, err = e.resign(ackBytes); err != nil {
+			e.n.log.Error("sign acknowledgement again", "peer", env.From, "err", err)
+			return
+		}
 	} else {
 		e.n.metrics.referralMsgs.WithLabelValues("received").Inc()
 		e.wake()
@@ -547,12 +554,12 @@ func (e *referrals) apply(env protocol.Envelope, in incoming, cur store.Referral
 			return refuse(cur, found, "only the referring hub sends the SME's details")
 		case !slices.Contains(afterAcceptance, r.State) || (r.State == protocol.StateOnHold && r.HeldFrom != protocol.StateInProgress):
 			return refuse(cur, found, "the SME's details come only after acceptance, and not after a cancel; the referral is %s", r.State)
-		case pv.BoxKey == nil:
+		case pv.BoxKey == nil && len(d.SME.From) == 0:
 			return store.Incoming{}, protocol.ReferralAck{}, fmt.Errorf("no box key of %s yet", env.From)
 		}
 		var from [32]byte
 		copy(from[:], pv.BoxKey)
-		sme, err := protocol.OpenSME(d.SME, e.n.id, from)
+		sme, err := protocol.OpenSME(d.SME, e.n.id, from, e.n.old...)
 		if err == nil {
 			err = sme.Validate()
 		}

@@ -159,6 +159,26 @@ func (x *index) put(ps ...protocol.Profile) {
 	}
 }
 
+// remove takes a hub out of the index, as when it is revoked.
+func (x *index) remove(id string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	at, ok := x.pos[id]
+	if !ok {
+		return
+	}
+	next := slices.Delete(slices.Clone(x.all()), at, at+1)
+	delete(x.pos, id)
+	for i := at; i < len(next); i++ {
+		x.pos[next[i].Profile.ID] = i
+	}
+	x.snap.Store(&next)
+	select {
+	case x.dirty <- struct{}{}:
+	default:
+	}
+}
+
 // load puts the profiles and builds the word index at once.
 func (x *index) load(ps []protocol.Profile) {
 	x.put(ps...)

@@ -307,7 +307,7 @@ func TestSearch_liveQueryForgedAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nc, err := nats.Connect(hubs[2].Addrs().Client)
+	nc, err := nats.Connect(hubs[2].Addrs().Client, nodetest.Token(hubs[2]))
 	if err != nil {
 		t.Fatal(err)
 	}

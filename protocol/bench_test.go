@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"testing"
 	"time"
 )
@@ -41,4 +42,82 @@ func BenchmarkOpenProfile(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// The cost of protecting one referral message, each step apart, beside the plain path
+// of encoding, decoding and validating it. A hub pays sign on every message it sends
+// (and every resend), verify on every message it takes in, seal once per referral
+// (the SME's details) and open once at the receiver.
+func BenchmarkReferralMessage(b *testing.B) {
+	from, _ := NewIdentity("hub-one", rand.Reader)
+	to, _ := NewIdentity("hub-two", rand.Reader)
+	offer := ReferralOffer{V: Version, Referral: validReferral()}
+	now := time.Now()
+	env, err := Sign(from, TypeReferralOffer, to.ID, offer, now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data, _ := env.Marshal()
+	sealed, err := SealSME(validSME(), from, to.BoxPub, rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("plain", func(b *testing.B) {
+		// Encode the body, decode the envelope and the body, validate: everything but
+		// the cryptography.
+		for b.Loop() {
+			if _, err := json.Marshal(offer); err != nil {
+				b.Fatal(err)
+			}
+			e, err := OpenEnvelope(data)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var o ReferralOffer
+			if err := e.Decode(&o); err != nil {
+				b.Fatal(err)
+			}
+			if err := o.Validate(offerTime); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("sign", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := Resign(from, env, now); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("verify", func(b *testing.B) {
+		pub := from.SignPublic()
+		for b.Loop() {
+			if err := env.Verify(pub); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("seal", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := SealSME(validSME(), from, to.BoxPub, rand.Reader); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("open", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := OpenSME(sealed, to, from.BoxPub); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("certificate", func(b *testing.B) {
+		// Checked once per member and certificate, then cached: for reference.
+		c, _ := Admit(fixedAdmission(), from.ID, from.SignPublic(), from.BoxPub[:], now, time.Hour)
+		for b.Loop() {
+			if err := c.Verify(fixedNetwork(), now); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

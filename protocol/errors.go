@@ -21,6 +21,11 @@ var (
 	ErrNotFound = errors.New("protocol: not found")
 	// ErrTooLarge is returned when a message or value is over its size limit.
 	ErrTooLarge = errors.New("protocol: too large")
+	// ErrOutsideWindow is returned for a message whose time is too far from the
+	// receiver's clock: see MaxClockSkew.
+	ErrOutsideWindow = errors.New("protocol: message outside the time window")
+	// ErrReplay is returned for a message a hub has seen before.
+	ErrReplay = errors.New("protocol: message seen before")
 	// ErrInternal is returned when a hub failed for a reason of its own.
 	ErrInternal = errors.New("protocol: internal error")
 )

@@ -2,14 +2,11 @@ package protocol
 
 import (
 	"crypto/ed25519"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"regexp"
 
-	"golang.org/x/crypto/hkdf"
 	"golang.org/x/crypto/nacl/box"
 )
 
@@ -60,24 +57,19 @@ func (i Identity) SignPublic() ed25519.PublicKey {
 const idRule = "must be 3-48 characters of a-z, 0-9 and '-', starting and ending with a letter or digit"
 
 // Network is what every hub of one federation shares, as `hubnet network create`
-// writes it to network.json: a name and the key that encrypts and authenticates gossip.
+// writes it to network.json: a name, the key that encrypts and authenticates gossip,
+// and the public admission keys of its steward, which sign node certificates and
+// revocations.
 type Network struct {
-	V         int    `json:"v"`
-	Name      string `json:"name"`
-	GossipKey []byte `json:"gossip_key"` // 32 bytes, base64 in JSON
+	V             int      `json:"v"`
+	Name          string   `json:"name"`
+	GossipKey     []byte   `json:"gossip_key"`     // 32 bytes, base64 in JSON
+	AdmissionKeys [][]byte `json:"admission_keys"` // Ed25519 public keys, base64 in JSON
 }
 
-// NewNetwork makes a network called name with a fresh gossip key.
-func NewNetwork(name string, rand io.Reader) (Network, error) {
-	n := Network{V: Version, Name: name, GossipKey: make([]byte, 32)}
-	if _, err := io.ReadFull(rand, n.GossipKey); err != nil {
-		return Network{}, fmt.Errorf("generate gossip key: %w", err)
-	}
-	if err := n.Validate(); err != nil {
-		return Network{}, err
-	}
-	return n, nil
-}
+// MaxAdmissionKeys bounds the admission keys of a network: a steward rolling its key
+// lists the old and the new one for a while.
+const MaxAdmissionKeys = 4
 
 // Validate checks the network's fields and returns every problem at once.
 func (n Network) Validate() error {
@@ -90,6 +82,14 @@ func (n Network) Validate() error {
 	}
 	if len(n.GossipKey) != 32 {
 		p.add("gossip_key", "must be 32 bytes (base64 in JSON), got %d", len(n.GossipKey))
+	}
+	if len(n.AdmissionKeys) == 0 || len(n.AdmissionKeys) > MaxAdmissionKeys {
+		p.add("admission_keys", "must list 1-%d Ed25519 public keys of the steward (network.json of 'hubnet network create')", MaxAdmissionKeys)
+	}
+	for i, k := range n.AdmissionKeys {
+		if len(k) != ed25519.PublicKeySize {
+			p.add(fmt.Sprintf("admission_keys[%d]", i), "must be a 32-byte Ed25519 public key")
+		}
 	}
 	return p.err()
 }
@@ -109,14 +109,3 @@ func (n Network) GossipLabel() string { return "hubnet/v1/" + n.Name }
 
 // ClusterName is the NATS cluster name of the network's mesh.
 func (n Network) ClusterName() string { return "hubnet-" + n.Name }
-
-// RouteCredentials derives the user and password every hub of the network presents on
-// its NATS routes. They follow from the gossip key, so only members can open a route.
-func (n Network) RouteCredentials() (user, password string) {
-	r := hkdf.New(sha256.New, n.GossipKey, []byte(n.Name), []byte("hubnet route credentials v1"))
-	buf := make([]byte, 24)
-	if _, err := io.ReadFull(r, buf); err != nil {
-		panic("hkdf: " + err.Error()) // cannot happen for 24 bytes of SHA-256 HKDF
-	}
-	return "hubnet-" + n.Name, base64.RawURLEncoding.EncodeToString(buf)
-}

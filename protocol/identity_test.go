@@ -19,7 +19,14 @@ import (
 // fixedNetwork returns a network, the same in every run: the golden files encode it.
 func fixedNetwork() Network {
 	key := sha256.Sum256([]byte("hubnet test gossip key"))
-	return Network{V: Version, Name: "nordic-hubs", GossipKey: key[:]}
+	return Network{V: Version, Name: "nordic-hubs", GossipKey: key[:],
+		AdmissionKeys: [][]byte{fixedAdmission().Public()}}
+}
+
+// fixedAdmission returns the admission key of fixedNetwork.
+func fixedAdmission() AdmissionKey {
+	seed := sha256.Sum256([]byte("hubnet test admission key"))
+	return AdmissionKey{V: Version, Network: "nordic-hubs", Key: ed25519.NewKeyFromSeed(seed[:])}
 }
 
 func TestValidID(t *testing.T) {
@@ -110,7 +117,7 @@ func TestNewIdentity_refuses(t *testing.T) {
 }
 
 func TestNewNetwork_ParseNetwork_roundTrip(t *testing.T) {
-	n, err := NewNetwork("nordic-hubs", rand.Reader)
+	n, _, err := NewNetwork("nordic-hubs", rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +135,7 @@ func TestNewNetwork_ParseNetwork_roundTrip(t *testing.T) {
 	if got.V != n.V || got.Name != n.Name || !bytes.Equal(got.GossipKey, n.GossipKey) {
 		t.Errorf("got %+v, want %+v", got, n)
 	}
-	other, err := NewNetwork("nordic-hubs", rand.Reader)
+	other, _, err := NewNetwork("nordic-hubs", rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,11 +145,11 @@ func TestNewNetwork_ParseNetwork_roundTrip(t *testing.T) {
 }
 
 func TestNewNetwork_refuses(t *testing.T) {
-	_, err := NewNetwork("Nordic Hubs", rand.Reader)
+	_, _, err := NewNetwork("Nordic Hubs", rand.Reader)
 	if got, want := problemFields(t, err), []string{"name"}; !slices.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
 	}
-	if _, err := NewNetwork("nordic-hubs", io.LimitReader(rand.Reader, 16)); !errors.Is(err, io.ErrUnexpectedEOF) {
+	if _, _, err := NewNetwork("nordic-hubs", io.LimitReader(rand.Reader, 16)); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("16 bytes of randomness: got %v, want %v", err, io.ErrUnexpectedEOF)
 	}
 }
@@ -150,17 +157,20 @@ func TestNewNetwork_refuses(t *testing.T) {
 func TestParseNetwork_refuses(t *testing.T) {
 	key := base64.StdEncoding.EncodeToString(fixedNetwork().GossipKey)
 	short := base64.StdEncoding.EncodeToString(make([]byte, 16))
+	adm := `,"admission_keys":["` + base64.StdEncoding.EncodeToString(fixedNetwork().AdmissionKeys[0]) + `"]`
 	tests := []struct {
 		name string
 		data string
 		want []string
 	}{
-		{"16-byte key", `{"v":1,"name":"nordic-hubs","gossip_key":"` + short + `"}`, []string{"gossip_key"}},
-		{"no key", `{"v":1,"name":"nordic-hubs"}`, []string{"gossip_key"}},
-		{"bad name", `{"v":1,"name":"Nordic Hubs","gossip_key":"` + key + `"}`, []string{"name"}},
-		{"no name", `{"v":1,"gossip_key":"` + key + `"}`, []string{"name"}},
-		{"version 2", `{"v":2,"name":"nordic-hubs","gossip_key":"` + key + `"}`, []string{"v"}},
-		{"empty object", `{}`, []string{"v", "name", "gossip_key"}},
+		{"16-byte key", `{"v":1,"name":"nordic-hubs","gossip_key":"` + short + `"` + adm + `}`, []string{"gossip_key"}},
+		{"no key", `{"v":1,"name":"nordic-hubs"` + adm + `}`, []string{"gossip_key"}},
+		{"bad name", `{"v":1,"name":"Nordic Hubs","gossip_key":"` + key + `"` + adm + `}`, []string{"name"}},
+		{"no name", `{"v":1,"gossip_key":"` + key + `"` + adm + `}`, []string{"name"}},
+		{"version 2", `{"v":2,"name":"nordic-hubs","gossip_key":"` + key + `"` + adm + `}`, []string{"v"}},
+		{"no admission key", `{"v":1,"name":"nordic-hubs","gossip_key":"` + key + `"}`, []string{"admission_keys"}},
+		{"short admission key", `{"v":1,"name":"nordic-hubs","gossip_key":"` + key + `","admission_keys":["AAAA"]}`, []string{"admission_keys[0]"}},
+		{"empty object", `{}`, []string{"v", "name", "gossip_key", "admission_keys"}},
 		{"key not base64", `{"v":1,"name":"nordic-hubs","gossip_key":"not base64!"}`, []string{"(json)"}},
 		{"not JSON", `name: nordic-hubs`, []string{"(json)"}},
 		{"empty", ``, []string{"(json)"}},
@@ -176,33 +186,6 @@ func TestParseNetwork_refuses(t *testing.T) {
 				t.Errorf("got What %q, want network", ve.What)
 			}
 		})
-	}
-}
-
-func TestNetwork_RouteCredentials(t *testing.T) {
-	n := fixedNetwork()
-	user, pass := n.RouteCredentials()
-	if user != "hubnet-nordic-hubs" {
-		t.Errorf("user: got %q, want %q", user, "hubnet-nordic-hubs")
-	}
-	if raw, err := base64.RawURLEncoding.DecodeString(pass); err != nil || len(raw) != 24 {
-		t.Errorf("password %q: got %d bytes (err %v), want 24 bytes of base64url", pass, len(raw), err)
-	}
-	// Every member derives the same credentials from its own copy of network.json.
-	cp := Network{V: n.V, Name: n.Name, GossipKey: bytes.Clone(n.GossipKey)}
-	if u2, p2 := cp.RouteCredentials(); u2 != user || p2 != pass {
-		t.Errorf("same network: got %s/%s, want %s/%s", u2, p2, user, pass)
-	}
-
-	otherKey := fixedNetwork()
-	otherKey.GossipKey = bytes.Clone(otherKey.GossipKey)
-	otherKey.GossipKey[0] ^= 1
-	otherName := fixedNetwork()
-	otherName.Name = "baltic-hubs"
-	for name, o := range map[string]Network{"another gossip key": otherKey, "another name": otherName} {
-		if _, p := o.RouteCredentials(); p == pass {
-			t.Errorf("%s: got the same password %s", name, p)
-		}
 	}
 }
 
@@ -223,10 +206,4 @@ func TestNetwork_golden(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkGolden(t, "network", append(data, '\n'))
-}
-
-func TestNetwork_RouteCredentials_golden(t *testing.T) {
-	// Hubs of different versions must derive the same route credentials.
-	user, pass := fixedNetwork().RouteCredentials()
-	checkGolden(t, "route-credentials", []byte(user+"\n"+pass+"\n"))
 }

@@ -27,13 +27,14 @@ type Meta struct {
 	Cert     Cert   `json:"c"`
 }
 
-// Cert carries a hub's public keys. NotAfter and Sig are the steward's admission of the
-// keys; the hub ID and network are not repeated on the wire, they are Meta's ID and the
+// Cert is a hub's node certificate in its compact gossip form (see Certificate): the
+// hub ID and network are not repeated on the wire, they are Meta's ID and the
 // receiver's own network.
 type Cert struct {
 	SignKey  []byte `json:"sk"`
 	BoxKey   []byte `json:"bk"`
-	NotAfter int64  `json:"na,omitempty"` // Unix seconds
+	Issued   int64  `json:"ia,omitempty"` // Unix seconds
+	NotAfter int64  `json:"na,omitempty"`
 	Sig      []byte `json:"s,omitempty"`
 }
 
@@ -103,6 +104,9 @@ func (m *Meta) Validate() error {
 	}
 	if m.Cert.NotAfter < 0 {
 		p.add("c.na", "must not be negative")
+	}
+	if m.Cert.Issued < 0 {
+		p.add("c.ia", "must not be negative")
 	}
 	return p.err()
 }

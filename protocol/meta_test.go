@@ -42,6 +42,7 @@ func largestMeta(notAfter int64) Meta {
 		Cert: Cert{
 			SignKey:  bytes.Repeat([]byte{0xff}, ed25519.PublicKeySize),
 			BoxKey:   bytes.Repeat([]byte{0xff}, 32),
+			Issued:   notAfter,
 			NotAfter: notAfter,
 			Sig:      bytes.Repeat([]byte{0xff}, ed25519.SignatureSize),
 		},
@@ -52,7 +53,7 @@ func largestMeta(notAfter int64) Meta {
 func sameMeta(a, b Meta) bool {
 	return a.V == b.V && a.ID == b.ID && a.Route == b.Route && a.Revision == b.Revision &&
 		bytes.Equal(a.Cert.SignKey, b.Cert.SignKey) && bytes.Equal(a.Cert.BoxKey, b.Cert.BoxKey) &&
-		a.Cert.NotAfter == b.Cert.NotAfter && bytes.Equal(a.Cert.Sig, b.Cert.Sig)
+		a.Cert.NotAfter == b.Cert.NotAfter && a.Cert.Issued == b.Cert.Issued && bytes.Equal(a.Cert.Sig, b.Cert.Sig)
 }
 
 func TestMeta_Encode_largest(t *testing.T) {

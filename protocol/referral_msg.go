@@ -72,6 +72,10 @@ type ReferralAck struct {
 type Sealed struct {
 	Nonce []byte `json:"nonce"` // 24 bytes
 	Box   []byte `json:"box"`
+	// From is the sender's box public key it sealed with, so a sender that rolls its
+	// keys before the message arrives can still be read. The envelope's signature
+	// vouches for it.
+	From []byte `json:"from,omitempty"`
 }
 
 // SealSME encrypts the SME's identity from hub from to the hub whose box public key is
@@ -85,18 +89,29 @@ func SealSME(sme SME, from Identity, to [32]byte, rand io.Reader) (Sealed, error
 	if _, err := io.ReadFull(rand, nonce[:]); err != nil {
 		return Sealed{}, fmt.Errorf("nonce: %w", err)
 	}
-	return Sealed{Nonce: nonce[:], Box: box.Seal(nil, plain, &nonce, &to, &from.BoxKey)}, nil
+	return Sealed{Nonce: nonce[:], Box: box.Seal(nil, plain, &nonce, &to, &from.BoxKey), From: from.BoxPub[:]}, nil
 }
 
 // OpenSME decrypts an SME's identity sealed to the identity by the hub whose box
-// public key is from.
-func OpenSME(s Sealed, to Identity, from [32]byte) (SME, error) {
+// public key is from, or the key the sealed value names. Earlier box private keys of
+// the identity, newest first, are tried after its current one.
+func OpenSME(s Sealed, to Identity, from [32]byte, earlier ...[32]byte) (SME, error) {
 	if len(s.Nonce) != 24 {
 		return SME{}, &ValidationError{What: "sealed SME", Problems: []FieldError{{Field: "nonce", Rule: "must be 24 bytes"}}}
+	}
+	switch len(s.From) {
+	case 0:
+	case 32:
+		copy(from[:], s.From)
+	default:
+		return SME{}, &ValidationError{What: "sealed SME", Problems: []FieldError{{Field: "from", Rule: "must be a 32-byte X25519 public key"}}}
 	}
 	var nonce [24]byte
 	copy(nonce[:], s.Nonce)
 	plain, ok := box.Open(nil, s.Box, &nonce, &from, &to.BoxKey)
+	for i := 0; !ok && i < len(earlier); i++ {
+		plain, ok = box.Open(nil, s.Box, &nonce, &from, &earlier[i])
+	}
 	if !ok {
 		return SME{}, fmt.Errorf("sealed SME does not open with this hub's key: %w", ErrBadSignature)
 	}

@@ -350,6 +350,9 @@ func (d *ReferralDetails) Validate() error {
 	case n > MaxSealedSize:
 		v.add("sme.box", "must be at most %d bytes, got %d", MaxSealedSize, n)
 	}
+	if n := len(d.SME.From); n != 0 && n != 32 {
+		v.add("sme.from", "must be empty or a 32-byte X25519 public key, got %d bytes", n)
+	}
 	return v.err()
 }
 

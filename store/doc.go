@@ -39,6 +39,14 @@
 //	inbox              <message ID>        received time, then the signed ack as sent
 //	kpis               <kind>0<ref.>0<hub> a KPI record
 //
+// and, since schema 3:
+//
+//	identity     cert (JSON), next_sign and next_box (keys waiting for their
+//	             certificate), old_box_keys (32 bytes each), gossip_keys (JSON)
+//	revocations  <hub ID>            the newest revocation of the hub, JSON
+//	seen         <time><sender/ID>   nothing: message IDs seen, by envelope time
+//	                                 (Unix ns, big-endian)
+//
 // Times in keys and in the inbox are 12 bytes that sort as the times do: Unix seconds
 // with the sign bit flipped, then nanoseconds, big-endian.
 //

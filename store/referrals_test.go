@@ -908,8 +908,8 @@ func TestMigrate_fromSchema1(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got := readSchema(t, path); got != 2 {
-		t.Errorf("schema %d after migration, want 2", got)
+	if got := readSchema(t, path); got != SchemaVersion {
+		t.Errorf("schema %d after migration, want %d", got, SchemaVersion)
 	}
 }
 

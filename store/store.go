@@ -13,7 +13,7 @@ import (
 
 // SchemaVersion is the version of the file layout this build reads and writes: the
 // number of migrations it knows.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // DefaultLockTimeout is how long Open waits for another process's lock when
 // Options.LockTimeout is zero.
@@ -249,6 +249,14 @@ var migrations = []migration{
 	}},
 	{name: "create referral buckets", up: func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{bucketReferrals, bucketSMEs, bucketCreated, bucketOutbox, bucketOutboxBlobs, bucketInbox, bucketKPIs} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	}},
+	{name: "create trust buckets", up: func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketRevocations, bucketSeen} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}

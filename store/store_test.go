@@ -73,7 +73,7 @@ func mustIdentity(t testing.TB, id string) protocol.Identity {
 // mustNetwork makes a network called testnet.
 func mustNetwork(t testing.TB) protocol.Network {
 	t.Helper()
-	n, err := protocol.NewNetwork("testnet", rand.Reader)
+	n, _, err := protocol.NewNetwork("testnet", rand.Reader)
 	if err != nil {
 		t.Fatalf("NewNetwork: %v", err)
 	}

@@ -270,7 +270,7 @@ func startFederation(profiles []protocol.Profile) (_ []*node.Node, stop func(), 
 			stop()
 		}
 	}()
-	netw, err := protocol.NewNetwork("bench", rand.Reader)
+	netw, adm, err := protocol.NewNetwork("bench", rand.Reader)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -279,6 +279,9 @@ func startFederation(profiles []protocol.Profile) (_ []*node.Node, stop func(), 
 		dir := filepath.Join(root, p.ID)
 		if _, err := node.InitDataDir(dir, netw, p.ID, &p); err != nil {
 			return nil, nil, fmt.Errorf("init %s: %w", p.ID, err)
+		}
+		if _, err := node.Admit(dir, adm, 24*time.Hour); err != nil {
+			return nil, nil, fmt.Errorf("admit %s: %w", p.ID, err)
 		}
 		cfg := node.DefaultLocalConfig()
 		cfg.DataDir = dir

@@ -156,7 +156,7 @@ func measure(n int, preset string, memory bool) (converge, detect time.Duration,
 		return 0, 0, 0, err
 	}
 	defer os.RemoveAll(root)
-	netw, err := protocol.NewNetwork("bench", rand.Reader)
+	netw, adm, err := protocol.NewNetwork("bench", rand.Reader)
 	if err != nil {
 		return 0, 0, 0, err
 	}
@@ -175,6 +175,9 @@ func measure(n int, preset string, memory bool) (converge, detect time.Duration,
 		dir := filepath.Join(root, id)
 		p := benchProfile(id, i)
 		if _, err := node.InitDataDir(dir, netw, id, &p); err != nil {
+			return nil, err
+		}
+		if _, err := node.Admit(dir, adm, 24*time.Hour); err != nil {
 			return nil, err
 		}
 		cfg := node.DefaultLocalConfig()

@@ -35,7 +35,7 @@ func searchBench(n int) (string, error) {
 		return "", err
 	}
 	defer os.RemoveAll(root)
-	netw, err := protocol.NewNetwork("bench", rand.Reader)
+	netw, _, err := protocol.NewNetwork("bench", rand.Reader)
 	if err != nil {
 		return "", err
 	}

@@ -67,7 +67,7 @@ func hubOf(t *testing.T, dir, id string) node.HubInfo {
 func TestCLI_threeHubs(t *testing.T) {
 	root := t.TempDir()
 	netFile := filepath.Join(root, "network.json")
-	mustHubnet(t, "network", "create", "testnet", "-o", netFile)
+	mustHubnet(t, "network", "create", "testnet", "-o", netFile, "--key", filepath.Join(filepath.Dir(netFile), "admission.key"))
 
 	ids := []string{"hub-a", "hub-b", "hub-c"}
 	places := [][2]string{{"FI", "FI1C"}, {"SE", "SE11"}, {"SI", "SI04"}}
@@ -75,7 +75,7 @@ func TestCLI_threeHubs(t *testing.T) {
 	for i, id := range ids {
 		dirs[id] = filepath.Join(root, id)
 		prof := writeFile(t, root, id+".yaml", testProfile(id, places[i][0], places[i][1]))
-		r := mustHubnet(t, "init", "-d", dirs[id], "--network", netFile, "--id", id, "--profile", prof)
+		r := mustHubnet(t, "init", "-d", dirs[id], "--network", netFile, "--admission-key", filepath.Join(filepath.Dir(netFile), "admission.key"), "--id", id, "--profile", prof)
 		for _, want := range []string{"hub:        " + id, "sign key:", "box key:", "token file: " + filepath.Join(dirs[id], "token"), "revision 1"} {
 			if !strings.Contains(r.stdout, want) {
 				t.Errorf("init %s printed %q, want it to contain %q", id, r.stdout, want)

@@ -169,9 +169,9 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, op
 	} else if err := os.MkdirAll(root, 0o700); err != nil {
 		return fail("demo", err, "")
 	}
-	netw, err := demoNetwork(root)
+	netw, adm, err := demoNetwork(root)
 	if err != nil {
-		return fail("demo", err, "remove "+filepath.Join(root, "network.json")+" to start afresh")
+		return fail("demo", err, "remove "+root+" to start afresh")
 	}
 	dirs := make([]string, hubs)
 	for i, p := range profiles {
@@ -181,6 +181,9 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, op
 		}
 		if _, err := node.InitDataDir(dirs[i], netw, p.ID, &p); err != nil {
 			return fail("demo: init "+p.ID, err, "")
+		}
+		if _, err := node.Admit(dirs[i], adm, 365*24*time.Hour); err != nil {
+			return fail("demo: admit "+p.ID, err, "")
 		}
 	}
 
@@ -264,24 +267,39 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, op
 	return nil
 }
 
-// demoNetwork reads root/network.json, or creates it.
-func demoNetwork(root string) (protocol.Network, error) {
-	file := filepath.Join(root, "network.json")
+// demoNetwork reads the demo network and its admission key from root, or makes them:
+// the demo's hubs are admitted by the demo itself, as the network's steward.
+func demoNetwork(root string) (protocol.Network, protocol.AdmissionKey, error) {
+	file, keyFile := filepath.Join(root, "network.json"), filepath.Join(root, "admission.key")
 	data, err := os.ReadFile(file)
 	if err == nil {
-		return protocol.ParseNetwork(data)
+		n, err := protocol.ParseNetwork(data)
+		if err != nil {
+			return protocol.Network{}, protocol.AdmissionKey{}, err
+		}
+		adm, err := readAdmissionKey(keyFile)
+		return n, adm, err
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
-		return protocol.Network{}, err
+		return protocol.Network{}, protocol.AdmissionKey{}, err
 	}
-	n, err := protocol.NewNetwork("demo", rand.Reader)
+	n, adm, err := protocol.NewNetwork("demo", rand.Reader)
 	if err != nil {
-		return protocol.Network{}, err
+		return protocol.Network{}, protocol.AdmissionKey{}, err
 	}
-	if data, err = json.MarshalIndent(n, "", "  "); err != nil {
-		return protocol.Network{}, err
+	for _, f := range []struct {
+		path string
+		v    any
+	}{{keyFile, adm}, {file, n}} {
+		data, err := json.MarshalIndent(f.v, "", "  ")
+		if err != nil {
+			return protocol.Network{}, protocol.AdmissionKey{}, err
+		}
+		if err := writeSecretFile(f.path, append(data, '\n'), false); err != nil {
+			return protocol.Network{}, protocol.AdmissionKey{}, err
+		}
 	}
-	return n, writeSecretFile(file, append(data, '\n'), false)
+	return n, adm, nil
 }
 
 // waitDirectories polls until every node's directory lists every demo hub.

@@ -257,9 +257,9 @@ func TestCLI_importEDIH_apply(t *testing.T) {
 	// The node runs as a process of its own, as in TestCLI_threeHubs: an in-process node
 	// of a test built with -race trips over memberlist's unlocked local node.
 	netFile := filepath.Join(dir, "network.json")
-	mustHubnet(t, "network", "create", "testnet", "-o", netFile)
+	mustHubnet(t, "network", "create", "testnet", "-o", netFile, "--key", filepath.Join(filepath.Dir(netFile), "admission.key"))
 	hubDir := filepath.Join(dir, "hub")
-	mustHubnet(t, "init", "-d", hubDir, "--network", netFile, "--id", "quantum-valley")
+	mustHubnet(t, "init", "-d", hubDir, "--network", netFile, "--admission-key", filepath.Join(filepath.Dir(netFile), "admission.key"), "--id", "quantum-valley")
 	p := startHubnet(t, "run", "-d", hubDir, "--gossip-addr", "127.0.0.1:0", "--cluster-addr", "127.0.0.1:0",
 		"--http-addr", "127.0.0.1:0", "--gossip", "local")
 	nodetest.Eventually(t, 15*time.Second, func() error {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -19,6 +20,8 @@ func newInitCmd(a *app) *cobra.Command {
 		networkFile string
 		id          string
 		profileFile string
+		admKeyFile  string
+		valid       string
 	)
 	cmd := &cobra.Command{
 		Use:   "init -d DIR --network network.json --id ID [--profile profile.yaml]",
@@ -26,7 +29,12 @@ func newInitCmd(a *app) *cobra.Command {
 		Long: `Prepare the data directory DIR for the hub ID of the network in network.json: a
 store with fresh signing and box keys, an operator token (DIR/token, mode 0600) and,
 with --profile, the hub's first profile. An invalid profile is refused before anything
-is written. ID is 3-48 characters of a-z, 0-9 and '-'.`,
+is written. ID is 3-48 characters of a-z, 0-9 and '-'.
+
+The other hubs refuse this one until the network's steward admits it: init prints the
+hub's public keys and the exact 'hubnet network admit' command the steward runs; you
+install the certificate it makes with 'hubnet network install-cert'. A steward who
+runs the hub too gives --admission-key and the hub is admitted at once.`,
 		Example: "  hubnet init -d ./hub --network network.json --id digit-hub-sweden --profile profile.yaml",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -45,6 +53,18 @@ is written. ID is 3-48 characters of a-z, 0-9 and '-'.`,
 			if err != nil {
 				return fail("init", fmt.Errorf("network %s: %w", networkFile, err), "")
 			}
+			term, err := parseValidity(valid)
+			if err != nil {
+				return err
+			}
+			var adm *protocol.AdmissionKey
+			if admKeyFile != "" {
+				k, err := readAdmissionKey(admKeyFile)
+				if err != nil {
+					return fail("init", err, "")
+				}
+				adm = &k
+			}
 			var p *protocol.Profile
 			if profileFile != "" {
 				prof, err := readProfileFile(profileFile, cmd.InOrStdin())
@@ -61,14 +81,30 @@ is written. ID is 3-48 characters of a-z, 0-9 and '-'.`,
 			if err != nil {
 				return fail("init "+a.dataDir, err, "")
 			}
+			var cert *protocol.Certificate
+			if adm != nil {
+				c, err := node.Admit(a.dataDir, *adm, term)
+				if err != nil {
+					return fail("init: admit", err, "")
+				}
+				cert = &c
+			}
 			if a.json {
-				return writeJSON(cmd.OutOrStdout(), res)
+				return writeJSON(cmd.OutOrStdout(), struct {
+					node.InitResult
+					Cert *protocol.Certificate `json:"certificate,omitempty"`
+				}{res, cert})
 			}
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "hub:        %s\n", res.ID)
 			fmt.Fprintf(w, "network:    %s\n", netw.Name)
-			fmt.Fprintf(w, "sign key:   %s\n", base64.StdEncoding.EncodeToString(res.SignKey))
-			fmt.Fprintf(w, "box key:    %s\n", base64.StdEncoding.EncodeToString(res.BoxKey))
+			if cert != nil {
+				fmt.Fprintf(w, "sign key:   %s\n", base64.StdEncoding.EncodeToString(res.SignKey))
+				fmt.Fprintf(w, "box key:    %s\n", base64.StdEncoding.EncodeToString(res.BoxKey))
+				fmt.Fprintf(w, "admission:  admitted until %s\n", cert.Expires().Format(time.DateOnly))
+			} else {
+				printAdmitCommand(w, res.ID, res.SignKey, res.BoxKey)
+			}
 			fmt.Fprintf(w, "token file: %s\n", res.TokenFile)
 			if p != nil {
 				fmt.Fprintf(w, "profile:    revision %d\n", res.Revision)
@@ -83,6 +119,8 @@ is written. ID is 3-48 characters of a-z, 0-9 and '-'.`,
 	f.StringVar(&networkFile, "network", "network.json", "the network.json of 'hubnet network create'")
 	f.StringVar(&id, "id", "", "the hub's ID, such as digit-hub-sweden")
 	f.StringVar(&profileFile, "profile", "", "the hub's first profile, a YAML file ('-' for standard input)")
+	f.StringVar(&admKeyFile, "admission-key", "", "the steward's admission.key: admit the hub at once")
+	f.StringVar(&valid, "valid", "365d", "with --admission-key: how long the certificate is valid")
 	return cmd
 }
 

@@ -2,60 +2,481 @@ package main
 
 import (
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
+	"io"
 	"os"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/protocol"
+	"github.com/hubnet-eu/hubnet/store"
 )
 
 func newNetworkCmd(a *app) *cobra.Command {
-	return groupCmd("network", "Create a network of hubs", newNetworkCreateCmd(a))
+	return groupCmd("network", "Create a network, admit and revoke hubs, roll keys",
+		newNetworkCreateCmd(a), newAdmitCmd(a), newInstallCertCmd(a), newRevokeCmd(a),
+		newRotateKeysCmd(a), newGossipKeyCmd(a))
 }
 
 func newNetworkCreateCmd(a *app) *cobra.Command {
 	var (
-		out   string
-		force bool
+		out, keyOut string
+		force       bool
 	)
 	cmd := &cobra.Command{
 		Use:   "create NAME",
-		Short: "Create a network and write its network.json",
-		Long: `Create a network called NAME with a fresh gossip key and write it to network.json
-(or -o FILE), readable by you only. Every hub of the network needs this file for
-'hubnet init'; hand it over privately, since the gossip key lets its holder into the
-network. An existing file is kept unless --force is given.`,
-		Example: "  hubnet network create nordic-edihs -o network.json",
+		Short: "Create a network: network.json for every hub, admission.key for its steward",
+		Long: `Create a network called NAME with a fresh gossip key and a fresh admission key pair.
+network.json (or -o FILE) holds the name, the gossip key and the admission public key:
+every hub of the network needs it for 'hubnet init'; hand it over privately, since the
+gossip key lets its holder hear the network's gossip. admission.key (or --key FILE)
+holds the admission private key: it stays with the network's steward, who admits hubs
+with 'hubnet network admit' and revokes them with 'hubnet network revoke'. Both files
+are readable by you only. Existing files are kept unless --force is given.`,
+		Example: "  hubnet network create nordic-edihs -o network.json --key admission.key",
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			n, err := protocol.NewNetwork(args[0], rand.Reader)
+			n, adm, err := protocol.NewNetwork(args[0], rand.Reader)
 			if err != nil {
 				return fail("create network", err, "")
 			}
-			data, err := json.MarshalIndent(n, "", "  ")
-			if err != nil {
-				return fail("create network", err, "")
-			}
-			if err := writeSecretFile(out, append(data, '\n'), force); err != nil {
-				if errors.Is(err, fs.ErrExist) {
-					return fail("create network", fmt.Errorf("%s exists", out), "give --force to replace it, or -o another file")
+			if !force {
+				for _, f := range []string{out, keyOut} {
+					if _, err := os.Stat(f); err == nil {
+						return fail("create network", fmt.Errorf("%s exists", f), "give --force to replace it, or -o/--key another file")
+					}
 				}
-				return fail("create network", err, "")
+			}
+			for _, w := range []struct {
+				path string
+				v    any
+			}{{keyOut, adm}, {out, n}} {
+				data, err := json.MarshalIndent(w.v, "", "  ")
+				if err != nil {
+					return fail("create network", err, "")
+				}
+				if err := writeSecretFile(w.path, append(data, '\n'), force); err != nil {
+					return fail("create network", err, "")
+				}
 			}
 			if a.json {
-				return writeJSON(cmd.OutOrStdout(), map[string]string{"name": n.Name, "file": out})
+				return writeJSON(cmd.OutOrStdout(), map[string]string{"name": n.Name, "file": out, "admission_key": keyOut})
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "network %s written to %s (mode 0600: it holds the gossip key, share it privately)\n", n.Name, out)
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "network %s written to %s (mode 0600: it holds the gossip key, share it privately)\n", n.Name, out)
+			fmt.Fprintf(w, "admission key written to %s (mode 0600: the steward keeps it; it admits and revokes hubs)\n", keyOut)
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&out, "output", "o", "network.json", "the file to write")
-	cmd.Flags().BoolVar(&force, "force", false, "replace the file if it exists")
+	cmd.Flags().StringVarP(&out, "output", "o", "network.json", "the network file to write")
+	cmd.Flags().StringVar(&keyOut, "key", "admission.key", "the admission key file to write")
+	cmd.Flags().BoolVar(&force, "force", false, "replace the files if they exist")
 	return cmd
+}
+
+// readAdmissionKey reads the steward's admission key file.
+func readAdmissionKey(path string) (protocol.AdmissionKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return protocol.AdmissionKey{}, fmt.Errorf("read admission key: %w", err)
+	}
+	adm, err := protocol.ParseAdmissionKey(data)
+	if err != nil {
+		return protocol.AdmissionKey{}, fmt.Errorf("admission key %s: %w", path, err)
+	}
+	return adm, nil
+}
+
+// parseValidity reads a term such as 365d, 90d or 720h.
+func parseValidity(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n <= 0 {
+			return 0, usagef("--valid %q: give days such as 365d, or hours such as 720h", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, usagef("--valid %q: give days such as 365d, or hours such as 720h", s)
+	}
+	return d, nil
+}
+
+// decodeKey reads a base64 public key of 32 bytes given with flag.
+func decodeKey(flag, s string) ([]byte, error) {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil || len(b) != 32 {
+		return nil, usagef("--%s: give the 32-byte key in base64, as 'hubnet init' printed it", flag)
+	}
+	return b, nil
+}
+
+func newAdmitCmd(a *app) *cobra.Command {
+	var keyFile, id, signKey, boxKey, valid, out string
+	cmd := &cobra.Command{
+		Use:   "admit --key admission.key --id ID --signing-key KEY --box-key KEY [--valid 365d]",
+		Short: "Admit a hub: issue its node certificate (the steward)",
+		Long: `Issue the node certificate of hub ID with the public keys 'hubnet init' printed for it,
+signed with the network's admission key and valid for --valid (default 365d). The
+certificate goes to standard output, or to -o FILE; the hub's operator installs it with
+'hubnet network install-cert'. Hubs without a valid certificate are refused by every
+other hub.`,
+		Example: "  hubnet network admit --key admission.key --id digit-hub-sweden --signing-key Vb3u... --box-key 9kQ2... -o digit-hub-sweden.cert",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if id == "" || signKey == "" || boxKey == "" {
+				return usagef("give --id, --signing-key and --box-key, as 'hubnet init' printed them")
+			}
+			term, err := parseValidity(valid)
+			if err != nil {
+				return err
+			}
+			sk, err := decodeKey("signing-key", signKey)
+			if err != nil {
+				return err
+			}
+			bk, err := decodeKey("box-key", boxKey)
+			if err != nil {
+				return err
+			}
+			adm, err := readAdmissionKey(keyFile)
+			if err != nil {
+				return fail("admit", err, "give the steward's admission.key of 'hubnet network create' with --key")
+			}
+			c, err := protocol.Admit(adm, id, sk, bk, time.Now(), term)
+			if err != nil {
+				return fail("admit "+id, err, "")
+			}
+			data, err := json.MarshalIndent(c, "", "  ")
+			if err != nil {
+				return fail("admit", err, "")
+			}
+			data = append(data, '\n')
+			if out == "" || out == "-" {
+				_, err := cmd.OutOrStdout().Write(data)
+				return err
+			}
+			if err := os.WriteFile(out, data, 0o644); err != nil {
+				return fail("admit", err, "")
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "certificate of %s in network %s, valid until %s, written to %s\n",
+				c.ID, c.Network, c.Expires().Format(time.DateOnly), out)
+			fmt.Fprintf(cmd.OutOrStdout(), "the hub installs it with: hubnet network install-cert -d DIR %s\n", out)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&keyFile, "key", "admission.key", "the network's admission key")
+	f.StringVar(&id, "id", "", "the hub's ID")
+	f.StringVar(&signKey, "signing-key", "", "the hub's signing public key (base64), as 'hubnet init' printed it")
+	f.StringVar(&boxKey, "box-key", "", "the hub's box public key (base64), as 'hubnet init' printed it")
+	f.StringVar(&valid, "valid", "365d", "how long the certificate is valid: days (365d) or hours (720h)")
+	f.StringVarP(&out, "output", "o", "", "write the certificate to this file instead of standard output")
+	return cmd
+}
+
+func newInstallCertCmd(a *app) *cobra.Command {
+	var networkFile string
+	cmd := &cobra.Command{
+		Use:   "install-cert -d DIR CERT",
+		Short: "Install the hub's node certificate from the steward",
+		Long: `Install the node certificate CERT (a file, or - for standard input) that the steward
+issued with 'hubnet network admit'. It must be for this hub, its network and its keys,
+or for the keys 'hubnet network rotate-keys' made, which then become the hub's keys.
+A stopped hub's data directory is changed directly; a running hub takes a renewed
+certificate for its current keys through its API and gossips it at once. With
+--network, a stopped hub also takes the steward's network.json (same network name):
+how it learns a new admission key.`,
+		Example: "  hubnet network install-cert -d ./hub digit-hub-sweden.cert",
+		Args:    exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.needDataDir(cmd); err != nil {
+				return err
+			}
+			data, err := readInput(args[0], cmd.InOrStdin())
+			if err != nil {
+				return fail("install certificate", err, "")
+			}
+			c, err := protocol.ParseCertificate(data)
+			if err != nil {
+				return fail("install certificate "+args[0], err, "")
+			}
+			var netw *protocol.Network
+			if networkFile != "" {
+				nd, err := os.ReadFile(networkFile)
+				if err != nil {
+					return fail("install certificate", err, "")
+				}
+				n, err := protocol.ParseNetwork(nd)
+				if err != nil {
+					return fail("install certificate", fmt.Errorf("network %s: %w", networkFile, err), "")
+				}
+				netw = &n
+			}
+			res, err := node.InstallCertificate(a.dataDir, c, netw)
+			if errors.Is(err, store.ErrInUse) {
+				if netw != nil {
+					return fail("install certificate", errors.New("the hub is running"), "stop it to give it a new network.json")
+				}
+				return a.installCertOnline(cmd, c)
+			}
+			if err != nil {
+				return fail("install certificate", err, "ask the steward for a certificate of this hub's keys ('hubnet -d DIR version' shows them)")
+			}
+			if a.json {
+				return writeJSON(cmd.OutOrStdout(), res)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "certificate of %s installed, valid until %s\n", res.ID, res.NotAfter.Format(time.DateOnly))
+			if res.Rotated {
+				fmt.Fprintln(cmd.OutOrStdout(), "the hub now uses its new keys; start it again with 'hubnet run -d "+a.dataDir+"'")
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&networkFile, "network", "", "also replace the stored network by this network.json (same name)")
+	return cmd
+}
+
+// installCertOnline gives a certificate to the running hub of -d DIR.
+func (a *app) installCertOnline(cmd *cobra.Command, c protocol.Certificate) error {
+	cl, err := a.client()
+	if err != nil {
+		return err
+	}
+	var ci node.CertInfo
+	if _, err := cl.put(cmd.Context(), "/v1/certificate", c, &ci); err != nil {
+		return fail("install certificate", err, "")
+	}
+	if a.json {
+		return writeJSON(cmd.OutOrStdout(), ci)
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "certificate of %s installed on the running hub, valid until %s\n", c.ID, ci.NotAfter.Format(time.DateOnly))
+	return nil
+}
+
+func newRevokeCmd(a *app) *cobra.Command {
+	var keyFile, reason, out string
+	cmd := &cobra.Command{
+		Use:   "revoke --key admission.key ID",
+		Short: "Revoke a hub's admission (the steward)",
+		Long: `Sign the revocation of hub ID with the network's admission key: every certificate of
+the hub issued until now is void. The revocation goes to standard output or -o FILE;
+with -d DIR or --node it is also handed to that running hub, which stores it, applies
+it and spreads it through gossip to every hub, where it survives restarts. Each hub
+then refuses the revoked one: no membership, no routes, no messages, and its profile
+leaves the directory. The steward may admit the hub again later with a new certificate.`,
+		Example: "  hubnet network revoke --key admission.key --reason 'keys stolen' -d ./hub rogue-hub",
+		Args:    exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			adm, err := readAdmissionKey(keyFile)
+			if err != nil {
+				return fail("revoke", err, "give the steward's admission.key of 'hubnet network create' with --key")
+			}
+			r, err := protocol.Revoke(adm, args[0], reason, time.Now())
+			if err != nil {
+				return fail("revoke "+args[0], err, "")
+			}
+			data, err := json.MarshalIndent(r, "", "  ")
+			if err != nil {
+				return fail("revoke", err, "")
+			}
+			data = append(data, '\n')
+			w := cmd.OutOrStdout()
+			if out != "" && out != "-" {
+				if err := os.WriteFile(out, data, 0o644); err != nil {
+					return fail("revoke", err, "")
+				}
+			} else if a.dataDir == "" && a.nodeURL == "" {
+				_, err := w.Write(data)
+				return err
+			}
+			if a.dataDir == "" && a.nodeURL == "" {
+				fmt.Fprintf(w, "revocation of %s written to %s; hand it to a running hub: hubnet network revoke --apply -d DIR %s\n", r.ID, out, out)
+				return nil
+			}
+			return a.applyRevocation(cmd, r)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&keyFile, "key", "admission.key", "the network's admission key")
+	f.StringVar(&reason, "reason", "", "why, for the operators (at most 200 bytes)")
+	f.StringVarP(&out, "output", "o", "", "write the revocation to this file")
+	cmd.AddCommand(newApplyRevocationCmd(a))
+	return cmd
+}
+
+func newApplyRevocationCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "apply -d DIR FILE",
+		Short: "Hand a signed revocation to a running hub",
+		Long: `Hand the revocation in FILE (or - for standard input), signed by the steward with
+'hubnet network revoke', to the running hub of -d DIR or --node, which applies it and
+spreads it through gossip.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			data, err := readInput(args[0], cmd.InOrStdin())
+			if err != nil {
+				return fail("apply revocation", err, "")
+			}
+			var r protocol.Revocation
+			if err := json.Unmarshal(data, &r); err != nil {
+				return fail("apply revocation", &protocol.ValidationError{What: "revocation", Problems: []protocol.FieldError{{Field: "(json)", Rule: err.Error()}}}, "")
+			}
+			return a.applyRevocation(cmd, r)
+		},
+	}
+}
+
+// applyRevocation hands r to the running hub of -d DIR or --node.
+func (a *app) applyRevocation(cmd *cobra.Command, r protocol.Revocation) error {
+	cl, err := a.client()
+	if err != nil {
+		return err
+	}
+	var res struct {
+		New bool `json:"new"`
+	}
+	if _, err := cl.post(cmd.Context(), "/v1/revocations", r, &res); err != nil {
+		return fail("apply revocation of "+r.ID, err, "")
+	}
+	if a.json {
+		return writeJSON(cmd.OutOrStdout(), map[string]any{"id": r.ID, "new": res.New})
+	}
+	if res.New {
+		fmt.Fprintf(cmd.OutOrStdout(), "%s revoked; the revocation spreads to every hub through gossip\n", r.ID)
+	} else {
+		fmt.Fprintf(cmd.OutOrStdout(), "%s was revoked already\n", r.ID)
+	}
+	return nil
+}
+
+func newRotateKeysCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "rotate-keys -d DIR",
+		Short: "Make new signing and box keys for a stopped hub",
+		Long: `Make new signing and box keys for the hub in DIR, which must be stopped. They wait
+until the steward certifies them: this prints the 'hubnet network admit' command to send
+to the steward. Installing that certificate with 'hubnet network install-cert' switches
+the hub to the new keys; its referrals stay, and what was sealed to its old box key can
+still be opened. Until then the hub runs with its current keys. Run again, it prints the
+same waiting keys.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := a.needDataDir(cmd); err != nil {
+				return err
+			}
+			k, err := node.RotateKeys(a.dataDir)
+			if errors.Is(err, store.ErrInUse) {
+				return fail("rotate keys", errors.New("the hub is running"), "stop it first; it keeps its referrals")
+			}
+			if err != nil {
+				return fail("rotate keys", err, "")
+			}
+			if a.json {
+				return writeJSON(cmd.OutOrStdout(), k)
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "new keys of %s wait for their certificate:\n", k.ID)
+			printAdmitCommand(w, k.ID, k.SignKey, k.BoxKey)
+			return nil
+		},
+	}
+}
+
+// printAdmitCommand prints the keys and the command the steward runs to admit them.
+func printAdmitCommand(w io.Writer, id string, sign, box []byte) {
+	sk, bk := base64.StdEncoding.EncodeToString(sign), base64.StdEncoding.EncodeToString(box)
+	fmt.Fprintf(w, "sign key:   %s\n", sk)
+	fmt.Fprintf(w, "box key:    %s\n", bk)
+	fmt.Fprintf(w, "admission:  the steward runs\n")
+	fmt.Fprintf(w, "              hubnet network admit --key admission.key --id %s --signing-key %s --box-key %s -o %s.cert\n", id, sk, bk, id)
+	fmt.Fprintf(w, "            and you install it with: hubnet network install-cert -d DIR %s.cert\n", id)
+}
+
+func newGossipKeyCmd(a *app) *cobra.Command {
+	change := func(op, short, long string) *cobra.Command {
+		return &cobra.Command{
+			Use:   op + " -d DIR KEY",
+			Short: short,
+			Long:  long,
+			Args:  exactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				key, err := base64.StdEncoding.DecodeString(args[0])
+				if err != nil || len(key) != 32 {
+					return usagef("KEY: give the 32-byte gossip key in base64, as 'hubnet network gossip-key new' printed it")
+				}
+				cl, err := a.client()
+				if err != nil {
+					return err
+				}
+				var info node.GossipKeyInfo
+				if _, err := cl.post(cmd.Context(), "/v1/gossip-keys", node.GossipKeyChange{Op: op, Key: key}, &info); err != nil {
+					return fail(op+" gossip key", err, "")
+				}
+				return printKeyring(cmd, a, info)
+			},
+		}
+	}
+	list := &cobra.Command{
+		Use:   "list -d DIR",
+		Short: "Show the running hub's gossip keyring, by fingerprint",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			var info node.GossipKeyInfo
+			if _, err := cl.getPrivate(cmd.Context(), "/v1/gossip-keys", &info); err != nil {
+				return fail("list gossip keys", err, "")
+			}
+			return printKeyring(cmd, a, info)
+		},
+	}
+	gen := &cobra.Command{
+		Use:   "new",
+		Short: "Print a fresh gossip key",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			k := make([]byte, 32)
+			if _, err := rand.Read(k); err != nil {
+				return fail("new gossip key", err, "")
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), base64.StdEncoding.EncodeToString(k))
+			return nil
+		},
+	}
+	return groupCmd("gossip-key", "Roll the network's gossip key without downtime",
+		gen,
+		change("install", "Accept a new gossip key, besides the current one",
+			"Add KEY to the running hub's gossip keyring: it accepts gossip encrypted with it from now on. Step 1 of 3: install the new key at every hub."),
+		change("use", "Encrypt gossip with a key of the keyring",
+			"Make KEY the key the running hub encrypts gossip with. Step 2 of 3, once every hub has installed it."),
+		change("remove", "Stop accepting a gossip key",
+			"Remove KEY from the running hub's gossip keyring. Step 3 of 3, once every hub uses the new key: remove the old one."),
+		list)
+}
+
+func printKeyring(cmd *cobra.Command, a *app, info node.GossipKeyInfo) error {
+	if a.json {
+		return writeJSON(cmd.OutOrStdout(), info)
+	}
+	for _, k := range info.Keys {
+		mark := ""
+		if k == info.Primary {
+			mark = "  (in use)"
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "%s%s\n", k, mark)
+	}
+	return nil
 }
 
 // writeSecretFile writes data to path with mode 0600. Without force an existing file

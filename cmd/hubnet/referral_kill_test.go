@@ -240,11 +240,11 @@ func TestReferrals_killedReceiverGetsAllExactlyOnce(t *testing.T) {
 	)
 	root := t.TempDir()
 	netFile := filepath.Join(root, "network.json")
-	mustHubnet(t, "network", "create", "testnet", "-o", netFile)
+	mustHubnet(t, "network", "create", "testnet", "-o", netFile, "--key", filepath.Join(filepath.Dir(netFile), "admission.key"))
 	dirA, dirB := filepath.Join(root, "hub-a"), filepath.Join(root, "hub-b")
-	mustHubnet(t, "init", "-d", dirA, "--network", netFile, "--id", "hub-a",
+	mustHubnet(t, "init", "-d", dirA, "--network", netFile, "--admission-key", filepath.Join(filepath.Dir(netFile), "admission.key"), "--id", "hub-a",
 		"--profile", writeFile(t, root, "hub-a.yaml", testProfile("hub-a", "FI", "FI1C")))
-	mustHubnet(t, "init", "-d", dirB, "--network", netFile, "--id", "hub-b",
+	mustHubnet(t, "init", "-d", dirB, "--network", netFile, "--admission-key", filepath.Join(filepath.Dir(netFile), "admission.key"), "--id", "hub-b",
 		"--profile", writeFile(t, root, "hub-b.yaml", testProfile("hub-b", "SE", "SE11")))
 
 	local := []string{"--gossip-addr", "127.0.0.1:0", "--cluster-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--gossip", "local"}

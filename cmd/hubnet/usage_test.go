@@ -113,13 +113,14 @@ func TestCLI_settingsPrecedence(t *testing.T) {
 
 func TestNetworkCreate_refusesOverwrite(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "network.json")
-	mustHubnet(t, "network", "create", "testnet", "-o", file)
+	key := filepath.Join(filepath.Dir(file), "admission.key")
+	mustHubnet(t, "network", "create", "testnet", "-o", file, "--key", key)
 	first, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	r := hubnet(t, nil, "network", "create", "othernet", "-o", file)
+	r := hubnet(t, nil, "network", "create", "othernet", "-o", file, "--key", key)
 	if r.code != exitError || !strings.Contains(r.stderr, "exists") || !strings.Contains(r.stderr, "--force") {
 		t.Errorf("second create: got %v, want exit %d saying the file exists and naming --force", r, exitError)
 	}
@@ -128,7 +129,7 @@ func TestNetworkCreate_refusesOverwrite(t *testing.T) {
 		t.Errorf("network.json changed without --force:\n%s\nwas:\n%s", again, first)
 	}
 
-	mustHubnet(t, "network", "create", "othernet", "-o", file, "--force")
+	mustHubnet(t, "network", "create", "othernet", "-o", file, "--key", key, "--force")
 	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
@@ -136,11 +137,17 @@ func TestNetworkCreate_refusesOverwrite(t *testing.T) {
 	if !strings.Contains(string(data), `"name": "othernet"`) {
 		t.Errorf("after --force: %s, want the new network", data)
 	}
-	if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("mode of network.json: %v %v, want 0600", fi.Mode().Perm(), err)
+	for _, f := range []string{file, key} {
+		if fi, err := os.Stat(f); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("mode of %s: %v %v, want 0600", filepath.Base(f), fi.Mode().Perm(), err)
+		}
+	}
+	if data, _ := os.ReadFile(file); strings.Contains(string(data), `"key"`) {
+		t.Errorf("network.json holds a private key:\n%s", data)
 	}
 
-	r = hubnet(t, nil, "network", "create", "Bad_Name", "-o", filepath.Join(t.TempDir(), "n.json"))
+	other := t.TempDir()
+	r = hubnet(t, nil, "network", "create", "Bad_Name", "-o", filepath.Join(other, "n.json"), "--key", filepath.Join(other, "a.key"))
 	if r.code != exitInvalid || !strings.Contains(r.stderr, "\n  name: ") {
 		t.Errorf("invalid name: got %v, want exit %d naming the field", r, exitInvalid)
 	}
@@ -149,7 +156,7 @@ func TestNetworkCreate_refusesOverwrite(t *testing.T) {
 func TestInit_unknownField(t *testing.T) {
 	root := t.TempDir()
 	netFile := filepath.Join(root, "network.json")
-	mustHubnet(t, "network", "create", "testnet", "-o", netFile)
+	mustHubnet(t, "network", "create", "testnet", "-o", netFile, "--key", filepath.Join(root, "admission.key"))
 	prof := writeFile(t, root, "p.yaml", strings.Replace(testProfile("hub-a", "FI", "FI1C"), "name:", "colour: blue\nname:", 1))
 	dir := filepath.Join(root, "hub-a")
 

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/protocol"
@@ -21,14 +24,48 @@ type Hub struct {
 	t   testing.TB
 }
 
-// Network returns a fresh network for a test.
+// Network returns a fresh network for a test. Hubs that Start or Init make in it are
+// admitted with its admission key: see Admission.
 func Network(t testing.TB) protocol.Network {
 	t.Helper()
-	n, err := protocol.NewNetwork("testnet", rand.Reader)
+	n, _ := NetworkKey(t)
+	return n
+}
+
+// NetworkKey returns a fresh network for a test and its admission key.
+func NetworkKey(t testing.TB) (protocol.Network, protocol.AdmissionKey) {
+	t.Helper()
+	n, adm, err := protocol.NewNetwork("testnet", rand.Reader)
 	if err != nil {
 		t.Fatalf("new network: %v", err)
 	}
-	return n
+	admissions.Store(string(n.AdmissionKeys[0]), adm)
+	return n, adm
+}
+
+// admissions holds the admission key of every network Network made, by public key.
+var admissions sync.Map
+
+// Admission returns the admission key of a network Network made.
+func Admission(t testing.TB, net protocol.Network) protocol.AdmissionKey {
+	t.Helper()
+	adm, ok := admissions.Load(string(net.AdmissionKeys[0]))
+	if !ok {
+		t.Fatalf("network %s was not made by nodetest.Network", net.Name)
+	}
+	return adm.(protocol.AdmissionKey)
+}
+
+// Init prepares a data directory for hub id with profile p (none when nil), as
+// `hubnet init` does, and admits the hub to net for a year.
+func Init(t testing.TB, dir string, net protocol.Network, id string, p *protocol.Profile) {
+	t.Helper()
+	if _, err := node.InitDataDir(dir, net, id, p); err != nil {
+		t.Fatalf("init %s: %v", id, err)
+	}
+	if _, err := node.Admit(dir, Admission(t, net), 365*24*time.Hour); err != nil {
+		t.Fatalf("admit %s: %v", id, err)
+	}
 }
 
 // Profile returns a valid profile for hub id, in Finland by default.
@@ -70,9 +107,7 @@ func Config(dir string, join ...string) node.Config {
 func Start(t testing.TB, net protocol.Network, id string, p *protocol.Profile, join ...string) *Hub {
 	t.Helper()
 	dir := t.TempDir()
-	if _, err := node.InitDataDir(dir, net, id, p); err != nil {
-		t.Fatalf("init %s: %v", id, err)
-	}
+	Init(t, dir, net, id, p)
 	return StartConfig(t, Config(dir, join...))
 }
 
@@ -171,4 +206,14 @@ func Converged(hubs []*Hub) error {
 		}
 	}
 	return nil
+}
+
+// Token returns the option that connects a NATS client to the hub's loopback client
+// listener: it takes the operator token.
+func Token(h *Hub) nats.Option {
+	tok, err := node.ReadToken(h.Dir)
+	if err != nil {
+		h.t.Fatalf("read token of %s: %v", h.ID(), err)
+	}
+	return nats.Token(tok)
 }

@@ -1,0 +1,317 @@
+package node
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/hubnet-eu/hubnet/protocol"
+	"github.com/hubnet-eu/hubnet/store"
+)
+
+// ErrNotAllowed is returned for a change the node refuses in its current state, such
+// as installing a certificate for keys it does not use yet while it runs.
+var ErrNotAllowed = errors.New("node: not allowed now")
+
+// CertInfo says whether the hub's own certificate lets it into the network.
+type CertInfo struct {
+	Installed bool      `json:"installed"`
+	Issued    time.Time `json:"issued,omitzero"`
+	NotAfter  time.Time `json:"not_after,omitzero"`
+	Valid     bool      `json:"valid"`
+	Problem   string    `json:"problem,omitempty"` // why the other hubs refuse it
+}
+
+// certInfo checks the hub's own certificate as the other hubs do.
+func (n *Node) certInfo() CertInfo {
+	c := n.cert.Load()
+	if c.Sig == nil {
+		return CertInfo{Problem: "no certificate: the other hubs refuse this hub until the steward admits it (see 'hubnet init' output)"}
+	}
+	ci := CertInfo{Installed: true, Issued: time.Unix(c.Issued, 0).UTC(), NotAfter: c.Expires()}
+	err := c.Verify(n.net, n.cfg.Now())
+	if err == nil && !bytes.Equal(c.SignKey, n.id.SignPublic()) {
+		err = fmt.Errorf("certificate is for other keys than this hub's: %w", protocol.ErrCertInvalid)
+	}
+	if err == nil {
+		if r, ok := n.trust.revocation(n.id.ID); ok && r.Covers(c) {
+			err = fmt.Errorf("revoked %s: %w", time.Unix(r.At, 0).UTC().Format(time.RFC3339), protocol.ErrRevoked)
+		}
+	}
+	if err != nil {
+		ci.Problem = err.Error()
+	}
+	ci.Valid = err == nil
+	return ci
+}
+
+// checkOwnCert logs what is wrong with the hub's own certificate. The node runs on
+// without a valid one: its operator can still read its referrals and directory, but
+// the other hubs refuse it.
+func (n *Node) checkOwnCert() {
+	ci := n.certInfo()
+	switch {
+	case !ci.Valid:
+		n.log.Error("the other hubs will refuse this hub", "problem", ci.Problem)
+	case ci.NotAfter.Sub(n.cfg.Now()) < 30*24*time.Hour:
+		n.log.Warn("certificate expires soon: ask the steward for a new one", "not_after", ci.NotAfter)
+	}
+}
+
+// routeCheck is the bus's test of the key on the other end of a route.
+func (n *Node) routeCheck(key ed25519.PublicKey) error {
+	if _, err := n.trust.member(key); err != nil {
+		reason := "route-refused"
+		if errors.Is(err, protocol.ErrRevoked) {
+			reason = "route-revoked"
+		}
+		n.drop("", reason, err)
+		return err
+	}
+	return nil
+}
+
+// InstallCertificate installs c on the running node: a renewed certificate for the
+// keys it uses. It must verify for this network and hub; the new dates are gossiped at
+// once. A certificate for the keys made by RotateKeys needs the node stopped: see the
+// package function InstallCertificate.
+func (n *Node) InstallCertificate(c protocol.Certificate) (CertInfo, error) {
+	if err := c.Validate(); err != nil {
+		return CertInfo{}, err
+	}
+	if c.ID != n.id.ID {
+		return CertInfo{}, certFieldError("id", "must be this hub's ID "+n.id.ID)
+	}
+	if err := c.Verify(n.net, n.cfg.Now()); err != nil {
+		return CertInfo{}, err
+	}
+	if !bytes.Equal(c.SignKey, n.id.SignPublic()) || !bytes.Equal(c.BoxKey, n.id.BoxPub[:]) {
+		return CertInfo{}, fmt.Errorf("certificate for other keys than the ones this hub runs with (new keys from 'hubnet network rotate-keys'?): stop the hub and install it with 'hubnet network install-cert -d DIR': %w", ErrNotAllowed)
+	}
+	if _, err := n.store.PutCertificate(c); err != nil {
+		return CertInfo{}, err
+	}
+	n.cert.Store(&c)
+	n.selfMu.Lock()
+	_, err := n.publishSelf()
+	n.selfMu.Unlock()
+	return n.certInfo(), err
+}
+
+// Revoke takes in a revocation signed by the steward: it is stored, gossiped to every
+// hub and applied here at once. It reports whether it was new to this hub.
+func (n *Node) Revoke(r protocol.Revocation) (bool, error) { return n.trust.revoke(r) }
+
+// Revocations returns the revocations this hub knows.
+func (n *Node) Revocations() []protocol.Revocation {
+	revs := n.trust.revocations()
+	sortBy(revs, func(r protocol.Revocation) string { return r.ID })
+	return revs
+}
+
+func certFieldError(field, rule string) error {
+	return &protocol.ValidationError{What: "certificate", Problems: []protocol.FieldError{{Field: field, Rule: rule}}}
+}
+
+// InstallResult is what InstallCertificate did to a data directory.
+type InstallResult struct {
+	ID       string    `json:"id"`
+	NotAfter time.Time `json:"not_after"`
+	Rotated  bool      `json:"rotated"` // the hub now uses the keys RotateKeys made
+}
+
+// InstallCertificate installs c in the data directory dir of a stopped hub. With net
+// not nil it first replaces the stored network by net, which must have the same name:
+// how a hub gets a new admission key of its steward. The certificate must verify for
+// the network and be for the hub's keys or for the keys RotateKeys made, which then
+// become the hub's keys.
+func InstallCertificate(dir string, c protocol.Certificate, net *protocol.Network) (InstallResult, error) {
+	if err := c.Validate(); err != nil {
+		return InstallResult{}, err
+	}
+	s, err := store.Open(filepath.Join(dir, StoreFile), nil)
+	if err != nil {
+		return InstallResult{}, err
+	}
+	defer s.Close()
+	if net != nil {
+		if err := s.SetNetwork(*net); err != nil {
+			return InstallResult{}, err
+		}
+	}
+	netw, err := s.Network()
+	if err != nil {
+		return InstallResult{}, err
+	}
+	if err := c.Verify(netw, time.Now()); err != nil {
+		return InstallResult{}, err
+	}
+	rotated, err := s.PutCertificate(c)
+	if errors.Is(err, store.ErrKeysMismatch) {
+		return InstallResult{}, fmt.Errorf("%w: %w", err, ErrNotAllowed)
+	}
+	if err != nil {
+		return InstallResult{}, err
+	}
+	return InstallResult{ID: c.ID, NotAfter: c.Expires(), Rotated: rotated}, nil
+}
+
+// Admit issues and installs the certificate of the hub in dir with the steward's
+// admission key, valid for valid: for a steward who runs the hub too, and for tests.
+func Admit(dir string, adm protocol.AdmissionKey, valid time.Duration) (protocol.Certificate, error) {
+	s, err := store.Open(filepath.Join(dir, StoreFile), nil)
+	if err != nil {
+		return protocol.Certificate{}, err
+	}
+	id, err := s.Identity()
+	s.Close()
+	if err != nil {
+		return protocol.Certificate{}, err
+	}
+	c, err := protocol.Admit(adm, id.ID, id.SignPublic(), id.BoxPub[:], time.Now(), valid)
+	if err != nil {
+		return protocol.Certificate{}, err
+	}
+	if _, err := InstallCertificate(dir, c, nil); err != nil {
+		return protocol.Certificate{}, err
+	}
+	return c, nil
+}
+
+// NextKeys are the public keys RotateKeys made, for the steward to certify.
+type NextKeys struct {
+	ID      string `json:"id"`
+	Network string `json:"network"`
+	SignKey []byte `json:"sign_key"`
+	BoxKey  []byte `json:"box_key"`
+}
+
+// RotateKeys makes new signing and box keys for the stopped hub in dir. They wait in
+// the store until InstallCertificate installs a certificate for them; until then the
+// hub runs with its current keys. Called again, it returns the same waiting keys.
+func RotateKeys(dir string) (NextKeys, error) {
+	s, err := store.Open(filepath.Join(dir, StoreFile), nil)
+	if err != nil {
+		return NextKeys{}, err
+	}
+	defer s.Close()
+	id, err := s.Identity()
+	if err != nil {
+		return NextKeys{}, err
+	}
+	netw, err := s.Network()
+	if err != nil {
+		return NextKeys{}, err
+	}
+	sign, box, err := s.RotateKeys(rand.Reader)
+	if err != nil {
+		return NextKeys{}, err
+	}
+	return NextKeys{ID: id.ID, Network: netw.Name, SignKey: sign, BoxKey: box[:]}, nil
+}
+
+// GossipKeyInfo describes the gossip keyring without showing the keys.
+type GossipKeyInfo struct {
+	Primary string   `json:"primary"` // fingerprint of the key gossip is encrypted with
+	Keys    []string `json:"keys"`    // fingerprints of every key accepted
+}
+
+// GossipKeyChange is the body of POST /v1/gossip-keys.
+type GossipKeyChange struct {
+	Op  string `json:"op"`  // install, use or remove
+	Key []byte `json:"key"` // 32 bytes, base64 in JSON
+}
+
+// KeyFingerprint names a gossip key without showing it: the first 8 bytes of its
+// SHA-256, in hex.
+func KeyFingerprint(k []byte) string {
+	h := sha256.Sum256(k)
+	return hex.EncodeToString(h[:8])
+}
+
+// GossipKeys describes the gossip keyring.
+func (n *Node) GossipKeys() GossipKeyInfo {
+	info := GossipKeyInfo{Primary: KeyFingerprint(n.keyring.GetPrimaryKey())}
+	for _, k := range n.keyring.GetKeys() {
+		info.Keys = append(info.Keys, KeyFingerprint(k))
+	}
+	return info
+}
+
+// ChangeGossipKeys installs a gossip key (accepted from now on), uses one (gossip is
+// encrypted with it) or removes one, and stores the keyring so a restart keeps it. A
+// network rolls its key without downtime in three rounds, each done at every hub
+// before the next: install the new key, use it, remove the old one.
+func (n *Node) ChangeGossipKeys(ch GossipKeyChange) (GossipKeyInfo, error) {
+	if len(ch.Key) != 32 {
+		return GossipKeyInfo{}, &protocol.ValidationError{What: "gossip key change", Problems: []protocol.FieldError{{Field: "key", Rule: "must be 32 bytes, base64"}}}
+	}
+	n.selfMu.Lock()
+	defer n.selfMu.Unlock()
+	var err error
+	switch ch.Op {
+	case "install":
+		if len(n.keyring.GetKeys()) >= 4 {
+			return GossipKeyInfo{}, fmt.Errorf("the keyring holds 4 keys already: remove one first: %w", ErrNotAllowed)
+		}
+		err = n.keyring.AddKey(ch.Key)
+	case "use":
+		err = n.keyring.UseKey(ch.Key)
+	case "remove":
+		err = n.keyring.RemoveKey(ch.Key)
+	default:
+		return GossipKeyInfo{}, &protocol.ValidationError{What: "gossip key change", Problems: []protocol.FieldError{{Field: "op", Rule: "must be install, use or remove"}}}
+	}
+	if err != nil {
+		return GossipKeyInfo{}, fmt.Errorf("%s gossip key %s: %v: %w", ch.Op, KeyFingerprint(ch.Key), err, ErrNotAllowed)
+	}
+	if err := n.store.PutGossipKeys(store.GossipKeys{Primary: n.keyring.GetPrimaryKey(), Keys: n.keyring.GetKeys()}); err != nil {
+		return GossipKeyInfo{}, err
+	}
+	n.log.Info("gossip keyring changed", "op", ch.Op, "key", KeyFingerprint(ch.Key))
+	return n.GossipKeys(), nil
+}
+
+// admissionRoutes adds the API of certificates, revocations and gossip keys.
+func (n *Node) admissionRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /v1/certificate", func(w http.ResponseWriter, r *http.Request) { reply(w, n.certInfo(), nil) })
+	mux.HandleFunc("PUT /v1/certificate", n.auth(func(w http.ResponseWriter, r *http.Request) {
+		var c protocol.Certificate
+		if err := decodeBody(w, r, &c); err != nil {
+			reply(w, nil, err)
+			return
+		}
+		ci, err := n.InstallCertificate(c)
+		reply(w, ci, err)
+	}))
+	mux.HandleFunc("GET /v1/revocations", func(w http.ResponseWriter, r *http.Request) { reply(w, n.Revocations(), nil) })
+	mux.HandleFunc("POST /v1/revocations", n.auth(func(w http.ResponseWriter, r *http.Request) {
+		var rev protocol.Revocation
+		if err := decodeBody(w, r, &rev); err != nil {
+			reply(w, nil, err)
+			return
+		}
+		added, err := n.Revoke(rev)
+		if errors.Is(err, protocol.ErrBadSignature) {
+			err = &protocol.ValidationError{What: "revocation", Problems: []protocol.FieldError{{Field: "sig", Rule: err.Error()}}}
+		}
+		reply(w, map[string]any{"id": rev.ID, "new": added}, err)
+	}))
+	mux.HandleFunc("GET /v1/gossip-keys", n.auth(func(w http.ResponseWriter, r *http.Request) { reply(w, n.GossipKeys(), nil) }))
+	mux.HandleFunc("POST /v1/gossip-keys", n.auth(func(w http.ResponseWriter, r *http.Request) {
+		var ch GossipKeyChange
+		if err := decodeBody(w, r, &ch); err != nil {
+			reply(w, nil, err)
+			return
+		}
+		info, err := n.ChangeGossipKeys(ch)
+		reply(w, info, err)
+	}))
+}

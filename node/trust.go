@@ -1,0 +1,340 @@
+package node
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+
+	"github.com/hubnet-eu/hubnet/protocol"
+)
+
+// trust decides who belongs to the network. It checks each hub's certificate against
+// the network's admission keys and the revocations it knows, keeps the revocations in
+// the store and spreads them through gossip, and remembers the IDs of the messages it
+// accepted for as long as their time window, so none is accepted twice.
+type trust struct {
+	n *Node
+
+	mu      sync.Mutex
+	net     protocol.Network
+	revoked map[string]protocol.Revocation // hub ID -> the newest revocation
+	checked map[string][]byte              // hub ID -> signature of its certificate last verified
+	keys    map[string]string              // signing key -> hub ID, of every member admitted this run
+
+	seenMu sync.Mutex
+	seen   map[string]time.Time // sender/message ID -> newest envelope time accepted
+	dirty  map[string]time.Time // accepted since the last flush to the store
+
+	queue *memberlist.TransmitLimitedQueue // revocations to gossip
+}
+
+func newTrust(n *Node, net protocol.Network) *trust {
+	t := &trust{n: n, net: net, revoked: map[string]protocol.Revocation{}, checked: map[string][]byte{},
+		keys: map[string]string{}, seen: map[string]time.Time{}, dirty: map[string]time.Time{}}
+	t.queue = &memberlist.TransmitLimitedQueue{
+		NumNodes: func() int {
+			if n.ml == nil {
+				return 1
+			}
+			return n.ml.NumMembers()
+		},
+		RetransmitMult: 4,
+	}
+	return t
+}
+
+// load reads the revocations and the recently seen message IDs from the store.
+func (t *trust) load() error {
+	revs, err := t.n.store.Revocations()
+	if err != nil {
+		return err
+	}
+	seen, err := t.n.store.Seen(t.n.cfg.Now().Add(-protocol.MaxClockSkew))
+	if err != nil {
+		return err
+	}
+	t.mu.Lock()
+	for _, r := range revs {
+		if r.Verify(t.net) == nil {
+			t.revoked[r.ID] = r
+		}
+	}
+	t.mu.Unlock()
+	t.seenMu.Lock()
+	t.seen = seen
+	t.seenMu.Unlock()
+	return nil
+}
+
+// check verifies the certificate hub id gossips, at now. The error wraps
+// protocol.ErrNoCert, ErrCertInvalid, ErrCertExpired or ErrRevoked.
+func (t *trust) check(id string, gc protocol.Cert, now time.Time) error {
+	c := gc.Certificate(t.net.Name, id)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	// A certificate verified once needs only its dates checked again: memberlist
+	// asks on every alive message.
+	if sig := t.checked[id]; sig == nil || !bytes.Equal(sig, c.Sig) {
+		if err := c.Verify(t.net, now); err != nil {
+			return err
+		}
+		t.checked[id] = bytes.Clone(c.Sig)
+	} else if now.Unix() > c.NotAfter {
+		return fmt.Errorf("hub %s: certificate expired %s: %w", id, c.Expires().Format(time.RFC3339), protocol.ErrCertExpired)
+	}
+	if r, ok := t.revoked[id]; ok && r.Covers(&c) {
+		return fmt.Errorf("hub %s: revoked %s: %w", id, time.Unix(r.At, 0).UTC().Format(time.RFC3339), protocol.ErrRevoked)
+	}
+	t.keys[string(c.SignKey)] = id
+	return nil
+}
+
+// member returns the hub whose certified signing key is key, if that hub is still
+// admitted: it has not been revoked since, and its certificate has not expired.
+func (t *trust) member(key ed25519.PublicKey) (string, error) {
+	t.mu.Lock()
+	id, ok := t.keys[string(key)]
+	t.mu.Unlock()
+	if !ok {
+		return "", fmt.Errorf("key of no admitted hub: %w", protocol.ErrCertInvalid)
+	}
+	pv, ok := t.n.dir.peer(id)
+	if !ok || !bytes.Equal(pv.SignKey, key) {
+		return "", fmt.Errorf("hub %s no longer has this key: %w", id, protocol.ErrCertInvalid)
+	}
+	if r, revoked := t.revocation(id); revoked && pv.Issued <= r.At {
+		return "", fmt.Errorf("hub %s: %w", id, protocol.ErrRevoked)
+	}
+	if t.n.cfg.Now().Unix() > pv.NotAfter {
+		return "", fmt.Errorf("hub %s: %w", id, protocol.ErrCertExpired)
+	}
+	return id, nil
+}
+
+// revocation returns the newest revocation of hub id.
+func (t *trust) revocation(id string) (protocol.Revocation, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r, ok := t.revoked[id]
+	return r, ok
+}
+
+// revocations returns every revocation known.
+func (t *trust) revocations() []protocol.Revocation {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]protocol.Revocation, 0, len(t.revoked))
+	for _, r := range t.revoked {
+		out = append(out, r)
+	}
+	return out
+}
+
+// certReason names the reason a certificate was refused, for the drop metric.
+func certReason(err error) string {
+	switch {
+	case errors.Is(err, protocol.ErrNoCert):
+		return "no-cert"
+	case errors.Is(err, protocol.ErrCertExpired):
+		return "cert-expired"
+	case errors.Is(err, protocol.ErrRevoked):
+		return "revoked"
+	default:
+		return "bad-cert"
+	}
+}
+
+// revoke takes in a revocation, from the operator or from gossip. A new one that
+// verifies is stored, gossiped on, and applied: the hub it names is no longer a member,
+// its routes close and its profile leaves the directory. It reports whether r was new.
+func (t *trust) revoke(r protocol.Revocation) (bool, error) {
+	if err := r.Verify(t.net); err != nil {
+		return false, err
+	}
+	t.mu.Lock()
+	cur, ok := t.revoked[r.ID]
+	t.mu.Unlock()
+	if ok && cur.At >= r.At {
+		return false, nil
+	}
+	if _, err := t.n.store.PutRevocation(r); err != nil {
+		return false, err
+	}
+	t.mu.Lock()
+	t.revoked[r.ID] = r
+	delete(t.checked, r.ID)
+	t.mu.Unlock()
+	if b, err := json.Marshal(r); err == nil {
+		t.queue.QueueBroadcast(revocationBroadcast{id: r.ID, msg: append([]byte{msgRevocation}, b...)})
+	}
+	if r.ID == t.n.id.ID {
+		t.n.log.Error("this hub's certificate is revoked: the other hubs refuse it; ask the network's steward", "at", time.Unix(r.At, 0).UTC())
+		return true, nil
+	}
+	t.n.log.Warn("hub revoked", "peer", r.ID, "at", time.Unix(r.At, 0).UTC(), "reason", r.Reason)
+	t.n.dir.revoke(r.ID, r)
+	return true, nil
+}
+
+// Gossip message types: the first byte of a user message.
+const msgRevocation byte = 'r'
+
+// revocationBroadcast is one revocation in memberlist's broadcast queue. A newer
+// revocation of the same hub replaces an older one still queued.
+type revocationBroadcast struct {
+	id  string
+	msg []byte
+}
+
+func (b revocationBroadcast) Invalidates(other memberlist.Broadcast) bool {
+	o, ok := other.(revocationBroadcast)
+	return ok && o.id == b.id
+}
+func (b revocationBroadcast) Message() []byte { return b.msg }
+func (b revocationBroadcast) Finished()       {}
+
+// onGossip handles a user message from gossip.
+func (t *trust) onGossip(msg []byte) {
+	if len(msg) == 0 || msg[0] != msgRevocation {
+		t.n.drop("", "malformed", errors.New("gossip message of an unknown type"))
+		return
+	}
+	var r protocol.Revocation
+	if err := json.Unmarshal(msg[1:], &r); err != nil {
+		t.n.drop("", "malformed", fmt.Errorf("gossiped revocation: %w", err))
+		return
+	}
+	if _, err := t.revoke(r); err != nil {
+		t.n.drop("", "bad-revocation", err)
+	}
+}
+
+// maxRevocationsState bounds the revocations a hub sends or takes in one push/pull.
+const maxRevocationsState = 10000
+
+// localState is the hub's part of a push/pull: every revocation it knows.
+func (t *trust) localState() []byte {
+	b, err := json.Marshal(t.revocations())
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// mergeState takes in the revocations another hub sent in a push/pull.
+func (t *trust) mergeState(buf []byte) {
+	if len(buf) == 0 {
+		return
+	}
+	var revs []protocol.Revocation
+	if err := json.Unmarshal(buf, &revs); err != nil || len(revs) > maxRevocationsState {
+		t.n.drop("", "malformed", fmt.Errorf("revocations in push/pull: %d, %v", len(revs), err))
+		return
+	}
+	for _, r := range revs {
+		if _, err := t.revoke(r); err != nil {
+			t.n.drop("", "bad-revocation", err)
+		}
+	}
+}
+
+// once records that the message id from sender, sent at at, has been accepted, or
+// returns protocol.ErrReplay if one with that ID and the same or a later time was.
+// A message sent again by its sender is signed again with a later time, so it passes;
+// a recorded copy does not.
+func (t *trust) once(sender, id string, at time.Time) error {
+	key := sender + "/" + id
+	t.seenMu.Lock()
+	defer t.seenMu.Unlock()
+	if have, ok := t.seen[key]; ok && !at.After(have) {
+		return fmt.Errorf("message %s from %s, sent at %s, seen before: %w", id, sender, at.Format(time.RFC3339Nano), protocol.ErrReplay)
+	}
+	t.seen[key] = at
+	t.dirty[key] = at
+	return nil
+}
+
+// flushSeen writes the IDs accepted since the last flush to the store and forgets
+// those whose time window has passed: a copy of them is refused for its time anyway.
+func (t *trust) flushSeen() {
+	forget := t.n.cfg.Now().Add(-protocol.MaxClockSkew)
+	t.seenMu.Lock()
+	dirty := t.dirty
+	t.dirty = map[string]time.Time{}
+	for k, at := range t.seen {
+		if at.Before(forget) {
+			delete(t.seen, k)
+		}
+	}
+	t.seenMu.Unlock()
+	if err := t.n.store.SaveSeen(dirty, forget); err != nil {
+		t.n.log.Error("record seen message IDs", "err", err)
+		t.seenMu.Lock()
+		for k, at := range dirty {
+			if at.After(t.dirty[k]) {
+				t.dirty[k] = at
+			}
+		}
+		t.seenMu.Unlock()
+	}
+}
+
+// runSeen flushes the seen message IDs every second until the node stops, and once
+// more then.
+func (t *trust) runSeen() {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-t.n.ctx.Done():
+			t.flushSeen()
+			return
+		case <-tick.C:
+			t.flushSeen()
+		}
+	}
+}
+
+// accept checks a message from another hub before it is acted on: the recipient
+// (this hub, or everyone when broadcast), that the sender is an admitted member, the
+// time window, the signature against the sender's certified key and, when once is
+// set, that the message was not accepted before. A message that fails is dropped: the
+// reason is counted and logged, and returned with the error.
+func (n *Node) accept(env *protocol.Envelope, broadcast, once bool) (peerView, error) {
+	fail := func(reason string, err error) (peerView, error) {
+		n.drop(env.From, reason, err)
+		return peerView{}, err
+	}
+	switch {
+	case broadcast && env.To != "":
+		return fail("wrong-recipient", fmt.Errorf("%s to %q on a subject for every hub: %w", env.Type, env.To, protocol.ErrWrongRecipient))
+	case !broadcast && env.To != n.id.ID:
+		return fail("wrong-recipient", fmt.Errorf("%s for %q: %w", env.Type, env.To, protocol.ErrWrongRecipient))
+	}
+	pv, ok := n.dir.peer(env.From)
+	if !ok || pv.SignKey == nil {
+		if r, revoked := n.trust.revocation(env.From); revoked {
+			return fail("revoked", fmt.Errorf("%s from %s, revoked %s: %w", env.Type, env.From, time.Unix(r.At, 0).UTC().Format(time.RFC3339), protocol.ErrRevoked))
+		}
+		return fail("unknown-sender", fmt.Errorf("%s from %s, not an admitted member seen here: %w", env.Type, env.From, protocol.ErrNotFound))
+	}
+	now := n.cfg.Now()
+	if err := env.CheckTime(now); err != nil {
+		return fail("outside-window", err)
+	}
+	if err := env.Verify(pv.SignKey); err != nil {
+		return fail("bad-signature", err)
+	}
+	if once {
+		if err := n.trust.once(env.From, env.ID, env.Time); err != nil {
+			return fail("replay", err)
+		}
+	}
+	return pv, nil
+}
