@@ -89,9 +89,11 @@ type cluster struct {
 	bin     string // the hubnet binary
 	root    string // the run's directory
 	netFile string // network.json
-	gossip  string // gossip timers of every hub
-	hubs    []*hub
-	logf    func(format string, args ...any)
+	// admissionKey is the steward's admission.key, which admits every hub at init.
+	admissionKey string
+	gossip       string // gossip timers of every hub
+	hubs         []*hub
+	logf         func(format string, args ...any)
 
 	mu    sync.Mutex       // guards procs and exits
 	procs map[int]*process // started and not yet exited, by PID
@@ -100,9 +102,9 @@ type cluster struct {
 
 // newCluster creates a network in root and initialises n hubs in it; none is started.
 func newCluster(ctx context.Context, bin, root, gossip string, n int, logf func(string, ...any)) (*cluster, error) {
-	c := &cluster{bin: bin, root: root, netFile: filepath.Join(root, "network.json"), gossip: gossip,
-		logf: logf, procs: map[int]*process{}}
-	if _, err := c.hubnet(ctx, "network", "create", "chaos", "-o", c.netFile); err != nil {
+	c := &cluster{bin: bin, root: root, netFile: filepath.Join(root, "network.json"),
+		admissionKey: filepath.Join(root, "admission.key"), gossip: gossip, logf: logf, procs: map[int]*process{}}
+	if _, err := c.hubnet(ctx, "network", "create", "chaos", "-o", c.netFile, "--key", c.admissionKey); err != nil {
 		return nil, err
 	}
 	for i := range n {
@@ -117,7 +119,8 @@ func newCluster(ctx context.Context, bin, root, gossip string, n int, logf func(
 }
 
 // initHub is the whole setup of one hub before its first start: `hubnet init` with the
-// network and its first profile, then the operator token.
+// network, admitted at once with the steward's key, and its first profile; then the
+// operator token.
 func (c *cluster) initHub(ctx context.Context, h *hub, p protocol.Profile) error {
 	data, err := yaml.Marshal(p)
 	if err != nil {
@@ -127,7 +130,8 @@ func (c *cluster) initHub(ctx context.Context, h *hub, p protocol.Profile) error
 	if err := os.WriteFile(profileFile, data, 0o600); err != nil {
 		return fmt.Errorf("profile of %s: %w", h.id, err)
 	}
-	if _, err := c.hubnet(ctx, "init", "-d", h.dir, "--network", c.netFile, "--id", h.id, "--profile", profileFile); err != nil {
+	if _, err := c.hubnet(ctx, "init", "-d", h.dir, "--network", c.netFile, "--id", h.id, "--profile", profileFile,
+		"--admission-key", c.admissionKey); err != nil {
 		return err
 	}
 	if h.token, err = node.ReadToken(h.dir); err != nil {
