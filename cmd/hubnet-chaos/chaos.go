@@ -116,10 +116,8 @@ func run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	}
 	defer c.close()
 	logf("starting %d hubs in %s", cfg.Hubs, rep.Dir)
-	for _, h := range c.hubs {
-		if err := c.start(setupCtx, h); err != nil {
-			return rep, err
-		}
+	if err := c.startAll(setupCtx); err != nil {
+		return rep, err
 	}
 	api := newClient()
 	periodFrom := time.Now().AddDate(0, 0, -1)

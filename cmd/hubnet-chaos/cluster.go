@@ -213,6 +213,20 @@ func (c *cluster) start(ctx context.Context, h *hub) error {
 	return nil
 }
 
+// startAll starts the first hub, then all the others at once, joined to it.
+func (c *cluster) startAll(ctx context.Context) error {
+	if err := c.start(ctx, c.hubs[0]); err != nil {
+		return err
+	}
+	errs := make([]error, len(c.hubs))
+	var wg sync.WaitGroup
+	for i, h := range c.hubs[1:] {
+		wg.Go(func() { errs[i] = c.start(ctx, h) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
 // wait reaps p and records an exit the harness did not cause.
 func (c *cluster) wait(h *hub, p *process) {
 	p.err = p.cmd.Wait()
