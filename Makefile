@@ -38,8 +38,8 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 30s).
 	@for t in $$($(GO) test -list '^Fuzz' ./protocol/ | grep ^Fuzz); do \
 		echo "== $$t"; $(GO) test ./protocol/ -run '^$$' -fuzz "^$$t$$" -fuzztime $${FUZZTIME:-30s}; done
 
-chaos: ## Run the chaos harness for 10 minutes (CHAOSFLAGS adds flags) and write chaos-report.txt.
-	$(GO) run ./cmd/hubnet-chaos -hubs 6 -ops 4000 -duration 10m -out chaos-report.txt $(CHAOSFLAGS)
+chaos: ## Run the chaos harness for 10 minutes (CHAOSFLAGS adds flags) and write chaos.out.
+	$(GO) run ./cmd/hubnet-chaos -hubs 6 -ops 4000 -duration 10m -out chaos.out $(CHAOSFLAGS)
 
 lint: ## gofmt and go vet must be clean.
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
@@ -55,4 +55,4 @@ demo: ## Start a federation of 6 demo hubs on 127.0.0.1 (Ctrl-C stops it).
 	$(GO) run ./cmd/hubnet demo --hubs $${HUBS:-6}
 
 clean: ## Remove build output.
-	rm -rf bin bench.out chaos-report.txt
+	rm -rf bin bench.out chaos.out

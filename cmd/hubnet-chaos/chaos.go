@@ -65,7 +65,8 @@ type Report struct {
 	Binary       string
 	Dir          string
 	Kept         bool
-	Setup        time.Duration // until every hub knew every other
+	Build        time.Duration // of the hubnet binary, when the harness built it
+	Setup        time.Duration // from init until every hub knew every other
 	Load         time.Duration
 	Started      int // operations started
 	Tallies      map[string]*tally
@@ -102,14 +103,16 @@ func run(ctx context.Context, cfg Config) (rep *Report, err error) {
 
 	setupCtx, cancel := context.WithTimeout(ctx, setupTimeout)
 	defer cancel()
-	t0 := time.Now()
 	rep.Binary = cfg.Bin
 	if rep.Binary == "" {
 		logf("building hubnet")
+		t := time.Now()
 		if rep.Binary, err = build(setupCtx, rep.Dir); err != nil {
 			return rep, err
 		}
+		rep.Build = time.Since(t)
 	}
+	t0 := time.Now()
 	c, err := newCluster(setupCtx, rep.Binary, rep.Dir, cfg.Gossip, cfg.Hubs, logf)
 	if err != nil {
 		return rep, err
@@ -128,7 +131,7 @@ func run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	logf("%d hubs know each other after %v", cfg.Hubs, rep.Setup.Round(time.Millisecond))
 
 	// The load, and the faults meanwhile.
-	d := newDriver(c, api, newPlan(cfg.Seed, cfg.Hubs, cfg.Ops), cfg.Cross, logf)
+	d := newDriver(c, api, newPlan(cfg.Seed, cfg.Hubs, cfg.Ops), cfg.Cross)
 	if err := d.sync(ctx); err != nil {
 		return rep, err
 	}
@@ -137,8 +140,14 @@ func run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	logf("load: %d operations and %d faults over %v, seed %d", cfg.Ops, len(faults), cfg.Duration, cfg.Seed)
 	start := time.Now()
 	var wg sync.WaitGroup
-	wg.Go(func() { d.run(ctx, cfg.Duration, cfg.Workers) })
-	wg.Go(func() { rep.Faults = inj.run(ctx, faults, start, start.Add(cfg.Duration)) })
+	wg.Go(func() {
+		defer c.closeOnPanic()
+		d.run(ctx, cfg.Duration, cfg.Workers)
+	})
+	wg.Go(func() {
+		defer c.closeOnPanic()
+		rep.Faults = inj.run(ctx, faults, start, start.Add(cfg.Duration))
+	})
 	wg.Wait()
 	rep.Load = time.Since(start)
 	if err := ctx.Err(); err != nil {

@@ -32,6 +32,7 @@ func snapshot(ctx context.Context, c *cluster, api *client, from, to time.Time) 
 	var wg sync.WaitGroup
 	for i, h := range c.hubs {
 		wg.Go(func() {
+			defer c.closeOnPanic()
 			v := hubView{id: h.id}
 			report := "/v1/report?from=" + from.Format(time.DateOnly) + "&to=" + to.Format(time.DateOnly)
 			for _, get := range []struct {

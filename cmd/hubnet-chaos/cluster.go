@@ -221,7 +221,10 @@ func (c *cluster) startAll(ctx context.Context) error {
 	errs := make([]error, len(c.hubs))
 	var wg sync.WaitGroup
 	for i, h := range c.hubs[1:] {
-		wg.Go(func() { errs[i] = c.start(ctx, h) })
+		wg.Go(func() {
+			defer c.closeOnPanic()
+			errs[i] = c.start(ctx, h)
+		})
 	}
 	wg.Wait()
 	return errors.Join(errs...)
@@ -373,6 +376,16 @@ func (c *cluster) close() {
 		case <-time.After(exitTimeout):
 			c.logf("pid %d still running %v after SIGKILL", p.pid, exitTimeout)
 		}
+	}
+}
+
+// closeOnPanic, deferred by a goroutine of the harness, kills the cluster's processes
+// when the goroutine panics, then lets the panic go on: a panic outside the main
+// goroutine ends the program without running main's deferred calls.
+func (c *cluster) closeOnPanic() {
+	if r := recover(); r != nil {
+		c.close()
+		panic(r)
 	}
 }
 

@@ -136,7 +136,6 @@ type driver struct {
 	api   *client
 	plan  []op
 	cross float64 // the share of actions both hubs take at once
-	logf  func(string, ...any)
 
 	mu        sync.Mutex // guards everything below
 	refs      []*referral
@@ -151,8 +150,8 @@ type driver struct {
 	started   int            // operations started
 }
 
-func newDriver(c *cluster, api *client, plan []op, cross float64, logf func(string, ...any)) *driver {
-	d := &driver{c: c, api: api, plan: plan, cross: cross, logf: logf, byID: map[string]*referral{},
+func newDriver(c *cluster, api *client, plan []op, cross float64) *driver {
+	d := &driver{c: c, api: api, plan: plan, cross: cross, byID: map[string]*referral{},
 		creates: map[int]creation{}, tallies: map[string]*tally{}, skipped: map[string]int{}}
 	for range c.hubs {
 		d.profiles = append(d.profiles, &profileModel{})
@@ -180,6 +179,7 @@ func (d *driver) run(ctx context.Context, duration time.Duration, workers int) {
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
+			defer d.c.closeOnPanic()
 			for o := range ops {
 				d.do(ctx, o)
 			}
@@ -456,7 +456,10 @@ func (d *driver) actOn(ctx context.Context, rng *rand.Rand, o op, r *referral) b
 			var wg sync.WaitGroup
 			for _, m := range []move{ms, mv} {
 				body := actionBody(rng, o, m.event)
-				wg.Go(func() { d.take(ctx, o, r, m, body, state, heldFrom, true) })
+				wg.Go(func() {
+					defer d.c.closeOnPanic()
+					d.take(ctx, o, r, m, body, state, heldFrom, true)
+				})
 			}
 			wg.Wait()
 			return true

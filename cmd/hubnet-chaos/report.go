@@ -22,7 +22,10 @@ func (r *Report) write(w io.Writer) {
 	c := r.Config
 	fmt.Fprintf(w, "hubnet chaos run: seed %d, %d hubs (gossip %s), %d operations and %d faults planned over %v\n",
 		c.Seed, c.Hubs, c.Gossip, c.Ops, c.Faults, c.Duration)
-	fmt.Fprintf(w, "setup: %d hubs started and knowing each other in %v\n", c.Hubs, r.Setup.Round(time.Millisecond))
+	if r.Build > 0 {
+		fmt.Fprintf(w, "hubnet built in %v\n", r.Build.Round(time.Millisecond))
+	}
+	fmt.Fprintf(w, "setup: %d hubs initialised, started and knowing each other in %v\n", c.Hubs, r.Setup.Round(time.Millisecond))
 
 	fmt.Fprintf(w, "\noperations: %d of %d started in %v, %d at a time\n", r.Started, c.Ops, r.Load.Round(time.Millisecond), c.Workers)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
