@@ -132,7 +132,7 @@ func run(ctx context.Context, cfg Config) (rep *Report, err error) {
 
 	// The load, and the faults meanwhile.
 	d := newDriver(c, api, newPlan(cfg.Seed, cfg.Hubs, cfg.Ops), cfg.Cross)
-	if err := d.sync(ctx); err != nil {
+	if err := d.readRevisions(ctx); err != nil {
 		return rep, err
 	}
 	inj := &injector{c: c, api: api, logf: logf}

@@ -140,6 +140,8 @@ func directoryProblems(views []hubView) []string {
 				out = append(out, fmt.Sprintf("%s's member list does not list %s", v.id, o.id))
 			case v.peers[j].State != "alive":
 				out = append(out, fmt.Sprintf("%s's member list has %s %s", v.id, o.id, v.peers[j].State))
+			case v.peers[j].Gossip != o.self.Addrs.Gossip:
+				out = append(out, fmt.Sprintf("%s's member list has %s at %s, %s gossips at %s", v.id, o.id, v.peers[j].Gossip, o.id, o.self.Addrs.Gossip))
 			}
 		}
 	}

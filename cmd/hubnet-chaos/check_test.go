@@ -42,11 +42,12 @@ func newWorld() *world {
 		return protocol.KPIRecord{Kind: k, Referral: testID, Hub: hub, Partner: partner, At: t0.Add(4 * time.Second)}
 	}
 	view := func(id string, info node.ReferralInfo, kpis ...protocol.KPIRecord) hubView {
-		v := hubView{id: id, self: node.SelfInfo{ID: id, Revision: 2}, referrals: []node.ReferralInfo{info},
-			report: node.Report{Hub: id, Records: kpis}}
+		gossip := map[string]string{"hub-1": "127.0.0.1:40001", "hub-2": "127.0.0.1:40002"}
+		v := hubView{id: id, self: node.SelfInfo{ID: id, Revision: 2, Addrs: node.Addrs{Gossip: gossip[id]}},
+			referrals: []node.ReferralInfo{info}, report: node.Report{Hub: id, Records: kpis}}
 		for _, o := range []string{"hub-1", "hub-2"} {
 			v.hubs = append(v.hubs, node.HubInfo{ID: o, Self: o == id, Reachable: true, Revision: 2})
-			v.peers = append(v.peers, node.PeerInfo{ID: o, Self: o == id, State: "alive", Reachable: true})
+			v.peers = append(v.peers, node.PeerInfo{ID: o, Self: o == id, State: "alive", Gossip: gossip[o], Reachable: true})
 		}
 		for _, k := range kpis {
 			switch k.Kind {
@@ -135,6 +136,8 @@ func TestCheck_findsEachInconsistency(t *testing.T) {
 			"lost: hub-2 is at profile revision 2, but the changes it confirmed leave it at 3 to 3"},
 		{"peer not alive", func(w *world) { w.views[1].peers[0].State = "failed" },
 			"directory: hub-2's member list has hub-1 failed"},
+		{"peer at an old address", func(w *world) { w.views[0].self.Addrs.Gossip = "127.0.0.1:40003" },
+			"directory: hub-2's member list has hub-1 at 127.0.0.1:40001, hub-1 gossips at 127.0.0.1:40003"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

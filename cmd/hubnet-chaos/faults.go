@@ -179,6 +179,15 @@ func (inj *injector) torn(ctx context.Context, h *hub, f fault) (int, string, er
 // least f.hold, then lets it go on.
 func (inj *injector) pause(ctx context.Context, h *hub, f fault) (int, string, error) {
 	observer := inj.observer(h)
+	if observer == nil {
+		return 0, "", fmt.Errorf("no other hub running to watch %s", h.id)
+	}
+	// Only a failure declared after the stop counts.
+	for t := time.Now(); !inj.lists(ctx, observer, h, "alive"); {
+		if time.Since(t) > maxBack || !sleep(ctx, 50*time.Millisecond) {
+			return 0, "", fmt.Errorf("%s has not listed %s alive for %v", observer.id, h.id, maxBack)
+		}
+	}
 	pid, err := inj.c.pause(h)
 	if err != nil {
 		return pid, "", err
@@ -187,7 +196,7 @@ func (inj *injector) pause(ctx context.Context, h *hub, f fault) (int, string, e
 	var declared time.Duration // when observer declared h failed, since t0
 	for {
 		elapsed := time.Since(t0)
-		if declared == 0 && observer != nil && inj.lists(ctx, observer, h, "failed") {
+		if declared == 0 && inj.lists(ctx, observer, h, "failed") {
 			declared = elapsed
 		}
 		if declared > 0 && elapsed >= max(f.hold, declared+f.margin) {
@@ -201,10 +210,7 @@ func (inj *injector) pause(ctx context.Context, h *hub, f fault) (int, string, e
 	if err := inj.c.resume(h); err != nil {
 		return pid, "", err
 	}
-	switch {
-	case observer == nil:
-		return pid, "", fmt.Errorf("no other hub running to watch %s", h.id)
-	case declared == 0:
+	if declared == 0 {
 		if ctx.Err() != nil {
 			return pid, "", ctx.Err()
 		}
@@ -214,8 +220,8 @@ func (inj *injector) pause(ctx context.Context, h *hub, f fault) (int, string, e
 		stopped.Round(time.Millisecond), observer.id, declared.Round(time.Millisecond)), nil
 }
 
-// back waits until every other hub lists h alive again, and says how long that took
-// from the moment h served again.
+// back waits until every other hub lists h alive again at its current address, and
+// says how long that took from the moment h served again.
 func (inj *injector) back(ctx context.Context, h *hub) string {
 	since, _ := h.servingSince()
 	var missing []string
@@ -227,7 +233,7 @@ func (inj *injector) back(ctx context.Context, h *hub) string {
 			}
 		}
 		if len(missing) == 0 {
-			return fmt.Sprintf("every hub lists it alive %v after it served again", time.Since(since).Round(time.Millisecond))
+			return fmt.Sprintf("every hub lists it alive at its address %v after it served again", time.Since(since).Round(time.Millisecond))
 		}
 		if time.Since(since) > maxBack || !sleep(ctx, 50*time.Millisecond) {
 			return fmt.Sprintf("%v after it served again, %v still do not list it alive", maxBack, missing)
@@ -246,15 +252,20 @@ func (inj *injector) observer(h *hub) *hub {
 }
 
 // lists reports whether hub o lists h in its member list in state ("alive",
-// "failed" or "left").
+// "failed" or "left"); alive, at h's current gossip address. A hub restarted on new
+// ports may stay listed alive at its old address until the failure detector gives
+// that one up.
 func (inj *injector) lists(ctx context.Context, o, h *hub, state string) bool {
 	var peers []node.PeerInfo
 	if inj.api.get(ctx, o, "/v1/peers", &peers) != nil {
 		return false
 	}
+	h.mu.Lock()
+	addr := h.node.Gossip
+	h.mu.Unlock()
 	for _, p := range peers {
 		if p.ID == h.id {
-			return p.State == state
+			return p.State == state && (state != "alive" || p.Gossip == addr)
 		}
 	}
 	return false

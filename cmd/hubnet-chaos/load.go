@@ -159,8 +159,8 @@ func newDriver(c *cluster, api *client, plan []op, cross float64) *driver {
 	return d
 }
 
-// sync reads every hub's profile revision before the load starts.
-func (d *driver) sync(ctx context.Context) error {
+// readRevisions reads every hub's profile revision before the load starts.
+func (d *driver) readRevisions(ctx context.Context) error {
 	for i, h := range d.c.hubs {
 		var self node.SelfInfo
 		if err := d.api.get(ctx, h, "/v1/self", &self); err != nil {
