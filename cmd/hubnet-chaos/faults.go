@@ -81,7 +81,6 @@ type faultRecord struct {
 	hubID  string
 	pid    int
 	start  time.Duration // into the load
-	took   time.Duration // until the hub served again
 	detail string
 	err    error // the fault could not be injected or the hub did not come back
 }
@@ -108,7 +107,6 @@ func (inj *injector) run(ctx context.Context, plan []fault, start, end time.Time
 		}
 		h := inj.c.hubs[f.hub]
 		rec := faultRecord{fault: f, hubID: h.id, start: time.Since(start)}
-		t0 := time.Now()
 		switch f.kind {
 		case faultKill:
 			rec.pid, rec.detail, rec.err = inj.kill(ctx, h, f)
@@ -120,7 +118,6 @@ func (inj *injector) run(ctx context.Context, plan []fault, start, end time.Time
 		if rec.err == nil {
 			rec.detail += "; " + inj.back(ctx, h)
 		}
-		rec.took = time.Since(t0)
 		if rec.err != nil {
 			inj.logf("fault %s of %s: %v", f.kind, h.id, rec.err)
 		} else {
