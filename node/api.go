@@ -34,7 +34,7 @@ type HubInfo struct {
 type PeerInfo struct {
 	ID        string    `json:"id"`
 	Self      bool      `json:"self,omitempty"`
-	State     string    `json:"state"` // alive, left (said goodbye) or failed
+	State     string    `json:"state"` // alive, left (said goodbye), failed or revoked
 	Gossip    string    `json:"gossip,omitempty"`
 	Route     string    `json:"route,omitempty"`
 	Revision  uint64    `json:"revision"`        // gossiped profile revision
@@ -100,6 +100,8 @@ func (n *Node) Peers() []PeerInfo {
 	for _, p := range n.dir.snapshot() {
 		state := "failed"
 		switch {
+		case p.Revoked:
+			state = "revoked"
 		case p.Reachable:
 			state = "alive"
 		case p.Left:

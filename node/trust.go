@@ -24,7 +24,7 @@ type trust struct {
 	mu      sync.Mutex
 	net     protocol.Network
 	revoked map[string]protocol.Revocation // hub ID -> the newest revocation
-	checked map[string][]byte              // hub ID -> signature of its certificate last verified
+	checked map[string]protocol.Cert       // hub ID -> its certificate last verified
 	keys    map[string]string              // signing key -> hub ID, of every member admitted this run
 
 	seenMu sync.Mutex
@@ -35,8 +35,9 @@ type trust struct {
 }
 
 func newTrust(n *Node, net protocol.Network) *trust {
-	t := &trust{n: n, net: net, revoked: map[string]protocol.Revocation{}, checked: map[string][]byte{},
+	t := &trust{n: n, net: net, revoked: map[string]protocol.Revocation{},
 		keys: map[string]string{}, seen: map[string]time.Time{}, dirty: map[string]time.Time{}}
+	t.checked = map[string]protocol.Cert{}
 	t.queue = &memberlist.TransmitLimitedQueue{
 		NumNodes: func() int {
 			if n.ml == nil {
@@ -78,13 +79,14 @@ func (t *trust) check(id string, gc protocol.Cert, now time.Time) error {
 	c := gc.Certificate(t.net.Name, id)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	// A certificate verified once needs only its dates checked again: memberlist
-	// asks on every alive message.
-	if sig := t.checked[id]; sig == nil || !bytes.Equal(sig, c.Sig) {
+	// A certificate verified once, the same in every field, needs only its dates
+	// checked again: memberlist asks on every alive message.
+	if prev, ok := t.checked[id]; !ok || !sameCert(prev, gc) {
 		if err := c.Verify(t.net, now); err != nil {
 			return err
 		}
-		t.checked[id] = bytes.Clone(c.Sig)
+		t.checked[id] = protocol.Cert{SignKey: bytes.Clone(gc.SignKey), BoxKey: bytes.Clone(gc.BoxKey),
+			Issued: gc.Issued, NotAfter: gc.NotAfter, Sig: bytes.Clone(gc.Sig)}
 	} else if now.Unix() > c.NotAfter {
 		return fmt.Errorf("hub %s: certificate expired %s: %w", id, c.Expires().Format(time.RFC3339), protocol.ErrCertExpired)
 	}
@@ -93,6 +95,12 @@ func (t *trust) check(id string, gc protocol.Cert, now time.Time) error {
 	}
 	t.keys[string(c.SignKey)] = id
 	return nil
+}
+
+// sameCert reports whether two gossiped certificates are the same in every field.
+func sameCert(a, b protocol.Cert) bool {
+	return bytes.Equal(a.SignKey, b.SignKey) && bytes.Equal(a.BoxKey, b.BoxKey) && a.Issued == b.Issued &&
+		a.NotAfter == b.NotAfter && bytes.Equal(a.Sig, b.Sig)
 }
 
 // member returns the hub whose certified signing key is key, if that hub is still
