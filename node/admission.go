@@ -67,6 +67,10 @@ func (n *Node) checkOwnCert() {
 
 // routeCheck is the bus's test of the key on the other end of a route.
 func (n *Node) routeCheck(key ed25519.PublicKey) error {
+	if key == nil {
+		n.drop("", "route-no-cert", errRouteNoCert)
+		return errRouteNoCert
+	}
 	if _, err := n.trust.member(key); err != nil {
 		reason := "route-refused"
 		if errors.Is(err, protocol.ErrRevoked) {

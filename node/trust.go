@@ -90,10 +90,12 @@ func (t *trust) check(id string, gc protocol.Cert, now time.Time) error {
 	} else if now.Unix() > c.NotAfter {
 		return fmt.Errorf("hub %s: certificate expired %s: %w", id, c.Expires().Format(time.RFC3339), protocol.ErrCertExpired)
 	}
+	// The key is the hub's, by the steward's word: a route from it is named as the
+	// hub's, and refused as revoked if it is.
+	t.keys[string(c.SignKey)] = id
 	if r, ok := t.revoked[id]; ok && r.Covers(&c) {
 		return fmt.Errorf("hub %s: revoked %s: %w", id, time.Unix(r.At, 0).UTC().Format(time.RFC3339), protocol.ErrRevoked)
 	}
-	t.keys[string(c.SignKey)] = id
 	return nil
 }
 
@@ -113,11 +115,11 @@ func (t *trust) member(key ed25519.PublicKey) (string, error) {
 		return "", fmt.Errorf("key of no admitted hub: %w", protocol.ErrCertInvalid)
 	}
 	pv, ok := t.n.dir.peer(id)
+	if r, revoked := t.revocation(id); revoked && (!ok || !bytes.Equal(pv.SignKey, key) || pv.Issued <= r.At) {
+		return "", fmt.Errorf("hub %s, revoked %s: %w", id, time.Unix(r.At, 0).UTC().Format(time.RFC3339), protocol.ErrRevoked)
+	}
 	if !ok || !bytes.Equal(pv.SignKey, key) {
 		return "", fmt.Errorf("hub %s no longer has this key: %w", id, protocol.ErrCertInvalid)
-	}
-	if r, revoked := t.revocation(id); revoked && pv.Issued <= r.At {
-		return "", fmt.Errorf("hub %s: %w", id, protocol.ErrRevoked)
 	}
 	if t.n.cfg.Now().Unix() > pv.NotAfter {
 		return "", fmt.Errorf("hub %s: %w", id, protocol.ErrCertExpired)

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,7 +128,7 @@ func event(ref string, ev protocol.Event) protocol.ReferralEvent {
 // answers: a hub answers nothing to a message it dropped.
 func unanswered(t *testing.T, nc *nats.Conn, subject string, data []byte) {
 	t.Helper()
-	reply, err := nc.Request(subject, data, 300*time.Millisecond)
+	reply, err := nc.Request(subject, data, 500*time.Millisecond)
 	if !errors.Is(err, nats.ErrTimeout) {
 		var body string
 		if reply != nil {
@@ -151,6 +152,33 @@ func counted(t *testing.T, h *nodetest.Hub, reason string, before float64) bool 
 		time.Sleep(20 * time.Millisecond)
 	}
 	return true
+}
+
+// droppedTotal reads hub h's /metrics and returns its dropped messages summed over
+// every reason, those the test does not know of included.
+func droppedTotal(t *testing.T, h *nodetest.Hub) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + h.HTTPAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0.0
+	for line := range strings.Lines(string(body)) {
+		if !strings.HasPrefix(line, "hubnet_dropped_messages_total{") {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(line[strings.LastIndexByte(line, ' ')+1:]), 64)
+		if err != nil {
+			t.Fatalf("metrics line %q: %v", line, err)
+		}
+		total += v
+	}
+	return total
 }
 
 // holds checks cond every 20ms for d and fails the test at the first violation: for
@@ -200,12 +228,12 @@ func directoryIDs(t *testing.T, h *nodetest.Hub) []string {
 // by a live query, and b receives a referral from a.
 func stillWorking(t *testing.T, a, b *nodetest.Hub) {
 	t.Helper()
-	q := protocol.Query{Technologies: []string{"ai-decision-support"}, Family: protocol.FamilyTestBeforeInvest}
+	q := aiQuery
 	res, err := a.Search(q)
 	if err != nil || !slices.Contains(ids(res.Hits), b.ID()) {
 		t.Fatalf("%s's search: %v, %v; want %s in it", a.ID(), ids(res.Hits), err, b.ID())
 	}
-	nodetest.Eventually(t, 10*time.Second, func() error {
+	nodetest.Eventually(t, 15*time.Second, func() error {
 		res, err := a.Query(t.Context(), q, time.Second)
 		if err != nil {
 			return err
@@ -232,8 +260,8 @@ func gossipNode(t *testing.T, h *nodetest.Hub) *memberlist.Node {
 	return &memberlist.Node{Name: h.ID(), Addr: net.ParseIP(host), Port: uint16(n)}
 }
 
-// rogue is a gossip process outside hubnet: memberlist alone, with the metadata a
-// test crafts, the gossip key key (none when nil) and the label label.
+// rogue is the delegate of a gossip process outside hubnet: memberlist alone, with
+// the metadata a test crafts.
 type rogue struct{ meta []byte }
 
 func (r *rogue) NodeMeta(limit int) []byte                  { return r.meta }

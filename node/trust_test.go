@@ -52,8 +52,8 @@ func TestTrust_nodeWithoutCertificateRefused(t *testing.T) {
 	holds(t, time.Second, notMember("hub-0", a, b))
 
 	// It cannot reach the mesh from its own NATS server.
-	if _, err := natsClient(t, x).Request(protocol.ProfileSubject(a.ID()), []byte(`{"v":1}`), time.Second); !errors.Is(err, nats.ErrNoResponders) {
-		t.Errorf("hub-0's request to hub-1: %v, want no responders", err)
+	if _, err := natsClient(t, x).Request(protocol.ProfileSubject(a.ID()), []byte(`{"v":1}`), 2*time.Second); !errors.Is(err, nats.ErrNoResponders) && !errors.Is(err, nats.ErrTimeout) {
+		t.Errorf("hub-0's request to hub-1: %v, want no answer", err)
 	}
 	// A message it signs, relayed to hub-1 by a process on hub-1's machine, is refused:
 	// the answer is a wire error, and nothing is stored.
@@ -113,7 +113,7 @@ func TestTrust_gossipedCertificateRefused(t *testing.T) {
 			ml.Join([]string{a.GossipAddr()}) // the push/pull goes through; membership does not
 			counted(t, a, tc.reason, beforeA)
 			counted(t, b, tc.reason, beforeB) // it learnt of hub-2 from hub-1 and tried there too
-			holds(t, 500*time.Millisecond, notMember(tc.id, a, b))
+			holds(t, 300*time.Millisecond, notMember(tc.id, a, b))
 		})
 	}
 	if got := directoryIDs(t, a); !slices.Equal(got, []string{"hub-1", "hub-2"}) {
@@ -168,9 +168,10 @@ func TestTrust_gossipWithoutKeyOrLabelRefused(t *testing.T) {
 				t.Errorf("join: %d contacted, %v; want a failed join", n, err)
 			}
 			if counted(t, a, tc.reason, before) {
-				// A gossip packet (a user message, as revocations travel) is refused too.
+				// A gossip packet is refused too: a user message that would be counted
+				// malformed had it reached hub-1's delegate.
 				before = a.Dropped(tc.reason)
-				if err := ml.SendBestEffort(target, []byte(`r{"v":1}`)); err != nil {
+				if err := ml.SendBestEffort(target, []byte("not a hubnet message")); err != nil {
 					t.Fatal(err)
 				}
 				counted(t, a, tc.reason, before)
@@ -197,12 +198,15 @@ func TestTrust_revokedHubRefused(t *testing.T) {
 	a, m, b := hubs[0], hubs[1], hubs[2]
 	mid := idents[1]
 	mc := natsClient(t, m)
-	for _, h := range []*nodetest.Hub{a, b} {
-		if _, err := mc.Request(protocol.ProfileSubject(h.ID()), []byte(`{"v":1}`), 2*time.Second); err != nil {
-			t.Fatalf("before the revocation, M's request to %s: %v", h.ID(), err)
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		for _, h := range []*nodetest.Hub{a, b} {
+			if _, err := mc.Request(protocol.ProfileSubject(h.ID()), []byte(`{"v":1}`), time.Second); err != nil {
+				return fmt.Errorf("before the revocation, M's request to %s: %w", h.ID(), err)
+			}
 		}
-	}
-	routeRefused, routeRevoked := b.Dropped("route-refused"), b.Dropped("route-revoked")
+		return nil
+	})
+	routeRevoked := b.Dropped("route-revoked")
 
 	r, err := protocol.Revoke(adm, m.ID(), "signing key stolen", time.Now())
 	if err != nil {
@@ -218,9 +222,7 @@ func TestTrust_revokedHubRefused(t *testing.T) {
 	refusesRevoked(t, a, m, mc, mid)
 	refusesRevoked(t, b, m, mc, mid)
 	// M dials hub-3 again and again; hub-3 refuses the route of a revoked hub.
-	if counted(t, b, "route-refused", routeRefused) && b.Dropped("route-revoked") == routeRevoked {
-		t.Errorf("hub-3 refused M's route as route-refused (%v) and never as route-revoked", b.Dropped("route-refused")-routeRefused)
-	}
+	counted(t, b, "route-revoked", routeRevoked)
 	res, err := m.Query(t.Context(), aiQuery, 500*time.Millisecond)
 	if err != nil || len(res.Live.Answered) != 0 {
 		t.Errorf("M's live query: answered by %v (%v), want nobody", res.Live.Answered, err)
@@ -331,7 +333,7 @@ func TestTrust_routeWithoutAdmissionRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			before := a.Dropped(tc.reason)
 			srv := startIntruder(t, net, a.Addrs().Cluster, tc.withCert)
-			nc, err := nats.Connect("", nats.InProcessServer(srv))
+			nc, err := nats.Connect("", nats.InProcessServer(srv), nats.Timeout(10*time.Second))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -379,14 +381,14 @@ func TestTrust_forgedProfileRefused(t *testing.T) {
 	mc := natsClient(t, m)
 
 	forged := nodetest.Profile(b.ID())
-	forged.Name, forged.Revision = "Forged name", 100
+	forged.Name, forged.Revision = "Forged name", 1000
 	cases := []struct {
 		name, reason string
 		hint         []byte // published once on the profile event subject, or
 		answer       []byte // given to every request for B's profile
 	}{
 		{name: "hint in B's name", reason: "bad-signature",
-			hint: signed(t, posing(b.ID(), mid), protocol.TypeProfileHint, "", protocol.ProfileHint{V: 1, ID: b.ID(), Revision: 100}, time.Now())},
+			hint: signed(t, posing(b.ID(), mid), protocol.TypeProfileHint, "", protocol.ProfileHint{V: 1, ID: b.ID(), Revision: 1000}, time.Now())},
 		{name: "profile in B's name", reason: "bad-signature",
 			answer: signed(t, posing(b.ID(), mid), protocol.TypeProfile, "", forged, time.Now())},
 		{name: "B's profile signed by M", reason: "wrong-sender",
@@ -414,14 +416,19 @@ func TestTrust_forgedProfileRefused(t *testing.T) {
 				holds(t, 300*time.Millisecond, notForged)
 				return
 			}
-			sub, err := mc.Subscribe(protocol.ProfileSubject(b.ID()), func(msg *nats.Msg) { msg.Respond(tc.answer) })
-			if err != nil {
-				t.Fatal(err)
+			// Each change of B's profile makes A fetch it, and B or M answers first. M
+			// answers from a few connections, to win more often.
+			for range 3 {
+				nc := natsClient(t, m)
+				sub, err := nc.Subscribe(protocol.ProfileSubject(b.ID()), func(msg *nats.Msg) { msg.Respond(tc.answer) })
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer sub.Unsubscribe()
+				nc.Flush()
 			}
-			defer sub.Unsubscribe()
-			mc.Flush()
-			// Each change of B's profile makes A fetch it; B or M answers first.
-			for j := 0; j < 20 && a.Dropped(tc.reason) == before; j++ {
+			end := time.Now().Add(10 * time.Second)
+			for j := 0; time.Now().Before(end) && a.Dropped(tc.reason) == before; j++ {
 				p := nodetest.Profile(b.ID())
 				p.Name = fmt.Sprintf("Hub two, change %d.%d", i, j)
 				saved, err := b.PutProfile(p)
@@ -439,7 +446,7 @@ func TestTrust_forgedProfileRefused(t *testing.T) {
 				})
 			}
 			if a.Dropped(tc.reason) == before {
-				t.Errorf("hub-1 counted no %s in 20 fetches with the forger answering", tc.reason)
+				t.Errorf("hub-1 counted no %s in 10s of fetches with the forger answering", tc.reason)
 			}
 		})
 	}
@@ -476,10 +483,15 @@ func TestTrust_forgedReferralDecisionRefused(t *testing.T) {
 		signed(t, posing(b.ID(), mid), protocol.TypeReferralEvent, a.ID(), event(id, protocol.EventAccept), time.Now()))
 	counted(t, a, "bad-signature", bad)
 
+	drops := droppedTotal(t, a)
 	reply, err := mc.Request(protocol.ReferralSubject(a.ID()),
 		signed(t, mid, protocol.TypeReferralEvent, a.ID(), event(id, protocol.EventAccept), time.Now()), 2*time.Second)
 	if err != nil {
 		t.Fatalf("M's acceptance in its own name: %v, want a refusal", err)
+	}
+	// The refusal is answered once the message is handled: it is counted by then.
+	if got := droppedTotal(t, a); got == drops {
+		t.Errorf("hub-1 refused M's acceptance but counted no drop under any reason (total %v)", got)
 	}
 	self, err := a.Self()
 	if err != nil {
@@ -508,10 +520,17 @@ func TestTrust_forgedReferralDecisionRefused(t *testing.T) {
 	if _, err := b.Act(id, protocol.EventAccept, node.ReferralAction{}); err != nil {
 		t.Fatal(err)
 	}
-	got := waitState(t, a, id, protocol.StateAccepted)
-	if last := got.Referral.History[len(got.Referral.History)-1]; last.By != b.ID() {
-		t.Errorf("acceptance recorded by %s, want hub-2", last.By)
-	}
+	// The acceptance is recorded; the SME's details then go to B on their own time.
+	nodetest.Eventually(t, 15*time.Second, func() error {
+		got, err := a.Referral(id)
+		if err != nil || got.Referral.State != protocol.StateAccepted {
+			return fmt.Errorf("hub-1 holds the referral as %s (%v), want accepted", got.Referral.State, err)
+		}
+		if last := got.Referral.History[len(got.Referral.History)-1]; last.By != b.ID() {
+			t.Fatalf("acceptance recorded by %s, want hub-2", last.By)
+		}
+		return nil
+	})
 }
 
 // A message from B to A, captured on A's NATS server, is sent again as it was; M
@@ -568,6 +587,7 @@ func TestTrust_replayedAndReaddressedMessagesRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			drops := tc.to.Dropped(tc.reason)
 			unanswered(t, ac, protocol.ReferralSubject(tc.to.ID()), tc.data)
+			counted(t, tc.to, tc.reason, drops)
 			if got := tc.to.Dropped(tc.reason) - drops; got != 1 {
 				t.Errorf("%s counted %v drops for %s, want 1", tc.to.ID(), got, tc.reason)
 			}
