@@ -206,13 +206,22 @@ func (s *Store) commit(group []*write) {
 		})
 		if !failed {
 			for _, w := range group {
-				w.err = closed(err)
+				w.err = writeFailed(s.path, closed(err))
 			}
 			return
 		}
 	}
 	for _, w := range group {
-		w.err = closed(s.db.Update(w.fn))
+		var fnErr error
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			fnErr = w.fn(tx)
+			return fnErr
+		})
+		if fnErr != nil {
+			w.err = fnErr
+		} else {
+			w.err = writeFailed(s.path, closed(err))
+		}
 	}
 }
 
