@@ -261,7 +261,7 @@ func (n *Node) handleHealth(w http.ResponseWriter, r *http.Request) {
 func (n *Node) auth(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(n.token)) != 1 {
+		if !ok || got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(n.token)) != 1 {
 			writeError(w, http.StatusUnauthorized, APIErrorBody{Code: "unauthorized",
 				Message: "this request needs the operator token: Authorization: Bearer <token from the data directory>"})
 			return
