@@ -133,7 +133,8 @@ func (s *Store) view(fn func(tx *bolt.Tx) error) error {
 // commit. A lone write waits for nothing. If any fn of a group fails, the group is
 // rolled back and each fn runs again in a transaction of its own, so every fn must
 // read what it needs from tx and leave nothing behind until update returns: every
-// fn in this package does.
+// fn in this package does. An error of fn is returned as it is; a failure to commit
+// is wrapped in ErrWrite.
 func (s *Store) update(fn func(tx *bolt.Tx) error) error {
 	w := &write{fn: guarded(fn), done: make(chan struct{})}
 	s.wmu.Lock()
