@@ -247,6 +247,17 @@ func TestAPI_fullDisk(t *testing.T) {
 		status = call(t, b, "PUT", "/v1/self/profile", bigProfile("hub-b"), &e)
 		wantStorageError(t, "PUT /v1/self/profile", status, e, http.StatusInsufficientStorage, node.CodeStorageFull, dbB, cause, "free space")
 
+		// The console says the same, and keeps what was typed.
+		br := newBrowser(t, b)
+		br.signIn(b)
+		form := br.get("/me").form(t, "profile-form")
+		form.Set("description", bigProfile("hub-b").Description)
+		if p := br.post("/me/profile", form); p.status != http.StatusInsufficientStorage ||
+			!strings.Contains(p.text(), cause) || !strings.Contains(p.text(), "free space") ||
+			!strings.Contains(p.text(), form.Get("description")[:100]) {
+			t.Errorf("console profile on a full disk: status %d, want 507 saying %q and what to do, with the description kept:\n%s", p.status, cause, p.text())
+		}
+
 		// Reads are answered, from what was stored.
 		var self node.SelfInfo
 		if st := call(t, b, "GET", "/v1/self", nil, &self); st != 200 || self.Revision != before.Revision {
