@@ -313,6 +313,48 @@ func TestWriteFailed_errnoFromText(t *testing.T) {
 	}
 }
 
+// growOnReadOnly makes the store on vol write more than its memory map of the file
+// holds after vol has failed, and returns a referral stored before.
+func growOnReadOnly(t *testing.T, vol *faultfs.Volume) (*Store, ReferralRecord) {
+	t.Helper()
+	path := filepath.Join(vol.Dir, "hubnet.db")
+	s, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	mustInit(t, s, "hub-one")
+	rec := testRecord(t, protocol.RoleSender, testTime)
+	mustSave(t, s, rec, []Outgoing{testOutgoing(t, rec.Referral.ID, "hub-two", testTime)}, nil)
+
+	vol.Fail(t)
+	err = s.update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists([]byte("large"))
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte("value"), make([]byte, 4<<20))
+	})
+	if !errors.Is(err, ErrWrite) || !errors.Is(err, syscall.EROFS) {
+		t.Errorf("a 4 MiB write on a read-only disk: %v, want ErrWrite and EROFS", err)
+	}
+	return s, rec
+}
+
+// When bbolt has lost its map of the file (see the test below), reads say to restart.
+func TestStore_readOnlyDisk_lostMapSaysRestart(t *testing.T) {
+	faultfs.Run(t, func(t *testing.T) {
+		s, rec := growOnReadOnly(t, faultfs.FailingExt4(t, 32<<20))
+		_, err := s.Referral(rec.Referral.ID)
+		if err == nil {
+			t.Skip("this kernel let bbolt map the file again: no lost map to report")
+		}
+		if !strings.Contains(err.Error(), "restart hubnet") {
+			t.Errorf("read with the map lost: %v, want it to say to restart hubnet", err)
+		}
+	})
+}
+
 // A write on a read-only disk that needs a larger memory map of the file leaves the
 // store readable. bbolt unmaps the file before it maps it again, larger; since Linux
 // 6.16 ext4 refuses to map a file open for writing once an error has made it
@@ -321,28 +363,7 @@ func TestWriteFailed_errnoFromText(t *testing.T) {
 func TestStore_readOnlyDisk_readsAfterMapGrows(t *testing.T) {
 	t.Skip("store.Open leaves bbolt's memory map at its default size; a write that grows it on a read-only ext4 (Linux 6.16 on) unmaps the file for good, and reads fail: open with a large Options.InitialMmapSize, or reopen read-only on ErrInvalidMapping")
 	faultfs.Run(t, func(t *testing.T) {
-		vol := faultfs.FailingExt4(t, 32<<20)
-		path := filepath.Join(vol.Dir, "hubnet.db")
-		s, err := Open(path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		mustInit(t, s, "hub-one")
-		rec := testRecord(t, protocol.RoleSender, testTime)
-		mustSave(t, s, rec, []Outgoing{testOutgoing(t, rec.Referral.ID, "hub-two", testTime)}, nil)
-
-		vol.Fail(t)
-		err = s.update(func(tx *bolt.Tx) error {
-			b, err := tx.CreateBucketIfNotExists([]byte("large"))
-			if err != nil {
-				return err
-			}
-			return b.Put([]byte("value"), make([]byte, 4<<20))
-		})
-		if !errors.Is(err, ErrWrite) {
-			t.Errorf("a 4 MiB write on a read-only disk: %v, want ErrWrite", err)
-		}
+		s, rec := growOnReadOnly(t, faultfs.FailingExt4(t, 32<<20))
 		if _, err := s.Referral(rec.Referral.ID); err != nil {
 			t.Errorf("read after it: %v", err)
 		}

@@ -226,10 +226,14 @@ func (s *Store) commit(group []*write) {
 	}
 }
 
-// closed maps bbolt's error for a closed database to ErrClosed.
+// closed maps bbolt's error for a closed database to ErrClosed, and says what to do
+// when bbolt has lost its map of the file.
 func closed(err error) error {
-	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+	switch {
+	case errors.Is(err, berrors.ErrDatabaseNotOpen):
 		return ErrClosed
+	case errors.Is(err, berrors.ErrInvalidMapping):
+		return fmt.Errorf("%w, after a write failed to map the data file larger: restart hubnet", err)
 	}
 	return err
 }
