@@ -28,27 +28,27 @@ import (
 // mounted in a mount namespace of its own (internal/faultfs), and skips, saying why,
 // where the machine does not permit that.
 
-// logBuffer collects a node's log for a test to read.
-type logBuffer struct {
+// nodeLog collects a node's log for a test to read.
+type nodeLog struct {
 	mu  sync.Mutex // guards buf
 	buf bytes.Buffer
 }
 
-func (b *logBuffer) Write(p []byte) (int, error) {
+func (b *nodeLog) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *logBuffer) String() string {
+func (b *nodeLog) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
 
-// startIn initialises dir for hub id with its test profile and starts it joined to
+// startOnDisk initialises dir for hub id with its test profile and starts it joined to
 // join, with quick delivery retries; its log goes to the returned buffer.
-func startIn(t *testing.T, dir string, net protocol.Network, id string, join ...string) (*nodetest.Hub, *logBuffer) {
+func startOnDisk(t *testing.T, dir string, net protocol.Network, id string, join ...string) (*nodetest.Hub, *nodeLog) {
 	t.Helper()
 	p := nodetest.Profile(id)
 	if _, err := node.InitDataDir(dir, net, id, &p); err != nil {
@@ -56,16 +56,16 @@ func startIn(t *testing.T, dir string, net protocol.Network, id string, join ...
 	}
 	// What init wrote reaches the disk, as the file system's journal would see to
 	// within seconds: init itself does not sync it (TestInitDataDir_tokenSurvivesDiskError).
-	syncDir(t, dir)
+	syncDataDir(t, dir)
 	cfg := nodetest.Config(dir, join...)
-	log := &logBuffer{}
+	log := &nodeLog{}
 	cfg.Logger = slog.New(slog.NewTextHandler(log, nil))
 	cfg.DeliveryTimeout, cfg.RetryMin, cfg.RetryMax = 500*time.Millisecond, 100*time.Millisecond, 500*time.Millisecond
 	return nodetest.StartConfig(t, cfg), log
 }
 
-// syncDir syncs every file in dir, and dir itself.
-func syncDir(t *testing.T, dir string) {
+// syncDataDir syncs every file in dir, and dir itself.
+func syncDataDir(t *testing.T, dir string) {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -87,8 +87,8 @@ func syncDir(t *testing.T, dir string) {
 	}
 }
 
-// stop stops h as its operator does, leaving the network first.
-func stop(t *testing.T, h *nodetest.Hub) {
+// leaveAndStop stops h as its operator does, leaving the network first.
+func leaveAndStop(t *testing.T, h *nodetest.Hub) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
@@ -98,9 +98,9 @@ func stop(t *testing.T, h *nodetest.Hub) {
 	h.Kill()
 }
 
-// call sends one request to h's HTTP API with the operator token, decodes the answer
+// callAPI sends one request to h's HTTP API with the operator token, decodes the answer
 // into out, and returns its status.
-func call(t *testing.T, h *nodetest.Hub, method, path string, body, out any) int {
+func callAPI(t *testing.T, h *nodetest.Hub, method, path string, body, out any) int {
 	t.Helper()
 	token, err := node.ReadToken(h.Dir)
 	if err != nil {
@@ -150,11 +150,11 @@ func wantStorageError(t *testing.T, what string, got int, e node.APIError, statu
 	}
 }
 
-// referralIDs lists the IDs of the referrals h's API shows.
-func referralIDs(t *testing.T, h *nodetest.Hub) map[string]protocol.State {
+// referralStates returns the state of each referral h's API lists, by ID.
+func referralStates(t *testing.T, h *nodetest.Hub) map[string]protocol.State {
 	t.Helper()
 	var list []node.ReferralInfo
-	if st := call(t, h, "GET", "/v1/referrals", nil, &list); st != 200 {
+	if st := callAPI(t, h, "GET", "/v1/referrals", nil, &list); st != 200 {
 		t.Fatalf("GET /v1/referrals: %d", st)
 	}
 	ids := map[string]protocol.State{}
@@ -198,15 +198,15 @@ func TestAPI_fullDisk(t *testing.T) {
 		disk := faultfs.FullDisk(t, 8<<20)
 		cause := map[string]string{faultfs.Tmpfs: "no space left on device", faultfs.Rlimit: "file too large"}[disk.Kind]
 		net := nodetest.Network(t)
-		a, _ := startIn(t, t.TempDir(), net, "hub-a")
-		b, blog := startIn(t, filepath.Join(disk.Dir, "hub-b"), net, "hub-b", a.GossipAddr())
+		a, _ := startOnDisk(t, t.TempDir(), net, "hub-a")
+		b, blog := startOnDisk(t, filepath.Join(disk.Dir, "hub-b"), net, "hub-b", a.GossipAddr())
 		nodetest.Eventually(t, 10*time.Second, func() error { return nodetest.Converged([]*nodetest.Hub{a, b}) })
 		dbB := filepath.Join(b.Dir, node.StoreFile)
 
 		// Before the disk fills: a referral each way.
 		want := map[string]protocol.State{receivedReferral(t, a, b, referralTo("hub-b")): protocol.StateReceived}
 		var sent node.ReferralInfo
-		if st := call(t, b, "POST", "/v1/referrals", referralTo("hub-a"), &sent); st != 201 {
+		if st := callAPI(t, b, "POST", "/v1/referrals", referralTo("hub-a"), &sent); st != 201 {
 			t.Fatalf("POST /v1/referrals: %d", st)
 		}
 		waitState(t, a, sent.Referral.ID, protocol.StateReceived)
@@ -229,7 +229,7 @@ func TestAPI_fullDisk(t *testing.T) {
 				t.Fatal("50 referrals created on a full disk")
 			}
 			var raw json.RawMessage
-			if status = call(t, b, "POST", "/v1/referrals", referralTo("hub-a"), &raw); status != 201 {
+			if status = callAPI(t, b, "POST", "/v1/referrals", referralTo("hub-a"), &raw); status != 201 {
 				if err := json.Unmarshal(raw, &e); err != nil {
 					t.Fatal(err)
 				}
@@ -244,7 +244,7 @@ func TestAPI_fullDisk(t *testing.T) {
 		t.Logf("disk full (%s): %d referrals created before one was refused", disk.Kind, len(want)-2)
 		wantStorageError(t, "POST /v1/referrals", status, e, http.StatusInsufficientStorage, node.CodeStorageFull, dbB, cause, "free space")
 
-		status = call(t, b, "PUT", "/v1/self/profile", bigProfile("hub-b"), &e)
+		status = callAPI(t, b, "PUT", "/v1/self/profile", bigProfile("hub-b"), &e)
 		wantStorageError(t, "PUT /v1/self/profile", status, e, http.StatusInsufficientStorage, node.CodeStorageFull, dbB, cause, "free space")
 
 		// The console says the same, and keeps what was typed.
@@ -260,11 +260,11 @@ func TestAPI_fullDisk(t *testing.T) {
 
 		// Reads are answered, from what was stored.
 		var self node.SelfInfo
-		if st := call(t, b, "GET", "/v1/self", nil, &self); st != 200 || self.Revision != before.Revision {
+		if st := callAPI(t, b, "GET", "/v1/self", nil, &self); st != 200 || self.Revision != before.Revision {
 			t.Errorf("GET /v1/self on a full disk: %d, revision %d; want 200, %d", st, self.Revision, before.Revision)
 		}
 		var hubs []node.HubInfo
-		if st := call(t, b, "GET", "/v1/hubs", nil, &hubs); st != 200 || len(hubs) != 2 {
+		if st := callAPI(t, b, "GET", "/v1/hubs", nil, &hubs); st != 200 || len(hubs) != 2 {
 			t.Errorf("GET /v1/hubs on a full disk: %d, %d hubs; want 200, 2", st, len(hubs))
 		}
 
@@ -286,7 +286,7 @@ func TestAPI_fullDisk(t *testing.T) {
 				return nil
 			})
 			time.Sleep(time.Second) // attempts to deliver go on meanwhile
-			held := referralIDs(t, b)
+			held := referralStates(t, b)
 			stuck := 0
 			for _, id := range waiting {
 				info, err := a.Referral(id)
@@ -315,12 +315,12 @@ func TestAPI_fullDisk(t *testing.T) {
 
 		disk.Free(t)
 		var info node.ReferralInfo
-		if st := call(t, b, "POST", "/v1/referrals", referralTo("hub-a"), &info); st != 201 {
+		if st := callAPI(t, b, "POST", "/v1/referrals", referralTo("hub-a"), &info); st != 201 {
 			t.Fatalf("POST /v1/referrals once there is room: %d", st)
 		}
 		want[info.Referral.ID] = protocol.StateRequested
 		var saved protocol.Profile
-		if st := call(t, b, "PUT", "/v1/self/profile", bigProfile("hub-b"), &saved); st != 200 || saved.Revision != before.Revision+1 {
+		if st := callAPI(t, b, "PUT", "/v1/self/profile", bigProfile("hub-b"), &saved); st != 200 || saved.Revision != before.Revision+1 {
 			t.Errorf("PUT /v1/self/profile once there is room: %d, revision %d; want 200, %d", st, saved.Revision, before.Revision+1)
 		}
 		for _, id := range waiting {
@@ -329,10 +329,10 @@ func TestAPI_fullDisk(t *testing.T) {
 		}
 
 		// Every record is there after a restart, and the file is sound.
-		stop(t, b)
+		leaveAndStop(t, b)
 		faultfs.CheckBolt(t, dbB)
 		b = b.Restart(a.GossipAddr())
-		got := referralIDs(t, b)
+		got := referralStates(t, b)
 		for id := range want {
 			if _, ok := got[id]; !ok {
 				t.Errorf("referral %s is gone after the restart", id)
@@ -357,8 +357,8 @@ func TestAPI_readOnlyDisk(t *testing.T) {
 	faultfs.Run(t, func(t *testing.T) {
 		vol := faultfs.FailingExt4(t, 64<<20)
 		net := nodetest.Network(t)
-		a, _ := startIn(t, t.TempDir(), net, "hub-a")
-		b, blog := startIn(t, filepath.Join(vol.Dir, "hub-b"), net, "hub-b", a.GossipAddr())
+		a, _ := startOnDisk(t, t.TempDir(), net, "hub-a")
+		b, blog := startOnDisk(t, filepath.Join(vol.Dir, "hub-b"), net, "hub-b", a.GossipAddr())
 		nodetest.Eventually(t, 10*time.Second, func() error { return nodetest.Converged([]*nodetest.Hub{a, b}) })
 		dbB := filepath.Join(b.Dir, node.StoreFile)
 		in := receivedReferral(t, a, b, referralTo("hub-b"))
@@ -379,23 +379,23 @@ func TestAPI_readOnlyDisk(t *testing.T) {
 		const cause, todo = "read-only file system", "make the data directory writable"
 		p := nodetest.Profile("hub-b")
 		p.Name = "Renamed while read-only"
-		st := call(t, b, "PUT", "/v1/self/profile", p, &e)
+		st := callAPI(t, b, "PUT", "/v1/self/profile", p, &e)
 		wantStorageError(t, "PUT /v1/self/profile", st, e, http.StatusServiceUnavailable, node.CodeStorageReadOnly, dbB, cause, todo)
-		st = call(t, b, "POST", "/v1/referrals", referralTo("hub-a"), &e)
+		st = callAPI(t, b, "POST", "/v1/referrals", referralTo("hub-a"), &e)
 		wantStorageError(t, "POST /v1/referrals", st, e, http.StatusServiceUnavailable, node.CodeStorageReadOnly, dbB, cause, todo)
-		st = call(t, b, "POST", "/v1/referrals/"+in+"/accept", nil, &e)
+		st = callAPI(t, b, "POST", "/v1/referrals/"+in+"/accept", nil, &e)
 		wantStorageError(t, "POST /v1/referrals/ID/accept", st, e, http.StatusServiceUnavailable, node.CodeStorageReadOnly, dbB, cause, todo)
 
 		// Reads go on, and show nothing changed.
-		if got := referralIDs(t, b); len(got) != 2 || got[in] != protocol.StateReceived || got[out.Referral.ID] != protocol.StateReceived {
+		if got := referralStates(t, b); len(got) != 2 || got[in] != protocol.StateReceived || got[out.Referral.ID] != protocol.StateReceived {
 			t.Errorf("referrals on a read-only disk: %v; want %s and %s, both received", got, in, out.Referral.ID)
 		}
 		var self node.SelfInfo
-		if st := call(t, b, "GET", "/v1/self", nil, &self); st != 200 || self.Revision != before.Revision || self.Profile.Name != before.Profile.Name {
+		if st := callAPI(t, b, "GET", "/v1/self", nil, &self); st != 200 || self.Revision != before.Revision || self.Profile.Name != before.Profile.Name {
 			t.Errorf("GET /v1/self on a read-only disk: %d, revision %d; want 200, %d unchanged", st, self.Revision, before.Revision)
 		}
 		var found any
-		if st := call(t, b, "GET", "/v1/search?family=test-before-invest", nil, &found); st != 200 {
+		if st := callAPI(t, b, "GET", "/v1/search?family=test-before-invest", nil, &found); st != 200 {
 			t.Errorf("GET /v1/search on a read-only disk: %d", st)
 		}
 
@@ -414,7 +414,7 @@ func TestAPI_readOnlyDisk(t *testing.T) {
 		}
 
 		// A restart on the read-only disk is refused with the reason.
-		stop(t, b)
+		leaveAndStop(t, b)
 		if n, err := node.New(b.Cfg); err == nil {
 			n.Shutdown()
 			t.Error("a node started on a read-only data directory")
@@ -426,20 +426,20 @@ func TestAPI_readOnlyDisk(t *testing.T) {
 		faultfs.CheckBolt(t, dbB)
 		b = b.Restart(a.GossipAddr())
 		waitState(t, b, waiting.Referral.ID, protocol.StateReceived)
-		if st := call(t, b, "POST", "/v1/referrals/"+in+"/accept", nil, nil); st != 200 {
+		if st := callAPI(t, b, "POST", "/v1/referrals/"+in+"/accept", nil, nil); st != 200 {
 			t.Errorf("accept after the repair: %d, want 200", st)
 		}
-		if st := call(t, b, "PUT", "/v1/self/profile", p, nil); st != 200 {
+		if st := callAPI(t, b, "PUT", "/v1/self/profile", p, nil); st != 200 {
 			t.Errorf("PUT /v1/self/profile after the repair: %d, want 200", st)
 		}
-		if got := referralIDs(t, b); len(got) != 3 || got[in] != protocol.StateAccepted || got[out.Referral.ID] != protocol.StateReceived {
+		if got := referralStates(t, b); len(got) != 3 || got[in] != protocol.StateAccepted || got[out.Referral.ID] != protocol.StateReceived {
 			t.Errorf("referrals after the repair: %v; want 3, %s accepted", got, in)
 		}
 	})
 }
 
-// metric reads one sample of h's /metrics, 0 when it is not there yet.
-func metric(t *testing.T, h *nodetest.Hub, sample string) float64 {
+// metricOf reads one sample of h's /metrics, 0 when it is not there yet.
+func metricOf(t *testing.T, h *nodetest.Hub, sample string) float64 {
 	t.Helper()
 	resp, err := http.Get("http://" + h.HTTPAddr() + "/metrics")
 	if err != nil {
@@ -454,7 +454,7 @@ func metric(t *testing.T, h *nodetest.Hub, sample string) float64 {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(line), sample+" "); ok {
 			var f float64
 			if _, err := fmt.Sscan(v, &f); err != nil {
-				t.Fatalf("metric %s: %q: %v", sample, v, err)
+				t.Fatalf("metricOf %s: %q: %v", sample, v, err)
 			}
 			return f
 		}
@@ -470,13 +470,13 @@ func TestReferral_unrecordedAckNotResentInALoop(t *testing.T) {
 	faultfs.Run(t, func(t *testing.T) {
 		vol := faultfs.FailingExt4(t, 64<<20)
 		net := nodetest.Network(t)
-		a, _ := startIn(t, t.TempDir(), net, "hub-a")
-		b, blog := startIn(t, filepath.Join(vol.Dir, "hub-b"), net, "hub-b", a.GossipAddr())
+		a, _ := startOnDisk(t, t.TempDir(), net, "hub-a")
+		b, blog := startOnDisk(t, filepath.Join(vol.Dir, "hub-b"), net, "hub-b", a.GossipAddr())
 		nodetest.Eventually(t, 10*time.Second, func() error { return nodetest.Converged([]*nodetest.Hub{a, b}) })
 
 		// hub-a is away while hub-b refers an SME to it; hub-b's disk fails; hub-a
 		// comes back and acknowledges the offer, which hub-b cannot record.
-		stop(t, a)
+		leaveAndStop(t, a)
 		nodetest.Eventually(t, 10*time.Second, func() error {
 			if h, err := b.Hub("hub-a"); err != nil || h.Reachable {
 				return fmt.Errorf("hub-b still sees hub-a reachable (%v)", err)
@@ -493,9 +493,9 @@ func TestReferral_unrecordedAckNotResentInALoop(t *testing.T) {
 		waitState(t, a, sent.Referral.ID, protocol.StateReceived)
 
 		const dup = `hubnet_referral_messages_total{result="duplicate"}`
-		before, lines := metric(t, a, dup), strings.Count(blog.String(), "level=ERROR")
+		before, lines := metricOf(t, a, dup), strings.Count(blog.String(), "level=ERROR")
 		time.Sleep(2 * time.Second)
-		if n := metric(t, a, dup) - before; n > 20 {
+		if n := metricOf(t, a, dup) - before; n > 20 {
 			t.Errorf("hub-b sent the offer %.0f more times in 2 s, want a few at most", n)
 		}
 		if n := strings.Count(blog.String(), "level=ERROR") - lines; n > 20 {

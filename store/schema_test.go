@@ -83,15 +83,15 @@ func newOldData(t *testing.T) *oldData {
 	// The referral hub-one sent: accepted by hub-two, the SME's details on their way.
 	d.sent = ReferralRecord{Referral: oldReferral(t, "hub-one", "hub-two", at.Add(time.Hour)), Role: protocol.RoleSender,
 		SME: testSME(), Updated: at.Add(3 * time.Hour)}
-	apply(t, &d.sent.Referral, at.Add(2*time.Hour), protocol.EventReceive, protocol.RoleSystem, "hub-two")
-	apply(t, &d.sent.Referral, at.Add(3*time.Hour), protocol.EventAccept, protocol.RoleReceiver, "hub-two")
+	applyEvent(t, &d.sent.Referral, at.Add(2*time.Hour), protocol.EventReceive, protocol.RoleSystem, "hub-two")
+	applyEvent(t, &d.sent.Referral, at.Add(3*time.Hour), protocol.EventAccept, protocol.RoleReceiver, "hub-two")
 	sealed, err := protocol.SealSME(*d.sent.SME, d.ident, d.partner.BoxPub, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	d.out = Outgoing{To: "hub-two", Referral: d.sent.Referral.ID, Attempts: 2,
 		Due: at.Add(3*time.Hour + 4*time.Second), Created: at.Add(3 * time.Hour),
-		Envelope: mustSigned(t, d.ident, protocol.TypeReferralDetails, "hub-two",
+		Envelope: signedMessage(t, d.ident, protocol.TypeReferralDetails, "hub-two",
 			protocol.ReferralDetails{V: protocol.Version, Referral: d.sent.Referral.ID, SME: sealed}, at.Add(3*time.Hour))}
 	var env2 protocol.Envelope
 	if err := json.Unmarshal(d.out.Envelope, &env2); err != nil {
@@ -104,10 +104,10 @@ func newOldData(t *testing.T) *oldData {
 		SME:     &protocol.SME{Name: "Meijeri Esimerkki Oy", ContactName: "Eero Example", ContactEmail: "eero@meijeri.example"},
 		Updated: at.Add(30 * 24 * time.Hour)}
 	r := &d.received.Referral
-	apply(t, r, at.Add(5*time.Hour+time.Second), protocol.EventReceive, protocol.RoleSystem, "hub-one")
-	apply(t, r, at.Add(26*time.Hour), protocol.EventAccept, protocol.RoleReceiver, "hub-one")
-	apply(t, r, at.Add(7*24*time.Hour), protocol.EventStart, protocol.RoleReceiver, "hub-one")
-	apply(t, r, at.Add(30*24*time.Hour), protocol.EventComplete, protocol.RoleReceiver, "hub-one")
+	applyEvent(t, r, at.Add(5*time.Hour+time.Second), protocol.EventReceive, protocol.RoleSystem, "hub-one")
+	applyEvent(t, r, at.Add(26*time.Hour), protocol.EventAccept, protocol.RoleReceiver, "hub-one")
+	applyEvent(t, r, at.Add(7*24*time.Hour), protocol.EventStart, protocol.RoleReceiver, "hub-one")
+	applyEvent(t, r, at.Add(30*24*time.Hour), protocol.EventComplete, protocol.RoleReceiver, "hub-one")
 	r.Outcome = "service-delivered"
 	for _, kind := range []protocol.KPIKind{protocol.KPICollaboration, protocol.KPIServiceDelivered} {
 		d.kpis = append(d.kpis, protocol.KPIRecord{Kind: kind, Referral: r.ID, Hub: "hub-one", Partner: "hub-two",
@@ -116,7 +116,7 @@ func newOldData(t *testing.T) *oldData {
 	}
 	offerID := "0190c2f8-8f5e-7c4e-9d3a-5b1e2f3a4b5c"
 	d.inboxKey, d.inboxAt = "hub-two/"+offerID, at.Add(5*time.Hour+time.Second)
-	d.inboxAck = mustSigned(t, d.ident, protocol.TypeReferralAck, "hub-two", protocol.ReferralAck{V: protocol.Version,
+	d.inboxAck = signedMessage(t, d.ident, protocol.TypeReferralAck, "hub-two", protocol.ReferralAck{V: protocol.Version,
 		Message: offerID, Referral: r.ID, Result: protocol.AckApplied, State: protocol.StateReceived}, d.inboxAt)
 
 	// The referral hub-two cancelled after hub-one accepted it: the SME's identity is
@@ -124,9 +124,9 @@ func newOldData(t *testing.T) *oldData {
 	d.cancelled = ReferralRecord{Referral: oldReferral(t, "hub-two", "hub-one", at.Add(6*time.Hour)), Role: protocol.RoleReceiver,
 		Updated: at.Add(9 * time.Hour)}
 	r = &d.cancelled.Referral
-	apply(t, r, at.Add(6*time.Hour+time.Second), protocol.EventReceive, protocol.RoleSystem, "hub-one")
-	apply(t, r, at.Add(8*time.Hour), protocol.EventAccept, protocol.RoleReceiver, "hub-one")
-	apply(t, r, at.Add(9*time.Hour), protocol.EventCancel, protocol.RoleSender, "hub-two")
+	applyEvent(t, r, at.Add(6*time.Hour+time.Second), protocol.EventReceive, protocol.RoleSystem, "hub-one")
+	applyEvent(t, r, at.Add(8*time.Hour), protocol.EventAccept, protocol.RoleReceiver, "hub-one")
+	applyEvent(t, r, at.Add(9*time.Hour), protocol.EventCancel, protocol.RoleSender, "hub-two")
 	r.Reason = protocol.CancelReasons[0]
 	return d
 }
@@ -138,18 +138,18 @@ func oldReferral(t *testing.T, from, to string, created time.Time) protocol.Refe
 	r.From, r.To, r.Consent.Recipient = from, to, to
 	r.History = nil
 	r.State = protocol.StateDraft
-	apply(t, &r, created, protocol.EventSend, protocol.RoleSender, from)
+	applyEvent(t, &r, created, protocol.EventSend, protocol.RoleSender, from)
 	return r
 }
 
-func apply(t *testing.T, r *protocol.Referral, at time.Time, ev protocol.Event, by protocol.Role, hub string) {
+func applyEvent(t *testing.T, r *protocol.Referral, at time.Time, ev protocol.Event, by protocol.Role, hub string) {
 	t.Helper()
 	if err := r.Apply(ev, by, hub, at, ""); err != nil {
 		t.Fatalf("%s %s: %v", ev, r.ID, err)
 	}
 }
 
-func mustSigned(t *testing.T, id protocol.Identity, typ, to string, body any, at time.Time) []byte {
+func signedMessage(t *testing.T, id protocol.Identity, typ, to string, body any, at time.Time) []byte {
 	t.Helper()
 	env, err := protocol.Sign(id, typ, to, body, at)
 	if err != nil {
@@ -389,9 +389,9 @@ func mustJSONBytes(t *testing.T, v any) []byte {
 	return b
 }
 
-// writeFile makes a data file at schema version v holding the data of every fixture
+// writeOldFile makes a data file at schema version v holding the data of every fixture
 // up to v, as a build with v migrations left it.
-func writeFile(t *testing.T, path string, v int, d *oldData) {
+func writeOldFile(t *testing.T, path string, v int, d *oldData) {
 	t.Helper()
 	s, err := open(path, nil, migrations[:v])
 	if err != nil {
@@ -433,7 +433,7 @@ func TestOpen_olderSchemas(t *testing.T) {
 		t.Run(fmt.Sprintf("schema%d", v), func(t *testing.T) {
 			d := newOldData(t)
 			path := filepath.Join(t.TempDir(), "hubnet.db")
-			writeFile(t, path, v, d)
+			writeOldFile(t, path, v, d)
 
 			s, err := Open(path, nil)
 			if err != nil {
@@ -474,7 +474,7 @@ func TestOpen_olderSchemas(t *testing.T) {
 func TestOpen_newerSchemaLeftUntouched(t *testing.T) {
 	d := newOldData(t)
 	path := filepath.Join(t.TempDir(), "hubnet.db")
-	writeFile(t, path, SchemaVersion, d)
+	writeOldFile(t, path, SchemaVersion, d)
 	s, err := open(path, nil, withStep(migration{name: "a newer build's step", up: func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucket([]byte("from_a_newer_hubnet"))
 		if err != nil {
