@@ -345,9 +345,9 @@ func storageError(err error) (int, APIErrorBody) {
 	}
 }
 
-// failure returns the status and message of an error the console shows, for an error
-// that is neither bad input nor a refused action.
-func failure(err error) (int, string) {
+// consoleError returns the status and message the console shows for an error that is
+// neither bad input nor a refused action.
+func consoleError(err error) (int, string) {
 	if errors.Is(err, store.ErrWrite) {
 		status, body := storageError(err)
 		return status, body.Message

@@ -209,7 +209,7 @@ func (c *console) saveProfile(w http.ResponseWriter, r *http.Request, v *webView
 		}
 		c.renderMe(w, r, v, http.StatusBadRequest, meForms{profile: f})
 	default:
-		status, msg := failure(err)
+		status, msg := consoleError(err)
 		c.renderMe(w, r, v, status, meForms{profile: f, msg: msg})
 	}
 }

@@ -29,7 +29,8 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	// ErrWrite is returned, wrapped with the path and the cause, when the data file could
 	// not be written: the disk is full, the file system is read-only, the device failed.
-	// The write is rolled back and what was stored before is intact. The cause is
+	// The write is rolled back, and what was stored before is intact; only an I/O error
+	// in the last fsync leaves unknown whether the write reached the disk. The cause is
 	// matched with errors.Is: syscall.ENOSPC, EDQUOT, EFBIG, EROFS or EIO, whether or not
 	// bbolt wrapped the errno it got.
 	ErrWrite = errors.New("store: could not write the data file")
