@@ -5,8 +5,8 @@
 # has referrals, referrals.json and report.json). TestRun_olderDataDir starts the
 # hubnet of today on it. Build HUBNET from the last commit of a schema version:
 #
-#   git archive COMMIT | tar -x -C /tmp/old && (cd /tmp/old && go build -o /tmp/hubnet-old ./cmd/hubnet)
-#   ./make.sh /tmp/hubnet-old schemaN
+#   mkdir OLD && git archive COMMIT | tar -x -C OLD && (cd OLD && go build -o hubnet ./cmd/hubnet)
+#   ./make.sh OLD/hubnet schemaN
 #
 # Two hubs, robocoast (kept) and digihall, join on 127.0.0.1; robocoast changes its
 # capacity. With referrals, each refers SMEs to the other and the referrals end up
