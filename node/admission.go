@@ -31,6 +31,9 @@ type CertInfo struct {
 
 // certInfo checks the hub's own certificate as the other hubs do.
 func (n *Node) certInfo() CertInfo {
+	if len(n.net.AdmissionKeys) == 0 {
+		return CertInfo{Problem: "this data directory's network predates admission: stop the hub and give it the steward's network.json and a certificate with 'hubnet network install-cert --network network.json -d DIR CERT'"}
+	}
 	c := n.cert.Load()
 	if c.Sig == nil {
 		return CertInfo{Problem: "no certificate: the other hubs refuse this hub until the steward admits it (see 'hubnet init' output)"}
@@ -67,6 +70,10 @@ func (n *Node) checkOwnCert() {
 
 // routeCheck is the bus's test of the key on the other end of a route.
 func (n *Node) routeCheck(key ed25519.PublicKey) error {
+	if key == nil {
+		n.drop("", "route-no-cert", errRouteNoCert)
+		return errRouteNoCert
+	}
 	if _, err := n.trust.member(key); err != nil {
 		reason := "route-refused"
 		if errors.Is(err, protocol.ErrRevoked) {

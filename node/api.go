@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -34,7 +35,7 @@ type HubInfo struct {
 type PeerInfo struct {
 	ID        string    `json:"id"`
 	Self      bool      `json:"self,omitempty"`
-	State     string    `json:"state"` // alive, left (said goodbye) or failed
+	State     string    `json:"state"` // alive, left (said goodbye), failed or revoked
 	Gossip    string    `json:"gossip,omitempty"`
 	Route     string    `json:"route,omitempty"`
 	Revision  uint64    `json:"revision"`        // gossiped profile revision
@@ -100,6 +101,8 @@ func (n *Node) Peers() []PeerInfo {
 	for _, p := range n.dir.snapshot() {
 		state := "failed"
 		switch {
+		case p.Revoked:
+			state = "revoked"
 		case p.Reachable:
 			state = "alive"
 		case p.Left:
@@ -263,7 +266,7 @@ func (n *Node) handleHealth(w http.ResponseWriter, r *http.Request) {
 func (n *Node) auth(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(n.token)) != 1 {
+		if !ok || got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(n.token)) != 1 {
 			writeError(w, http.StatusUnauthorized, APIErrorBody{Code: "unauthorized",
 				Message: "this request needs the operator token: Authorization: Bearer <token from the data directory>"})
 			return
@@ -304,6 +307,9 @@ func reply(w http.ResponseWriter, v any, err error) {
 			writeError(w, http.StatusConflict, APIErrorBody{Code: "not-allowed", Message: err.Error()})
 		case errors.Is(err, protocol.ErrCertInvalid), errors.Is(err, protocol.ErrCertExpired), errors.Is(err, protocol.ErrNoCert):
 			writeError(w, http.StatusBadRequest, APIErrorBody{Code: "bad-certificate", Message: err.Error()})
+		case errors.Is(err, store.ErrWrite):
+			status, body := storageError(err)
+			writeError(w, status, body)
 		case errors.Is(err, store.ErrNotFound), errors.Is(err, protocol.ErrNotFound):
 			writeError(w, http.StatusNotFound, APIErrorBody{Code: protocol.CodeNotFound, Message: err.Error()})
 		case errors.Is(err, protocol.ErrTooLarge):
@@ -319,6 +325,40 @@ func reply(w http.ResponseWriter, v any, err error) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(v)
+}
+
+// Codes of the errors of a write the data file did not take.
+const (
+	CodeStorageFull     = "storage-full"      // 507: no space for the data file
+	CodeStorageReadOnly = "storage-read-only" // 503: its file system is read-only
+	CodeStorageFailed   = "storage-failed"    // 500: the disk failed otherwise
+)
+
+// storageError is the answer to a write the data file did not take (store.ErrWrite):
+// its message says what failed, why, and what the operator can do. The store rolled
+// the write back; reads go on working.
+func storageError(err error) (int, APIErrorBody) {
+	switch {
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT), errors.Is(err, syscall.EFBIG):
+		return http.StatusInsufficientStorage, APIErrorBody{Code: CodeStorageFull, Message: err.Error() +
+			"; nothing was changed: free space on the disk of the hub's data directory (or raise its quota or file size limit), then try again"}
+	case errors.Is(err, syscall.EROFS):
+		return http.StatusServiceUnavailable, APIErrorBody{Code: CodeStorageReadOnly, Message: err.Error() +
+			"; nothing was changed, and the hub still answers reads: make the data directory writable again (after a disk error: stop hubnet, check the file system, mount it read-write), then try again"}
+	default:
+		return http.StatusInternalServerError, APIErrorBody{Code: CodeStorageFailed, Message: err.Error() +
+			"; the change was not saved, or not for certain: check the disk and the system log, and read the record back before trying again"}
+	}
+}
+
+// consoleError returns the status and message the console shows for an error that is
+// neither bad input nor a refused action.
+func consoleError(err error) (int, string) {
+	if errors.Is(err, store.ErrWrite) {
+		status, body := storageError(err)
+		return status, body.Message
+	}
+	return http.StatusInternalServerError, err.Error()
 }
 
 func writeError(w http.ResponseWriter, status int, body APIErrorBody) {

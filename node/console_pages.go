@@ -295,7 +295,8 @@ func (c *console) setCapacity(w http.ResponseWriter, r *http.Request, v *webView
 	case errors.Is(err, store.ErrNoProfile):
 		c.renderMe(w, r, v, http.StatusConflict, meForms{fam: fam, capForm: f, msg: "This hub has no profile yet: apply one with `hubnet profile apply -f FILE` first."})
 	default:
-		c.renderMe(w, r, v, http.StatusInternalServerError, meForms{fam: fam, capForm: f, msg: err.Error()})
+		status, msg := consoleError(err)
+		c.renderMe(w, r, v, status, meForms{fam: fam, capForm: f, msg: msg})
 	}
 }
 

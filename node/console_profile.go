@@ -209,6 +209,7 @@ func (c *console) saveProfile(w http.ResponseWriter, r *http.Request, v *webView
 		}
 		c.renderMe(w, r, v, http.StatusBadRequest, meForms{profile: f})
 	default:
-		c.renderMe(w, r, v, http.StatusInternalServerError, meForms{profile: f, msg: err.Error()})
+		status, msg := consoleError(err)
+		c.renderMe(w, r, v, status, meForms{profile: f, msg: msg})
 	}
 }

@@ -132,7 +132,8 @@ func (c *console) refer(w http.ResponseWriter, r *http.Request, v *webView) {
 	case errors.Is(err, protocol.ErrNotFound):
 		c.renderRefer(w, r, v, http.StatusNotFound, to, f, err.Error())
 	default:
-		c.renderRefer(w, r, v, http.StatusInternalServerError, to, f, err.Error())
+		status, msg := consoleError(err)
+		c.renderRefer(w, r, v, status, to, f, msg)
 	}
 }
 
@@ -373,7 +374,7 @@ func (c *console) act(w http.ResponseWriter, r *http.Request, v *webView) {
 	}):
 		status, msg = http.StatusBadRequest, "The "+string(ev)+" form has a problem: see below."
 	default:
-		status, msg = http.StatusInternalServerError, err.Error()
+		status, msg = consoleError(err)
 	}
 	c.renderReferral(w, r, v, status, info, ev, f, msg)
 }

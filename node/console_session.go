@@ -155,7 +155,8 @@ func (c *console) login(w http.ResponseWriter, r *http.Request, v *webView) {
 		return
 	}
 	token := strings.TrimSpace(r.PostForm.Get("token"))
-	if subtle.ConstantTimeCompare([]byte(token), []byte(c.n.token)) != 1 {
+	// An empty token matches nothing, not even a token file left empty by a crash.
+	if token == "" || subtle.ConstantTimeCompare([]byte(token), []byte(c.n.token)) != 1 {
 		c.n.log.Warn("console sign-in refused", "remote", r.RemoteAddr)
 		c.renderLogin(w, r, v, http.StatusUnauthorized, webLogin{Next: next,
 			Error: "That is not this hub's operator token. It is in the file " + TokenFile + " of the hub's data directory."})

@@ -607,6 +607,9 @@ func TestConsole_profile(t *testing.T) {
 		t.Fatalf("self: %v", err)
 	}
 	me := br.get("/me")
+	if !strings.Contains(me.body, `<span class="ok">admitted</span> until`) {
+		t.Error("My hub does not say the hub is admitted")
+	}
 	if !strings.Contains(me.body, `<link rel="icon" href="/static/hub.svg" type="image/svg+xml">`) {
 		t.Error("the layout links no icon")
 	}

@@ -27,8 +27,9 @@ type directory struct {
 
 	self atomic.Pointer[[]byte] // the node's own signed profile, as served
 
-	mu    sync.Mutex       // guards peers
-	peers map[string]*peer // every hub heard of: in the store or in gossip
+	mu     sync.Mutex       // guards peers and purges
+	peers  map[string]*peer // every hub heard of: in the store or in gossip
+	purges []string         // revoked hubs not in peers, whose profile goes
 }
 
 // peer is what the node knows of one other hub.
@@ -255,12 +256,10 @@ func (d *directory) observe(m *memberlist.Node, alive bool) {
 // memberlist may be the caller, so nothing here blocks.
 func (d *directory) revoke(id string, r protocol.Revocation) {
 	d.mu.Lock()
-	p := d.peers[id]
-	if p == nil {
-		p = &peer{}
-		d.peers[id] = p
-	}
-	if p.meta.Cert.Issued <= r.At {
+	if p := d.peers[id]; p == nil {
+		// Not seen this run: its profile may still be in the store.
+		d.purges = append(d.purges, id)
+	} else if p.meta.Cert.Issued <= r.At {
 		p.member, p.revoked, p.purged = false, true, false
 		p.meta.Cert = protocol.Cert{}
 	}
@@ -289,9 +288,9 @@ func (d *directory) reconcile() {
 	}
 	var changes []change
 	var fetches []fetchJob
-	var purges []string
-
 	d.mu.Lock()
+	purges := d.purges
+	d.purges = nil
 	for id, p := range d.peers {
 		if p.revoked && !p.purged {
 			p.purged, p.cached, p.hinted = true, 0, 0

@@ -195,8 +195,15 @@ func newNode(cfg Config, s *store.Store) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
 	}
-	if err := netw.Validate(); err != nil {
-		return nil, fmt.Errorf("data directory %s: %w (a data directory made before admission: give it the steward's network.json with 'hubnet network install-cert --network')", cfg.DataDir, err)
+	// A data directory made before admission has a network without admission keys:
+	// the node runs, for its operator, but admits nobody and is admitted by nobody
+	// until it is given the steward's network.json (see certInfo).
+	probe := netw
+	if len(probe.AdmissionKeys) == 0 {
+		probe.AdmissionKeys = [][]byte{make([]byte, 32)}
+	}
+	if err := probe.Validate(); err != nil {
+		return nil, fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
 	}
 	token := cfg.Token
 	if token == "" {

@@ -373,11 +373,15 @@ func (e *referrals) onMessage(m *nats.Msg) {
 	}
 	// The inbox key names the sender too: another hub that reuses a message ID it
 	// saw go by does not make the real message a duplicate.
+	var refused string // why the message was refused, if it was
 	ackBytes, dup, err := e.n.store.Receive(env.From+"/"+env.ID, in.referral, func(cur store.ReferralRecord, found bool) (store.Incoming, error) {
 		now := e.n.cfg.Now()
 		inc, ack, err := e.apply(env, in, cur, found, pv, now)
 		if err != nil {
 			return store.Incoming{}, err
+		}
+		if ack.Result == protocol.AckRefused {
+			refused = ack.Error
 		}
 		ack.V, ack.Message, ack.Referral = protocol.Version, env.ID, in.referral
 		signed, err := protocol.Sign(e.n.id, protocol.TypeReferralAck, env.From, ack, now)
@@ -392,6 +396,11 @@ func (e *referrals) onMessage(m *nats.Msg) {
 	if err != nil {
 		e.n.log.Error("apply referral message", "peer", env.From, "type", env.Type, "err", err)
 		return // no acknowledgement: the sender tries again
+	}
+	if refused != "" && !dup {
+		// Recorded as seen and answered, but not applied: a message out of turn, or
+		// from a hub that is not party to the referral.
+		e.n.drop(env.From, "refused", fmt.Errorf("%s for referral %s: %s", env.Type, in.referral, refused))
 	}
 	if dup {
 		e.n.metrics.referralMsgs.WithLabelValues("duplicate").Inc()

@@ -24,7 +24,7 @@ type trust struct {
 	mu      sync.Mutex
 	net     protocol.Network
 	revoked map[string]protocol.Revocation // hub ID -> the newest revocation
-	checked map[string][]byte              // hub ID -> signature of its certificate last verified
+	checked map[string]protocol.Cert       // hub ID -> its certificate last verified
 	keys    map[string]string              // signing key -> hub ID, of every member admitted this run
 
 	seenMu sync.Mutex
@@ -35,8 +35,9 @@ type trust struct {
 }
 
 func newTrust(n *Node, net protocol.Network) *trust {
-	t := &trust{n: n, net: net, revoked: map[string]protocol.Revocation{}, checked: map[string][]byte{},
+	t := &trust{n: n, net: net, revoked: map[string]protocol.Revocation{},
 		keys: map[string]string{}, seen: map[string]time.Time{}, dirty: map[string]time.Time{}}
+	t.checked = map[string]protocol.Cert{}
 	t.queue = &memberlist.TransmitLimitedQueue{
 		NumNodes: func() int {
 			if n.ml == nil {
@@ -78,21 +79,30 @@ func (t *trust) check(id string, gc protocol.Cert, now time.Time) error {
 	c := gc.Certificate(t.net.Name, id)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	// A certificate verified once needs only its dates checked again: memberlist
-	// asks on every alive message.
-	if sig := t.checked[id]; sig == nil || !bytes.Equal(sig, c.Sig) {
+	// A certificate verified once, the same in every field, needs only its dates
+	// checked again: memberlist asks on every alive message.
+	if prev, ok := t.checked[id]; !ok || !sameCert(prev, gc) {
 		if err := c.Verify(t.net, now); err != nil {
 			return err
 		}
-		t.checked[id] = bytes.Clone(c.Sig)
+		t.checked[id] = protocol.Cert{SignKey: bytes.Clone(gc.SignKey), BoxKey: bytes.Clone(gc.BoxKey),
+			Issued: gc.Issued, NotAfter: gc.NotAfter, Sig: bytes.Clone(gc.Sig)}
 	} else if now.Unix() > c.NotAfter {
 		return fmt.Errorf("hub %s: certificate expired %s: %w", id, c.Expires().Format(time.RFC3339), protocol.ErrCertExpired)
 	}
+	// The key is the hub's, by the steward's word: a route from it is named as the
+	// hub's, and refused as revoked if it is.
+	t.keys[string(c.SignKey)] = id
 	if r, ok := t.revoked[id]; ok && r.Covers(&c) {
 		return fmt.Errorf("hub %s: revoked %s: %w", id, time.Unix(r.At, 0).UTC().Format(time.RFC3339), protocol.ErrRevoked)
 	}
-	t.keys[string(c.SignKey)] = id
 	return nil
+}
+
+// sameCert reports whether two gossiped certificates are the same in every field.
+func sameCert(a, b protocol.Cert) bool {
+	return bytes.Equal(a.SignKey, b.SignKey) && bytes.Equal(a.BoxKey, b.BoxKey) && a.Issued == b.Issued &&
+		a.NotAfter == b.NotAfter && bytes.Equal(a.Sig, b.Sig)
 }
 
 // member returns the hub whose certified signing key is key, if that hub is still
@@ -105,11 +115,11 @@ func (t *trust) member(key ed25519.PublicKey) (string, error) {
 		return "", fmt.Errorf("key of no admitted hub: %w", protocol.ErrCertInvalid)
 	}
 	pv, ok := t.n.dir.peer(id)
+	if r, revoked := t.revocation(id); revoked && (!ok || !bytes.Equal(pv.SignKey, key) || pv.Issued <= r.At) {
+		return "", fmt.Errorf("hub %s, revoked %s: %w", id, time.Unix(r.At, 0).UTC().Format(time.RFC3339), protocol.ErrRevoked)
+	}
 	if !ok || !bytes.Equal(pv.SignKey, key) {
 		return "", fmt.Errorf("hub %s no longer has this key: %w", id, protocol.ErrCertInvalid)
-	}
-	if r, revoked := t.revocation(id); revoked && pv.Issued <= r.At {
-		return "", fmt.Errorf("hub %s: %w", id, protocol.ErrRevoked)
 	}
 	if t.n.cfg.Now().Unix() > pv.NotAfter {
 		return "", fmt.Errorf("hub %s: %w", id, protocol.ErrCertExpired)

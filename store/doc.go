@@ -78,4 +78,10 @@
 // message before [Store.Receive]. The inbox keeps every message ID until
 // [Store.PruneInbox] forgets it. Every write is fsynced before it returns unless
 // [Options.NoSync] is set.
+//
+// A write the disk refuses (full, read-only after an error, failing) is rolled back
+// and returns [ErrWrite] wrapping the path and the cause, which errors.Is matches
+// against syscall.ENOSPC, EROFS and the like; what was stored before stays intact and
+// readable. A full disk does not fail every write: one that fits in the pages the file
+// has free still succeeds. docs/reliability-storage.md has the details and the tests.
 package store

@@ -1,6 +1,11 @@
 package store
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"syscall"
+)
 
 // Sentinel errors of the store. Methods wrap them with what failed; match them with
 // errors.Is.
@@ -22,7 +27,51 @@ var (
 	// ErrNotFound is returned when a hub is not in the directory cache or a referral is
 	// not stored.
 	ErrNotFound = errors.New("store: not found")
+	// ErrWrite is returned, wrapped with the path and the cause, when the data file could
+	// not be written: the disk is full, the file system is read-only, the device failed.
+	// The write is rolled back, and what was stored before is intact; only an I/O error
+	// in the last fsync leaves unknown whether the write reached the disk. The cause is
+	// matched with errors.Is: syscall.ENOSPC, EDQUOT, EFBIG, EROFS or EIO, whether or not
+	// bbolt wrapped the errno it got.
+	ErrWrite = errors.New("store: could not write the data file")
 	// ErrStale is returned by PutHub when the cached revision of the hub's profile is the
 	// same as or newer than the one offered.
 	ErrStale = errors.New("store: stale profile revision")
 )
+
+// writeFailed wraps an error of bbolt's commit, as opposed to one of the write
+// function, in ErrWrite with the file's path.
+func writeFailed(path string, err error) error {
+	if err == nil || errors.Is(err, ErrClosed) {
+		return err
+	}
+	return fmt.Errorf("%w %s: %w", ErrWrite, path, withErrno(err))
+}
+
+// diskErrnos are the causes of a failed write that callers act on.
+var diskErrnos = []syscall.Errno{syscall.ENOSPC, syscall.EDQUOT, syscall.EFBIG, syscall.EROFS, syscall.EIO}
+
+// withErrno returns err, made to wrap the errno its text ends with when it does not:
+// bbolt formats the errors of growing the file with %s ("file resize error: file too
+// large"), which drops the errno.
+func withErrno(err error) error {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return err
+	}
+	for _, e := range diskErrnos {
+		if strings.HasSuffix(err.Error(), e.Error()) {
+			return errnoError{err, e}
+		}
+	}
+	return err
+}
+
+// errnoError is an error with the errno its text names.
+type errnoError struct {
+	err   error
+	errno syscall.Errno
+}
+
+func (e errnoError) Error() string   { return e.err.Error() }
+func (e errnoError) Unwrap() []error { return []error{e.err, e.errno} }

@@ -133,7 +133,8 @@ func (s *Store) view(fn func(tx *bolt.Tx) error) error {
 // commit. A lone write waits for nothing. If any fn of a group fails, the group is
 // rolled back and each fn runs again in a transaction of its own, so every fn must
 // read what it needs from tx and leave nothing behind until update returns: every
-// fn in this package does.
+// fn in this package does. An error of fn is returned as it is; a failure to commit
+// is wrapped in ErrWrite.
 func (s *Store) update(fn func(tx *bolt.Tx) error) error {
 	w := &write{fn: guarded(fn), done: make(chan struct{})}
 	s.wmu.Lock()
@@ -206,20 +207,33 @@ func (s *Store) commit(group []*write) {
 		})
 		if !failed {
 			for _, w := range group {
-				w.err = closed(err)
+				w.err = writeFailed(s.path, closed(err))
 			}
 			return
 		}
 	}
 	for _, w := range group {
-		w.err = closed(s.db.Update(w.fn))
+		var fnErr error
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			fnErr = w.fn(tx)
+			return fnErr
+		})
+		if fnErr != nil {
+			w.err = fnErr
+		} else {
+			w.err = writeFailed(s.path, closed(err))
+		}
 	}
 }
 
-// closed maps bbolt's error for a closed database to ErrClosed.
+// closed maps bbolt's error for a closed database to ErrClosed, and says what to do
+// when bbolt has lost its map of the file.
 func closed(err error) error {
-	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+	switch {
+	case errors.Is(err, berrors.ErrDatabaseNotOpen):
 		return ErrClosed
+	case errors.Is(err, berrors.ErrInvalidMapping):
+		return fmt.Errorf("%w, after a write failed to map the data file larger: restart hubnet", err)
 	}
 	return err
 }

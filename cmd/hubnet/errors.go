@@ -97,6 +97,10 @@ func (e *apiError) hint() string {
 			return "apply a profile first: hubnet profile apply -f profile.yaml"
 		}
 	}
+	switch e.Body.Code {
+	case node.CodeStorageFull, node.CodeStorageReadOnly, node.CodeStorageFailed:
+		return "the hub's disk refused the write, not the input"
+	}
 	return ""
 }
 

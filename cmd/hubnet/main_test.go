@@ -22,7 +22,15 @@ func TestMain(m *testing.M) {
 	os.Exit(testMain(m))
 }
 
+// envTestBin names the binary TestMain built, for the test binary run again as a
+// child process by internal/faultfs, which then need not build it again.
+const envTestBin = "HUBNET_CLI_TEST_BIN"
+
 func testMain(m *testing.M) int {
+	if bin := os.Getenv(envTestBin); bin != "" {
+		hubnetBin = bin
+		return m.Run()
+	}
 	dir, err := os.MkdirTemp("", "hubnet-cli-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "temp dir:", err)
@@ -35,6 +43,7 @@ func testMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
 		return 1
 	}
+	os.Setenv(envTestBin, hubnetBin)
 	return m.Run()
 }
 

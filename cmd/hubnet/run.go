@@ -111,12 +111,19 @@ func runNode(ctx context.Context, cfg node.Config) (err error) {
 		return nil
 	}
 	nf := nodeFileOf(n)
+	nodeFilePath := filepath.Join(cfg.DataDir, nodeFileName)
 	if err := writeNodeFile(cfg.DataDir, nf); err != nil {
-		return fail("start hub "+n.ID(), err, "")
+		// A full disk: the hub still serves reads and gossip, and takes writes once
+		// the disk does. A node.json left by an earlier run would point the commands
+		// at the wrong addresses.
+		removeNodeFile(cfg.DataDir, log)
+		log.Warn("no node file: 'hubnet -d DIR' commands will not find this hub; give them --node URL",
+			"err", err, "url", nf.URL)
+		nodeFilePath = ""
+	} else {
+		defer removeNodeFile(cfg.DataDir, log)
 	}
-	defer removeNodeFile(cfg.DataDir, log)
-	log.Info("hub ready", "url", nf.URL, "gossip", nf.Gossip, "cluster", nf.Cluster,
-		"node_file", filepath.Join(cfg.DataDir, nodeFileName))
+	log.Info("hub ready", "url", nf.URL, "gossip", nf.Gossip, "cluster", nf.Cluster, "node_file", nodeFilePath)
 
 	<-ctx.Done()
 	log.Info("leaving the network")
