@@ -156,16 +156,43 @@ func writeToken(path string) error {
 		f.Close()
 		return fmt.Errorf("write token: %w", err)
 	}
-	return f.Close()
+	// On disk before init says it is done, and its name in the directory too.
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("write token: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write token: %w", err)
+	}
+	return syncDir(filepath.Dir(path))
 }
 
-// ReadToken reads the operator token from a data directory.
+// syncDir makes the entries of dir durable: files just created in it.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// ReadToken reads the operator token from a data directory. An empty token file is an
+// error: it would let nobody in, or, compared carelessly, anybody.
 func ReadToken(dir string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(dir, TokenFile))
+	path := filepath.Join(dir, TokenFile)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return "", fmt.Errorf("read operator token: %w", err)
 	}
-	return strings.TrimSpace(string(b)), nil
+	tok := strings.TrimSpace(string(b))
+	if tok == "" {
+		return "", fmt.Errorf("operator token %s is empty: write a new one, such as the output of 'openssl rand -hex 32', into it (mode 0600)", path)
+	}
+	return tok, nil
 }
 
 // New opens the node's data directory and checks its configuration. It binds nothing:

@@ -53,12 +53,13 @@ type referrals struct {
 	closing  bool                 // no more messages are taken; guarded by mu
 	inflight map[string]bool      // outbox entries being sent
 	finished map[string]time.Time // entries whose attempt ended, and when: see dispatch
+	held     map[string]time.Time // entries not to send before then: their outcome could not be stored
 	mu       sync.Mutex           // guards inflight and finished
 }
 
 func newReferrals(n *Node) *referrals {
 	return &referrals{n: n, wakeCh: make(chan struct{}, 1), receive: make(chan struct{}, maxInflight),
-		inflight: map[string]bool{}, finished: map[string]time.Time{}}
+		inflight: map[string]bool{}, finished: map[string]time.Time{}, held: map[string]time.Time{}}
 }
 
 // close stops taking referral messages and waits for those being applied.
@@ -149,6 +150,11 @@ func (e *referrals) dispatch() time.Time {
 			delete(e.finished, id)
 		}
 	}
+	for id, until := range e.held {
+		if until.Before(e.n.cfg.Now().Add(-time.Minute)) {
+			delete(e.held, id) // its entry is gone, or due anyway
+		}
+	}
 	e.mu.Unlock()
 	out, err := e.n.store.Outbox()
 	if err != nil {
@@ -181,6 +187,14 @@ func (e *referrals) dispatch() time.Time {
 		}
 		e.mu.Lock()
 		_, ended := e.finished[o.ID]
+		if until, ok := e.held[o.ID]; ok {
+			if until.After(now) {
+				ended = true
+				next = minTime(next, until)
+			} else {
+				delete(e.held, o.ID)
+			}
+		}
 		busy := ended || e.inflight[o.ID] || len(e.inflight) >= maxInflight
 		if !busy {
 			e.inflight[o.ID] = true
@@ -218,7 +232,7 @@ func (e *referrals) deliver(o store.Outgoing) {
 		}
 		due := e.n.cfg.Now().Add(backoff/2 + rand.N(backoff/2+1))
 		if rerr := e.n.store.Retry(o.ID, due); rerr != nil {
-			e.n.log.Error("reschedule referral message", "id", o.ID, "err", rerr)
+			e.hold(o, due, "reschedule referral message", rerr)
 		}
 		e.n.log.Debug("referral message not delivered", "to", o.To, "id", o.ID, "attempt", o.Attempts+1, "err", err, "retry_in", time.Until(due).Round(time.Millisecond))
 		return
@@ -233,8 +247,20 @@ func (e *referrals) deliver(o store.Outgoing) {
 		return e.received(rec, o, ack)
 	})
 	if err != nil {
-		e.n.log.Error("record delivery", "id", o.ID, "err", err)
+		// Sent again after a backoff, as after a failed attempt: the acknowledgement
+		// will come back the same.
+		backoff := min(e.n.cfg.RetryMin<<min(o.Attempts, 20), e.n.cfg.RetryMax)
+		e.hold(o, e.n.cfg.Now().Add(backoff), "record delivery", err)
 	}
+}
+
+// hold keeps an entry whose outcome the store could not record from being sent again
+// before until; the store keeps it due, and a restart sends it at once.
+func (e *referrals) hold(o store.Outgoing, until time.Time, what string, err error) {
+	e.mu.Lock()
+	e.held[o.ID] = until
+	e.mu.Unlock()
+	e.n.log.Error(what, "id", o.ID, "to", o.To, "err", err, "retry_in", time.Until(until).Round(time.Millisecond))
 }
 
 // received records, at the referring hub, that the receiving hub stored the offer:

@@ -51,12 +51,7 @@ func (b *nodeLog) String() string {
 func startOnDisk(t *testing.T, dir string, net protocol.Network, id string, join ...string) (*nodetest.Hub, *nodeLog) {
 	t.Helper()
 	p := nodetest.Profile(id)
-	if _, err := node.InitDataDir(dir, net, id, &p); err != nil {
-		t.Fatal(err)
-	}
-	// What init wrote reaches the disk, as the file system's journal would see to
-	// within seconds: init itself does not sync it (TestInitDataDir_tokenSurvivesDiskError).
-	syncDataDir(t, dir)
+	nodetest.Init(t, dir, net, id, &p)
 	cfg := nodetest.Config(dir, join...)
 	log := &nodeLog{}
 	cfg.Logger = slog.New(slog.NewTextHandler(log, nil))
@@ -467,7 +462,6 @@ func metricOf(t *testing.T, h *nodetest.Hub, sample string) float64 {
 // message again after a backoff, not at once in a loop: the other hub is asked again a
 // few times a second at most, and the log gets no line per attempt.
 func TestReferral_unrecordedAckNotResentInALoop(t *testing.T) {
-	t.Skip("node/referral.go deliver: when Store.Acknowledged or Store.Retry fails the entry stays due and is sent again at once: ~1,800 resends and error lines a second")
 	faultfs.Run(t, func(t *testing.T) {
 		vol := faultfs.FailingExt4(t, 64<<20)
 		net := nodetest.Network(t)

@@ -15,6 +15,9 @@ import (
 // number of migrations it knows.
 const SchemaVersion = 3
 
+// initialMmapSize is the size of bbolt's first memory map of the file.
+const initialMmapSize = 1 << 30
+
 // DefaultLockTimeout is how long Open waits for another process's lock when
 // Options.LockTimeout is zero.
 const DefaultLockTimeout = time.Second
@@ -95,6 +98,11 @@ func open(path string, opts *Options, steps []migration) (*Store, error) {
 	bo := *bolt.DefaultOptions
 	bo.Timeout = o.LockTimeout
 	bo.NoSync = o.NoSync
+	// A map large enough that bbolt seldom maps the file again: since Linux 6.16 a
+	// file on a filesystem that an error made read-only cannot be mapped again, and a
+	// store left with no map reads nothing until it is opened anew. The map is address
+	// space, not memory: pages are read in as they are used.
+	bo.InitialMmapSize = initialMmapSize
 	db, err := bolt.Open(path, 0o600, &bo)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open store %s: %w", path, ErrInUse)
