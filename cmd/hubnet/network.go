@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -43,6 +44,9 @@ are readable by you only. Existing files are kept unless --force is given.`,
 		Example: "  hubnet network create nordic-edihs -o network.json --key admission.key",
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if !cmd.Flags().Changed("key") {
+				keyOut = filepath.Join(filepath.Dir(out), "admission.key") // beside network.json
+			}
 			n, adm, err := protocol.NewNetwork(args[0], rand.Reader)
 			if err != nil {
 				return fail("create network", err, "")
@@ -76,7 +80,7 @@ are readable by you only. Existing files are kept unless --force is given.`,
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "network.json", "the network file to write")
-	cmd.Flags().StringVar(&keyOut, "key", "admission.key", "the admission key file to write")
+	cmd.Flags().StringVar(&keyOut, "key", "admission.key", "the admission key file to write (default: beside the network file)")
 	cmd.Flags().BoolVar(&force, "force", false, "replace the files if they exist")
 	return cmd
 }

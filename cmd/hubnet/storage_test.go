@@ -26,7 +26,7 @@ func TestCLI_fullDisk(t *testing.T) {
 		}
 		root := t.TempDir()
 		netFile := filepath.Join(root, "network.json")
-		mustHubnet(t, "network", "create", "testnet", "-o", netFile)
+		mustHubnet(t, "network", "create", "testnet", "-o", netFile, "--key", filepath.Join(filepath.Dir(netFile), "admission.key"))
 		dir := filepath.Join(disk.Dir, "hub")
 		mustHubnet(t, "init", "-d", dir, "--network", netFile, "--id", "hub-full",
 			"--profile", writeFile(t, root, "hub.yaml", testProfile("hub-full", "BG", "BG41")))
