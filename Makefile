@@ -10,6 +10,8 @@ BIN      := bin/hubnet
 PKGS     := ./...
 # Test timeout for the whole suite; the suite itself takes a few minutes.
 TIMEOUT  ?= 15m
+# How long `make fuzz` runs each fuzz target.
+FUZZTIME ?= 30s
 
 .PHONY: help build test race bench fuzz lint fmt tidy demo clean
 
@@ -34,9 +36,13 @@ bench: ## Run the benchmarks and write their figures to docs/benchmarks.md.
 	$(GO) run ./cmd/hubnet-bench -out docs/benchmarks.md -rounds 3 -sizes 10,25 live
 	$(GO) run ./cmd/hubnet-bench -out docs/benchmarks.md -rounds 3 referrals
 
-fuzz: ## Run each fuzz target for FUZZTIME (default 30s).
-	@for t in $$($(GO) test -list '^Fuzz' ./protocol/ | grep ^Fuzz); do \
-		echo "== $$t"; $(GO) test ./protocol/ -run '^$$' -fuzz "^$$t$$" -fuzztime $${FUZZTIME:-30s}; done
+fuzz: ## Run every fuzz target of every package for FUZZTIME each (default 30s).
+	@for pkg in $$($(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' $(PKGS)); do \
+		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "== $$pkg $$t"; \
+			$(GO) test $$pkg -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME); \
+		done; \
+	done
 
 lint: ## gofmt and go vet must be clean.
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
