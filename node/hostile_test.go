@@ -653,8 +653,9 @@ func (h *hostile) replyFromA(t *testing.T, sub *nats.Subscription) protocol.Enve
 // The tests below check rules that the node does not keep yet, in files this change
 // does not touch; each is skipped with the bug it shows. Delete the Skip to run it.
 
-// DESIGN.md: "unknown versions refused with a wire error {code, message}". A profile
-// request of version 99, or one that is not JSON, is answered with the profile.
+// Unknown versions are refused with a wire error {code, message} (docs/protocol.md:
+// "unknown versions are refused"). A profile request of version 99, or one that is not
+// JSON, is answered with the profile.
 func TestHostile_profileRequestVersionRefused(t *testing.T) {
 	t.Skip("bug: directory.serveProfile (node/directory.go) answers any request body with the profile, unknown versions included")
 	h := startHostile(t)
@@ -677,8 +678,8 @@ func TestHostile_profileRequestVersionRefused(t *testing.T) {
 	}
 }
 
-// DESIGN.md: "unknown versions refused". A profile hint of version 99 is taken as a
-// hint: nothing counts it as dropped.
+// Unknown versions are refused (docs/protocol.md). A profile hint of version 99 is
+// taken as a hint: nothing counts it as dropped.
 func TestHostile_profileHintVersionRefused(t *testing.T) {
 	t.Skip("bug: directory.onHint (node/directory.go) does not check the hint body's version")
 	h := startHostile(t)
@@ -696,9 +697,9 @@ func TestHostile_profileHintVersionRefused(t *testing.T) {
 	})
 }
 
-// DESIGN.md, bad input: "What is wrong is refused". An offer signed by a hub of the
-// network whose need holds bytes that are not UTF-8 is stored, the bytes replaced by
-// U+FFFD, though the need's check says "must be valid UTF-8".
+// What is wrong is refused. An offer signed by a hub of the network whose need holds
+// bytes that are not UTF-8 is stored, the bytes replaced by U+FFFD, though the need's
+// check says "must be valid UTF-8".
 func TestHostile_signedInvalidUTF8Refused(t *testing.T) {
 	t.Skip("bug: protocol.Envelope.Decode (protocol/envelope.go) turns invalid UTF-8 in a body into U+FFFD instead of refusing it")
 	h := startHostile(t)
@@ -757,9 +758,9 @@ func TestHostile_hintAboveRevisionFetchesOnce(t *testing.T) {
 	}
 }
 
-// DESIGN.md: "unknown versions refused with a wire error {code, message}". A referral
-// message in an envelope of version 99 is dropped without an answer, so its sender
-// waits for its timeout and tries again, and again.
+// Unknown versions are refused with a wire error {code, message}. A referral message
+// in an envelope of version 99 is dropped without an answer, so its sender waits for
+// its timeout and tries again, and again.
 func TestHostile_unknownVersionAnswered(t *testing.T) {
 	t.Skip("bug: referrals.onMessage (node/referral.go) drops an envelope OpenEnvelope refuses without a wire error")
 	h := startHostile(t)
