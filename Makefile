@@ -10,6 +10,11 @@ BIN      := bin/hubnet
 PKGS     := ./...
 # Test timeout for the whole suite; the suite itself takes a few minutes.
 TIMEOUT  ?= 15m
+# How long `make fuzz` runs each fuzz target, and how long it may spend making each
+# new input of the corpus smaller (go test's default, 60s, can take a whole run when
+# one execution takes a millisecond).
+FUZZTIME ?= 30s
+FUZZMINIMIZETIME ?= 5s
 
 .PHONY: help build test race bench fuzz chaos lint fmt tidy demo clean
 
@@ -34,9 +39,16 @@ bench: ## Run the benchmarks and write their figures to docs/benchmarks.md.
 	$(GO) run ./cmd/hubnet-bench -out docs/benchmarks.md -rounds 3 -sizes 10,25 live
 	$(GO) run ./cmd/hubnet-bench -out docs/benchmarks.md -rounds 3 referrals
 
-fuzz: ## Run each fuzz target for FUZZTIME (default 30s).
-	@for t in $$($(GO) test -list '^Fuzz' ./protocol/ | grep ^Fuzz); do \
-		echo "== $$t"; $(GO) test ./protocol/ -run '^$$' -fuzz "^$$t$$" -fuzztime $${FUZZTIME:-30s}; done
+fuzz: ## Run every fuzz target of every package for FUZZTIME each (default 30s).
+	@failed=""; \
+	for pkg in $$($(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' $(PKGS)); do \
+		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "== $$pkg $$t"; \
+			$(GO) test $$pkg -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) \
+				|| failed="$$failed $$pkg.$$t"; \
+		done; \
+	done; \
+	if [ -n "$$failed" ]; then echo "failed:$$failed (inputs in each package's testdata/fuzz)"; exit 1; fi
 
 chaos: ## Run the chaos harness for 10 minutes (CHAOSFLAGS adds flags) and write chaos.out.
 	$(GO) run ./cmd/hubnet-chaos -hubs 6 -ops 4000 -duration 10m -out chaos.out $(CHAOSFLAGS)

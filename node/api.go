@@ -1,15 +1,18 @@
 package node
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -184,25 +187,32 @@ func (n *Node) SetCapacity(family protocol.Family, c CapacityChange) (protocol.P
 		return protocol.Profile{}, &protocol.ValidationError{What: "capacity", Problems: []protocol.FieldError{{Field: "available", Rule: "is required"}}}
 	}
 	return n.updateSelf(func(p *protocol.Profile) error {
-		cur := p.Capacity[family]
-		cur.Available = *c.Available
-		if c.Maximum != nil {
-			cur.Maximum = *c.Maximum
-		} else if cur.Maximum < cur.Available {
-			cur.Maximum = cur.Available
-		}
-		if c.Unit != "" {
-			cur.Unit = c.Unit
-		} else if cur.Unit == "" {
-			cur.Unit = "SMEs per month"
-		}
-		cur.Updated = time.Time{} // the store stamps it
-		if p.Capacity == nil {
-			p.Capacity = map[protocol.Family]protocol.Capacity{}
-		}
-		p.Capacity[family] = cur
+		applyCapacity(p, family, c)
 		return nil
 	})
+}
+
+// applyCapacity makes change c, whose Available is set, to the capacity of family in
+// p: the maximum is kept (or raised to the places available) unless c gives one, and
+// the unit is kept, or "SMEs per month" for a family that had none.
+func applyCapacity(p *protocol.Profile, family protocol.Family, c CapacityChange) {
+	cur := p.Capacity[family]
+	cur.Available = *c.Available
+	if c.Maximum != nil {
+		cur.Maximum = *c.Maximum
+	} else if cur.Maximum < cur.Available {
+		cur.Maximum = cur.Available
+	}
+	if c.Unit != "" {
+		cur.Unit = c.Unit
+	} else if cur.Unit == "" {
+		cur.Unit = "SMEs per month"
+	}
+	cur.Updated = time.Time{} // the store stamps it
+	if p.Capacity == nil {
+		p.Capacity = map[protocol.Family]protocol.Capacity{}
+	}
+	p.Capacity[family] = cur
 }
 
 // Handler returns the node's HTTP API (/v1/..., /healthz, /metrics) and its web
@@ -276,21 +286,54 @@ func (n *Node) auth(h http.HandlerFunc) http.HandlerFunc {
 }
 
 // decodeBody reads one JSON value of at most MaxBodySize bytes into v, refusing
-// unknown fields so a misspelt field is reported rather than ignored.
+// unknown fields so a misspelt field is reported rather than ignored, and bytes that
+// are not UTF-8, which encoding/json would silently turn into U+FFFD.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodySize))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodySize))
+	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return fmt.Errorf("request body over %d bytes: %w", MaxBodySize, protocol.ErrTooLarge)
 		}
+		return &protocol.ValidationError{What: "request body", Problems: []protocol.FieldError{{Field: "(json)", Rule: "could not be read: " + err.Error()}}}
+	}
+	if at := invalidUTF8(data); at >= 0 {
+		return &protocol.ValidationError{What: "request body", Problems: []protocol.FieldError{{Field: "(json)",
+			Rule: fmt.Sprintf("must be UTF-8; byte %d is not", at)}}}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
 		return &protocol.ValidationError{What: "request body", Problems: []protocol.FieldError{{Field: "(json)", Rule: err.Error()}}}
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return &protocol.ValidationError{What: "request body", Problems: []protocol.FieldError{{Field: "(json)", Rule: "must hold one JSON value"}}}
 	}
 	return nil
+}
+
+// invalidUTF8 returns the offset of the first byte of b that is not part of valid
+// UTF-8, or -1.
+func invalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
+}
+
+// queryOf returns the request's URL parameters, or a *protocol.ValidationError when
+// the query string does not decode: a bad %-escape, or more parameters than net/url
+// reads (10,000). r.URL.Query() would leave those out, and answer another question.
+func queryOf(r *http.Request) (url.Values, error) {
+	v, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, &protocol.ValidationError{What: "query string", Problems: []protocol.FieldError{{Field: "(query)", Rule: err.Error()}}}
+	}
+	return v, nil
 }
 
 // reply writes v as JSON, or the error with the status it calls for.

@@ -12,6 +12,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -153,7 +154,14 @@ func (c *console) handle(a webAccess, h consoleHandler) http.Handler {
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, consoleMaxForm)
 			if err := r.ParseForm(); err != nil {
-				c.fail(w, r, v, http.StatusRequestEntityTooLarge, "The form could not be read: "+err.Error())
+				// Only a form over the limit is too large; one that does not decode
+				// (a bad %-escape) is a bad request.
+				status := http.StatusBadRequest
+				var mbe *http.MaxBytesError
+				if errors.As(err, &mbe) {
+					status = http.StatusRequestEntityTooLarge
+				}
+				c.fail(w, r, v, status, "The form could not be read: "+err.Error())
 				return
 			}
 		}

@@ -30,7 +30,13 @@ type webSearch struct {
 // search is GET /search: the form, filled from the URL, and its results. The
 // parameters are those of GET /v1/search, plus live=1 for a live query.
 func (c *console) search(w http.ResponseWriter, r *http.Request, v *webView) {
-	vals := r.URL.Query()
+	vals, err := queryOf(r)
+	if err != nil {
+		d := &webSearch{Form: newWebForm(url.Values{}).inOrder(searchFormOrder), Vocab: webVocab()}
+		d.Form.addError(err, searchField)
+		c.render(w, r, v, http.StatusBadRequest, "search", "Find a partner", "search", d)
+		return
+	}
 	live := vals.Get("live") == "1"
 	q := url.Values{}
 	for k, vs := range vals {

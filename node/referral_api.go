@@ -304,7 +304,12 @@ func (n *Node) referralRoutes(mux *http.ServeMux) {
 		reply(w, info, err)
 	}))
 	mux.HandleFunc("GET /v1/referrals", n.auth(func(w http.ResponseWriter, r *http.Request) {
-		q, err := parseReferralQuery(r.URL.Query())
+		v, err := queryOf(r)
+		if err != nil {
+			reply(w, nil, err)
+			return
+		}
+		q, err := parseReferralQuery(v)
 		if err != nil {
 			reply(w, nil, err)
 			return
@@ -328,7 +333,11 @@ func (n *Node) referralRoutes(mux *http.ServeMux) {
 		reply(w, info, err)
 	}))
 	mux.HandleFunc("GET /v1/report", n.auth(func(w http.ResponseWriter, r *http.Request) {
-		v := r.URL.Query()
+		v, err := queryOf(r)
+		if err != nil {
+			reply(w, nil, err)
+			return
+		}
 		from, err1 := parseDay(v.Get("from"), "from")
 		to, err2 := parseDay(v.Get("to"), "to")
 		if err := errors.Join(err1, err2); err != nil {

@@ -32,7 +32,11 @@ func ParseSearch(v url.Values) (protocol.Query, error) {
 		errs []protocol.FieldError
 	)
 	for _, k := range slices.Sorted(maps.Keys(v)) {
-		if !slices.Contains(searchParams, k) {
+		switch {
+		case k == "":
+			// "?=x" or "?a&=": a value without a name, which names no field.
+			errs = append(errs, protocol.FieldError{Field: "(unnamed)", Rule: "a parameter needs a name; use " + strings.Join(searchParams, ", ")})
+		case !slices.Contains(searchParams, k):
 			errs = append(errs, protocol.FieldError{Field: k, Rule: "is not a search parameter; use " + strings.Join(searchParams, ", ")})
 		}
 	}
@@ -73,6 +77,12 @@ func ParseSearch(v url.Values) (protocol.Query, error) {
 	}
 	q.Text = v.Get("text")
 	q.Limit = number("limit", "limit")
+	if len(errs) > protocol.MaxProblems {
+		// Thousands of unknown parameters: the answer names the first ones.
+		more := len(errs) - protocol.MaxProblems
+		errs = append(errs[:protocol.MaxProblems], protocol.FieldError{Field: protocol.MoreProblems,
+			Rule: strconv.Itoa(more) + " more problems not listed"})
+	}
 	if len(errs) > 0 {
 		return q, &protocol.ValidationError{What: "search", Problems: errs}
 	}
@@ -80,7 +90,12 @@ func ParseSearch(v url.Values) (protocol.Query, error) {
 }
 
 func (n *Node) handleSearch(w http.ResponseWriter, r *http.Request) {
-	q, err := ParseSearch(r.URL.Query())
+	v, err := queryOf(r)
+	if err != nil {
+		reply(w, nil, err)
+		return
+	}
+	q, err := ParseSearch(v)
 	if err != nil {
 		reply(w, nil, err)
 		return

@@ -59,13 +59,26 @@ func (e *ValidationError) Error() string {
 // Is reports whether target is ErrInvalid.
 func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
 
+// MaxProblems is the most problems a ValidationError made by this package lists; one
+// more says how many were left out. A value with a hundred thousand bad list entries
+// gets an answer of a few kilobytes, not of many megabytes.
+const MaxProblems = 100
+
+// MoreProblems is the field of the last problem of a list cut at MaxProblems.
+const MoreProblems = "(more)"
+
 // problems collects field errors while a value is checked.
 type problems struct {
 	what string
 	list []FieldError
+	more int // problems past MaxProblems, counted, not listed
 }
 
 func (p *problems) add(field, rule string, args ...any) {
+	if len(p.list) >= MaxProblems {
+		p.more++
+		return
+	}
 	if len(args) > 0 {
 		rule = fmt.Sprintf(rule, args...)
 	}
@@ -77,7 +90,11 @@ func (p *problems) err() error {
 	if len(p.list) == 0 {
 		return nil
 	}
-	return &ValidationError{What: p.what, Problems: p.list}
+	list := p.list
+	if p.more > 0 {
+		list = append(list, FieldError{Field: MoreProblems, Rule: fmt.Sprintf("%d more problems not listed", p.more)})
+	}
+	return &ValidationError{What: p.what, Problems: list}
 }
 
 // Wire error codes. They are stable: other hubs match on them.

@@ -2,8 +2,10 @@ package protocol
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -465,5 +467,299 @@ func FuzzReferralEvent(f *testing.F) {
 		if !possible {
 			t.Fatalf("valid event %q that nothing allows", e.Event)
 		}
+	})
+}
+
+// fuzzIdentity returns hub id's identity, box key included, made from a fixed seed so
+// that the seed corpus is the same in every run.
+func fuzzIdentity(f *testing.F, id string) Identity {
+	f.Helper()
+	seed := sha256.Sum256([]byte("hubnet fuzz keys " + id))
+	i, err := NewIdentity(id, bytes.NewReader(bytes.Repeat(seed[:], 4)))
+	if err != nil {
+		f.Fatal(err)
+	}
+	return i
+}
+
+// addSignedBodies adds the body of each value, as Sign encodes it, to the seed corpus.
+func addSignedBodies[T any](f *testing.F, from Identity, typ, to string, values ...T) {
+	f.Helper()
+	for _, v := range values {
+		e, err := Sign(from, typ, to, v, fixedTime)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add([]byte(e.Body))
+	}
+}
+
+// checkRoundTrip fails the test unless v, accepted by validate, encodes to JSON that
+// decodes to a value validate accepts again and that encodes to the same bytes: what
+// one hub accepts and passes on, the next one reads the same.
+func checkRoundTrip[T any](t *testing.T, v *T, validate func(*T) error) {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatalf("accepted %+v, Marshal: %v", *v, err)
+	}
+	var v2 T
+	if err := json.Unmarshal(b, &v2); err != nil {
+		t.Fatalf("accepted, re-encoded as %q, which does not decode: %v", b, err)
+	}
+	if err := validate(&v2); err != nil {
+		t.Fatalf("accepted, re-encoded as %q, then refused: %v", b, err)
+	}
+	b2, err := json.Marshal(&v2)
+	if err != nil || !bytes.Equal(b2, b) {
+		t.Fatalf("encoding again: got %q (err %v), want %q", b2, err, b)
+	}
+}
+
+// FuzzReferralDetails feeds details bodies, as the receiving hub gets them after
+// acceptance, to ReferralDetails.Validate and then OpenSME: neither may panic, the
+// refusals name their fields, and what is accepted reads back the same.
+func FuzzReferralDetails(f *testing.F) {
+	one, two := fuzzIdentity(f, "hub-one"), fuzzIdentity(f, "hub-two")
+	var details []ReferralDetails
+	for i, sme := range []SME{validSME(), {Name: "x", ContactName: "y"}, {Name: "\xed\xa0\x80"}} {
+		sealed, err := SealSME(sme, one, two.BoxPub, bytes.NewReader(bytes.Repeat([]byte{byte(i)}, 24)))
+		if err != nil {
+			f.Fatal(err)
+		}
+		details = append(details, ReferralDetails{V: Version, Referral: fixedReferralID, SME: sealed})
+	}
+	details = append(details, ReferralDetails{V: 2, Referral: strings.ToUpper(fixedReferralID),
+		SME: Sealed{Nonce: make([]byte, 23), Box: make([]byte, MaxSealedSize+1)}})
+	addSignedBodies(f, one, TypeReferralDetails, "hub-two", details...)
+	for _, s := range []string{
+		`{}`,
+		`null`,
+		`{"v":1,"referral":"0196cdb2-4b00-7abc-8def-0123456789ab","sme":{"nonce":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","box":"AAAAAAAAAAAAAAAAAAAAAAAA"}}`,
+		`{"v":1,"referral":"0196cdb2-4b00-7abc-8def-0123456789ab","sme":{"nonce":"","box":null}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var d ReferralDetails
+		if json.Unmarshal(data, &d) != nil {
+			return
+		}
+		err := d.Validate()
+		if err != nil {
+			checkValidationError(t, err)
+			return
+		}
+		checkRoundTrip(t, &d, (*ReferralDetails).Validate)
+		// Valid in form, it may still not open: then the error is a bad signature
+		// (another key sealed it) or a body that is not an SME, never anything else.
+		sme, err := OpenSME(d.SME, two, one.BoxPub)
+		switch {
+		case err == nil:
+			if verr := sme.Validate(); verr != nil {
+				checkValidationError(t, verr)
+			}
+		case errors.Is(err, ErrBadSignature):
+		default:
+			checkValidationError(t, err)
+		}
+	})
+}
+
+// FuzzReferralAck feeds acknowledgements, as the sending hub gets them back, to
+// ReferralAck.Validate.
+func FuzzReferralAck(f *testing.F) {
+	two := fuzzIdentity(f, "hub-two")
+	addSignedBodies(f, two, TypeReferralAck, "hub-one",
+		validAck(),
+		ReferralAck{V: Version, Message: fixedMessageID, Referral: fixedReferralID, Result: AckDuplicate},
+		ReferralAck{V: Version, Message: fixedMessageID, Referral: fixedReferralID, Result: AckRefused,
+			State: StateAccepted, Error: "decline by the receiver in state accepted: an accepted referral ends only as completed, failed or cancelled"},
+		ReferralAck{V: 3, Message: "x", Referral: "", Result: "maybe", State: "lost", Error: strings.Repeat("é", 1001)},
+	)
+	for _, s := range []string{`{}`, `null`, `{"v":1,"message":"0196CDB2-3A58-7C41-9E2F-6D4B8A1C0F37","result":"applied","error":"\ud800"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var a ReferralAck
+		if json.Unmarshal(data, &a) != nil {
+			return
+		}
+		if err := a.Validate(); err != nil {
+			checkValidationError(t, err)
+			return
+		}
+		if !canonicalUUID(a.Message) || !canonicalUUID(a.Referral) {
+			t.Fatalf("valid ack with message %q and referral %q", a.Message, a.Referral)
+		}
+		checkRoundTrip(t, &a, (*ReferralAck).Validate)
+	})
+}
+
+// FuzzQueryAnswer feeds answers to a live query, as the asking hub gets them, to
+// QueryAnswer.Validate: what passes has a score from 0 to 100, a bounded list of
+// reasons and valid capacities, and reads back the same.
+func FuzzQueryAnswer(f *testing.F) {
+	two := fuzzIdentity(f, "hub-two")
+	p := hub("fuzz-fi", "FI", func(p *Profile) {
+		p.Technologies = map[string]int{"ai-decision-support": 5, "robotics": 2}
+		p.Capacity = map[Family]Capacity{FamilyTestBeforeInvest: capacity(4, 10)}
+	})
+	m, err := NewMatcher(Query{Technologies: []string{"robotics"}, Family: FamilyTestBeforeInvest, Region: "FI193"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	c := NewCandidate(p)
+	score, ok := m.Score(c)
+	if !ok {
+		f.Fatal("the seed profile does not match the seed query")
+	}
+	addSignedBodies(f, two, TypeQueryAnswer, "hub-one",
+		QueryAnswer{V: Version, Query: fixedMessageID, Revision: 7, Match: true, Score: score, Reasons: m.Explain(c), Capacity: p.Capacity},
+		QueryAnswer{V: Version, Query: fixedMessageID, Revision: 1},
+		QueryAnswer{V: 0, Query: "nope", Score: 100.5, Reasons: make([]string, 17),
+			Capacity: map[Family]Capacity{"x": {}, FamilySkills: {Available: -1}}},
+	)
+	for _, s := range []string{`{}`, `null`, `{"v":1,"query":"urn:uuid:0196cdb2-3a58-7c41-9e2f-6d4b8a1c0f37","score":1e308,"reasons":["\ud800"]}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var a QueryAnswer
+		if json.Unmarshal(data, &a) != nil {
+			return
+		}
+		if err := a.Validate(); err != nil {
+			checkValidationError(t, err)
+			return
+		}
+		if a.Score < 0 || a.Score > 100 || len(a.Reasons) > maxAnswerReasons {
+			t.Fatalf("valid answer with score %v and %d reasons", a.Score, len(a.Reasons))
+		}
+		checkRoundTrip(t, &a, (*QueryAnswer).Validate)
+	})
+}
+
+// FuzzOpenProfile feeds profile bodies, signed by their hub as a profile fetch answers
+// them, to OpenEnvelope and OpenProfile, as the directory does: what is refused is
+// refused with a protocol error naming its fields; what is accepted is the sender's
+// valid profile, and signing it again gives the same profile.
+func FuzzOpenProfile(f *testing.F) {
+	one := testIdentity("hub-one")
+	addGolden(f, "profile")
+	p := validProfile()
+	p.ID = "hub-one"
+	addSignedBodies(f, one, TypeProfile, "", p)
+	p.ID = "hub-two"
+	addSignedBodies(f, one, TypeProfile, "", p, brokenProfile())
+	for _, s := range []string{`{}`, `null`, `[]`, `"profile"`, `{"id":"hub-one","name":"\u0000"}`} {
+		f.Add([]byte(s))
+	}
+	pub := one.SignPublic()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if !json.Valid(body) {
+			return // Sign refuses it: no hub sends it
+		}
+		env, err := Sign(one, TypeProfile, "", json.RawMessage(body), fixedTime)
+		if err != nil {
+			t.Fatalf("Sign a JSON body: %v", err)
+		}
+		wire, err := env.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := OpenEnvelope(wire)
+		if err != nil {
+			if len(wire) > MaxEnvelopeSize && errors.Is(err, ErrTooLarge) {
+				return
+			}
+			t.Fatalf("a signed envelope of %d bytes refused: %v", len(wire), err)
+		}
+		p, err := OpenProfile(got, pub)
+		if err != nil {
+			checkValidationError(t, err)
+			return
+		}
+		if p.ID != one.ID {
+			t.Fatalf("accepted the profile of %q from %q", p.ID, one.ID)
+		}
+		if err := p.Validate(); err != nil {
+			t.Fatalf("accepted a profile that does not validate: %v", err)
+		}
+		again, err := SignProfile(one, p, fixedTime)
+		if err != nil {
+			t.Fatalf("accepted profile, SignProfile: %v", err)
+		}
+		p2, err := OpenProfile(again, pub)
+		if err != nil {
+			t.Fatalf("accepted profile signed again, then refused: %v", err)
+		}
+		b1, _ := json.Marshal(p)
+		b2, _ := json.Marshal(p2)
+		if !bytes.Equal(b1, b2) {
+			t.Fatalf("signed again: got %s, want %s", b2, b1)
+		}
+	})
+}
+
+// FuzzEnvelopeDecode feeds the bodies the node decodes without a Validate of their
+// own, signed as their type: a profile hint, and a wire error in answer to a request.
+// A wire error decodes to a *Error whose code maps to a sentinel and back, or to a
+// *ValidationError; a hint that decodes reads back the same.
+func FuzzEnvelopeDecode(f *testing.F) {
+	one := testIdentity("hub-one")
+	addGolden(f, "error")
+	for _, b := range []struct {
+		typ  string
+		body any
+	}{
+		{TypeError, WireError(ErrNotFound)},
+		{TypeError, WireError(&ValidationError{What: "query", Problems: []FieldError{{Field: "v", Rule: "must be 1"}}})},
+		{TypeError, Error{V: 1, Code: "no-such-code", Message: "x"}},
+		{TypeProfileHint, ProfileHint{V: Version, ID: "hub-one", Revision: 12}},
+		{TypeProfileHint, ProfileHint{V: 99, ID: "hub-two", Revision: math.MaxUint64}},
+	} {
+		e, err := Sign(one, b.typ, "", b.body, fixedTime)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add([]byte(e.Body))
+	}
+	for _, s := range []string{`{}`, `null`, `{"code":""}`, `{"v":1,"id":"hub-one","revision":-1}`, `{"code":{}}`} {
+		f.Add([]byte(s))
+	}
+	sentinels := []error{ErrInvalid, ErrBadSignature, ErrUnknownVersion, ErrWrongRecipient, ErrNotFound, ErrTooLarge, ErrInternal}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if !json.Valid(body) {
+			return
+		}
+		// As a wire error.
+		e := Envelope{V: Version, ID: fixedMessageID, Type: TypeError, From: one.ID, Time: fixedTime, Body: body}
+		err := e.Decode(nil)
+		var we *Error
+		switch {
+		case errors.As(err, &we):
+			if !slices.ContainsFunc(sentinels, func(s error) bool { return errors.Is(err, s) }) {
+				t.Fatalf("wire error %q maps to no sentinel", we.Code)
+			}
+			if back := WireError(we); back.Code != we.Code {
+				t.Fatalf("WireError(%v): code %q, want %q", we, back.Code, we.Code)
+			}
+			if we.Unwrap() != ErrInternal {
+				// A known code: made again from its sentinel, it is the same code.
+				if again := WireError(fmt.Errorf("x: %w", we.Unwrap())); again.Code != we.Code {
+					t.Fatalf("code %q maps to %v, which maps to %q", we.Code, we.Unwrap(), again.Code)
+				}
+			}
+		default:
+			checkValidationError(t, err)
+		}
+		// As a profile hint.
+		e.Type = TypeProfileHint
+		var h ProfileHint
+		if err := e.Decode(&h); err != nil {
+			checkValidationError(t, err)
+			return
+		}
+		checkRoundTrip(t, &h, func(*ProfileHint) error { return nil })
 	})
 }

@@ -95,7 +95,7 @@ var testHubs = []*testHub{
 
 // testWorkbook returns an XLSX workbook whose sheet "EDIH Catalogue" holds header and
 // then rows, a nil row left empty.
-func testWorkbook(t *testing.T, header []string, rows []*testHub) []byte {
+func testWorkbook(t testing.TB, header []string, rows []*testHub) []byte {
 	t.Helper()
 	f := excelize.NewFile()
 	defer f.Close()

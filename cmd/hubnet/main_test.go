@@ -15,8 +15,32 @@ import (
 	"time"
 )
 
-// hubnetBin is the hubnet binary TestMain builds once for the tests that run it.
-var hubnetBin string
+// binDir is the temporary directory TestMain makes for the hubnet binary.
+var binDir string
+
+// hubnetBin builds the hubnet binary the first time a test runs it: the fuzz targets
+// of this package, which run the code in-process, do not wait for a build.
+var hubnetBin = sync.OnceValues(func() (string, error) {
+	if bin := os.Getenv(envTestBin); bin != "" {
+		return bin, nil // built by the test binary that started this one
+	}
+	bin := filepath.Join(binDir, "hubnet")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %w\n%s", err, out)
+	}
+	os.Setenv(envTestBin, bin)
+	return bin, nil
+})
+
+// mustBin returns the hubnet binary, failing the test if it does not build.
+func mustBin(t *testing.T) string {
+	t.Helper()
+	bin, err := hubnetBin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
 
 func TestMain(m *testing.M) {
 	os.Exit(testMain(m))
@@ -27,8 +51,7 @@ func TestMain(m *testing.M) {
 const envTestBin = "HUBNET_CLI_TEST_BIN"
 
 func testMain(m *testing.M) int {
-	if bin := os.Getenv(envTestBin); bin != "" {
-		hubnetBin = bin
+	if os.Getenv(envTestBin) != "" {
 		return m.Run()
 	}
 	dir, err := os.MkdirTemp("", "hubnet-cli-test-")
@@ -37,13 +60,7 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	hubnetBin = filepath.Join(dir, "hubnet")
-	out, err := exec.Command("go", "build", "-o", hubnetBin, ".").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
-		return 1
-	}
-	os.Setenv(envTestBin, hubnetBin)
+	binDir = dir
 	return m.Run()
 }
 
@@ -79,7 +96,7 @@ func hubnetStdin(t *testing.T, env []string, stdin string, args ...string) resul
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, hubnetBin, args...)
+	cmd := exec.CommandContext(ctx, mustBin(t), args...)
 	cmd.Env = cleanEnv(env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
@@ -137,7 +154,7 @@ type proc struct {
 // test ends if it is still running.
 func startHubnet(t *testing.T, args ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(hubnetBin, args...), stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &proc{cmd: exec.Command(mustBin(t), args...), stderr: &syncBuffer{}, done: make(chan struct{})}
 	p.cmd.Env = cleanEnv()
 	p.cmd.Stdout = p.stderr
 	p.cmd.Stderr = p.stderr
