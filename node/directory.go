@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -121,6 +122,17 @@ func (d *directory) subscribe() error {
 
 // serveProfile replies with the node's signed profile, or a signed not-found error.
 func (d *directory) serveProfile(m *nats.Msg) {
+	var req struct {
+		V int `json:"v"`
+	}
+	if err := json.Unmarshal(m.Data, &req); err != nil {
+		d.n.replyError(m, "", &protocol.ValidationError{What: "profile request", Problems: []protocol.FieldError{{Field: "(json)", Rule: err.Error()}}})
+		return
+	}
+	if req.V != protocol.Version {
+		d.n.replyError(m, "", fmt.Errorf("profile request of version %d: %w", req.V, protocol.ErrUnknownVersion))
+		return
+	}
 	if b := d.self.Load(); b != nil {
 		m.Respond(*b)
 		return
@@ -154,7 +166,10 @@ func (d *directory) onHint(m *nats.Msg) {
 		return // not a member known yet, perhaps: gossip will bring its revision
 	}
 	var h protocol.ProfileHint
-	if err := env.Decode(&h); err != nil || h.ID != env.From {
+	if err := env.Decode(&h); err != nil || h.ID != env.From || h.V != protocol.Version {
+		if err == nil {
+			err = fmt.Errorf("hint of version %d for %s: %w", h.V, h.ID, protocol.ErrInvalid)
+		}
 		d.n.drop(env.From, "malformed", fmt.Errorf("profile hint: %w", err))
 		return
 	}
@@ -375,6 +390,11 @@ func (d *directory) fetch(f fetchJob) {
 	}
 	p.failures, p.nextFetch = 0, time.Time{}
 	p.cached = max(p.cached, rev)
+	if p.hinted > p.cached {
+		// The hub serves an older revision than its hint said: the hint is forgotten
+		// rather than fetched for on every tick; gossip brings the real revision.
+		p.hinted = 0
+	}
 	d.n.metrics.fetches.WithLabelValues("ok").Inc()
 }
 

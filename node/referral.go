@@ -380,6 +380,10 @@ func (e *referrals) onMessage(m *nats.Msg) {
 	env, err := protocol.OpenEnvelope(m.Data)
 	if err != nil {
 		e.n.drop("", "malformed", err)
+		if errors.Is(err, protocol.ErrUnknownVersion) {
+			// Said at once, so a hub of another version does not wait for its timeout.
+			e.n.replyError(m, "", err)
+		}
 		return
 	}
 	pv, err := e.n.accept(&env, false, true)
