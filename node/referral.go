@@ -257,6 +257,8 @@ func (e *referrals) deliver(o store.Outgoing) {
 // hold keeps an entry whose outcome the store could not record from being sent again
 // before until; the store keeps it due, and a restart sends it at once.
 func (e *referrals) hold(o store.Outgoing, until time.Time, what string, err error) {
+	// A disk that refuses a write seldom takes the next one a moment later.
+	until = maxTime(until, e.n.cfg.Now().Add(time.Second))
 	e.mu.Lock()
 	e.held[o.ID] = until
 	e.mu.Unlock()
@@ -716,4 +718,12 @@ func minTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// maxTime returns the later of two times.
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
