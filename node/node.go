@@ -328,7 +328,9 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		if n.httpLn, err = net.Listen("tcp", n.cfg.HTTPAddr); err != nil {
 			return fmt.Errorf("http on %s: %w", n.cfg.HTTPAddr, err)
 		}
-		n.http = &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		// A request, body included, is read within 30 s: a slow sender cannot hold a
+		// connection open for ever.
+		n.http = &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
 		n.wg.Go(func() {
 			if err := n.http.Serve(n.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				n.log.Error("http server stopped", "err", err)
