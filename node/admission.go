@@ -148,6 +148,11 @@ func InstallCertificate(dir string, c protocol.Certificate, net *protocol.Networ
 		return InstallResult{}, err
 	}
 	defer s.Close()
+	return installCert(s, c, net)
+}
+
+// installCert is InstallCertificate on an open store.
+func installCert(s *store.Store, c protocol.Certificate, net *protocol.Network) (InstallResult, error) {
 	if net != nil {
 		if err := s.SetNetwork(*net); err != nil {
 			return InstallResult{}, err
@@ -177,8 +182,8 @@ func Admit(dir string, adm protocol.AdmissionKey, valid time.Duration) (protocol
 	if err != nil {
 		return protocol.Certificate{}, err
 	}
+	defer s.Close()
 	id, err := s.Identity()
-	s.Close()
 	if err != nil {
 		return protocol.Certificate{}, err
 	}
@@ -186,7 +191,7 @@ func Admit(dir string, adm protocol.AdmissionKey, valid time.Duration) (protocol
 	if err != nil {
 		return protocol.Certificate{}, err
 	}
-	if _, err := InstallCertificate(dir, c, nil); err != nil {
+	if _, err := installCert(s, c, nil); err != nil {
 		return protocol.Certificate{}, err
 	}
 	return c, nil
@@ -260,8 +265,8 @@ func (n *Node) ChangeGossipKeys(ch GossipKeyChange) (GossipKeyInfo, error) {
 	if len(ch.Key) != 32 {
 		return GossipKeyInfo{}, &protocol.ValidationError{What: "gossip key change", Problems: []protocol.FieldError{{Field: "key", Rule: "must be 32 bytes, base64"}}}
 	}
-	n.selfMu.Lock()
-	defer n.selfMu.Unlock()
+	n.keyMu.Lock()
+	defer n.keyMu.Unlock()
 	var err error
 	switch ch.Op {
 	case "install":

@@ -64,6 +64,7 @@ type Node struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	selfMu sync.Mutex // serializes announcements of the node's own profile
+	keyMu  sync.Mutex // serializes changes of the gossip keyring with their storing
 
 	mu       sync.Mutex // guards started and shutdown
 	started  bool

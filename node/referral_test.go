@@ -246,22 +246,7 @@ func TestReferral_replayedMessageRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	seen := make(chan []byte, 4)
-	sub, err := nc.Subscribe(protocol.ReferralSubject(a.ID()), func(m *nats.Msg) { seen <- m.Data })
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc.Flush()
-	if _, err := b.Act(id, protocol.EventStart, node.ReferralAction{}); err != nil {
-		t.Fatal(err)
-	}
-	var msg []byte
-	select {
-	case msg = <-seen:
-	case <-time.After(5 * time.Second):
-		t.Fatal("no message seen")
-	}
-	sub.Unsubscribe()
+	msg := captureStart(t, nc, a, b, id)
 	waitState(t, a, id, protocol.StateInProgress)
 	before, _ := a.Referral(id)
 	replays := a.Dropped("replay")

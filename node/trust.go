@@ -35,9 +35,8 @@ type trust struct {
 }
 
 func newTrust(n *Node, net protocol.Network) *trust {
-	t := &trust{n: n, net: net, revoked: map[string]protocol.Revocation{},
+	t := &trust{n: n, net: net, revoked: map[string]protocol.Revocation{}, checked: map[string]protocol.Cert{},
 		keys: map[string]string{}, seen: map[string]time.Time{}, dirty: map[string]time.Time{}}
-	t.checked = map[string]protocol.Cert{}
 	t.queue = &memberlist.TransmitLimitedQueue{
 		NumNodes: func() int {
 			if n.ml == nil {

@@ -409,3 +409,26 @@ func postRevocation(t *testing.T, h *nodetest.Hub, r protocol.Revocation) {
 func revoked(h *nodetest.Hub, id string) bool {
 	return slices.ContainsFunc(h.Revocations(), func(r protocol.Revocation) bool { return r.ID == id })
 }
+
+// captureStart has hub b start referral id and returns the message it sends hub a, as
+// nc, a client of a's NATS server, sees it on the wire.
+func captureStart(t *testing.T, nc *nats.Conn, a, b *nodetest.Hub, id string) []byte {
+	t.Helper()
+	seen := make(chan []byte, 4)
+	sub, err := nc.Subscribe(protocol.ReferralSubject(a.ID()), func(m *nats.Msg) { seen <- m.Data })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	nc.Flush()
+	if _, err := b.Act(id, protocol.EventStart, node.ReferralAction{}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case msg := <-seen:
+		return msg
+	case <-time.After(5 * time.Second):
+		t.Fatalf("no message from %s seen", b.ID())
+		return nil
+	}
+}

@@ -546,22 +546,7 @@ func TestTrust_replayedAndReaddressedMessagesRefused(t *testing.T) {
 	waitState(t, a, id, protocol.StateAccepted)
 
 	ac := natsClient(t, a)
-	seen := make(chan []byte, 4)
-	sub, err := ac.Subscribe(protocol.ReferralSubject(a.ID()), func(m *nats.Msg) { seen <- m.Data })
-	if err != nil {
-		t.Fatal(err)
-	}
-	ac.Flush()
-	if _, err := b.Act(id, protocol.EventStart, node.ReferralAction{}); err != nil {
-		t.Fatal(err)
-	}
-	var captured []byte
-	select {
-	case captured = <-seen:
-	case <-time.After(5 * time.Second):
-		t.Fatal("no message from hub-2 seen")
-	}
-	sub.Unsubscribe()
+	captured := captureStart(t, ac, a, b, id)
 	before := waitState(t, a, id, protocol.StateInProgress)
 
 	env, err := protocol.OpenEnvelope(captured)

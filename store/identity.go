@@ -78,17 +78,25 @@ func (s *Store) Identity() (protocol.Identity, error) {
 func (s *Store) Network() (protocol.Network, error) {
 	var net protocol.Network
 	err := s.view(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketIdentity).Get(keyNetwork)
-		if v == nil {
-			return ErrNoIdentity
-		}
-		if err := json.Unmarshal(v, &net); err != nil {
-			return fmt.Errorf("decode network: %w", err)
-		}
-		return nil
+		var err error
+		net, err = getNetwork(tx)
+		return err
 	})
 	if err != nil {
 		return protocol.Network{}, fmt.Errorf("read network: %w", err)
+	}
+	return net, nil
+}
+
+// getNetwork reads the network in tx, or returns ErrNoIdentity.
+func getNetwork(tx *bolt.Tx) (protocol.Network, error) {
+	v := tx.Bucket(bucketIdentity).Get(keyNetwork)
+	if v == nil {
+		return protocol.Network{}, ErrNoIdentity
+	}
+	var net protocol.Network
+	if err := json.Unmarshal(v, &net); err != nil {
+		return protocol.Network{}, fmt.Errorf("decode network: %w", err)
 	}
 	return net, nil
 }

@@ -183,20 +183,15 @@ func (s *Store) SetNetwork(n protocol.Network) error {
 		return err
 	}
 	err = s.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketIdentity)
-		var cur protocol.Network
-		v := b.Get(keyNetwork)
-		if v == nil {
-			return ErrNoIdentity
-		}
-		if err := json.Unmarshal(v, &cur); err != nil {
-			return fmt.Errorf("decode network: %w", err)
+		cur, err := getNetwork(tx)
+		if err != nil {
+			return err
 		}
 		if cur.Name != n.Name {
 			return &protocol.ValidationError{What: "network", Problems: []protocol.FieldError{
 				{Field: "name", Rule: "must be this hub's network " + cur.Name}}}
 		}
-		return b.Put(keyNetwork, data)
+		return tx.Bucket(bucketIdentity).Put(keyNetwork, data)
 	})
 	if err != nil {
 		return fmt.Errorf("set network: %w", err)
@@ -247,13 +242,9 @@ func (s *Store) GossipKeys() (GossipKeys, error) {
 		if v := b.Get(keyGossipKeys); v != nil {
 			return json.Unmarshal(v, &g)
 		}
-		var n protocol.Network
-		v := b.Get(keyNetwork)
-		if v == nil {
-			return ErrNoIdentity
-		}
-		if err := json.Unmarshal(v, &n); err != nil {
-			return fmt.Errorf("decode network: %w", err)
+		n, err := getNetwork(tx)
+		if err != nil {
+			return err
 		}
 		g = GossipKeys{Primary: n.GossipKey, Keys: [][]byte{n.GossipKey}}
 		return nil
