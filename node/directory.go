@@ -122,15 +122,8 @@ func (d *directory) subscribe() error {
 
 // serveProfile replies with the node's signed profile, or a signed not-found error.
 func (d *directory) serveProfile(m *nats.Msg) {
-	var req struct {
-		V int `json:"v"`
-	}
-	if err := json.Unmarshal(m.Data, &req); err != nil {
-		d.n.replyError(m, "", &protocol.ValidationError{What: "profile request", Problems: []protocol.FieldError{{Field: "(json)", Rule: err.Error()}}})
-		return
-	}
-	if req.V != protocol.Version {
-		d.n.replyError(m, "", fmt.Errorf("profile request of version %d: %w", req.V, protocol.ErrUnknownVersion))
+	if _, err := protocol.ParseProfileRequest(m.Data); err != nil {
+		d.n.replyError(m, "", err)
 		return
 	}
 	if b := d.self.Load(); b != nil {
@@ -154,16 +147,13 @@ func (n *Node) replyError(m *nats.Msg, to string, cause error) {
 
 // onHint handles a profile hint: a signed note from a hub that its profile changed.
 func (d *directory) onHint(m *nats.Msg) {
-	env, err := protocol.OpenEnvelope(m.Data)
+	env, _, err := d.n.admit(m.Data, inbound{toAll: true, once: true})
 	if err != nil {
-		d.n.drop("", "malformed", err)
-		return
-	}
-	if env.From == d.n.id.ID || env.Type != protocol.TypeProfileHint {
-		return
-	}
-	if _, err := d.n.accept(&env, true, true); err != nil {
 		return // not a member known yet, perhaps: gossip will bring its revision
+	}
+	if env.Type != protocol.TypeProfileHint {
+		d.n.drop(env.From, "malformed", fmt.Errorf("%s on the profile hint subject", env.Type))
+		return
 	}
 	var h protocol.ProfileHint
 	if err := env.Decode(&h); err != nil || h.ID != env.From || h.V != protocol.Version {
@@ -302,7 +292,7 @@ func (d *directory) reconcile() {
 		at        time.Time
 	}
 	var changes []change
-	var fetches []fetchJob
+	var fetches []string // hubs whose profile to fetch
 	d.mu.Lock()
 	purges := d.purges
 	d.purges = nil
@@ -332,7 +322,7 @@ func (d *directory) reconcile() {
 		}
 		if want := max(p.meta.Revision, p.hinted); want > p.cached && !p.fetching && !now.Before(p.nextFetch) {
 			p.fetching = true
-			fetches = append(fetches, fetchJob{id: id, key: p.meta.Cert.SignKey})
+			fetches = append(fetches, id)
 		}
 	}
 	d.mu.Unlock()
@@ -360,32 +350,26 @@ func (d *directory) reconcile() {
 			d.n.log.Error("record reachability", "peer", c.id, "err", err)
 		}
 	}
-	for _, f := range fetches {
-		d.n.wg.Go(func() { d.fetch(f) })
+	for _, id := range fetches {
+		d.n.wg.Go(func() { d.fetch(id) })
 	}
-}
-
-// fetchJob is one profile to fetch: from which hub, checked with which key.
-type fetchJob struct {
-	id  string
-	key []byte
 }
 
 // fetch asks a hub for its signed profile and stores it if it verifies. While the
 // route to a new member is still forming the request finds no responder; it retries
 // quickly within FetchTimeout. A failure backs off, doubling up to a minute.
-func (d *directory) fetch(f fetchJob) {
-	rev, err := d.fetchOnce(f)
+func (d *directory) fetch(id string) {
+	rev, err := d.fetchOnce(id)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	p := d.peers[f.id]
+	p := d.peers[id]
 	p.fetching = false
 	if err != nil {
 		p.failures++
 		backoff := min(time.Second<<min(p.failures-1, 6), time.Minute)
 		p.nextFetch = d.n.cfg.Now().Add(backoff/2 + rand.N(backoff/2))
 		d.n.metrics.fetches.WithLabelValues("failed").Inc()
-		d.n.log.Debug("profile fetch failed", "peer", f.id, "err", err, "retry_in", backoff)
+		d.n.log.Debug("profile fetch failed", "peer", id, "err", err, "retry_in", backoff)
 		return
 	}
 	p.failures, p.nextFetch = 0, time.Time{}
@@ -398,50 +382,39 @@ func (d *directory) fetch(f fetchJob) {
 	d.n.metrics.fetches.WithLabelValues("ok").Inc()
 }
 
-func (d *directory) fetchOnce(f fetchJob) (uint64, error) {
+func (d *directory) fetchOnce(id string) (uint64, error) {
 	ctx, cancel := context.WithTimeout(d.n.ctx, d.n.cfg.FetchTimeout)
 	defer cancel()
-	req := []byte(`{"v":1}`)
+	req, err := json.Marshal(protocol.ProfileRequest{V: protocol.Version})
+	if err != nil {
+		return 0, err
+	}
 	var msg *nats.Msg
 	for wait := 10 * time.Millisecond; ; wait = min(wait*2, 200*time.Millisecond) {
 		var err error
-		msg, err = d.n.bus.nc.RequestWithContext(ctx, protocol.ProfileSubject(f.id), req)
+		msg, err = d.n.bus.nc.RequestWithContext(ctx, protocol.ProfileSubject(id), req)
 		if err == nil {
 			break
 		}
 		if !errors.Is(err, nats.ErrNoResponders) {
-			return 0, fmt.Errorf("request profile of %s: %w", f.id, err)
+			return 0, fmt.Errorf("request profile of %s: %w", id, err)
 		}
 		select {
 		case <-ctx.Done():
-			return 0, fmt.Errorf("request profile of %s: no route yet: %w", f.id, ctx.Err())
+			return 0, fmt.Errorf("request profile of %s: no route yet: %w", id, ctx.Err())
 		case <-time.After(wait):
 		}
 	}
-	env, err := protocol.OpenEnvelope(msg.Data)
+	env, _, err := d.n.admit(msg.Data, inbound{from: id, toAll: true, document: true})
 	if err != nil {
-		d.n.drop(f.id, "malformed", err)
-		return 0, err
-	}
-	if env.From != f.id {
-		err := fmt.Errorf("profile of %s answered by %s", f.id, env.From)
-		d.n.drop(f.id, "wrong-sender", err)
 		return 0, err
 	}
 	if env.Type == protocol.TypeError {
-		if err := env.Verify(f.key); err != nil {
-			d.n.drop(f.id, "bad-signature", err)
-			return 0, err
-		}
 		return 0, env.Decode(nil)
 	}
-	p, err := protocol.OpenProfile(env, f.key)
+	p, err := protocol.ProfileOf(env)
 	if err != nil {
-		reason := "bad-profile"
-		if errors.Is(err, protocol.ErrBadSignature) {
-			reason = "bad-signature"
-		}
-		d.n.drop(f.id, reason, err)
+		d.n.drop(id, "bad-profile", err)
 		return 0, err
 	}
 	// Search sees the profile no later than the directory does: once a caller can
@@ -450,9 +423,9 @@ func (d *directory) fetchOnce(f fetchJob) (uint64, error) {
 	d.n.index.put(p)
 	err = d.n.store.PutHub(store.Hub{Profile: p, Envelope: env, Reachable: true, LastSeen: d.n.cfg.Now(), Fetched: d.n.cfg.Now()})
 	if err != nil && !errors.Is(err, store.ErrStale) {
-		return 0, fmt.Errorf("store profile of %s: %w", f.id, err)
+		return 0, fmt.Errorf("store profile of %s: %w", id, err)
 	}
-	d.n.log.Debug("profile stored", "peer", f.id, "revision", p.Revision)
+	d.n.log.Debug("profile stored", "peer", id, "revision", p.Revision)
 	return p.Revision, nil
 }
 

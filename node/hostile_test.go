@@ -549,7 +549,7 @@ func TestHostile_NATS(t *testing.T) {
 		}(), replyNone, ""},
 		{"profile request: malformed body", protocol.ProfileSubject("hub-a"), []byte(`{"v":`), replyError, "profile request"},
 		{"profile request: version 99", protocol.ProfileSubject("hub-a"), []byte(`{"v":99}`), replyError, "version 99"},
-		{"reserved query subject", protocol.QuerySubject("hub-a"), signedNow(t, h.bID, protocol.TypeQuery, "hub-a", protocol.Query{}),
+		{"reserved query subject", "hubnet.v1.hub.hub-a.query", signedNow(t, h.bID, protocol.TypeQuery, "hub-a", protocol.Query{}),
 			replyNoResponse, ""},
 	}
 	before := h.state()

@@ -216,40 +216,15 @@ type openedAnswer struct {
 	err    error
 }
 
-// openAnswer checks an answer to query qid: addressed to this hub, from a hub that was
-// asked, signed by it, well formed. It returns the sender ("" when it cannot be
-// told) and the answer, or the error the sender answered with.
-func (n *Node) openAnswer(data []byte, qid string, keys map[string][]byte) (string, protocol.QueryAnswer, error) {
-	env, err := protocol.OpenEnvelope(data)
+// openAnswer checks an answer to query qid: from a hub that was asked, through the
+// gate, then well formed. It returns the sender ("" when it cannot be told) and the
+// answer, or the error the sender answered with.
+func (n *Node) openAnswer(data []byte, qid string, asked map[string][]byte) (string, protocol.QueryAnswer, error) {
+	env, _, err := n.admit(data, inbound{asked: asked, maxAge: map[string]time.Duration{protocol.TypeError: protocol.MaxQueryAge}})
 	if err != nil {
-		n.drop("", "malformed", err)
-		return "", protocol.QueryAnswer{}, err
-	}
-	key, asked := keys[env.From]
-	switch {
-	case !asked:
-		err = fmt.Errorf("answer from %s, which was not asked", env.From)
-		n.drop(env.From, "unknown-sender", err)
-		return "", protocol.QueryAnswer{}, err
-	case env.To != n.id.ID:
-		err = fmt.Errorf("answer from %s for %q: %w", env.From, env.To, protocol.ErrWrongRecipient)
-		n.drop(env.From, "wrong-recipient", err)
-		return "", protocol.QueryAnswer{}, err
-	}
-	if err := env.CheckTime(n.cfg.Now()); err != nil {
-		n.drop(env.From, "outside-window", err)
-		return "", protocol.QueryAnswer{}, err
-	}
-	if err := env.Verify(key); err != nil {
-		n.drop(env.From, "bad-signature", err)
 		return "", protocol.QueryAnswer{}, err
 	}
 	if env.Type == protocol.TypeError {
-		if age := n.cfg.Now().Sub(env.Time); age > protocol.MaxQueryAge || age < -protocol.MaxQueryAge {
-			err := fmt.Errorf("error answer from %s sent %v ago", env.From, age.Round(time.Second))
-			n.drop(env.From, "stale", err)
-			return "", protocol.QueryAnswer{}, err
-		}
 		err := env.Decode(nil)
 		n.log.Warn("live query refused", "peer", env.From, "err", err)
 		return env.From, protocol.QueryAnswer{}, err
@@ -273,26 +248,15 @@ func (n *Node) openAnswer(data []byte, qid string, keys map[string][]byte) (stri
 // onQuery answers another hub's live query with this hub's capacity now and its own
 // evaluation of the query, signed and addressed to the asker.
 func (n *Node) onQuery(msg *nats.Msg) {
-	env, err := protocol.OpenEnvelope(msg.Data)
+	env, _, err := n.admit(msg.Data, inbound{toAll: true, once: true, maxAge: map[string]time.Duration{protocol.TypeQuery: protocol.MaxQueryAge}})
 	if err != nil {
-		n.drop("", "malformed", err)
 		return
-	}
-	if env.From == n.id.ID {
-		return // our own query, heard on the broadcast subject
 	}
 	if env.Type != protocol.TypeQuery || msg.Reply == "" {
 		n.drop(env.From, "malformed", fmt.Errorf("%s without a reply subject on the query subject", env.Type))
 		return
 	}
-	if _, err := n.accept(&env, true, true); err != nil {
-		return
-	}
 	now := n.cfg.Now()
-	if age := now.Sub(env.Time); age > protocol.MaxQueryAge || age < -protocol.MaxQueryAge {
-		n.drop(env.From, "stale", fmt.Errorf("live query sent %v ago", age.Round(time.Second)))
-		return
-	}
 	var q protocol.Query
 	err = env.Decode(&q)
 	var m *protocol.Matcher

@@ -183,6 +183,26 @@ type ProfileHint struct {
 	Revision uint64 `json:"revision"`
 }
 
+// ProfileRequest asks a hub for its signed profile, on [ProfileSubject]. It is not
+// signed: every member may read any profile, and the answer is signed by its owner.
+type ProfileRequest struct {
+	V int `json:"v"`
+}
+
+// ParseProfileRequest decodes a profile request and checks its version. The error is
+// a *ValidationError for a body that is not a request, and wraps ErrUnknownVersion for
+// a version this hub does not speak.
+func ParseProfileRequest(data []byte) (ProfileRequest, error) {
+	var r ProfileRequest
+	if err := json.Unmarshal(data, &r); err != nil {
+		return ProfileRequest{}, &ValidationError{What: "profile request", Problems: []FieldError{{Field: "(json)", Rule: err.Error()}}}
+	}
+	if r.V != Version {
+		return ProfileRequest{}, fmt.Errorf("profile request of version %d: %w", r.V, ErrUnknownVersion)
+	}
+	return r, nil
+}
+
 // SignProfile seals the profile as the identity's signed profile message.
 func SignProfile(id Identity, p Profile, now time.Time) (Envelope, error) {
 	if p.ID != id.ID {
@@ -199,6 +219,15 @@ func OpenProfile(e Envelope, pub ed25519.PublicKey) (Profile, error) {
 	}
 	if err := e.Verify(pub); err != nil {
 		return Profile{}, err
+	}
+	return ProfileOf(e)
+}
+
+// ProfileOf decodes the profile of an envelope whose signature the caller has
+// verified, and checks that it belongs to its sender and keeps the profile's rules.
+func ProfileOf(e Envelope) (Profile, error) {
+	if e.Type != TypeProfile {
+		return Profile{}, &ValidationError{What: "envelope", Problems: []FieldError{{Field: "type", Rule: "must be " + TypeProfile}}}
 	}
 	var p Profile
 	if err := e.Decode(&p); err != nil {

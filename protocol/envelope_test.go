@@ -653,3 +653,38 @@ func TestEnvelope_golden_verifies(t *testing.T) {
 		}
 	})
 }
+
+func TestParseProfileRequest(t *testing.T) {
+	tests := []struct {
+		name string
+		data string
+		want error // nil, ErrUnknownVersion, or a *ValidationError naming (json)
+	}{
+		{"version 1", `{"v":1}`, nil},
+		{"unknown fields ignored", `{"v":1,"hub":"other"}`, nil},
+		{"version 99", `{"v":99}`, ErrUnknownVersion},
+		{"no version", `{}`, ErrUnknownVersion},
+		{"truncated", `{"v":`, &ValidationError{}},
+		{"wrong type", `{"v":"1"}`, &ValidationError{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := ParseProfileRequest([]byte(tc.data))
+			var ve *ValidationError
+			switch want := tc.want.(type) {
+			case nil:
+				if err != nil || r.V != Version {
+					t.Fatalf("got %+v, %v; want version %d", r, err, Version)
+				}
+			case *ValidationError:
+				if !errors.As(err, &ve) || ve.Problems[0].Field != "(json)" {
+					t.Fatalf("got %v, want a validation error of (json)", err)
+				}
+			default:
+				if !errors.Is(err, want) {
+					t.Fatalf("got %v, want %v", err, want)
+				}
+			}
+		})
+	}
+}

@@ -763,3 +763,17 @@ func FuzzEnvelopeDecode(f *testing.F) {
 		checkRoundTrip(t, &h, func(*ProfileHint) error { return nil })
 	})
 }
+
+// FuzzParseProfileRequest: any bytes give a request of this version or an error,
+// never a panic.
+func FuzzParseProfileRequest(f *testing.F) {
+	for _, s := range []string{`{"v":1}`, `{"v":99}`, `{"v":`, `null`, `{"v":1e400}`, `[]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := ParseProfileRequest(data)
+		if err == nil && r.V != Version {
+			t.Fatalf("accepted version %d", r.V)
+		}
+	})
+}

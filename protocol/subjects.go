@@ -17,6 +17,3 @@ func ProfileSubject(id string) string { return subjectPrefix + "hub." + id + ".p
 
 // ReferralSubject is where hub id receives referral messages.
 func ReferralSubject(id string) string { return subjectPrefix + "hub." + id + ".referral" }
-
-// QuerySubject is where hub id answers a live query addressed to it alone.
-func QuerySubject(id string) string { return subjectPrefix + "hub." + id + ".query" }
