@@ -217,7 +217,7 @@ func New(cfg Config) (*Node, error) {
 func newNode(cfg Config, s *store.Store) (*Node, error) {
 	ident, err := s.Identity()
 	if err != nil {
-		return nil, fmt.Errorf("data directory %s: %w (run `hubnet init` first)", cfg.DataDir, err)
+		return nil, fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
 	}
 	netw, err := s.Network()
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"syscall"
+
+	"github.com/hubnet-eu/hubnet/protocol"
 )
 
 // Sentinel errors of the store. Methods wrap them with what failed; match them with
@@ -18,15 +20,17 @@ var (
 	ErrSchemaTooNew = errors.New("store: data file schema is newer than this hubnet supports")
 	// ErrClosed is returned when a Store is used after Close.
 	ErrClosed = errors.New("store: closed")
-	// ErrNoIdentity is returned when the hub has no identity yet.
-	ErrNoIdentity = errors.New("store: no identity; run hubnet init first")
+	// ErrNoIdentity is returned when the hub has no identity yet: the data file was
+	// never initialised.
+	ErrNoIdentity = errors.New("store: no identity")
 	// ErrIdentityExists is returned by CreateIdentity when an identity is already stored.
 	ErrIdentityExists = errors.New("store: identity already exists")
 	// ErrNoProfile is returned when the hub has not stored its own profile yet.
 	ErrNoProfile = errors.New("store: no profile yet")
 	// ErrNotFound is returned when a hub is not in the directory cache or a referral is
-	// not stored.
-	ErrNotFound = errors.New("store: not found")
+	// not stored. It is protocol.ErrNotFound, the error of a hub asked for what it does
+	// not have, so that callers test for one not-found whichever part said it.
+	ErrNotFound = protocol.ErrNotFound
 	// ErrWrite is returned, wrapped with the path and the cause, when the data file could
 	// not be written: the disk is full, the file system is read-only, the device failed.
 	// The write is rolled back, and what was stored before is intact; only an I/O error

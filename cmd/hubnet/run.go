@@ -89,7 +89,7 @@ func runNode(ctx context.Context, cfg node.Config) (err error) {
 	n, err := node.New(cfg)
 	if err != nil {
 		hint := ""
-		if !initialised(cfg.DataDir) {
+		if errors.Is(err, node.ErrNotInitialised) {
 			hint = "initialise it first: hubnet init -d " + cfg.DataDir + " --network network.json --id ID"
 		}
 		return fail("open hub in "+cfg.DataDir, err, hint)
