@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/hubnet-eu/hubnet/internal/faultfs"
 	"github.com/hubnet-eu/hubnet/node"
 )
 
@@ -152,13 +153,13 @@ func (inj *injector) torn(ctx context.Context, h *hub, f fault) (int, string, er
 		return pid, "", err
 	}
 	path := filepath.Join(h.dir, node.StoreFile)
-	t, err := tearNextCommit(path, rand.New(rand.NewPCG(f.seed, 6)))
+	t, err := faultfs.TearNextCommit(path, rand.New(rand.NewPCG(f.seed, 6)))
 	if err != nil {
 		return pid, "", fmt.Errorf("tear the next commit: %w", err)
 	}
 	// The fault must be what it claims: bbolt opens the file at the last complete
 	// commit, and the file is consistent there.
-	if err := checkOpens(path, t.txid); err != nil {
+	if err := faultfs.CheckOpens(path, t.Txid); err != nil {
 		return pid, "", fmt.Errorf("after %v: %w", t, err)
 	}
 	if !sleep(ctx, f.down) {
@@ -169,7 +170,7 @@ func (inj *injector) torn(ctx context.Context, h *hub, f fault) (int, string, er
 		return pid, "", fmt.Errorf("restart after %v: %w", t, err)
 	}
 	return pid, fmt.Sprintf("SIGKILL, %v; bbolt opens it at txid %d; restarted after %v, ready in %v",
-		t, t.txid, f.down.Round(time.Millisecond), time.Since(s).Round(time.Millisecond)), nil
+		t, t.Txid, f.down.Round(time.Millisecond), time.Since(s).Round(time.Millisecond)), nil
 }
 
 // pause stops h until another hub's failure detector has declared it failed, and at

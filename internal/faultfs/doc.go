@@ -1,5 +1,7 @@
-// Package faultfs gives tests disks that fail the way real ones do: one that fills up,
-// and one the kernel turns read-only after an error. It is for tests only.
+// Package faultfs gives tests, and the chaos harness, disks that fail the way real ones
+// do: one that fills up, one the kernel turns read-only after an error, and a data
+// file whose last commit a power cut tore. It is for tests and hubnet-chaos only; with
+// package store, it is the only package that reads bbolt's file format.
 //
 // # Where to start
 //
@@ -9,7 +11,9 @@
 // last page and [Disk.Free] empties again; [FailingExt4] mounts an ext4 image on a loop
 // device with errors=remount-ro, which [Volume.Fail] makes the kernel remount
 // read-only as after a disk error, and [Volume.Repair] unmounts, checks and mounts
-// again. [CheckBolt] runs bbolt's consistency check over a data file.
+// again. [CheckBolt] runs bbolt's consistency check over a data file. [TearNextCommit]
+// writes into a dead hub's data file what a power cut during its next commit would
+// leave, and [CheckOpens] tells whether bbolt opens it at the last whole commit.
 //
 // # Fallbacks and skips
 //

@@ -1,4 +1,4 @@
-package main
+package faultfs
 
 import (
 	"fmt"
@@ -62,11 +62,11 @@ func TestTearNextCommit_opensAtLastCommit(t *testing.T) {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			commits := 40 + int(seed%2) // either meta page torn
 			path, txid := mustBoltFile(t, commits)
-			torn, err := tearNextCommit(path, rand.New(rand.NewPCG(seed, 0)))
+			torn, err := TearNextCommit(path, rand.New(rand.NewPCG(seed, 0)))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if torn.txid != txid || len(torn.pages) == 0 || torn.slot != int((txid+1)%2) {
+			if torn.Txid != txid || len(torn.Pages) == 0 || torn.Slot != int((txid+1)%2) {
 				t.Fatalf("got %v, want the commit after txid %d torn in meta page %d, with pages written", torn, txid, (txid+1)%2)
 			}
 			// The torn meta page is there, and does not pass bbolt's check.
@@ -78,10 +78,10 @@ func TestTearNextCommit_opensAtLastCommit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := parseMeta(data[torn.slot*ps:]); err == nil {
-				t.Fatalf("meta page %d passes the checksum after the tear", torn.slot)
+			if _, err := parseMeta(data[torn.Slot*ps:]); err == nil {
+				t.Fatalf("meta page %d passes the checksum after the tear", torn.Slot)
 			}
-			if err := checkOpens(path, txid); err != nil {
+			if err := CheckOpens(path, txid); err != nil {
 				t.Fatal(err)
 			}
 
@@ -112,7 +112,7 @@ func TestTearNextCommit_opensAtLastCommit(t *testing.T) {
 			if err := db.Close(); err != nil {
 				t.Fatal(err)
 			}
-			if err := checkOpens(path, txid+1); err != nil {
+			if err := CheckOpens(path, txid+1); err != nil {
 				t.Fatalf("after a commit that followed the tear: %v", err)
 			}
 		})
@@ -120,7 +120,7 @@ func TestTearNextCommit_opensAtLastCommit(t *testing.T) {
 }
 
 // TestCheckOpens_newestMetaTorn shows why the harness does not tear the newest meta
-// page: bbolt then opens the commit before, and checkOpens says so.
+// page: bbolt then opens the commit before, and CheckOpens says so.
 func TestCheckOpens_newestMetaTorn(t *testing.T) {
 	path, txid := mustBoltFile(t, 10)
 	f := mustOpen(t, path)
@@ -142,7 +142,7 @@ func TestCheckOpens_newestMetaTorn(t *testing.T) {
 	if _, err := f.WriteAt(b, at); err != nil {
 		t.Fatal(err)
 	}
-	err = checkOpens(path, txid)
+	err = CheckOpens(path, txid)
 	if want := fmt.Sprintf("opens %s at txid %d, want %d", path, txid-1, txid); err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("got %v, want an error saying bbolt %s", err, want)
 	}

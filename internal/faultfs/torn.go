@@ -1,4 +1,4 @@
-package main
+package faultfs
 
 import (
 	"encoding/binary"
@@ -27,7 +27,7 @@ import (
 // A cut during a commit can therefore leave some free pages overwritten with any
 // bytes, and the other meta slot holding part of the new meta page. bbolt then opens
 // the file at the last complete commit and nothing acknowledged is lost: the commit
-// that was cut off had not returned. tearNextCommit writes exactly that into the data
+// that was cut off had not returned. TearNextCommit writes exactly that into the data
 // file of a killed hub.
 //
 // It does not tear the newest meta page itself, although that too would make bbolt
@@ -87,35 +87,36 @@ func metaSum(m []byte) uint64 {
 	return h.Sum64()
 }
 
-// tornCommit says what tearNextCommit did.
-type tornCommit struct {
-	txid  uint64   // the last complete commit, at which the file opens
-	pages []uint64 // the free pages the cut-off commit overwrote
-	slot  int      // the meta page (0 or 1) it tore
+// TornCommit says what TearNextCommit did.
+type TornCommit struct {
+	Txid  uint64   // the last complete commit, at which the file opens
+	Pages []uint64 // the free pages the cut-off commit overwrote
+	Slot  int      // the meta page (0 or 1) it tore
 }
 
-func (t tornCommit) String() string {
-	return fmt.Sprintf("the commit after txid %d cut off: free pages %v overwritten, meta page %d torn", t.txid, t.pages, t.slot)
+// String says what was torn, for a report.
+func (t TornCommit) String() string {
+	return fmt.Sprintf("the commit after txid %d cut off: free pages %v overwritten, meta page %d torn", t.Txid, t.Pages, t.Slot)
 }
 
-// tearNextCommit writes into the bbolt file at path, whose process is dead, what a
+// TearNextCommit writes into the bbolt file at path, whose process is dead, what a
 // power cut during its next commit would leave: a few pages free at the last commit
 // overwritten in part or in whole with random bytes, and the other meta page holding
 // the next commit's meta page up to, but not including, its checksum.
-func tearNextCommit(path string, rng *rand.Rand) (tornCommit, error) {
+func TearNextCommit(path string, rng *rand.Rand) (TornCommit, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
-		return tornCommit{}, err
+		return TornCommit{}, err
 	}
 	defer f.Close()
 	info, err := f.Stat()
 	if err != nil {
-		return tornCommit{}, err
+		return TornCommit{}, err
 	}
 	size := info.Size()
 	ps, err := pageSize(f, size)
 	if err != nil {
-		return tornCommit{}, fmt.Errorf("%s: %w", path, err)
+		return TornCommit{}, fmt.Errorf("%s: %w", path, err)
 	}
 
 	var metas [2]boltMeta
@@ -123,14 +124,14 @@ func tearNextCommit(path string, rng *rand.Rand) (tornCommit, error) {
 	for i := range metas {
 		page := make([]byte, ps)
 		if _, err := f.ReadAt(page, int64(i*ps)); err != nil {
-			return tornCommit{}, fmt.Errorf("%s: read meta page %d: %w", path, i, err)
+			return TornCommit{}, fmt.Errorf("%s: read meta page %d: %w", path, i, err)
 		}
 		metas[i], errs[i] = parseMeta(page)
 	}
 	var last boltMeta
 	switch {
 	case errs[0] != nil && errs[1] != nil:
-		return tornCommit{}, fmt.Errorf("%s: no valid meta page: %w", path, errors.Join(errs[0], errs[1]))
+		return TornCommit{}, fmt.Errorf("%s: no valid meta page: %w", path, errors.Join(errs[0], errs[1]))
 	case errs[1] != nil || (errs[0] == nil && metas[0].txid > metas[1].txid):
 		last = metas[0]
 	default:
@@ -139,19 +140,19 @@ func tearNextCommit(path string, rng *rand.Rand) (tornCommit, error) {
 
 	free, err := freePages(f, last, size)
 	if err != nil {
-		return tornCommit{}, fmt.Errorf("%s: %w", path, err)
+		return TornCommit{}, fmt.Errorf("%s: %w", path, err)
 	}
-	t := tornCommit{txid: last.txid, slot: int((last.txid + 1) % 2)}
+	t := TornCommit{Txid: last.txid, Slot: int((last.txid + 1) % 2)}
 	full := false
 	if len(free) == 0 {
 		// Nothing free: the commit would have grown the file.
 		free, full = []uint64{last.hwm, last.hwm + 1}, true
 	}
 	for _, i := range rng.Perm(len(free))[:1+rng.IntN(min(4, len(free)))] {
-		t.pages = append(t.pages, free[i])
+		t.Pages = append(t.Pages, free[i])
 	}
-	slices.Sort(t.pages)
-	for _, id := range t.pages {
+	slices.Sort(t.Pages)
+	for _, id := range t.Pages {
 		n := ps
 		if !full {
 			n = sectorSize * (1 + rng.IntN(ps/sectorSize)) // the write may stop at any sector
@@ -161,19 +162,19 @@ func tearNextCommit(path string, rng *rand.Rand) (tornCommit, error) {
 			junk[i] = byte(rng.Uint32())
 		}
 		if _, err := f.WriteAt(junk, int64(id)*int64(ps)); err != nil {
-			return tornCommit{}, fmt.Errorf("%s: write page %d: %w", path, id, err)
+			return TornCommit{}, fmt.Errorf("%s: write page %d: %w", path, id, err)
 		}
 	}
 
 	// The next meta page: the last one with the next txid and a root among the pages
 	// just written, its checksum right; of it, everything before the checksum reached
 	// the disk, the checksum did not.
-	old := metas[t.slot].page
+	old := metas[t.Slot].page
 	next := slices.Clone(last.page)
-	order.PutUint64(next[0:], uint64(t.slot))
+	order.PutUint64(next[0:], uint64(t.Slot))
 	m := next[pageHeaderSize:]
-	order.PutUint64(m[16:], t.pages[0])
-	order.PutUint64(m[40:], max(last.hwm, t.pages[len(t.pages)-1]+1))
+	order.PutUint64(m[16:], t.Pages[0])
+	order.PutUint64(m[40:], max(last.hwm, t.Pages[len(t.Pages)-1]+1))
 	order.PutUint64(m[48:], last.txid+1)
 	order.PutUint64(m[metaChecksumAt:], metaSum(m))
 	torn := slices.Clone(old)
@@ -182,11 +183,11 @@ func tearNextCommit(path string, rng *rand.Rand) (tornCommit, error) {
 		// The old checksum happens to fit the new bytes: the cut then came a byte earlier.
 		torn[pageHeaderSize+metaChecksumAt-1] = old[pageHeaderSize+metaChecksumAt-1] ^ 0xff
 	}
-	if _, err := f.WriteAt(torn, int64(t.slot*ps)); err != nil {
-		return tornCommit{}, fmt.Errorf("%s: write meta page %d: %w", path, t.slot, err)
+	if _, err := f.WriteAt(torn, int64(t.Slot*ps)); err != nil {
+		return TornCommit{}, fmt.Errorf("%s: write meta page %d: %w", path, t.Slot, err)
 	}
 	if err := f.Sync(); err != nil {
-		return tornCommit{}, err
+		return TornCommit{}, err
 	}
 	return t, f.Close()
 }
@@ -250,10 +251,10 @@ func freePages(f *os.File, m boltMeta, size int64) ([]uint64, error) {
 	return slices.Compact(free), nil
 }
 
-// checkOpens opens the bbolt file at path read-only, as bbolt itself would, and
+// CheckOpens opens the bbolt file at path read-only, as bbolt itself would, and
 // returns an error unless it opens at transaction txid and bbolt's consistency check
 // finds nothing wrong.
-func checkOpens(path string, txid uint64) error {
+func CheckOpens(path string, txid uint64) error {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
 	if err != nil {
 		return fmt.Errorf("bbolt cannot open %s: %w", path, err)
