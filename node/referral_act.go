@@ -36,7 +36,7 @@ func (n *Node) Act(id string, ev protocol.Event, a ReferralAction) (ReferralInfo
 		}
 		setReasons(r, ev, a.Reason, a.Outcome)
 		rec.Updated = now
-		partner := partnerOf(*rec, n.id.ID)
+		partner := rec.Partner()
 		o, err := n.referrals.outgoing(partner, r.ID, protocol.TypeReferralEvent, body, now)
 		if err != nil {
 			return nil, nil, err
@@ -57,11 +57,4 @@ func (n *Node) Act(id string, ev protocol.Event, a ReferralAction) (ReferralInfo
 		return ReferralInfo{}, err
 	}
 	return n.referralInfo(rec, pending[id]), nil
-}
-
-func partnerOf(rec store.ReferralRecord, self string) string {
-	if rec.Referral.From == self {
-		return rec.Referral.To
-	}
-	return rec.Referral.From
 }

@@ -57,7 +57,7 @@ func (n *Node) Referrals(q ReferralQuery) ([]ReferralInfo, error) {
 func (n *Node) pending() (map[string]int, error) { return n.store.Pending() }
 
 func (n *Node) referralInfo(rec store.ReferralRecord, pending int) ReferralInfo {
-	info := ReferralInfo{Referral: rec.Referral, Role: rec.Role, Partner: partnerOf(rec, n.id.ID), SME: rec.SME,
+	info := ReferralInfo{Referral: rec.Referral, Role: rec.Role, Partner: rec.Partner(), SME: rec.SME,
 		Pending: pending, Actions: []protocol.Event{}, Updated: rec.Updated}
 	for _, ev := range actions {
 		if _, err := protocol.Next(rec.Referral.State, rec.Referral.HeldFrom, ev, rec.Role); err == nil {

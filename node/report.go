@@ -52,7 +52,7 @@ func WriteReportCSV(w io.Writer, r Report) error {
 // kpi is the KPI record of kind k that hub self writes for a completed referral.
 func kpi(k protocol.KPIKind, rec store.ReferralRecord, self string, at time.Time) protocol.KPIRecord {
 	r := rec.Referral
-	return protocol.KPIRecord{Kind: k, Referral: r.ID, Hub: self, Partner: partnerOf(rec, self), Role: rec.Role, At: at.UTC(),
+	return protocol.KPIRecord{Kind: k, Referral: r.ID, Hub: self, Partner: rec.Partner(), Role: rec.Role, At: at.UTC(),
 		Category: r.Need.Category, Sector: r.Need.Sector, Region: r.Need.Region, Family: r.Need.Family,
 		Technologies: r.Need.Technologies, Outcome: r.Outcome}
 }

@@ -28,8 +28,9 @@ type ReferralRecord struct {
 	Updated time.Time `json:"updated"`
 }
 
-// partner returns the other hub of the referral.
-func (r *ReferralRecord) partner() string {
+// Partner returns the other hub of the referral: its From at the receiving hub, its To
+// at the referring hub.
+func (r *ReferralRecord) Partner() string {
 	if r.Role == protocol.RoleReceiver {
 		return r.Referral.From
 	}
@@ -40,7 +41,7 @@ func (r *ReferralRecord) partner() string {
 type ReferralFilter struct {
 	Role     protocol.Role
 	States   []protocol.State
-	Partner  string    // the other hub
+	Partner  string    // the other hub: see ReferralRecord.Partner
 	From, To time.Time // Created in [From, To)
 	Limit    int       // at most this many, the newest; zero or less means no limit
 }
@@ -163,7 +164,7 @@ func (s *Store) Referrals(f ReferralFilter) ([]ReferralRecord, error) {
 			}
 			if (f.Role != "" && rec.Role != f.Role) ||
 				(len(f.States) > 0 && !slices.Contains(f.States, rec.Referral.State)) ||
-				(f.Partner != "" && rec.partner() != f.Partner) {
+				(f.Partner != "" && rec.Partner() != f.Partner) {
 				continue
 			}
 			recs = append(recs, rec)

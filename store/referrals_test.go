@@ -161,6 +161,21 @@ func TestStore_SaveReferral(t *testing.T) {
 	}
 }
 
+func TestReferralRecord_Partner(t *testing.T) {
+	for _, tt := range []struct {
+		role protocol.Role
+		want string
+	}{
+		{protocol.RoleSender, "hub-two"},
+		{protocol.RoleReceiver, "hub-one"},
+	} {
+		rec := testRecord(t, tt.role, testTime)
+		if got := rec.Partner(); got != tt.want {
+			t.Errorf("Partner of a referral from hub-one to hub-two, as %s: got %s, want %s", tt.role, got, tt.want)
+		}
+	}
+}
+
 func TestStore_Referral_notFound(t *testing.T) {
 	s := mustOpen(t)
 	id := mustUUID(t)
