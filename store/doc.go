@@ -6,16 +6,18 @@
 // # Where to start
 //
 // [Open] opens or creates the file, takes its lock and brings the schema up to
-// [SchemaVersion]; [Store.Close] releases it. [Store.CreateIdentity] is called once, by
-// `hubnet init`. [Store.PutSelf] and [Store.UpdateSelf] are the only ways the hub's own
-// profile changes: each bumps the revision and re-signs the profile. [Store.PutHub] caches
-// another hub's signed profile and refuses to go back to an older revision.
+// [SchemaVersion]; [Store.Close] releases it (store.go). [Store.CreateIdentity] is called
+// once, by `hubnet init` (identity.go). [Store.PutSelf] and [Store.UpdateSelf] are the
+// only ways the hub's own profile changes: each bumps the revision and re-signs the
+// profile (self.go). [Store.PutHub] caches another hub's signed profile and refuses to go
+// back to an older revision (directory.go).
 //
 // A referral changes with its messages and KPI records in one transaction:
-// [Store.SaveReferral] and [Store.UpdateReferral] at the hub that acts,
-// [Store.Receive] at the hub a message arrives at, which applies each message ID once.
-// The dispatcher reads [Store.Outbox] and reports back with [Store.Acknowledged],
-// [Store.Retry] and [Store.Hasten]; [Store.KPIs] feeds `hubnet report`.
+// [Store.SaveReferral] and [Store.UpdateReferral] at the hub that acts (referrals.go),
+// [Store.Receive] at the hub a message arrives at, which applies each message ID once
+// (inbox.go). The dispatcher reads [Store.Outbox] and reports back with
+// [Store.Acknowledged], [Store.Retry] and [Store.Hasten] (outbox.go); [Store.KPIs] feeds
+// `hubnet report` (kpi.go).
 //
 // # Layout
 //

@@ -2,14 +2,11 @@ package store
 
 import (
 	"bytes"
-	"cmp"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -31,42 +28,20 @@ type ReferralRecord struct {
 	Updated time.Time `json:"updated"`
 }
 
-// partner returns the other hub of the referral.
-func (r *ReferralRecord) partner() string {
+// Partner returns the other hub of the referral: its From at the receiving hub, its To
+// at the referring hub.
+func (r *ReferralRecord) Partner() string {
 	if r.Role == protocol.RoleReceiver {
 		return r.Referral.From
 	}
 	return r.Referral.To
 }
 
-// Outgoing is a signed message in the outbox, kept until its recipient acknowledges it.
-type Outgoing struct {
-	ID       string `json:"id"`       // the envelope's message ID
-	To       string `json:"to"`       // recipient hub
-	Referral string `json:"referral"` // referral ID
-	// Envelope is the signed envelope, exactly as it is sent. It is stored as these
-	// bytes, never re-encoded.
-	Envelope []byte `json:"envelope"`
-	Attempts int    `json:"attempts"` // failed attempts so far; see Store.Retry
-	// Due is when to make the next attempt. Zero means at once: it is set to Created.
-	Due time.Time `json:"due"`
-	// Created is when the entry was queued. Zero means now, by the store's clock.
-	Created time.Time `json:"created"`
-}
-
-// Incoming is what applying a received message changes; see [Store.Receive].
-type Incoming struct {
-	Record *ReferralRecord // the referral to store; nil leaves it as it is
-	Out    []Outgoing      // messages to send, in the same transaction
-	KPIs   []protocol.KPIRecord
-	Ack    []byte // the signed acknowledgement, kept to answer a duplicate
-}
-
 // ReferralFilter selects referrals; zero fields select all.
 type ReferralFilter struct {
 	Role     protocol.Role
 	States   []protocol.State
-	Partner  string    // the other hub
+	Partner  string    // the other hub: see ReferralRecord.Partner
 	From, To time.Time // Created in [From, To)
 	Limit    int       // at most this many, the newest; zero or less means no limit
 }
@@ -77,17 +52,6 @@ type referralRow struct {
 	Referral protocol.Referral `json:"referral"`
 	Role     protocol.Role     `json:"role"`
 	Updated  time.Time         `json:"updated"`
-}
-
-// outboxRow is how an Outgoing is stored in the outbox bucket: without its envelope,
-// which is in the outbox_envelopes bucket under the same key, so that Retry and Hasten
-// rewrite a few bytes rather than the whole message.
-type outboxRow struct {
-	To       string    `json:"to"`
-	Referral string    `json:"referral"`
-	Attempts int       `json:"attempts"`
-	Due      time.Time `json:"due"`
-	Created  time.Time `json:"created"`
 }
 
 // SaveReferral stores rec, replacing any referral with its ID, with the messages out
@@ -200,7 +164,7 @@ func (s *Store) Referrals(f ReferralFilter) ([]ReferralRecord, error) {
 			}
 			if (f.Role != "" && rec.Role != f.Role) ||
 				(len(f.States) > 0 && !slices.Contains(f.States, rec.Referral.State)) ||
-				(f.Partner != "" && rec.partner() != f.Partner) {
+				(f.Partner != "" && rec.Partner() != f.Partner) {
 				continue
 			}
 			recs = append(recs, rec)
@@ -214,318 +178,6 @@ func (s *Store) Referrals(f ReferralFilter) ([]ReferralRecord, error) {
 		return nil, fmt.Errorf("list referrals: %w", err)
 	}
 	return recs, nil
-}
-
-// Receive applies a received message once. In one transaction it looks msgID up in
-// the inbox: if it is there it returns the stored ack and dup=true, and calls nothing.
-// Otherwise it reads referral refID (found or not), calls fn, stores what fn returns by
-// the rules of SaveReferral and records msgID with inc.Ack and the store's time.
-// inc.Record, when not nil, must be the referral refID. A duplicate is found by a read
-// transaction first, so answering one writes nothing.
-//
-// An error from fn stores nothing, does not record msgID and is returned as is; so
-// does a *protocol.ValidationError for what fn returned. fn runs inside the store's
-// write transaction, which blocks every other write: it must be quick and must not
-// call the Store.
-func (s *Store) Receive(msgID, refID string, fn func(cur ReferralRecord, found bool) (Incoming, error)) (ack []byte, dup bool, err error) {
-	if msgID == "" {
-		return nil, false, &protocol.ValidationError{What: "received message", Problems: []protocol.FieldError{
-			{Field: "id", Rule: "must be set"},
-		}}
-	}
-	// A duplicate is answered from a read transaction, which neither waits for the write
-	// lock nor fsyncs; the write transaction looks again, for a copy that got in first.
-	err = s.view(func(tx *bolt.Tx) error {
-		ack, dup, err = inboxAck(tx, msgID)
-		return err
-	})
-	var fnErr error
-	if err == nil && !dup {
-		err = s.update(func(tx *bolt.Tx) error {
-			var err error
-			if ack, dup, err = inboxAck(tx, msgID); err != nil || dup {
-				return err
-			}
-			cur, err := getReferral(tx, refID)
-			found := err == nil
-			if err != nil && !errors.Is(err, ErrNotFound) {
-				return err
-			}
-			var inc Incoming
-			if inc, fnErr = fn(cur, found); fnErr != nil {
-				return fnErr
-			}
-			if err := checkChange(inc.Record, refID, inc.Out, inc.KPIs); err != nil {
-				return err
-			}
-			if err := s.writeChange(tx, inc.Record, inc.Out, inc.KPIs); err != nil {
-				return err
-			}
-			if err := tx.Bucket(bucketInbox).Put([]byte(msgID), append(timeKey(s.clock()), inc.Ack...)); err != nil {
-				return fmt.Errorf("write inbox entry: %w", err)
-			}
-			ack = bytes.Clone(inc.Ack)
-			return nil
-		})
-	}
-	switch {
-	case err == nil:
-		return ack, dup, nil
-	case fnErr != nil:
-		return nil, false, fnErr
-	case isValidation(err):
-		return nil, false, err
-	default:
-		return nil, false, fmt.Errorf("receive message %s for referral %s: %w", msgID, refID, err)
-	}
-}
-
-// inboxAck looks the message msgID up in the inbox, and returns a copy of the ack it
-// was answered with and whether it is there.
-func inboxAck(tx *bolt.Tx, msgID string) ([]byte, bool, error) {
-	v := tx.Bucket(bucketInbox).Get([]byte(msgID))
-	switch {
-	case v == nil:
-		return nil, false, nil
-	case len(v) < timeKeyLen:
-		return nil, false, fmt.Errorf("inbox entry %s is %d bytes: data file is damaged", msgID, len(v))
-	}
-	return bytes.Clone(v[timeKeyLen:]), true, nil
-}
-
-// Outbox returns every entry of the outbox, soonest Due first (by ID among those due
-// at the same instant). The slice is empty, not nil, when the outbox is.
-func (s *Store) Outbox() ([]Outgoing, error) {
-	out := []Outgoing{}
-	err := s.view(func(tx *bolt.Tx) error {
-		blobs := tx.Bucket(bucketOutboxBlobs)
-		size := 0
-		err := tx.Bucket(bucketOutbox).ForEach(func(k, v []byte) error {
-			var r outboxRow
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("decode outbox entry %s: %w", k, err)
-			}
-			env := blobs.Get(k) // bbolt's memory, until the copy below
-			size += len(env)
-			out = append(out, r.outgoing(string(k), env))
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		// One allocation for every envelope: a few thousand of them are megabytes. Each
-		// is capped at its length, so that appending to one cannot overwrite the next.
-		buf := make([]byte, 0, size)
-		for i := range out {
-			start := len(buf)
-			buf = append(buf, out[i].Envelope...)
-			out[i].Envelope = buf[start:len(buf):len(buf)]
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read outbox: %w", err)
-	}
-	// A sort on read rather than an index by Due: Retry and Hasten then rewrite one key,
-	// and a few thousand entries sort in well under a millisecond.
-	slices.SortFunc(out, func(a, b Outgoing) int {
-		return cmp.Or(a.Due.Compare(b.Due), strings.Compare(a.ID, b.ID))
-	})
-	return out, nil
-}
-
-// Pending counts the outbox entries of each referral, without reading their envelopes.
-func (s *Store) Pending() (map[string]int, error) {
-	n := map[string]int{}
-	err := s.view(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketOutbox).ForEach(func(k, v []byte) error {
-			var r outboxRow
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("decode outbox entry %s: %w", k, err)
-			}
-			n[r.Referral]++
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, fmt.Errorf("count outbox: %w", err)
-	}
-	return n, nil
-}
-
-// Acknowledged removes the outbox entry msgID, whose recipient acknowledged it (nil if
-// it is gone already), and in the same transaction lets fn record on referral refID
-// what the acknowledgement told; fn returns whether it changed the record. A referral that is not there is not
-// passed to fn. An error from fn writes nothing and is returned as is.
-func (s *Store) Acknowledged(msgID, refID string, fn func(rec *ReferralRecord) (bool, error)) error {
-	var fnErr error
-	err := s.update(func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketOutbox).Delete([]byte(msgID)); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketOutboxBlobs).Delete([]byte(msgID)); err != nil {
-			return err
-		}
-		rec, err := getReferral(tx, refID)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			return nil
-		case err != nil:
-			return err
-		}
-		changed, err := fn(&rec)
-		if err != nil {
-			fnErr = err
-			return err
-		}
-		if !changed {
-			return nil
-		}
-		if err := checkChange(&rec, refID, nil, nil); err != nil {
-			return err
-		}
-		return s.writeChange(tx, &rec, nil, nil)
-	})
-	switch {
-	case err == nil:
-		return nil
-	case fnErr != nil:
-		return fnErr
-	case isValidation(err):
-		return err
-	default:
-		return fmt.Errorf("record acknowledgement of %s: %w", msgID, err)
-	}
-}
-
-// Retry records a failed attempt to send the outbox entry msgID: Attempts+1 and Due =
-// due. It returns nil if the entry is gone, acknowledged meanwhile.
-func (s *Store) Retry(msgID string, due time.Time) error {
-	err := s.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketOutbox)
-		v := b.Get([]byte(msgID))
-		if v == nil {
-			return nil
-		}
-		var r outboxRow
-		if err := json.Unmarshal(v, &r); err != nil {
-			return fmt.Errorf("decode outbox entry: %w", err)
-		}
-		r.Attempts++
-		r.Due = due.UTC()
-		return putOutboxRow(b, []byte(msgID), r)
-	})
-	if err != nil {
-		return fmt.Errorf("reschedule outbox entry %s: %w", msgID, err)
-	}
-	return nil
-}
-
-// Hasten makes every outbox entry to the hub `to` that is due after now due at now, as
-// when that hub joins, and returns how many it changed. Entries due already keep their
-// Due, and every entry keeps its Attempts.
-func (s *Store) Hasten(to string, now time.Time) (int, error) {
-	now = now.UTC()
-	var n int
-	err := s.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketOutbox)
-		var due [][]byte
-		err := b.ForEach(func(k, v []byte) error {
-			var r outboxRow
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("decode outbox entry %s: %w", k, err)
-			}
-			if r.To == to && r.Due.After(now) {
-				due = append(due, bytes.Clone(k))
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		// Rewritten after the walk, from copied keys: bbolt forbids changing a bucket while
-		// ForEach runs, and its keys may move once it changes.
-		for _, k := range due {
-			var r outboxRow
-			if err := json.Unmarshal(b.Get(k), &r); err != nil {
-				return fmt.Errorf("decode outbox entry %s: %w", k, err)
-			}
-			r.Due = now
-			if err := putOutboxRow(b, k, r); err != nil {
-				return err
-			}
-		}
-		n = len(due)
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("hasten outbox entries to %s: %w", to, err)
-	}
-	return n, nil
-}
-
-// PruneInbox forgets the IDs of messages received before `before`, and returns how
-// many. A message received again after its ID is forgotten is applied again, so keep
-// IDs for longer than a sender can retry and than the envelope's time window.
-func (s *Store) PruneInbox(before time.Time) (int, error) {
-	limit := timeKey(before)
-	n := 0
-	err := s.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketInbox)
-		var old [][]byte
-		// Collected first, as copies: deleting under a bbolt cursor skips the following key.
-		err := b.ForEach(func(k, v []byte) error {
-			if len(v) < timeKeyLen {
-				return fmt.Errorf("inbox entry %s is %d bytes: data file is damaged", k, len(v))
-			}
-			if bytes.Compare(v[:timeKeyLen], limit) < 0 {
-				old = append(old, bytes.Clone(k))
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		for _, k := range old {
-			if err := b.Delete(k); err != nil {
-				return fmt.Errorf("delete inbox entry %s: %w", k, err)
-			}
-		}
-		n = len(old)
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("prune inbox: %w", err)
-	}
-	return n, nil
-}
-
-// KPIs returns the KPI records whose At is in [from, to), ordered by At, then Kind,
-// then Referral, then Hub. A zero from or to leaves that end open. The slice is empty,
-// not nil, when none is.
-func (s *Store) KPIs(from, to time.Time) ([]protocol.KPIRecord, error) {
-	kpis := []protocol.KPIRecord{}
-	err := s.view(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketKPIs).ForEach(func(k, v []byte) error {
-			var r protocol.KPIRecord
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("decode KPI record %q: %w", k, err)
-			}
-			if (!from.IsZero() && r.At.Before(from)) || (!to.IsZero() && !r.At.Before(to)) {
-				return nil
-			}
-			kpis = append(kpis, r)
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read KPI records: %w", err)
-	}
-	slices.SortFunc(kpis, func(a, b protocol.KPIRecord) int {
-		return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.Kind, b.Kind),
-			strings.Compare(a.Referral, b.Referral), strings.Compare(a.Hub, b.Hub))
-	})
-	return kpis, nil
 }
 
 // writeChange writes, in tx, rec (unless nil), the messages out and the KPI records
@@ -632,54 +284,9 @@ func decodeReferral(v, sme []byte) (ReferralRecord, error) {
 	return rec, nil
 }
 
-// putOutgoing writes the outbox entry o, replacing one with its ID.
-func putOutgoing(tx *bolt.Tx, o Outgoing) error {
-	r := outboxRow{To: o.To, Referral: o.Referral, Attempts: o.Attempts, Due: o.Due.UTC(), Created: o.Created.UTC()}
-	if err := putOutboxRow(tx.Bucket(bucketOutbox), []byte(o.ID), r); err != nil {
-		return err
-	}
-	if err := tx.Bucket(bucketOutboxBlobs).Put([]byte(o.ID), o.Envelope); err != nil {
-		return fmt.Errorf("write outbox envelope: %w", err)
-	}
-	return nil
-}
-
-func putOutboxRow(b *bolt.Bucket, id []byte, r outboxRow) error {
-	v, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("encode outbox entry %s: %w", id, err)
-	}
-	if err := b.Put(id, v); err != nil {
-		return fmt.Errorf("write outbox entry %s: %w", id, err)
-	}
-	return nil
-}
-
-func (r outboxRow) outgoing(id string, env []byte) Outgoing {
-	return Outgoing{ID: id, To: r.To, Referral: r.Referral, Envelope: env, Attempts: r.Attempts, Due: r.Due, Created: r.Created}
-}
-
-// timeKeyLen is the length of a timeKey.
-const timeKeyLen = 12
-
-// timeKey encodes t so that keys sort as their times do, for every t, the zero time
-// too: the Unix seconds with the sign bit flipped, then the nanoseconds, big-endian.
-func timeKey(t time.Time) []byte {
-	k := make([]byte, 0, timeKeyLen)
-	k = binary.BigEndian.AppendUint64(k, uint64(t.Unix())^(1<<63))
-	return binary.BigEndian.AppendUint32(k, uint32(t.Nanosecond()))
-}
-
 // createdKey is the key of a referral in the index by Created.
 func createdKey(created time.Time, id []byte) []byte {
 	return append(timeKey(created), id...)
-}
-
-// kpiKey is a KPI record's key: writing the same (Kind, Referral, Hub) again replaces
-// it, so a report counts it once. Validation keeps NUL bytes out of the parts: kinds
-// are known words, referrals UUIDs and hubs slugs.
-func kpiKey(k protocol.KPIRecord) []byte {
-	return []byte(string(k.Kind) + "\x00" + k.Referral + "\x00" + k.Hub)
 }
 
 // checkChange refuses a change that must not be stored, naming every field at fault:

@@ -30,7 +30,8 @@ var (
 	bucketHubs     = []byte("hubs")
 	bucketBodies   = []byte("hub_bodies")
 
-	// Since schema 2: referrals and their messages; see referrals.go.
+	// Since schema 2: referrals and their messages; see referrals.go, outbox.go, inbox.go
+	// and kpi.go.
 	bucketReferrals   = []byte("referrals")
 	bucketSMEs        = []byte("referral_smes")
 	bucketCreated     = []byte("referrals_created")
@@ -249,6 +250,17 @@ func closed(err error) error {
 // clock returns the store's time, in UTC and without a monotonic reading, so that
 // what is stored compares equal to what is read back.
 func (s *Store) clock() time.Time { return s.now().UTC() }
+
+// timeKeyLen is the length of a timeKey.
+const timeKeyLen = 12
+
+// timeKey encodes t so that keys sort as their times do, for every t, the zero time
+// too: the Unix seconds with the sign bit flipped, then the nanoseconds, big-endian.
+func timeKey(t time.Time) []byte {
+	k := make([]byte, 0, timeKeyLen)
+	k = binary.BigEndian.AppendUint64(k, uint64(t.Unix())^(1<<63))
+	return binary.BigEndian.AppendUint32(k, uint32(t.Nanosecond()))
+}
 
 // A migration upgrades the file from its index in migrations to the next version. It
 // runs inside Open's write transaction: if it fails, nothing of it is kept.

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -484,5 +485,23 @@ func TestStore_groupCommitPanic(t *testing.T) {
 	}
 	if err := s.update(func(tx *bolt.Tx) error { return nil }); err != nil {
 		t.Errorf("write after a panic: %v", err)
+	}
+}
+
+func TestTimeKey_sorts(t *testing.T) {
+	times := []time.Time{
+		{},
+		time.Date(1960, 1, 1, 0, 0, 0, 999, time.UTC),
+		time.Unix(0, 0),
+		time.Unix(0, 1),
+		testTime,
+		testTime.Add(time.Nanosecond),
+		testTime.Add(time.Second - time.Nanosecond),
+		time.Date(2262, 4, 12, 0, 0, 0, 0, time.UTC), // past UnixNano's range
+	}
+	for i := 1; i < len(times); i++ {
+		if a, b := timeKey(times[i-1]), timeKey(times[i]); bytes.Compare(a, b) >= 0 {
+			t.Errorf("timeKey(%v) = %x is not before timeKey(%v) = %x", times[i-1], a, times[i], b)
+		}
 	}
 }

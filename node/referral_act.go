@@ -1,0 +1,60 @@
+package node
+
+import (
+	"slices"
+	"time"
+
+	"github.com/hubnet-eu/hubnet/protocol"
+	"github.com/hubnet-eu/hubnet/store"
+)
+
+// actions are the events people make through the API.
+var actions = []protocol.Event{protocol.EventAccept, protocol.EventDecline, protocol.EventHold, protocol.EventAnswer,
+	protocol.EventStart, protocol.EventComplete, protocol.EventFail, protocol.EventCancel}
+
+// Act makes event ev on referral id as this hub: accept, decline, hold, answer,
+// start, complete, fail or cancel. The change and its message to the other hub are
+// stored in one transaction; the lifecycle refuses what this hub may not do now.
+func (n *Node) Act(id string, ev protocol.Event, a ReferralAction) (ReferralInfo, error) {
+	if !slices.Contains(actions, ev) {
+		return ReferralInfo{}, &protocol.ValidationError{What: "action", Problems: []protocol.FieldError{
+			{Field: "action", Rule: "must be accept, decline, hold, answer, start, complete, fail or cancel"}}}
+	}
+	now := n.cfg.Now()
+	body := protocol.ReferralEvent{V: protocol.Version, Referral: id, Event: ev, At: now.UTC(), Reason: a.Reason, Outcome: a.Outcome, Note: a.Note}
+	if err := body.Validate(); err != nil {
+		return ReferralInfo{}, err
+	}
+	rec, err := n.store.UpdateReferral(id, func(rec *store.ReferralRecord) ([]store.Outgoing, []protocol.KPIRecord, error) {
+		r := &rec.Referral
+		if rec.Role == protocol.RoleReceiver && r.State == protocol.StateReceived && now.After(r.DecideBy) {
+			return nil, nil, &protocol.TransitionError{From: r.State, Event: ev, By: rec.Role,
+				Rule: "the deadline to decide passed at " + r.DecideBy.Format(time.RFC3339)}
+		}
+		if err := r.Apply(ev, rec.Role, n.id.ID, now, a.Note); err != nil {
+			return nil, nil, err
+		}
+		setReasons(r, ev, a.Reason, a.Outcome)
+		rec.Updated = now
+		partner := rec.Partner()
+		o, err := n.referrals.outgoing(partner, r.ID, protocol.TypeReferralEvent, body, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		var kpis []protocol.KPIRecord
+		if ev == protocol.EventComplete {
+			kpis = []protocol.KPIRecord{kpi(protocol.KPIServiceDelivered, *rec, n.id.ID, now), kpi(protocol.KPICollaboration, *rec, n.id.ID, now)}
+		}
+		return []store.Outgoing{o}, kpis, nil
+	})
+	if err != nil {
+		return ReferralInfo{}, err
+	}
+	n.log.Info("referral updated", "referral", id, "event", ev, "state", rec.Referral.State)
+	n.referrals.wake()
+	pending, err := n.pending()
+	if err != nil {
+		return ReferralInfo{}, err
+	}
+	return n.referralInfo(rec, pending[id]), nil
+}

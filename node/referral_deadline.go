@@ -1,0 +1,66 @@
+package node
+
+import (
+	"errors"
+
+	"github.com/hubnet-eu/hubnet/protocol"
+	"github.com/hubnet-eu/hubnet/store"
+)
+
+// errUnchanged makes UpdateReferral write nothing when there is nothing to change.
+var errUnchanged = errors.New("unchanged")
+
+// expire ends the referrals whose deadlines passed. The referring hub expires a
+// referral not received, or not decided, in time (plus DecisionGrace, for a decision
+// on its way) and tells the other hub; the receiving hub expires one it has not
+// decided by the deadline, on its own clock.
+func (e *referrals) expire() {
+	now := e.n.cfg.Now()
+	recs, err := e.n.store.Referrals(store.ReferralFilter{
+		States: []protocol.State{protocol.StateRequested, protocol.StateReceived, protocol.StateOnHold}})
+	if err != nil {
+		e.n.log.Error("read referrals for deadlines", "err", err)
+		return
+	}
+	grace := e.n.cfg.DecisionGrace
+	for _, rec := range recs {
+		r := rec.Referral
+		due := false
+		switch {
+		case r.State == protocol.StateOnHold && r.HeldFrom != protocol.StateReceived:
+		case rec.Role == protocol.RoleSender && r.State == protocol.StateRequested:
+			due = now.After(r.AckBy.Add(grace))
+		case rec.Role == protocol.RoleSender:
+			due = now.After(r.DecideBy.Add(grace))
+		default:
+			due = r.State != protocol.StateRequested && now.After(r.DecideBy)
+		}
+		if !due {
+			continue
+		}
+		_, err := e.n.store.UpdateReferral(r.ID, func(rec *store.ReferralRecord) ([]store.Outgoing, []protocol.KPIRecord, error) {
+			if err := rec.Referral.Apply(protocol.EventExpire, protocol.RoleSystem, e.n.id.ID, now, "deadline passed"); err != nil {
+				return nil, nil, errUnchanged
+			}
+			rec.Updated = now
+			if rec.Role != protocol.RoleSender {
+				return nil, nil, nil
+			}
+			o, err := e.outgoing(r.To, r.ID, protocol.TypeReferralEvent,
+				protocol.ReferralEvent{V: protocol.Version, Referral: r.ID, Event: protocol.EventExpire, At: now.UTC()}, now)
+			if err != nil {
+				return nil, nil, err
+			}
+			return []store.Outgoing{o}, nil, nil
+		})
+		switch {
+		case errors.Is(err, errUnchanged):
+		case err != nil:
+			e.n.log.Error("expire referral", "referral", r.ID, "err", err)
+		default:
+			e.n.log.Info("referral expired", "referral", r.ID, "role", rec.Role)
+			e.n.metrics.referralMsgs.WithLabelValues("expired").Inc()
+			e.wake()
+		}
+	}
+}

@@ -1,0 +1,68 @@
+package node
+
+import (
+	"slices"
+
+	"github.com/hubnet-eu/hubnet/protocol"
+	"github.com/hubnet-eu/hubnet/store"
+)
+
+// Referral returns one referral.
+func (n *Node) Referral(id string) (ReferralInfo, error) {
+	rec, err := n.store.Referral(id)
+	if err != nil {
+		return ReferralInfo{}, err
+	}
+	pending, err := n.pending()
+	if err != nil {
+		return ReferralInfo{}, err
+	}
+	return n.referralInfo(rec, pending[id]), nil
+}
+
+// Referrals lists the referrals q selects, newest first.
+func (n *Node) Referrals(q ReferralQuery) ([]ReferralInfo, error) {
+	f := store.ReferralFilter{Partner: q.Partner, From: q.From, To: q.To}
+	switch q.Direction {
+	case "":
+	case "in":
+		f.Role = protocol.RoleReceiver
+	case "out":
+		f.Role = protocol.RoleSender
+	default:
+		return nil, &protocol.ValidationError{What: "referral list", Problems: []protocol.FieldError{{Field: "direction", Rule: "must be in or out"}}}
+	}
+	if q.State != "" {
+		if !slices.Contains(protocol.States, q.State) {
+			return nil, &protocol.ValidationError{What: "referral list", Problems: []protocol.FieldError{{Field: "state", Rule: "must be a referral state such as received or accepted"}}}
+		}
+		f.States = []protocol.State{q.State}
+	}
+	recs, err := n.store.Referrals(f)
+	if err != nil {
+		return nil, err
+	}
+	pending, err := n.pending()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ReferralInfo, len(recs))
+	for i, rec := range recs {
+		out[i] = n.referralInfo(rec, pending[rec.Referral.ID])
+	}
+	return out, nil
+}
+
+// pending counts the outbox entries per referral.
+func (n *Node) pending() (map[string]int, error) { return n.store.Pending() }
+
+func (n *Node) referralInfo(rec store.ReferralRecord, pending int) ReferralInfo {
+	info := ReferralInfo{Referral: rec.Referral, Role: rec.Role, Partner: rec.Partner(), SME: rec.SME,
+		Pending: pending, Actions: []protocol.Event{}, Updated: rec.Updated}
+	for _, ev := range actions {
+		if _, err := protocol.Next(rec.Referral.State, rec.Referral.HeldFrom, ev, rec.Role); err == nil {
+			info.Actions = append(info.Actions, ev)
+		}
+	}
+	return info
+}
