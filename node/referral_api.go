@@ -17,40 +17,6 @@ import (
 	"github.com/hubnet-eu/hubnet/store"
 )
 
-// ReferralRequest is the body of POST /v1/referrals: an SME referred to hub To.
-type ReferralRequest struct {
-	To      string           `json:"to"`
-	Need    protocol.Need    `json:"need"`
-	SME     protocol.SME     `json:"sme"`
-	Consent protocol.Consent `json:"consent"`
-}
-
-// ReferralInfo is a referral as the API shows it to this hub's operator.
-type ReferralInfo struct {
-	Referral protocol.Referral `json:"referral"`
-	Role     protocol.Role     `json:"role"`    // this hub's role
-	Partner  string            `json:"partner"` // the other hub
-	SME      *protocol.SME     `json:"sme,omitempty"`
-	Pending  int               `json:"pending"` // messages the partner has not acknowledged yet
-	Actions  []protocol.Event  `json:"actions"` // what this hub may do now
-	Updated  time.Time         `json:"updated"`
-}
-
-// ReferralAction is the optional body of POST /v1/referrals/{id}/{action}.
-type ReferralAction struct {
-	Reason  string `json:"reason,omitempty"`  // decline, fail, cancel
-	Outcome string `json:"outcome,omitempty"` // complete
-	Note    string `json:"note,omitempty"`
-}
-
-// ReferralQuery selects referrals; zero fields select all.
-type ReferralQuery struct {
-	Direction string // "in" (received) or "out" (sent)
-	State     protocol.State
-	Partner   string
-	From, To  time.Time // created in [From, To)
-}
-
 // actions are the events people make through the API.
 var actions = []protocol.Event{protocol.EventAccept, protocol.EventDecline, protocol.EventHold, protocol.EventAnswer,
 	protocol.EventStart, protocol.EventComplete, protocol.EventFail, protocol.EventCancel}
@@ -59,7 +25,7 @@ var actions = []protocol.Event{protocol.EventAccept, protocol.EventDecline, prot
 // offer is delivered to the receiving hub from the outbox, now or when it is back.
 func (n *Node) Refer(req ReferralRequest) (ReferralInfo, error) {
 	now := n.cfg.Now()
-	if v := req.check(n.id.ID, now); len(v.Problems) > 0 {
+	if v := checkReferral(&req, n.id.ID, now); len(v.Problems) > 0 {
 		return ReferralInfo{}, v
 	}
 	if _, ok := n.dir.peer(req.To); !ok {
@@ -92,8 +58,8 @@ func (n *Node) Refer(req ReferralRequest) (ReferralInfo, error) {
 	return n.referralInfo(rec, 1), nil
 }
 
-// check returns every problem of a referral that hub self would send at now.
-func (req *ReferralRequest) check(self string, now time.Time) *protocol.ValidationError {
+// checkReferral returns every problem of referral req that hub self would send at now.
+func checkReferral(req *ReferralRequest, self string, now time.Time) *protocol.ValidationError {
 	v := &protocol.ValidationError{What: "referral"}
 	if !protocol.ValidID(req.To) || req.To == self {
 		v.Problems = append(v.Problems, protocol.FieldError{Field: "to", Rule: "must be the ID of another hub"})
@@ -231,22 +197,6 @@ func (n *Node) referralInfo(rec store.ReferralRecord, pending int) ReferralInfo 
 		}
 	}
 	return info
-}
-
-// Report is the KPI report of a period: the services this hub delivered through
-// referrals, and its collaborations with other hubs, each counted once.
-type Report struct {
-	Hub               string               `json:"hub"`
-	From              time.Time            `json:"from"`
-	To                time.Time            `json:"to"`
-	ServicesDelivered int                  `json:"services_delivered"`
-	ByCategory        map[string]int       `json:"by_category"`
-	BySector          map[string]int       `json:"by_sector"`
-	ByRegion          map[string]int       `json:"by_region"`
-	ByFamily          map[string]int       `json:"by_family"`
-	Collaborations    int                  `json:"collaborations"`
-	ByPartner         map[string]int       `json:"by_partner"`
-	Records           []protocol.KPIRecord `json:"records"`
 }
 
 // Report sums the KPI records of [from, to).
