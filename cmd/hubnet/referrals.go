@@ -160,8 +160,8 @@ func (f *listFlags) run(a *app, cmd *cobra.Command) error {
 }
 
 // period reads --from and --to as the node reads the dates of GET /v1/referrals: a
-// date (2026-11-22, as midnight UTC) or an RFC 3339 time. Either that is neither is
-// refused as the node refuses it, the problem named by its flag.
+// date (2026-11-22, as midnight UTC) or an RFC 3339 time. A flag that is neither is
+// refused with the node's words, the problem named by the flag.
 func (f *listFlags) period() (from, to time.Time, err error) {
 	var problems []protocol.FieldError
 	parse := func(s, flag string) time.Time {
