@@ -57,9 +57,6 @@ func NewClient(baseURL, token string, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
-// URL returns the node's URL, without a trailing slash.
-func (c *Client) URL() string { return c.base }
-
 // WithRawBody returns a copy of c that also stores in *dst the body of every
 // successful answer, as the node sent it: for a caller that shows the answer
 // unchanged. The copy shares c's HTTP client; it is for one goroutine at a time.
