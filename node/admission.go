@@ -20,15 +20,6 @@ import (
 // as installing a certificate for keys it does not use yet while it runs.
 var ErrNotAllowed = errors.New("node: not allowed now")
 
-// CertInfo says whether the hub's own certificate lets it into the network.
-type CertInfo struct {
-	Installed bool      `json:"installed"`
-	Issued    time.Time `json:"issued,omitzero"`
-	NotAfter  time.Time `json:"not_after,omitzero"`
-	Valid     bool      `json:"valid"`
-	Problem   string    `json:"problem,omitempty"` // why the other hubs refuse it
-}
-
 // certInfo checks the hub's own certificate as the other hubs do.
 func (n *Node) certInfo() CertInfo {
 	if len(n.net.AdmissionKeys) == 0 {
@@ -127,13 +118,6 @@ func certFieldError(field, rule string) error {
 	return &protocol.ValidationError{What: "certificate", Problems: []protocol.FieldError{{Field: field, Rule: rule}}}
 }
 
-// InstallResult is what InstallCertificate did to a data directory.
-type InstallResult struct {
-	ID       string    `json:"id"`
-	NotAfter time.Time `json:"not_after"`
-	Rotated  bool      `json:"rotated"` // the hub now uses the keys RotateKeys made
-}
-
 // InstallCertificate installs c in the data directory dir of a stopped hub. With net
 // not nil it first replaces the stored network by net, which must have the same name:
 // how a hub gets a new admission key of its steward. The certificate must verify for
@@ -197,14 +181,6 @@ func Admit(dir string, adm protocol.AdmissionKey, valid time.Duration) (protocol
 	return c, nil
 }
 
-// NextKeys are the public keys RotateKeys made, for the steward to certify.
-type NextKeys struct {
-	ID      string `json:"id"`
-	Network string `json:"network"`
-	SignKey []byte `json:"sign_key"`
-	BoxKey  []byte `json:"box_key"`
-}
-
 // RotateKeys makes new signing and box keys for the stopped hub in dir. They wait in
 // the store until InstallCertificate installs a certificate for them; until then the
 // hub runs with its current keys. Called again, it returns the same waiting keys.
@@ -227,18 +203,6 @@ func RotateKeys(dir string) (NextKeys, error) {
 		return NextKeys{}, err
 	}
 	return NextKeys{ID: id.ID, Network: netw.Name, SignKey: sign, BoxKey: box[:]}, nil
-}
-
-// GossipKeyInfo describes the gossip keyring without showing the keys.
-type GossipKeyInfo struct {
-	Primary string   `json:"primary"` // fingerprint of the key gossip is encrypted with
-	Keys    []string `json:"keys"`    // fingerprints of every key accepted
-}
-
-// GossipKeyChange is the body of POST /v1/gossip-keys.
-type GossipKeyChange struct {
-	Op  string `json:"op"`  // install, use or remove
-	Key []byte `json:"key"` // 32 bytes, base64 in JSON
 }
 
 // KeyFingerprint names a gossip key without showing it: the first 8 bytes of its

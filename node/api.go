@@ -23,63 +23,6 @@ import (
 // MaxBodySize is the largest request body the HTTP API reads, in bytes.
 const MaxBodySize = 1 << 20
 
-// HubInfo is one hub of the directory as the API shows it.
-type HubInfo struct {
-	ID        string           `json:"id"`
-	Self      bool             `json:"self,omitempty"`
-	Reachable bool             `json:"reachable"`
-	LastSeen  time.Time        `json:"last_seen,omitzero"`
-	Revision  uint64           `json:"revision"`
-	Fetched   time.Time        `json:"fetched,omitzero"`
-	Profile   protocol.Profile `json:"profile"`
-}
-
-// PeerInfo is one member of the gossip network as the API shows it.
-type PeerInfo struct {
-	ID        string    `json:"id"`
-	Self      bool      `json:"self,omitempty"`
-	State     string    `json:"state"` // alive, left (said goodbye), failed or revoked
-	Gossip    string    `json:"gossip,omitempty"`
-	Route     string    `json:"route,omitempty"`
-	Revision  uint64    `json:"revision"`        // gossiped profile revision
-	Cached    uint64    `json:"cached_revision"` // revision in this hub's directory
-	LastSeen  time.Time `json:"last_seen,omitzero"`
-	Reachable bool      `json:"reachable"`
-}
-
-// SelfInfo describes the node itself.
-type SelfInfo struct {
-	ID       string            `json:"id"`
-	Network  string            `json:"network"`
-	SignKey  []byte            `json:"sign_key"`
-	BoxKey   []byte            `json:"box_key"`
-	Addrs    Addrs             `json:"addrs"`
-	Revision uint64            `json:"revision"`
-	Profile  *protocol.Profile `json:"profile,omitempty"`
-	Cert     CertInfo          `json:"certificate"`
-}
-
-// APIError is the body of every error response.
-type APIError struct {
-	Error APIErrorBody `json:"error"`
-}
-
-// APIErrorBody says what failed: a stable code, a message and, for invalid input,
-// every field problem.
-type APIErrorBody struct {
-	Code     string                `json:"code"`
-	Message  string                `json:"message"`
-	Problems []protocol.FieldError `json:"problems,omitempty"`
-}
-
-// CapacityChange is the body of PUT /v1/self/capacity/{family}: the places available
-// now and, optionally, a new maximum.
-type CapacityChange struct {
-	Available *int   `json:"available"`
-	Maximum   *int   `json:"maximum,omitempty"`
-	Unit      string `json:"unit,omitempty"`
-}
-
 // Self returns what the node says about itself.
 func (n *Node) Self() (SelfInfo, error) {
 	s := SelfInfo{ID: n.id.ID, Network: n.net.Name, SignKey: n.id.SignPublic(), BoxKey: n.id.BoxPub[:], Addrs: n.Addrs(), Cert: n.certInfo()}
@@ -369,13 +312,6 @@ func reply(w http.ResponseWriter, v any, err error) {
 	enc.SetIndent("", "  ")
 	enc.Encode(v)
 }
-
-// Codes of the errors of a write the data file did not take.
-const (
-	CodeStorageFull     = "storage-full"      // 507: no space for the data file
-	CodeStorageReadOnly = "storage-read-only" // 503: its file system is read-only
-	CodeStorageFailed   = "storage-failed"    // 500: the disk failed otherwise
-)
 
 // storageError is the answer to a write the data file did not take (store.ErrWrite):
 // its message says what failed, why, and what the operator can do. The store rolled

@@ -115,7 +115,7 @@ func (c *console) refer(w http.ResponseWriter, r *http.Request, v *webView) {
 		for _, p := range problems {
 			f.add(p, referField)
 		}
-		for _, p := range req.check(c.n.id.ID, now).Problems {
+		for _, p := range checkReferral(&req, c.n.id.ID, now).Problems {
 			if !slices.ContainsFunc(problems, func(q protocol.FieldError) bool { return referField(q.Field) == referField(p.Field) }) {
 				f.add(p, referField)
 			}

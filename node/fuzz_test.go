@@ -246,7 +246,7 @@ func FuzzReferralBody(f *testing.F) {
 		if !ok {
 			return
 		}
-		v := req.check(fuzzSelf, fuzzNow)
+		v := checkReferral(req, fuzzSelf, fuzzNow)
 		if len(v.Problems) == 0 {
 			if req.To == fuzzSelf || req.Consent.Recipient != req.To {
 				t.Fatalf("referral to %q for %q passes", req.To, req.Consent.Recipient)
@@ -452,7 +452,7 @@ func FuzzReferralForm(f *testing.F) {
 		if !req.Consent.Until.IsZero() && req.Consent.Until.Format(time.TimeOnly) != "23:59:59" {
 			t.Fatalf("consent until %v, want the end of a day", req.Consent.Until)
 		}
-		if v := req.check(fuzzSelf, fuzzNow); len(v.Problems) > 0 {
+		if v := checkReferral(&req, fuzzSelf, fuzzNow); len(v.Problems) > 0 {
 			checkAPIError(t, v)
 			for _, p := range v.Problems {
 				if referField(p.Field) == "" {

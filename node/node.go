@@ -382,14 +382,6 @@ func outboundIP() net.IP {
 // its routes and directory with what it found.
 func (n *Node) Ready() <-chan struct{} { return n.ready }
 
-// Addrs are the addresses a started node is bound to.
-type Addrs struct {
-	HTTP    string `json:"http"`
-	Gossip  string `json:"gossip"`
-	Cluster string `json:"cluster"`
-	Client  string `json:"client"`
-}
-
 // Addrs returns the bound addresses; empty before Start.
 func (n *Node) Addrs() Addrs {
 	a := Addrs{HTTP: n.HTTPAddr(), Gossip: n.GossipAddr(), Cluster: n.routeAddr}

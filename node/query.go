@@ -19,17 +19,6 @@ const (
 	MaxQueryTimeout     = 10 * time.Second
 )
 
-// LiveInfo says which hubs a live query reached.
-type LiveInfo struct {
-	TimeoutMS   int64    `json:"timeout_ms"`
-	TookMS      float64  `json:"took_ms"`
-	Asked       []string `json:"asked"`       // reachable hubs, asked
-	Answered    []string `json:"answered"`    // answered in time
-	Late        []string `json:"late"`        // asked, no answer before the deadline
-	Failed      []string `json:"failed"`      // answered with an error
-	Unreachable []string `json:"unreachable"` // in the directory but not reachable: not asked
-}
-
 // queries routes answers to the live queries waiting for them. Answers come to one
 // wildcard subscription, INBOX.<query ID>, rather than one subscription per query,
 // so a query costs no subscription round trip across the mesh.

@@ -9,56 +9,6 @@ import (
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
-// ReferralRequest is the body of POST /v1/referrals: an SME referred to hub To.
-type ReferralRequest struct {
-	To      string           `json:"to"`
-	Need    protocol.Need    `json:"need"`
-	SME     protocol.SME     `json:"sme"`
-	Consent protocol.Consent `json:"consent"`
-}
-
-// ReferralInfo is a referral as the API shows it to this hub's operator.
-type ReferralInfo struct {
-	Referral protocol.Referral `json:"referral"`
-	Role     protocol.Role     `json:"role"`    // this hub's role
-	Partner  string            `json:"partner"` // the other hub
-	SME      *protocol.SME     `json:"sme,omitempty"`
-	Pending  int               `json:"pending"` // messages the partner has not acknowledged yet
-	Actions  []protocol.Event  `json:"actions"` // what this hub may do now
-	Updated  time.Time         `json:"updated"`
-}
-
-// ReferralAction is the optional body of POST /v1/referrals/{id}/{action}.
-type ReferralAction struct {
-	Reason  string `json:"reason,omitempty"`  // decline, fail, cancel
-	Outcome string `json:"outcome,omitempty"` // complete
-	Note    string `json:"note,omitempty"`
-}
-
-// ReferralQuery selects referrals; zero fields select all.
-type ReferralQuery struct {
-	Direction string // "in" (received) or "out" (sent)
-	State     protocol.State
-	Partner   string
-	From, To  time.Time // created in [From, To)
-}
-
-// Report is the KPI report of a period: the services this hub delivered through
-// referrals, and its collaborations with other hubs, each counted once.
-type Report struct {
-	Hub               string               `json:"hub"`
-	From              time.Time            `json:"from"`
-	To                time.Time            `json:"to"`
-	ServicesDelivered int                  `json:"services_delivered"`
-	ByCategory        map[string]int       `json:"by_category"`
-	BySector          map[string]int       `json:"by_sector"`
-	ByRegion          map[string]int       `json:"by_region"`
-	ByFamily          map[string]int       `json:"by_family"`
-	Collaborations    int                  `json:"collaborations"`
-	ByPartner         map[string]int       `json:"by_partner"`
-	Records           []protocol.KPIRecord `json:"records"`
-}
-
 // referralRoutes adds the referral endpoints; every one needs the operator token,
 // since referrals hold an SME's identity.
 func (n *Node) referralRoutes(mux *http.ServeMux) {

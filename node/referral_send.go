@@ -29,7 +29,7 @@ const (
 // offer is delivered to the receiving hub from the outbox, now or when it is back.
 func (n *Node) Refer(req ReferralRequest) (ReferralInfo, error) {
 	now := n.cfg.Now()
-	if v := req.check(n.id.ID, now); len(v.Problems) > 0 {
+	if v := checkReferral(&req, n.id.ID, now); len(v.Problems) > 0 {
 		return ReferralInfo{}, v
 	}
 	if _, ok := n.dir.peer(req.To); !ok {
@@ -62,8 +62,8 @@ func (n *Node) Refer(req ReferralRequest) (ReferralInfo, error) {
 	return n.referralInfo(rec, 1), nil
 }
 
-// check returns every problem of a referral that hub self would send at now.
-func (req *ReferralRequest) check(self string, now time.Time) *protocol.ValidationError {
+// checkReferral returns every problem of referral req that hub self would send at now.
+func checkReferral(req *ReferralRequest, self string, now time.Time) *protocol.ValidationError {
 	v := &protocol.ValidationError{What: "referral"}
 	if !protocol.ValidID(req.To) || req.To == self {
 		v.Problems = append(v.Problems, protocol.FieldError{Field: "to", Rule: "must be the ID of another hub"})

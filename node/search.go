@@ -13,39 +13,6 @@ import (
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
-// SearchResult is the answer to a search: the best hubs, best first, and how many
-// hubs passed the query's filters in all.
-type SearchResult struct {
-	Query protocol.Query `json:"query"`
-	Total int            `json:"total"` // hubs that pass the filters; Hits holds the first Limit
-	Hits  []Hit          `json:"hits"`
-	Live  *LiveInfo      `json:"live,omitempty"` // set by a live query
-}
-
-// Hit is one hub in a search result, with why it ranks where it does and its capacity.
-type Hit struct {
-	Rank        int                                   `json:"rank"`
-	ID          string                                `json:"id"`
-	Name        string                                `json:"name"`
-	Type        protocol.HubType                      `json:"type"`
-	Country     string                                `json:"country"`
-	Regions     []string                              `json:"regions,omitempty"`
-	Languages   []string                              `json:"languages"`
-	Score       float64                               `json:"score"`
-	Explanation string                                `json:"explanation"`
-	Reasons     []string                              `json:"reasons"`
-	Proximity   string                                `json:"proximity,omitempty"`
-	Free        *int                                  `json:"free,omitempty"` // free places in the family asked for, when published
-	Capacity    map[protocol.Family]protocol.Capacity `json:"capacity,omitempty"`
-	Revision    uint64                                `json:"revision"`
-	Reachable   bool                                  `json:"reachable"`
-	LastSeen    time.Time                             `json:"last_seen,omitzero"`
-
-	// Set by a live query.
-	Answered bool     `json:"answered,omitempty"`  // the hub answered in time; capacity is its own, now
-	HubScore *float64 `json:"hub_score,omitempty"` // the hub's own evaluation, when it answered and matched
-}
-
 // index holds every other hub's profile prepared for matching. Searches read a
 // snapshot without locks; a change copies the slice of pointers, which at 10,000
 // hubs takes microseconds. A hub keeps its position for good, so the word index,

@@ -12,13 +12,6 @@ import (
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
-// LiveQuery is the body of POST /v1/query: the query's fields, and how long to wait
-// for the hubs' answers.
-type LiveQuery struct {
-	protocol.Query
-	TimeoutMS int64 `json:"timeout_ms,omitempty"` // 0 for DefaultQueryTimeout
-}
-
 // searchParams are the parameters of GET /v1/search; a list may be given as repeated
 // parameters or comma-separated.
 var searchParams = []string{"tech", "service", "family", "sector", "country", "region", "reach", "lang",

@@ -122,20 +122,20 @@ func run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	if err := c.startAll(setupCtx); err != nil {
 		return rep, err
 	}
-	api := newClient()
+	cl := newClient()
 	periodFrom := time.Now().AddDate(0, 0, -1)
-	if _, _, problems := settle(setupCtx, c, api, time.Minute, periodFrom); len(problems) > 0 {
+	if _, _, problems := settle(setupCtx, c, cl, time.Minute, periodFrom); len(problems) > 0 {
 		return rep, fmt.Errorf("the hubs did not get to know each other within a minute:\n\t%s", joinLines(problems))
 	}
 	rep.Setup = time.Since(t0)
 	logf("%d hubs know each other after %v", cfg.Hubs, rep.Setup.Round(time.Millisecond))
 
 	// The load, and the faults meanwhile.
-	d := newDriver(c, api, newPlan(cfg.Seed, cfg.Hubs, cfg.Ops), cfg.Cross)
+	d := newDriver(c, cl, newPlan(cfg.Seed, cfg.Hubs, cfg.Ops), cfg.Cross)
 	if err := d.readRevisions(ctx); err != nil {
 		return rep, err
 	}
-	inj := &injector{c: c, api: api, logf: logf}
+	inj := &injector{c: c, api: cl, logf: logf}
 	faults := planFaults(cfg.Seed, cfg.Hubs, cfg.Faults, cfg.Duration)
 	logf("load: %d operations and %d faults over %v, seed %d", cfg.Ops, len(faults), cfg.Duration, cfg.Seed)
 	start := time.Now()
@@ -181,7 +181,7 @@ func run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	}
 
 	logf("load done in %v; waiting up to %v for the network to settle", rep.Load.Round(time.Millisecond), cfg.Settle)
-	views, took, problems := settle(ctx, c, api, cfg.Settle, periodFrom)
+	views, took, problems := settle(ctx, c, cl, cfg.Settle, periodFrom)
 	rep.Settle, rep.Settled = took, len(problems) == 0
 	if err := ctx.Err(); err != nil {
 		return rep, err
@@ -202,10 +202,10 @@ func run(ctx context.Context, cfg Config) (rep *Report, err error) {
 
 // settle polls every hub until the network has settled or bound has passed, and
 // returns the last views, how long it took, and what was still unsettled.
-func settle(ctx context.Context, c *cluster, api *client, bound time.Duration, from time.Time) ([]hubView, time.Duration, []string) {
+func settle(ctx context.Context, c *cluster, cl *client, bound time.Duration, from time.Time) ([]hubView, time.Duration, []string) {
 	t0 := time.Now()
 	for {
-		views := snapshot(ctx, c, api, from, time.Now().AddDate(0, 0, 2))
+		views := snapshot(ctx, c, cl, from, time.Now().AddDate(0, 0, 2))
 		problems := unsettled(views)
 		if len(problems) == 0 || time.Since(t0) > bound || !sleep(ctx, 250*time.Millisecond) {
 			return views, time.Since(t0), problems

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hubnet-eu/hubnet/node"
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
@@ -18,28 +18,33 @@ import (
 // hubView is what one hub shows through its API.
 type hubView struct {
 	id        string
-	self      node.SelfInfo
-	hubs      []node.HubInfo
-	peers     []node.PeerInfo
-	referrals []node.ReferralInfo
-	report    node.Report
+	self      api.SelfInfo
+	hubs      []api.HubInfo
+	peers     []api.PeerInfo
+	referrals []api.ReferralInfo
+	report    api.Report
 	err       error // some part could not be read
 }
 
 // snapshot reads every hub's view at once; period is the report's.
-func snapshot(ctx context.Context, c *cluster, api *client, from, to time.Time) []hubView {
+func snapshot(ctx context.Context, c *cluster, cl *client, from, to time.Time) []hubView {
 	views := make([]hubView, len(c.hubs))
 	var wg sync.WaitGroup
 	for i, h := range c.hubs {
 		wg.Go(func() {
 			defer c.closeOnPanic()
 			v := hubView{id: h.id}
-			report := "/v1/report?from=" + from.Format(time.DateOnly) + "&to=" + to.Format(time.DateOnly)
-			for _, get := range []struct {
-				path string
-				out  any
-			}{{"/v1/self", &v.self}, {"/v1/hubs", &v.hubs}, {"/v1/peers", &v.peers}, {"/v1/referrals", &v.referrals}, {report, &v.report}} {
-				if v.err = api.get(ctx, h, get.path, get.out); v.err != nil {
+			for _, read := range []func(*api.Client) error{
+				func(ac *api.Client) (err error) { v.self, err = ac.Self(ctx); return err },
+				func(ac *api.Client) (err error) { v.hubs, err = ac.Hubs(ctx); return err },
+				func(ac *api.Client) (err error) { v.peers, err = ac.Peers(ctx); return err },
+				func(ac *api.Client) (err error) {
+					v.referrals, err = ac.Referrals(ctx, api.ReferralQuery{})
+					return err
+				},
+				func(ac *api.Client) (err error) { v.report, err = ac.Report(ctx, day(from), day(to)); return err },
+			} {
+				if v.err = cl.get(h, read); v.err != nil {
 					break
 				}
 			}
@@ -50,10 +55,15 @@ func snapshot(ctx context.Context, c *cluster, api *client, from, to time.Time) 
 	return views
 }
 
+// day is the date of t, where t is, as midnight UTC: a day of the KPI report.
+func day(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
 // pair is one referral as its two hubs show it; either may be missing.
 type pair struct {
 	id   string
-	s, v *node.ReferralInfo // at the referring hub, at the receiving hub
+	s, v *api.ReferralInfo // at the referring hub, at the receiving hub
 }
 
 // pairs matches the referrals the hubs list by ID, and returns every listing of a
@@ -125,7 +135,7 @@ func directoryProblems(views []hubView) []string {
 			if o.id == v.id {
 				continue
 			}
-			i := slices.IndexFunc(v.hubs, func(h node.HubInfo) bool { return h.ID == o.id })
+			i := slices.IndexFunc(v.hubs, func(h api.HubInfo) bool { return h.ID == o.id })
 			switch {
 			case i < 0:
 				out = append(out, fmt.Sprintf("%s's directory does not list %s", v.id, o.id))
@@ -134,7 +144,7 @@ func directoryProblems(views []hubView) []string {
 			case v.hubs[i].Revision != o.self.Revision:
 				out = append(out, fmt.Sprintf("%s's directory has %s at revision %d, %s is at %d", v.id, o.id, v.hubs[i].Revision, o.id, o.self.Revision))
 			}
-			j := slices.IndexFunc(v.peers, func(p node.PeerInfo) bool { return p.ID == o.id })
+			j := slices.IndexFunc(v.peers, func(p api.PeerInfo) bool { return p.ID == o.id })
 			switch {
 			case j < 0:
 				out = append(out, fmt.Sprintf("%s's member list does not list %s", v.id, o.id))
@@ -346,7 +356,7 @@ func check(views []hubView, o outcomes) ([]string, summary) {
 }
 
 // any returns whichever view of the pair exists, the referring hub's first.
-func (p *pair) any() *node.ReferralInfo {
+func (p *pair) any() *api.ReferralInfo {
 	if p.s != nil {
 		return p.s
 	}

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hubnet-eu/hubnet/node"
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
@@ -41,13 +41,13 @@ func newWorld() *world {
 	kpi := func(k protocol.KPIKind, hub, partner string) protocol.KPIRecord {
 		return protocol.KPIRecord{Kind: k, Referral: testID, Hub: hub, Partner: partner, At: t0.Add(4 * time.Second)}
 	}
-	view := func(id string, info node.ReferralInfo, kpis ...protocol.KPIRecord) hubView {
+	view := func(id string, info api.ReferralInfo, kpis ...protocol.KPIRecord) hubView {
 		gossip := map[string]string{"hub-1": "127.0.0.1:40001", "hub-2": "127.0.0.1:40002"}
-		v := hubView{id: id, self: node.SelfInfo{ID: id, Revision: 2, Addrs: node.Addrs{Gossip: gossip[id]}},
-			referrals: []node.ReferralInfo{info}, report: node.Report{Hub: id, Records: kpis}}
+		v := hubView{id: id, self: api.SelfInfo{ID: id, Revision: 2, Addrs: api.Addrs{Gossip: gossip[id]}},
+			referrals: []api.ReferralInfo{info}, report: api.Report{Hub: id, Records: kpis}}
 		for _, o := range []string{"hub-1", "hub-2"} {
-			v.hubs = append(v.hubs, node.HubInfo{ID: o, Self: o == id, Reachable: true, Revision: 2})
-			v.peers = append(v.peers, node.PeerInfo{ID: o, Self: o == id, State: "alive", Gossip: gossip[o], Reachable: true})
+			v.hubs = append(v.hubs, api.HubInfo{ID: o, Self: o == id, Reachable: true, Revision: 2})
+			v.peers = append(v.peers, api.PeerInfo{ID: o, Self: o == id, State: "alive", Gossip: gossip[o], Reachable: true})
 		}
 		for _, k := range kpis {
 			switch k.Kind {
@@ -61,9 +61,9 @@ func newWorld() *world {
 	}
 	return &world{
 		views: []hubView{
-			view("hub-1", node.ReferralInfo{Referral: ref(), Role: protocol.RoleSender, SME: sme},
+			view("hub-1", api.ReferralInfo{Referral: ref(), Role: protocol.RoleSender, SME: sme},
 				kpi(protocol.KPICollaboration, "hub-1", "hub-2")),
-			view("hub-2", node.ReferralInfo{Referral: ref(), Role: protocol.RoleReceiver, SME: sme},
+			view("hub-2", api.ReferralInfo{Referral: ref(), Role: protocol.RoleReceiver, SME: sme},
 				kpi(protocol.KPIServiceDelivered, "hub-2", "hub-1"), kpi(protocol.KPICollaboration, "hub-2", "hub-1")),
 		},
 		o: outcomes{
@@ -75,8 +75,8 @@ func newWorld() *world {
 }
 
 // sender and receiver are the two hubs' records of the referral.
-func (w *world) sender() *node.ReferralInfo   { return &w.views[0].referrals[0] }
-func (w *world) receiver() *node.ReferralInfo { return &w.views[1].referrals[0] }
+func (w *world) sender() *api.ReferralInfo   { return &w.views[0].referrals[0] }
+func (w *world) receiver() *api.ReferralInfo { return &w.views[1].referrals[0] }
 
 // TestCheck_findsEachInconsistency breaks a consistent world in one way at a time and
 // checks that check names what broke.
@@ -89,7 +89,7 @@ func TestCheck_findsEachInconsistency(t *testing.T) {
 		{"consistent", func(w *world) {}, ""},
 		{"lost at the sender", func(w *world) { w.views[0].referrals = nil },
 			"lost: referral " + testID + ", created by operation 1 at hub-1 (201), is not at hub-1"},
-		{"lost at the receiver", func(w *world) { w.views[1].referrals = nil; w.views[1].report = node.Report{} },
+		{"lost at the receiver", func(w *world) { w.views[1].referrals = nil; w.views[1].report = api.Report{} },
 			"lost: referral " + testID + " is completed at its referring hub hub-1 but not at its receiving hub hub-2"},
 		{"states differ", func(w *world) {
 			r := &w.sender().Referral
@@ -122,12 +122,12 @@ func TestCheck_findsEachInconsistency(t *testing.T) {
 			v.report.Records, v.report.ServicesDelivered = v.report.Records[1:], 0
 		}, "KPI: referral " + testID + " is completed, but hub-2 does not count its service-delivered"},
 		{"identity kept after a cancel", func(w *world) {
-			for _, info := range []*node.ReferralInfo{w.sender(), w.receiver()} {
+			for _, info := range []*api.ReferralInfo{w.sender(), w.receiver()} {
 				r := &info.Referral
 				r.State, r.Reason, r.Outcome = protocol.StateCancelled, "other", ""
 				r.History[4].Event, r.History[4].By, r.History[4].To = protocol.EventCancel, "hub-1", protocol.StateCancelled
 			}
-			w.views[0].report, w.views[1].report = node.Report{}, node.Report{}
+			w.views[0].report, w.views[1].report = api.Report{}, api.Report{}
 			w.o.byID[testID].acked = protocol.StateCancelled
 		}, "privacy: referral " + testID + " is cancelled at hub-2, which still holds the SME's identity"},
 		{"directory behind", func(w *world) { w.views[0].self.Revision = 3; w.o.profiles[0].acked = 3 },

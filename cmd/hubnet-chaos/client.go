@@ -1,17 +1,13 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"time"
 
-	"github.com/hubnet-eu/hubnet/node"
+	"github.com/hubnet-eu/hubnet/api"
 )
 
 // requestTimeout bounds one request to a hub. A paused hub holds a request until it
@@ -32,8 +28,8 @@ var outcomeNames = [...]string{"ok", "refused", "failed", "unknown"}
 
 func (o outcome) String() string { return outcomeNames[o] }
 
-// result is one request's outcome, with the HTTP status (0 without one) and the
-// error for any outcome but ok.
+// result is one request's outcome, with the HTTP status of an error answer (0
+// without one) and the error for any outcome but ok.
 type result struct {
 	outcome outcome
 	status  int
@@ -53,69 +49,55 @@ func newClient() *client {
 	}}
 }
 
-// call sends one request to hub h with its operator token and decodes a 2xx answer
-// into out.
-func (c *client) call(ctx context.Context, h *hub, method, path string, body, out any) result {
+// call makes one request to hub h with f, through an API client that sends h's
+// operator token, and tells what came of it.
+func (c *client) call(h *hub, f func(*api.Client) error) result {
 	base := h.url()
 	if base == "" {
 		return result{outcome: outcomeFailed, err: fmt.Errorf("%s is down", h.id)}
 	}
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return result{outcome: outcomeFailed, err: err}
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
+	ac, err := api.NewClient(base, h.token, api.WithHTTPClient(c.http))
 	if err != nil {
-		return result{outcome: outcomeFailed, err: err}
+		return result{outcome: outcomeFailed, err: fmt.Errorf("%s: %w", h.id, err)}
 	}
-	req.Header.Set("Authorization", "Bearer "+h.token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		var oe *net.OpError
-		if errors.As(err, &oe) && oe.Op == "dial" {
-			return result{outcome: outcomeFailed, err: fmt.Errorf("%s %s at %s: %w", method, path, h.id, err)}
-		}
-		return result{outcome: outcomeUnknown, err: fmt.Errorf("%s %s at %s: %w", method, path, h.id, err)}
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return result{outcome: outcomeUnknown, status: resp.StatusCode, err: fmt.Errorf("%s %s at %s: read the answer: %w", method, path, h.id, err)}
-	}
+	err = f(ac)
+	var (
+		ae *api.Error
+		ue *api.UnreachableError
+		oe *net.OpError
+	)
 	switch {
-	case resp.StatusCode >= 500:
-		return result{outcome: outcomeUnknown, status: resp.StatusCode, err: fmt.Errorf("%s %s at %s: %s %s", method, path, h.id, resp.Status, apiMessage(b))}
-	case resp.StatusCode >= 300:
-		return result{outcome: outcomeRefused, status: resp.StatusCode, err: fmt.Errorf("%s %s at %s: %s %s", method, path, h.id, resp.Status, apiMessage(b))}
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			return result{outcome: outcomeUnknown, status: resp.StatusCode, err: fmt.Errorf("%s %s at %s: decode the answer: %w", method, path, h.id, err)}
+	case err == nil:
+		return result{outcome: outcomeOK}
+	case errors.As(err, &ae):
+		msg := fmt.Errorf("%s %s at %s: %d %s%s", ae.Method, ae.Path, h.id, ae.Status, http.StatusText(ae.Status), apiMessage(ae))
+		if ae.Status >= 500 {
+			return result{outcome: outcomeUnknown, status: ae.Status, err: msg}
 		}
+		return result{outcome: outcomeRefused, status: ae.Status, err: msg}
+	case errors.As(err, &ue):
+		msg := fmt.Errorf("%s %s at %s: %w", ue.Method, ue.Path, h.id, ue.Err)
+		if errors.As(ue.Err, &oe) && oe.Op == "dial" {
+			return result{outcome: outcomeFailed, err: msg}
+		}
+		return result{outcome: outcomeUnknown, err: msg}
 	}
-	return result{outcome: outcomeOK, status: resp.StatusCode}
+	// The answer could not be decoded.
+	return result{outcome: outcomeUnknown, err: fmt.Errorf("%s: %w", h.id, err)}
 }
 
-// get reads path from hub h into out; any outcome but ok is an error.
-func (c *client) get(ctx context.Context, h *hub, path string, out any) error {
-	if r := c.call(ctx, h, http.MethodGet, path, nil, out); r.outcome != outcomeOK {
+// get reads from hub h with f; any outcome but ok is an error.
+func (c *client) get(h *hub, f func(*api.Client) error) error {
+	if r := c.call(h, f); r.outcome != outcomeOK {
 		return r.err
 	}
 	return nil
 }
 
-// apiMessage is the message of an API error body, or the body itself.
-func apiMessage(b []byte) string {
-	var e node.APIError
-	if json.Unmarshal(b, &e) == nil && e.Error.Message != "" {
-		return e.Error.Code + ": " + e.Error.Message
+// apiMessage is " code: message" of an error answer, or "" when it had none.
+func apiMessage(e *api.Error) string {
+	if e.Code == "" {
+		return ""
 	}
-	return string(bytes.TrimSpace(b))
+	return " " + e.Code + ": " + e.Message
 }

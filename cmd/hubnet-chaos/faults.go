@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/internal/faultfs"
 	"github.com/hubnet-eu/hubnet/node"
 )
@@ -254,8 +255,8 @@ func (inj *injector) observer(h *hub) *hub {
 // ports may stay listed alive at its old address until the failure detector gives
 // that one up.
 func (inj *injector) lists(ctx context.Context, o, h *hub, state string) bool {
-	var peers []node.PeerInfo
-	if inj.api.get(ctx, o, "/v1/peers", &peers) != nil {
+	var peers []api.PeerInfo
+	if inj.api.get(o, func(ac *api.Client) (err error) { peers, err = ac.Peers(ctx); return err }) != nil {
 		return false
 	}
 	h.mu.Lock()

@@ -4,13 +4,12 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"regexp"
 	"strconv"
 	"sync"
 	"time"
 
-	"github.com/hubnet-eu/hubnet/node"
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
@@ -162,8 +161,8 @@ func newDriver(c *cluster, api *client, plan []op, cross float64) *driver {
 // readRevisions reads every hub's profile revision before the load starts.
 func (d *driver) readRevisions(ctx context.Context) error {
 	for i, h := range d.c.hubs {
-		var self node.SelfInfo
-		if err := d.api.get(ctx, h, "/v1/self", &self); err != nil {
+		var self api.SelfInfo
+		if err := d.api.get(h, func(ac *api.Client) (err error) { self, err = ac.Self(ctx); return err }); err != nil {
 			return err
 		}
 		d.profiles[i].acked = self.Revision
@@ -268,14 +267,14 @@ func opOf(r protocol.Referral) int {
 
 // referralRequest is the referral operation o sends to hub to: a need drawn from rng,
 // named after o so that it can be found even when the request got no answer.
-func referralRequest(o op, to string, rng *rand.Rand) node.ReferralRequest {
+func referralRequest(o op, to string, rng *rand.Rand) api.ReferralRequest {
 	regions := []string{"FI193", "FI1C1", "SE110", "SI041", "PT111", "PL911", "ITH41"}
 	sectors := []string{"10", "C", "25", "62", "J", "A"}
 	categories := []protocol.Category{protocol.CategoryMicro, protocol.CategorySmall, protocol.CategoryMedium}
 	families := []protocol.Family{protocol.FamilyTestBeforeInvest, protocol.FamilySkills}
 	techs := []string{"ai-decision-support", "robotics"}
 	now := time.Now()
-	req := node.ReferralRequest{
+	req := api.ReferralRequest{
 		To: to,
 		Need: protocol.Need{
 			Sector: sectors[rng.IntN(len(sectors))], Region: regions[rng.IntN(len(regions))],
@@ -298,8 +297,9 @@ func referralRequest(o op, to string, rng *rand.Rand) node.ReferralRequest {
 func (d *driver) refer(ctx context.Context, o op) {
 	rng := rand.New(rand.NewPCG(o.seed, 2))
 	from, to := d.c.hubs[o.hub], d.c.hubs[o.to]
-	var info node.ReferralInfo
-	res := d.api.call(ctx, from, http.MethodPost, "/v1/referrals", referralRequest(o, to.id, rng), &info)
+	var info api.ReferralInfo
+	req := referralRequest(o, to.id, rng)
+	res := d.api.call(from, func(ac *api.Client) (err error) { info, err = ac.Refer(ctx, req); return err })
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.count("refer", res)
@@ -368,8 +368,8 @@ func chooseMove(rng *rand.Rand, s, heldFrom protocol.State, by protocol.Role) (m
 }
 
 // actionBody is the reason, outcome and note an action carries.
-func actionBody(rng *rand.Rand, o op, ev protocol.Event) node.ReferralAction {
-	a := node.ReferralAction{Note: fmt.Sprintf("chaos operation %d", o.n)}
+func actionBody(rng *rand.Rand, o op, ev protocol.Event) api.ReferralAction {
+	a := api.ReferralAction{Note: fmt.Sprintf("chaos operation %d", o.n)}
 	switch ev {
 	case protocol.EventDecline:
 		a.Reason = protocol.DeclineReasons[rng.IntN(len(protocol.DeclineReasons))]
@@ -431,8 +431,9 @@ func (d *driver) act(ctx context.Context, o op) {
 // while the receiving hub takes its own action.
 func (d *driver) actOn(ctx context.Context, rng *rand.Rand, o op, r *referral) bool {
 	from, to := d.c.hubs[r.from], d.c.hubs[r.to]
-	var s, v node.ReferralInfo
-	if d.api.get(ctx, from, "/v1/referrals/"+r.id, &s) != nil || d.api.get(ctx, to, "/v1/referrals/"+r.id, &v) != nil {
+	var s, v api.ReferralInfo
+	if d.api.get(from, func(ac *api.Client) (err error) { s, err = ac.Referral(ctx, r.id); return err }) != nil ||
+		d.api.get(to, func(ac *api.Client) (err error) { v, err = ac.Referral(ctx, r.id); return err }) != nil {
 		return false
 	}
 	if !quiescent(s, v) {
@@ -476,13 +477,13 @@ func (d *driver) actOn(ctx context.Context, rng *rand.Rand, o op, r *referral) b
 // take makes move m on referral r in state s (held from heldFrom) and records what
 // came of it. A move that crosses another leaves the model without a state until the
 // next time both hubs agree.
-func (d *driver) take(ctx context.Context, o op, r *referral, m move, body node.ReferralAction, s, heldFrom protocol.State, crossing bool) {
+func (d *driver) take(ctx context.Context, o op, r *referral, m move, body api.ReferralAction, s, heldFrom protocol.State, crossing bool) {
 	h, hi := d.c.hubs[r.to], r.to
 	if m.by == protocol.RoleSender {
 		h, hi = d.c.hubs[r.from], r.from
 	}
-	var info node.ReferralInfo
-	res := d.api.call(ctx, h, http.MethodPost, "/v1/referrals/"+r.id+"/"+string(m.event), body, &info)
+	var info api.ReferralInfo
+	res := d.api.call(h, func(ac *api.Client) (err error) { info, err = ac.Act(ctx, r.id, m.event, body); return err })
 	next, _ := protocol.Next(s, heldFrom, m.event, m.by)
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -508,7 +509,7 @@ func (d *driver) take(ctx context.Context, o op, r *referral, m move, body node.
 
 // quiescent reports whether the referring hub's view s and the receiving hub's view v
 // of a referral agree, with nothing left for either to deliver.
-func quiescent(s, v node.ReferralInfo) bool {
+func quiescent(s, v api.ReferralInfo) bool {
 	return s.Referral.State == v.Referral.State && s.Referral.HeldFrom == v.Referral.HeldFrom &&
 		s.Pending == 0 && v.Pending == 0
 }
@@ -538,8 +539,8 @@ func (d *driver) changeProfile(ctx context.Context, o op) {
 
 	if pm.unsure > 0 {
 		// What became of the changes of unknown outcome: each one done adds one.
-		var self node.SelfInfo
-		if err := d.api.get(ctx, h, "/v1/self", &self); err != nil {
+		var self api.SelfInfo
+		if err := d.api.get(h, func(ac *api.Client) (err error) { self, err = ac.Self(ctx); return err }); err != nil {
 			d.mu.Lock()
 			d.skipped[name+": hub not answering"]++
 			d.mu.Unlock()
@@ -561,13 +562,13 @@ func (d *driver) changeProfile(ctx context.Context, o op) {
 		p := hubProfile(o.hub, h.id)
 		p.Description = fmt.Sprintf("A hub of the chaos run, as changed by operation %d.", o.n)
 		p.Technologies["robotics"] = 1 + rng.IntN(5)
-		res = d.api.call(ctx, h, http.MethodPut, "/v1/self/profile", p, &prof)
+		res = d.api.call(h, func(ac *api.Client) (err error) { prof, err = ac.PutProfile(ctx, p); return err })
 	} else {
 		families := []protocol.Family{protocol.FamilyTestBeforeInvest, protocol.FamilySkills, protocol.FamilyMaturity}
 		f := families[rng.IntN(len(families))]
 		available, maximum := rng.IntN(11), 10
-		res = d.api.call(ctx, h, http.MethodPut, "/v1/self/capacity/"+string(f),
-			node.CapacityChange{Available: &available, Maximum: &maximum}, &prof)
+		ch := api.CapacityChange{Available: &available, Maximum: &maximum}
+		res = d.api.call(h, func(ac *api.Client) (err error) { prof, err = ac.SetCapacity(ctx, f, ch); return err })
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hubnet-eu/hubnet/node"
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
@@ -72,7 +72,7 @@ func (e *unreachableError) hint() string {
 // apiError is an error response of a node's HTTP API.
 type apiError struct {
 	Status int
-	Body   node.APIErrorBody
+	Body   api.ErrorBody
 }
 
 // Error summarises the answer; main prints field problems on lines of their own.
@@ -93,12 +93,12 @@ func (e *apiError) hint() string {
 	case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
 		return "fix what is listed below and try again"
 	case http.StatusConflict:
-		if e.Body.Code == "no-profile" {
+		if e.Body.Code == api.CodeNoProfile {
 			return "apply a profile first: hubnet profile apply -f profile.yaml"
 		}
 	}
 	switch e.Body.Code {
-	case node.CodeStorageFull, node.CodeStorageReadOnly, node.CodeStorageFailed:
+	case api.CodeStorageFull, api.CodeStorageReadOnly, api.CodeStorageFailed:
 		return "the hub's disk refused the write, not the input"
 	}
 	return ""
@@ -112,7 +112,7 @@ func (e *apiError) invalid() bool {
 	case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
 		return true
 	case http.StatusConflict:
-		return e.Body.Code == "not-allowed"
+		return e.Body.Code == api.CodeNotAllowed
 	}
 	return false
 }

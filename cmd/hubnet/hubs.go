@@ -5,14 +5,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/hubnet-eu/hubnet/node"
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
@@ -33,8 +32,11 @@ a hub that went away stays listed as not reachable.`,
 			}
 			w := cmd.OutOrStdout()
 			if len(args) == 1 {
-				var h node.HubInfo
-				raw, err := c.get(cmd.Context(), "/v1/hubs/"+url.PathEscape(args[0]), &h)
+				var h api.HubInfo
+				raw, err := c.call(anyone, func(ac *api.Client) (err error) {
+					h, err = ac.Hub(cmd.Context(), args[0])
+					return err
+				})
 				if err != nil {
 					var ae *apiError
 					if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
@@ -48,8 +50,11 @@ a hub that went away stays listed as not reachable.`,
 				}
 				return printHub(w, h, time.Now())
 			}
-			var hubs []node.HubInfo
-			raw, err := c.get(cmd.Context(), "/v1/hubs", &hubs)
+			var hubs []api.HubInfo
+			raw, err := c.call(anyone, func(ac *api.Client) (err error) {
+				hubs, err = ac.Hubs(cmd.Context())
+				return err
+			})
 			if err != nil {
 				return fail("list hubs", err, "")
 			}
@@ -82,7 +87,7 @@ func maxArgs(n int) cobra.PositionalArgs {
 }
 
 // printHub writes one hub's profile for people to read.
-func printHub(w io.Writer, h node.HubInfo, now time.Time) error {
+func printHub(w io.Writer, h api.HubInfo, now time.Time) error {
 	p := h.Profile
 	country := p.Country
 	if c, ok := protocol.CountryByCode(p.Country); ok {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/protocol"
 	"github.com/hubnet-eu/hubnet/store"
@@ -255,8 +256,11 @@ func (a *app) installCertOnline(cmd *cobra.Command, c protocol.Certificate) erro
 	if err != nil {
 		return err
 	}
-	var ci node.CertInfo
-	if _, err := cl.put(cmd.Context(), "/v1/certificate", c, &ci); err != nil {
+	var ci api.CertInfo
+	if _, err := cl.call(change, func(ac *api.Client) (err error) {
+		ci, err = ac.InstallCertificate(cmd.Context(), c)
+		return err
+	}); err != nil {
 		return fail("install certificate", err, "")
 	}
 	if a.json {
@@ -345,10 +349,11 @@ func (a *app) applyRevocation(cmd *cobra.Command, r protocol.Revocation) error {
 	if err != nil {
 		return err
 	}
-	var res struct {
-		New bool `json:"new"`
-	}
-	if _, err := cl.post(cmd.Context(), "/v1/revocations", r, &res); err != nil {
+	var res api.RevokeResult
+	if _, err := cl.call(change, func(ac *api.Client) (err error) {
+		res, err = ac.Revoke(cmd.Context(), r)
+		return err
+	}); err != nil {
 		return fail("apply revocation of "+r.ID, err, "")
 	}
 	if a.json {
@@ -421,8 +426,11 @@ func newGossipKeyCmd(a *app) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				var info node.GossipKeyInfo
-				if _, err := cl.post(cmd.Context(), "/v1/gossip-keys", node.GossipKeyChange{Op: op, Key: key}, &info); err != nil {
+				var info api.GossipKeyInfo
+				if _, err := cl.call(change, func(ac *api.Client) (err error) {
+					info, err = ac.ChangeGossipKeys(cmd.Context(), api.GossipKeyChange{Op: op, Key: key})
+					return err
+				}); err != nil {
 					return fail(op+" gossip key", err, "")
 				}
 				return printKeyring(cmd, a, info)
@@ -438,8 +446,11 @@ func newGossipKeyCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var info node.GossipKeyInfo
-			if _, err := cl.getPrivate(cmd.Context(), "/v1/gossip-keys", &info); err != nil {
+			var info api.GossipKeyInfo
+			if _, err := cl.call(operator, func(ac *api.Client) (err error) {
+				info, err = ac.GossipKeys(cmd.Context())
+				return err
+			}); err != nil {
 				return fail("list gossip keys", err, "")
 			}
 			return printKeyring(cmd, a, info)
@@ -469,7 +480,7 @@ func newGossipKeyCmd(a *app) *cobra.Command {
 		list)
 }
 
-func printKeyring(cmd *cobra.Command, a *app, info node.GossipKeyInfo) error {
+func printKeyring(cmd *cobra.Command, a *app, info api.GossipKeyInfo) error {
 	if a.json {
 		return writeJSON(cmd.OutOrStdout(), info)
 	}

@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hubnet-eu/hubnet/node"
+	"github.com/hubnet-eu/hubnet/api"
 )
 
 func newPeersCmd(a *app) *cobra.Command {
@@ -23,8 +23,11 @@ revision it gossips and, when this node's copy is older, the revision it holds.`
 			if err != nil {
 				return fail("list peers", err, "")
 			}
-			var peers []node.PeerInfo
-			raw, err := c.get(cmd.Context(), "/v1/peers", &peers)
+			var peers []api.PeerInfo
+			raw, err := c.call(anyone, func(ac *api.Client) (err error) {
+				peers, err = ac.Peers(cmd.Context())
+				return err
+			})
 			if err != nil {
 				return fail("list peers", err, "")
 			}

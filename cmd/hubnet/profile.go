@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/hubnet-eu/hubnet/node"
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
@@ -37,8 +37,11 @@ takes back, or as JSON with --json.`,
 			if err != nil {
 				return fail("show profile", err, "")
 			}
-			var self node.SelfInfo
-			if _, err := c.get(cmd.Context(), "/v1/self", &self); err != nil {
+			var self api.SelfInfo
+			if _, err := c.call(anyone, func(ac *api.Client) (err error) {
+				self, err = ac.Self(cmd.Context())
+				return err
+			}); err != nil {
 				return fail("show profile", err, "")
 			}
 			if self.Profile == nil {
@@ -82,7 +85,10 @@ profile's revision grows by one and the other hubs fetch the new one.`,
 				return fail("apply profile", err, "")
 			}
 			var saved protocol.Profile
-			if _, err := c.put(cmd.Context(), "/v1/self/profile", p, &saved); err != nil {
+			if _, err := c.call(change, func(ac *api.Client) (err error) {
+				saved, err = ac.PutProfile(cmd.Context(), p)
+				return err
+			}); err != nil {
 				return fail("apply profile", err, "")
 			}
 			if a.json {
@@ -121,16 +127,19 @@ the current unit, else "SMEs per month").`,
 				return fail("set capacity", &protocol.ValidationError{What: "capacity", Problems: []protocol.FieldError{{
 					Field: "family", Rule: fmt.Sprintf("%q must be a service family: test-before-invest, skills-and-training, support-to-find-investments, innovation-ecosystem or digital-maturity-assessment", fam)}}}, "")
 			}
-			change := node.CapacityChange{Available: &n, Unit: unit}
+			ch := api.CapacityChange{Available: &n, Unit: unit}
 			if cmd.Flags().Changed("max") {
-				change.Maximum = &maximum
+				ch.Maximum = &maximum
 			}
 			c, err := a.client()
 			if err != nil {
 				return fail("set capacity", err, "")
 			}
 			var saved protocol.Profile
-			if _, err := c.put(cmd.Context(), "/v1/self/capacity/"+string(fam), change, &saved); err != nil {
+			if _, err := c.call(change, func(ac *api.Client) (err error) {
+				saved, err = ac.SetCapacity(cmd.Context(), fam, ch)
+				return err
+			}); err != nil {
 				return fail("set capacity", err, "")
 			}
 			if a.json {

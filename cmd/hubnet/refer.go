@@ -15,7 +15,7 @@ import (
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/hubnet-eu/hubnet/node"
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
@@ -117,8 +117,11 @@ func newReferCmd(a *app) *cobra.Command {
 			if err != nil {
 				return fail("refer", err, "")
 			}
-			var info node.ReferralInfo
-			raw, err := c.post(cmd.Context(), "/v1/referrals", req, &info)
+			var info api.ReferralInfo
+			raw, err := c.call(change, func(ac *api.Client) (err error) {
+				info, err = ac.Refer(cmd.Context(), req)
+				return err
+			})
 			if err != nil {
 				var ae *apiError
 				if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
@@ -155,7 +158,7 @@ func newReferCmd(a *app) *cobra.Command {
 	return cmd
 }
 
-// referralFile is a referral as a YAML file spells it: node.ReferralRequest with the
+// referralFile is a referral as a YAML file spells it: api.ReferralRequest with the
 // field names of its JSON. Times are text, read as the flags are; each maturity score
 // is a pointer so that a missing one is told from a zero.
 type referralFile struct {
@@ -253,7 +256,7 @@ func decodeReferral(data []byte) (referralFile, error) {
 // request is the file with the flags that were given laid over it, the times read and
 // the defaults filled in: consent given now, for the hub referred to. Times that do
 // not read are returned as field problems, each naming its flag.
-func (f *referFlags) request(fl *pflag.FlagSet, file referralFile, now time.Time) (node.ReferralRequest, error) {
+func (f *referFlags) request(fl *pflag.FlagSet, file referralFile, now time.Time) (api.ReferralRequest, error) {
 	set := func(dst *string, flag, value string) {
 		if fl.Changed(flag) {
 			*dst = value
@@ -278,7 +281,7 @@ func (f *referFlags) request(fl *pflag.FlagSet, file referralFile, now time.Time
 	set(&file.Consent.Purpose, "consent-purpose", f.consentPurpose)
 	set(&file.Consent.Until, "consent-until", f.consentUntil)
 
-	req := node.ReferralRequest{
+	req := api.ReferralRequest{
 		To: file.To,
 		Need: protocol.Need{Sector: file.Need.Sector, Region: file.Need.Region, Category: protocol.Category(file.Need.Category),
 			Family: protocol.Family(file.Need.Family), Technologies: file.Need.Technologies, Description: file.Need.Description},
@@ -436,7 +439,7 @@ func withFlags(err error, flagOf map[string]string) error {
 }
 
 // printReferred says what became of a new referral and what happens next.
-func printReferred(w io.Writer, info node.ReferralInfo) error {
+func printReferred(w io.Writer, info api.ReferralInfo) error {
 	r := info.Referral
 	var b strings.Builder
 	fmt.Fprintf(&b, "Referral %s to %s: %s.\n", r.ID, r.To, r.State)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -13,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/hubnet-eu/hubnet/node"
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
@@ -122,24 +121,25 @@ func (f *listFlags) run(a *app, cmd *cobra.Command) error {
 	if f.in && f.out {
 		return usagef("give --in or --out, not both (neither lists both directions)")
 	}
-	v := url.Values{}
+	q := api.ReferralQuery{State: protocol.State(f.state), Partner: f.partner}
 	switch {
 	case f.in:
-		v.Set("direction", "in")
+		q.Direction = "in"
 	case f.out:
-		v.Set("direction", "out")
-	}
-	for k, s := range map[string]string{"state": f.state, "partner": f.partner, "from": f.from, "to": f.to} {
-		if s != "" {
-			v.Set(k, s)
-		}
+		q.Direction = "out"
 	}
 	c, err := a.client()
 	if err != nil {
 		return fail("list referrals", err, "")
 	}
-	var list []node.ReferralInfo
-	raw, err := c.getPrivate(cmd.Context(), "/v1/referrals?"+v.Encode(), &list)
+	var list []api.ReferralInfo
+	raw, err := c.call(operator, func(ac *api.Client) (err error) {
+		if q.From, q.To, err = f.period(); err != nil {
+			return err
+		}
+		list, err = ac.Referrals(cmd.Context(), q)
+		return err
+	})
 	if err != nil {
 		return fail("list referrals", renameFields(err, listFlagOf), "")
 	}
@@ -149,7 +149,7 @@ func (f *listFlags) run(a *app, cmd *cobra.Command) error {
 		return err
 	}
 	if len(list) == 0 {
-		if len(v) == 0 {
+		if q.Direction == "" && f.state == "" && f.partner == "" && f.from == "" && f.to == "" {
 			_, err := fmt.Fprintln(w, "No referrals yet. Refer an SME with 'hubnet refer --to HUB -f referral.yaml'.")
 			return err
 		}
@@ -159,8 +159,33 @@ func (f *listFlags) run(a *app, cmd *cobra.Command) error {
 	return printReferrals(w, list, time.Now())
 }
 
+// period reads --from and --to as the node reads the dates of GET /v1/referrals: a
+// date (2026-11-22, as midnight UTC) or an RFC 3339 time. A flag that is neither is
+// refused with the node's words, the problem named by the flag.
+func (f *listFlags) period() (from, to time.Time, err error) {
+	var problems []protocol.FieldError
+	parse := func(s, flag string) time.Time {
+		if s == "" {
+			return time.Time{}
+		}
+		if t, err := time.Parse(time.DateOnly, s); err == nil {
+			return t
+		}
+		if t, err := time.Parse(time.RFC3339, s); err == nil {
+			return t
+		}
+		problems = append(problems, protocol.FieldError{Field: flag, Rule: "must be a date such as 2026-11-22 or an RFC 3339 time"})
+		return time.Time{}
+	}
+	from, to = parse(f.from, "--from"), parse(f.to, "--to")
+	if len(problems) > 0 {
+		return from, to, &protocol.ValidationError{What: "referral list", Problems: problems}
+	}
+	return from, to, nil
+}
+
 // printReferrals writes the referrals as a table.
-func printReferrals(w io.Writer, list []node.ReferralInfo, now time.Time) error {
+func printReferrals(w io.Writer, list []api.ReferralInfo, now time.Time) error {
 	t := newTable(w, "ID", "DIRECTION", "PARTNER", "STATE", "AGE", "NEXT", "NEED")
 	for _, info := range list {
 		r := info.Referral
@@ -182,7 +207,7 @@ func direction(r protocol.Role) string {
 // (a sender's cancel left out: it may cancel whenever the referral is open),
 // "waiting for" the other hub, and "delivering" while a message is unacknowledged.
 // A final referral has nothing next: "".
-func nextOf(info node.ReferralInfo) string {
+func nextOf(info api.ReferralInfo) string {
 	var acts []string
 	for _, ev := range info.Actions {
 		if ev != protocol.EventCancel {
@@ -235,7 +260,7 @@ func referralError(op, id string, err error) error {
 		switch {
 		case ae.Status == http.StatusNotFound:
 			return fail(op, fmt.Errorf("no referral %s at this hub", id), "see 'hubnet referrals' for the referrals it holds")
-		case ae.Status == http.StatusConflict && ae.Body.Code == "not-allowed":
+		case ae.Status == http.StatusConflict && ae.Body.Code == api.CodeNotAllowed:
 			return fail(op, err, "see 'hubnet referrals show "+id+"' for what this hub may do now")
 		}
 	}
@@ -259,8 +284,11 @@ hub holds the SME's identity only after it accepted; a cancel deletes it again.`
 			if err != nil {
 				return fail(op, err, "")
 			}
-			var info node.ReferralInfo
-			raw, err := c.getPrivate(cmd.Context(), "/v1/referrals/"+url.PathEscape(id), &info)
+			var info api.ReferralInfo
+			raw, err := c.call(operator, func(ac *api.Client) (err error) {
+				info, err = ac.Referral(cmd.Context(), id)
+				return err
+			})
 			if err != nil {
 				return referralError(op, id, err)
 			}
@@ -274,7 +302,7 @@ hub holds the SME's identity only after it accepted; a cancel deletes it again.`
 }
 
 // printReferral writes one referral for people to read.
-func printReferral(w io.Writer, info node.ReferralInfo, now time.Time) error {
+func printReferral(w io.Writer, info api.ReferralInfo, now time.Time) error {
 	r := info.Referral
 	var b strings.Builder
 	field := func(name, value string) {
@@ -392,7 +420,7 @@ func printReferral(w io.Writer, info node.ReferralInfo, now time.Time) error {
 }
 
 // smeAbsence says why this hub does not hold the SME's identity.
-func smeAbsence(info node.ReferralInfo) string {
+func smeAbsence(info api.ReferralInfo) string {
 	r := info.Referral
 	accepted := slices.ContainsFunc(r.History, func(c protocol.Change) bool { return c.Event == protocol.EventAccept })
 	switch {
@@ -477,7 +505,7 @@ hub then deletes the SME's identity and keeps only the anonymous record.`,
 }
 
 func newReferralActionCmd(a *app, s referralAction) *cobra.Command {
-	var act node.ReferralAction
+	var act api.ReferralAction
 	long := s.long
 	if len(s.codes) > 0 {
 		what := "Reasons"
@@ -507,8 +535,11 @@ func newReferralActionCmd(a *app, s referralAction) *cobra.Command {
 			if err != nil {
 				return fail(op, err, "")
 			}
-			var info node.ReferralInfo
-			raw, err := c.post(cmd.Context(), "/v1/referrals/"+url.PathEscape(id)+"/"+string(s.event), act, &info)
+			var info api.ReferralInfo
+			raw, err := c.call(change, func(ac *api.Client) (err error) {
+				info, err = ac.Act(cmd.Context(), id, s.event, act)
+				return err
+			})
 			if err != nil {
 				return referralError(op, id, err)
 			}
@@ -530,7 +561,7 @@ func newReferralActionCmd(a *app, s referralAction) *cobra.Command {
 }
 
 // printActed says where a referral stands after this hub acted on it.
-func printActed(w io.Writer, info node.ReferralInfo) error {
+func printActed(w io.Writer, info api.ReferralInfo) error {
 	r := info.Referral
 	var b strings.Builder
 	was := ""

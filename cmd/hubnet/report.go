@@ -5,14 +5,13 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/hubnet-eu/hubnet/node"
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
@@ -60,16 +59,18 @@ operator token (--token, HUBNET_TOKEN or -d DIR).`,
 			if err != nil {
 				return fail("report", err, "")
 			}
-			v := url.Values{"from": {from}, "to": {to}}
-			if csv {
-				v.Set("format", "csv")
-			}
-			var rep node.Report
-			var out any = &rep
-			if csv {
-				out = nil
-			}
-			raw, err := c.getPrivate(cmd.Context(), "/v1/report?"+v.Encode(), out)
+			// Both dates parsed above.
+			fromDay, _ := time.Parse(time.DateOnly, from)
+			toDay, _ := time.Parse(time.DateOnly, to)
+			var rep api.Report
+			raw, err := c.call(operator, func(ac *api.Client) (err error) {
+				if csv {
+					_, err = ac.ReportCSV(cmd.Context(), fromDay, toDay)
+				} else {
+					rep, err = ac.Report(cmd.Context(), fromDay, toDay)
+				}
+				return err
+			})
 			if err != nil {
 				return fail("report", renameFields(err, map[string]string{"from": "--from", "to": "--to"}), "")
 			}
@@ -88,7 +89,7 @@ operator token (--token, HUBNET_TOKEN or -d DIR).`,
 }
 
 // printReport writes the report as the EDIH KPI reporting groups it.
-func printReport(w io.Writer, r node.Report) error {
+func printReport(w io.Writer, r api.Report) error {
 	var b strings.Builder
 	last := r.To.AddDate(0, 0, -1)
 	fmt.Fprintf(&b, "KPI report of %s, %s to %s (both included)\n\n", r.Hub, r.From.Format(time.DateOnly), last.Format(time.DateOnly))

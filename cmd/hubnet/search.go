@@ -4,14 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
@@ -69,16 +68,22 @@ NACE sections (C) or divisions (10), places Eurostat country codes (FI, EL) and 
 				return fail("search", err, "")
 			}
 			var (
-				res node.SearchResult
+				res api.SearchResult
 				raw []byte
 			)
 			if f.live {
 				if f.timeout < 0 || f.timeout > node.MaxQueryTimeout {
 					return usagef("--timeout must be 0 to %v, got %v", node.MaxQueryTimeout, f.timeout)
 				}
-				raw, err = c.do(cmd.Context(), http.MethodPost, "/v1/query", node.LiveQuery{Query: f.query(), TimeoutMS: f.timeout.Milliseconds()}, &res)
+				raw, err = c.call(anyone, func(ac *api.Client) (err error) {
+					res, err = ac.Query(cmd.Context(), api.LiveQuery{Query: f.query(), TimeoutMS: f.timeout.Milliseconds()})
+					return err
+				})
 			} else {
-				raw, err = c.get(cmd.Context(), "/v1/search?"+f.params().Encode(), &res)
+				raw, err = c.call(anyone, func(ac *api.Client) (err error) {
+					res, err = ac.Search(cmd.Context(), f.query())
+					return err
+				})
 			}
 			if err != nil {
 				return fail("search", flagNames(err), "")
@@ -122,34 +127,6 @@ func (f *searchFlags) query() protocol.Query {
 	return q
 }
 
-// params is the flags as the parameters of GET /v1/search.
-func (f *searchFlags) params() url.Values {
-	v := url.Values{}
-	set := func(k, s string) {
-		if s != "" {
-			v.Set(k, s)
-		}
-	}
-	set("tech", strings.Join(f.tech, ","))
-	set("service", strings.Join(f.service, ","))
-	set("family", f.family)
-	set("sector", f.sector)
-	set("country", f.country)
-	set("region", f.region)
-	set("reach", f.reach)
-	set("lang", strings.Join(f.lang, ","))
-	set("category", f.category)
-	set("type", strings.Join(f.types, ","))
-	set("text", f.text)
-	if f.minCapacity != 0 {
-		v.Set("min_capacity", strconv.Itoa(f.minCapacity))
-	}
-	if f.limit != 0 {
-		v.Set("limit", strconv.Itoa(f.limit))
-	}
-	return v
-}
-
 // flagNames renames the fields of the node's field problems to the flags that set
 // them, so "technologies.0" reads "--tech".
 func flagNames(err error) error {
@@ -175,7 +152,7 @@ func categoryNames() []string {
 }
 
 // printSearch writes the ranked hubs, each with its explanation on the line below.
-func printSearch(w io.Writer, res node.SearchResult, now time.Time) error {
+func printSearch(w io.Writer, res api.SearchResult, now time.Time) error {
 	var b strings.Builder
 	switch {
 	case res.Total == 0:
