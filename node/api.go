@@ -296,7 +296,7 @@ func reply(w http.ResponseWriter, v any, err error) {
 		case errors.Is(err, store.ErrWrite):
 			status, body := storageError(err)
 			writeError(w, status, body)
-		case errors.Is(err, store.ErrNotFound), errors.Is(err, protocol.ErrNotFound):
+		case errors.Is(err, protocol.ErrNotFound):
 			writeError(w, http.StatusNotFound, APIErrorBody{Code: protocol.CodeNotFound, Message: err.Error()})
 		case errors.Is(err, protocol.ErrTooLarge):
 			writeError(w, http.StatusRequestEntityTooLarge, APIErrorBody{Code: protocol.CodeTooLarge, Message: err.Error()})

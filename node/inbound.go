@@ -47,8 +47,8 @@ var errOwn = errors.New("own message")
 // returns the envelope and the sender's state. An envelope that fails is dropped: the
 // reason is counted and logged, and the error returned; an envelope of an unknown
 // version returns an error that wraps protocol.ErrUnknownVersion, one from a hub not
-// known here one that wraps protocol.ErrNotFound, so that the caller can answer.
-// The body is the caller's to decode and check.
+// known here one that wraps protocol.ErrNotFound, returned with the envelope, so that
+// the caller can answer its sender. The body is the caller's to decode and check.
 func (n *Node) admit(data []byte, in inbound) (protocol.Envelope, peerView, error) {
 	env, err := protocol.OpenEnvelope(data)
 	if err != nil {
@@ -70,7 +70,7 @@ func (n *Node) admit(data []byte, in inbound) (protocol.Envelope, peerView, erro
 	}
 	pv, err := n.authenticate(&env, in)
 	if err != nil {
-		return protocol.Envelope{}, peerView{}, err
+		return env, peerView{}, err
 	}
 	return env, pv, nil
 }
@@ -114,10 +114,4 @@ func (n *Node) authenticate(env *protocol.Envelope, in inbound) (peerView, error
 		}
 	}
 	return pv, nil
-}
-
-// accept checks an envelope already decoded, as admit does, for a message addressed
-// to this hub (or to every hub when broadcast).
-func (n *Node) accept(env *protocol.Envelope, broadcast, once bool) (peerView, error) {
-	return n.authenticate(env, inbound{toAll: broadcast, once: once})
 }

@@ -22,17 +22,12 @@ const inboxKeep = 30 * 24 * time.Hour
 
 // onMessage applies a referral message from another hub and acknowledges it.
 func (e *referrals) onMessage(m *nats.Msg) {
-	env, err := protocol.OpenEnvelope(m.Data)
-	if err != nil {
-		e.n.drop("", "malformed", err)
-		if errors.Is(err, protocol.ErrUnknownVersion) {
-			// Said at once, so a hub of another version does not wait for its timeout.
-			e.n.replyError(m, "", err)
-		}
-		return
-	}
-	pv, err := e.n.accept(&env, false, true)
+	env, pv, err := e.n.admit(m.Data, inbound{once: true})
 	switch {
+	case errors.Is(err, protocol.ErrUnknownVersion):
+		// Said at once, so a hub of another version does not wait for its timeout.
+		e.n.replyError(m, "", err)
+		return
 	case errors.Is(err, protocol.ErrNotFound):
 		// Not known yet: say so at once, so the sender tries again soon rather than
 		// after its timeout, by when gossip has brought its key.

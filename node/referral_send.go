@@ -246,17 +246,8 @@ func (e *referrals) send(o store.Outgoing) (protocol.ReferralAck, error) {
 	if err != nil {
 		return protocol.ReferralAck{}, err
 	}
-	env, err := protocol.OpenEnvelope(msg.Data)
+	env, _, err := e.n.admit(msg.Data, inbound{from: o.To})
 	if err != nil {
-		e.n.drop(o.To, "malformed", err)
-		return protocol.ReferralAck{}, err
-	}
-	if env.From != o.To {
-		err = fmt.Errorf("acknowledgement from %s for a message to %s", env.From, o.To)
-		e.n.drop(env.From, "wrong-sender", err)
-		return protocol.ReferralAck{}, err
-	}
-	if _, err := e.n.accept(&env, false, false); err != nil {
 		return protocol.ReferralAck{}, err
 	}
 	var ack protocol.ReferralAck
