@@ -32,7 +32,7 @@ race: ## Same as test: the suite always runs with -race.
 	$(MAKE) test
 
 bench: ## Run the benchmarks and write their figures to docs/benchmarks.md.
-	$(GO) test -run '^$$' -bench . -benchtime 1s -count 5 ./protocol/ ./store/ ./node/ | tee bench.out
+	$(GO) test -run '^$$' -bench . -benchtime 1s -count 5 ./protocol/ ./store/ ./node/ ./node/console/ | tee bench.out
 	$(GO) run ./cmd/hubnet-bench -out docs/benchmarks.md gobench bench.out
 	$(GO) run ./cmd/hubnet-bench -out docs/benchmarks.md -rounds 5 -sizes 10,25 federation
 	$(GO) run ./cmd/hubnet-bench -out docs/benchmarks.md search

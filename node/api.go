@@ -2,13 +2,13 @@ package node
 
 import (
 	"bytes"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -76,6 +76,22 @@ func (n *Node) Hubs() ([]HubInfo, error) {
 	}
 	sortBy(out, func(h HubInfo) string { return h.ID })
 	return out, nil
+}
+
+// Profile returns the hub's own profile as stored; store.ErrNoProfile when it has
+// none yet.
+func (n *Node) Profile() (protocol.Profile, error) {
+	p, _, err := n.store.Self()
+	return p, err
+}
+
+// HubName returns the name of hub id as the search index holds it, "" when the index
+// has no such hub or its profile has no name. The index holds the other hubs only.
+func (n *Node) HubName(id string) string {
+	if cand, ok := n.index.get(id); ok {
+		return cand.Profile.Name
+	}
+	return ""
 }
 
 // Hub returns one hub of the directory; store.ErrNotFound if it has none.
@@ -158,9 +174,40 @@ func applyCapacity(p *protocol.Profile, family protocol.Family, c CapacityChange
 	p.Capacity[family] = cur
 }
 
-// Handler returns the node's HTTP API (/v1/..., /healthz, /metrics) and its web
-// console (/, see docs/console.md).
+// route is a handler added by Handle, and its pattern.
+type route struct {
+	pattern string
+	h       http.Handler
+}
+
+// Handle adds h to the node's HTTP server for pattern, an [http.ServeMux] pattern,
+// beside the API: the daemon mounts the web console (package console) this way. It
+// must be called before Start, and panics after. As [http.ServeMux.Handle] does, it
+// panics when pattern is invalid or conflicts with the API's routes or with one added
+// before.
+func (n *Node) Handle(pattern string, h http.Handler) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.started {
+		panic("node: Handle called after Start")
+	}
+	routes := append(slices.Clone(n.routes), route{pattern, h})
+	n.handler(routes) // panics here, at the caller, rather than in Start
+	n.routes = routes
+}
+
+// Handler returns the node's HTTP API (/v1/..., /healthz, /metrics) and what Handle
+// added to it, such as the web console (see docs/console.md). It is what the node's
+// HTTP server serves.
 func (n *Node) Handler() http.Handler {
+	n.mu.Lock()
+	routes := slices.Clone(n.routes)
+	n.mu.Unlock()
+	return n.handler(routes)
+}
+
+// handler returns the API with routes added.
+func (n *Node) handler(routes []route) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", n.handleHealth)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(n.metrics.reg, promhttp.HandlerOpts{}))
@@ -199,7 +246,9 @@ func (n *Node) Handler() http.Handler {
 	}))
 	n.referralRoutes(mux)
 	n.admissionRoutes(mux)
-	n.consoleRoutes(mux) // the web console (console.go): GET /, /search, /hubs/, /refer, /referrals/, /me, /reports, /login
+	for _, r := range routes {
+		mux.Handle(r.pattern, r.h)
+	}
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, APIErrorBody{Code: "not-found", Message: "no such endpoint: " + r.Method + " " + r.URL.Path})
 	})
@@ -219,7 +268,7 @@ func (n *Node) handleHealth(w http.ResponseWriter, r *http.Request) {
 func (n *Node) auth(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(n.token)) != 1 {
+		if !ok || !n.CheckToken(got) {
 			writeError(w, http.StatusUnauthorized, APIErrorBody{Code: "unauthorized",
 				Message: "this request needs the operator token: Authorization: Bearer <token from the data directory>"})
 			return
@@ -330,14 +379,12 @@ func storageError(err error) (int, APIErrorBody) {
 	}
 }
 
-// consoleError returns the status and message the console shows for an error that is
-// neither bad input nor a refused action.
-func consoleError(err error) (int, string) {
-	if errors.Is(err, store.ErrWrite) {
-		status, body := storageError(err)
-		return status, body.Message
-	}
-	return http.StatusInternalServerError, err.Error()
+// StorageStatus returns the HTTP status and the message the API answers err with,
+// a write the data file did not take (an error wrapping store.ErrWrite): the message
+// says what failed, why, and what the operator can do.
+func StorageStatus(err error) (int, string) {
+	status, body := storageError(err)
+	return status, body.Message
 }
 
 func writeError(w http.ResponseWriter, status int, body APIErrorBody) {

@@ -31,8 +31,9 @@ type Config struct {
 	// ClientAddr is the embedded NATS server's client listener. It binds loopback only;
 	// the node itself connects in-process. Default "127.0.0.1:0".
 	ClientAddr string
-	// HTTPAddr is the HTTP API and console listener. Default "127.0.0.1:7480"; port 0
-	// picks a free port; empty disables HTTP.
+	// HTTPAddr is the listener of the HTTP API and of what Node.Handle adds, such as
+	// the web console. Default "127.0.0.1:7480"; port 0 picks a free port; empty
+	// disables HTTP.
 	HTTPAddr string
 
 	// Join lists gossip addresses (host:port) of hubs to join at start. A node that
@@ -72,10 +73,6 @@ type Config struct {
 	// Token is the operator's secret for HTTP writes. Empty means the token file in
 	// DataDir.
 	Token string
-	// ConsolePublic lets the web console's directory pages (search and hub pages) be
-	// read without signing in; referrals, reports and the hub's own pages always need
-	// the operator token. Default true; false puts every console page behind sign-in.
-	ConsolePublic bool
 
 	// Logger receives the node's logs; nil discards them.
 	Logger *slog.Logger
@@ -102,8 +99,6 @@ func DefaultConfig() Config {
 		DeliveryTimeout: 5 * time.Second,
 		RetryMin:        time.Second,
 		RetryMax:        5 * time.Minute,
-
-		ConsolePublic: true,
 	}
 }
 

@@ -7,7 +7,9 @@
 // [New] opens it with a [Config] from [DefaultConfig] or [DefaultLocalConfig];
 // [Node.Start] binds and joins without blocking; [Node.Ready] is closed after the first
 // join attempt; [Node.Leave] says goodbye to the network; [Node.Shutdown] stops.
-// [Node.Handler] is the HTTP API, described in docs/api.md.
+// [Node.Handler] is the HTTP API, described in docs/api.md; [Node.Handle] adds to it,
+// before Start, what the daemon serves beside the API, such as the web console of
+// package console, which works over the exported methods of [Node] only.
 //
 // # How the parts fit
 //

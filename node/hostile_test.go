@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/hubnet-eu/hubnet/node"
+	"github.com/hubnet-eu/hubnet/node/console/consoletest"
 	"github.com/hubnet-eu/hubnet/node/nodetest"
 	"github.com/hubnet-eu/hubnet/protocol"
 	"github.com/hubnet-eu/hubnet/store"
@@ -372,17 +373,17 @@ func mustJSON(t *testing.T, v any) string {
 
 func TestHostile_console(t *testing.T) {
 	h := startHostile(t)
-	br := newBrowser(t, h.a)
-	br.signIn(h.a)
-	csrf := br.get("/me").csrf(t)
-	post := func(path, body string) page {
+	br := consoletest.NewBrowser(t, h.a)
+	br.SignIn(h.a)
+	csrf := br.Get("/me").CSRF(t)
+	post := func(path, body string) consoletest.Page {
 		t.Helper()
-		req, err := http.NewRequest(http.MethodPost, br.base+path, strings.NewReader(body))
+		req, err := http.NewRequest(http.MethodPost, br.Base+path, strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		return br.do(req)
+		return br.Do(req)
 	}
 	big := "csrf=" + csrf + "&description=" + strings.Repeat("x", 64<<10)
 	cases := []struct {
@@ -408,12 +409,12 @@ func TestHostile_console(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			p := post(c.path, c.body)
-			if p.status != c.status {
-				t.Fatalf("status %d, want %d:\n%.500s", p.status, c.status, p.text())
+			if p.Status != c.status {
+				t.Fatalf("status %d, want %d:\n%.500s", p.Status, c.status, p.Text())
 			}
 			for _, w := range c.want {
-				if !strings.Contains(p.text(), w) {
-					t.Errorf("page does not say %q:\n%s", w, p.text())
+				if !strings.Contains(p.Text(), w) {
+					t.Errorf("page does not say %q:\n%s", w, p.Text())
 				}
 			}
 			if after := h.state(); after != before {
@@ -424,13 +425,13 @@ func TestHostile_console(t *testing.T) {
 	}
 	// A search whose query string does not decode is refused, not run without the
 	// parameters that did not.
-	if p := br.get("/search?tech=robotics&region=FI%1"); p.status != http.StatusBadRequest ||
-		!strings.Contains(p.text(), `invalid URL escape "%1"`) {
-		t.Errorf("search with a bad %%-escape: %d\n%.500s", p.status, p.text())
+	if p := br.Get("/search?tech=robotics&region=FI%1"); p.Status != http.StatusBadRequest ||
+		!strings.Contains(p.Text(), `invalid URL escape "%1"`) {
+		t.Errorf("search with a bad %%-escape: %d\n%.500s", p.Status, p.Text())
 	}
 	// The session still works.
-	if p := br.get("/me"); p.status != http.StatusOK {
-		t.Fatalf("GET /me after bad forms: %d", p.status)
+	if p := br.Get("/me"); p.Status != http.StatusOK {
+		t.Fatalf("GET /me after bad forms: %d", p.Status)
 	}
 }
 

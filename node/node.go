@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -66,9 +67,10 @@ type Node struct {
 	selfMu sync.Mutex // serializes announcements of the node's own profile
 	keyMu  sync.Mutex // serializes changes of the gossip keyring with their storing
 
-	mu       sync.Mutex // guards started and shutdown
+	mu       sync.Mutex // guards started, shutdown and routes
 	started  bool
 	shutdown bool
+	routes   []route // added by Handle before Start
 }
 
 // InitResult tells the operator what `hubnet init` made.
@@ -281,6 +283,18 @@ func newNode(cfg Config, s *store.Store) (*Node, error) {
 // ID returns the hub's ID.
 func (n *Node) ID() string { return n.id.ID }
 
+// Now returns the time on the node's clock, Config.Now.
+func (n *Node) Now() time.Time { return n.cfg.Now() }
+
+// Logger returns the node's logger, Config.Logger; never nil.
+func (n *Node) Logger() *slog.Logger { return n.log }
+
+// CheckToken reports whether token is the operator token, comparing in constant
+// time. An empty token matches nothing, not even a token file left empty by a crash.
+func (n *Node) CheckToken(token string) bool {
+	return token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(n.token)) == 1
+}
+
 // Start binds the node's listeners, starts its NATS server, joins the network and
 // serves HTTP. It does not wait for peers: Ready tells when the first join attempt is
 // done. A node that reaches no peer keeps retrying in the background.
@@ -331,7 +345,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		}
 		// A request, body included, is read within 30 s: a slow sender cannot hold a
 		// connection open for ever.
-		n.http = &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+		n.http = &http.Server{Handler: n.handler(n.routes), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
 		n.wg.Go(func() {
 			if err := n.http.Serve(n.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				n.log.Error("http server stopped", "err", err)

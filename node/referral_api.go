@@ -59,8 +59,8 @@ func (n *Node) referralRoutes(mux *http.ServeMux) {
 			reply(w, nil, err)
 			return
 		}
-		from, err1 := parseDay(v.Get("from"), "from")
-		to, err2 := parseDay(v.Get("to"), "to")
+		from, err1 := ParseDay(v.Get("from"), "from")
+		to, err2 := ParseDay(v.Get("to"), "to")
 		if err := errors.Join(err1, err2); err != nil {
 			reply(w, nil, &protocol.ValidationError{What: "report", Problems: fieldProblems(err1, err2)})
 			return
@@ -79,11 +79,11 @@ func parseReferralQuery(v url.Values) (ReferralQuery, error) {
 	q := ReferralQuery{Direction: v.Get("direction"), State: protocol.State(v.Get("state")), Partner: v.Get("partner")}
 	var errs []error
 	if s := v.Get("from"); s != "" {
-		t, err := parseDay(s, "from")
+		t, err := ParseDay(s, "from")
 		q.From, errs = t, append(errs, err)
 	}
 	if s := v.Get("to"); s != "" {
-		t, err := parseDay(s, "to")
+		t, err := ParseDay(s, "to")
 		q.To, errs = t, append(errs, err)
 	}
 	if p := fieldProblems(errs...); len(p) > 0 {
@@ -92,8 +92,10 @@ func parseReferralQuery(v url.Values) (ReferralQuery, error) {
 	return q, nil
 }
 
-// parseDay reads a date (2026-11-22, as midnight UTC) or an RFC 3339 time.
-func parseDay(s, field string) (time.Time, error) {
+// ParseDay reads a date (2026-11-22, as midnight UTC) or an RFC 3339 time, as GET
+// /v1/referrals and /v1/report read from and to; a bad one is a protocol.FieldError
+// of field.
+func ParseDay(s, field string) (time.Time, error) {
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
 		return t, nil
 	}

@@ -62,6 +62,13 @@ func (n *Node) Refer(req ReferralRequest) (ReferralInfo, error) {
 	return n.referralInfo(rec, 1), nil
 }
 
+// ReferralProblems returns every problem Refer finds in a referral that hub self
+// would send at now, without sending it: the web console shows them with those of
+// the values its form could not read.
+func ReferralProblems(req ReferralRequest, self string, now time.Time) []protocol.FieldError {
+	return checkReferral(&req, self, now).Problems
+}
+
 // checkReferral returns every problem of referral req that hub self would send at now.
 func checkReferral(req *ReferralRequest, self string, now time.Time) *protocol.ValidationError {
 	v := &protocol.ValidationError{What: "referral"}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/hubnet-eu/hubnet/internal/faultfs"
 	"github.com/hubnet-eu/hubnet/node"
+	"github.com/hubnet-eu/hubnet/node/console/consoletest"
 	"github.com/hubnet-eu/hubnet/node/nodetest"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
@@ -243,14 +244,14 @@ func TestAPI_fullDisk(t *testing.T) {
 		wantStorageError(t, "PUT /v1/self/profile", status, e, http.StatusInsufficientStorage, node.CodeStorageFull, dbB, cause, "free space")
 
 		// The console says the same, and keeps what was typed.
-		br := newBrowser(t, b)
-		br.signIn(b)
-		form := br.get("/me").form(t, "profile-form")
+		br := consoletest.NewBrowser(t, b)
+		br.SignIn(b)
+		form := br.Get("/me").Form(t, "profile-form")
 		form.Set("description", bigProfile("hub-b").Description)
-		if p := br.post("/me/profile", form); p.status != http.StatusInsufficientStorage ||
-			!strings.Contains(p.text(), cause) || !strings.Contains(p.text(), "free space") ||
-			!strings.Contains(p.text(), form.Get("description")[:100]) {
-			t.Errorf("console profile on a full disk: status %d, want 507 saying %q and what to do, with the description kept:\n%s", p.status, cause, p.text())
+		if p := br.Post("/me/profile", form); p.Status != http.StatusInsufficientStorage ||
+			!strings.Contains(p.Text(), cause) || !strings.Contains(p.Text(), "free space") ||
+			!strings.Contains(p.Text(), form.Get("description")[:100]) {
+			t.Errorf("console profile on a full disk: status %d, want 507 saying %q and what to do, with the description kept:\n%s", p.Status, cause, p.Text())
 		}
 
 		// Reads are answered, from what was stored.

@@ -24,6 +24,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hubnet-eu/hubnet/node"
+	"github.com/hubnet-eu/hubnet/node/console"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
@@ -204,6 +205,7 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, op
 		if err != nil {
 			return fail("demo: open "+profiles[i].ID, err, "")
 		}
+		console.Mount(n, console.DefaultConfig())
 		if err := n.Start(ctx); err != nil {
 			return fail("demo: start "+profiles[i].ID, err, "choose free ports with --base-port, or leave it out")
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hubnet-eu/hubnet/node"
+	"github.com/hubnet-eu/hubnet/node/console"
 )
 
 // nodeFileName is the file `hubnet run` writes into the data directory while the node
@@ -35,7 +36,7 @@ type nodeFile struct {
 }
 
 func newRunCmd(a *app) *cobra.Command {
-	def := node.DefaultConfig()
+	def, defConsole := node.DefaultConfig(), console.DefaultConfig()
 	var (
 		gossipAddr, clusterAddr, httpAddr string
 		gossipAdv, clusterAdv, gossip     string
@@ -65,10 +66,11 @@ Port 0 in an address picks a free port. Every flag can also come from the enviro
 			cfg.GossipAdvertise, cfg.ClusterAdvertise = gossipAdv, clusterAdv
 			cfg.Join = join
 			cfg.Gossip = gossip
-			cfg.ConsolePublic = consolePublic
 			cfg.Token = a.token
 			cfg.Logger = a.logger(cmd.ErrOrStderr(), slog.LevelInfo)
-			return runNode(cmd.Context(), cfg)
+			cc := console.DefaultConfig()
+			cc.Public = consolePublic
+			return runNode(cmd.Context(), cfg, cc)
 		},
 	}
 	f := cmd.Flags()
@@ -79,12 +81,13 @@ Port 0 in an address picks a free port. Every flag can also come from the enviro
 	f.StringVar(&gossipAdv, "gossip-advertise", "", "host:port other hubs reach the gossip listener at (default: the bound address)")
 	f.StringVar(&clusterAdv, "cluster-advertise", "", "host:port other hubs open NATS routes to (default: the bound address)")
 	f.StringVar(&gossip, "gossip", def.Gossip, "gossip timers: lan, wan (hubs across regions) or local (one machine)")
-	f.BoolVar(&consolePublic, "console-public", def.ConsolePublic, "let the web console show the directory and search without signing in")
+	f.BoolVar(&consolePublic, "console-public", defConsole.Public, "let the web console show the directory and search without signing in")
 	return cmd
 }
 
-// runNode starts a node and runs it until ctx is cancelled, then leaves gracefully.
-func runNode(ctx context.Context, cfg node.Config) (err error) {
+// runNode starts a node, its web console mounted with cc, and runs it until ctx is
+// cancelled, then leaves gracefully.
+func runNode(ctx context.Context, cfg node.Config, cc console.Config) (err error) {
 	log := cfg.Logger
 	n, err := node.New(cfg)
 	if err != nil {
@@ -94,6 +97,7 @@ func runNode(ctx context.Context, cfg node.Config) (err error) {
 		}
 		return fail("open hub in "+cfg.DataDir, err, hint)
 	}
+	console.Mount(n, cc)
 	if err := n.Start(ctx); err != nil {
 		// Start releases what it acquired when it fails.
 		return fail("start hub "+n.ID(), err, "check that the addresses are free, or choose others with --gossip-addr, --cluster-addr and --http-addr")

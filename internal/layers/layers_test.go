@@ -18,7 +18,7 @@ const module = "github.com/hubnet-eu/hubnet"
 // layer names the part of the project a package belongs to.
 func layer(pkg string) string {
 	rel := strings.TrimPrefix(strings.TrimPrefix(pkg, module), "/")
-	for _, l := range []string{"node/console", "node/nodetest", "protocol", "store", "api", "node", "cmd", "internal"} {
+	for _, l := range []string{"node/console/consoletest", "node/console", "node/nodetest", "protocol", "store", "api", "node", "cmd", "internal"} {
 		if rel == l || strings.HasPrefix(rel, l+"/") {
 			return l
 		}
@@ -38,12 +38,19 @@ var mayImport = map[string][]string{
 	"node":          {"store", "protocol", "api"},
 	"node/console":  {"node", "api", "protocol"},
 	"node/nodetest": {"node/console", "node", "store", "protocol", "api", "internal"},
-	"internal":      {"internal", "store", "protocol", "api"},
-	"cmd":           {"node/console", "node/nodetest", "node", "store", "protocol", "api", "internal"},
+	// consoletest drives a console in a browser, for the tests of node and console.
+	"node/console/consoletest": {"node/nodetest", "node/console", "node", "protocol", "api"},
+	"internal":                 {"internal", "store", "protocol", "api"},
+	"cmd":                      {"node/console", "node/nodetest", "node", "store", "protocol", "api", "internal"},
 }
 
-// testsMayImport are the layers any test may import besides those of its package.
-var testsMayImport = []string{"node/nodetest", "internal"}
+// testsMayImport are the layers any test may import besides those of its package:
+// the node's tests drive the console in a browser too.
+var testsMayImport = []string{"node/nodetest", "node/console", "node/console/consoletest", "internal"}
+
+// testsOfMayImport adds, for the tests of some layers, what they need beside: the
+// client's tests run it against real nodes.
+var testsOfMayImport = map[string][]string{"api": {"node"}}
 
 // libraries that only some layers may import, with why.
 var libraries = []struct {
@@ -131,7 +138,7 @@ func TestLayers_importsPointOneWay(t *testing.T) {
 			continue
 		}
 		if f.test {
-			allowed = append(slices.Clone(allowed), testsMayImport...)
+			allowed = slices.Concat(allowed, testsMayImport, testsOfMayImport[from])
 		}
 		for _, imp := range f.imports {
 			if !strings.HasPrefix(imp, module+"/") {

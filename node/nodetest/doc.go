@@ -1,8 +1,10 @@
 // Package nodetest starts real hubnet nodes on 127.0.0.1 for tests, as net/http/httptest
 // starts real servers: real memberlist, a real embedded NATS server and a real bbolt
-// file in a temporary directory, with free ports and fast timers.
+// file in a temporary directory, with free ports and fast timers. Each serves the web
+// console (package console) beside its HTTP API, as `hubnet run` does.
 //
-// Start one hub with [Start], a joined network with [StartN]; [Hub.Kill] stops a hub as
-// a crash would, [Hub.Restart] brings it back from its data directory. [Eventually]
-// polls a condition instead of sleeping.
+// Start one hub with [Start], a joined network with [StartN]; [StartConsole] chooses
+// the console's configuration. [Hub.Kill] stops a hub as a crash would,
+// [Hub.Restart] brings it back from its data directory. [Eventually] polls a
+// condition instead of sleeping.
 package nodetest

@@ -13,15 +13,17 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/hubnet-eu/hubnet/node"
+	"github.com/hubnet-eu/hubnet/node/console"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
 // Hub is a started node with its data directory and configuration.
 type Hub struct {
 	*node.Node
-	Dir string
-	Cfg node.Config
-	t   testing.TB
+	Dir     string
+	Cfg     node.Config
+	Console console.Config // of the web console mounted on the node
+	t       testing.TB
 }
 
 // Network returns a fresh network for a test. Hubs that Start or Init make in it are
@@ -111,13 +113,21 @@ func Start(t testing.TB, net protocol.Network, id string, p *protocol.Profile, j
 	return StartConfig(t, Config(dir, join...))
 }
 
-// StartConfig starts a node from an initialised data directory with cfg.
+// StartConfig starts a node from an initialised data directory with cfg, its web
+// console mounted with console.DefaultConfig, as `hubnet run` mounts it.
 func StartConfig(t testing.TB, cfg node.Config) *Hub {
+	t.Helper()
+	return StartConsole(t, cfg, console.DefaultConfig())
+}
+
+// StartConsole starts a node as StartConfig does, its web console mounted with cc.
+func StartConsole(t testing.TB, cfg node.Config, cc console.Config) *Hub {
 	t.Helper()
 	n, err := node.New(cfg)
 	if err != nil {
 		t.Fatalf("new node: %v", err)
 	}
+	console.Mount(n, cc)
 	if err := n.Start(context.Background()); err != nil {
 		t.Fatalf("start node: %v", err)
 	}
@@ -127,7 +137,7 @@ func StartConfig(t testing.TB, cfg node.Config) *Hub {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("node %s not ready in 10s", n.ID())
 	}
-	return &Hub{Node: n, Dir: cfg.DataDir, Cfg: cfg, t: t}
+	return &Hub{Node: n, Dir: cfg.DataDir, Cfg: cfg, Console: cc, t: t}
 }
 
 // StartN starts n hubs named hub-1 ... hub-n with test profiles, each joining the first.
@@ -159,7 +169,7 @@ func (h *Hub) Restart(join ...string) *Hub {
 	h.t.Helper()
 	cfg := h.Cfg
 	cfg.Join = join
-	return StartConfig(h.t, cfg)
+	return StartConsole(h.t, cfg, h.Console)
 }
 
 // Eventually polls cond until it returns nil or timeout passes, then fails the test

@@ -1,4 +1,4 @@
-package node
+package console
 
 import (
 	"cmp"
@@ -11,8 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/protocol"
-	"github.com/hubnet-eu/hubnet/store"
 )
 
 // The profile form of the hub's own page: POST /me/profile.
@@ -172,20 +172,20 @@ func addProfileProblem(f *webForm, p protocol.FieldError) {
 }
 
 // saveProfile is POST /me/profile: the whole profile, from the form.
-func (c *console) saveProfile(w http.ResponseWriter, r *http.Request, v *webView) {
+func (c *Console) saveProfile(w http.ResponseWriter, r *http.Request, v *webView) {
 	f := newWebForm(r.PostForm).inOrder(profileFormOrder)
-	cur, _, err := c.n.store.Self()
+	cur, err := c.n.Profile()
 	var curp *protocol.Profile
 	switch {
 	case err == nil:
 		curp = &cur
-	case !errors.Is(err, store.ErrNoProfile):
+	case !errors.Is(err, node.ErrNoProfile):
 		c.fail(w, r, v, http.StatusInternalServerError, err.Error())
 		return
 	}
 	p, problems := profileFromForm(r.PostForm, curp)
 	if p.ID == "" {
-		p.ID = c.n.id.ID
+		p.ID = c.n.ID()
 	}
 	var ve *protocol.ValidationError
 	if err := p.Validate(); errors.As(err, &ve) {
@@ -201,7 +201,7 @@ func (c *console) saveProfile(w http.ResponseWriter, r *http.Request, v *webView
 	saved, err := c.n.PutProfile(p)
 	switch {
 	case err == nil:
-		c.n.log.Info("profile changed in the console", "revision", saved.Revision)
+		c.n.Logger().Info("profile changed in the console", "revision", saved.Revision)
 		http.Redirect(w, r, "/me?profile="+strconv.FormatUint(saved.Revision, 10), http.StatusSeeOther)
 	case errors.As(err, &ve):
 		for _, pr := range ve.Problems {

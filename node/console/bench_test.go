@@ -1,4 +1,4 @@
-package node_test
+package console_test
 
 import (
 	"net/http"

@@ -1,4 +1,4 @@
-package node
+package console
 
 import (
 	"crypto/hmac"
@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hubnet-eu/hubnet/node"
 )
 
 // Sign-in. The operator signs in with the node's token; the console then keeps a
@@ -100,23 +102,23 @@ func (s *webSessions) checkCSRF(value, got string) bool {
 // sessionCookie and loginCookie name the console's cookies. They carry the hub ID:
 // browsers do not keep cookies apart by port, and several hubs on one machine (the
 // demo) would otherwise overwrite each other's.
-func (c *console) sessionCookie() string { return "hubnet_session_" + c.n.id.ID }
-func (c *console) loginCookie() string   { return "hubnet_login_" + c.n.id.ID }
+func (c *Console) sessionCookie() string { return "hubnet_session_" + c.n.ID() }
+func (c *Console) loginCookie() string   { return "hubnet_login_" + c.n.ID() }
 
 // session returns the value of the request's session cookie if it names a live
 // session.
-func (c *console) session(r *http.Request) (string, bool) {
+func (c *Console) session(r *http.Request) (string, bool) {
 	ck, err := r.Cookie(c.sessionCookie())
 	if err != nil || ck.Value == "" {
 		return "", false
 	}
-	if !c.sessions.valid(ck.Value, c.n.cfg.Now()) {
+	if !c.sessions.valid(ck.Value, c.n.Now()) {
 		return "", false
 	}
 	return ck.Value, true
 }
 
-func (c *console) setCookie(w http.ResponseWriter, r *http.Request, name, value, path string, maxAge int) {
+func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, name, value, path string, maxAge int) {
 	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: path, MaxAge: maxAge,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 }
@@ -129,7 +131,7 @@ type webLogin struct {
 	Out   bool // just signed out
 }
 
-func (c *console) loginPage(w http.ResponseWriter, r *http.Request, v *webView) {
+func (c *Console) loginPage(w http.ResponseWriter, r *http.Request, v *webView) {
 	next := webNext(r.URL.Query().Get("next"))
 	if v.session != "" {
 		http.Redirect(w, r, next, http.StatusSeeOther)
@@ -139,13 +141,13 @@ func (c *console) loginPage(w http.ResponseWriter, r *http.Request, v *webView) 
 }
 
 // renderLogin shows the sign-in form with a fresh double-submit token.
-func (c *console) renderLogin(w http.ResponseWriter, r *http.Request, v *webView, status int, d webLogin) {
+func (c *Console) renderLogin(w http.ResponseWriter, r *http.Request, v *webView, status int, d webLogin) {
 	d.Token = base64.RawURLEncoding.EncodeToString(webRandom(24))
 	c.setCookie(w, r, c.loginCookie(), d.Token, "/login", 3600)
 	c.render(w, r, v, status, "login", "Sign in", "login", d)
 }
 
-func (c *console) login(w http.ResponseWriter, r *http.Request, v *webView) {
+func (c *Console) login(w http.ResponseWriter, r *http.Request, v *webView) {
 	next := webNext(r.PostForm.Get("next"))
 	ck, err := r.Cookie(c.loginCookie())
 	got := r.PostForm.Get("csrf")
@@ -155,23 +157,22 @@ func (c *console) login(w http.ResponseWriter, r *http.Request, v *webView) {
 		return
 	}
 	token := strings.TrimSpace(r.PostForm.Get("token"))
-	// An empty token matches nothing, not even a token file left empty by a crash.
-	if token == "" || subtle.ConstantTimeCompare([]byte(token), []byte(c.n.token)) != 1 {
-		c.n.log.Warn("console sign-in refused", "remote", r.RemoteAddr)
+	if !c.n.CheckToken(token) { // in constant time; an empty token matches nothing
+		c.n.Logger().Warn("console sign-in refused", "remote", r.RemoteAddr)
 		c.renderLogin(w, r, v, http.StatusUnauthorized, webLogin{Next: next,
-			Error: "That is not this hub's operator token. It is in the file " + TokenFile + " of the hub's data directory."})
+			Error: "That is not this hub's operator token. It is in the file " + node.TokenFile + " of the hub's data directory."})
 		return
 	}
 	if v.session != "" {
 		c.sessions.end(v.session)
 	}
-	c.setCookie(w, r, c.sessionCookie(), c.sessions.create(c.n.cfg.Now()), "/", int(webSessionTTL.Seconds()))
+	c.setCookie(w, r, c.sessionCookie(), c.sessions.create(c.n.Now()), "/", int(webSessionTTL.Seconds()))
 	c.setCookie(w, r, c.loginCookie(), "", "/login", -1)
-	c.n.log.Info("console sign-in", "remote", r.RemoteAddr)
+	c.n.Logger().Info("console sign-in", "remote", r.RemoteAddr)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
-func (c *console) logout(w http.ResponseWriter, r *http.Request, v *webView) {
+func (c *Console) logout(w http.ResponseWriter, r *http.Request, v *webView) {
 	if v.session != "" {
 		if !c.sessions.checkCSRF(v.session, r.PostForm.Get("csrf")) {
 			c.fail(w, r, v, http.StatusForbidden, "Refused: the form's security token is missing or out of date. Reload the page and try again.")

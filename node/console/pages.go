@@ -1,4 +1,4 @@
-package node
+package console
 
 import (
 	"cmp"
@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/protocol"
-	"github.com/hubnet-eu/hubnet/store"
 )
 
 // The directory pages (search, hub), the hub's own page and the reports.
@@ -23,13 +23,13 @@ type webSearch struct {
 	Vocab  *webVocabulary
 	Live   bool
 	Empty  bool // no criteria: the whole directory, best first
-	Result *SearchResult
+	Result *node.SearchResult
 	Error  string // a failure that is not the user's
 }
 
 // search is GET /search: the form, filled from the URL, and its results. The
 // parameters are those of GET /v1/search, plus live=1 for a live query.
-func (c *console) search(w http.ResponseWriter, r *http.Request, v *webView) {
+func (c *Console) search(w http.ResponseWriter, r *http.Request, v *webView) {
 	vals, err := queryOf(r)
 	if err != nil {
 		d := &webSearch{Form: newWebForm(url.Values{}).inOrder(searchFormOrder), Vocab: webVocab()}
@@ -53,7 +53,7 @@ func (c *console) search(w http.ResponseWriter, r *http.Request, v *webView) {
 	}
 	d := &webSearch{Form: newWebForm(q).inOrder(searchFormOrder), Vocab: webVocab(), Live: live, Empty: len(q) == 0}
 	status := http.StatusOK
-	query, err := ParseSearch(q)
+	query, err := node.ParseSearch(q)
 	if err != nil {
 		// Report the rest of the query's problems with those of the parameters.
 		d.Form.addError(err, searchField)
@@ -61,7 +61,7 @@ func (c *console) search(w http.ResponseWriter, r *http.Request, v *webView) {
 		d.Form.addError(query.Validate(), searchField)
 		status = http.StatusBadRequest
 	} else {
-		var res SearchResult
+		var res node.SearchResult
 		if live {
 			res, err = c.n.Query(r.Context(), query, 0)
 		} else {
@@ -83,7 +83,19 @@ func (c *console) search(w http.ResponseWriter, r *http.Request, v *webView) {
 	c.render(w, r, v, status, "search", "Find a partner", "search", d)
 }
 
-// searchFormOrder is the order of the search form's fields.
+// queryOf returns the request's URL parameters, or a *protocol.ValidationError when
+// the query string does not decode: a bad %-escape, or more parameters than net/url
+// reads (10,000). r.URL.Query() would leave those out, and answer another question.
+func queryOf(r *http.Request) (url.Values, error) {
+	v, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, &protocol.ValidationError{What: "query string", Problems: []protocol.FieldError{{Field: "(query)", Rule: err.Error()}}}
+	}
+	return v, nil
+}
+
+// searchFormOrder is the order of the search form's fields, which are the
+// parameters of GET /v1/search.
 var searchFormOrder = []string{"text", "tech", "family", "service", "sector", "country", "region", "reach", "lang",
 	"category", "min_capacity", "type", "limit"}
 
@@ -101,7 +113,7 @@ func searchField(field string) string {
 	case "types":
 		return "type"
 	}
-	if slices.Contains(searchParams, head) {
+	if slices.Contains(searchFormOrder, head) { // the parameters of GET /v1/search
 		return head
 	}
 	return ""
@@ -109,7 +121,7 @@ func searchField(field string) string {
 
 // webHub is the data of a hub's page.
 type webHub struct {
-	Hub       HubInfo
+	Hub       node.HubInfo
 	Regions   []protocol.Region
 	Languages []webOption
 	Techs     []webLevelRow
@@ -133,9 +145,9 @@ type webCapacityRow struct {
 }
 
 // hub is GET /hubs/{id}: a hub's profile as the directory holds it.
-func (c *console) hub(w http.ResponseWriter, r *http.Request, v *webView) {
+func (c *Console) hub(w http.ResponseWriter, r *http.Request, v *webView) {
 	h, err := c.n.Hub(r.PathValue("id"))
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, protocol.ErrNotFound) {
 		c.fail(w, r, v, http.StatusNotFound, "This hub's directory has no hub "+r.PathValue("id")+".")
 		return
 	}
@@ -192,12 +204,12 @@ func capacityRows(m map[protocol.Family]protocol.Capacity) []webCapacityRow {
 
 // webMe is the data of the hub's own page.
 type webMe struct {
-	Self      SelfInfo
+	Self      node.SelfInfo
 	NoProfile bool
 	Profile   *webForm // the profile form
 	Vocab     *webVocabulary
 	Capacity  []webCapacityForm
-	Peers     []PeerInfo
+	Peers     []node.PeerInfo
 	Saved     string // the family whose capacity was just saved
 	Revision  string // the revision of the profile just saved
 	Error     string
@@ -210,7 +222,7 @@ type webCapacityForm struct {
 }
 
 // me is GET /me: the hub's profile, capacity forms and peers.
-func (c *console) me(w http.ResponseWriter, r *http.Request, v *webView) {
+func (c *Console) me(w http.ResponseWriter, r *http.Request, v *webView) {
 	c.renderMe(w, r, v, http.StatusOK, meForms{})
 }
 
@@ -223,7 +235,7 @@ type meForms struct {
 }
 
 // renderMe shows the hub's own page, with the forms of sent as they were sent.
-func (c *console) renderMe(w http.ResponseWriter, r *http.Request, v *webView, status int, sent meForms) {
+func (c *Console) renderMe(w http.ResponseWriter, r *http.Request, v *webView, status int, sent meForms) {
 	fam, failed := sent.fam, sent.capForm
 	self, err := c.n.Self()
 	if err != nil {
@@ -264,7 +276,7 @@ func (c *console) renderMe(w http.ResponseWriter, r *http.Request, v *webView, s
 }
 
 // setCapacity is POST /me/capacity/{family}.
-func (c *console) setCapacity(w http.ResponseWriter, r *http.Request, v *webView) {
+func (c *Console) setCapacity(w http.ResponseWriter, r *http.Request, v *webView) {
 	fam := protocol.Family(r.PathValue("family"))
 	if _, ok := protocol.FamilyBySlug(string(fam)); !ok {
 		c.fail(w, r, v, http.StatusNotFound, "There is no service family "+string(fam)+".")
@@ -272,7 +284,7 @@ func (c *console) setCapacity(w http.ResponseWriter, r *http.Request, v *webView
 	}
 	f := newWebForm(r.PostForm)
 	var problems []protocol.FieldError
-	ch := CapacityChange{
+	ch := node.CapacityChange{
 		Available: webInt(r.PostForm, "available", &problems),
 		Maximum:   webInt(r.PostForm, "maximum", &problems),
 		Unit:      strings.TrimSpace(r.PostForm.Get("unit")),
@@ -294,11 +306,11 @@ func (c *console) setCapacity(w http.ResponseWriter, r *http.Request, v *webView
 	_, err := c.n.SetCapacity(fam, ch)
 	switch {
 	case err == nil:
-		c.n.log.Info("capacity changed in the console", "family", fam)
+		c.n.Logger().Info("capacity changed in the console", "family", fam)
 		http.Redirect(w, r, "/me?saved="+url.QueryEscape(string(fam))+"#cap-"+string(fam), http.StatusSeeOther)
 	case f.addError(err, fieldOf):
 		c.renderMe(w, r, v, http.StatusBadRequest, meForms{fam: fam, capForm: f})
-	case errors.Is(err, store.ErrNoProfile):
+	case errors.Is(err, node.ErrNoProfile):
 		c.renderMe(w, r, v, http.StatusConflict, meForms{fam: fam, capForm: f, msg: "This hub has no profile yet: apply one with `hubnet profile apply -f FILE` first."})
 	default:
 		status, msg := consoleError(err)
@@ -309,7 +321,7 @@ func (c *console) setCapacity(w http.ResponseWriter, r *http.Request, v *webView
 // webReports is the data of the reports page.
 type webReports struct {
 	Form       *webForm
-	Report     *Report
+	Report     *node.Report
 	Chart      webChart
 	ByCategory []webCount
 	BySector   []webCount
@@ -342,8 +354,8 @@ type webBar struct {
 
 // reportPeriod reads from and to (dates; to not included), by default this calendar
 // year.
-func (c *console) reportPeriod(q url.Values) (from, to time.Time, f *webForm) {
-	now := c.n.cfg.Now().UTC()
+func (c *Console) reportPeriod(q url.Values) (from, to time.Time, f *webForm) {
+	now := c.n.Now().UTC()
 	from = time.Date(now.Year(), 1, 1, 0, 0, 0, 0, time.UTC)
 	to = from.AddDate(1, 0, 0)
 	f = newWebForm(url.Values{"from": {from.Format(time.DateOnly)}, "to": {to.Format(time.DateOnly)}}).inOrder([]string{"from", "to"})
@@ -353,7 +365,7 @@ func (c *console) reportPeriod(q url.Values) (from, to time.Time, f *webForm) {
 			continue
 		}
 		f.Values.Set(k, s)
-		t, err := parseDay(s, k)
+		t, err := node.ParseDay(s, k)
 		if err != nil {
 			var fe protocol.FieldError
 			errors.As(err, &fe)
@@ -370,7 +382,7 @@ func (c *console) reportPeriod(q url.Values) (from, to time.Time, f *webForm) {
 }
 
 // reports is GET /reports: the KPI figures of a period.
-func (c *console) reports(w http.ResponseWriter, r *http.Request, v *webView) {
+func (c *Console) reports(w http.ResponseWriter, r *http.Request, v *webView) {
 	from, to, f := c.reportPeriod(r.URL.Query())
 	d := &webReports{Form: f}
 	status := http.StatusOK
@@ -404,9 +416,9 @@ func (c *console) reports(w http.ResponseWriter, r *http.Request, v *webView) {
 
 // reportCSV is GET /reports.csv: the records of the period, as GET /v1/report
 // gives them with format=csv.
-func (c *console) reportCSV(w http.ResponseWriter, r *http.Request, v *webView) {
+func (c *Console) reportCSV(w http.ResponseWriter, r *http.Request, v *webView) {
 	from, to, f := c.reportPeriod(r.URL.Query())
-	var rep Report
+	var rep node.Report
 	if !f.HasErrors() {
 		var err error
 		if rep, err = c.n.Report(from, to); err != nil && !f.addError(err, func(s string) string { return s }) {
@@ -422,11 +434,11 @@ func (c *console) reportCSV(w http.ResponseWriter, r *http.Request, v *webView) 
 		http.Error(w, strings.Join(msgs, "\n"), http.StatusBadRequest)
 		return
 	}
-	name := fmt.Sprintf("hubnet-report-%s-%s-%s.csv", c.n.id.ID, from.Format(time.DateOnly), to.Format(time.DateOnly))
+	name := fmt.Sprintf("hubnet-report-%s-%s-%s.csv", c.n.ID(), from.Format(time.DateOnly), to.Format(time.DateOnly))
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	if err := WriteReportCSV(w, rep); err != nil {
-		c.n.log.Error("console report csv", "err", err)
+	if err := node.WriteReportCSV(w, rep); err != nil {
+		c.n.Logger().Error("console report csv", "err", err)
 	}
 }
 
@@ -466,9 +478,18 @@ func barChart(cs []webCount) webChart {
 }
 
 // hubName returns the name of hub id as the directory holds it, or the ID.
-func (c *console) hubName(id string) string {
-	if cand, ok := c.n.index.get(id); ok && cand.Profile.Name != "" {
-		return cand.Profile.Name
+func (c *Console) hubName(id string) string {
+	if name := c.n.HubName(id); name != "" {
+		return name
 	}
 	return id
+}
+
+// consoleError returns the status and message the console shows for an error that is
+// neither bad input nor a refused action.
+func consoleError(err error) (int, string) {
+	if errors.Is(err, node.ErrWrite) {
+		return node.StorageStatus(err)
+	}
+	return http.StatusInternalServerError, err.Error()
 }

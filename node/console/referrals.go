@@ -1,4 +1,4 @@
-package node
+package console
 
 import (
 	"errors"
@@ -10,8 +10,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/protocol"
-	"github.com/hubnet-eu/hubnet/store"
 )
 
 // The referral pages: the form to refer an SME, the lists of referrals received
@@ -60,7 +60,7 @@ func referField(field string) string {
 // webRefer is the data of the referral form.
 type webRefer struct {
 	Form      *webForm
-	To        HubInfo
+	To        node.HubInfo
 	Vocab     *webVocabulary
 	Maturity  []webOption
 	SMEFields []webInput
@@ -77,18 +77,18 @@ func (d *webRefer) MaturityOpen() bool {
 }
 
 // referPage is GET /refer?to=ID.
-func (c *console) referPage(w http.ResponseWriter, r *http.Request, v *webView) {
-	f := newWebForm(url.Values{"consent.given_at": {c.n.cfg.Now().UTC().Format(time.DateOnly)}})
+func (c *Console) referPage(w http.ResponseWriter, r *http.Request, v *webView) {
+	f := newWebForm(url.Values{"consent.given_at": {c.n.Now().UTC().Format(time.DateOnly)}})
 	c.renderRefer(w, r, v, http.StatusOK, r.URL.Query().Get("to"), f, "")
 }
 
-func (c *console) renderRefer(w http.ResponseWriter, r *http.Request, v *webView, status int, to string, f *webForm, msg string) {
+func (c *Console) renderRefer(w http.ResponseWriter, r *http.Request, v *webView, status int, to string, f *webForm, msg string) {
 	h, err := c.n.Hub(to)
 	switch {
 	case to == "":
 		c.fail(w, r, v, http.StatusBadRequest, "Choose the hub to refer the SME to: find one with Find a partner, then use its Refer an SME link.")
 		return
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, protocol.ErrNotFound):
 		c.fail(w, r, v, http.StatusNotFound, "This hub's directory has no hub "+to+".")
 		return
 	case err != nil:
@@ -104,10 +104,10 @@ func (c *console) renderRefer(w http.ResponseWriter, r *http.Request, v *webView
 
 // refer is POST /refer: the referral is sent, or the form comes back with every
 // problem next to its field and nothing stored.
-func (c *console) refer(w http.ResponseWriter, r *http.Request, v *webView) {
+func (c *Console) refer(w http.ResponseWriter, r *http.Request, v *webView) {
 	to := strings.TrimSpace(r.PostForm.Get("to"))
 	f := newWebForm(r.PostForm).inOrder(referFields)
-	now := c.n.cfg.Now()
+	now := c.n.Now()
 	req, problems := parseReferral(r.PostForm, to, now)
 	if len(problems) > 0 {
 		// Values that could not be read are not sent; the rest is checked as Refer
@@ -115,7 +115,7 @@ func (c *console) refer(w http.ResponseWriter, r *http.Request, v *webView) {
 		for _, p := range problems {
 			f.add(p, referField)
 		}
-		for _, p := range checkReferral(&req, c.n.id.ID, now).Problems {
+		for _, p := range node.ReferralProblems(req, c.n.ID(), now) {
 			if !slices.ContainsFunc(problems, func(q protocol.FieldError) bool { return referField(q.Field) == referField(p.Field) }) {
 				f.add(p, referField)
 			}
@@ -140,10 +140,10 @@ func (c *console) refer(w http.ResponseWriter, r *http.Request, v *webView) {
 // parseReferral reads the referral form. Dates are days: consent given on a day
 // counts from its start (or from now, when that day has begun somewhere east of
 // UTC but not yet in UTC), and lasts until the end of its last day, in UTC.
-func parseReferral(v url.Values, to string, now time.Time) (ReferralRequest, []protocol.FieldError) {
+func parseReferral(v url.Values, to string, now time.Time) (node.ReferralRequest, []protocol.FieldError) {
 	var problems []protocol.FieldError
 	s := func(k string) string { return strings.TrimSpace(v.Get(k)) }
-	req := ReferralRequest{
+	req := node.ReferralRequest{
 		To: to,
 		Need: protocol.Need{Sector: s("need.sector"), Region: strings.ToUpper(s("need.region")),
 			Category: protocol.Category(s("need.category")), Family: protocol.Family(s("need.family")),
@@ -211,7 +211,7 @@ const webMaxRows = 500
 
 // webReferralRow is one referral in a list.
 type webReferralRow struct {
-	Info    ReferralInfo
+	Info    node.ReferralInfo
 	Partner string // its name
 	Next    string
 	Mine    bool // this hub has something to do
@@ -219,14 +219,14 @@ type webReferralRow struct {
 }
 
 // referrals is GET /referrals?dir=in|out&state=.
-func (c *console) referrals(w http.ResponseWriter, r *http.Request, v *webView) {
+func (c *Console) referrals(w http.ResponseWriter, r *http.Request, v *webView) {
 	q := r.URL.Query()
 	d := &webReferrals{Dir: q.Get("dir"), State: q.Get("state"), Vocab: webVocab()}
 	if d.Dir == "" {
 		d.Dir = "in"
 	}
 	status := http.StatusOK
-	list, err := c.n.Referrals(ReferralQuery{Direction: d.Dir, State: protocol.State(d.State)})
+	list, err := c.n.Referrals(node.ReferralQuery{Direction: d.Dir, State: protocol.State(d.State)})
 	var ve *protocol.ValidationError
 	switch {
 	case errors.As(err, &ve):
@@ -255,7 +255,7 @@ func needSummary(n protocol.Need) string {
 
 // nextStep says what happens next to a referral and whether this hub is the one to
 // act.
-func nextStep(info ReferralInfo, partner string) (string, bool) {
+func nextStep(info node.ReferralInfo, partner string) (string, bool) {
 	r := info.Referral
 	if r.State.Final() {
 		return "Nothing: the referral is " + string(r.State), false
@@ -294,7 +294,7 @@ func nextStep(info ReferralInfo, partner string) (string, bool) {
 
 // webReferral is the data of a referral's page.
 type webReferral struct {
-	Info     ReferralInfo
+	Info     node.ReferralInfo
 	Partner  string
 	Next     string
 	Mine     bool
@@ -324,7 +324,7 @@ type webAction struct {
 }
 
 // referral is GET /referrals/{id}.
-func (c *console) referral(w http.ResponseWriter, r *http.Request, v *webView) {
+func (c *Console) referral(w http.ResponseWriter, r *http.Request, v *webView) {
 	info, err := c.n.Referral(r.PathValue("id"))
 	if err != nil {
 		c.referralError(w, r, v, err)
@@ -333,8 +333,8 @@ func (c *console) referral(w http.ResponseWriter, r *http.Request, v *webView) {
 	c.renderReferral(w, r, v, http.StatusOK, info, "", nil, "")
 }
 
-func (c *console) referralError(w http.ResponseWriter, r *http.Request, v *webView, err error) {
-	if errors.Is(err, store.ErrNotFound) {
+func (c *Console) referralError(w http.ResponseWriter, r *http.Request, v *webView, err error) {
+	if errors.Is(err, protocol.ErrNotFound) {
 		c.fail(w, r, v, http.StatusNotFound, "This hub has no referral "+r.PathValue("id")+".")
 		return
 	}
@@ -343,9 +343,9 @@ func (c *console) referralError(w http.ResponseWriter, r *http.Request, v *webVi
 
 // act is POST /referrals/{id}/{action}: the action is made and the page shown
 // again, or the page comes back with why it was refused.
-func (c *console) act(w http.ResponseWriter, r *http.Request, v *webView) {
+func (c *Console) act(w http.ResponseWriter, r *http.Request, v *webView) {
 	id, ev := r.PathValue("id"), protocol.Event(r.PathValue("action"))
-	a := ReferralAction{Reason: strings.TrimSpace(r.PostForm.Get("reason")), Outcome: strings.TrimSpace(r.PostForm.Get("outcome")),
+	a := node.ReferralAction{Reason: strings.TrimSpace(r.PostForm.Get("reason")), Outcome: strings.TrimSpace(r.PostForm.Get("outcome")),
 		Note: strings.TrimSpace(r.PostForm.Get("note"))}
 	_, err := c.n.Act(id, ev, a)
 	if err == nil {
@@ -381,7 +381,7 @@ func (c *console) act(w http.ResponseWriter, r *http.Request, v *webView) {
 
 // renderReferral shows a referral; failed is the form of action ev as sent, with its
 // problems, or nil.
-func (c *console) renderReferral(w http.ResponseWriter, r *http.Request, v *webView, status int, info ReferralInfo, ev protocol.Event, failed *webForm, msg string) {
+func (c *Console) renderReferral(w http.ResponseWriter, r *http.Request, v *webView, status int, info node.ReferralInfo, ev protocol.Event, failed *webForm, msg string) {
 	partner := c.hubName(info.Partner)
 	d := &webReferral{Info: info, Partner: partner, SMENote: smeNote(info), Error: msg}
 	d.Next, d.Mine = nextStep(info, partner)
@@ -447,7 +447,7 @@ func actionForm(ev protocol.Event, r protocol.Referral) webAction {
 }
 
 // smeNote says why the SME's identity is not shown, when it is not.
-func smeNote(info ReferralInfo) string {
+func smeNote(info node.ReferralInfo) string {
 	if info.SME != nil {
 		return ""
 	}

@@ -1,11 +1,9 @@
-package node
+package console
 
-// The web console: server-rendered pages for advisors and operators, on the same
-// HTTP listener as the API. This file holds the plumbing (routes, templates, access
-// control, security headers, rendering); console_session.go signs people in and
-// guards forms, console_pages.go and console_referrals.go are the pages, and
-// console_form.go the forms' values and field errors. docs/console.md describes the
-// pages.
+// The plumbing of the console: routes, templates, access control, security headers
+// and rendering. session.go signs people in and guards forms, pages.go,
+// profile.go and referrals.go are the pages, and form.go the forms' values and
+// field errors.
 
 import (
 	"bytes"
@@ -24,6 +22,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
@@ -42,15 +41,30 @@ const consoleMaxForm = 64 << 10
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
-// console serves the web console of one node. It is made once per Handler; every
-// field is set at construction and read-only after, except sessions, which locks
-// itself.
-type console struct {
-	n        *Node
+// Config configures a console. Build one with DefaultConfig and change what you need.
+type Config struct {
+	// Public lets the directory pages (search and hub pages) be read without signing
+	// in; referrals, reports and the hub's own pages always need the operator token.
+	// Default true; false puts every page behind sign-in.
+	Public bool
+}
+
+// DefaultConfig returns the configuration of a hub's console: the directory public.
+func DefaultConfig() Config {
+	return Config{Public: true}
+}
+
+// Console is the web console of one node, an [http.Handler] that serves its pages
+// alone. Every field is set by New and read-only after, except sessions, which locks
+// itself; it is safe for concurrent use.
+type Console struct {
+	n        *node.Node
+	cfg      Config
 	pages    map[string]*template.Template // page name -> layout and page, parsed once
 	sessions *webSessions
 	cop      *http.CrossOriginProtection
 	css      string // URL of the stylesheet, versioned by its hash so it can be cached
+	mux      *http.ServeMux
 }
 
 // consoleTemplates parses the embedded templates once per process: the layout and
@@ -89,13 +103,41 @@ var consoleCSS = sync.OnceValue(func() string {
 	return "/static/console.css?v=" + hex.EncodeToString(sum[:6])
 })
 
-// consoleRoutes adds the web console's pages to mux.
-func (n *Node) consoleRoutes(mux *http.ServeMux) {
+// New returns the console of node n. Its sessions live in it, so a node serves one
+// console: Mount it, or serve it on a listener of its own.
+func New(n *node.Node, cfg Config) *Console {
 	pages, err := consoleTemplates()
 	if err != nil {
 		panic(err) // the templates are embedded: a parse error is a defect caught by every test
 	}
-	c := &console{n: n, pages: pages, sessions: newWebSessions(), cop: http.NewCrossOriginProtection(), css: consoleCSS()}
+	c := &Console{n: n, cfg: cfg, pages: pages, sessions: newWebSessions(), cop: http.NewCrossOriginProtection(),
+		css: consoleCSS(), mux: http.NewServeMux()}
+	c.routes(c.mux)
+	return c
+}
+
+// Mount adds the console of node n to n's HTTP server, beside the API, with
+// [node.Node.Handle]. Call it once, before n.Start.
+func Mount(n *node.Node, cfg Config) {
+	// Route by route rather than the whole console at "/": the node's mux then
+	// answers a path of the API with a method it does not serve (POST /healthz) with
+	// 405, not with the console's 404.
+	New(n, cfg).routes(n)
+}
+
+// ServeHTTP serves the console's pages; any other path is not found.
+func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c.mux.ServeHTTP(w, r)
+}
+
+// router is where the console's routes go: an [*http.ServeMux], or a [*node.Node]
+// before Start.
+type router interface {
+	Handle(pattern string, h http.Handler)
+}
+
+// routes adds the console's pages to mux.
+func (c *Console) routes(mux router) {
 	mux.Handle("GET /{$}", c.handle(webOpen, func(w http.ResponseWriter, r *http.Request, v *webView) {
 		http.Redirect(w, r, "/search", http.StatusSeeOther)
 	}))
@@ -123,7 +165,7 @@ type webAccess int
 
 const (
 	webOpen      webAccess = iota // anyone: sign-in and sign-out check their own forms
-	webDirectory                  // anyone when Config.ConsolePublic, else a session
+	webDirectory                  // anyone when Config.Public, else a session
 	webSignedIn                   // a signed-in operator
 )
 
@@ -138,7 +180,7 @@ type consoleHandler func(w http.ResponseWriter, r *http.Request, v *webView)
 
 // handle wraps a page: security headers, the session, access control, and for a
 // POST a bounded body, a cross-origin check and, with a session, its CSRF token.
-func (c *console) handle(a webAccess, h consoleHandler) http.Handler {
+func (c *Console) handle(a webAccess, h consoleHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		webSecurityHeaders(w.Header())
 		w.Header().Set("Cache-Control", "no-store")
@@ -165,7 +207,7 @@ func (c *console) handle(a webAccess, h consoleHandler) http.Handler {
 				return
 			}
 		}
-		if a == webSignedIn || (a == webDirectory && !c.n.cfg.ConsolePublic) {
+		if a == webSignedIn || (a == webDirectory && !c.cfg.Public) {
 			if v.session == "" {
 				if post {
 					c.fail(w, r, v, http.StatusForbidden, "Your session has ended: sign in again, then send the form again.")
@@ -192,7 +234,7 @@ func webSecurityHeaders(h http.Header) {
 }
 
 // static serves the embedded stylesheet and icon; no directory listings.
-func (c *console) static() http.Handler {
+func (c *Console) static() http.Handler {
 	sub, _ := fs.Sub(consoleStaticFS, "static")
 	files := http.StripPrefix("/static/", http.FileServerFS(sub))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -211,7 +253,7 @@ const consoleIcon = "/static/hub.svg"
 
 // favicon answers the request every browser makes for /favicon.ico with the
 // console's SVG icon, which the layout also links.
-func (c *console) favicon() http.Handler {
+func (c *Console) favicon() http.Handler {
 	static := c.static()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r2 := r.Clone(r.Context())
@@ -235,20 +277,20 @@ type webPage struct {
 
 // render executes the page into a buffer first, so that a template error gives a
 // clean 500 rather than half a page.
-func (c *console) render(w http.ResponseWriter, r *http.Request, v *webView, status int, name, title, nav string, data any) {
+func (c *Console) render(w http.ResponseWriter, r *http.Request, v *webView, status int, name, title, nav string, data any) {
 	t, ok := c.pages[name]
 	if !ok {
 		http.Error(w, "no such console page: "+name, http.StatusInternalServerError)
 		return
 	}
-	p := webPage{Title: title, Nav: nav, Hub: c.n.id.ID, HubName: c.n.id.ID, SignedIn: v.session != "", CSRF: v.csrf,
-		CSS: c.css, Now: c.n.cfg.Now(), Data: data}
-	if self, _, err := c.n.store.Self(); err == nil && self.Name != "" {
+	p := webPage{Title: title, Nav: nav, Hub: c.n.ID(), HubName: c.n.ID(), SignedIn: v.session != "", CSRF: v.csrf,
+		CSS: c.css, Now: c.n.Now(), Data: data}
+	if self, err := c.n.Profile(); err == nil && self.Name != "" {
 		p.HubName = self.Name
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
-		c.n.log.Error("console page", "page", name, "err", err)
+		c.n.Logger().Error("console page", "page", name, "err", err)
 		http.Error(w, "the page could not be shown: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
@@ -268,7 +310,7 @@ type webMessage struct {
 }
 
 // fail shows a page with a message and the status.
-func (c *console) fail(w http.ResponseWriter, r *http.Request, v *webView, status int, msg string) {
+func (c *Console) fail(w http.ResponseWriter, r *http.Request, v *webView, status int, msg string) {
 	mp := webMessage{Heading: http.StatusText(status), Message: msg}
 	switch status {
 	case http.StatusForbidden:

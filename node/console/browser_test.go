@@ -1,4 +1,4 @@
-package node_test
+package console_test
 
 // Browser tests of the web console: headless Chromium, driven by chromedp, signs in,
 // fills the forms and clicks the buttons as an advisor and an operator would, on
@@ -107,7 +107,7 @@ func startChromium(t *testing.T) *chromium {
 	}
 	c := &chromium{t: t, ctx: bctx, shots: t.TempDir(), pages: map[string]bool{}}
 	if os.Getenv("HUBNET_SCREENSHOTS") == "1" {
-		c.shots = filepath.Join("..", "docs", "img")
+		c.shots = filepath.Join("..", "..", "docs", "img")
 		if err := os.MkdirAll(c.shots, 0o755); err != nil {
 			t.Fatal(err)
 		}
