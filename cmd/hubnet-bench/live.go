@@ -22,8 +22,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubnet-eu/hubnet/internal/synth"
 	"github.com/hubnet-eu/hubnet/node"
-	"github.com/hubnet-eu/hubnet/node/nodetest"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
@@ -83,7 +83,7 @@ func liveBench(sizes []int, rounds, queries, serfN int, cpuProfile string) (stri
 
 // liveProfiles returns n synthetic profiles named bench-hub-00 onwards.
 func liveProfiles(n int, seed uint64) []protocol.Profile {
-	ps := nodetest.Synthetic(n, seed)
+	ps := synth.Profiles(n, seed)
 	for i := range ps {
 		ps[i].ID = fmt.Sprintf("bench-hub-%02d", i)
 	}

@@ -27,8 +27,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/hubnet-eu/hubnet/internal/synth"
 	"github.com/hubnet-eu/hubnet/node"
-	"github.com/hubnet-eu/hubnet/node/nodetest"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
@@ -102,7 +102,7 @@ type hubnetRound struct {
 func hubnetReferrals(n, m, callers int, cpuProfile string) (hubnetRound, error) {
 	var res hubnetRound
 	t0 := time.Now()
-	hubs, stop, err := startFederation([]protocol.Profile{nodetest.Profile("bench-sender"), nodetest.Profile("bench-receiver")})
+	hubs, stop, err := startFederation([]protocol.Profile{synth.Profile("bench-sender"), synth.Profile("bench-receiver")})
 	if err != nil {
 		return res, err
 	}

@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubnet-eu/hubnet/internal/synth"
 	"github.com/hubnet-eu/hubnet/node"
-	"github.com/hubnet-eu/hubnet/node/nodetest"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
@@ -40,12 +40,12 @@ func searchBench(n int) (string, error) {
 		return "", err
 	}
 	const id = "bench-advisor"
-	p := nodetest.Profile(id)
+	p := synth.Profile(id)
 	if _, err := node.InitDataDir(root, netw, id, &p); err != nil {
 		return "", fmt.Errorf("init %s: %w", id, err)
 	}
 	t0 := time.Now()
-	if err := nodetest.FillDirectory(root, nodetest.Synthetic(searchHubs, searchHubsSeed)); err != nil {
+	if err := synth.FillDirectory(root, synth.Profiles(searchHubs, searchHubsSeed)); err != nil {
 		return "", fmt.Errorf("fill directory: %w", err)
 	}
 	fmt.Fprintf(os.Stderr, "search: directory of %d hubs stored in %v\n", searchHubs, time.Since(t0).Round(time.Millisecond))
@@ -68,14 +68,14 @@ func searchBench(n int) (string, error) {
 	}
 	fmt.Fprintf(os.Stderr, "search: hub started in %v\n", time.Since(t0).Round(time.Millisecond))
 
-	for _, q := range nodetest.SyntheticQueries(searchWarmup, searchWarmSeed) {
+	for _, q := range synth.Queries(searchWarmup, searchWarmSeed) {
 		if _, err := h.Search(q); err != nil {
 			return "", fmt.Errorf("warm-up query %+v: %w", q, err)
 		}
 	}
 	var all, text, plain latencies
 	hits := 0
-	for _, q := range nodetest.SyntheticQueries(n, searchQuerySeed) {
+	for _, q := range synth.Queries(n, searchQuerySeed) {
 		start := time.Now()
 		res, err := h.Search(q)
 		took := time.Since(start)
@@ -104,7 +104,7 @@ func searchBench(n int) (string, error) {
 
 func renderSearch(all, text, plain latencies, hits int) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Measured %s on %s. One hub with %d synthetic hubs in its directory (`nodetest.Synthetic(%d, %d)`); %d queries from `nodetest.SyntheticQueries(%d, %d)`, one at a time, after %d untimed warm-up queries.\n\n",
+	fmt.Fprintf(&b, "Measured %s on %s. One hub with %d synthetic hubs in its directory (`synth.Profiles(%d, %d)`); %d queries from `synth.Queries(%d, %d)`, one at a time, after %d untimed warm-up queries.\n\n",
 		time.Now().UTC().Format("2006-01-02"), machine(), searchHubs, searchHubs, searchHubsSeed, len(all), len(all), searchQuerySeed, searchWarmup)
 	b.WriteString("| queries | count | median | p90 | p99 | max |\n|---|---:|---:|---:|---:|---:|\n")
 	for _, r := range []struct {
