@@ -15,6 +15,8 @@ TIMEOUT  ?= 15m
 # one execution takes a millisecond).
 FUZZTIME ?= 30s
 FUZZMINIMIZETIME ?= 5s
+# The packages with Go benchmarks: `make bench` times them, `make test` runs each once.
+BENCHPKGS := ./protocol/ ./store/ ./node/ ./node/console/
 
 .PHONY: help build test race bench fuzz chaos lint fmt tidy demo clean
 
@@ -24,15 +26,16 @@ help: ## List the targets.
 build: ## Build the hubnet binary into bin/.
 	$(GO) build -o $(BIN) ./cmd/hubnet
 
-test: ## Run every test with the race detector (real nodes on 127.0.0.1).
+test: ## Run every test with the race detector (real nodes on 127.0.0.1), then each Go benchmark once.
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout $(TIMEOUT) $(PKGS)
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout $(TIMEOUT) $(BENCHPKGS)
 
 race: ## Same as test: the suite always runs with -race.
 	$(MAKE) test
 
 bench: ## Run the benchmarks and write their figures to docs/benchmarks.md.
-	$(GO) test -run '^$$' -bench . -benchtime 1s -count 5 ./protocol/ ./store/ ./node/ ./node/console/ | tee bench.out
+	$(GO) test -run '^$$' -bench . -benchtime 1s -count 5 $(BENCHPKGS) | tee bench.out
 	$(GO) run ./cmd/hubnet-bench -out docs/benchmarks.md gobench bench.out
 	$(GO) run ./cmd/hubnet-bench -out docs/benchmarks.md -rounds 5 -sizes 10,25 federation
 	$(GO) run ./cmd/hubnet-bench -out docs/benchmarks.md search

@@ -4,36 +4,23 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/hubnet-eu/hubnet/internal/synth"
 	"github.com/hubnet-eu/hubnet/node"
-
 	"github.com/hubnet-eu/hubnet/node/nodetest"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
-
-func TestSynthetic_valid(t *testing.T) {
-	for _, p := range nodetest.Synthetic(2000, 1) {
-		if err := p.Validate(); err != nil {
-			t.Fatalf("%s: %v", p.ID, err)
-		}
-	}
-	for i, q := range nodetest.SyntheticQueries(2000, 1) {
-		if _, err := protocol.NewMatcher(q); err != nil {
-			t.Fatalf("query %d %+v: %v", i, q, err)
-		}
-	}
-}
 
 // TestSearch_largeDirectory checks search over 3,000 hubs, enough for the parallel
 // scan, against a plain scan and sort of every hub.
 func TestSearch_largeDirectory(t *testing.T) {
 	const size = 3000
 	h := largeHub(t, size)
-	profiles := nodetest.Synthetic(size, 7)
+	profiles := synth.Profiles(size, 7)
 	cands := make([]*protocol.Candidate, len(profiles))
 	for i := range profiles {
 		cands[i] = protocol.NewCandidate(&profiles[i])
 	}
-	for i, q := range nodetest.SyntheticQueries(40, 3) {
+	for i, q := range synth.Queries(40, 3) {
 		res, err := h.Search(q)
 		if err != nil {
 			t.Fatal(err)
@@ -67,7 +54,7 @@ func largeHub(tb testing.TB, size int) *nodetest.Hub {
 	if _, err := node.InitDataDir(dir, nodetest.Network(tb), p.ID, &p); err != nil {
 		tb.Fatal(err)
 	}
-	if err := nodetest.FillDirectory(dir, nodetest.Synthetic(size, 7)); err != nil {
+	if err := synth.FillDirectory(dir, synth.Profiles(size, 7)); err != nil {
 		tb.Fatal(err)
 	}
 	return nodetest.StartConfig(tb, nodetest.Config(dir))
@@ -75,7 +62,7 @@ func largeHub(tb testing.TB, size int) *nodetest.Hub {
 
 func BenchmarkSearch_10000Hubs(b *testing.B) {
 	h := largeHub(b, 10000)
-	qs := nodetest.SyntheticQueries(1000, 3)
+	qs := synth.Queries(1000, 3)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {

@@ -9,12 +9,12 @@ import (
 	"time"
 )
 
-// goBench reads the output of `go test -bench -count N` and writes the median time per
-// operation of each benchmark as a markdown table, into out's "go" section if out is set.
-func goBench(file, out string) error {
+// goBench reads the output of `go test -bench -count N` and returns the median time
+// per operation of each benchmark as a markdown table, the report of the "go" section.
+func goBench(file string) (string, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return err
+		return "", err
 	}
 	runs := map[string][]float64{}
 	cpu := map[string][]float64{} // cpu-ns/op, where a benchmark reports it
@@ -46,7 +46,7 @@ func goBench(file, out string) error {
 		}
 	}
 	if len(names) == 0 {
-		return fmt.Errorf("%s: no benchmark results", file)
+		return "", fmt.Errorf("%s: no benchmark results", file)
 	}
 	medianOf := func(m map[string][]float64, n string) float64 {
 		r := slices.Clone(m[n])
@@ -82,9 +82,5 @@ func goBench(file, out string) error {
 				time.Duration(total).Round(time.Microsecond), total/plain, time.Duration(plain).Round(time.Microsecond))
 		}
 	}
-	fmt.Print(b.String())
-	if out == "" {
-		return nil
-	}
-	return writeSection(out, "go", b.String())
+	return b.String(), nil
 }

@@ -11,19 +11,17 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/hubnet-eu/hubnet/internal/synth"
 	"github.com/hubnet-eu/hubnet/node"
-	"github.com/hubnet-eu/hubnet/node/nodetest"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
@@ -50,7 +48,7 @@ type liveResult struct {
 // and bare NATS queries, and serfN Serf queries, in each. With cpuProfile set, it
 // writes a CPU profile of the timed hubnet and NATS queries of the first round at the
 // largest size.
-func liveBench(sizes []int, rounds, queries, serfN int, cpuProfile string) (string, error) {
+func liveBench(sizes []int, rounds, queries, serfN int, cpuProfile string, wait time.Duration) (string, error) {
 	var results []liveResult
 	for _, n := range sizes {
 		r := liveResult{n: n, rounds: rounds, queries: queries, serfN: serfN}
@@ -61,7 +59,7 @@ func liveBench(sizes []int, rounds, queries, serfN int, cpuProfile string) (stri
 			if round == 0 && n == slices.Max(sizes) {
 				prof = cpuProfile
 			}
-			hub, bare, err := liveFederation(profiles, q, queries, prof)
+			hub, bare, err := liveFederation(profiles, q, queries, prof, wait)
 			if err != nil {
 				return "", fmt.Errorf("%d hubs, round %d: %w", n, round+1, err)
 			}
@@ -83,7 +81,7 @@ func liveBench(sizes []int, rounds, queries, serfN int, cpuProfile string) (stri
 
 // liveProfiles returns n synthetic profiles named bench-hub-00 onwards.
 func liveProfiles(n int, seed uint64) []protocol.Profile {
-	ps := nodetest.Synthetic(n, seed)
+	ps := synth.Profiles(n, seed)
 	for i := range ps {
 		ps[i].ID = fmt.Sprintf("bench-hub-%02d", i)
 	}
@@ -128,16 +126,18 @@ func matches(q protocol.Query, ps []protocol.Profile) int {
 
 func abs(x int) int { return max(x, -x) }
 
-// liveFederation starts a federation of the profiles' hubs and times that many live
-// queries from hub 0 and as many bare NATS scatter-gathers over the same servers,
-// alternating, so that both see the federation in the same state.
-func liveFederation(profiles []protocol.Profile, q protocol.Query, queries int, cpuProfile string) (hub, bare latencies, err error) {
+// liveFederation starts a federation of the profiles' hubs, waiting up to wait for
+// their directories (see directoryWait), and times that many live queries from hub 0
+// and as many bare NATS scatter-gathers over the same servers, alternating, so that
+// both see the federation in the same state.
+func liveFederation(profiles []protocol.Profile, q protocol.Query, queries int, cpuProfile string, wait time.Duration) (hub, bare latencies, err error) {
 	t0 := time.Now()
-	hubs, stop, err := startFederation(profiles)
+	f, err := startFederation(profiles, wait)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer stop()
+	defer f.stop()
+	hubs := f.hubs
 	fmt.Fprintf(os.Stderr, "  %d hubs started, directories complete in %v\n", len(hubs), time.Since(t0).Round(time.Millisecond))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -157,11 +157,7 @@ func liveFederation(profiles []protocol.Profile, q protocol.Query, queries int, 
 			return nil, nil, fmt.Errorf("first live query: %d of %d hubs answered after 30s; late %v, failed %v", l.answered, want, l.late, l.failed)
 		}
 	}
-	urls := make([]string, len(hubs))
-	for i, h := range hubs {
-		urls[i] = h.Addrs().Client
-	}
-	sc, err := newScatter(urls, q)
+	sc, err := newScatter(f.servers, q)
 	if err != nil {
 		return nil, nil, fmt.Errorf("bare NATS: %w", err)
 	}
@@ -248,61 +244,6 @@ func askHubnet(ctx context.Context, h *node.Node, q protocol.Query) (time.Durati
 type liveOutcome struct {
 	answered     int
 	late, failed []string
-}
-
-// startFederation starts a hub per profile, each joined to the first, and waits
-// until every directory is complete. stop shuts every hub down and removes their
-// data.
-func startFederation(profiles []protocol.Profile) (_ []*node.Node, stop func(), err error) {
-	root, err := os.MkdirTemp("", "hubnet-bench-live-")
-	if err != nil {
-		return nil, nil, err
-	}
-	var hubs []*node.Node // not the result, which a failed return sets to nil before stop runs
-	stop = func() {
-		for _, h := range hubs {
-			h.Shutdown()
-		}
-		os.RemoveAll(root)
-	}
-	defer func() {
-		if err != nil {
-			stop()
-		}
-	}()
-	netw, adm, err := protocol.NewNetwork("bench", rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
-	for i := range profiles {
-		p := profiles[i]
-		dir := filepath.Join(root, p.ID)
-		if _, err := node.InitDataDir(dir, netw, p.ID, &p); err != nil {
-			return nil, nil, fmt.Errorf("init %s: %w", p.ID, err)
-		}
-		if _, err := node.Admit(dir, adm, 24*time.Hour); err != nil {
-			return nil, nil, fmt.Errorf("admit %s: %w", p.ID, err)
-		}
-		cfg := node.DefaultLocalConfig()
-		cfg.DataDir = dir
-		cfg.HTTPAddr = ""
-		if i > 0 {
-			cfg.Join = []string{hubs[0].GossipAddr()}
-		}
-		h, err := node.New(cfg)
-		if err != nil {
-			return nil, nil, err
-		}
-		if err := h.Start(context.Background()); err != nil {
-			h.Shutdown()
-			return nil, nil, fmt.Errorf("start %s: %w", p.ID, err)
-		}
-		hubs = append(hubs, h)
-	}
-	if err := waitFor(60*time.Second, func() bool { return complete(hubs) }); err != nil {
-		return nil, nil, fmt.Errorf("directories: %w; %s", err, missing(hubs))
-	}
-	return hubs, stop, nil
 }
 
 // errIncomplete is returned when a scatter-gather or a Serf query did not hear from

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -29,90 +30,108 @@ import (
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
-const usage = `usage: hubnet-bench [-out FILE] [-rounds N] [-sizes 10,25] federation
+const usage = `usage: hubnet-bench [-out FILE] [-rounds N] [-sizes 10,25] [-wait D] federation
        hubnet-bench [-out FILE] gobench BENCH-OUTPUT
-       hubnet-bench [-out FILE] [-queries N] search
-       hubnet-bench [-out FILE] [-rounds N] [-sizes 10,25] [-queries N] [-serf-queries N] live
-       hubnet-bench [-out FILE] [-n N] [-m M] [-callers C] [-rounds R] referrals`
+       hubnet-bench [-out FILE] [-queries N] [-hubs N] search
+       hubnet-bench [-out FILE] [-rounds N] [-sizes 10,25] [-wait D] [-queries N] [-serf-queries N] live
+       hubnet-bench [-out FILE] [-n N] [-m M] [-callers C] [-rounds R] [-wait D] referrals`
 
 func main() {
-	out := flag.String("out", "", "markdown file to update between the benchmark's markers (stdout only when empty)")
-	rounds := flag.Int("rounds", 0, "rounds per size: fresh federations (default 5 for federation, 3 for live and referrals)")
-	sizes := flag.String("sizes", "10,25", "federation sizes, comma-separated")
-	gossip := flag.String("gossip", "lan,local", "gossip presets to measure failure detection with")
-	queries := flag.Int("queries", 0, "queries timed per run (default 5000 for search, 500 per round and size for live)")
-	serfQueries := flag.Int("serf-queries", 100, "live: Serf queries timed per round and size (each waits for gossip, about 0.1 s)")
-	cpuProfile := flag.String("cpuprofile", "", "live: write a CPU profile of the timed hubnet and NATS queries of the first round at the largest size to this file; referrals: of the first round's hubnet throughput run")
-	n := flag.Int("n", 300, "referrals: referrals timed one at a time per round")
-	m := flag.Int("m", 3000, "referrals: referrals sent at once per round, for throughput")
-	callers := flag.Int("callers", 8, "referrals: goroutines calling Refer (and publishing to JetStream) at once")
-	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, usage)
-		flag.PrintDefaults()
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run runs the benchmark that args name, prints its report to stdout and writes it
+// into -out, and returns the exit code: 0, 1 when the benchmark failed, 2 for a usage
+// error. Progress goes to os.Stderr, errors and usage to stderr.
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("hubnet-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("out", "", "markdown file to update between the benchmark's markers (stdout only when empty)")
+	rounds := fs.Int("rounds", 0, "rounds per size: fresh federations (default 5 for federation, 3 for live and referrals)")
+	sizes := fs.String("sizes", "10,25", "federation sizes, comma-separated")
+	gossip := fs.String("gossip", "lan,local", "gossip presets to measure failure detection with")
+	queries := fs.Int("queries", 0, "queries timed per run (default 5000 for search, 500 per round and size for live)")
+	hubs := fs.Int("hubs", searchHubs, "search: synthetic hubs in the directory")
+	serfQueries := fs.Int("serf-queries", 100, "live: Serf queries timed per round and size (each waits for gossip, about 0.1 s)")
+	cpuProfile := fs.String("cpuprofile", "", "live: write a CPU profile of the timed hubnet and NATS queries of the first round at the largest size to this file; referrals: of the first round's hubnet throughput run")
+	n := fs.Int("n", 300, "referrals: referrals timed one at a time per round")
+	m := fs.Int("m", 3000, "referrals: referrals sent at once per round, for throughput")
+	callers := fs.Int("callers", 8, "referrals: goroutines calling Refer (and publishing to JetStream) at once")
+	wait := fs.Duration("wait", 0, "federation, live, referrals: how long every directory may take to be complete once the hubs are started (0: a minute plus 2s per hub)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, usage)
+		fs.PrintDefaults()
 	}
-	flag.Parse()
-	if flag.NArg() == 2 && flag.Arg(0) == "gobench" {
-		if err := goBench(flag.Arg(1), *out); err != nil {
-			fmt.Fprintln(os.Stderr, "hubnet-bench:", err)
-			os.Exit(1)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
 		}
-		return
+		return 2
 	}
-	if flag.NArg() != 1 {
-		flag.Usage()
-		os.Exit(2)
+	wantArgs := 1 // the benchmark
+	if fs.Arg(0) == "gobench" {
+		wantArgs = 2 // and the file of `go test -bench` output
 	}
-	if *rounds < 0 || *queries < 0 || *serfQueries < 1 || *n < 1 || *m < 1 || *callers < 1 {
-		fmt.Fprintln(os.Stderr, "hubnet-bench: -rounds and -queries must not be negative; -serf-queries, -n, -m and -callers must be positive")
-		os.Exit(2)
+	if fs.NArg() != wantArgs {
+		fs.Usage()
+		return 2
+	}
+	if *rounds < 0 || *queries < 0 || *wait < 0 || *hubs < 1 || *serfQueries < 1 || *n < 1 || *m < 1 || *callers < 1 {
+		fmt.Fprintln(stderr, "hubnet-bench: -rounds, -queries and -wait must not be negative; -hubs, -serf-queries, -n, -m and -callers must be positive")
+		return 2
 	}
 	var (
-		name   string
+		name   = fs.Arg(0) // the section of -out the report goes into
 		report string
 		err    error
 	)
-	switch flag.Arg(0) {
-	case "federation":
-		name = "federation"
-		report, err = federation(parseSizes(*sizes), strings.Split(*gossip, ","), cmp.Or(*rounds, 5))
+	switch name {
+	case "gobench":
+		name = "go"
+		report, err = goBench(fs.Arg(1))
+	case "federation", "live":
+		ns, serr := parseSizes(*sizes)
+		if serr != nil {
+			fmt.Fprintln(stderr, "hubnet-bench:", serr)
+			return 2
+		}
+		if name == "federation" {
+			report, err = federation(ns, strings.Split(*gossip, ","), cmp.Or(*rounds, 5), *wait)
+		} else {
+			report, err = liveBench(ns, cmp.Or(*rounds, 3), cmp.Or(*queries, 500), *serfQueries, *cpuProfile, *wait)
+		}
 	case "search":
-		name = "search"
-		report, err = searchBench(cmp.Or(*queries, 5000))
-	case "live":
-		name = "live"
-		report, err = liveBench(parseSizes(*sizes), cmp.Or(*rounds, 3), cmp.Or(*queries, 500), *serfQueries, *cpuProfile)
+		report, err = searchBench(cmp.Or(*queries, 5000), *hubs)
 	case "referrals":
-		name = "referrals"
-		report, err = referralBench(cmp.Or(*rounds, 3), *n, *m, *callers, *cpuProfile)
+		report, err = referralBench(cmp.Or(*rounds, 3), *n, *m, *callers, *cpuProfile, *wait)
 	default:
-		flag.Usage()
-		os.Exit(2)
+		fs.Usage()
+		return 2
 	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "hubnet-bench:", err)
-		os.Exit(1)
-	}
-	fmt.Print(report)
-	if *out != "" {
-		if err := writeSection(*out, name, report); err != nil {
-			fmt.Fprintln(os.Stderr, "hubnet-bench:", err)
-			os.Exit(1)
+	if err == nil {
+		fmt.Fprint(stdout, report)
+		if *out != "" {
+			err = writeSection(*out, name, report)
 		}
 	}
+	if err != nil {
+		fmt.Fprintln(stderr, "hubnet-bench:", err)
+		return 1
+	}
+	return 0
 }
 
-// parseSizes reads -sizes, exiting with a usage error when a size is out of range.
-func parseSizes(sizes string) []int {
+// parseSizes reads -sizes: numbers from 2 to 60, comma-separated.
+func parseSizes(sizes string) ([]int, error) {
 	var ns []int
 	for _, s := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 2 || n > 60 {
-			fmt.Fprintf(os.Stderr, "hubnet-bench: -sizes: %q must be numbers from 2 to 60\n", s)
-			os.Exit(2)
+			return nil, fmt.Errorf("-sizes: %q must be numbers from 2 to 60", s)
 		}
 		ns = append(ns, n)
 	}
-	return ns
+	return ns, nil
 }
 
 // result holds one size's measurements, one value per round.
@@ -123,13 +142,15 @@ type result struct {
 	rssPer   float64                    // MB per idle hub
 }
 
-func federation(sizes []int, presets []string, rounds int) (string, error) {
+// federation measures every size with every gossip preset in rounds fresh
+// federations, each waiting up to wait for its directories (see directoryWait).
+func federation(sizes []int, presets []string, rounds int, wait time.Duration) (string, error) {
 	var results []result
 	for _, n := range sizes {
 		r := result{n: n, detect: map[string][]time.Duration{}}
 		for _, preset := range presets {
 			for round := range rounds {
-				conv, det, rss, err := measure(n, preset, round == 0 && preset == presets[0])
+				conv, det, rss, err := measure(n, preset, round == 0 && preset == presets[0], wait)
 				if err != nil {
 					return "", fmt.Errorf("%d hubs, %s, round %d: %w", n, preset, round+1, err)
 				}
@@ -148,9 +169,10 @@ func federation(sizes []int, presets []string, rounds int) (string, error) {
 	return render(results, presets, rounds), nil
 }
 
-// measure starts n hubs, the last one timed, kills one and times its detection.
-// With memory set it also measures resident memory per idle hub.
-func measure(n int, preset string, memory bool) (converge, detect time.Duration, rssPerHub float64, err error) {
+// measure starts n hubs, the last one timed, kills one and times its detection. The
+// directories may take up to wait to be complete (see directoryWait). With memory set
+// it also measures resident memory per idle hub.
+func measure(n int, preset string, memory bool, wait time.Duration) (converge, detect time.Duration, rssPerHub float64, err error) {
 	root, err := os.MkdirTemp("", "hubnet-bench-")
 	if err != nil {
 		return 0, 0, 0, err
@@ -206,7 +228,8 @@ func measure(n int, preset string, memory bool) (converge, detect time.Duration,
 		}
 		hubs = append(hubs, h)
 	}
-	if err := waitFor(30*time.Second, func() bool { return complete(hubs) }); err != nil {
+	wait = directoryWait(wait, n)
+	if err := waitFor(wait, func() bool { return complete(hubs) }); err != nil {
 		return 0, 0, 0, fmt.Errorf("first %d hubs: %w; %s", n-1, err, missing(hubs))
 	}
 	t0 := time.Now()
@@ -215,7 +238,7 @@ func measure(n int, preset string, memory bool) (converge, detect time.Duration,
 		return 0, 0, 0, err
 	}
 	hubs = append(hubs, last)
-	if err := waitFor(30*time.Second, func() bool { return complete(hubs) }); err != nil {
+	if err := waitFor(wait, func() bool { return complete(hubs) }); err != nil {
 		return 0, 0, 0, fmt.Errorf("last hub: %w; %s", err, missing(hubs))
 	}
 	converge = time.Since(t0)

@@ -27,8 +27,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/hubnet-eu/hubnet/internal/synth"
 	"github.com/hubnet-eu/hubnet/node"
-	"github.com/hubnet-eu/hubnet/node/nodetest"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
@@ -62,14 +62,14 @@ type referralResult struct {
 // referrals one at a time and m from callers goroutines, then a fresh JetStream server
 // takes the same offer as often. With cpuProfile set, it writes a CPU profile of the
 // first round's hubnet throughput run.
-func referralBench(rounds, n, m, callers int, cpuProfile string) (string, error) {
+func referralBench(rounds, n, m, callers int, cpuProfile string, wait time.Duration) (string, error) {
 	r := referralResult{rounds: rounds, n: n, m: m, callers: callers}
 	for round := range rounds {
 		prof := ""
 		if round == 0 {
 			prof = cpuProfile
 		}
-		h, err := hubnetReferrals(n, m, callers, prof)
+		h, err := hubnetReferrals(n, m, callers, prof, wait)
 		if err != nil {
 			return "", fmt.Errorf("round %d: hubnet: %w", round+1, err)
 		}
@@ -98,17 +98,18 @@ type hubnetRound struct {
 	offer                   []byte // one offer envelope as sent, for the JetStream baseline
 }
 
-// hubnetReferrals starts a referring and a receiving hub and measures them.
-func hubnetReferrals(n, m, callers int, cpuProfile string) (hubnetRound, error) {
+// hubnetReferrals starts a referring and a receiving hub, waiting up to wait for their
+// directories (see directoryWait), and measures them.
+func hubnetReferrals(n, m, callers int, cpuProfile string, wait time.Duration) (hubnetRound, error) {
 	var res hubnetRound
 	t0 := time.Now()
-	hubs, stop, err := startFederation([]protocol.Profile{nodetest.Profile("bench-sender"), nodetest.Profile("bench-receiver")})
+	f, err := startFederation([]protocol.Profile{synth.Profile("bench-sender"), synth.Profile("bench-receiver")}, wait)
 	if err != nil {
 		return res, err
 	}
-	defer stop()
-	a, b := hubs[0], hubs[1]
-	w, err := watchAcks(b)
+	defer f.stop()
+	a, b := f.hubs[0], f.hubs[1]
+	w, err := watchAcks(b, f.servers[1])
 	if err != nil {
 		return res, err
 	}
@@ -319,11 +320,11 @@ type ackSeen struct {
 // ackType is how the type of a referral acknowledgement reads in its envelope's JSON.
 var ackType = []byte(`"type":"` + protocol.TypeReferralAck + `"`)
 
-// watchAcks connects an ackWatch to hub b's server.
-func watchAcks(b *node.Node) (*ackWatch, error) {
-	nc, err := nats.Connect(b.Addrs().Client, nats.Name("bench-ack-watch"), nats.NoReconnect(), nats.Timeout(5*time.Second))
+// watchAcks connects an ackWatch to hub b's server srv.
+func watchAcks(b *node.Node, srv natsServer) (*ackWatch, error) {
+	nc, err := srv.connect("bench-ack-watch")
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s's server: %w", b.ID(), err)
+		return nil, fmt.Errorf("%s's server: %w", b.ID(), err)
 	}
 	w := &ackWatch{nc: nc, acks: make(chan ackSeen, 1024), acked: map[string]bool{}}
 	// A hub's requests take their replies on the client's _INBOX subjects.

@@ -34,11 +34,11 @@ type scatter struct {
 	seq     int            // numbers the queries
 }
 
-// newScatter connects the clients to the servers at urls (the asker to the first)
-// and waits until a first scatter hears from every responder, which means their
-// interest has travelled the routes.
-func newScatter(urls []string, q protocol.Query) (_ *scatter, err error) {
-	s := &scatter{inbox: nats.NewInbox(), answers: make(chan *nats.Msg, 4*len(urls)), want: len(urls) - 1}
+// newScatter connects the clients to the servers (the asker to the first) and waits
+// until a first scatter hears from every responder, which means their interest has
+// travelled the routes.
+func newScatter(servers []natsServer, q protocol.Query) (_ *scatter, err error) {
+	s := &scatter{inbox: nats.NewInbox(), answers: make(chan *nats.Msg, 4*len(servers)), want: len(servers) - 1}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -47,17 +47,17 @@ func newScatter(urls []string, q protocol.Query) (_ *scatter, err error) {
 	if s.data, err = json.Marshal(q); err != nil {
 		return nil, err
 	}
-	connect := func(url, name string) (*nats.Conn, error) {
-		nc, err := nats.Connect(url, nats.Name(name), nats.NoReconnect(), nats.Timeout(5*time.Second))
+	connect := func(srv natsServer, name string) (*nats.Conn, error) {
+		nc, err := srv.connect(name)
 		if err != nil {
-			return nil, fmt.Errorf("connect %s to %s: %w", name, url, err)
+			return nil, err
 		}
 		s.conns = append(s.conns, nc)
 		return nc, nil
 	}
 	answer := []byte(`{"free":3,"unit":"SMEs per month"}`)
-	for i, url := range urls[1:] {
-		nc, err := connect(url, fmt.Sprintf("bench-responder-%02d", i+1))
+	for i, srv := range servers[1:] {
+		nc, err := connect(srv, fmt.Sprintf("bench-responder-%02d", i+1))
 		if err != nil {
 			return nil, err
 		}
@@ -68,7 +68,7 @@ func newScatter(urls []string, q protocol.Query) (_ *scatter, err error) {
 			return nil, err
 		}
 	}
-	if s.asker, err = connect(urls[0], "bench-asker"); err != nil {
+	if s.asker, err = connect(servers[0], "bench-asker"); err != nil {
 		return nil, err
 	}
 	if _, err := s.asker.ChanSubscribe(s.inbox+".*", s.answers); err != nil {

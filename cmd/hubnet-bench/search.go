@@ -13,12 +13,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubnet-eu/hubnet/internal/synth"
 	"github.com/hubnet-eu/hubnet/node"
-	"github.com/hubnet-eu/hubnet/node/nodetest"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
 // Sizes and seeds of the search benchmark: the same every run, so runs compare.
+// searchHubs is the default of -hubs.
 const (
 	searchHubs      = 10000
 	searchHubsSeed  = 7
@@ -27,9 +28,10 @@ const (
 	searchWarmup    = 200
 )
 
-// searchBench fills one hub's directory with synthetic profiles, starts the hub alone
-// and times n synthetic queries through node.Search, after an untimed warm-up.
-func searchBench(n int) (string, error) {
+// searchBench fills one hub's directory with hubs synthetic profiles (searchHubs in
+// `make bench`), starts the hub alone and times n synthetic queries through
+// node.Search, after an untimed warm-up.
+func searchBench(n, hubs int) (string, error) {
 	root, err := os.MkdirTemp("", "hubnet-bench-search-")
 	if err != nil {
 		return "", err
@@ -40,15 +42,15 @@ func searchBench(n int) (string, error) {
 		return "", err
 	}
 	const id = "bench-advisor"
-	p := nodetest.Profile(id)
+	p := synth.Profile(id)
 	if _, err := node.InitDataDir(root, netw, id, &p); err != nil {
 		return "", fmt.Errorf("init %s: %w", id, err)
 	}
 	t0 := time.Now()
-	if err := nodetest.FillDirectory(root, nodetest.Synthetic(searchHubs, searchHubsSeed)); err != nil {
+	if err := synth.FillDirectory(root, synth.Profiles(hubs, searchHubsSeed)); err != nil {
 		return "", fmt.Errorf("fill directory: %w", err)
 	}
-	fmt.Fprintf(os.Stderr, "search: directory of %d hubs stored in %v\n", searchHubs, time.Since(t0).Round(time.Millisecond))
+	fmt.Fprintf(os.Stderr, "search: directory of %d hubs stored in %v\n", hubs, time.Since(t0).Round(time.Millisecond))
 
 	cfg := node.DefaultLocalConfig()
 	cfg.DataDir = root
@@ -68,14 +70,14 @@ func searchBench(n int) (string, error) {
 	}
 	fmt.Fprintf(os.Stderr, "search: hub started in %v\n", time.Since(t0).Round(time.Millisecond))
 
-	for _, q := range nodetest.SyntheticQueries(searchWarmup, searchWarmSeed) {
+	for _, q := range synth.Queries(searchWarmup, searchWarmSeed) {
 		if _, err := h.Search(q); err != nil {
 			return "", fmt.Errorf("warm-up query %+v: %w", q, err)
 		}
 	}
 	var all, text, plain latencies
 	hits := 0
-	for _, q := range nodetest.SyntheticQueries(n, searchQuerySeed) {
+	for _, q := range synth.Queries(n, searchQuerySeed) {
 		start := time.Now()
 		res, err := h.Search(q)
 		took := time.Since(start)
@@ -98,14 +100,14 @@ func searchBench(n int) (string, error) {
 		return "", err
 	}
 	fmt.Fprintf(os.Stderr, "search: %d queries, median %v, p99 %v; %d of %d hubs have %s\n",
-		n, fine(all.quantile(0.5)), fine(all.quantile(0.99)), probe.Total, searchHubs, protocol.Technologies[0].Slug)
-	return renderSearch(all, text, plain, hits), nil
+		n, fine(all.quantile(0.5)), fine(all.quantile(0.99)), probe.Total, hubs, protocol.Technologies[0].Slug)
+	return renderSearch(hubs, all, text, plain, hits), nil
 }
 
-func renderSearch(all, text, plain latencies, hits int) string {
+func renderSearch(hubs int, all, text, plain latencies, hits int) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Measured %s on %s. One hub with %d synthetic hubs in its directory (`nodetest.Synthetic(%d, %d)`); %d queries from `nodetest.SyntheticQueries(%d, %d)`, one at a time, after %d untimed warm-up queries.\n\n",
-		time.Now().UTC().Format("2006-01-02"), machine(), searchHubs, searchHubs, searchHubsSeed, len(all), len(all), searchQuerySeed, searchWarmup)
+	fmt.Fprintf(&b, "Measured %s on %s. One hub with %d synthetic hubs in its directory (`synth.Profiles(%d, %d)`); %d queries from `synth.Queries(%d, %d)`, one at a time, after %d untimed warm-up queries.\n\n",
+		time.Now().UTC().Format("2006-01-02"), machine(), hubs, hubs, searchHubsSeed, len(all), len(all), searchQuerySeed, searchWarmup)
 	b.WriteString("| queries | count | median | p90 | p99 | max |\n|---|---:|---:|---:|---:|---:|\n")
 	for _, r := range []struct {
 		name string

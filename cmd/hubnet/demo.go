@@ -23,6 +23,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hubnet-eu/hubnet/internal/catalogue"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/node/console"
 	"github.com/hubnet-eu/hubnet/protocol"
@@ -46,10 +47,10 @@ const (
 
 func newDemoCmd(a *app) *cobra.Command {
 	var (
-		hubs      int
-		keep      string
-		basePort  int
-		catalogue string
+		hubs          int
+		keep          string
+		basePort      int
+		fromCatalogue string
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -81,17 +82,17 @@ from its ID: the same hub gets the same figures on every run.`,
 				return usagef("--base-port must leave room for %d ports below 65536, got %d", hubs, basePort)
 			}
 			opts := demoOptions{Keep: keep, BasePort: basePort}
-			if catalogue != "" {
-				all, err := readCatalogueFile(catalogue)
+			if fromCatalogue != "" {
+				all, err := readCatalogueFile(fromCatalogue)
 				if err != nil {
 					return err
 				}
 				if opts.Profiles, err = catalogueDemoProfiles(all, hubs); err != nil {
-					return fail("demo", fmt.Errorf("%s: %w", catalogue, err), "")
+					return fail("demo", fmt.Errorf("%s: %w", fromCatalogue, err), "")
 				}
 				opts.Intro = fmt.Sprintf("%d hubs from %s, spread over countries (%s).\n"+
 					"Their capacity figures are illustrative, derived from each hub's ID.\n\n",
-					hubs, filepath.Base(catalogue), catalogueAttribution)
+					hubs, filepath.Base(fromCatalogue), catalogue.Attribution)
 			} else {
 				profiles, err := demoProfiles()
 				if err != nil {
@@ -107,7 +108,7 @@ from its ID: the same hub gets the same figures on every run.`,
 	f.IntVar(&hubs, "hubs", 6, "how many hubs to run, 1 to 12")
 	f.StringVar(&keep, "keep", "", "keep the hubs' data in DIR, and reuse it on the next run")
 	f.IntVar(&basePort, "base-port", 0, "HTTP port of the first hub, the others following (default: free ports)")
-	f.StringVar(&catalogue, "from-catalogue", "", "run hubs imported from the EDIH catalogue's XLSX export `FILE` instead of the built-in ones")
+	f.StringVar(&fromCatalogue, "from-catalogue", "", "run hubs imported from the EDIH catalogue's XLSX export `FILE` instead of the built-in ones")
 	return cmd
 }
 
@@ -382,10 +383,10 @@ func selfCommand() string {
 // over countries: the first of each country in order of country code, then the second
 // of each, and so on, each country's hubs in row order. Each gets illustrative
 // capacity. It fails when fewer than n hubs qualify.
-func catalogueDemoProfiles(hubs []catalogueHub, n int) ([]protocol.Profile, error) {
+func catalogueDemoProfiles(hubs []catalogue.Hub, n int) ([]protocol.Profile, error) {
 	byCountry := map[string][]protocol.Profile{}
 	for _, h := range hubs {
-		if h.imported() && len(h.Profile.Technologies) > 0 {
+		if h.Imported() && len(h.Profile.Technologies) > 0 {
 			byCountry[h.Country] = append(byCountry[h.Country], *h.Profile)
 		}
 	}

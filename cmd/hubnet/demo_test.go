@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubnet-eu/hubnet/internal/catalogue"
+	"github.com/hubnet-eu/hubnet/internal/catalogue/cataloguetest"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/node/nodetest"
 	"github.com/hubnet-eu/hubnet/protocol"
@@ -256,12 +258,12 @@ func TestDemoReferrals_valid(t *testing.T) {
 }
 
 func TestCatalogueDemoProfiles_spreadOverCountries(t *testing.T) {
-	hub := func(row int, id, country string, techs map[string]int) catalogueHub {
+	hub := func(row int, id, country string, techs map[string]int) catalogue.Hub {
 		p := &protocol.Profile{ID: id, Name: id, Type: protocol.HubDIH, Country: country, Languages: []string{"en"}, Technologies: techs}
-		return catalogueHub{Row: row, Name: id, ID: id, Type: p.Type, Country: country, Profile: p}
+		return catalogue.Hub{Row: row, Name: id, ID: id, Type: p.Type, Country: country, Profile: p}
 	}
 	robotics := map[string]int{"robotics": 3}
-	hubs := []catalogueHub{
+	hubs := []catalogue.Hub{
 		hub(2, "fi-one", "FI", robotics),
 		hub(3, "de-no-tech", "DE", nil),
 		hub(4, "fi-two", "FI", robotics),
@@ -327,7 +329,7 @@ func TestIllustrativeCapacity(t *testing.T) {
 func TestDemo_fromCatalogue(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "catalogue.xlsx")
-	if err := os.WriteFile(file, testWorkbook(t, testHeader, testHubs), 0o600); err != nil {
+	if err := os.WriteFile(file, cataloguetest.Workbook(t, cataloguetest.Header, cataloguetest.Rows), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	keep := filepath.Join(dir, "demo")

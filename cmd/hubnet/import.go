@@ -15,8 +15,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"go.yaml.in/yaml/v3"
 
+	"github.com/hubnet-eu/hubnet/internal/catalogue"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
@@ -84,12 +84,12 @@ func newImportEDIHCmd(a *app) *cobra.Command {
 					}
 					return fail(op, err, hint)
 				}
-				if !h.imported() {
+				if !h.Imported() {
 					return fail(op, &protocol.ValidationError{What: "catalogue row " + strconv.Itoa(h.Row), Problems: []protocol.FieldError{{
 						Field: "row " + strconv.Itoa(h.Row), Rule: h.Reason,
 					}}}, "")
 				}
-				selected = []catalogueHub{h}
+				selected = []catalogue.Hub{h}
 			}
 
 			rep := newImportReport(file, out, len(hubs), hubs, selected)
@@ -119,31 +119,31 @@ func newImportEDIHCmd(a *app) *cobra.Command {
 }
 
 // readCatalogueFile reads and maps the export at path. Its errors say what failed.
-func readCatalogueFile(path string) ([]catalogueHub, error) {
+func readCatalogueFile(path string) ([]catalogue.Hub, error) {
 	op := "import " + path
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fail(op, err, "give the path of the catalogue's XLSX export")
 	}
 	defer f.Close()
-	rows, err := readCatalogueRows(f)
+	rows, err := catalogue.ReadRows(f)
 	switch {
-	case errors.Is(err, errNotWorkbook):
+	case errors.Is(err, catalogue.ErrNotWorkbook):
 		return nil, fail(op, err, `export the catalogue with its "Download Data" button`)
 	case err != nil:
 		return nil, fail(op, err, "")
 	}
-	return importCatalogue(rows), nil
+	return catalogue.Import(rows), nil
 }
 
 // findCatalogueHub returns the hub whose ID, name or title is name, ignoring case. When
 // several are, the one whose ID is name exactly wins, else the only one imported; else
 // the error lists them and several is true. When none is, the error lists the closest.
-func findCatalogueHub(hubs []catalogueHub, name string) (h catalogueHub, several bool, err error) {
-	key := catalogueKey(name)
-	var found []catalogueHub
+func findCatalogueHub(hubs []catalogue.Hub, name string) (h catalogue.Hub, several bool, err error) {
+	key := nameKey(name)
+	var found []catalogue.Hub
 	for _, h := range hubs {
-		if catalogueKey(h.ID) == key || catalogueKey(h.Name) == key || (h.Title != "" && catalogueKey(h.Title) == key) {
+		if nameKey(h.ID) == key || nameKey(h.Name) == key || (h.Title != "" && nameKey(h.Title) == key) {
 			found = append(found, h)
 		}
 	}
@@ -151,23 +151,27 @@ func findCatalogueHub(hubs []catalogueHub, name string) (h catalogueHub, several
 	case len(found) == 1:
 		return found[0], false, nil
 	case len(found) > 1:
-		if i := slices.IndexFunc(found, func(h catalogueHub) bool { return h.ID == name }); i >= 0 {
+		if i := slices.IndexFunc(found, func(h catalogue.Hub) bool { return h.ID == name }); i >= 0 {
 			return found[i], false, nil
 		}
-		if imported := slices.DeleteFunc(slices.Clone(found), func(h catalogueHub) bool { return !h.imported() }); len(imported) == 1 {
+		if imported := slices.DeleteFunc(slices.Clone(found), func(h catalogue.Hub) bool { return !h.Imported() }); len(imported) == 1 {
 			return imported[0], false, nil // the others are rows not imported, such as repeats
 		}
-		return catalogueHub{}, true, fmt.Errorf("%q names %d hubs: %s", name, len(found), describeHubs(found))
+		return catalogue.Hub{}, true, fmt.Errorf("%q names %d hubs: %s", name, len(found), describeHubs(found))
 	}
 	near := closeHubs(hubs, key, 5)
 	if len(near) == 0 {
-		return catalogueHub{}, false, fmt.Errorf("no hub is named %q", name)
+		return catalogue.Hub{}, false, fmt.Errorf("no hub is named %q", name)
 	}
-	return catalogueHub{}, false, fmt.Errorf("no hub is named %q; close: %s", name, describeHubs(near))
+	return catalogue.Hub{}, false, fmt.Errorf("no hub is named %q; close: %s", name, describeHubs(near))
 }
 
+// nameKey is how --name compares with names, titles and IDs: case and surrounding
+// spaces do not count.
+func nameKey(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
 // describeHubs lists hubs as "ID (Name, row N)".
-func describeHubs(hubs []catalogueHub) string {
+func describeHubs(hubs []catalogue.Hub) string {
 	s := make([]string, len(hubs))
 	for i, h := range hubs {
 		id := h.ID
@@ -181,15 +185,15 @@ func describeHubs(hubs []catalogueHub) string {
 
 // closeHubs returns up to n hubs whose name or ID contains key, is contained in it, or
 // is a few edits away from it, the closest first.
-func closeHubs(hubs []catalogueHub, key string, n int) []catalogueHub {
+func closeHubs(hubs []catalogue.Hub, key string, n int) []catalogue.Hub {
 	type scored struct {
-		h     catalogueHub
+		h     catalogue.Hub
 		score int
 	}
 	var near []scored
 	for _, h := range hubs {
 		best := -1
-		for _, s := range []string{catalogueKey(h.Name), h.ID} {
+		for _, s := range []string{nameKey(h.Name), h.ID} {
 			if s == "" {
 				continue
 			}
@@ -210,7 +214,7 @@ func closeHubs(hubs []catalogueHub, key string, n int) []catalogueHub {
 		}
 	}
 	slices.SortStableFunc(near, func(a, b scored) int { return a.score - b.score })
-	out := make([]catalogueHub, 0, n)
+	out := make([]catalogue.Hub, 0, n)
 	for _, c := range near[:min(n, len(near))] {
 		out = append(out, c.h)
 	}
@@ -255,20 +259,20 @@ type importReport struct {
 
 // reportHub is one row of an importReport.
 type reportHub struct {
-	catalogueHub
+	catalogue.Hub
 	Status string `json:"status"`         // "imported" or "not imported"
 	File   string `json:"file,omitempty"` // the profile written
 }
 
 // newImportReport counts what became of the rows; selected are the ones to write.
-func newImportReport(source, out string, read int, all, selected []catalogueHub) *importReport {
-	rep := &importReport{Source: source, Attribution: catalogueAttribution, Out: out, Read: read, Types: map[string]int{}}
+func newImportReport(source, out string, read int, all, selected []catalogue.Hub) *importReport {
+	rep := &importReport{Source: source, Attribution: catalogue.Attribution, Out: out, Read: read, Types: map[string]int{}}
 	for _, h := range all {
 		rep.Types[string(h.Type)]++
 	}
 	for _, h := range selected {
-		rh := reportHub{catalogueHub: h, Status: "not imported"}
-		if h.imported() {
+		rh := reportHub{Hub: h, Status: "not imported"}
+		if h.Imported() {
 			rh.Status = "imported"
 			rh.File = filepath.Join(out, h.ID+".yaml")
 			rep.Imported++
@@ -292,7 +296,7 @@ func writeImported(rep *importReport, force bool) error {
 		if h.File == "" {
 			continue
 		}
-		data, err := profileYAML(h.catalogueHub, filepath.Base(rep.Source))
+		data, err := h.YAML(filepath.Base(rep.Source))
 		if err != nil {
 			return fmt.Errorf("encode profile of row %d: %w", h.Row, err)
 		}
@@ -338,55 +342,12 @@ func writeImported(rep *importReport, force bool) error {
 	return nil
 }
 
-// languagesComment marks the languages the importer guessed.
-const languagesComment = "from the country's official languages; check"
-
-// profileYAML encodes an imported hub's profile as YAML that decodeProfile reads back,
-// with a header that names the source and lists the hub's notes.
-func profileYAML(h catalogueHub, source string) ([]byte, error) {
-	var body yaml.Node
-	if err := body.Encode(h.Profile); err != nil {
-		return nil, err
-	}
-	for i := 0; i+1 < len(body.Content); i += 2 {
-		if body.Content[i].Value == "languages" {
-			body.Content[i].LineComment = "# " + languagesComment
-		}
-	}
-	head := []string{
-		fmt.Sprintf("Made by `hubnet import edih-xlsx` from row %d of %s.", h.Row, oneSpace(source)),
-		catalogueAttribution + ".",
-		"The catalogue has no regions, languages, contact or capacity: check every field and",
-		"add what is missing, then: hubnet profile apply -f " + h.ID + ".yaml",
-	}
-	if len(h.Notes) > 0 {
-		head = append(head, "", "Notes:")
-		for _, n := range h.Notes {
-			head = append(head, "  - "+oneSpace(n.String()))
-		}
-	}
-	for i, l := range head {
-		head[i] = strings.TrimRight("# "+l, " ")
-	}
-	doc := &yaml.Node{Kind: yaml.DocumentNode, HeadComment: strings.Join(head, "\n"), Content: []*yaml.Node{&body}}
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(doc); err != nil {
-		return nil, err
-	}
-	if err := enc.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
 // reportLines are the report's lines: one per note, and one per row not imported.
 func reportLines(rep *importReport) [][]string {
 	var lines [][]string // row, name, id, status, field, note
 	for _, h := range rep.Hubs {
 		row := strconv.Itoa(h.Row)
-		if !h.imported() {
+		if !h.Imported() {
 			lines = append(lines, []string{row, h.Name, "", h.Status, "", h.Reason})
 			continue
 		}
@@ -450,7 +411,7 @@ func printImportSummary(w io.Writer, rep *importReport, name, reportFile string)
 	case rep.WithNotes+rep.NotImported > 0:
 		b.WriteString("report: above, on standard error\n")
 	}
-	b.WriteString(catalogueAttribution + "\n")
+	b.WriteString(catalogue.Attribution + "\n")
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -1,23 +1,31 @@
 package main
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hubnet-eu/hubnet/internal/catalogue"
+	"github.com/hubnet-eu/hubnet/internal/catalogue/cataloguetest"
 	"github.com/hubnet-eu/hubnet/node/nodetest"
 )
+
+// realCatalogue is the EC's export in the shared reference data, from this package's
+// directory: cmd/hubnet -> the repository's root -> ../shared/data.
+const realCatalogue = "../../../shared/data/edih-catalogue-export-2025-05.xlsx"
 
 // writeTestCatalogue writes the small test workbook into dir and returns its path.
 func writeTestCatalogue(t *testing.T, dir string) string {
 	t.Helper()
 	file := filepath.Join(dir, "catalogue.xlsx")
-	if err := os.WriteFile(file, testWorkbook(t, testHeader, testHubs), 0o600); err != nil {
+	if err := os.WriteFile(file, cataloguetest.Workbook(t, cataloguetest.Header, cataloguetest.Rows), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return file
@@ -209,8 +217,8 @@ func TestCLI_importEDIH_badFiles(t *testing.T) {
 	missing := filepath.Join(dir, "missing.xlsx")
 	text := writeFile(t, dir, "catalogue.csv", "name,title\nDIHSE,Silver economy\n")
 	noColumn := filepath.Join(dir, "no-country.xlsx")
-	header := slices.DeleteFunc(slices.Clone(testHeader), func(c string) bool { return c == "Country" })
-	if err := os.WriteFile(noColumn, testWorkbook(t, header, nil), 0o600); err != nil {
+	header := slices.DeleteFunc(slices.Clone(cataloguetest.Header), func(c string) bool { return c == "Country" })
+	if err := os.WriteFile(noColumn, cataloguetest.Workbook(t, header, nil), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
@@ -278,4 +286,47 @@ func TestCLI_importEDIH_apply(t *testing.T) {
 		}
 	}
 	p.stop(t, 10*time.Second)
+}
+
+// TestDecodeProfile_importedHubs reads the file of every hub imported from the small
+// test workbook, and from the real export when the shared reference data is there,
+// through decodeProfile, as `hubnet profile apply -f` reads it: it reads back the
+// same valid profile.
+func TestDecodeProfile_importedHubs(t *testing.T) {
+	files := map[string][]byte{"small": cataloguetest.Workbook(t, cataloguetest.Header, cataloguetest.Rows)}
+	if data, err := os.ReadFile(realCatalogue); err == nil {
+		files["real"] = data
+	}
+	for name, data := range files {
+		t.Run(name, func(t *testing.T) {
+			rows, err := catalogue.ReadRows(bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			imported := 0
+			for _, h := range catalogue.Import(rows) {
+				if !h.Imported() {
+					continue
+				}
+				imported++
+				file, err := h.YAML("catalogue.xlsx")
+				if err != nil {
+					t.Fatalf("row %d: encode: %v", h.Row, err)
+				}
+				back, err := decodeProfile(file)
+				if err != nil {
+					t.Fatalf("row %d: decode:\n%s\n%v", h.Row, file, err)
+				}
+				if !reflect.DeepEqual(&back, h.Profile) {
+					t.Errorf("row %d: round trip:\ngot  %+v\nwant %+v\nYAML:\n%s", h.Row, back, *h.Profile, file)
+				}
+				if err := back.Validate(); err != nil {
+					t.Errorf("row %d: decoded profile: %v", h.Row, err)
+				}
+			}
+			if imported == 0 {
+				t.Fatal("got no hub imported, want some")
+			}
+		})
+	}
 }

@@ -30,7 +30,7 @@ func layer(pkg string) string {
 // way, cmd → node → store → protocol. api (the HTTP API's types and client) stands
 // beside store: node serves it, integrators import it without node. The console sits
 // on node's exported methods; nodetest starts nodes with it. internal holds tools of
-// tests, the demo and the bench.
+// the commands, the tests and the bench (synthetic directories are made with a node).
 var mayImport = map[string][]string{
 	"protocol":      {"protocol"},
 	"store":         {"protocol"},
@@ -40,7 +40,7 @@ var mayImport = map[string][]string{
 	"node/nodetest": {"node/console", "node", "store", "protocol", "api", "internal"},
 	// consoletest drives a console in a browser, for the tests of node and console.
 	"node/console/consoletest": {"node/nodetest", "node/console", "node", "protocol", "api"},
-	"internal":                 {"internal", "store", "protocol", "api"},
+	"internal":                 {"internal", "node", "store", "protocol", "api"},
 	"cmd":                      {"node/console", "node/nodetest", "node", "store", "protocol", "api", "internal"},
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hubnet-eu/hubnet/internal/synth"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/node/nodetest"
 )
@@ -23,8 +24,8 @@ func BenchmarkConsole_pages(b *testing.B) {
 	if _, err := node.InitDataDir(dir, nodetest.Network(b), p.ID, &p); err != nil { // standalone: no admission needed
 		b.Fatal(err)
 	}
-	hubs := nodetest.Synthetic(457, 11)
-	if err := nodetest.FillDirectory(dir, hubs); err != nil {
+	hubs := synth.Profiles(457, 11)
+	if err := synth.FillDirectory(dir, hubs); err != nil {
 		b.Fatal(err)
 	}
 	h := nodetest.StartConfig(b, nodetest.Config(dir))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/hubnet-eu/hubnet/internal/synth"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/node/console"
 	"github.com/hubnet-eu/hubnet/protocol"
@@ -70,22 +71,9 @@ func Init(t testing.TB, dir string, net protocol.Network, id string, p *protocol
 	}
 }
 
-// Profile returns a valid profile for hub id, in Finland by default.
-func Profile(id string) protocol.Profile {
-	return protocol.Profile{
-		ID:           id,
-		Name:         "Hub " + id,
-		Type:         protocol.HubEDIH,
-		Country:      "FI",
-		Regions:      []string{"FI1C"},
-		Languages:    []string{"fi", "en"},
-		Contact:      protocol.Contact{Role: "SME desk"},
-		Technologies: map[string]int{"ai-decision-support": 4},
-		Capacity: map[protocol.Family]protocol.Capacity{
-			protocol.FamilyTestBeforeInvest: {Available: 3, Maximum: 5, Unit: "SMEs per month"},
-		},
-	}
-}
+// Profile returns a valid profile for hub id, in Finland: [synth.Profile], which
+// benchmarks use without a testing.TB.
+func Profile(id string) protocol.Profile { return synth.Profile(id) }
 
 // Logger returns a logger for test nodes: silent unless HUBNET_TEST_LOG is set.
 func Logger() *slog.Logger {

@@ -1,4 +1,4 @@
-package nodetest
+package synth
 
 import (
 	"crypto/rand"
@@ -14,6 +14,24 @@ import (
 	"github.com/hubnet-eu/hubnet/store"
 )
 
+// Profile returns a valid profile for hub id, in Finland: a name, a type, a region,
+// two languages, one technology and capacity in test-before-invest.
+func Profile(id string) protocol.Profile {
+	return protocol.Profile{
+		ID:           id,
+		Name:         "Hub " + id,
+		Type:         protocol.HubEDIH,
+		Country:      "FI",
+		Regions:      []string{"FI1C"},
+		Languages:    []string{"fi", "en"},
+		Contact:      protocol.Contact{Role: "SME desk"},
+		Technologies: map[string]int{"ai-decision-support": 4},
+		Capacity: map[protocol.Family]protocol.Capacity{
+			protocol.FamilyTestBeforeInvest: {Available: 3, Maximum: 5, Unit: "SMEs per month"},
+		},
+	}
+}
+
 // descriptionWords are words hubs use to describe themselves; synthetic descriptions
 // draw from them and from made-up words, so that text search sees a realistic mix
 // of common and rare words.
@@ -28,11 +46,11 @@ design creative media tourism construction chemistry biotechnology pharma medica
 services support consortium partners experts infrastructure facilities demonstrators
 experimentation ecosystem startups entrepreneurs innovation vouchers workshops courses`)
 
-// Synthetic returns n valid profiles made from seed: the same seed gives the same
+// Profiles returns n valid profiles made from seed: the same seed gives the same
 // profiles. They spread over every country of the vocabulary, with NUTS 2 regions,
 // specialisations, capacity and descriptions of realistic size, for benchmarks and
 // tests of search over a large directory.
-func Synthetic(n int, seed uint64) []protocol.Profile {
+func Profiles(n int, seed uint64) []protocol.Profile {
 	r := mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	pick := func(k int) int { return r.IntN(k) }
 	level := func() int { return 1 + pick(protocol.MaxLevel) }
@@ -121,18 +139,18 @@ func syllables(r *mrand.Rand, n int) string {
 func FillDirectory(dir string, profiles []protocol.Profile) error {
 	s, err := store.Open(filepath.Join(dir, node.StoreFile), &store.Options{NoSync: true})
 	if err != nil {
-		return err
+		return fmt.Errorf("open store of %s: %w", dir, err)
 	}
 	defer s.Close()
 	now := time.Now()
 	for _, p := range profiles {
 		id, err := protocol.NewIdentity(p.ID, rand.Reader)
 		if err != nil {
-			return err
+			return fmt.Errorf("identity of %s: %w", p.ID, err)
 		}
 		env, err := protocol.SignProfile(id, p, now)
 		if err != nil {
-			return err
+			return fmt.Errorf("sign %s: %w", p.ID, err)
 		}
 		if err := s.PutHub(store.Hub{Profile: p, Envelope: env, LastSeen: now, Fetched: now}); err != nil {
 			return fmt.Errorf("store %s: %w", p.ID, err)
@@ -141,11 +159,11 @@ func FillDirectory(dir string, profiles []protocol.Profile) error {
 	return nil
 }
 
-// SyntheticQueries returns n queries made from seed, as advisors would ask them: one
+// Queries returns n queries made from seed, as advisors would ask them: one
 // to three technologies, often a family (sometimes with a minimum of free places),
 // often the SME's region with a reach, sometimes languages, a sector, or the first
 // letters of a word of the descriptions.
-func SyntheticQueries(n int, seed uint64) []protocol.Query {
+func Queries(n int, seed uint64) []protocol.Query {
 	r := mrand.New(mrand.NewPCG(seed, seed^0x2545f4914f6cdd1d))
 	pick := func(k int) int { return r.IntN(k) }
 	reaches := []protocol.Reach{protocol.ReachRegion, protocol.ReachCountry, protocol.ReachNeighbours, protocol.ReachAnywhere}

@@ -1,4 +1,4 @@
-package main
+package catalogue
 
 import (
 	"bytes"
@@ -12,133 +12,41 @@ import (
 	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
+	"go.yaml.in/yaml/v3"
 
+	"github.com/hubnet-eu/hubnet/internal/catalogue/cataloguetest"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
 // realCatalogue is the EC's export in the shared reference data, from this package's
-// directory: cmd/hubnet -> the repository's root -> ../shared/data.
+// directory: internal/catalogue -> the repository's root -> ../shared/data.
 const realCatalogue = "../../../shared/data/edih-catalogue-export-2025-05.xlsx"
 
-// testHeader has the export's columns in another order than the export's, to show
-// columns are found by their header text.
-var testHeader = []string{
-	"Country", "EDIH Name", "EDIH/SoE", "EDIH Title", "Contact name", "Contact Location", "Website",
-	"Formatted technologies", "Formatted services", "Formatted sectors", "Description (indexed field)",
-}
-
-// testHub is a row of the small test workbook, by column.
-type testHub struct {
-	country, name, typ, title, website, technologies, services, sectors, description string
-}
-
-func (h testHub) cells() []string {
-	return []string{h.country, h.name, h.typ, h.title, "", "Somewhere 1, 1000 Town", h.website,
-		h.technologies, h.services, h.sectors, h.description}
-}
-
-// longDescription is over protocol.MaxDescriptionLen characters.
-var longDescription = strings.Repeat("Digitalisation für alle. ", 420)
-
-// testHubs are the rows of the small test workbook, from row 2; a nil entry is an empty
-// row.
-var testHubs = []*testHub{
-	{ // row 2: clean; Energy and Electricity both give D, which keeps the higher level
-		country: "Finland", name: "RoboCoast", typ: "EDIH", title: "Robocoast EDIH", website: "https://robocoast.eu/",
-		technologies: "Robotics - 5, Artificial Intelligence & Decision support - 3",
-		services:     "Field trial - 4,SME support - 2",
-		sectors:      "Manufacturing and processing - 5, Energy - 3, Electricity - 4",
-		description:  "  Robots for the Satakunta coast.  \r\nSecond line.  ",
-	},
-	{ // row 3: labels with commas inside; a website without its scheme
-		country: "Belgium", name: "Retail Hub", typ: "DIH", title: "Retail Hub Flanders", website: "www.retailhub.be",
-		technologies: "Micro- and nanoelectronics, optoelectronics - 3",
-		services:     "Technology transfer - 1",
-		sectors:      "Retail, wholesale or distribution - 4,Travel and tourism - 2",
-	},
-	nil, // row 4: empty, skipped
-	{ // row 5: an unknown technology, an unmappable sector, the "Website" placeholder
-		country: "Germany", name: "Quantum Valley", typ: "Seal of Excellence", website: "Website",
-		technologies: "Quantum Gravity - 3, Robotics - 2",
-		services:     "Finance - 5",
-		sectors:      "Regulation - 2, Defence - 3, Public administration - 4",
-	},
-	{ // row 6: no tags, no website
-		country: "Spain", name: "Empty Hub", typ: "EDIH", title: "A hub with nothing listed",
-	},
-	{ // row 7: unknown country
-		country: "Atlantis", name: "Atlantis Hub", typ: "DIH", technologies: "Robotics - 1",
-	},
-	{ // row 8: RoboCoast again, another hub of the same name
-		country: "Sweden", name: "ROBOCOAST", typ: "DIH", title: "Robocoast Sweden", website: "http://robocoast.se",
-		technologies: "Robotics - 4",
-	},
-	{ // row 9: a description too long; Irish languages
-		country: "Ireland", name: "Verbose Hub", typ: "DIH", description: longDescription,
-		technologies: "Big data - 2",
-	},
-	{ // row 10: accents in the name; a tag without its level; services only
-		country: "Türkiye", name: "Łukasiewicz Hub – Ødegård Straße", typ: "EDIH",
-		technologies: "Robotics, Big data - 3",
-		services:     "Prototyping - 2",
-	},
-	{ // row 11: repeats row 3
-		country: "Belgium", name: "Retail Hub", typ: "DIH", title: "Retail Hub Flanders", website: "www.retailhub.be",
-		technologies: "Micro- and nanoelectronics, optoelectronics - 3",
-		services:     "Technology transfer - 1",
-		sectors:      "Retail, wholesale or distribution - 4,Travel and tourism - 2",
-	},
-	{ // row 12: no name, and a type the catalogue does not have
-		country: "Italy", typ: "Cluster", title: "Nameless",
-	},
-}
-
-// testWorkbook returns an XLSX workbook whose sheet "EDIH Catalogue" holds header and
-// then rows, a nil row left empty.
-func testWorkbook(t testing.TB, header []string, rows []*testHub) []byte {
-	t.Helper()
-	f := excelize.NewFile()
-	defer f.Close()
-	if err := f.SetSheetName("Sheet1", catalogueSheet); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.SetSheetRow(catalogueSheet, "A1", &header); err != nil {
-		t.Fatal(err)
-	}
-	for i, h := range rows {
-		if h == nil {
-			continue
-		}
-		cell, err := excelize.CoordinatesToCellName(1, i+2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cells := h.cells()
-		if err := f.SetSheetRow(catalogueSheet, cell, &cells); err != nil {
-			t.Fatal(err)
-		}
-	}
-	buf, err := f.WriteToBuffer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+// decodeProfile reads a profile file as `hubnet profile apply -f` reads one it
+// accepts: YAML that holds no field the profile does not have. (cmd/hubnet's
+// TestDecodeProfile_importedHubs reads the importer's files with the command's own.)
+func decodeProfile(data []byte) (protocol.Profile, error) {
+	var p protocol.Profile
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	err := dec.Decode(&p)
+	return p, err
 }
 
 // mustImport reads and maps a workbook, failing the test on an error.
-func mustImport(t *testing.T, data []byte) []catalogueHub {
+func mustImport(t *testing.T, data []byte) []Hub {
 	t.Helper()
-	rows, err := readCatalogueRows(bytes.NewReader(data))
+	rows, err := ReadRows(bytes.NewReader(data))
 	if err != nil {
 		t.Fatalf("read workbook: %v", err)
 	}
-	return importCatalogue(rows)
+	return Import(rows)
 }
 
-func TestImportCatalogue_smallWorkbook(t *testing.T) {
-	hubs := mustImport(t, testWorkbook(t, testHeader, testHubs))
+func TestImport_smallWorkbook(t *testing.T) {
+	hubs := mustImport(t, cataloguetest.Workbook(t, cataloguetest.Header, cataloguetest.Rows))
 
-	wantLong, _ := shorten(strings.TrimSpace(longDescription), protocol.MaxDescriptionLen)
+	wantLong, _ := shorten(strings.TrimSpace(cataloguetest.LongDescription), protocol.MaxDescriptionLen)
 	tests := []struct {
 		row     int
 		profile *protocol.Profile // nil: not imported
@@ -250,7 +158,7 @@ func TestImportCatalogue_smallWorkbook(t *testing.T) {
 	// The cut description ends with a whole word of the original and "…".
 	desc := hubs[6].Profile.Description
 	kept, ok := strings.CutSuffix(desc, "…")
-	if next := strings.TrimPrefix(longDescription, kept); !ok || next == longDescription || !strings.ContainsAny(next[:1], " .") ||
+	if next := strings.TrimPrefix(cataloguetest.LongDescription, kept); !ok || next == cataloguetest.LongDescription || !strings.ContainsAny(next[:1], " .") ||
 		utf8.RuneCountInString(desc) > protocol.MaxDescriptionLen {
 		t.Errorf("cut description of %d characters ends %q, want at most %d ending at a word and \"…\"",
 			utf8.RuneCountInString(desc), desc[len(desc)-20:], protocol.MaxDescriptionLen)
@@ -259,9 +167,9 @@ func TestImportCatalogue_smallWorkbook(t *testing.T) {
 
 // checkRoundTrip fails unless the hub's profile, written as the importer writes it,
 // reads back the same through decodeProfile.
-func checkRoundTrip(t *testing.T, h catalogueHub) {
+func checkRoundTrip(t *testing.T, h Hub) {
 	t.Helper()
-	data, err := profileYAML(h, "catalogue.xlsx")
+	data, err := h.YAML("catalogue.xlsx")
 	if err != nil {
 		t.Fatalf("row %d: encode: %v", h.Row, err)
 	}
@@ -277,9 +185,9 @@ func checkRoundTrip(t *testing.T, h catalogueHub) {
 	}
 }
 
-func TestProfileYAML_commentsAndNotes(t *testing.T) {
-	hubs := mustImport(t, testWorkbook(t, testHeader, testHubs))
-	data, err := profileYAML(hubs[2], "export.xlsx") // Quantum Valley, row 5
+func TestHub_YAML_commentsAndNotes(t *testing.T) {
+	hubs := mustImport(t, cataloguetest.Workbook(t, cataloguetest.Header, cataloguetest.Rows))
+	data, err := hubs[2].YAML("export.xlsx") // Quantum Valley, row 5
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,11 +210,11 @@ func TestProfileYAML_commentsAndNotes(t *testing.T) {
 	}
 }
 
-func TestReadCatalogueRows_missingColumns(t *testing.T) {
-	header := slices.DeleteFunc(slices.Clone(testHeader), func(c string) bool {
+func TestReadRows_missingColumns(t *testing.T) {
+	header := slices.DeleteFunc(slices.Clone(cataloguetest.Header), func(c string) bool {
 		return c == "Country" || c == "Formatted sectors"
 	})
-	_, err := readCatalogueRows(bytes.NewReader(testWorkbook(t, header, nil)))
+	_, err := ReadRows(bytes.NewReader(cataloguetest.Workbook(t, header, nil)))
 	var ve *protocol.ValidationError
 	if !errors.As(err, &ve) {
 		t.Fatalf("got %v, want a *protocol.ValidationError", err)
@@ -323,35 +231,35 @@ func TestReadCatalogueRows_missingColumns(t *testing.T) {
 	}
 }
 
-func TestReadCatalogueRows_notAWorkbook(t *testing.T) {
+func TestReadRows_notAWorkbook(t *testing.T) {
 	for name, data := range map[string][]byte{
 		"text":  []byte("name,title\nDIHSE,x\n"),
 		"empty": nil,
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := readCatalogueRows(bytes.NewReader(data))
-			if !errors.Is(err, errNotWorkbook) {
-				t.Errorf("got %v, want errNotWorkbook", err)
+			_, err := ReadRows(bytes.NewReader(data))
+			if !errors.Is(err, ErrNotWorkbook) {
+				t.Errorf("got %v, want ErrNotWorkbook", err)
 			}
 		})
 	}
 }
 
-func TestReadCatalogueRows_otherSheetName(t *testing.T) {
+func TestReadRows_otherSheetName(t *testing.T) {
 	// A workbook of one sheet is read whatever the sheet is called.
-	data := testWorkbook(t, testHeader, testHubs[:1])
+	data := cataloguetest.Workbook(t, cataloguetest.Header, cataloguetest.Rows[:1])
 	f, err := excelize.OpenReader(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.SetSheetName(catalogueSheet, "Export"); err != nil {
+	if err := f.SetSheetName(Sheet, "Export"); err != nil {
 		t.Fatal(err)
 	}
 	buf, err := f.WriteToBuffer()
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := readCatalogueRows(buf)
+	rows, err := ReadRows(buf)
 	if err != nil || len(rows) != 1 || rows[0].Name != "RoboCoast" {
 		t.Errorf("got %+v, %v, want the one row", rows, err)
 	}
@@ -452,9 +360,9 @@ func TestShorten(t *testing.T) {
 	}
 }
 
-// TestImportCatalogue_realExport imports the EC's real export when the shared reference
+// TestImport_realExport imports the EC's real export when the shared reference
 // data is there.
-func TestImportCatalogue_realExport(t *testing.T) {
+func TestImport_realExport(t *testing.T) {
 	f, err := os.Open(realCatalogue)
 	if errors.Is(err, os.ErrNotExist) {
 		t.Skipf("no %s: the shared reference data is not beside this repository", filepath.Clean(realCatalogue))
@@ -463,11 +371,11 @@ func TestImportCatalogue_realExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	rows, err := readCatalogueRows(f)
+	rows, err := ReadRows(f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hubs := importCatalogue(rows)
+	hubs := Import(rows)
 	if len(hubs) != 457 {
 		t.Errorf("read %d rows, want 457", len(hubs))
 	}
@@ -478,7 +386,7 @@ func TestImportCatalogue_realExport(t *testing.T) {
 	notes := map[string]int{}
 	for _, h := range hubs {
 		types[h.Type]++
-		if !h.imported() {
+		if !h.Imported() {
 			notImported++
 			if h.Reason == "" {
 				t.Errorf("row %d (%s): neither imported nor a reason", h.Row, h.Name)

@@ -1,10 +1,7 @@
-package main
+package catalogue
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"regexp"
 	"slices"
@@ -13,205 +10,60 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
-// The European Commission's EDIH catalogue offers its hubs as an XLSX file ("Download
-// Data"). This file turns that export into hub profiles; import.go writes them out and
-// demo.go runs them. The export's columns, by their header text:
-const (
-	colName         = "EDIH Name"
-	colTitle        = "EDIH Title"
-	colDescription  = "Description (indexed field)"
-	colCountry      = "Country"
-	colType         = "EDIH/SoE"
-	colWebsite      = "Website"
-	colSectors      = "Formatted sectors"
-	colServices     = "Formatted services"
-	colTechnologies = "Formatted technologies"
-)
-
-// catalogueColumns are the columns the importer reads; the export's others ("Contact
-// name", emptied because it names a person, and "Contact Location", a postal address)
-// are not used.
-var catalogueColumns = []string{
-	colName, colTitle, colDescription, colCountry, colType, colWebsite, colSectors, colServices, colTechnologies,
-}
-
-const (
-	// catalogueSheet is the sheet the export puts its hubs in.
-	catalogueSheet = "EDIH Catalogue"
-	// catalogueAttribution is the credit the Commission's reuse policy asks for.
-	catalogueAttribution = "Source: European Commission, EDIH catalogue"
-	// maxWorkbookSize bounds what is read into memory: the real export is under 1 MB.
-	maxWorkbookSize = 64 << 20
-)
-
-// catalogueRow is one data row of the export, its cells by column.
-type catalogueRow struct {
-	Row          int // the spreadsheet's row number; the header is row 1
-	Name         string
-	Title        string
-	Description  string
-	Country      string
-	Type         string
-	Website      string
-	Sectors      string
-	Services     string
-	Technologies string
-}
-
-// errNotWorkbook is returned when the file is not an XLSX workbook at all.
-var errNotWorkbook = errors.New("not an XLSX workbook")
-
-// readCatalogueRows reads the rows of the export's sheet "EDIH Catalogue" (or of the
-// only sheet, when there is one), finding the columns by their header text in row 1.
-// Empty rows are skipped. A file that is not a workbook gives an error wrapping
-// errNotWorkbook; a header that lacks columns gives a *protocol.ValidationError
-// naming each missing column.
-func readCatalogueRows(r io.Reader) ([]catalogueRow, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxWorkbookSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxWorkbookSize {
-		return nil, fmt.Errorf("%w: larger than %d MB", errNotWorkbook, maxWorkbookSize>>20)
-	}
-	f, err := excelize.OpenReader(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errNotWorkbook, err)
-	}
-	defer f.Close()
-
-	sheets := f.GetSheetList()
-	sheet := catalogueSheet
-	if !slices.Contains(sheets, sheet) {
-		if len(sheets) != 1 {
-			return nil, &protocol.ValidationError{What: "catalogue", Problems: []protocol.FieldError{{
-				Field: "sheet " + strconv.Quote(catalogueSheet),
-				Rule:  "is missing; the workbook has " + quoteList(sheets),
-			}}}
-		}
-		sheet = sheets[0]
-	}
-	rows, err := f.GetRows(sheet)
-	if err != nil {
-		return nil, fmt.Errorf("read sheet %q: %w", sheet, err)
-	}
-	var header []string
-	if len(rows) > 0 {
-		header = rows[0]
-	}
-	index := map[string]int{}
-	for i, h := range header {
-		if _, dup := index[catalogueKey(h)]; !dup {
-			index[catalogueKey(h)] = i
-		}
-	}
-	missing := &protocol.ValidationError{What: "catalogue"}
-	for _, col := range catalogueColumns {
-		if _, ok := index[catalogueKey(col)]; !ok {
-			missing.Problems = append(missing.Problems, protocol.FieldError{
-				Field: "column " + strconv.Quote(col),
-				Rule:  fmt.Sprintf("is missing from the header (row 1 of sheet %q)", sheet),
-			})
-		}
-	}
-	if len(missing.Problems) > 0 {
-		return nil, missing
-	}
-
-	var out []catalogueRow
-	for i, cells := range rows[1:] {
-		cell := func(col string) string {
-			if j := index[catalogueKey(col)]; j < len(cells) {
-				return cells[j]
-			}
-			return ""
-		}
-		row := catalogueRow{
-			Row:          i + 2,
-			Name:         cell(colName),
-			Title:        cell(colTitle),
-			Description:  cell(colDescription),
-			Country:      cell(colCountry),
-			Type:         cell(colType),
-			Website:      cell(colWebsite),
-			Sectors:      cell(colSectors),
-			Services:     cell(colServices),
-			Technologies: cell(colTechnologies),
-		}
-		if row.blank() {
-			continue
-		}
-		out = append(out, row)
-	}
-	return out, nil
-}
-
-// blank reports whether every cell the importer reads is empty.
-func (r catalogueRow) blank() bool {
-	return strings.TrimSpace(r.Name+r.Title+r.Description+r.Country+r.Type+r.Website+r.Sectors+r.Services+r.Technologies) == ""
-}
-
-// key is the row's content, for finding rows that repeat an earlier one.
-func (r catalogueRow) key() string {
-	return strings.Join([]string{r.Name, r.Title, r.Description, r.Country, r.Type, r.Website, r.Sectors, r.Services, r.Technologies}, "\x00")
-}
-
-// catalogueKey is how header texts compare: case and surrounding spaces do not count.
-func catalogueKey(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
-
-// importNote is something about a row that could not be carried into its profile as it
+// Note is something about a row that could not be carried into its profile as it
 // stands, or was changed on the way.
-type importNote struct {
+type Note struct {
 	Field string `json:"field"` // the profile field concerned: id, website, sectors, ...
 	Text  string `json:"text"`
 }
 
-func (n importNote) String() string { return n.Field + ": " + n.Text }
+// String returns the note as the report prints it: "field: text".
+func (n Note) String() string { return n.Field + ": " + n.Text }
 
-// catalogueHub is what became of one row: a profile, with notes, or the reason it was
-// not imported.
-type catalogueHub struct {
-	Row     int               `json:"row"`
-	Name    string            `json:"name"`
-	Title   string            `json:"title,omitempty"`
-	ID      string            `json:"id,omitempty"`
+// Hub is what became of one row: a profile, with notes, or the reason it was not
+// imported. Its JSON is what `hubnet import edih-xlsx --json` reports of the row.
+type Hub struct {
+	Row     int               `json:"row"`               // the spreadsheet's row number
+	Name    string            `json:"name"`              // the row's name, white space made single
+	Title   string            `json:"title,omitempty"`   // the row's title, likewise
+	ID      string            `json:"id,omitempty"`      // the profile's ID; empty when not imported
 	Type    protocol.HubType  `json:"type,omitempty"`    // empty when the row's type is unknown
 	Country string            `json:"country,omitempty"` // the code; empty when unknown
 	Profile *protocol.Profile `json:"-"`                 // nil when not imported
-	Notes   []importNote      `json:"notes,omitempty"`
+	Notes   []Note            `json:"notes,omitempty"`
 	Reason  string            `json:"reason,omitempty"` // why it was not imported
 }
 
-// imported reports whether the row gave a profile.
-func (h *catalogueHub) imported() bool { return h.Profile != nil }
+// Imported reports whether the row gave a profile.
+func (h Hub) Imported() bool { return h.Profile != nil }
 
 // note adds a note on field.
-func (h *catalogueHub) note(field, format string, args ...any) {
-	h.Notes = append(h.Notes, importNote{Field: field, Text: fmt.Sprintf(format, args...)})
+func (h *Hub) note(field, format string, args ...any) {
+	h.Notes = append(h.Notes, Note{Field: field, Text: fmt.Sprintf(format, args...)})
 }
 
-// importCatalogue maps rows to profiles. Every profile it returns passes Validate.
-// IDs are made unique in row order: a later hub whose name gives a taken ID gets "-2",
-// "-3"... A row that repeats an earlier one cell for cell is not imported.
-func importCatalogue(rows []catalogueRow) []catalogueHub {
-	out := make([]catalogueHub, 0, len(rows))
+// Import maps rows to hubs, one per row in the same order. Every profile it returns
+// passes Validate. IDs are made unique in row order: a later hub whose name gives a
+// taken ID gets "-2", "-3"... A row that repeats an earlier one cell for cell is not
+// imported.
+func Import(rows []Row) []Hub {
+	out := make([]Hub, 0, len(rows))
 	taken := map[string]int{}   // ID -> row that has it
 	seenRow := map[string]int{} // row content -> first row with it
 	for _, row := range rows {
 		h := importRow(row)
-		if first, dup := seenRow[row.key()]; dup && h.imported() {
+		if first, dup := seenRow[row.key()]; dup && h.Imported() {
 			h.Profile, h.ID, h.Notes = nil, "", nil
 			h.Reason = fmt.Sprintf("repeats row %d cell for cell", first)
 		} else if !dup {
 			seenRow[row.key()] = row.Row
 		}
-		if h.imported() {
+		if h.Imported() {
 			id := uniqueID(h.ID, taken)
 			if id != h.ID {
 				h.note("id", "%q is taken by row %d; this hub is %q", h.ID, taken[h.ID], id)
@@ -243,8 +95,8 @@ func uniqueID(id string, taken map[string]int) string {
 const maxIDLen = 48
 
 // importRow maps one row to a profile, with an ID that may still be taken.
-func importRow(row catalogueRow) catalogueHub {
-	h := catalogueHub{Row: row.Row, Name: oneSpace(row.Name), Title: oneSpace(row.Title)}
+func importRow(row Row) Hub {
+	h := Hub{Row: row.Row, Name: oneSpace(row.Name), Title: oneSpace(row.Title)}
 	if t, ok := protocol.HubTypeByLabel(row.Type); ok {
 		h.Type = t
 	}
@@ -347,7 +199,7 @@ func importRow(row catalogueRow) catalogueHub {
 }
 
 // website returns the row's website as an absolute http(s) URL, or "" with a note.
-func website(h *catalogueHub, cell string) string {
+func website(h *Hub, cell string) string {
 	s := strings.TrimSpace(cell)
 	switch {
 	case s == "":
@@ -417,7 +269,7 @@ func parseTags(field string, known func(string) bool) (tags []catalogueTag, unle
 // mapTags turns a tag field into slugs or codes with levels, noting on h every tag it
 // leaves out. lookup returns a label's keys, or why it has none. A key reached twice
 // keeps the higher level.
-func mapTags(h *catalogueHub, field, cell string, lookup func(label string) (keys []string, why string)) map[string]int {
+func mapTags(h *Hub, field, cell string, lookup func(label string) (keys []string, why string)) map[string]int {
 	known := func(label string) bool {
 		keys, why := lookup(label)
 		return len(keys) > 0 || why == "has no NACE equivalent"
@@ -523,13 +375,4 @@ func shorten(s string, maxLen int) (string, bool) {
 	return strings.TrimRightFunc(string(runes[:cut]), func(r rune) bool {
 		return unicode.IsSpace(r) || unicode.IsPunct(r)
 	}) + "…", true
-}
-
-// quoteList quotes each string and joins them with ", ".
-func quoteList(s []string) string {
-	q := make([]string, len(s))
-	for i, v := range s {
-		q[i] = strconv.Quote(v)
-	}
-	return strings.Join(q, ", ")
 }
