@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/protocol"
 	"github.com/hubnet-eu/hubnet/store"
 )
@@ -21,15 +22,15 @@ import (
 var ErrNotAllowed = errors.New("node: not allowed now")
 
 // certInfo checks the hub's own certificate as the other hubs do.
-func (n *Node) certInfo() CertInfo {
+func (n *Node) certInfo() api.CertInfo {
 	if len(n.net.AdmissionKeys) == 0 {
-		return CertInfo{Problem: "this data directory's network predates admission: stop the hub and give it the steward's network.json and a certificate with 'hubnet network install-cert --network network.json -d DIR CERT'"}
+		return api.CertInfo{Problem: "this data directory's network predates admission: stop the hub and give it the steward's network.json and a certificate with 'hubnet network install-cert --network network.json -d DIR CERT'"}
 	}
 	c := n.cert.Load()
 	if c.Sig == nil {
-		return CertInfo{Problem: "no certificate: the other hubs refuse this hub until the steward admits it (see 'hubnet init' output)"}
+		return api.CertInfo{Problem: "no certificate: the other hubs refuse this hub until the steward admits it (see 'hubnet init' output)"}
 	}
-	ci := CertInfo{Installed: true, Issued: time.Unix(c.Issued, 0).UTC(), NotAfter: c.Expires()}
+	ci := api.CertInfo{Installed: true, Issued: time.Unix(c.Issued, 0).UTC(), NotAfter: c.Expires()}
 	err := c.Verify(n.net, n.cfg.Now())
 	if err == nil && !bytes.Equal(c.SignKey, n.id.SignPublic()) {
 		err = fmt.Errorf("certificate is for other keys than this hub's: %w", protocol.ErrCertInvalid)
@@ -80,21 +81,21 @@ func (n *Node) routeCheck(key ed25519.PublicKey) error {
 // keys it uses. It must verify for this network and hub; the new dates are gossiped at
 // once. A certificate for the keys made by RotateKeys needs the node stopped: see the
 // package function InstallCertificate.
-func (n *Node) InstallCertificate(c protocol.Certificate) (CertInfo, error) {
+func (n *Node) InstallCertificate(c protocol.Certificate) (api.CertInfo, error) {
 	if err := c.Validate(); err != nil {
-		return CertInfo{}, err
+		return api.CertInfo{}, err
 	}
 	if c.ID != n.id.ID {
-		return CertInfo{}, certFieldError("id", "must be this hub's ID "+n.id.ID)
+		return api.CertInfo{}, certFieldError("id", "must be this hub's ID "+n.id.ID)
 	}
 	if err := c.Verify(n.net, n.cfg.Now()); err != nil {
-		return CertInfo{}, err
+		return api.CertInfo{}, err
 	}
 	if !bytes.Equal(c.SignKey, n.id.SignPublic()) || !bytes.Equal(c.BoxKey, n.id.BoxPub[:]) {
-		return CertInfo{}, fmt.Errorf("certificate for other keys than the ones this hub runs with (new keys from 'hubnet network rotate-keys'?): stop the hub and install it with 'hubnet network install-cert -d DIR': %w", ErrNotAllowed)
+		return api.CertInfo{}, fmt.Errorf("certificate for other keys than the ones this hub runs with (new keys from 'hubnet network rotate-keys'?): stop the hub and install it with 'hubnet network install-cert -d DIR': %w", ErrNotAllowed)
 	}
 	if _, err := n.store.PutCertificate(c); err != nil {
-		return CertInfo{}, err
+		return api.CertInfo{}, err
 	}
 	n.cert.Store(&c)
 	n.selfMu.Lock()
@@ -123,40 +124,40 @@ func certFieldError(field, rule string) error {
 // how a hub gets a new admission key of its steward. The certificate must verify for
 // the network and be for the hub's keys or for the keys RotateKeys made, which then
 // become the hub's keys.
-func InstallCertificate(dir string, c protocol.Certificate, net *protocol.Network) (InstallResult, error) {
+func InstallCertificate(dir string, c protocol.Certificate, net *protocol.Network) (api.InstallResult, error) {
 	if err := c.Validate(); err != nil {
-		return InstallResult{}, err
+		return api.InstallResult{}, err
 	}
 	s, err := store.Open(filepath.Join(dir, StoreFile), nil)
 	if err != nil {
-		return InstallResult{}, err
+		return api.InstallResult{}, err
 	}
 	defer s.Close()
 	return installCert(s, c, net)
 }
 
 // installCert is InstallCertificate on an open store.
-func installCert(s *store.Store, c protocol.Certificate, net *protocol.Network) (InstallResult, error) {
+func installCert(s *store.Store, c protocol.Certificate, net *protocol.Network) (api.InstallResult, error) {
 	if net != nil {
 		if err := s.SetNetwork(*net); err != nil {
-			return InstallResult{}, err
+			return api.InstallResult{}, err
 		}
 	}
 	netw, err := s.Network()
 	if err != nil {
-		return InstallResult{}, err
+		return api.InstallResult{}, err
 	}
 	if err := c.Verify(netw, time.Now()); err != nil {
-		return InstallResult{}, err
+		return api.InstallResult{}, err
 	}
 	rotated, err := s.PutCertificate(c)
 	if errors.Is(err, store.ErrKeysMismatch) {
-		return InstallResult{}, fmt.Errorf("%w: %w", err, ErrNotAllowed)
+		return api.InstallResult{}, fmt.Errorf("%w: %w", err, ErrNotAllowed)
 	}
 	if err != nil {
-		return InstallResult{}, err
+		return api.InstallResult{}, err
 	}
-	return InstallResult{ID: c.ID, NotAfter: c.Expires(), Rotated: rotated}, nil
+	return api.InstallResult{ID: c.ID, NotAfter: c.Expires(), Rotated: rotated}, nil
 }
 
 // Admit issues and installs the certificate of the hub in dir with the steward's
@@ -184,25 +185,25 @@ func Admit(dir string, adm protocol.AdmissionKey, valid time.Duration) (protocol
 // RotateKeys makes new signing and box keys for the stopped hub in dir. They wait in
 // the store until InstallCertificate installs a certificate for them; until then the
 // hub runs with its current keys. Called again, it returns the same waiting keys.
-func RotateKeys(dir string) (NextKeys, error) {
+func RotateKeys(dir string) (api.NextKeys, error) {
 	s, err := store.Open(filepath.Join(dir, StoreFile), nil)
 	if err != nil {
-		return NextKeys{}, err
+		return api.NextKeys{}, err
 	}
 	defer s.Close()
 	id, err := s.Identity()
 	if err != nil {
-		return NextKeys{}, err
+		return api.NextKeys{}, err
 	}
 	netw, err := s.Network()
 	if err != nil {
-		return NextKeys{}, err
+		return api.NextKeys{}, err
 	}
 	sign, box, err := s.RotateKeys(rand.Reader)
 	if err != nil {
-		return NextKeys{}, err
+		return api.NextKeys{}, err
 	}
-	return NextKeys{ID: id.ID, Network: netw.Name, SignKey: sign, BoxKey: box[:]}, nil
+	return api.NextKeys{ID: id.ID, Network: netw.Name, SignKey: sign, BoxKey: box[:]}, nil
 }
 
 // KeyFingerprint names a gossip key without showing it: the first 8 bytes of its
@@ -213,8 +214,8 @@ func KeyFingerprint(k []byte) string {
 }
 
 // GossipKeys describes the gossip keyring.
-func (n *Node) GossipKeys() GossipKeyInfo {
-	info := GossipKeyInfo{Primary: KeyFingerprint(n.keyring.GetPrimaryKey())}
+func (n *Node) GossipKeys() api.GossipKeyInfo {
+	info := api.GossipKeyInfo{Primary: KeyFingerprint(n.keyring.GetPrimaryKey())}
 	for _, k := range n.keyring.GetKeys() {
 		info.Keys = append(info.Keys, KeyFingerprint(k))
 	}
@@ -225,9 +226,9 @@ func (n *Node) GossipKeys() GossipKeyInfo {
 // encrypted with it) or removes one, and stores the keyring so a restart keeps it. A
 // network rolls its key without downtime in three rounds, each done at every hub
 // before the next: install the new key, use it, remove the old one.
-func (n *Node) ChangeGossipKeys(ch GossipKeyChange) (GossipKeyInfo, error) {
+func (n *Node) ChangeGossipKeys(ch api.GossipKeyChange) (api.GossipKeyInfo, error) {
 	if len(ch.Key) != 32 {
-		return GossipKeyInfo{}, &protocol.ValidationError{What: "gossip key change", Problems: []protocol.FieldError{{Field: "key", Rule: "must be 32 bytes, base64"}}}
+		return api.GossipKeyInfo{}, &protocol.ValidationError{What: "gossip key change", Problems: []protocol.FieldError{{Field: "key", Rule: "must be 32 bytes, base64"}}}
 	}
 	n.keyMu.Lock()
 	defer n.keyMu.Unlock()
@@ -235,7 +236,7 @@ func (n *Node) ChangeGossipKeys(ch GossipKeyChange) (GossipKeyInfo, error) {
 	switch ch.Op {
 	case "install":
 		if len(n.keyring.GetKeys()) >= 4 {
-			return GossipKeyInfo{}, fmt.Errorf("the keyring holds 4 keys already: remove one first: %w", ErrNotAllowed)
+			return api.GossipKeyInfo{}, fmt.Errorf("the keyring holds 4 keys already: remove one first: %w", ErrNotAllowed)
 		}
 		err = n.keyring.AddKey(ch.Key)
 	case "use":
@@ -243,13 +244,13 @@ func (n *Node) ChangeGossipKeys(ch GossipKeyChange) (GossipKeyInfo, error) {
 	case "remove":
 		err = n.keyring.RemoveKey(ch.Key)
 	default:
-		return GossipKeyInfo{}, &protocol.ValidationError{What: "gossip key change", Problems: []protocol.FieldError{{Field: "op", Rule: "must be install, use or remove"}}}
+		return api.GossipKeyInfo{}, &protocol.ValidationError{What: "gossip key change", Problems: []protocol.FieldError{{Field: "op", Rule: "must be install, use or remove"}}}
 	}
 	if err != nil {
-		return GossipKeyInfo{}, fmt.Errorf("%s gossip key %s: %v: %w", ch.Op, KeyFingerprint(ch.Key), err, ErrNotAllowed)
+		return api.GossipKeyInfo{}, fmt.Errorf("%s gossip key %s: %v: %w", ch.Op, KeyFingerprint(ch.Key), err, ErrNotAllowed)
 	}
 	if err := n.store.PutGossipKeys(store.GossipKeys{Primary: n.keyring.GetPrimaryKey(), Keys: n.keyring.GetKeys()}); err != nil {
-		return GossipKeyInfo{}, err
+		return api.GossipKeyInfo{}, err
 	}
 	n.log.Info("gossip keyring changed", "op", ch.Op, "key", KeyFingerprint(ch.Key))
 	return n.GossipKeys(), nil
@@ -282,7 +283,7 @@ func (n *Node) admissionRoutes(mux *http.ServeMux) {
 	}))
 	mux.HandleFunc("GET /v1/gossip-keys", n.auth(func(w http.ResponseWriter, r *http.Request) { reply(w, n.GossipKeys(), nil) }))
 	mux.HandleFunc("POST /v1/gossip-keys", n.auth(func(w http.ResponseWriter, r *http.Request) {
-		var ch GossipKeyChange
+		var ch api.GossipKeyChange
 		if err := decodeBody(w, r, &ch); err != nil {
 			reply(w, nil, err)
 			return

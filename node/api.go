@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/protocol"
 	"github.com/hubnet-eu/hubnet/store"
 )
@@ -24,13 +25,13 @@ import (
 const MaxBodySize = 1 << 20
 
 // Self returns what the node says about itself.
-func (n *Node) Self() (SelfInfo, error) {
-	s := SelfInfo{ID: n.id.ID, Network: n.net.Name, SignKey: n.id.SignPublic(), BoxKey: n.id.BoxPub[:], Addrs: n.Addrs(), Cert: n.certInfo()}
+func (n *Node) Self() (api.SelfInfo, error) {
+	s := api.SelfInfo{ID: n.id.ID, Network: n.net.Name, SignKey: n.id.SignPublic(), BoxKey: n.id.BoxPub[:], Addrs: n.Addrs(), Cert: n.certInfo()}
 	p, _, err := n.store.Self()
 	switch {
 	case errors.Is(err, store.ErrNoProfile):
 	case err != nil:
-		return SelfInfo{}, err
+		return api.SelfInfo{}, err
 	default:
 		s.Profile, s.Revision = &p, p.Revision
 	}
@@ -38,12 +39,12 @@ func (n *Node) Self() (SelfInfo, error) {
 }
 
 // Peers returns the node itself and every other hub it has heard of, sorted by ID.
-func (n *Node) Peers() []PeerInfo {
-	self := PeerInfo{ID: n.id.ID, Self: true, State: "alive", Gossip: n.GossipAddr(), Route: n.routeAddr, Reachable: true, LastSeen: n.cfg.Now()}
+func (n *Node) Peers() []api.PeerInfo {
+	self := api.PeerInfo{ID: n.id.ID, Self: true, State: "alive", Gossip: n.GossipAddr(), Route: n.routeAddr, Reachable: true, LastSeen: n.cfg.Now()}
 	if p, _, err := n.store.Self(); err == nil {
 		self.Revision, self.Cached = p.Revision, p.Revision
 	}
-	out := []PeerInfo{self}
+	out := []api.PeerInfo{self}
 	for _, p := range n.dir.snapshot() {
 		state := "failed"
 		switch {
@@ -54,27 +55,27 @@ func (n *Node) Peers() []PeerInfo {
 		case p.Left:
 			state = "left"
 		}
-		out = append(out, PeerInfo{ID: p.ID, State: state, Gossip: p.Gossip, Route: p.Route, Revision: p.Revision,
+		out = append(out, api.PeerInfo{ID: p.ID, State: state, Gossip: p.Gossip, Route: p.Route, Revision: p.Revision,
 			Cached: p.Cached, LastSeen: p.LastSeen, Reachable: p.Reachable})
 	}
-	sortBy(out, func(p PeerInfo) string { return p.ID })
+	sortBy(out, func(p api.PeerInfo) string { return p.ID })
 	return out
 }
 
 // Hubs returns the directory: every hub with a profile, this one included, by ID.
-func (n *Node) Hubs() ([]HubInfo, error) {
+func (n *Node) Hubs() ([]api.HubInfo, error) {
 	hubs, err := n.store.Hubs()
 	if err != nil {
 		return nil, err
 	}
-	out := make([]HubInfo, 0, len(hubs)+1)
+	out := make([]api.HubInfo, 0, len(hubs)+1)
 	for _, h := range hubs {
 		out = append(out, n.hubInfo(h))
 	}
 	if p, _, err := n.store.Self(); err == nil {
 		out = append(out, n.selfHub(p))
 	}
-	sortBy(out, func(h HubInfo) string { return h.ID })
+	sortBy(out, func(h api.HubInfo) string { return h.ID })
 	return out, nil
 }
 
@@ -95,30 +96,30 @@ func (n *Node) HubName(id string) string {
 }
 
 // Hub returns one hub of the directory; store.ErrNotFound if it has none.
-func (n *Node) Hub(id string) (HubInfo, error) {
+func (n *Node) Hub(id string) (api.HubInfo, error) {
 	if id == n.id.ID {
 		p, _, err := n.store.Self()
 		if errors.Is(err, store.ErrNoProfile) {
-			return HubInfo{}, fmt.Errorf("hub %s: %w", id, store.ErrNotFound)
+			return api.HubInfo{}, fmt.Errorf("hub %s: %w", id, store.ErrNotFound)
 		}
 		if err != nil {
-			return HubInfo{}, err
+			return api.HubInfo{}, err
 		}
 		return n.selfHub(p), nil
 	}
 	h, err := n.store.Hub(id)
 	if err != nil {
-		return HubInfo{}, fmt.Errorf("hub %s: %w", id, err)
+		return api.HubInfo{}, fmt.Errorf("hub %s: %w", id, err)
 	}
 	return n.hubInfo(h), nil
 }
 
-func (n *Node) selfHub(p protocol.Profile) HubInfo {
-	return HubInfo{ID: p.ID, Self: true, Reachable: true, LastSeen: n.cfg.Now(), Revision: p.Revision, Fetched: p.Updated, Profile: p}
+func (n *Node) selfHub(p protocol.Profile) api.HubInfo {
+	return api.HubInfo{ID: p.ID, Self: true, Reachable: true, LastSeen: n.cfg.Now(), Revision: p.Revision, Fetched: p.Updated, Profile: p}
 }
 
-func (n *Node) hubInfo(h store.Hub) HubInfo {
-	hi := HubInfo{ID: h.Profile.ID, Reachable: false, LastSeen: h.LastSeen, Revision: h.Profile.Revision, Fetched: h.Fetched, Profile: h.Profile}
+func (n *Node) hubInfo(h store.Hub) api.HubInfo {
+	hi := api.HubInfo{ID: h.Profile.ID, Reachable: false, LastSeen: h.LastSeen, Revision: h.Profile.Revision, Fetched: h.Fetched, Profile: h.Profile}
 	if p, ok := n.dir.peer(h.Profile.ID); ok {
 		hi.Reachable = p.Reachable
 		if p.LastSeen.After(hi.LastSeen) {
@@ -138,7 +139,7 @@ func (n *Node) PutProfile(p protocol.Profile) (protocol.Profile, error) {
 }
 
 // SetCapacity changes the capacity of one service family.
-func (n *Node) SetCapacity(family protocol.Family, c CapacityChange) (protocol.Profile, error) {
+func (n *Node) SetCapacity(family protocol.Family, c api.CapacityChange) (protocol.Profile, error) {
 	if _, ok := protocol.FamilyBySlug(string(family)); !ok {
 		return protocol.Profile{}, &protocol.ValidationError{What: "capacity", Problems: []protocol.FieldError{{Field: "family", Rule: "must be a service family slug such as test-before-invest"}}}
 	}
@@ -154,7 +155,7 @@ func (n *Node) SetCapacity(family protocol.Family, c CapacityChange) (protocol.P
 // applyCapacity makes change c, whose Available is set, to the capacity of family in
 // p: the maximum is kept (or raised to the places available) unless c gives one, and
 // the unit is kept, or "SMEs per month" for a family that had none.
-func applyCapacity(p *protocol.Profile, family protocol.Family, c CapacityChange) {
+func applyCapacity(p *protocol.Profile, family protocol.Family, c api.CapacityChange) {
 	cur := p.Capacity[family]
 	cur.Available = *c.Available
 	if c.Maximum != nil {
@@ -236,7 +237,7 @@ func (n *Node) handler(routes []route) http.Handler {
 		reply(w, saved, err)
 	}))
 	mux.HandleFunc("PUT /v1/self/capacity/{family}", n.auth(func(w http.ResponseWriter, r *http.Request) {
-		var c CapacityChange
+		var c api.CapacityChange
 		if err := decodeBody(w, r, &c); err != nil {
 			reply(w, nil, err)
 			return
@@ -250,7 +251,7 @@ func (n *Node) handler(routes []route) http.Handler {
 		mux.Handle(r.pattern, r.h)
 	}
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, APIErrorBody{Code: "not-found", Message: "no such endpoint: " + r.Method + " " + r.URL.Path})
+		writeError(w, http.StatusNotFound, api.ErrorBody{Code: "not-found", Message: "no such endpoint: " + r.Method + " " + r.URL.Path})
 	})
 	return mux
 }
@@ -260,7 +261,7 @@ func (n *Node) handleHealth(w http.ResponseWriter, r *http.Request) {
 	case <-n.ready:
 		reply(w, map[string]any{"status": "ok", "id": n.id.ID, "peers": n.ml.NumMembers() - 1}, nil)
 	default:
-		writeError(w, http.StatusServiceUnavailable, APIErrorBody{Code: "starting", Message: "node is starting"})
+		writeError(w, http.StatusServiceUnavailable, api.ErrorBody{Code: "starting", Message: "node is starting"})
 	}
 }
 
@@ -269,7 +270,7 @@ func (n *Node) auth(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || !n.CheckToken(got) {
-			writeError(w, http.StatusUnauthorized, APIErrorBody{Code: "unauthorized",
+			writeError(w, http.StatusUnauthorized, api.ErrorBody{Code: "unauthorized",
 				Message: "this request needs the operator token: Authorization: Bearer <token from the data directory>"})
 			return
 		}
@@ -337,22 +338,22 @@ func reply(w http.ResponseWriter, v any, err error) {
 		)
 		switch {
 		case errors.As(err, &ve):
-			writeError(w, http.StatusBadRequest, APIErrorBody{Code: protocol.CodeBadRequest, Message: err.Error(), Problems: ve.Problems})
+			writeError(w, http.StatusBadRequest, api.ErrorBody{Code: protocol.CodeBadRequest, Message: err.Error(), Problems: ve.Problems})
 		case errors.As(err, &te), errors.Is(err, ErrNotAllowed):
-			writeError(w, http.StatusConflict, APIErrorBody{Code: "not-allowed", Message: err.Error()})
+			writeError(w, http.StatusConflict, api.ErrorBody{Code: "not-allowed", Message: err.Error()})
 		case errors.Is(err, protocol.ErrCertInvalid), errors.Is(err, protocol.ErrCertExpired), errors.Is(err, protocol.ErrNoCert):
-			writeError(w, http.StatusBadRequest, APIErrorBody{Code: "bad-certificate", Message: err.Error()})
+			writeError(w, http.StatusBadRequest, api.ErrorBody{Code: "bad-certificate", Message: err.Error()})
 		case errors.Is(err, store.ErrWrite):
 			status, body := storageError(err)
 			writeError(w, status, body)
 		case errors.Is(err, protocol.ErrNotFound):
-			writeError(w, http.StatusNotFound, APIErrorBody{Code: protocol.CodeNotFound, Message: err.Error()})
+			writeError(w, http.StatusNotFound, api.ErrorBody{Code: protocol.CodeNotFound, Message: err.Error()})
 		case errors.Is(err, protocol.ErrTooLarge):
-			writeError(w, http.StatusRequestEntityTooLarge, APIErrorBody{Code: protocol.CodeTooLarge, Message: err.Error()})
+			writeError(w, http.StatusRequestEntityTooLarge, api.ErrorBody{Code: protocol.CodeTooLarge, Message: err.Error()})
 		case errors.Is(err, store.ErrNoProfile):
-			writeError(w, http.StatusConflict, APIErrorBody{Code: "no-profile", Message: err.Error() + "; apply a profile first"})
+			writeError(w, http.StatusConflict, api.ErrorBody{Code: "no-profile", Message: err.Error() + "; apply a profile first"})
 		default:
-			writeError(w, http.StatusInternalServerError, APIErrorBody{Code: protocol.CodeInternal, Message: err.Error()})
+			writeError(w, http.StatusInternalServerError, api.ErrorBody{Code: protocol.CodeInternal, Message: err.Error()})
 		}
 		return
 	}
@@ -365,16 +366,16 @@ func reply(w http.ResponseWriter, v any, err error) {
 // storageError is the answer to a write the data file did not take (store.ErrWrite):
 // its message says what failed, why, and what the operator can do. The store rolled
 // the write back; reads go on working.
-func storageError(err error) (int, APIErrorBody) {
+func storageError(err error) (int, api.ErrorBody) {
 	switch {
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT), errors.Is(err, syscall.EFBIG):
-		return http.StatusInsufficientStorage, APIErrorBody{Code: CodeStorageFull, Message: err.Error() +
+		return http.StatusInsufficientStorage, api.ErrorBody{Code: api.CodeStorageFull, Message: err.Error() +
 			"; nothing was changed: free space on the disk of the hub's data directory (or raise its quota or file size limit), then try again"}
 	case errors.Is(err, syscall.EROFS):
-		return http.StatusServiceUnavailable, APIErrorBody{Code: CodeStorageReadOnly, Message: err.Error() +
+		return http.StatusServiceUnavailable, api.ErrorBody{Code: api.CodeStorageReadOnly, Message: err.Error() +
 			"; nothing was changed, and the hub still answers reads: make the data directory writable again (after a disk error: stop hubnet, check the file system, mount it read-write), then try again"}
 	default:
-		return http.StatusInternalServerError, APIErrorBody{Code: CodeStorageFailed, Message: err.Error() +
+		return http.StatusInternalServerError, api.ErrorBody{Code: api.CodeStorageFailed, Message: err.Error() +
 			"; the change was not saved, or not for certain: check the disk and the system log, and read the record back before trying again"}
 	}
 }
@@ -387,8 +388,8 @@ func StorageStatus(err error) (int, string) {
 	return status, body.Message
 }
 
-func writeError(w http.ResponseWriter, status int, body APIErrorBody) {
+func writeError(w http.ResponseWriter, status int, body api.ErrorBody) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(APIError{Error: body})
+	json.NewEncoder(w).Encode(api.ErrorResponse{Error: body})
 }

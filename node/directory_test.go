@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/node/nodetest"
 	"github.com/hubnet-eu/hubnet/protocol"
@@ -63,7 +64,7 @@ func TestDirectory_profileChangeReachesEveryHub(t *testing.T) {
 
 	// A capacity change is a profile change too.
 	zero := 0
-	if _, err := hubs[0].SetCapacity(protocol.FamilyTestBeforeInvest, node.CapacityChange{Available: &zero}); err != nil {
+	if _, err := hubs[0].SetCapacity(protocol.FamilyTestBeforeInvest, api.CapacityChange{Available: &zero}); err != nil {
 		t.Fatalf("set capacity: %v", err)
 	}
 	nodetest.Eventually(t, 5*time.Second, func() error {
@@ -266,7 +267,7 @@ func TestAPI_badProfileChangesNothing(t *testing.T) {
 			if resp.StatusCode != tc.status {
 				t.Fatalf("status: got %d, want %d (%s)", resp.StatusCode, tc.status, body)
 			}
-			var e node.APIError
+			var e api.ErrorResponse
 			if err := json.Unmarshal(body, &e); err != nil || e.Error.Message == "" {
 				t.Fatalf("error body %s: %v", body, err)
 			}
@@ -311,27 +312,27 @@ func TestAPI_readEndpoints(t *testing.T) {
 	nodetest.Eventually(t, 10*time.Second, func() error { return nodetest.Converged(hubs) })
 	url := "http://" + hubs[0].HTTPAddr()
 
-	var list []node.HubInfo
+	var list []api.HubInfo
 	getJSON(t, url+"/v1/hubs", 200, &list)
 	if len(list) != 2 || list[0].ID != "hub-1" || !list[0].Self || list[1].ID != "hub-2" || !list[1].Reachable {
 		t.Fatalf("GET /v1/hubs: %+v", list)
 	}
-	var one node.HubInfo
+	var one api.HubInfo
 	getJSON(t, url+"/v1/hubs/hub-2", 200, &one)
 	if one.Profile.Name != "Hub hub-2" || one.Revision != 1 {
 		t.Fatalf("GET /v1/hubs/hub-2: %+v", one)
 	}
-	var e node.APIError
+	var e api.ErrorResponse
 	getJSON(t, url+"/v1/hubs/nobody", 404, &e)
 	if e.Error.Code != "not-found" {
 		t.Fatalf("GET unknown hub: %+v", e)
 	}
-	var peers []node.PeerInfo
+	var peers []api.PeerInfo
 	getJSON(t, url+"/v1/peers", 200, &peers)
 	if len(peers) != 2 || peers[1].State != "alive" || peers[1].Route == "" {
 		t.Fatalf("GET /v1/peers: %+v", peers)
 	}
-	var self node.SelfInfo
+	var self api.SelfInfo
 	getJSON(t, url+"/v1/self", 200, &self)
 	if self.ID != "hub-1" || self.Network != "testnet" || len(self.SignKey) != 32 || self.Profile == nil {
 		t.Fatalf("GET /v1/self: %+v", self)

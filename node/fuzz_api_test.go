@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/node/nodetest"
 	"github.com/hubnet-eu/hubnet/protocol"
@@ -28,7 +29,7 @@ func stateOf(t *testing.T, h *nodetest.Hub) apiState {
 		t.Fatal(err)
 	}
 	b, _ := json.Marshal(self.Profile)
-	list, err := h.Referrals(node.ReferralQuery{})
+	list, err := h.Referrals(api.ReferralQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +65,7 @@ func FuzzAPI(f *testing.F) {
 	good := map[int]any{
 		0: p,
 		1: map[string]any{"available": 2, "maximum": 6},
-		3: node.LiveQuery{Query: protocol.Query{Technologies: []string{"ai-decision-support"}}, TimeoutMS: 200},
+		3: api.LiveQuery{Query: protocol.Query{Technologies: []string{"ai-decision-support"}}, TimeoutMS: 200},
 		4: referralTo("hub-2"),
 	}
 	for i := range endpoints {
@@ -96,7 +97,7 @@ func FuzzAPI(f *testing.F) {
 		if rec.Code >= 500 {
 			t.Fatalf("%s %s %q: %d %s", method, path, body, rec.Code, rec.Body)
 		}
-		var e node.APIError
+		var e api.ErrorResponse
 		if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
 			t.Fatalf("%s %s %q: %d with %q, want an error with a code and a message", method, path, body, rec.Code, rec.Body)
 		}

@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
@@ -44,7 +45,7 @@ func checkAPIError(t *testing.T, err error) {
 	if rec.Code != http.StatusBadRequest && rec.Code != http.StatusRequestEntityTooLarge {
 		t.Fatalf("bad input answered %d: %s", rec.Code, rec.Body)
 	}
-	var e APIError
+	var e api.ErrorResponse
 	if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
 		t.Fatalf("error body %s (%v), want a code and a message", rec.Body, err)
 	}
@@ -162,11 +163,11 @@ func FuzzProfileBody(f *testing.F) {
 // refusal that names its fields.
 func FuzzCapacityBody(f *testing.F) {
 	two, six := 2, 6
-	addBodies(f, []any{CapacityChange{Available: &two, Maximum: &six, Unit: "SMEs per month"}, CapacityChange{Available: &six}},
+	addBodies(f, []any{api.CapacityChange{Available: &two, Maximum: &six, Unit: "SMEs per month"}, api.CapacityChange{Available: &six}},
 		append([]string{`{"available":-1}`, `{"available":"three"}`, `{"available":9223372036854775807,"maximum":1e3}`,
 			`{"available":1,"unit":"` + strings.Repeat("é", 41) + `"}`}, hostileBodies...)...)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		c, ok := fuzzBody[CapacityChange](t, body)
+		c, ok := fuzzBody[api.CapacityChange](t, body)
 		if !ok {
 			return
 		}
@@ -198,14 +199,14 @@ func FuzzCapacityBody(f *testing.F) {
 // ranked.
 func FuzzLiveQueryBody(f *testing.F) {
 	addBodies(f, []any{
-		LiveQuery{Query: protocol.Query{Technologies: []string{"robotics"}, Family: protocol.FamilyTestBeforeInvest, MinCapacity: 1}, TimeoutMS: 800},
-		LiveQuery{Query: protocol.Query{V: 1, Region: "FI193", Reach: protocol.ReachNeighbours, Languages: []string{"fi", "en"},
+		api.LiveQuery{Query: protocol.Query{Technologies: []string{"robotics"}, Family: protocol.FamilyTestBeforeInvest, MinCapacity: 1}, TimeoutMS: 800},
+		api.LiveQuery{Query: protocol.Query{V: 1, Region: "FI193", Reach: protocol.ReachNeighbours, Languages: []string{"fi", "en"},
 			Types: []protocol.HubType{protocol.HubEDIH}, Text: "food robot", Limit: 5}},
 	}, append([]string{`{"timeout_ms":-1}`, `{"timeout_ms":10001}`, `{"technologies":"robotics"}`, `{"limit":1e400}`},
 		hostileBodies...)...)
 	cand := protocol.NewCandidate(func() *protocol.Profile { p := fuzzProfile(); return &p }())
 	f.Fuzz(func(t *testing.T, body []byte) {
-		lq, ok := fuzzBody[LiveQuery](t, body)
+		lq, ok := fuzzBody[api.LiveQuery](t, body)
 		if !ok {
 			return
 		}
@@ -226,7 +227,7 @@ func FuzzLiveQueryBody(f *testing.F) {
 // FuzzReferralBody feeds bodies of POST /v1/referrals to decodeBody and the checks of
 // Refer: a refusal names every field, each under need., sme., consent. or to.
 func FuzzReferralBody(f *testing.F) {
-	req := ReferralRequest{
+	req := api.ReferralRequest{
 		To: "hub-two",
 		Need: protocol.Need{Sector: "10", Region: "FI193", Category: protocol.CategorySmall, Family: protocol.FamilyTestBeforeInvest,
 			Technologies: []string{"ai-decision-support"}, Description: "Wants to test machine vision on a bakery line.",
@@ -242,7 +243,7 @@ func FuzzReferralBody(f *testing.F) {
 		hostileBodies...)...)
 	prefixes := []string{"to", "need.", "sme.", "consent."}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req, ok := fuzzBody[ReferralRequest](t, body)
+		req, ok := fuzzBody[api.ReferralRequest](t, body)
 		if !ok {
 			return
 		}
@@ -265,7 +266,7 @@ func FuzzReferralBody(f *testing.F) {
 // FuzzActionBody feeds the optional body of POST /v1/referrals/{id}/{action} to
 // decodeBody and the event Act makes of it, for each action.
 func FuzzActionBody(f *testing.F) {
-	for i, a := range []ReferralAction{{}, {Reason: "no-capacity", Note: "Full until May."}, {Outcome: "service-delivered"},
+	for i, a := range []api.ReferralAction{{}, {Reason: "no-capacity", Note: "Full until May."}, {Outcome: "service-delivered"},
 		{Reason: "consent-withdrawn"}, {Note: strings.Repeat("n", protocol.MaxNoteLen+1)}} {
 		b, _ := json.Marshal(a)
 		f.Add(uint8(i), b)
@@ -274,7 +275,7 @@ func FuzzActionBody(f *testing.F) {
 		f.Add(uint8(i), []byte(s))
 	}
 	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
-		a, ok := fuzzBody[ReferralAction](t, body)
+		a, ok := fuzzBody[api.ReferralAction](t, body)
 		if !ok {
 			return
 		}

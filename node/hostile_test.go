@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/node/console/consoletest"
 	"github.com/hubnet-eu/hubnet/node/nodetest"
@@ -91,7 +92,7 @@ func (h *hostile) state() hubState {
 		h.t.Fatal(err)
 	}
 	p, _ := json.Marshal(self.Profile)
-	list, err := h.a.Referrals(node.ReferralQuery{})
+	list, err := h.a.Referrals(api.ReferralQuery{})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -296,7 +297,7 @@ func TestHostile_HTTP(t *testing.T) {
 			if status == http.StatusRequestHeaderFieldsTooLarge {
 				return // net/http answers it, in plain text, before the API sees the request
 			}
-			var e node.APIError
+			var e api.ErrorResponse
 			if err := json.Unmarshal(body, &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
 				t.Fatalf("error body %.300s (%v), want a code and a message", body, err)
 			}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/hashicorp/memberlist"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/protocol"
 	"github.com/hubnet-eu/hubnet/store"
 )
@@ -397,8 +398,8 @@ func outboundIP() net.IP {
 func (n *Node) Ready() <-chan struct{} { return n.ready }
 
 // Addrs returns the bound addresses; empty before Start.
-func (n *Node) Addrs() Addrs {
-	a := Addrs{HTTP: n.HTTPAddr(), Gossip: n.GossipAddr(), Cluster: n.routeAddr}
+func (n *Node) Addrs() api.Addrs {
+	a := api.Addrs{HTTP: n.HTTPAddr(), Gossip: n.GossipAddr(), Cluster: n.routeAddr}
 	if n.bus != nil {
 		a.Client = n.bus.clientURL()
 	}

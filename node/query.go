@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
@@ -63,20 +64,20 @@ func (n *Node) onAnswer(m *nats.Msg) {
 // waits until all have answered or the timeout (0 for DefaultQueryTimeout) passes,
 // and ranks the directory with the answers' capacity in place of the cached one.
 // A hub that does not answer is named in the result and ranked from the cache.
-func (n *Node) Query(ctx context.Context, q protocol.Query, timeout time.Duration) (SearchResult, error) {
+func (n *Node) Query(ctx context.Context, q protocol.Query, timeout time.Duration) (api.SearchResult, error) {
 	m, err := protocol.NewMatcher(q)
 	if err != nil {
-		return SearchResult{}, err
+		return api.SearchResult{}, err
 	}
 	switch {
 	case timeout == 0:
 		timeout = DefaultQueryTimeout
 	case timeout < 0 || timeout > MaxQueryTimeout:
-		return SearchResult{}, &protocol.ValidationError{What: "live query", Problems: []protocol.FieldError{
+		return api.SearchResult{}, &protocol.ValidationError{What: "live query", Problems: []protocol.FieldError{
 			{Field: "timeout_ms", Rule: fmt.Sprintf("must be 1 to %d", MaxQueryTimeout.Milliseconds())}}}
 	}
 	start := time.Now()
-	info := &LiveInfo{TimeoutMS: timeout.Milliseconds(), Asked: []string{}, Answered: []string{}, Late: []string{},
+	info := &api.LiveInfo{TimeoutMS: timeout.Milliseconds(), Asked: []string{}, Answered: []string{}, Late: []string{},
 		Failed: []string{}, Unreachable: []string{}}
 	keys := map[string][]byte{}
 	for _, p := range n.dir.snapshot() {
@@ -92,11 +93,11 @@ func (n *Node) Query(ctx context.Context, q protocol.Query, timeout time.Duratio
 
 	env, err := protocol.Sign(n.id, protocol.TypeQuery, "", m.Query(), n.cfg.Now())
 	if err != nil {
-		return SearchResult{}, err
+		return api.SearchResult{}, err
 	}
 	data, err := env.Marshal()
 	if err != nil {
-		return SearchResult{}, err
+		return api.SearchResult{}, err
 	}
 	answers := map[string]protocol.QueryAnswer{}
 	if len(keys) > 0 {
@@ -110,7 +111,7 @@ func (n *Node) Query(ctx context.Context, q protocol.Query, timeout time.Duratio
 			n.queries.mu.Unlock()
 		}()
 		if err := n.bus.nc.PublishMsg(&nats.Msg{Subject: protocol.SubjectQuery, Reply: n.queries.inbox + "." + env.ID, Data: data}); err != nil {
-			return SearchResult{}, fmt.Errorf("send live query: %w", err)
+			return api.SearchResult{}, fmt.Errorf("send live query: %w", err)
 		}
 		// Checking a signature takes longer than an answer takes to arrive, so the
 		// answers are opened by a worker per CPU while this loop tallies them.
@@ -144,7 +145,7 @@ func (n *Node) Query(ctx context.Context, q protocol.Query, timeout time.Duratio
 		for len(answers)+len(info.Failed) < len(keys) {
 			select {
 			case <-ctx.Done():
-				return SearchResult{}, ctx.Err()
+				return api.SearchResult{}, ctx.Err()
 			case <-timer.C:
 				break collect
 			case o := <-opened:
@@ -178,7 +179,7 @@ func (n *Node) Query(ctx context.Context, q protocol.Query, timeout time.Duratio
 	slices.Sort(info.Failed)
 
 	top, total := n.rank(m, live)
-	res := SearchResult{Query: m.Query(), Total: total, Hits: make([]Hit, len(top)), Live: info}
+	res := api.SearchResult{Query: m.Query(), Total: total, Hits: make([]api.Hit, len(top)), Live: info}
 	for i, r := range top {
 		h := n.hit(m, r, i+1)
 		if a, ok := answers[h.ID]; ok {

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/protocol"
 	"github.com/hubnet-eu/hubnet/store"
 )
@@ -15,15 +16,15 @@ var actions = []protocol.Event{protocol.EventAccept, protocol.EventDecline, prot
 // Act makes event ev on referral id as this hub: accept, decline, hold, answer,
 // start, complete, fail or cancel. The change and its message to the other hub are
 // stored in one transaction; the lifecycle refuses what this hub may not do now.
-func (n *Node) Act(id string, ev protocol.Event, a ReferralAction) (ReferralInfo, error) {
+func (n *Node) Act(id string, ev protocol.Event, a api.ReferralAction) (api.ReferralInfo, error) {
 	if !slices.Contains(actions, ev) {
-		return ReferralInfo{}, &protocol.ValidationError{What: "action", Problems: []protocol.FieldError{
+		return api.ReferralInfo{}, &protocol.ValidationError{What: "action", Problems: []protocol.FieldError{
 			{Field: "action", Rule: "must be accept, decline, hold, answer, start, complete, fail or cancel"}}}
 	}
 	now := n.cfg.Now()
 	body := protocol.ReferralEvent{V: protocol.Version, Referral: id, Event: ev, At: now.UTC(), Reason: a.Reason, Outcome: a.Outcome, Note: a.Note}
 	if err := body.Validate(); err != nil {
-		return ReferralInfo{}, err
+		return api.ReferralInfo{}, err
 	}
 	rec, err := n.store.UpdateReferral(id, func(rec *store.ReferralRecord) ([]store.Outgoing, []protocol.KPIRecord, error) {
 		r := &rec.Referral
@@ -48,13 +49,13 @@ func (n *Node) Act(id string, ev protocol.Event, a ReferralAction) (ReferralInfo
 		return []store.Outgoing{o}, kpis, nil
 	})
 	if err != nil {
-		return ReferralInfo{}, err
+		return api.ReferralInfo{}, err
 	}
 	n.log.Info("referral updated", "referral", id, "event", ev, "state", rec.Referral.State)
 	n.referrals.wake()
 	pending, err := n.pending()
 	if err != nil {
-		return ReferralInfo{}, err
+		return api.ReferralInfo{}, err
 	}
 	return n.referralInfo(rec, pending[id]), nil
 }

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
@@ -13,7 +14,7 @@ import (
 // since referrals hold an SME's identity.
 func (n *Node) referralRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/referrals", n.auth(func(w http.ResponseWriter, r *http.Request) {
-		var req ReferralRequest
+		var req api.ReferralRequest
 		if err := decodeBody(w, r, &req); err != nil {
 			reply(w, nil, err)
 			return
@@ -43,7 +44,7 @@ func (n *Node) referralRoutes(mux *http.ServeMux) {
 		reply(w, info, err)
 	}))
 	mux.HandleFunc("POST /v1/referrals/{id}/{action}", n.auth(func(w http.ResponseWriter, r *http.Request) {
-		var a ReferralAction
+		var a api.ReferralAction
 		if r.ContentLength != 0 {
 			if err := decodeBody(w, r, &a); err != nil {
 				reply(w, nil, err)
@@ -75,8 +76,8 @@ func (n *Node) referralRoutes(mux *http.ServeMux) {
 	}))
 }
 
-func parseReferralQuery(v url.Values) (ReferralQuery, error) {
-	q := ReferralQuery{Direction: v.Get("direction"), State: protocol.State(v.Get("state")), Partner: v.Get("partner")}
+func parseReferralQuery(v url.Values) (api.ReferralQuery, error) {
+	q := api.ReferralQuery{Direction: v.Get("direction"), State: protocol.State(v.Get("state")), Partner: v.Get("partner")}
 	var errs []error
 	if s := v.Get("from"); s != "" {
 		t, err := ParseDay(s, "from")

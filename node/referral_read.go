@@ -3,25 +3,26 @@ package node
 import (
 	"slices"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/protocol"
 	"github.com/hubnet-eu/hubnet/store"
 )
 
 // Referral returns one referral.
-func (n *Node) Referral(id string) (ReferralInfo, error) {
+func (n *Node) Referral(id string) (api.ReferralInfo, error) {
 	rec, err := n.store.Referral(id)
 	if err != nil {
-		return ReferralInfo{}, err
+		return api.ReferralInfo{}, err
 	}
 	pending, err := n.pending()
 	if err != nil {
-		return ReferralInfo{}, err
+		return api.ReferralInfo{}, err
 	}
 	return n.referralInfo(rec, pending[id]), nil
 }
 
 // Referrals lists the referrals q selects, newest first.
-func (n *Node) Referrals(q ReferralQuery) ([]ReferralInfo, error) {
+func (n *Node) Referrals(q api.ReferralQuery) ([]api.ReferralInfo, error) {
 	f := store.ReferralFilter{Partner: q.Partner, From: q.From, To: q.To}
 	switch q.Direction {
 	case "":
@@ -46,7 +47,7 @@ func (n *Node) Referrals(q ReferralQuery) ([]ReferralInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]ReferralInfo, len(recs))
+	out := make([]api.ReferralInfo, len(recs))
 	for i, rec := range recs {
 		out[i] = n.referralInfo(rec, pending[rec.Referral.ID])
 	}
@@ -56,8 +57,8 @@ func (n *Node) Referrals(q ReferralQuery) ([]ReferralInfo, error) {
 // pending counts the outbox entries per referral.
 func (n *Node) pending() (map[string]int, error) { return n.store.Pending() }
 
-func (n *Node) referralInfo(rec store.ReferralRecord, pending int) ReferralInfo {
-	info := ReferralInfo{Referral: rec.Referral, Role: rec.Role, Partner: rec.Partner(), SME: rec.SME,
+func (n *Node) referralInfo(rec store.ReferralRecord, pending int) api.ReferralInfo {
+	info := api.ReferralInfo{Referral: rec.Referral, Role: rec.Role, Partner: rec.Partner(), SME: rec.SME,
 		Pending: pending, Actions: []protocol.Event{}, Updated: rec.Updated}
 	for _, ev := range actions {
 		if _, err := protocol.Next(rec.Referral.State, rec.Referral.HeldFrom, ev, rec.Role); err == nil {

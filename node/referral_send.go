@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/protocol"
 	"github.com/hubnet-eu/hubnet/store"
 )
@@ -27,17 +28,17 @@ const (
 
 // Refer sends a referral: it is stored with its offer in one transaction, and the
 // offer is delivered to the receiving hub from the outbox, now or when it is back.
-func (n *Node) Refer(req ReferralRequest) (ReferralInfo, error) {
+func (n *Node) Refer(req api.ReferralRequest) (api.ReferralInfo, error) {
 	now := n.cfg.Now()
 	if v := checkReferral(&req, n.id.ID, now); len(v.Problems) > 0 {
-		return ReferralInfo{}, v
+		return api.ReferralInfo{}, v
 	}
 	if _, ok := n.dir.peer(req.To); !ok {
-		return ReferralInfo{}, fmt.Errorf("hub %s is not in this hub's directory: %w", req.To, protocol.ErrNotFound)
+		return api.ReferralInfo{}, fmt.Errorf("hub %s is not in this hub's directory: %w", req.To, protocol.ErrNotFound)
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
-		return ReferralInfo{}, err
+		return api.ReferralInfo{}, err
 	}
 	r := protocol.Referral{
 		V: protocol.Version, ID: id.String(), From: n.id.ID, To: req.To, Created: now.UTC(),
@@ -46,16 +47,16 @@ func (n *Node) Refer(req ReferralRequest) (ReferralInfo, error) {
 		History: []protocol.Change{},
 	}
 	if err := r.Apply(protocol.EventSend, protocol.RoleSender, n.id.ID, now, ""); err != nil {
-		return ReferralInfo{}, err
+		return api.ReferralInfo{}, err
 	}
 	o, err := n.referrals.outgoing(req.To, r.ID, protocol.TypeReferralOffer, protocol.ReferralOffer{V: protocol.Version, Referral: r}, now)
 	if err != nil {
-		return ReferralInfo{}, err
+		return api.ReferralInfo{}, err
 	}
 	sme := req.SME
 	rec := store.ReferralRecord{Referral: r, Role: protocol.RoleSender, SME: &sme, Updated: now}
 	if err := n.store.SaveReferral(rec, []store.Outgoing{o}, nil); err != nil {
-		return ReferralInfo{}, err
+		return api.ReferralInfo{}, err
 	}
 	n.log.Info("referral sent", "referral", r.ID, "to", r.To)
 	n.referrals.wake()
@@ -65,12 +66,12 @@ func (n *Node) Refer(req ReferralRequest) (ReferralInfo, error) {
 // ReferralProblems returns every problem Refer finds in a referral that hub self
 // would send at now, without sending it: the web console shows them with those of
 // the values its form could not read.
-func ReferralProblems(req ReferralRequest, self string, now time.Time) []protocol.FieldError {
+func ReferralProblems(req api.ReferralRequest, self string, now time.Time) []protocol.FieldError {
 	return checkReferral(&req, self, now).Problems
 }
 
 // checkReferral returns every problem of referral req that hub self would send at now.
-func checkReferral(req *ReferralRequest, self string, now time.Time) *protocol.ValidationError {
+func checkReferral(req *api.ReferralRequest, self string, now time.Time) *protocol.ValidationError {
 	v := &protocol.ValidationError{What: "referral"}
 	if !protocol.ValidID(req.To) || req.To == self {
 		v.Problems = append(v.Problems, protocol.FieldError{Field: "to", Rule: "must be the ID of another hub"})

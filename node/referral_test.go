@@ -11,15 +11,16 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/node/nodetest"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
 // referralTo is a valid referral of a small food company in Keski-Suomi to hub to.
-func referralTo(to string) node.ReferralRequest {
+func referralTo(to string) api.ReferralRequest {
 	now := time.Now()
-	return node.ReferralRequest{
+	return api.ReferralRequest{
 		To: to,
 		Need: protocol.Need{Sector: "10", Region: "FI193", Category: protocol.CategorySmall,
 			Family: protocol.FamilyTestBeforeInvest, Technologies: []string{"ai-decision-support"},
@@ -32,9 +33,9 @@ func referralTo(to string) node.ReferralRequest {
 }
 
 // waitState waits until hub h holds referral id in state want.
-func waitState(t *testing.T, h *nodetest.Hub, id string, want protocol.State) node.ReferralInfo {
+func waitState(t *testing.T, h *nodetest.Hub, id string, want protocol.State) api.ReferralInfo {
 	t.Helper()
-	var info node.ReferralInfo
+	var info api.ReferralInfo
 	nodetest.Eventually(t, 10*time.Second, func() error {
 		var err error
 		info, err = h.Referral(id)
@@ -50,7 +51,7 @@ func waitState(t *testing.T, h *nodetest.Hub, id string, want protocol.State) no
 }
 
 // receivedReferral sends req from a to b and waits until b has it.
-func receivedReferral(t *testing.T, a, b *nodetest.Hub, req node.ReferralRequest) string {
+func receivedReferral(t *testing.T, a, b *nodetest.Hub, req api.ReferralRequest) string {
 	t.Helper()
 	sent, err := a.Refer(req)
 	if err != nil {
@@ -62,10 +63,10 @@ func receivedReferral(t *testing.T, a, b *nodetest.Hub, req node.ReferralRequest
 
 // acceptedReferral sends req from a to b, has b accept it, and waits until b holds the
 // SME's identity.
-func acceptedReferral(t *testing.T, a, b *nodetest.Hub, req node.ReferralRequest) string {
+func acceptedReferral(t *testing.T, a, b *nodetest.Hub, req api.ReferralRequest) string {
 	t.Helper()
 	id := receivedReferral(t, a, b, req)
-	if _, err := b.Act(id, protocol.EventAccept, node.ReferralAction{}); err != nil {
+	if _, err := b.Act(id, protocol.EventAccept, api.ReferralAction{}); err != nil {
 		t.Fatal(err)
 	}
 	nodetest.Eventually(t, 10*time.Second, func() error {
@@ -100,7 +101,7 @@ func TestReferral_fullLoop(t *testing.T) {
 	}
 	waitState(t, a, id, protocol.StateReceived) // the acknowledgement of the offer is the receipt
 
-	if _, err := b.Act(id, protocol.EventAccept, node.ReferralAction{Note: "we have a vision lab free"}); err != nil {
+	if _, err := b.Act(id, protocol.EventAccept, api.ReferralAction{Note: "we have a vision lab free"}); err != nil {
 		t.Fatal(err)
 	}
 	waitState(t, a, id, protocol.StateAccepted)
@@ -114,7 +115,7 @@ func TestReferral_fullLoop(t *testing.T) {
 	})
 
 	for _, ev := range []protocol.Event{protocol.EventStart, protocol.EventComplete} {
-		a := node.ReferralAction{}
+		a := api.ReferralAction{}
 		if ev == protocol.EventComplete {
 			a.Outcome = "service-delivered"
 		}
@@ -126,7 +127,7 @@ func TestReferral_fullLoop(t *testing.T) {
 	rb := waitState(t, b, id, protocol.StateCompleted)
 
 	// Both hubs agree on every step.
-	steps := func(info node.ReferralInfo) []string {
+	steps := func(info api.ReferralInfo) []string {
 		var s []string
 		for _, c := range info.Referral.History {
 			s = append(s, fmt.Sprintf("%s:%s->%s by %s", c.Event, c.From, c.To, c.By))
@@ -171,17 +172,17 @@ func TestReferral_refusedActions(t *testing.T) {
 	id := receivedReferral(t, a, b, referralTo(b.ID()))
 
 	// The sender cannot accept its own referral; the receiver cannot cancel it.
-	if _, err := a.Act(id, protocol.EventAccept, node.ReferralAction{}); err == nil {
+	if _, err := a.Act(id, protocol.EventAccept, api.ReferralAction{}); err == nil {
 		t.Error("sender accepted its own referral")
 	}
-	if _, err := b.Act(id, protocol.EventCancel, node.ReferralAction{Reason: "other"}); err == nil {
+	if _, err := b.Act(id, protocol.EventCancel, api.ReferralAction{Reason: "other"}); err == nil {
 		t.Error("receiver cancelled")
 	}
 	// A decline needs a reason from the list.
-	if _, err := b.Act(id, protocol.EventDecline, node.ReferralAction{Reason: "bored"}); err == nil {
+	if _, err := b.Act(id, protocol.EventDecline, api.ReferralAction{Reason: "bored"}); err == nil {
 		t.Error("decline with an unknown reason")
 	}
-	if _, err := b.Act(id, protocol.EventDecline, node.ReferralAction{Reason: "no-capacity"}); err != nil {
+	if _, err := b.Act(id, protocol.EventDecline, api.ReferralAction{Reason: "no-capacity"}); err != nil {
 		t.Fatal(err)
 	}
 	info := waitState(t, a, id, protocol.StateRejected)
@@ -189,7 +190,7 @@ func TestReferral_refusedActions(t *testing.T) {
 		t.Errorf("reason %q", info.Referral.Reason)
 	}
 	// Rejected is final.
-	if _, err := b.Act(id, protocol.EventAccept, node.ReferralAction{}); err == nil {
+	if _, err := b.Act(id, protocol.EventAccept, api.ReferralAction{}); err == nil {
 		t.Error("accepted after declining")
 	}
 }
@@ -197,7 +198,7 @@ func TestReferral_refusedActions(t *testing.T) {
 func TestReferral_cancelPurgesIdentity(t *testing.T) {
 	a, b := twoHubs(t)
 	id := acceptedReferral(t, a, b, referralTo(b.ID()))
-	if _, err := a.Act(id, protocol.EventCancel, node.ReferralAction{Reason: "consent-withdrawn"}); err != nil {
+	if _, err := a.Act(id, protocol.EventCancel, api.ReferralAction{Reason: "consent-withdrawn"}); err != nil {
 		t.Fatal(err)
 	}
 	info := waitState(t, b, id, protocol.StateCancelled)
@@ -235,7 +236,7 @@ func TestReferral_deliveredWhenReceiverReturns(t *testing.T) {
 func TestReferral_replayedMessageRefused(t *testing.T) {
 	a, b := twoHubs(t)
 	id := receivedReferral(t, a, b, referralTo(b.ID()))
-	if _, err := b.Act(id, protocol.EventAccept, node.ReferralAction{}); err != nil {
+	if _, err := b.Act(id, protocol.EventAccept, api.ReferralAction{}); err != nil {
 		t.Fatal(err)
 	}
 	waitState(t, a, id, protocol.StateAccepted)
@@ -296,7 +297,7 @@ func TestReferral_expiresOnBothSides(t *testing.T) {
 		t.Errorf("last change at the sender: %+v", last)
 	}
 	// Too late to accept now.
-	if _, err := b.Act(id, protocol.EventAccept, node.ReferralAction{}); err == nil {
+	if _, err := b.Act(id, protocol.EventAccept, api.ReferralAction{}); err == nil {
 		t.Error("accepted an expired referral")
 	}
 }
@@ -383,9 +384,9 @@ func TestReferral_quickCompletion(t *testing.T) {
 	id := receivedReferral(t, a, b, referralTo(b.ID()))
 	for _, step := range []struct {
 		ev protocol.Event
-		a  node.ReferralAction
-	}{{protocol.EventAccept, node.ReferralAction{}}, {protocol.EventStart, node.ReferralAction{}},
-		{protocol.EventComplete, node.ReferralAction{Outcome: "service-delivered"}}} {
+		a  api.ReferralAction
+	}{{protocol.EventAccept, api.ReferralAction{}}, {protocol.EventStart, api.ReferralAction{}},
+		{protocol.EventComplete, api.ReferralAction{Outcome: "service-delivered"}}} {
 		if _, err := b.Act(id, step.ev, step.a); err != nil {
 			t.Fatal(err)
 		}
@@ -439,7 +440,7 @@ func TestReferral_acceptBeforeReceiptKnown(t *testing.T) {
 	if info, _ := a.Referral(id); info.Referral.State != protocol.StateRequested {
 		t.Skipf("hub-2's acknowledgement won the race (state %s); nothing to test", info.Referral.State)
 	}
-	if _, err := b.Act(id, protocol.EventAccept, node.ReferralAction{}); err != nil {
+	if _, err := b.Act(id, protocol.EventAccept, api.ReferralAction{}); err != nil {
 		t.Fatal(err)
 	}
 	waitState(t, a, id, protocol.StateAccepted)

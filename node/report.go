@@ -6,20 +6,21 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/protocol"
 	"github.com/hubnet-eu/hubnet/store"
 )
 
 // Report sums the KPI records of [from, to).
-func (n *Node) Report(from, to time.Time) (Report, error) {
+func (n *Node) Report(from, to time.Time) (api.Report, error) {
 	if !to.After(from) {
-		return Report{}, &protocol.ValidationError{What: "report", Problems: []protocol.FieldError{{Field: "to", Rule: "must be after from"}}}
+		return api.Report{}, &protocol.ValidationError{What: "report", Problems: []protocol.FieldError{{Field: "to", Rule: "must be after from"}}}
 	}
 	recs, err := n.store.KPIs(from, to)
 	if err != nil {
-		return Report{}, err
+		return api.Report{}, err
 	}
-	r := Report{Hub: n.id.ID, From: from, To: to, ByCategory: map[string]int{}, BySector: map[string]int{},
+	r := api.Report{Hub: n.id.ID, From: from, To: to, ByCategory: map[string]int{}, BySector: map[string]int{},
 		ByRegion: map[string]int{}, ByFamily: map[string]int{}, ByPartner: map[string]int{}, Records: recs}
 	for _, k := range recs {
 		switch k.Kind {
@@ -38,7 +39,7 @@ func (n *Node) Report(from, to time.Time) (Report, error) {
 }
 
 // WriteReportCSV writes the report's records as CSV, one line per record.
-func WriteReportCSV(w io.Writer, r Report) error {
+func WriteReportCSV(w io.Writer, r api.Report) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"kind", "referral", "hub", "partner", "role", "completed", "customer_category", "sector", "region", "service_family", "technologies", "outcome"})
 	for _, k := range r.Records {

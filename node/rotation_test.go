@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/node/nodetest"
 	"github.com/hubnet-eu/hubnet/protocol"
@@ -59,7 +60,7 @@ func TestKeyRotation_keepsReferrals(t *testing.T) {
 
 	// hub-2 goes on with the referral under its new keys.
 	for _, ev := range []protocol.Event{protocol.EventAccept, protocol.EventStart} {
-		if _, err := b.Act(id, ev, node.ReferralAction{}); err != nil {
+		if _, err := b.Act(id, ev, api.ReferralAction{}); err != nil {
 			t.Fatalf("%s at hub-2: %v", ev, err)
 		}
 	}
@@ -95,7 +96,7 @@ func TestGossipKeyRotation_withoutDowntime(t *testing.T) {
 			key = net.GossipKey
 		}
 		for _, h := range hubs {
-			if _, err := h.ChangeGossipKeys(node.GossipKeyChange{Op: op, Key: key}); err != nil {
+			if _, err := h.ChangeGossipKeys(api.GossipKeyChange{Op: op, Key: key}); err != nil {
 				t.Fatalf("%s at %s: %v", op, h.ID(), err)
 			}
 			// Between two hubs' steps every hub still has every other.
@@ -106,7 +107,7 @@ func TestGossipKeyRotation_withoutDowntime(t *testing.T) {
 	}
 	// Gossip goes on under the new key alone: a profile change spreads.
 	one := 1
-	if _, err := hubs[2].SetCapacity(protocol.FamilyTestBeforeInvest, node.CapacityChange{Available: &one}); err != nil {
+	if _, err := hubs[2].SetCapacity(protocol.FamilyTestBeforeInvest, api.CapacityChange{Available: &one}); err != nil {
 		t.Fatal(err)
 	}
 	nodetest.Eventually(t, 10*time.Second, func() error { return nodetest.Converged(hubs) })

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
@@ -165,13 +166,13 @@ func (x *index) get(id string) (*protocol.Candidate, bool) {
 
 // Search ranks the hubs of the directory, this hub left out, against the query. It
 // reads only the local cache, so it answers while the network is partitioned.
-func (n *Node) Search(q protocol.Query) (SearchResult, error) {
+func (n *Node) Search(q protocol.Query) (api.SearchResult, error) {
 	m, err := protocol.NewMatcher(q)
 	if err != nil {
-		return SearchResult{}, err
+		return api.SearchResult{}, err
 	}
 	top, total := n.rank(m, nil)
-	res := SearchResult{Query: m.Query(), Total: total, Hits: make([]Hit, len(top))}
+	res := api.SearchResult{Query: m.Query(), Total: total, Hits: make([]api.Hit, len(top))}
 	for i, r := range top {
 		res.Hits[i] = n.hit(m, r, i+1)
 	}
@@ -251,10 +252,10 @@ func (n *Node) rank(m *protocol.Matcher, live map[string]*protocol.Candidate) ([
 const parallelScan = 2048
 
 // hit describes a ranked hub for the API.
-func (n *Node) hit(m *protocol.Matcher, r protocol.Ranked, rank int) Hit {
+func (n *Node) hit(m *protocol.Matcher, r protocol.Ranked, rank int) api.Hit {
 	p := r.Candidate.Profile
 	reasons := m.Explain(r.Candidate)
-	h := Hit{
+	h := api.Hit{
 		Rank: rank, ID: p.ID, Name: p.Name, Type: p.Type, Country: p.Country, Regions: p.Regions,
 		Languages: p.Languages, Score: r.Score, Explanation: strings.Join(reasons, "; "), Reasons: reasons,
 		Proximity: m.Proximity(r.Candidate).String(), Capacity: p.Capacity, Revision: p.Revision,

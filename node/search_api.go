@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
@@ -98,7 +99,7 @@ func (n *Node) handleSearch(w http.ResponseWriter, r *http.Request) {
 }
 
 func (n *Node) handleQuery(w http.ResponseWriter, r *http.Request) {
-	var lq LiveQuery
+	var lq api.LiveQuery
 	if err := decodeBody(w, r, &lq); err != nil {
 		reply(w, nil, err)
 		return

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/node/nodetest"
 	"github.com/hubnet-eu/hubnet/protocol"
@@ -70,7 +71,7 @@ func searchHubs(t *testing.T) []*nodetest.Hub {
 	return hubs
 }
 
-func ids(hits []node.Hit) []string {
+func ids(hits []api.Hit) []string {
 	out := make([]string, len(hits))
 	for i, h := range hits {
 		out[i] = h.ID
@@ -145,7 +146,7 @@ func TestSearch_liveQuery(t *testing.T) {
 	// hub-3's capacity drops to 0. A live query sees it at once, whatever the cache
 	// holds, and with a minimum of one free place hub-3 is gone.
 	zero := 0
-	if _, err := hubs[2].SetCapacity(protocol.FamilyTestBeforeInvest, node.CapacityChange{Available: &zero}); err != nil {
+	if _, err := hubs[2].SetCapacity(protocol.FamilyTestBeforeInvest, api.CapacityChange{Available: &zero}); err != nil {
 		t.Fatal(err)
 	}
 	q := robotics()
@@ -220,7 +221,7 @@ func TestSearch_API(t *testing.T) {
 	hubs := searchHubs(t)
 	base := "http://" + hubs[0].HTTPAddr()
 
-	var res node.SearchResult
+	var res api.SearchResult
 	code, body := fetchJSON(t, base+"/v1/search?tech=robotics&family=test-before-invest&region=FI1C1&reach=neighbours", &res)
 	if code != http.StatusOK {
 		t.Fatalf("GET /v1/search: %d %s", code, body)
@@ -235,7 +236,7 @@ func TestSearch_API(t *testing.T) {
 		{"/v1/search?colour=blue", "colour"},
 		{"/v1/search?reach=region&country=FI", "reach"},
 	} {
-		var e node.APIError
+		var e api.ErrorResponse
 		code, body := fetchJSON(t, base+c.url, &e)
 		if code != http.StatusBadRequest || len(e.Error.Problems) == 0 || e.Error.Problems[0].Field != c.field {
 			t.Errorf("GET %s: %d %s; want 400 naming %s", c.url, code, body, c.field)
@@ -256,7 +257,7 @@ func TestSearch_API(t *testing.T) {
 		{`{"tech":["robotics"]}`, "(json)"},
 		{`{"family":"skills-and-training","min_capacity":-1}`, "min_capacity"},
 	} {
-		var e node.APIError
+		var e api.ErrorResponse
 		code, got := postJSON(t, base+"/v1/query", c.body, &e)
 		if code != http.StatusBadRequest || len(e.Error.Problems) == 0 || e.Error.Problems[0].Field != c.field {
 			t.Errorf("POST %s: %d %s; want 400 naming %s", c.body, code, got, c.field)

@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/internal/faultfs"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/node/console/consoletest"
@@ -134,7 +135,7 @@ func callAPI(t *testing.T, h *nodetest.Hub, method, path string, body, out any) 
 
 // wantStorageError fails unless a write was answered with status and code, and a
 // message that names the data file, the cause and what to do.
-func wantStorageError(t *testing.T, what string, got int, e node.APIError, status int, code, path, cause, todo string) {
+func wantStorageError(t *testing.T, what string, got int, e api.ErrorResponse, status int, code, path, cause, todo string) {
 	t.Helper()
 	if got != status || e.Error.Code != code {
 		t.Fatalf("%s: %d %q (%s); want %d %q", what, got, e.Error.Code, e.Error.Message, status, code)
@@ -149,7 +150,7 @@ func wantStorageError(t *testing.T, what string, got int, e node.APIError, statu
 // referralStates returns the state of each referral h's API lists, by ID.
 func referralStates(t *testing.T, h *nodetest.Hub) map[string]protocol.State {
 	t.Helper()
-	var list []node.ReferralInfo
+	var list []api.ReferralInfo
 	if st := callAPI(t, h, "GET", "/v1/referrals", nil, &list); st != 200 {
 		t.Fatalf("GET /v1/referrals: %d", st)
 	}
@@ -201,7 +202,7 @@ func TestAPI_fullDisk(t *testing.T) {
 
 		// Before the disk fills: a referral each way.
 		want := map[string]protocol.State{receivedReferral(t, a, b, referralTo("hub-b")): protocol.StateReceived}
-		var sent node.ReferralInfo
+		var sent api.ReferralInfo
 		if st := callAPI(t, b, "POST", "/v1/referrals", referralTo("hub-a"), &sent); st != 201 {
 			t.Fatalf("POST /v1/referrals: %d", st)
 		}
@@ -217,7 +218,7 @@ func TestAPI_fullDisk(t *testing.T) {
 		// Referrals: those that fit in the file's free pages are saved; the file must
 		// grow within a few, and cannot.
 		var (
-			e      node.APIError
+			e      api.ErrorResponse
 			status int
 		)
 		for i := 0; ; i++ {
@@ -231,17 +232,17 @@ func TestAPI_fullDisk(t *testing.T) {
 				}
 				break
 			}
-			var info node.ReferralInfo
+			var info api.ReferralInfo
 			if err := json.Unmarshal(raw, &info); err != nil {
 				t.Fatal(err)
 			}
 			want[info.Referral.ID] = protocol.StateRequested
 		}
 		t.Logf("disk full (%s): %d referrals created before one was refused", disk.Kind, len(want)-2)
-		wantStorageError(t, "POST /v1/referrals", status, e, http.StatusInsufficientStorage, node.CodeStorageFull, dbB, cause, "free space")
+		wantStorageError(t, "POST /v1/referrals", status, e, http.StatusInsufficientStorage, api.CodeStorageFull, dbB, cause, "free space")
 
 		status = callAPI(t, b, "PUT", "/v1/self/profile", bigProfile("hub-b"), &e)
-		wantStorageError(t, "PUT /v1/self/profile", status, e, http.StatusInsufficientStorage, node.CodeStorageFull, dbB, cause, "free space")
+		wantStorageError(t, "PUT /v1/self/profile", status, e, http.StatusInsufficientStorage, api.CodeStorageFull, dbB, cause, "free space")
 
 		// The console says the same, and keeps what was typed.
 		br := consoletest.NewBrowser(t, b)
@@ -255,11 +256,11 @@ func TestAPI_fullDisk(t *testing.T) {
 		}
 
 		// Reads are answered, from what was stored.
-		var self node.SelfInfo
+		var self api.SelfInfo
 		if st := callAPI(t, b, "GET", "/v1/self", nil, &self); st != 200 || self.Revision != before.Revision {
 			t.Errorf("GET /v1/self on a full disk: %d, revision %d; want 200, %d", st, self.Revision, before.Revision)
 		}
-		var hubs []node.HubInfo
+		var hubs []api.HubInfo
 		if st := callAPI(t, b, "GET", "/v1/hubs", nil, &hubs); st != 200 || len(hubs) != 2 {
 			t.Errorf("GET /v1/hubs on a full disk: %d, %d hubs; want 200, 2", st, len(hubs))
 		}
@@ -311,7 +312,7 @@ func TestAPI_fullDisk(t *testing.T) {
 		}
 
 		disk.Free(t)
-		var info node.ReferralInfo
+		var info api.ReferralInfo
 		if st := callAPI(t, b, "POST", "/v1/referrals", referralTo("hub-a"), &info); st != 201 {
 			t.Fatalf("POST /v1/referrals once there is room: %d", st)
 		}
@@ -372,22 +373,22 @@ func TestAPI_readOnlyDisk(t *testing.T) {
 
 		vol.Fail(t)
 
-		var e node.APIError
+		var e api.ErrorResponse
 		const cause, todo = "read-only file system", "make the data directory writable"
 		p := nodetest.Profile("hub-b")
 		p.Name = "Renamed while read-only"
 		st := callAPI(t, b, "PUT", "/v1/self/profile", p, &e)
-		wantStorageError(t, "PUT /v1/self/profile", st, e, http.StatusServiceUnavailable, node.CodeStorageReadOnly, dbB, cause, todo)
+		wantStorageError(t, "PUT /v1/self/profile", st, e, http.StatusServiceUnavailable, api.CodeStorageReadOnly, dbB, cause, todo)
 		st = callAPI(t, b, "POST", "/v1/referrals", referralTo("hub-a"), &e)
-		wantStorageError(t, "POST /v1/referrals", st, e, http.StatusServiceUnavailable, node.CodeStorageReadOnly, dbB, cause, todo)
+		wantStorageError(t, "POST /v1/referrals", st, e, http.StatusServiceUnavailable, api.CodeStorageReadOnly, dbB, cause, todo)
 		st = callAPI(t, b, "POST", "/v1/referrals/"+in+"/accept", nil, &e)
-		wantStorageError(t, "POST /v1/referrals/ID/accept", st, e, http.StatusServiceUnavailable, node.CodeStorageReadOnly, dbB, cause, todo)
+		wantStorageError(t, "POST /v1/referrals/ID/accept", st, e, http.StatusServiceUnavailable, api.CodeStorageReadOnly, dbB, cause, todo)
 
 		// Reads go on, and show nothing changed.
 		if got := referralStates(t, b); len(got) != 2 || got[in] != protocol.StateReceived || got[out.Referral.ID] != protocol.StateReceived {
 			t.Errorf("referrals on a read-only disk: %v; want %s and %s, both received", got, in, out.Referral.ID)
 		}
-		var self node.SelfInfo
+		var self api.SelfInfo
 		if st := callAPI(t, b, "GET", "/v1/self", nil, &self); st != 200 || self.Revision != before.Revision || self.Profile.Name != before.Profile.Name {
 			t.Errorf("GET /v1/self on a read-only disk: %d, revision %d; want 200, %d unchanged", st, self.Revision, before.Revision)
 		}

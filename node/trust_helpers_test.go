@@ -27,6 +27,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/node/nodetest"
 	"github.com/hubnet-eu/hubnet/protocol"
@@ -421,7 +422,7 @@ func captureStart(t *testing.T, nc *nats.Conn, a, b *nodetest.Hub, id string) []
 	}
 	defer sub.Unsubscribe()
 	nc.Flush()
-	if _, err := b.Act(id, protocol.EventStart, node.ReferralAction{}); err != nil {
+	if _, err := b.Act(id, protocol.EventStart, api.ReferralAction{}); err != nil {
 		t.Fatal(err)
 	}
 	select {

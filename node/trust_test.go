@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/node/nodetest"
 	"github.com/hubnet-eu/hubnet/protocol"
@@ -517,7 +518,7 @@ func TestTrust_forgedReferralDecisionRefused(t *testing.T) {
 		t.Error("M holds the referral")
 	}
 
-	if _, err := b.Act(id, protocol.EventAccept, node.ReferralAction{}); err != nil {
+	if _, err := b.Act(id, protocol.EventAccept, api.ReferralAction{}); err != nil {
 		t.Fatal(err)
 	}
 	// The acceptance is recorded; the SME's details then go to B on their own time.
@@ -586,7 +587,7 @@ func TestTrust_replayedAndReaddressedMessagesRefused(t *testing.T) {
 	if _, err := m.Referral(id); err == nil {
 		t.Error("M holds the referral")
 	}
-	if _, err := b.Act(id, protocol.EventComplete, node.ReferralAction{Outcome: "service-delivered"}); err != nil {
+	if _, err := b.Act(id, protocol.EventComplete, api.ReferralAction{Outcome: "service-delivered"}); err != nil {
 		t.Fatal(err)
 	}
 	waitState(t, a, id, protocol.StateCompleted)

@@ -27,6 +27,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/internal/synth"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/protocol"
@@ -153,7 +154,7 @@ func hubnetReferrals(n, m, callers int, cpuProfile string, wait time.Duration) (
 		return res, err
 	}
 	// Every referral of the round is at the receiving hub, received.
-	in, err := b.Referrals(node.ReferralQuery{Direction: "in", State: protocol.StateReceived})
+	in, err := b.Referrals(api.ReferralQuery{Direction: "in", State: protocol.StateReceived})
 	if err != nil {
 		return res, err
 	}
@@ -203,7 +204,7 @@ func referOne(a *node.Node, w *ackWatch, to string, wait time.Duration) (commit,
 // per second. It lists a's referrals only once every acknowledgement has left the
 // receiving hub: listing thousands of referrals while they flow would slow the hub.
 func referMany(a *node.Node, w *ackWatch, to string, m, callers int) (rate, apiRate float64, err error) {
-	reqs := make([]node.ReferralRequest, m)
+	reqs := make([]api.ReferralRequest, m)
 	for i := range reqs {
 		reqs[i] = referralRequest(to, i)
 	}
@@ -232,7 +233,7 @@ func referMany(a *node.Node, w *ackWatch, to string, m, callers int) (rate, apiR
 		})
 	}
 	wg.Wait()
-	api := time.Since(start)
+	viaAPI := time.Since(start)
 	if err := errors.Join(errs...); err != nil {
 		return 0, 0, err
 	}
@@ -248,7 +249,7 @@ func referMany(a *node.Node, w *ackWatch, to string, m, callers int) (rate, apiR
 	// are polled, each a cheap read, so the end is timed to a poll rather than to a
 	// listing of thousands.
 	t := time.Now()
-	list, err := a.Referrals(node.ReferralQuery{Direction: "out", From: start})
+	list, err := a.Referrals(api.ReferralQuery{Direction: "out", From: start})
 	if err != nil {
 		return 0, 0, err
 	}
@@ -279,15 +280,15 @@ func referMany(a *node.Node, w *ackWatch, to string, m, callers int) (rate, apiR
 	}
 	took := time.Since(start)
 	fmt.Fprintf(os.Stderr, "  %d referrals: Refer returned after %v, last acknowledgement left after %v, all recorded after %v (listing took %v and left %d to poll)\n",
-		m, api.Round(time.Millisecond), lastAck.Round(time.Millisecond), took.Round(time.Millisecond), listed.Round(time.Millisecond), waited)
-	return float64(m) / took.Seconds(), float64(m) / api.Seconds(), nil
+		m, viaAPI.Round(time.Millisecond), lastAck.Round(time.Millisecond), took.Round(time.Millisecond), listed.Round(time.Millisecond), waited)
+	return float64(m) / took.Seconds(), float64(m) / viaAPI.Seconds(), nil
 }
 
 // referralRequest is a valid referral of a small food company to hub to; i varies the
 // need's words.
-func referralRequest(to string, i int) node.ReferralRequest {
+func referralRequest(to string, i int) api.ReferralRequest {
 	now := time.Now()
-	return node.ReferralRequest{
+	return api.ReferralRequest{
 		To: to,
 		Need: protocol.Need{Sector: "10", Region: "FI193", Category: protocol.CategorySmall,
 			Family: protocol.FamilyTestBeforeInvest, Technologies: []string{"ai-decision-support"},

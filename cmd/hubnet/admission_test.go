@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hubnet-eu/hubnet/node"
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/node/nodetest"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
@@ -114,7 +114,7 @@ func TestCLI_admission(t *testing.T) {
 	if got, err := listed("hub-x"); err != nil || !slices.Equal(got, []string{"hub-x"}) {
 		t.Errorf("hub-x lists %v (%v), want only itself", got, err)
 	}
-	var self node.SelfInfo
+	var self api.SelfInfo
 	newAPIClient(t, dirs["hub-x"]).do("GET", "/v1/self", nil, &self, 200)
 	if self.Cert.Valid || !strings.Contains(self.Cert.Problem, "no certificate") {
 		t.Errorf("hub-x's certificate: %+v, want not valid: no certificate", self.Cert)

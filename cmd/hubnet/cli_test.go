@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hubnet-eu/hubnet/node"
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/node/nodetest"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
@@ -40,13 +40,13 @@ capacity:
 }
 
 // hubsOf runs `hubnet -d dir hubs --json`.
-func hubsOf(t *testing.T, dir string) ([]node.HubInfo, error) {
+func hubsOf(t *testing.T, dir string) ([]api.HubInfo, error) {
 	t.Helper()
 	r := hubnet(t, nil, "-d", dir, "hubs", "--json")
 	if r.code != 0 {
 		return nil, fmt.Errorf("hubs: %v", r)
 	}
-	var hubs []node.HubInfo
+	var hubs []api.HubInfo
 	if err := json.Unmarshal([]byte(r.stdout), &hubs); err != nil {
 		return nil, fmt.Errorf("decode %q: %w", r.stdout, err)
 	}
@@ -54,10 +54,10 @@ func hubsOf(t *testing.T, dir string) ([]node.HubInfo, error) {
 }
 
 // hubOf runs `hubnet -d dir hubs id --json`.
-func hubOf(t *testing.T, dir, id string) node.HubInfo {
+func hubOf(t *testing.T, dir, id string) api.HubInfo {
 	t.Helper()
 	r := mustHubnet(t, "-d", dir, "hubs", id, "--json")
-	var h node.HubInfo
+	var h api.HubInfo
 	if err := json.Unmarshal([]byte(r.stdout), &h); err != nil {
 		t.Fatalf("decode %q: %v", r.stdout, err)
 	}

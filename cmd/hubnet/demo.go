@@ -23,6 +23,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/internal/catalogue"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/node/console"
@@ -458,7 +459,7 @@ func illustrativeCapacity(p protocol.Profile) map[protocol.Family]protocol.Capac
 // state it ends in.
 type demoReferral struct {
 	from, to int
-	req      node.ReferralRequest // To and the consent's recipient are filled in when sent
+	req      api.ReferralRequest // To and the consent's recipient are filled in when sent
 	steps    []demoStep
 	want     protocol.State
 }
@@ -467,7 +468,7 @@ type demoReferral struct {
 type demoStep struct {
 	byReceiver bool
 	ev         protocol.Event
-	act        node.ReferralAction
+	act        api.ReferralAction
 }
 
 // demoReferrals are five referrals between the first (up to) three demo hubs, in
@@ -481,11 +482,11 @@ func demoReferrals(hubs int, now time.Time) []demoReferral {
 	consent := func(by, purpose string) protocol.Consent {
 		return protocol.Consent{GivenBy: by, GivenAt: now.Add(-2 * time.Hour), Purpose: purpose, Until: now.AddDate(0, 6, 0)}
 	}
-	receiver := func(ev protocol.Event, act node.ReferralAction) demoStep {
+	receiver := func(ev protocol.Event, act api.ReferralAction) demoStep {
 		return demoStep{byReceiver: true, ev: ev, act: act}
 	}
 	return []demoReferral{
-		{from: a, to: b, want: protocol.StateCompleted, req: node.ReferralRequest{
+		{from: a, to: b, want: protocol.StateCompleted, req: api.ReferralRequest{
 			Need: protocol.Need{Sector: "10", Region: "FI193", Category: protocol.CategorySmall, Family: protocol.FamilyTestBeforeInvest,
 				Technologies: []string{"ai-decision-support", "sensors-vision-processing"},
 				Description:  "A bakery with two production lines wants to test machine vision for quality control before it invests: spotting misshapen and burnt products on the line.",
@@ -493,43 +494,43 @@ func demoReferrals(hubs int, now time.Time) []demoReferral {
 			SME:     protocol.SME{Name: "Example Bakery Oy", Website: "https://bakery.example", ContactName: "Aino Example", ContactEmail: "aino@bakery.example"},
 			Consent: consent("managing director", "referral for an AI test-before-invest service"),
 		}, steps: []demoStep{
-			receiver(protocol.EventAccept, node.ReferralAction{Note: "Our vision lab is free next month; we call the SME this week."}),
-			receiver(protocol.EventStart, node.ReferralAction{Note: "Trial on line 2 started."}),
-			receiver(protocol.EventComplete, node.ReferralAction{Outcome: "service-delivered", Note: "Two-week vision trial done: 96% of faulty products spotted."}),
+			receiver(protocol.EventAccept, api.ReferralAction{Note: "Our vision lab is free next month; we call the SME this week."}),
+			receiver(protocol.EventStart, api.ReferralAction{Note: "Trial on line 2 started."}),
+			receiver(protocol.EventComplete, api.ReferralAction{Outcome: "service-delivered", Note: "Two-week vision trial done: 96% of faulty products spotted."}),
 		}},
-		{from: c, to: a, want: protocol.StateInProgress, req: node.ReferralRequest{
+		{from: c, to: a, want: protocol.StateInProgress, req: api.ReferralRequest{
 			Need: protocol.Need{Sector: "25", Region: "SE224", Category: protocol.CategorySmall, Family: protocol.FamilyTestBeforeInvest,
 				Technologies: []string{"internet-of-things", "digital-twins"},
 				Description:  "A machining workshop with 14 CNC machines wants to test IoT sensors and a digital twin for predictive maintenance."},
 			SME:     protocol.SME{Name: "Exempel Verkstad AB", ContactName: "Erik Exempel", ContactEmail: "erik@verkstad.example", ContactPhone: "+46 40 000 00 00"},
 			Consent: consent("CEO", "referral to a hub in Skåne for an IoT test-before-invest service"),
 		}, steps: []demoStep{
-			receiver(protocol.EventAccept, node.ReferralAction{Note: "Fits our IoT testbed."}),
-			receiver(protocol.EventStart, node.ReferralAction{Note: "Kick-off at the workshop done; sensors go in next week."}),
+			receiver(protocol.EventAccept, api.ReferralAction{Note: "Fits our IoT testbed."}),
+			receiver(protocol.EventStart, api.ReferralAction{Note: "Kick-off at the workshop done; sensors go in next week."}),
 		}},
-		{from: b, to: a, want: protocol.StateReceived, req: node.ReferralRequest{
+		{from: b, to: a, want: protocol.StateReceived, req: api.ReferralRequest{
 			Need: protocol.Need{Sector: "O", Region: "SE221", Category: protocol.CategoryPublic, Family: protocol.FamilySkills,
 				Technologies: []string{"cybersecurity"},
 				Description:  "The IT team of a small municipality, 12 people, wants cybersecurity training in Swedish for its staff and a plan for incident response."},
 			SME:     protocol.SME{Name: "Example Municipality", ContactName: "Sara Example", ContactEmail: "it@municipality.example"},
 			Consent: consent("head of IT", "referral for cybersecurity training"),
 		}},
-		{from: a, to: b, want: protocol.StateRejected, req: node.ReferralRequest{
+		{from: a, to: b, want: protocol.StateRejected, req: api.ReferralRequest{
 			Need: protocol.Need{Sector: "28", Region: "FI197", Category: protocol.CategoryMedium, Family: protocol.FamilyInvestment,
 				Technologies: []string{"robotics"},
 				Description:  "A machinery maker looks for financing of a robotic welding cell and help with the application."},
 			SME:     protocol.SME{Name: "Esimerkki Konepaja Oy", ContactName: "Mikko Esimerkki", ContactEmail: "mikko@konepaja.example"},
 			Consent: consent("CFO", "referral for support to find investments"),
 		}, steps: []demoStep{
-			receiver(protocol.EventDecline, node.ReferralAction{Reason: "no-capacity", Note: "Our investment advisers are fully booked until spring; try us again in March."}),
+			receiver(protocol.EventDecline, api.ReferralAction{Reason: "no-capacity", Note: "Our investment advisers are fully booked until spring; try us again in March."}),
 		}},
-		{from: a, to: c, want: protocol.StateCancelled, req: node.ReferralRequest{
+		{from: a, to: c, want: protocol.StateCancelled, req: api.ReferralRequest{
 			Need: protocol.Need{Sector: "16", Region: "SI042", Category: protocol.CategoryMicro, Family: protocol.FamilyMaturity,
 				Description: "A joinery of 8 people wants a digital maturity assessment before it chooses production planning software."},
 			SME:     protocol.SME{Name: "Primer Mizarstvo d.o.o.", ContactName: "Ana Primer", ContactEmail: "ana@mizarstvo.example"},
 			Consent: consent("owner", "referral for a digital maturity assessment"),
 		}, steps: []demoStep{
-			{ev: protocol.EventCancel, act: node.ReferralAction{Reason: "consent-withdrawn", Note: "The owner withdrew consent by phone."}},
+			{ev: protocol.EventCancel, act: api.ReferralAction{Reason: "consent-withdrawn", Note: "The owner withdrew consent by phone."}},
 		}},
 	}
 }
@@ -543,12 +544,12 @@ func seedReferrals(ctx context.Context, nodes []*node.Node) (int, error) {
 		return 0, nil
 	}
 	for _, n := range nodes {
-		have, err := n.Referrals(node.ReferralQuery{})
+		have, err := n.Referrals(api.ReferralQuery{})
 		if err != nil {
 			return 0, fmt.Errorf("referrals of %s: %w", n.ID(), err)
 		}
 		if len(have) > 0 {
-			first, err := nodes[0].Referrals(node.ReferralQuery{})
+			first, err := nodes[0].Referrals(api.ReferralQuery{})
 			return len(first), err
 		}
 	}
@@ -644,7 +645,7 @@ func waitReferrals(ctx context.Context, nodes []*node.Node, refs []demoReferral,
 // its token.
 func printDemoReferrals(w io.Writer, n *node.Node, count int, cli string) {
 	fmt.Fprintf(w, "\n%d referrals between the hubs, in different states: %s referrals\n", count, cli)
-	waiting, err := n.Referrals(node.ReferralQuery{Direction: "in", State: protocol.StateReceived})
+	waiting, err := n.Referrals(api.ReferralQuery{Direction: "in", State: protocol.StateReceived})
 	if err != nil || len(waiting) == 0 {
 		return
 	}

@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/internal/catalogue"
 	"github.com/hubnet-eu/hubnet/internal/catalogue/cataloguetest"
-	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/node/nodetest"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
@@ -112,7 +112,7 @@ func TestDemo_run(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var hubs []node.HubInfo
+		var hubs []api.HubInfo
 		err = json.NewDecoder(resp.Body).Decode(&hubs)
 		resp.Body.Close()
 		if err != nil || len(hubs) != 3 {
@@ -179,14 +179,14 @@ func TestDemo_run(t *testing.T) {
 // state, with nothing left to deliver.
 func checkDemoReferrals(t *testing.T, keep string) {
 	t.Helper()
-	list := func(id string) map[string]node.ReferralInfo {
+	list := func(id string) map[string]api.ReferralInfo {
 		t.Helper()
 		r := mustHubnet(t, "-d", filepath.Join(keep, id), "referrals", "--json")
-		var infos []node.ReferralInfo
+		var infos []api.ReferralInfo
 		if err := json.Unmarshal([]byte(r.stdout), &infos); err != nil {
 			t.Fatalf("referrals of %s: %v\n%s", id, err, r.stdout)
 		}
-		m := map[string]node.ReferralInfo{}
+		m := map[string]api.ReferralInfo{}
 		for _, info := range infos {
 			m[info.Referral.ID] = info
 		}
@@ -200,7 +200,7 @@ func checkDemoReferrals(t *testing.T, keep string) {
 	}
 	var got []view
 	at := list("digit-hub-sweden")
-	others := map[string]map[string]node.ReferralInfo{"robocoast": list("robocoast"), "dih-slovenia": list("dih-slovenia")}
+	others := map[string]map[string]api.ReferralInfo{"robocoast": list("robocoast"), "dih-slovenia": list("dih-slovenia")}
 	for id, info := range at {
 		got = append(got, view{direction(info.Role), info.Partner, info.Referral.State, info.Referral.Reason + info.Referral.Outcome})
 		there, ok := others[info.Partner][id]
@@ -361,7 +361,7 @@ func TestDemo_fromCatalogue(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := mustHubnet(t, "--node", nf.URL, "hubs", "retail-hub", "--json")
-	var h node.HubInfo
+	var h api.HubInfo
 	if err := json.Unmarshal([]byte(r.stdout), &h); err != nil {
 		t.Fatal(err)
 	}

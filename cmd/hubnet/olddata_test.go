@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/node/nodetest"
 	"github.com/hubnet-eu/hubnet/protocol"
@@ -75,43 +76,43 @@ func TestRun_olderDataDir(t *testing.T) {
 				_, err := readNodeFile(dir)
 				return err
 			})
-			api := newAPIClient(t, dir)
+			hub := newAPIClient(t, dir)
 
 			var want protocol.Profile
 			readExpected(t, src, "self.json", &want)
-			var self node.SelfInfo
-			if err := api.do(http.MethodGet, "/v1/self", nil, &self, http.StatusOK); err != nil {
+			var self api.SelfInfo
+			if err := hub.do(http.MethodGet, "/v1/self", nil, &self, http.StatusOK); err != nil {
 				t.Fatal(err)
 			}
 			if self.Profile == nil || mustJSONOf(t, *self.Profile) != mustJSONOf(t, want) {
 				t.Errorf("own profile:\n%s\nwant what the old node served:\n%s", mustJSONOf(t, self.Profile), mustJSONOf(t, want))
 			}
 
-			var wantHubs, hubs []node.HubInfo
+			var wantHubs, hubs []api.HubInfo
 			readExpected(t, src, "hubs.json", &wantHubs)
-			if err := api.do(http.MethodGet, "/v1/hubs", nil, &hubs, http.StatusOK); err != nil {
+			if err := hub.do(http.MethodGet, "/v1/hubs", nil, &hubs, http.StatusOK); err != nil {
 				t.Fatal(err)
 			}
 			if len(hubs) != len(wantHubs) {
 				t.Errorf("%d hubs in the directory, want %d", len(hubs), len(wantHubs))
 			}
 			for _, w := range wantHubs {
-				i := slices.IndexFunc(hubs, func(h node.HubInfo) bool { return h.ID == w.ID })
+				i := slices.IndexFunc(hubs, func(h api.HubInfo) bool { return h.ID == w.ID })
 				if i < 0 || hubs[i].Revision != w.Revision || mustJSONOf(t, hubs[i].Profile) != mustJSONOf(t, w.Profile) {
 					t.Errorf("hub %s is not in the directory as the old node served it", w.ID)
 				}
 			}
 
-			var wantRefs, refs []node.ReferralInfo
+			var wantRefs, refs []api.ReferralInfo
 			if readExpected(t, src, "referrals.json", &wantRefs) {
-				if err := api.do(http.MethodGet, "/v1/referrals", nil, &refs, http.StatusOK); err != nil {
+				if err := hub.do(http.MethodGet, "/v1/referrals", nil, &refs, http.StatusOK); err != nil {
 					t.Fatal(err)
 				}
 				if len(refs) != len(wantRefs) {
 					t.Errorf("%d referrals, want %d", len(refs), len(wantRefs))
 				}
 				for _, w := range wantRefs {
-					i := slices.IndexFunc(refs, func(r node.ReferralInfo) bool { return r.Referral.ID == w.Referral.ID })
+					i := slices.IndexFunc(refs, func(r api.ReferralInfo) bool { return r.Referral.ID == w.Referral.ID })
 					if i < 0 {
 						t.Errorf("referral %s is gone", w.Referral.ID)
 						continue
@@ -121,9 +122,9 @@ func TestRun_olderDataDir(t *testing.T) {
 						t.Errorf("referral reads back as\n%s\nwant what the old node served:\n%s", got, want)
 					}
 				}
-				var wantRep, rep node.Report
+				var wantRep, rep api.Report
 				readExpected(t, src, "report.json", &wantRep)
-				if err := api.do(http.MethodGet, "/v1/report?from=2000-01-01&to=2100-01-01", nil, &rep, http.StatusOK); err != nil {
+				if err := hub.do(http.MethodGet, "/v1/report?from=2000-01-01&to=2100-01-01", nil, &rep, http.StatusOK); err != nil {
 					t.Fatal(err)
 				}
 				if got, want := mustJSONOf(t, rep), mustJSONOf(t, wantRep); got != want {
@@ -131,19 +132,19 @@ func TestRun_olderDataDir(t *testing.T) {
 				}
 				// A referral in progress can still be cancelled; the message waits for
 				// the other hub, which is not running.
-				i := slices.IndexFunc(refs, func(r node.ReferralInfo) bool { return r.Referral.State == protocol.StateInProgress })
+				i := slices.IndexFunc(refs, func(r api.ReferralInfo) bool { return r.Referral.State == protocol.StateInProgress })
 				if i < 0 {
 					t.Fatal("no referral in progress to cancel")
 				}
-				var info node.ReferralInfo
-				err := api.do(http.MethodPost, "/v1/referrals/"+refs[i].Referral.ID+"/cancel", node.ReferralAction{Reason: "sme-withdrew"}, &info, http.StatusOK)
+				var info api.ReferralInfo
+				err := hub.do(http.MethodPost, "/v1/referrals/"+refs[i].Referral.ID+"/cancel", api.ReferralAction{Reason: "sme-withdrew"}, &info, http.StatusOK)
 				if err != nil || info.Referral.State != protocol.StateCancelled || info.Pending != 1 {
 					t.Errorf("cancel: %s with %d pending, %v; want cancelled, 1 pending", info.Referral.State, info.Pending, err)
 				}
 			}
 
 			var saved protocol.Profile
-			err := api.do(http.MethodPut, "/v1/self/capacity/test-before-invest", node.CapacityChange{Available: new(1)}, &saved, http.StatusOK)
+			err := hub.do(http.MethodPut, "/v1/self/capacity/test-before-invest", api.CapacityChange{Available: new(1)}, &saved, http.StatusOK)
 			if err != nil || saved.Revision != want.Revision+1 {
 				t.Errorf("capacity change: revision %d, %v; want %d", saved.Revision, err, want.Revision+1)
 			}

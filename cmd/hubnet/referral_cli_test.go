@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/node/nodetest"
 	"github.com/hubnet-eu/hubnet/protocol"
@@ -41,10 +42,10 @@ func (h referralHub) must(t *testing.T, args ...string) result {
 }
 
 // info runs `referrals show ID --json`.
-func (h referralHub) info(t *testing.T, id string) node.ReferralInfo {
+func (h referralHub) info(t *testing.T, id string) api.ReferralInfo {
 	t.Helper()
 	r := h.must(t, "referrals", "show", id, "--json")
-	var info node.ReferralInfo
+	var info api.ReferralInfo
 	if err := json.Unmarshal([]byte(r.stdout), &info); err != nil {
 		t.Fatalf("decode %q: %v", r.stdout, err)
 	}
@@ -78,9 +79,9 @@ func startReferralHubs(t *testing.T) (advisor, receiver referralHub) {
 
 // waitReferral waits until hub h holds referral id in state want with nothing left to
 // deliver.
-func waitReferral(t *testing.T, h referralHub, id string, want protocol.State) node.ReferralInfo {
+func waitReferral(t *testing.T, h referralHub, id string, want protocol.State) api.ReferralInfo {
 	t.Helper()
-	var info node.ReferralInfo
+	var info api.ReferralInfo
 	nodetest.Eventually(t, 10*time.Second, func() error {
 		var err error
 		if info, err = h.Referral(id); err != nil {
@@ -162,7 +163,7 @@ func TestCLI_referralLoop(t *testing.T) {
 		"--need", "Wants to train its maintenance staff in robot safety.", "--maturity", "strategy=10,readiness=20,human=30,data=40,automation=50,green=60",
 		"--sme-name", "Esimerkki Konepaja Oy", "--contact-name", "Mikko Esimerkki", "--contact-phone", "+358 40 000 0001",
 		"--consent-by", "CEO", "--consent-purpose", "referral for training", "--consent-until", until, "--json")
-	var second node.ReferralInfo
+	var second api.ReferralInfo
 	if err := json.Unmarshal([]byte(r.stdout), &second); err != nil {
 		t.Fatalf("decode %q: %v", r.stdout, err)
 	}
@@ -191,7 +192,7 @@ func TestCLI_referralLoop(t *testing.T) {
 	if r := rcv.must(t, "referrals", "--out"); !strings.Contains(r.stdout, "No referral matches.") {
 		t.Errorf("receiver's referrals --out:\n%s", r.stdout)
 	}
-	var list []node.ReferralInfo
+	var list []api.ReferralInfo
 	if err := json.Unmarshal([]byte(rcv.must(t, "referrals", "--in", "--state", "received", "--json").stdout), &list); err != nil || len(list) != 2 {
 		t.Errorf("referrals --json: %d referrals, %v", len(list), err)
 	}
@@ -296,7 +297,7 @@ func TestCLI_referralLoop(t *testing.T) {
 			t.Errorf("%s report --csv: kinds %v, want %v", h.hub.name, kinds, h.want)
 		}
 	}
-	var rep node.Report
+	var rep api.Report
 	if err := json.Unmarshal([]byte(rcv.must(t, "report", "--json").stdout), &rep); err != nil || rep.ServicesDelivered != 1 || rep.ByFamily["test-before-invest"] != 1 {
 		t.Errorf("report --json: %+v %v", rep, err)
 	}
@@ -337,13 +338,13 @@ func TestCLI_referralErrors(t *testing.T) {
 	if r.code != exitError || !strings.Contains(r.stderr, "not in this hub's directory") || !strings.Contains(r.stderr, "hubnet hubs") {
 		t.Errorf("refer to an unknown hub: %v", r)
 	}
-	if list, err := adv.Referrals(node.ReferralQuery{}); err != nil || len(list) != 0 {
+	if list, err := adv.Referrals(api.ReferralQuery{}); err != nil || len(list) != 0 {
 		t.Errorf("refused referrals were stored: %d, %v", len(list), err)
 	}
 
 	// Standard input.
 	r = hubnetStdin(t, adv.env, referralYAML(rcv.name), "refer", "-f", "-", "--json")
-	var info node.ReferralInfo
+	var info api.ReferralInfo
 	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &info) != nil || info.Referral.To != rcv.name {
 		t.Fatalf("refer -f -: %v", r)
 	}

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/node/nodetest"
 	"github.com/hubnet-eu/hubnet/protocol"
@@ -106,8 +107,8 @@ func (c *apiClient) do(method, path string, body, out any, want int) error {
 }
 
 // referrals lists the referrals in direction "in" or "out".
-func (c *apiClient) referrals(direction string) ([]node.ReferralInfo, error) {
-	var list []node.ReferralInfo
+func (c *apiClient) referrals(direction string) ([]api.ReferralInfo, error) {
+	var list []api.ReferralInfo
 	err := c.do(http.MethodGet, "/v1/referrals?direction="+direction, nil, &list, http.StatusOK)
 	return list, err
 }
@@ -131,9 +132,9 @@ func (c *apiClient) metric(sample string) (string, error) {
 }
 
 // referralRequest is a valid referral of a small food company in Keski-Suomi to hub to.
-func referralRequest(to string, i int) node.ReferralRequest {
+func referralRequest(to string, i int) api.ReferralRequest {
 	now := time.Now()
-	return node.ReferralRequest{
+	return api.ReferralRequest{
 		To: to,
 		Need: protocol.Need{Sector: "10", Region: "FI193", Category: protocol.CategorySmall,
 			Family: protocol.FamilyTestBeforeInvest, Technologies: []string{"ai-decision-support"},
@@ -158,7 +159,7 @@ func receives(r protocol.Referral) int {
 // checkExactlyOnce compares what the receiving hub lists (in) and what the referring
 // hub lists (out) with the IDs the referring hub returned (sent), and describes every
 // referral missing, duplicated, or not received at either end.
-func checkExactlyOnce(sent []string, in, out []node.ReferralInfo) error {
+func checkExactlyOnce(sent []string, in, out []api.ReferralInfo) error {
 	var problems []string
 	wanted := map[string]bool{}
 	for _, id := range sent {
@@ -282,7 +283,7 @@ func TestReferrals_killedReceiverGetsAllExactlyOnce(t *testing.T) {
 	// Each hub lists the other as reachable.
 	for _, c := range []*apiClient{a, b} {
 		nodetest.Eventually(t, 20*time.Second, func() error {
-			var hubs []node.HubInfo
+			var hubs []api.HubInfo
 			if err := c.do(http.MethodGet, "/v1/hubs", nil, &hubs, http.StatusOK); err != nil {
 				return err
 			}
@@ -314,7 +315,7 @@ func TestReferrals_killedReceiverGetsAllExactlyOnce(t *testing.T) {
 		tick := time.NewTicker(pace)
 		defer tick.Stop()
 		for i := range total {
-			var info node.ReferralInfo
+			var info api.ReferralInfo
 			err := a.do(http.MethodPost, "/v1/referrals", referralRequest("hub-b", i), &info, http.StatusCreated)
 			mu.Lock()
 			if err == nil && info.Referral.State != protocol.StateRequested {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hubnet-eu/hubnet/node"
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/node/nodetest"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
@@ -64,7 +64,7 @@ func TestCLI_search(t *testing.T) {
 
 	// Live, as JSON: every other hub answered.
 	r = mustHubnet(t, "--node", url, "search", "--tech", "robotics", "--live", "--timeout", "2s", "--json")
-	var res node.SearchResult
+	var res api.SearchResult
 	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
 		t.Fatalf("decode %q: %v", r.stdout, err)
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/node/nodetest"
 	"github.com/hubnet-eu/hubnet/protocol"
@@ -437,7 +438,7 @@ func TestConsoleBrowser_referralLoop(t *testing.T) {
 			t.Errorf("#%s holds %q after the mistakes, want %q kept", id, got, want)
 		}
 	}
-	if list, err := a.Referrals(node.ReferralQuery{}); err != nil || len(list) != 0 {
+	if list, err := a.Referrals(api.ReferralQuery{}); err != nil || len(list) != 0 {
 		t.Fatalf("after the form with mistakes hub-a holds %d referrals (%v), want none", len(list), err)
 	}
 	adv.shot("refer-errors")

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/node/console"
 	"github.com/hubnet-eu/hubnet/node/console/consoletest"
@@ -33,9 +34,9 @@ func twoHubs(t *testing.T) (a, b *nodetest.Hub) {
 }
 
 // waitState waits until hub h holds referral id in state want.
-func waitState(t *testing.T, h *nodetest.Hub, id string, want protocol.State) node.ReferralInfo {
+func waitState(t *testing.T, h *nodetest.Hub, id string, want protocol.State) api.ReferralInfo {
 	t.Helper()
-	var info node.ReferralInfo
+	var info api.ReferralInfo
 	nodetest.Eventually(t, 10*time.Second, func() error {
 		var err error
 		info, err = h.Referral(id)
@@ -275,7 +276,7 @@ func TestConsole_referral(t *testing.T) {
 	}
 	noReferrals := func(what string) {
 		t.Helper()
-		if list, err := a.Referrals(node.ReferralQuery{}); err != nil || len(list) != 0 {
+		if list, err := a.Referrals(api.ReferralQuery{}); err != nil || len(list) != 0 {
 			t.Fatalf("%s: hub-a holds %d referrals (%v), want none", what, len(list), err)
 		}
 	}

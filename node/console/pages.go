@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
@@ -23,7 +24,7 @@ type webSearch struct {
 	Vocab  *webVocabulary
 	Live   bool
 	Empty  bool // no criteria: the whole directory, best first
-	Result *node.SearchResult
+	Result *api.SearchResult
 	Error  string // a failure that is not the user's
 }
 
@@ -61,7 +62,7 @@ func (c *Console) search(w http.ResponseWriter, r *http.Request, v *webView) {
 		d.Form.addError(query.Validate(), searchField)
 		status = http.StatusBadRequest
 	} else {
-		var res node.SearchResult
+		var res api.SearchResult
 		if live {
 			res, err = c.n.Query(r.Context(), query, 0)
 		} else {
@@ -121,7 +122,7 @@ func searchField(field string) string {
 
 // webHub is the data of a hub's page.
 type webHub struct {
-	Hub       node.HubInfo
+	Hub       api.HubInfo
 	Regions   []protocol.Region
 	Languages []webOption
 	Techs     []webLevelRow
@@ -204,12 +205,12 @@ func capacityRows(m map[protocol.Family]protocol.Capacity) []webCapacityRow {
 
 // webMe is the data of the hub's own page.
 type webMe struct {
-	Self      node.SelfInfo
+	Self      api.SelfInfo
 	NoProfile bool
 	Profile   *webForm // the profile form
 	Vocab     *webVocabulary
 	Capacity  []webCapacityForm
-	Peers     []node.PeerInfo
+	Peers     []api.PeerInfo
 	Saved     string // the family whose capacity was just saved
 	Revision  string // the revision of the profile just saved
 	Error     string
@@ -284,7 +285,7 @@ func (c *Console) setCapacity(w http.ResponseWriter, r *http.Request, v *webView
 	}
 	f := newWebForm(r.PostForm)
 	var problems []protocol.FieldError
-	ch := node.CapacityChange{
+	ch := api.CapacityChange{
 		Available: webInt(r.PostForm, "available", &problems),
 		Maximum:   webInt(r.PostForm, "maximum", &problems),
 		Unit:      strings.TrimSpace(r.PostForm.Get("unit")),
@@ -321,7 +322,7 @@ func (c *Console) setCapacity(w http.ResponseWriter, r *http.Request, v *webView
 // webReports is the data of the reports page.
 type webReports struct {
 	Form       *webForm
-	Report     *node.Report
+	Report     *api.Report
 	Chart      webChart
 	ByCategory []webCount
 	BySector   []webCount
@@ -418,7 +419,7 @@ func (c *Console) reports(w http.ResponseWriter, r *http.Request, v *webView) {
 // gives them with format=csv.
 func (c *Console) reportCSV(w http.ResponseWriter, r *http.Request, v *webView) {
 	from, to, f := c.reportPeriod(r.URL.Query())
-	var rep node.Report
+	var rep api.Report
 	if !f.HasErrors() {
 		var err error
 		if rep, err = c.n.Report(from, to); err != nil && !f.addError(err, func(s string) string { return s }) {

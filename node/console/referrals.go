@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
@@ -60,7 +61,7 @@ func referField(field string) string {
 // webRefer is the data of the referral form.
 type webRefer struct {
 	Form      *webForm
-	To        node.HubInfo
+	To        api.HubInfo
 	Vocab     *webVocabulary
 	Maturity  []webOption
 	SMEFields []webInput
@@ -140,10 +141,10 @@ func (c *Console) refer(w http.ResponseWriter, r *http.Request, v *webView) {
 // parseReferral reads the referral form. Dates are days: consent given on a day
 // counts from its start (or from now, when that day has begun somewhere east of
 // UTC but not yet in UTC), and lasts until the end of its last day, in UTC.
-func parseReferral(v url.Values, to string, now time.Time) (node.ReferralRequest, []protocol.FieldError) {
+func parseReferral(v url.Values, to string, now time.Time) (api.ReferralRequest, []protocol.FieldError) {
 	var problems []protocol.FieldError
 	s := func(k string) string { return strings.TrimSpace(v.Get(k)) }
-	req := node.ReferralRequest{
+	req := api.ReferralRequest{
 		To: to,
 		Need: protocol.Need{Sector: s("need.sector"), Region: strings.ToUpper(s("need.region")),
 			Category: protocol.Category(s("need.category")), Family: protocol.Family(s("need.family")),
@@ -211,7 +212,7 @@ const webMaxRows = 500
 
 // webReferralRow is one referral in a list.
 type webReferralRow struct {
-	Info    node.ReferralInfo
+	Info    api.ReferralInfo
 	Partner string // its name
 	Next    string
 	Mine    bool // this hub has something to do
@@ -226,7 +227,7 @@ func (c *Console) referrals(w http.ResponseWriter, r *http.Request, v *webView) 
 		d.Dir = "in"
 	}
 	status := http.StatusOK
-	list, err := c.n.Referrals(node.ReferralQuery{Direction: d.Dir, State: protocol.State(d.State)})
+	list, err := c.n.Referrals(api.ReferralQuery{Direction: d.Dir, State: protocol.State(d.State)})
 	var ve *protocol.ValidationError
 	switch {
 	case errors.As(err, &ve):
@@ -255,7 +256,7 @@ func needSummary(n protocol.Need) string {
 
 // nextStep says what happens next to a referral and whether this hub is the one to
 // act.
-func nextStep(info node.ReferralInfo, partner string) (string, bool) {
+func nextStep(info api.ReferralInfo, partner string) (string, bool) {
 	r := info.Referral
 	if r.State.Final() {
 		return "Nothing: the referral is " + string(r.State), false
@@ -294,7 +295,7 @@ func nextStep(info node.ReferralInfo, partner string) (string, bool) {
 
 // webReferral is the data of a referral's page.
 type webReferral struct {
-	Info     node.ReferralInfo
+	Info     api.ReferralInfo
 	Partner  string
 	Next     string
 	Mine     bool
@@ -345,7 +346,7 @@ func (c *Console) referralError(w http.ResponseWriter, r *http.Request, v *webVi
 // again, or the page comes back with why it was refused.
 func (c *Console) act(w http.ResponseWriter, r *http.Request, v *webView) {
 	id, ev := r.PathValue("id"), protocol.Event(r.PathValue("action"))
-	a := node.ReferralAction{Reason: strings.TrimSpace(r.PostForm.Get("reason")), Outcome: strings.TrimSpace(r.PostForm.Get("outcome")),
+	a := api.ReferralAction{Reason: strings.TrimSpace(r.PostForm.Get("reason")), Outcome: strings.TrimSpace(r.PostForm.Get("outcome")),
 		Note: strings.TrimSpace(r.PostForm.Get("note"))}
 	_, err := c.n.Act(id, ev, a)
 	if err == nil {
@@ -381,7 +382,7 @@ func (c *Console) act(w http.ResponseWriter, r *http.Request, v *webView) {
 
 // renderReferral shows a referral; failed is the form of action ev as sent, with its
 // problems, or nil.
-func (c *Console) renderReferral(w http.ResponseWriter, r *http.Request, v *webView, status int, info node.ReferralInfo, ev protocol.Event, failed *webForm, msg string) {
+func (c *Console) renderReferral(w http.ResponseWriter, r *http.Request, v *webView, status int, info api.ReferralInfo, ev protocol.Event, failed *webForm, msg string) {
 	partner := c.hubName(info.Partner)
 	d := &webReferral{Info: info, Partner: partner, SMENote: smeNote(info), Error: msg}
 	d.Next, d.Mine = nextStep(info, partner)
@@ -447,7 +448,7 @@ func actionForm(ev protocol.Event, r protocol.Referral) webAction {
 }
 
 // smeNote says why the SME's identity is not shown, when it is not.
-func smeNote(info node.ReferralInfo) string {
+func smeNote(info api.ReferralInfo) string {
 	if info.SME != nil {
 		return ""
 	}
