@@ -72,42 +72,6 @@ func (d *directory) load() error {
 	return err
 }
 
-// publishSelf makes the stored own profile the one the node serves and gossips, and
-// returns its revision (0 before the hub has a profile). Callers hold selfMu, or run
-// before Start has made the node reachable, so the gossiped revision never goes back.
-func (n *Node) publishSelf() (uint64, error) {
-	p, env, err := n.store.Self()
-	switch {
-	case errors.Is(err, store.ErrNoProfile):
-		return 0, n.setMeta(0)
-	case err != nil:
-		return 0, fmt.Errorf("load own profile: %w", err)
-	}
-	b, err := env.Marshal()
-	if err != nil {
-		return 0, fmt.Errorf("encode own profile: %w", err)
-	}
-	n.dir.self.Store(&b)
-	n.selfCand.Store(protocol.NewCandidate(&p))
-	return p.Revision, n.setMeta(p.Revision)
-}
-
-// setMeta publishes rev in the node's gossip metadata.
-func (n *Node) setMeta(rev uint64) error {
-	b, err := n.localMeta(rev)
-	if err != nil {
-		return err
-	}
-	n.delegate.meta.Store(&b)
-	if n.ml != nil {
-		// Gossip the new revision; the hint on NATS usually arrives first.
-		if err := n.ml.UpdateNode(time.Second); err != nil {
-			n.log.Warn("gossip metadata update", "err", err)
-		}
-	}
-	return nil
-}
-
 // subscribe answers profile requests and listens for profile hints.
 func (d *directory) subscribe() error {
 	nc := d.n.bus.nc
@@ -475,46 +439,4 @@ func (d *directory) peer(id string) (peerView, bool) {
 		return peerView{}, false
 	}
 	return p.view(id), true
-}
-
-// updateSelf changes the node's own profile in the store, then announces it.
-func (n *Node) updateSelf(fn func(p *protocol.Profile) error) (protocol.Profile, error) {
-	saved, err := n.store.UpdateSelf(fn)
-	if err != nil {
-		return protocol.Profile{}, err
-	}
-	return saved, n.announce()
-}
-
-// putSelf replaces the node's own profile in the store, then announces it.
-func (n *Node) putSelf(p protocol.Profile) (protocol.Profile, error) {
-	saved, err := n.store.PutSelf(p)
-	if err != nil {
-		return protocol.Profile{}, err
-	}
-	return saved, n.announce()
-}
-
-// announce publishes the stored own profile: new gossip metadata, and a signed hint on
-// NATS so other hubs fetch it at once. Announcements are serialized and each reads
-// the store, so concurrent changes end with the newest revision announced.
-func (n *Node) announce() error {
-	n.selfMu.Lock()
-	defer n.selfMu.Unlock()
-	rev, err := n.publishSelf()
-	if err != nil {
-		return err
-	}
-	hint, err := protocol.Sign(n.id, protocol.TypeProfileHint, "", protocol.ProfileHint{V: protocol.Version, ID: n.id.ID, Revision: rev}, n.cfg.Now())
-	if err != nil {
-		return err
-	}
-	b, err := hint.Marshal()
-	if err != nil {
-		return err
-	}
-	if err := n.bus.nc.Publish(protocol.SubjectProfileEvent, b); err != nil {
-		n.log.Warn("publish profile hint", "err", err)
-	}
-	return nil
 }

@@ -1,5 +1,5 @@
 // Package node runs a hub: its store, its gossip membership, its embedded NATS server,
-// the directory of other hubs and the HTTP API.
+// the directory of other hubs, live queries, the referral engine, and the HTTP API.
 //
 // # Where to start
 //
@@ -7,21 +7,48 @@
 // [New] opens it with a [Config] from [DefaultConfig] or [DefaultLocalConfig];
 // [Node.Start] binds and joins without blocking; [Node.Ready] is closed after the first
 // join attempt; [Node.Leave] says goodbye to the network; [Node.Shutdown] stops.
-// [Node.Handler] is the HTTP API, described in docs/api.md; [Node.Handle] adds to it,
-// before Start, what the daemon serves beside the API, such as the web console of
-// package console, which works over the exported methods of [Node] only.
+// [Node.Handler] is the HTTP API, described in docs/api.md, with its JSON types in
+// package api; [Node.Handle] adds to it, before Start, what the daemon serves beside
+// the API, such as the web console of package console, which works over the exported
+// methods of [Node] only.
+//
+// # The files
+//
+// One concept a file. The running hub: node.go (lifecycle), config.go, bus.go (the
+// embedded NATS server and its routes), membership.go (memberlist and its delegates),
+// log.go, metrics.go. Who belongs: trust.go (certificates, revocations, the seen-ID
+// set), admission.go (the hub's own certificate, key rotation). What every hub knows:
+// directory.go (the reconcile loop and profile fetches), self.go (the hub's own
+// profile and capacity), hubs.go (the directory as the API shows it), search.go (the
+// index and ranking), query.go (live queries, asked and answered). Referrals:
+// referral.go (the engine), referral_send.go (Refer and the outbox dispatcher),
+// referral_receive.go (messages applied and acknowledged), referral_act.go (Act),
+// referral_deadline.go (expiry), referral_read.go, report.go (KPIs). HTTP lives in
+// api.go (the handler, authentication, errors) and the *_api.go files beside their
+// concept.
+//
+// # The gate
+//
+// Every envelope another hub sends, a message on a subject this hub listens to or a
+// reply to a request it made, passes one check before its body is read: admit, in
+// inbound.go. Each subject says what it expects (the recipient, the one sender a
+// request went to, whether the time window applies, how old a live query may be,
+// whether a copy seen before is refused); the checks, their order and the reasons
+// counted in hubnet_dropped_messages_total are written once. A message that fails is
+// dropped and logged at most once a second per sender.
 //
 // # How the parts fit
 //
 // membership.go wires memberlist: the hub ID is the member name, the gossiped
 // [protocol.Meta] carries the NATS route address, the profile revision and the hub's
-// public keys. Membership events are copied into the directory (directory.go), whose
-// single reconcile loop sets the NATS routes (bus.go) to the live members (each pair
-// of hubs has one route, opened by the hub whose ID sorts first), marks hubs
-// reachable or not, and fetches a profile over NATS whenever gossip or a signed hint
-// shows a newer revision than the cached one. A fetched profile is stored only if its
-// signature verifies against the key the hub gossips; otherwise it is dropped, counted
-// in hubnet_dropped_messages_total and logged at most once a second per sender.
+// certificate, which the alive delegate checks (trust.go). Membership events are
+// copied into the directory, whose single reconcile loop sets the NATS routes to the
+// live members (each pair of hubs has one route, opened by the hub whose ID sorts
+// first), marks hubs reachable or not, and fetches a profile over NATS whenever gossip
+// or a signed hint shows a newer revision than the cached one. A referral change is
+// stored with its outgoing message in one transaction; the dispatcher delivers the
+// message until a signed acknowledgement comes back; the receiver stores the message
+// and its ID before it acknowledges (docs/referrals.md).
 //
 // # Concurrency
 //
