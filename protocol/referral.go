@@ -63,7 +63,7 @@ const (
 	EventStart    Event = "start"    // receiver: accepted -> in-progress; on-hold (paused) -> in-progress
 	EventComplete Event = "complete" // receiver: in-progress -> completed, with an outcome
 	EventFail     Event = "fail"     // receiver: accepted or in-progress -> failed, with a reason
-	EventCancel   Event = "cancel"   // sender: any open state -> cancelled
+	EventCancel   Event = "cancel"   // sender, or a node by itself (consent lapsed, partner revoked): any open state -> cancelled
 	EventExpire   Event = "expire"   // system: requested or received -> expired, at its deadline
 )
 
@@ -103,6 +103,11 @@ var lifecycle = []transition{
 	{StateOnHold, "", EventCancel, RoleSender, StateCancelled},
 	{StateAccepted, "", EventCancel, RoleSender, StateCancelled},
 	{StateInProgress, "", EventCancel, RoleSender, StateCancelled},
+	{StateRequested, "", EventCancel, RoleSystem, StateCancelled},
+	{StateReceived, "", EventCancel, RoleSystem, StateCancelled},
+	{StateOnHold, "", EventCancel, RoleSystem, StateCancelled},
+	{StateAccepted, "", EventCancel, RoleSystem, StateCancelled},
+	{StateInProgress, "", EventCancel, RoleSystem, StateCancelled},
 	{StateRequested, "", EventExpire, RoleSystem, StateExpired},
 	{StateReceived, "", EventExpire, RoleSystem, StateExpired},
 	{StateOnHold, StateReceived, EventExpire, RoleSystem, StateExpired},
@@ -182,6 +187,9 @@ var DeclineReasons = []string{"out-of-scope", "no-capacity", "not-eligible", "ne
 var (
 	FailReasons   = []string{"sme-unreachable", "sme-withdrew", "no-capacity", "out-of-scope", "other"}
 	CancelReasons = []string{"consent-withdrawn", "sme-withdrew", "duplicate", "sent-in-error", "other"}
+	// SystemCancelReasons are the reasons a node cancels for by itself: the SME's
+	// consent ran out, or the other hub was revoked from the network.
+	SystemCancelReasons = []string{"consent-expired", "partner-revoked"}
 )
 
 // Outcomes of a completed referral.
@@ -232,12 +240,17 @@ type SME struct {
 
 // Change is one entry of a referral's history.
 type Change struct {
-	At    time.Time `json:"at"`
-	By    string    `json:"by"` // the hub that made it
-	Event Event     `json:"event"`
-	From  State     `json:"from"`
-	To    State     `json:"to"`
-	Note  string    `json:"note,omitempty"`
+	At      time.Time `json:"at"`
+	By      string    `json:"by"` // the hub that made it
+	Event   Event     `json:"event"`
+	From    State     `json:"from"`
+	To      State     `json:"to"`
+	Note    string    `json:"note,omitempty"`
+	Reason  string    `json:"reason,omitempty"`  // of a decline, a failure or a cancel
+	Outcome string    `json:"outcome,omitempty"` // of a completion
+	// Superseded marks an ending that crossed the other hub's ending and gave way to
+	// it (see Settle): kept, with its reason and note, but not how the referral ended.
+	Superseded bool `json:"superseded,omitempty"`
 }
 
 // Referral is one SME's need sent by one hub to another, with where it stands.

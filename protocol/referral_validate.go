@@ -243,6 +243,12 @@ func (r *Referral) check(v *problems, p string) {
 			v.add(f+"to", "must be a state: %s", stateList)
 		}
 		text(v, f+"note", c.Note, 0, MaxNoteLen)
+		if ec := eventCodes[c.Event]; c.Reason != "" && (ec.field != "reason" || !slices.Contains(ec.codes, c.Reason)) {
+			v.add(f+"reason", "must be a reason code of %s, or empty", c.Event)
+		}
+		if ec := eventCodes[c.Event]; c.Outcome != "" && (ec.field != "outcome" || !slices.Contains(ec.codes, c.Outcome)) {
+			v.add(f+"outcome", "must be an outcome of %s, or empty", c.Event)
+		}
 	}
 }
 
@@ -255,10 +261,10 @@ func reasonsIn(s State) []string {
 	case StateFailed:
 		return FailReasons
 	case StateCancelled:
-		return CancelReasons
+		return slices.Concat(CancelReasons, SystemCancelReasons)
 	}
 	var all []string
-	for _, c := range slices.Concat(DeclineReasons, FailReasons, CancelReasons) {
+	for _, c := range slices.Concat(DeclineReasons, FailReasons, CancelReasons, SystemCancelReasons) {
 		if !slices.Contains(all, c) {
 			all = append(all, c)
 		}
@@ -294,7 +300,7 @@ var eventCodes = map[Event]struct {
 	EventStart:    {},
 	EventComplete: {"outcome", Outcomes},
 	EventFail:     {"reason", FailReasons},
-	EventCancel:   {"reason", CancelReasons},
+	EventCancel:   {"reason", slices.Concat(CancelReasons, SystemCancelReasons)},
 	EventExpire:   {},
 }
 
