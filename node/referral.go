@@ -118,13 +118,3 @@ func (e *referrals) run() {
 		timer.Reset(max(time.Until(next), 10*time.Millisecond))
 	}
 }
-
-// setReasons records the reason or outcome an event carries.
-func setReasons(r *protocol.Referral, ev protocol.Event, reason, outcome string) {
-	switch ev {
-	case protocol.EventDecline, protocol.EventFail, protocol.EventCancel:
-		r.Reason = reason
-	case protocol.EventComplete:
-		r.Outcome = outcome
-	}
-}

@@ -35,7 +35,7 @@ func (n *Node) Act(id string, ev protocol.Event, a api.ReferralAction) (api.Refe
 		if err := r.Apply(ev, rec.Role, n.id.ID, now, a.Note); err != nil {
 			return nil, nil, err
 		}
-		setReasons(r, ev, a.Reason, a.Outcome)
+		r.SetReasons(ev, a.Reason, a.Outcome)
 		rec.Updated = now
 		partner := rec.Partner()
 		o, err := n.referrals.outgoing(partner, r.ID, protocol.TypeReferralEvent, body, now)

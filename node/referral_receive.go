@@ -129,13 +129,86 @@ func (e *referrals) decode(env protocol.Envelope) (incoming, error) {
 	return in, nil
 }
 
-// refuse is the acknowledgement of a message that is not applied.
+// refuse is the acknowledgement of a message that is not applied. It says how the
+// referral ended here, if it has, so that the other hub can settle with it.
 func refuse(cur store.ReferralRecord, found bool, format string, args ...any) (store.Incoming, protocol.ReferralAck, error) {
 	ack := protocol.ReferralAck{Result: protocol.AckRefused, Error: fmt.Sprintf(format, args...)}
 	if found {
 		ack.State = cur.Referral.State
+		ack.Ending = endingPtr(&cur.Referral)
 	}
 	return store.Incoming{}, ack, nil
+}
+
+// endingPtr returns the ending of r, or nil while it is open.
+func endingPtr(r *protocol.Referral) *protocol.Change {
+	if c, ok := r.Ending(); ok {
+		return &c
+	}
+	return nil
+}
+
+// effects makes what a change of a referral brings at this hub, in the transaction
+// of the change, from the state before it: a receiving hub purges the SME's identity
+// when the referral is cancelled (it goes with the consent); a referring hub seals the
+// SME's identity to the receiving hub (box key partnerBox) when it accepts, and
+// writes its collaboration when the referral is completed.
+func (e *referrals) effects(rec *store.ReferralRecord, before protocol.State, partner string, partnerBox []byte, now time.Time) (store.Incoming, error) {
+	r := &rec.Referral
+	inc := store.Incoming{Record: rec}
+	switch {
+	case r.State == protocol.StateCancelled && rec.Role == protocol.RoleReceiver:
+		rec.SME = nil
+	case r.State == protocol.StateAccepted && before != protocol.StateAccepted && rec.Role == protocol.RoleSender:
+		// Accepted: now, and only now, the receiver gets who the SME is.
+		if rec.SME == nil || partnerBox == nil {
+			return store.Incoming{}, fmt.Errorf("referral %s accepted, but no SME identity or box key of %s to seal it to", r.ID, partner)
+		}
+		var to [32]byte
+		copy(to[:], partnerBox)
+		sealed, err := protocol.SealSME(*rec.SME, e.n.id, to, crand.Reader)
+		if err != nil {
+			return store.Incoming{}, err
+		}
+		o, err := e.outgoing(partner, r.ID, protocol.TypeReferralDetails,
+			protocol.ReferralDetails{V: protocol.Version, Referral: r.ID, SME: sealed}, now)
+		if err != nil {
+			return store.Incoming{}, err
+		}
+		inc.Out = append(inc.Out, o)
+	case r.State == protocol.StateCompleted && before != protocol.StateCompleted && rec.Role == protocol.RoleSender:
+		end, _ := r.Ending()
+		inc.KPIs = append(inc.KPIs, kpi(protocol.KPICollaboration, *rec, e.n.id.ID, end.At))
+	}
+	return inc, nil
+}
+
+// settleAck takes in the ending the other hub's acknowledgement reports, when it
+// differs from this hub's record: the crossing is settled by the same rule the other
+// hub applies to this hub's messages (protocol.Referral.Settle). It reports whether
+// the record changed, and the KPI records the change makes.
+func (e *referrals) settleAck(rec *store.ReferralRecord, theirs protocol.Change, partner string) (bool, []protocol.KPIRecord, error) {
+	r := &rec.Referral
+	role := protocol.RoleReceiver
+	if theirs.By == r.From {
+		role = protocol.RoleSender
+	}
+	if theirs.By != partner || !protocol.CanEnd(role, theirs.Event) {
+		return false, nil, nil // this hub's own ending, taken there, or none the partner may make
+	}
+	before := r.State
+	r.History = slices.Clone(r.History)
+	changed, err := r.Settle(theirs)
+	if err != nil || !changed {
+		return false, nil, err
+	}
+	rec.Updated = e.n.cfg.Now()
+	inc, err := e.effects(rec, before, partner, nil, rec.Updated)
+	if err != nil {
+		return false, nil, err
+	}
+	e.n.log.Info("referral settled", "referral", r.ID, "theirs", theirs.Event, "by", theirs.By, "state", r.State)
+	return true, inc.KPIs, nil
 }
 
 // apply works out what a received message changes. It runs inside the store's
@@ -183,46 +256,34 @@ func (e *referrals) apply(env protocol.Envelope, in incoming, cur store.Referral
 			}
 			by = protocol.RoleSystem
 		}
-		if by == protocol.RoleReceiver && r.State == protocol.StateRequested {
+		r.History = slices.Clone(r.History) // cur stays as stored, for a refusal
+		receipt := by == protocol.RoleReceiver && r.State == protocol.StateRequested
+		if receipt {
 			// The acknowledgement of the offer was lost, but an event from the
 			// receiving hub proves it has the referral: record the receipt first.
 			if err := r.Apply(protocol.EventReceive, protocol.RoleSystem, env.From, now, ""); err != nil {
 				return refuse(cur, found, "%v", err)
 			}
 		}
-		if err := r.Apply(ev.Event, by, env.From, ev.At, ev.Note); err != nil {
+		before := r.State
+		changed, err := r.Take(protocol.Change{At: ev.At.UTC(), By: env.From, Event: ev.Event, Note: ev.Note,
+			Reason: ev.Reason, Outcome: ev.Outcome}, by)
+		if err != nil {
 			return refuse(cur, found, "%v", err)
+		}
+		changed = changed || receipt
+		ack := protocol.ReferralAck{Result: protocol.AckApplied, State: r.State, Ending: endingPtr(&r)}
+		if !changed {
+			return store.Incoming{}, ack, nil
 		}
 		rec := cur
 		rec.Referral, rec.Updated = r, now
-		setReasons(&rec.Referral, ev.Event, ev.Reason, ev.Outcome)
-		var inc store.Incoming
-		switch {
-		case ev.Event == protocol.EventCancel && rec.Role == protocol.RoleReceiver:
-			rec.SME = nil // the SME's identity goes with the consent
-		case ev.Event == protocol.EventAccept && rec.Role == protocol.RoleSender:
-			// Accepted: now, and only now, the receiver gets who the SME is.
-			if rec.SME == nil || pv.BoxKey == nil {
-				return store.Incoming{}, protocol.ReferralAck{}, fmt.Errorf("referral %s accepted, but no SME identity or box key of %s to seal it to", r.ID, env.From)
-			}
-			var to [32]byte
-			copy(to[:], pv.BoxKey)
-			sealed, err := protocol.SealSME(*rec.SME, e.n.id, to, crand.Reader)
-			if err != nil {
-				return store.Incoming{}, protocol.ReferralAck{}, err
-			}
-			o, err := e.outgoing(env.From, r.ID, protocol.TypeReferralDetails,
-				protocol.ReferralDetails{V: protocol.Version, Referral: r.ID, SME: sealed}, now)
-			if err != nil {
-				return store.Incoming{}, protocol.ReferralAck{}, err
-			}
-			inc.Out = append(inc.Out, o)
-		case ev.Event == protocol.EventComplete && rec.Role == protocol.RoleSender:
-			inc.KPIs = append(inc.KPIs, kpi(protocol.KPICollaboration, rec, self, ev.At))
+		inc, err := e.effects(&rec, before, env.From, pv.BoxKey, now)
+		if err != nil {
+			return store.Incoming{}, protocol.ReferralAck{}, err
 		}
-		inc.Record = &rec
 		e.n.log.Info("referral updated", "referral", r.ID, "by", env.From, "event", ev.Event, "state", r.State)
-		return inc, protocol.ReferralAck{Result: protocol.AckApplied, State: r.State}, nil
+		return inc, ack, nil
 
 	default: // details
 		d := in.details
@@ -267,39 +328,4 @@ func (e *referrals) received(rec *store.ReferralRecord, o store.Outgoing, ack pr
 		return false, err
 	}
 	return true, nil
-}
-
-// reconcile handles a message the other hub refused. When the other hub's record has
-// already ended (the referral expired or was cancelled there first), this hub's
-// record ends the same way, so both agree; anything else is logged for the operator.
-func (e *referrals) reconcile(rec *store.ReferralRecord, o store.Outgoing, ack protocol.ReferralAck) bool {
-	e.n.log.Warn("referral message refused", "peer", o.To, "referral", o.Referral, "state_there", ack.State, "reason", ack.Error)
-	r := &rec.Referral
-	// Only an end the other hub reached on its own, and this hub may not have heard
-	// of, is adopted: an expiry or a cancel. The other ends come as events in order.
-	if (ack.State != protocol.StateExpired && ack.State != protocol.StateCancelled) || r.State.Final() {
-		return false
-	}
-	r.History = append(r.History, protocol.Change{At: e.n.cfg.Now().UTC(), By: o.To, Event: eventInto(ack.State),
-		From: r.State, To: ack.State, Note: "the referral was " + string(ack.State) + " at " + o.To + " before this hub's change arrived"})
-	r.State, r.HeldFrom = ack.State, ""
-	if rec.Role == protocol.RoleReceiver && ack.State == protocol.StateCancelled {
-		rec.SME = nil
-	}
-	return true
-}
-
-// eventInto names the event that leads into a final state.
-func eventInto(s protocol.State) protocol.Event {
-	switch s {
-	case protocol.StateCancelled:
-		return protocol.EventCancel
-	case protocol.StateRejected:
-		return protocol.EventDecline
-	case protocol.StateCompleted:
-		return protocol.EventComplete
-	case protocol.StateFailed:
-		return protocol.EventFail
-	}
-	return protocol.EventExpire
 }

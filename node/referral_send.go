@@ -214,11 +214,18 @@ func (e *referrals) deliver(o store.Outgoing) {
 	// What the acknowledgement tells is recorded in the transaction that removes the
 	// entry: a crash before it sends the message again, and the same
 	// acknowledgement comes back.
-	err = e.n.store.Acknowledged(o.ID, o.Referral, func(rec *store.ReferralRecord) (bool, error) {
+	err = e.n.store.Acknowledged(o.ID, o.Referral, func(rec *store.ReferralRecord) (bool, []protocol.KPIRecord, error) {
 		if ack.Result == protocol.AckRefused {
-			return e.reconcile(rec, o, ack), nil
+			e.n.log.Warn("referral message refused", "peer", o.To, "referral", o.Referral, "state_there", ack.State, "reason", ack.Error)
 		}
-		return e.received(rec, o, ack)
+		changed, err := e.received(rec, o, ack)
+		if err != nil || ack.Ending == nil {
+			return changed, nil, err
+		}
+		// The other hub's record has ended: settle with its ending, as it settles
+		// with this hub's.
+		settled, kpis, err := e.settleAck(rec, *ack.Ending, o.To)
+		return changed || settled, kpis, err
 	})
 	if err != nil {
 		// Sent again after a backoff, as after a failed attempt: the acknowledgement

@@ -64,6 +64,10 @@ type ReferralAck struct {
 	Result   AckResult `json:"result"`
 	State    State     `json:"state,omitempty"` // the referral's state at the acknowledging hub
 	Error    string    `json:"error,omitempty"` // why it was refused
+	// Ending is how the referral ended at the acknowledging hub, when it has: the
+	// other hub settles a crossing ending with it (see Referral.Settle), with the
+	// reason, outcome and note it was made with.
+	Ending *Change `json:"ending,omitempty"`
 }
 
 // Sealed is a value encrypted with nacl/box between the sender's box key and the

@@ -383,6 +383,24 @@ func (a *ReferralAck) Validate() error {
 		v.add("state", "must be empty or a state: %s", stateList)
 	}
 	text(&v, "error", a.Error, 0, maxAckErrorLen)
+	if e := a.Ending; e != nil {
+		if to, ok := Ends(e.Event); !ok || e.To != to {
+			v.add("ending.event", "must be an ending: decline, complete, fail, cancel or expire, to its state")
+		}
+		if e.At.IsZero() {
+			v.add("ending.at", "is required")
+		}
+		if !ValidID(e.By) {
+			v.add("ending.by", "must be a hub ID")
+		}
+		if ec := eventCodes[e.Event]; e.Reason != "" && (ec.field != "reason" || !slices.Contains(ec.codes, e.Reason)) {
+			v.add("ending.reason", "must be a reason code of %s, or empty", e.Event)
+		}
+		if ec := eventCodes[e.Event]; e.Outcome != "" && (ec.field != "outcome" || !slices.Contains(ec.codes, e.Outcome)) {
+			v.add("ending.outcome", "must be an outcome of %s, or empty", e.Event)
+		}
+		text(&v, "ending.note", e.Note, 0, MaxNoteLen)
+	}
 	return v.err()
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubnet-eu/hubnet/protocol"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -101,9 +102,11 @@ func (s *Store) Pending() (map[string]int, error) {
 
 // Acknowledged removes the outbox entry msgID, whose recipient acknowledged it (nil if
 // it is gone already), and in the same transaction lets fn record on referral refID
-// what the acknowledgement told; fn returns whether it changed the record. A referral that is not there is not
-// passed to fn. An error from fn writes nothing and is returned as is.
-func (s *Store) Acknowledged(msgID, refID string, fn func(rec *ReferralRecord) (bool, error)) error {
+// what the acknowledgement told; fn returns whether it changed the record, and the KPI
+// records the change makes (a crossing ending settled as completed). A referral that
+// is not there is not passed to fn. An error from fn writes nothing and is returned as
+// is.
+func (s *Store) Acknowledged(msgID, refID string, fn func(rec *ReferralRecord) (bool, []protocol.KPIRecord, error)) error {
 	var fnErr error
 	err := s.update(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketOutbox).Delete([]byte(msgID)); err != nil {
@@ -119,7 +122,7 @@ func (s *Store) Acknowledged(msgID, refID string, fn func(rec *ReferralRecord) (
 		case err != nil:
 			return err
 		}
-		changed, err := fn(&rec)
+		changed, kpis, err := fn(&rec)
 		if err != nil {
 			fnErr = err
 			return err
@@ -127,10 +130,10 @@ func (s *Store) Acknowledged(msgID, refID string, fn func(rec *ReferralRecord) (
 		if !changed {
 			return nil
 		}
-		if err := checkChange(&rec, refID, nil, nil); err != nil {
+		if err := checkChange(&rec, refID, nil, kpis); err != nil {
 			return err
 		}
-		return s.writeChange(tx, &rec, nil, nil)
+		return s.writeChange(tx, &rec, nil, kpis)
 	})
 	switch {
 	case err == nil:

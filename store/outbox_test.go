@@ -69,7 +69,7 @@ func TestStore_Acknowledged_removes(t *testing.T) {
 	m2 := testOutgoing(t, rec.Referral.ID, "hub-two", testTime.Add(time.Second))
 	mustSave(t, s, rec, []Outgoing{m1, m2}, nil)
 
-	unchanged := func(*ReferralRecord) (bool, error) { return false, nil }
+	unchanged := func(*ReferralRecord) (bool, []protocol.KPIRecord, error) { return false, nil, nil }
 	if err := s.Acknowledged(m1.ID, rec.Referral.ID, unchanged); err != nil {
 		t.Fatalf("Acknowledged: %v", err)
 	}
@@ -168,8 +168,8 @@ func TestStore_Acknowledged(t *testing.T) {
 	mustSave(t, s, rec, []Outgoing{out}, nil)
 
 	// fn's change and the removal of the entry commit together.
-	err := s.Acknowledged(out.ID, id, func(r *ReferralRecord) (bool, error) {
-		return true, r.Referral.Apply(protocol.EventReceive, protocol.RoleSystem, "hub-two", clock.Now(), "")
+	err := s.Acknowledged(out.ID, id, func(r *ReferralRecord) (bool, []protocol.KPIRecord, error) {
+		return true, nil, r.Referral.Apply(protocol.EventReceive, protocol.RoleSystem, "hub-two", clock.Now(), "")
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -187,14 +187,14 @@ func TestStore_Acknowledged(t *testing.T) {
 		t.Fatal(err)
 	}
 	boom := errors.New("boom")
-	if err := s.Acknowledged(out2.ID, id, func(*ReferralRecord) (bool, error) { return false, boom }); err != boom {
+	if err := s.Acknowledged(out2.ID, id, func(*ReferralRecord) (bool, []protocol.KPIRecord, error) { return false, nil, boom }); err != boom {
 		t.Fatalf("err = %v, want fn's error", err)
 	}
 	if n := len(mustOutbox(t, s)); n != 1 {
 		t.Errorf("outbox after a failed fn: %d entries, want 1", n)
 	}
 	// Unchanged: only the entry goes.
-	if err := s.Acknowledged(out2.ID, id, func(*ReferralRecord) (bool, error) { return false, nil }); err != nil {
+	if err := s.Acknowledged(out2.ID, id, func(*ReferralRecord) (bool, []protocol.KPIRecord, error) { return false, nil, nil }); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(mustOutbox(t, s)); n != 0 {

@@ -363,7 +363,7 @@ func checkSchema2(t *testing.T, s *Store, d *oldData) {
 	if err != nil || rec.Referral.State != protocol.StateCancelled {
 		t.Errorf("UpdateReferral: %s, %v; want cancelled", rec.Referral.State, err)
 	}
-	if err := s.Acknowledged(d.out.ID, d.sent.Referral.ID, func(*ReferralRecord) (bool, error) { return false, nil }); err != nil {
+	if err := s.Acknowledged(d.out.ID, d.sent.Referral.ID, func(*ReferralRecord) (bool, []protocol.KPIRecord, error) { return false, nil, nil }); err != nil {
 		t.Errorf("Acknowledged: %v", err)
 	}
 	if out := mustOutbox(t, s); len(out) != 1 || out[0].ID == d.out.ID {
