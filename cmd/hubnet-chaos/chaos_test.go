@@ -13,7 +13,8 @@ import (
 )
 
 // TestRun_short makes a chaos run of about two minutes: six hubnet processes, 500
-// operations over 75 seconds, every kind of fault at least once, then the checks. The
+// operations over 75 seconds, a third of the actions taken by both hubs of a referral
+// at once, every kind of fault at least once, then the checks. The
 // seed comes from the clock unless HUBNET_CHAOS_SEED gives one; a failure names it.
 func TestRun_short(t *testing.T) {
 	if testing.Short() {
@@ -26,7 +27,7 @@ func TestRun_short(t *testing.T) {
 			t.Fatalf("HUBNET_CHAOS_SEED: %v", err)
 		}
 	}
-	cfg := Config{Hubs: 6, Ops: 500, Duration: 75 * time.Second, Faults: 5, Workers: 4, Settle: time.Minute,
+	cfg := Config{Hubs: 6, Ops: 500, Duration: 75 * time.Second, Faults: 5, Workers: 4, Settle: time.Minute, Cross: 0.3,
 		Seed: seed, Dir: t.TempDir(), Gossip: "local", Logf: t.Logf}
 	rep, err := run(context.Background(), cfg)
 	if err != nil {
@@ -41,8 +42,8 @@ func TestRun_short(t *testing.T) {
 			log := filepath.Join(cfg.Dir, h+".log")
 			t.Logf("the end of %s:\n%s", log, logTail(log, 30))
 		}
-		t.Fatalf("%d inconsistencies; run again with HUBNET_CHAOS_SEED=%d, or: go run ./cmd/hubnet-chaos -seed %d -ops %d -duration %v -faults %d",
-			len(rep.Problems), seed, seed, cfg.Ops, cfg.Duration, cfg.Faults)
+		t.Fatalf("%d inconsistencies; run again with HUBNET_CHAOS_SEED=%d, or: go run ./cmd/hubnet-chaos -seed %d -ops %d -duration %v -faults %d -cross %v",
+			len(rep.Problems), seed, seed, cfg.Ops, cfg.Duration, cfg.Faults, cfg.Cross)
 	}
 	// The run did what it is for: every kind of fault, and referrals to their end.
 	kinds := map[faultKind]bool{}

@@ -427,14 +427,33 @@ func historyProblems(h []protocol.Change) []string {
 				out = append(out, fmt.Sprintf("%s recorded more than once", c.Event))
 			}
 		}
-		if i > 0 && c.From != h[i-1].To {
-			out = append(out, fmt.Sprintf("entry %d starts from %s, entry %d ended in %s", i+1, c.From, i, h[i-1].To))
+		if c.Superseded {
+			// An ending that crossed the other hub's and gave way to it: it stands
+			// just before the ending that holds, outside the chain of states.
+			if !c.To.Final() || i != len(h)-2 || h[i+1].Superseded {
+				out = append(out, fmt.Sprintf("entry %d, %s, is superseded but is not an ending just before the last", i+1, change(c)))
+			}
+			continue
+		}
+		if p := prevInChain(h, i); p >= 0 && c.From != h[p].To && !(i > 0 && h[i-1].Superseded && c.From == h[i-1].From) {
+			out = append(out, fmt.Sprintf("entry %d starts from %s, entry %d ended in %s", i+1, c.From, p+1, h[p].To))
 		}
 		if c.To.Final() && i < len(h)-1 {
 			out = append(out, fmt.Sprintf("entry %d ends it %s, yet %d more follow", i+1, c.To, len(h)-1-i))
 		}
 	}
 	return out
+}
+
+// prevInChain returns the index of the last entry before i that is not superseded, or
+// -1.
+func prevInChain(h []protocol.Change, i int) int {
+	for j := i - 1; j >= 0; j-- {
+		if !h[j].Superseded {
+			return j
+		}
+	}
+	return -1
 }
 
 func joinLines(lines []string) string { return strings.Join(lines, "\n\t") }
