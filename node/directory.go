@@ -44,6 +44,7 @@ type peer struct {
 	reachable bool          // as last reconciled: member, with routes and fetches set up
 	lastSeen  time.Time     // last time it was known alive
 	cached    uint64        // revision of the profile in the store, 0 if none
+	fetched   time.Time     // when a profile was last fetched from it, as a member; zero if none is stored
 	hinted    uint64        // highest revision announced by a profile hint
 	fetching  bool
 	failures  int       // fetches failed in a row
@@ -63,7 +64,7 @@ func (d *directory) load() error {
 	profiles := make([]protocol.Profile, len(hubs))
 	d.mu.Lock()
 	for i, h := range hubs {
-		d.peers[h.Profile.ID] = &peer{cached: h.Profile.Revision, lastSeen: h.LastSeen}
+		d.peers[h.Profile.ID] = &peer{cached: h.Profile.Revision, lastSeen: h.LastSeen, fetched: h.Fetched}
 		profiles[i] = h.Profile
 	}
 	d.mu.Unlock()
@@ -262,7 +263,7 @@ func (d *directory) reconcile() {
 	d.purges = nil
 	for id, p := range d.peers {
 		if p.revoked && !p.purged {
-			p.purged, p.cached, p.hinted = true, 0, 0
+			p.purged, p.cached, p.hinted, p.fetched = true, 0, 0, time.Time{}
 			purges = append(purges, id)
 		}
 		if p.member && now.Unix() > p.meta.Cert.NotAfter {
@@ -338,6 +339,7 @@ func (d *directory) fetch(id string) {
 	}
 	p.failures, p.nextFetch = 0, time.Time{}
 	p.cached = max(p.cached, rev)
+	p.fetched = d.n.cfg.Now()
 	if p.hinted > p.cached {
 		// The hub serves an older revision than its hint said: the hint is forgotten
 		// rather than fetched for on every tick; gossip brings the real revision.
@@ -400,6 +402,7 @@ type peerView struct {
 	Route     string
 	Revision  uint64
 	Cached    uint64
+	Fetched   time.Time // when a profile was last fetched from it; zero if none is stored
 	Member    bool
 	Left      bool
 	Reachable bool
@@ -414,7 +417,7 @@ type peerView struct {
 // view copies the peer's state.
 func (p *peer) view(id string) peerView {
 	return peerView{ID: id, Gossip: p.gossip, Route: p.meta.Route, Revision: p.meta.Revision,
-		Cached: p.cached, Member: p.member, Left: p.left, Reachable: p.reachable, LastSeen: p.lastSeen,
+		Cached: p.cached, Fetched: p.fetched, Member: p.member, Left: p.left, Reachable: p.reachable, LastSeen: p.lastSeen,
 		SignKey: p.meta.Cert.SignKey, BoxKey: p.meta.Cert.BoxKey, Issued: p.meta.Cert.Issued, NotAfter: p.meta.Cert.NotAfter,
 		Revoked: p.revoked}
 }

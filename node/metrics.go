@@ -20,7 +20,8 @@ type metrics struct {
 	answers  *prometheus.CounterVec
 	liveTime prometheus.Histogram
 	// referralMsgs counts referral messages received (applied or refused), received
-	// again (duplicate), and referrals expired.
+	// again (duplicate), referrals expired, and referrals cancelled because the other
+	// hub was revoked (partner-revoked).
 	referralMsgs *prometheus.CounterVec
 
 	mu      sync.Mutex           // guards lastLog
@@ -53,7 +54,7 @@ func newMetrics(n *Node) *metrics {
 		}),
 		referralMsgs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hubnet_referral_messages_total",
-			Help: "Referral messages received (received, duplicate) and referrals expired (expired).",
+			Help: "Referral messages received (received, duplicate), referrals expired (expired) and referrals cancelled because the other hub was revoked (partner-revoked).",
 		}, []string{"result"}),
 		lastLog: map[string]time.Time{},
 	}

@@ -19,7 +19,8 @@ import (
 //
 // This file holds the engine and its loop; referral_send.go sends (Refer and the
 // dispatcher), referral_receive.go applies what comes in (messages and the
-// acknowledgements of this hub's own), referral_deadline.go expires, referral_act.go
+// acknowledgements of this hub's own), referral_deadline.go expires,
+// referral_revoked.go ends the referrals with a hub the steward revoked, referral_act.go
 // and referral_read.go are the operator's actions and reads, report.go the KPI report,
 // and referral_api.go the HTTP routes.
 
@@ -37,12 +38,14 @@ type referrals struct {
 	inflight map[string]bool      // outbox entries being sent
 	finished map[string]time.Time // entries whose attempt ended, and when: see dispatch
 	held     map[string]time.Time // entries not to send before then: their outcome could not be stored
-	mu       sync.Mutex           // guards inflight and finished
+	revoked  map[string]bool      // hubs revoked whose referrals are to end: see endRevoked
+	mu       sync.Mutex           // guards closing, inflight, finished, held and revoked
 }
 
 func newReferrals(n *Node) *referrals {
 	return &referrals{n: n, wakeCh: make(chan struct{}, 1), receive: make(chan struct{}, maxInflight),
-		inflight: map[string]bool{}, finished: map[string]time.Time{}, held: map[string]time.Time{}}
+		inflight: map[string]bool{}, finished: map[string]time.Time{}, held: map[string]time.Time{},
+		revoked: map[string]bool{}}
 }
 
 // close stops taking referral messages and waits for those being applied.
@@ -108,6 +111,7 @@ func (e *referrals) run() {
 				e.n.log.Info("inbox pruned", "messages", n)
 			}
 		}
+		e.endRevoked() // before the dispatcher reads the outbox, so it sends nothing to a revoked hub
 		next := e.dispatch()
 		if !timer.Stop() {
 			select {

@@ -15,7 +15,9 @@ var actions = []protocol.Event{protocol.EventAccept, protocol.EventDecline, prot
 
 // Act makes event ev on referral id as this hub: accept, decline, hold, answer,
 // start, complete, fail or cancel. The change and its message to the other hub are
-// stored in one transaction; the lifecycle refuses what this hub may not do now.
+// stored in one transaction; the lifecycle refuses what this hub may not do now. An
+// event on a referral whose other hub the steward revoked is refused too, with a
+// *protocol.TransitionError that says so: this hub cancels that referral by itself.
 func (n *Node) Act(id string, ev protocol.Event, a api.ReferralAction) (api.ReferralInfo, error) {
 	if !slices.Contains(actions, ev) {
 		return api.ReferralInfo{}, &protocol.ValidationError{What: "action", Problems: []protocol.FieldError{
@@ -28,6 +30,13 @@ func (n *Node) Act(id string, ev protocol.Event, a api.ReferralAction) (api.Refe
 	}
 	rec, err := n.store.UpdateReferral(id, func(rec *store.ReferralRecord) ([]store.Outgoing, []protocol.KPIRecord, error) {
 		r := &rec.Referral
+		if rv, revoked := n.revokedPartner(rec.Partner()); revoked && !r.State.Final() {
+			// Nothing can reach the revoked hub: the referral ends here instead, as
+			// partnerRevoked has it end, and this change is not made.
+			n.referrals.partnerRevoked(rec.Partner())
+			return nil, nil, &protocol.TransitionError{From: r.State, Event: ev, By: rec.Role,
+				Rule: "hub " + rec.Partner() + " " + revokedOn(rv) + ": nothing more can be sent to it, and this hub cancels the referral by itself (partner-revoked)"}
+		}
 		if rec.Role == protocol.RoleReceiver && r.State == protocol.StateReceived && now.After(r.DecideBy) {
 			return nil, nil, &protocol.TransitionError{From: r.State, Event: ev, By: rec.Role,
 				Rule: "the deadline to decide passed at " + r.DecideBy.Format(time.RFC3339)}

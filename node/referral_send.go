@@ -33,8 +33,8 @@ func (n *Node) Refer(req api.ReferralRequest) (api.ReferralInfo, error) {
 	if v := checkReferral(&req, n.id.ID, now); len(v.Problems) > 0 {
 		return api.ReferralInfo{}, v
 	}
-	if _, ok := n.dir.peer(req.To); !ok {
-		return api.ReferralInfo{}, fmt.Errorf("hub %s is not in this hub's directory: %w", req.To, protocol.ErrNotFound)
+	if err := n.CanRefer(req.To); err != nil {
+		return api.ReferralInfo{}, err
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
@@ -63,6 +63,28 @@ func (n *Node) Refer(req api.ReferralRequest) (api.ReferralInfo, error) {
 	return n.referralInfo(rec, 1), nil
 }
 
+// CanRefer returns nil when this hub may refer an SME to hub to now, or an error
+// wrapping protocol.ErrNotFound that says why not: the steward revoked the hub (and
+// has not admitted it again since), the directory does not know it, it was never
+// seen as an admitted member, or its certificate has expired.
+func (n *Node) CanRefer(to string) error {
+	if r, ok := n.revokedPartner(to); ok {
+		return fmt.Errorf("hub %s %s: referrals to it are refused: %w", to, revokedOn(r), protocol.ErrNotFound)
+	}
+	pv, ok := n.dir.peer(to)
+	switch {
+	case !ok:
+		return fmt.Errorf("hub %s is not in this hub's directory: %w", to, protocol.ErrNotFound)
+	case pv.Issued == 0 && pv.Cached == 0:
+		// Heard of in gossip, but its certificate never passed: not a member.
+		return fmt.Errorf("hub %s is not an admitted member of the network: referrals to it are refused: %w", to, protocol.ErrNotFound)
+	case pv.NotAfter != 0 && n.cfg.Now().Unix() > pv.NotAfter:
+		return fmt.Errorf("hub %s's admission ended on %s, when its certificate expired: referrals to it are refused until it is renewed: %w",
+			to, time.Unix(pv.NotAfter, 0).UTC().Format(time.RFC3339), protocol.ErrNotFound)
+	}
+	return nil
+}
+
 // ReferralProblems returns every problem Refer finds in a referral that hub self
 // would send at now, without sending it: the web console shows them with those of
 // the values its form could not read.
@@ -77,6 +99,9 @@ func checkReferral(req *api.ReferralRequest, self string, now time.Time) *protoc
 		v.Problems = append(v.Problems, protocol.FieldError{Field: "to", Rule: "must be the ID of another hub"})
 	}
 	addProblems(v, "need.", req.Need.Validate())
+	for _, p := range req.Need.NamesSME(req.SME) {
+		v.Problems = append(v.Problems, protocol.FieldError{Field: "need." + p.Field, Rule: p.Rule})
+	}
 	addProblems(v, "sme.", req.SME.Validate())
 	addProblems(v, "consent.", req.Consent.Validate(now))
 	if req.Consent.Recipient != req.To {

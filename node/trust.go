@@ -59,13 +59,22 @@ func (t *trust) load() error {
 	if err != nil {
 		return err
 	}
+	var ids []string
 	t.mu.Lock()
 	for _, r := range revs {
 		if r.Verify(t.net) == nil {
 			t.revoked[r.ID] = r
+			ids = append(ids, r.ID)
 		}
 	}
 	t.mu.Unlock()
+	for _, id := range ids {
+		if id != t.n.id.ID {
+			// A referral with a revoked hub may be open still: the node stopped before
+			// it ended them all, or a version before this one kept them open.
+			t.n.referrals.partnerRevoked(id)
+		}
+	}
 	t.seenMu.Lock()
 	t.seen = seen
 	t.seenMu.Unlock()
@@ -161,7 +170,8 @@ func certReason(err error) string {
 
 // revoke takes in a revocation, from the operator or from gossip. A new one that
 // verifies is stored, gossiped on, and applied: the hub it names is no longer a member,
-// its routes close and its profile leaves the directory. It reports whether r was new.
+// its routes close, its profile leaves the directory and the referrals with it end
+// (see referral_revoked.go). It reports whether r was new.
 func (t *trust) revoke(r protocol.Revocation) (bool, error) {
 	if err := r.Verify(t.net); err != nil {
 		return false, err
@@ -188,6 +198,7 @@ func (t *trust) revoke(r protocol.Revocation) (bool, error) {
 	}
 	t.n.log.Warn("hub revoked", "peer", r.ID, "at", time.Unix(r.At, 0).UTC(), "reason", r.Reason)
 	t.n.dir.revoke(r.ID, r)
+	t.n.referrals.partnerRevoked(r.ID)
 	return true, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // addGolden adds the named golden files to the seed corpus: real messages, as this
@@ -774,6 +775,51 @@ func FuzzParseProfileRequest(f *testing.F) {
 		r, err := ParseProfileRequest(data)
 		if err == nil && r.V != Version {
 			t.Fatalf("accepted version %d", r.V)
+		}
+	})
+}
+
+// FuzzNeedNamesSME feeds descriptions and SME details to Need.NamesSME: it must not
+// panic, each problem must be of the description and name one SME field once, and a
+// description with the SME's name, contact person, e-mail or phone number put in must
+// be refused for it.
+func FuzzNeedNamesSME(f *testing.F) {
+	s := validSME()
+	f.Add(validNeed().Description, s.Name, s.ContactName, s.ContactEmail, s.ContactPhone, s.Website)
+	f.Add("Leipomo Virtanen Oy, Aino Virtanen, +358 40 765 4321", s.Name, s.ContactName, s.ContactEmail, s.ContactPhone, s.Website)
+	f.Add("A bakery wants a robot.", "Example Bakery Oy", "J. D.", "info@bakery.example", "12", "https://www.bakery.example")
+	f.Add("Müller-Lüdenscheidt GmbH & Co. KG", "Müller Lüdenscheidt GmbH", "Straße", "ß@ß", "+49 (0)30 1234-567", "http://[::1]:80/")
+	f.Add("\xed\xa0\x80 İstanbul 0 0 0 0 0 0 0", "İSTANBUL", "\xff", "@", "0000000", "https://xn--bcher-kva.example")
+	f.Fuzz(func(t *testing.T, desc, name, contact, email, phone, website string) {
+		sme := SME{Name: name, ContactName: contact, ContactEmail: email, ContactPhone: phone, Website: website}
+		n := Need{Description: desc}
+		got := n.NamesSME(sme)
+		seen := map[string]bool{}
+		for _, p := range got {
+			if p.Field != "description" || !strings.HasPrefix(p.Rule, "must not name the SME: it contains ") || seen[p.Rule] {
+				t.Fatalf("got problem %+v of %v, want one per SME field, of description", p, got)
+			}
+			seen[p.Rule] = true
+		}
+		if again := n.NamesSME(sme); !slices.Equal(again, got) {
+			t.Fatalf("second call: got %v, want %v", again, got)
+		}
+		names := func(n Need, field string) bool {
+			return slices.ContainsFunc(n.NamesSME(sme), func(p FieldError) bool { return strings.HasSuffix(p.Rule, "(sme."+field+")") })
+		}
+		for _, c := range []struct {
+			field, value string
+			named        bool // whether the value, put in, must be found
+		}{
+			{"name", name, len(significant(appendWords(nil, name))) > 0},
+			{"contact_name", contact, len(significant(appendWords(nil, contact))) > 0},
+			{"contact_email", email, strings.Contains(email, "@") && utf8.ValidString(desc) && utf8.ValidString(email)},
+			{"contact_phone", phone, len(keepDigits(phone)) >= minPhoneDigits &&
+				strings.Trim(phone, "0123456789 .-/()+") == ""}, // written as phone numbers are
+		} {
+			if with := (Need{Description: desc + " " + c.value + " "}); c.named && !names(with, c.field) {
+				t.Fatalf("%q holds sme.%s %q, got %v", with.Description, c.field, c.value, with.NamesSME(sme))
+			}
 		}
 	})
 }

@@ -147,6 +147,76 @@ func (s *Store) Acknowledged(msgID, refID string, fn func(rec *ReferralRecord) (
 	}
 }
 
+// Abandon deletes the outbox entries of referral refID addressed to hub to, which will
+// never take them (the steward revoked it), and in the same transaction lets fn change
+// the referral, knowing the entries dropped, oldest first; fn returns whether it
+// changed the record, which is then stored by the rules of SaveReferral. It returns
+// the entries dropped. An error from fn writes nothing and is returned as is; a
+// referral that is not there is ErrNotFound, and nothing is deleted.
+//
+// fn runs inside the store's write transaction, as UpdateReferral's does: it must be
+// quick and must not call the Store.
+func (s *Store) Abandon(refID, to string, fn func(rec *ReferralRecord, dropped []Outgoing) (bool, error)) ([]Outgoing, error) {
+	var (
+		dropped []Outgoing
+		fnErr   error
+	)
+	err := s.update(func(tx *bolt.Tx) error {
+		rec, err := getReferral(tx, refID)
+		if err != nil {
+			return err
+		}
+		rows, blobs := tx.Bucket(bucketOutbox), tx.Bucket(bucketOutboxBlobs)
+		err = rows.ForEach(func(k, v []byte) error {
+			var r outboxRow
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("decode outbox entry %s: %w", k, err)
+			}
+			if r.Referral == refID && r.To == to {
+				dropped = append(dropped, r.outgoing(string(k), bytes.Clone(blobs.Get(k))))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		slices.SortFunc(dropped, func(a, b Outgoing) int {
+			return cmp.Or(a.Created.Compare(b.Created), strings.Compare(a.ID, b.ID))
+		})
+		// Deleted after the walk: bbolt forbids changing a bucket while ForEach runs.
+		for _, o := range dropped {
+			if err := rows.Delete([]byte(o.ID)); err != nil {
+				return fmt.Errorf("delete outbox entry %s: %w", o.ID, err)
+			}
+			if err := blobs.Delete([]byte(o.ID)); err != nil {
+				return fmt.Errorf("delete outbox envelope %s: %w", o.ID, err)
+			}
+		}
+		changed, err := fn(&rec, dropped)
+		if err != nil {
+			fnErr = err
+			return err
+		}
+		if !changed {
+			return nil
+		}
+		if err := checkChange(&rec, refID, nil, nil); err != nil {
+			return err
+		}
+		return s.writeChange(tx, &rec, nil, nil)
+	})
+	switch {
+	case err == nil:
+		return dropped, nil
+	case fnErr != nil:
+		return nil, fnErr
+	case isValidation(err):
+		return nil, err
+	default:
+		return nil, fmt.Errorf("abandon outbox entries of referral %s to %s: %w", refID, to, err)
+	}
+}
+
 // Retry records a failed attempt to send the outbox entry msgID: Attempts+1 and Due =
 // due. It returns nil if the entry is gone, acknowledged meanwhile.
 func (s *Store) Retry(msgID string, due time.Time) error {

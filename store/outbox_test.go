@@ -213,3 +213,65 @@ func TestStore_Pending(t *testing.T) {
 		t.Errorf("Pending = %v, %v", got, err)
 	}
 }
+
+func TestStore_Abandon(t *testing.T) {
+	clock := newTestClock()
+	s := mustOpenClock(t, clock)
+	rec := testRecord(t, protocol.RoleSender, testTime)
+	other := testRecord(t, protocol.RoleSender, testTime)
+	id := rec.Referral.ID
+	first := testOutgoing(t, id, "hub-two", time.Time{})
+	mustSave(t, s, rec, []Outgoing{first}, nil)
+	clock.Add(time.Second)
+	second := testOutgoing(t, id, "hub-two", time.Time{})
+	if _, err := s.UpdateReferral(id, func(*ReferralRecord) ([]Outgoing, []protocol.KPIRecord, error) {
+		return []Outgoing{second}, nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	kept := testOutgoing(t, other.Referral.ID, "hub-two", time.Time{})
+	mustSave(t, s, other, []Outgoing{kept}, nil)
+
+	// An error from fn writes nothing: the entries stay.
+	boom := errors.New("boom")
+	if _, err := s.Abandon(id, "hub-two", func(*ReferralRecord, []Outgoing) (bool, error) { return false, boom }); err != boom {
+		t.Fatalf("err = %v, want fn's error", err)
+	}
+	if n := len(mustOutbox(t, s)); n != 3 {
+		t.Fatalf("outbox after a failed fn: %d entries, want 3", n)
+	}
+
+	// The referral's entries go, oldest first, with fn's change; the other's stay.
+	var seen []string
+	dropped, err := s.Abandon(id, "hub-two", func(r *ReferralRecord, out []Outgoing) (bool, error) {
+		for _, o := range out {
+			seen = append(seen, o.ID)
+		}
+		r.SME = nil
+		return true, r.Referral.Apply(protocol.EventCancel, protocol.RoleSystem, "hub-one", clock.Now(), "partner revoked")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{first.ID, second.ID}; !slices.Equal(seen, want) || len(dropped) != 2 || !bytes.Equal(dropped[0].Envelope, first.Envelope) {
+		t.Errorf("fn saw %v, Abandon returned %d entries; want %v with their envelopes", seen, len(dropped), want)
+	}
+	if out := mustOutbox(t, s); len(out) != 1 || out[0].ID != kept.ID {
+		t.Errorf("outbox after Abandon: %+v, want only %s", out, kept.ID)
+	}
+	got, err := s.Referral(id)
+	if err != nil || got.Referral.State != protocol.StateCancelled || got.SME != nil {
+		t.Errorf("after Abandon: state %s, SME %+v, %v; want cancelled, purged", got.Referral.State, got.SME, err)
+	}
+
+	// Nothing to drop for another hub; unchanged, the record is not written.
+	if dropped, err := s.Abandon(other.Referral.ID, "hub-three", func(*ReferralRecord, []Outgoing) (bool, error) { return false, nil }); err != nil || len(dropped) != 0 {
+		t.Errorf("Abandon for another hub: %v, %v; want nothing dropped", dropped, err)
+	}
+	if n := len(mustOutbox(t, s)); n != 1 {
+		t.Errorf("outbox: %d entries, want 1", n)
+	}
+	if _, err := s.Abandon(mustUUID(t), "hub-two", func(*ReferralRecord, []Outgoing) (bool, error) { return true, nil }); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Abandon of no referral: %v, want ErrNotFound", err)
+	}
+}

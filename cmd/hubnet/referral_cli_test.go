@@ -338,6 +338,11 @@ func TestCLI_referralErrors(t *testing.T) {
 	if r.code != exitError || !strings.Contains(r.stderr, "not in this hub's directory") || !strings.Contains(r.stderr, "hubnet hubs") {
 		t.Errorf("refer to an unknown hub: %v", r)
 	}
+	// A need that names the SME: refused, the field and flag named with the rule.
+	r = adv.run(t, "refer", "-f", writeFile(t, dir, "named.yaml", referralYAML(rcv.name)), "--need", "Example Bakery Oy wants machine vision on its line.")
+	if want := "\n  need.description (--need): must not name the SME: it contains the SME's name (sme.name)"; r.code != exitInvalid || !strings.Contains(r.stderr, want) {
+		t.Errorf("refer with the SME's name in the need: %v\nwant stderr to contain %q", r, want)
+	}
 	if list, err := adv.Referrals(api.ReferralQuery{}); err != nil || len(list) != 0 {
 		t.Errorf("refused referrals were stored: %d, %v", len(list), err)
 	}
@@ -422,6 +427,9 @@ func TestReferralExample(t *testing.T) {
 	}
 	if err := req.Need.Validate(); err != nil {
 		t.Error(err)
+	}
+	if p := req.Need.NamesSME(req.SME); len(p) != 0 {
+		t.Errorf("example's need names the SME: %v", p)
 	}
 	if err := req.SME.Validate(); err != nil {
 		t.Error(err)

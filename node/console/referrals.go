@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/hubnet-eu/hubnet/api"
@@ -85,12 +86,26 @@ func (c *Console) referPage(w http.ResponseWriter, r *http.Request, v *webView) 
 
 func (c *Console) renderRefer(w http.ResponseWriter, r *http.Request, v *webView, status int, to string, f *webForm, msg string) {
 	h, err := c.n.Hub(to)
+	if err == nil && !h.Self && msg == "" {
+		// A hub in the directory may still be one not to refer to: revoked, say.
+		if rerr := c.n.CanRefer(to); rerr != nil {
+			err = rerr
+		}
+	}
 	switch {
 	case to == "":
 		c.fail(w, r, v, http.StatusBadRequest, "Choose the hub to refer the SME to: find one with Find a partner, then use its Refer an SME link.")
 		return
 	case errors.Is(err, protocol.ErrNotFound):
-		c.fail(w, r, v, http.StatusNotFound, "This hub's directory has no hub "+to+".")
+		// Why the hub cannot be referred to, as the node says it: it was revoked, say.
+		why := msg
+		if rerr := c.n.CanRefer(to); why == "" && rerr != nil {
+			why = notFoundReason(rerr)
+		}
+		if why == "" {
+			why = "This hub's directory has no hub " + to + "."
+		}
+		c.fail(w, r, v, http.StatusNotFound, why)
 		return
 	case err != nil:
 		c.fail(w, r, v, http.StatusInternalServerError, err.Error())
@@ -131,11 +146,19 @@ func (c *Console) refer(w http.ResponseWriter, r *http.Request, v *webView) {
 	case f.addError(err, referField):
 		c.renderRefer(w, r, v, http.StatusBadRequest, to, f, "")
 	case errors.Is(err, protocol.ErrNotFound):
-		c.renderRefer(w, r, v, http.StatusNotFound, to, f, err.Error())
+		c.renderRefer(w, r, v, http.StatusNotFound, to, f, notFoundReason(err))
 	default:
 		status, msg := consoleError(err)
 		c.renderRefer(w, r, v, status, to, f, msg)
 	}
+}
+
+// notFoundReason is the node's reason, err, why a hub cannot be referred to, as a
+// sentence: without the sentinel's words at its end.
+func notFoundReason(err error) string {
+	s := strings.TrimSuffix(err.Error(), ": "+protocol.ErrNotFound.Error())
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:] + "."
 }
 
 // parseReferral reads the referral form. Dates are days: consent given on a day
