@@ -110,7 +110,7 @@ func (e *referrals) endRevokedReferral(rec *store.ReferralRecord, dropped []stor
 		return false
 	}
 	ref.History[len(ref.History)-1].Reason = reason
-	setReasons(ref, protocol.EventCancel, reason, "")
+	ref.SetReasons(protocol.EventCancel, reason, "")
 	if rec.Role == protocol.RoleReceiver {
 		rec.SME = nil
 	}
