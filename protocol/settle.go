@@ -81,7 +81,6 @@ func same(a, b Change) bool {
 	return a.Event == b.Event && a.By == b.By && a.At.Equal(b.At)
 }
 
-
 // Settle takes in theirs, an ending the other hub of the referral made, when this hub's
 // record has ended too or the lifecycle no longer allows that ending here. It returns
 // whether the referral changed:
