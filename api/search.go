@@ -66,7 +66,7 @@ type LiveQuery struct {
 // at once, and while the network is split.
 func (c *Client) Search(ctx context.Context, q protocol.Query) (SearchResult, error) {
 	var res SearchResult
-	return res, c.get(ctx, "/v1/search", searchValues(q), false, &res)
+	return res, c.get(ctx, "/v1/search", SearchValues(q), false, &res)
 }
 
 // Query runs a live query: the node searches its directory and asks every reachable
@@ -76,9 +76,9 @@ func (c *Client) Query(ctx context.Context, q LiveQuery) (SearchResult, error) {
 	return res, c.send(ctx, http.MethodPost, "/v1/query", q, &res)
 }
 
-// searchValues returns q as the parameters of GET /v1/search: each field set, lists
+// SearchValues returns q as the parameters of GET /v1/search: each field set, lists
 // comma-separated. The node reads no version from them: it fills in its own.
-func searchValues(q protocol.Query) url.Values {
+func SearchValues(q protocol.Query) url.Values {
 	v := url.Values{}
 	set := func(k, s string) {
 		if s != "" {

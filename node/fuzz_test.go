@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -288,37 +287,6 @@ func FuzzActionBody(f *testing.F) {
 	})
 }
 
-// searchValues writes q as the URL parameters ParseSearch reads.
-func searchValues(q protocol.Query) url.Values {
-	v := url.Values{}
-	set := func(k, s string) {
-		if s != "" {
-			v.Set(k, s)
-		}
-	}
-	num := func(k string, i int) {
-		if i != 0 {
-			v.Set(k, strconv.Itoa(i))
-		}
-	}
-	set("tech", strings.Join(q.Technologies, ","))
-	set("service", strings.Join(q.Services, ","))
-	set("family", string(q.Family))
-	set("sector", q.Sector)
-	set("country", q.Country)
-	set("region", q.Region)
-	set("reach", string(q.Reach))
-	set("lang", strings.Join(q.Languages, ","))
-	set("category", string(q.Category))
-	num("min_capacity", q.MinCapacity)
-	for _, t := range q.Types {
-		v.Add("type", string(t))
-	}
-	set("text", q.Text)
-	num("limit", q.Limit)
-	return v
-}
-
 // FuzzParseSearch feeds query strings of GET /v1/search (and the console's search) to
 // ParseSearch and the query's checks: a refusal names every parameter or field; a
 // query that parses is the same when written back as parameters.
@@ -338,7 +306,7 @@ func FuzzParseSearch(f *testing.F) {
 			checkAPIError(t, err)
 			return
 		}
-		q2, err := ParseSearch(searchValues(q))
+		q2, err := ParseSearch(api.SearchValues(q))
 		if err != nil {
 			t.Fatalf("parsed %q as %+v; written back, refused: %v", raw, q, err)
 		}
