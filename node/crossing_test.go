@@ -66,7 +66,7 @@ func TestReferral_cancelCrossingCompletion(t *testing.T) {
 	if _, err := b.Act(id, protocol.EventStart, api.ReferralAction{}); err != nil {
 		t.Fatal(err)
 	}
-	waitState(t, a, id, protocol.StateInProgress)
+	nodetest.WaitState(t, a, id, protocol.StateInProgress)
 
 	a, b = crossEndings(t, a, b, id,
 		protocol.EventCancel, api.ReferralAction{Reason: "sme-withdrew", Note: "the SME called to stop"},
@@ -106,7 +106,7 @@ func TestReferral_cancelCrossingCompletion(t *testing.T) {
 func TestReferral_cancelCrossingDecline(t *testing.T) {
 	a, b := twoHubs(t)
 	id := receivedReferral(t, a, b, referralTo(b.ID()))
-	waitState(t, a, id, protocol.StateReceived)
+	nodetest.WaitState(t, a, id, protocol.StateReceived)
 
 	a, b = crossEndings(t, a, b, id,
 		protocol.EventCancel, api.ReferralAction{Reason: "duplicate", Note: "sent twice"},

@@ -198,7 +198,7 @@ func TestHostile_HTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitState(t, h.a, sent.Referral.ID, protocol.StateReceived)
+	nodetest.WaitState(t, h.a, sent.Referral.ID, protocol.StateReceived)
 	act := "/v1/referrals/" + sent.Referral.ID + "/cancel"
 	huge := node.MaxBodySize + 1
 
@@ -623,7 +623,7 @@ func TestHostile_NATS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitState(t, h.a, sent.Referral.ID, protocol.StateReceived)
+	nodetest.WaitState(t, h.a, sent.Referral.ID, protocol.StateReceived)
 }
 
 // replyFromA waits for the reply of hub-a among those sub gets (other hubs answer a

@@ -45,7 +45,7 @@ func mustRevoke(t *testing.T, adm protocol.AdmissionKey, id, reason string) prot
 // and the SME's identity is kept only at the referring hub.
 func endedAsRevoked(t *testing.T, h *nodetest.Hub, id, partner, why string, notes ...string) {
 	t.Helper()
-	info := waitState(t, h, id, protocol.StateCancelled)
+	info := nodetest.WaitState(t, h, id, protocol.StateCancelled)
 	r := info.Referral
 	last := r.History[len(r.History)-1]
 	if last.Event != protocol.EventCancel || last.By != h.ID() || last.To != protocol.StateCancelled || last.Reason != "partner-revoked" ||
@@ -94,12 +94,12 @@ func TestReferral_revokedPartnerEnds(t *testing.T) {
 	// hub-1 refers SMEs to hub-2, which is to be revoked.
 	sentReceived := receivedReferral(t, a, x, referralTo(x.ID()))
 	sentAccepted := acceptedReferral(t, a, x, referralTo(x.ID()))
-	waitState(t, a, sentAccepted, protocol.StateAccepted) // the SME's details delivered
+	nodetest.WaitState(t, a, sentAccepted, protocol.StateAccepted) // the SME's details delivered
 	sentStarted := acceptedReferral(t, a, x, referralTo(x.ID()))
 	if _, err := x.Act(sentStarted, protocol.EventStart, api.ReferralAction{}); err != nil {
 		t.Fatal(err)
 	}
-	waitState(t, a, sentStarted, protocol.StateInProgress)
+	nodetest.WaitState(t, a, sentStarted, protocol.StateInProgress)
 	cancelled := receivedReferral(t, a, x, referralTo(x.ID()))
 	// hub-2 refers SMEs to hub-1.
 	gotReceived := receivedReferral(t, x, a, referralTo(a.ID()))
@@ -108,7 +108,7 @@ func TestReferral_revokedPartnerEnds(t *testing.T) {
 	if _, err := a.Act(gotStarted, protocol.EventStart, api.ReferralAction{}); err != nil {
 		t.Fatal(err)
 	}
-	waitState(t, a, gotStarted, protocol.StateInProgress)
+	nodetest.WaitState(t, a, gotStarted, protocol.StateInProgress)
 	// And hub-1 refers one to hub-3.
 	other := receivedReferral(t, a, c, referralTo(c.ID()))
 
@@ -155,12 +155,12 @@ func TestReferral_revokedPartnerEnds(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) { endedAsRevoked(t, a, tc.id, x.ID(), "signing key stolen", tc.note) })
 	}
 	// The cancel made before goes unsent, and stays the operator's.
-	info := waitState(t, a, cancelled, protocol.StateCancelled)
+	info := nodetest.WaitState(t, a, cancelled, protocol.StateCancelled)
 	if info.Referral.Reason != "sent-in-error" || len(info.Referral.History) != 3 {
 		t.Errorf("cancelled before the revocation: reason %q, %d changes; want sent-in-error, and no change since", info.Referral.Reason, len(info.Referral.History))
 	}
 	nothingPending(t, a)
-	waitState(t, a, other, protocol.StateReceived)
+	nodetest.WaitState(t, a, other, protocol.StateReceived)
 
 	// An action on a referral with the revoked hub is refused, and sends nothing.
 	if _, err := a.Act(gotStarted, protocol.EventComplete, api.ReferralAction{Outcome: "service-delivered"}); err == nil {
@@ -175,7 +175,7 @@ func TestReferral_revokedPartnerEnds(t *testing.T) {
 	if _, err := c.Act(other, protocol.EventAccept, api.ReferralAction{}); err != nil {
 		t.Fatal(err)
 	}
-	waitState(t, a, other, protocol.StateAccepted)
+	nodetest.WaitState(t, a, other, protocol.StateAccepted)
 }
 
 // A hub that stopped with a revocation stored and referrals with the revoked hub
@@ -185,9 +185,9 @@ func TestReferral_revokedPartnerEndsAtStartUp(t *testing.T) {
 	hubs, adm := revokedHubs(t, 2)
 	a, x := hubs[0], hubs[1]
 	sent := acceptedReferral(t, a, x, referralTo(x.ID()))
-	waitState(t, a, sent, protocol.StateAccepted)
+	nodetest.WaitState(t, a, sent, protocol.StateAccepted)
 	got := acceptedReferral(t, x, a, referralTo(a.ID()))
-	waitState(t, a, got, protocol.StateAccepted)
+	nodetest.WaitState(t, a, got, protocol.StateAccepted)
 	a.Kill()
 	x.Kill()
 

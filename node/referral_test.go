@@ -32,24 +32,6 @@ func referralTo(to string) api.ReferralRequest {
 	}
 }
 
-// waitState waits until hub h holds referral id in state want.
-func waitState(t *testing.T, h *nodetest.Hub, id string, want protocol.State) api.ReferralInfo {
-	t.Helper()
-	var info api.ReferralInfo
-	nodetest.Eventually(t, 10*time.Second, func() error {
-		var err error
-		info, err = h.Referral(id)
-		if err != nil {
-			return err
-		}
-		if info.Referral.State != want || info.Pending != 0 {
-			return fmt.Errorf("%s holds %s as %s with %d pending, want %s", h.ID(), id, info.Referral.State, info.Pending, want)
-		}
-		return nil
-	})
-	return info
-}
-
 // receivedReferral sends req from a to b and waits until b has it.
 func receivedReferral(t *testing.T, a, b *nodetest.Hub, req api.ReferralRequest) string {
 	t.Helper()
@@ -57,7 +39,7 @@ func receivedReferral(t *testing.T, a, b *nodetest.Hub, req api.ReferralRequest)
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitState(t, b, sent.Referral.ID, protocol.StateReceived)
+	nodetest.WaitState(t, b, sent.Referral.ID, protocol.StateReceived)
 	return sent.Referral.ID
 }
 
@@ -94,17 +76,17 @@ func TestReferral_fullLoop(t *testing.T) {
 	if sent.Referral.State != protocol.StateRequested || sent.Role != protocol.RoleSender {
 		t.Fatalf("sent: %+v", sent)
 	}
-	got := waitState(t, b, id, protocol.StateReceived)
+	got := nodetest.WaitState(t, b, id, protocol.StateReceived)
 	// Before acceptance the receiver knows the need, not the SME.
 	if got.SME != nil || got.Referral.Need.Description == "" || got.Role != protocol.RoleReceiver {
 		t.Fatalf("received: %+v", got)
 	}
-	waitState(t, a, id, protocol.StateReceived) // the acknowledgement of the offer is the receipt
+	nodetest.WaitState(t, a, id, protocol.StateReceived) // the acknowledgement of the offer is the receipt
 
 	if _, err := b.Act(id, protocol.EventAccept, api.ReferralAction{Note: "we have a vision lab free"}); err != nil {
 		t.Fatal(err)
 	}
-	waitState(t, a, id, protocol.StateAccepted)
+	nodetest.WaitState(t, a, id, protocol.StateAccepted)
 	// Accepted: the SME's identity arrives, sealed to the receiver.
 	nodetest.Eventually(t, 10*time.Second, func() error {
 		info, err := b.Referral(id)
@@ -123,8 +105,8 @@ func TestReferral_fullLoop(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ra := waitState(t, a, id, protocol.StateCompleted)
-	rb := waitState(t, b, id, protocol.StateCompleted)
+	ra := nodetest.WaitState(t, a, id, protocol.StateCompleted)
+	rb := nodetest.WaitState(t, b, id, protocol.StateCompleted)
 
 	// Both hubs agree on every step.
 	steps := func(info api.ReferralInfo) []string {
@@ -185,7 +167,7 @@ func TestReferral_refusedActions(t *testing.T) {
 	if _, err := b.Act(id, protocol.EventDecline, api.ReferralAction{Reason: "no-capacity"}); err != nil {
 		t.Fatal(err)
 	}
-	info := waitState(t, a, id, protocol.StateRejected)
+	info := nodetest.WaitState(t, a, id, protocol.StateRejected)
 	if info.Referral.Reason != "no-capacity" {
 		t.Errorf("reason %q", info.Referral.Reason)
 	}
@@ -201,7 +183,7 @@ func TestReferral_cancelPurgesIdentity(t *testing.T) {
 	if _, err := a.Act(id, protocol.EventCancel, api.ReferralAction{Reason: "consent-withdrawn"}); err != nil {
 		t.Fatal(err)
 	}
-	info := waitState(t, b, id, protocol.StateCancelled)
+	info := nodetest.WaitState(t, b, id, protocol.StateCancelled)
 	if info.SME != nil {
 		t.Errorf("receiver kept the SME's identity after a cancel: %+v", info.SME)
 	}
@@ -227,8 +209,8 @@ func TestReferral_deliveredWhenReceiverReturns(t *testing.T) {
 		t.Fatalf("pending %d, want the offer waiting", info.Pending)
 	}
 	back := b.Restart(a.GossipAddr())
-	waitState(t, back, sent.Referral.ID, protocol.StateReceived)
-	waitState(t, a, sent.Referral.ID, protocol.StateReceived)
+	nodetest.WaitState(t, back, sent.Referral.ID, protocol.StateReceived)
+	nodetest.WaitState(t, a, sent.Referral.ID, protocol.StateReceived)
 }
 
 // A recorded copy of a message, sent again as it was, is refused as a replay and
@@ -239,7 +221,7 @@ func TestReferral_replayedMessageRefused(t *testing.T) {
 	if _, err := b.Act(id, protocol.EventAccept, api.ReferralAction{}); err != nil {
 		t.Fatal(err)
 	}
-	waitState(t, a, id, protocol.StateAccepted)
+	nodetest.WaitState(t, a, id, protocol.StateAccepted)
 
 	// Capture the next message from hub-2 on the wire and send it again.
 	nc, err := nats.Connect(a.Addrs().Client, nodetest.Token(a))
@@ -248,7 +230,7 @@ func TestReferral_replayedMessageRefused(t *testing.T) {
 	}
 	defer nc.Close()
 	msg := captureStart(t, nc, a, b, id)
-	waitState(t, a, id, protocol.StateInProgress)
+	nodetest.WaitState(t, a, id, protocol.StateInProgress)
 	before, _ := a.Referral(id)
 	replays := a.Dropped("replay")
 	for range 3 {
@@ -291,8 +273,8 @@ func TestReferral_expiresOnBothSides(t *testing.T) {
 	})
 	id := receivedReferral(t, a, b, referralTo(b.ID()))
 	// Nobody decides: three seconds later it has expired at both hubs.
-	ra := waitState(t, a, id, protocol.StateExpired)
-	waitState(t, b, id, protocol.StateExpired)
+	ra := nodetest.WaitState(t, a, id, protocol.StateExpired)
+	nodetest.WaitState(t, b, id, protocol.StateExpired)
 	if last := ra.Referral.History[len(ra.Referral.History)-1]; last.Event != protocol.EventExpire || last.By != "hub-1" {
 		t.Errorf("last change at the sender: %+v", last)
 	}
@@ -391,8 +373,8 @@ func TestReferral_quickCompletion(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ra := waitState(t, a, id, protocol.StateCompleted)
-	waitState(t, b, id, protocol.StateCompleted)
+	ra := nodetest.WaitState(t, a, id, protocol.StateCompleted)
+	nodetest.WaitState(t, b, id, protocol.StateCompleted)
 	if ra.Referral.Outcome != "service-delivered" {
 		t.Errorf("sender's outcome %q", ra.Referral.Outcome)
 	}
@@ -443,6 +425,6 @@ func TestReferral_acceptBeforeReceiptKnown(t *testing.T) {
 	if _, err := b.Act(id, protocol.EventAccept, api.ReferralAction{}); err != nil {
 		t.Fatal(err)
 	}
-	waitState(t, a, id, protocol.StateAccepted)
-	waitState(t, b, id, protocol.StateAccepted)
+	nodetest.WaitState(t, a, id, protocol.StateAccepted)
+	nodetest.WaitState(t, b, id, protocol.StateAccepted)
 }

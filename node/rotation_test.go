@@ -76,7 +76,7 @@ func TestKeyRotation_keepsReferrals(t *testing.T) {
 			t.Fatalf("%s at hub-2: %v", ev, err)
 		}
 	}
-	waitState(t, a, id, protocol.StateInProgress)
+	nodetest.WaitState(t, a, id, protocol.StateInProgress)
 	nodetest.Eventually(t, 10*time.Second, func() error {
 		rec, err := b.Referral(id)
 		if err != nil {

@@ -206,7 +206,7 @@ func TestAPI_fullDisk(t *testing.T) {
 		if st := callAPI(t, b, "POST", "/v1/referrals", referralTo("hub-a"), &sent); st != 201 {
 			t.Fatalf("POST /v1/referrals: %d", st)
 		}
-		waitState(t, a, sent.Referral.ID, protocol.StateReceived)
+		nodetest.WaitState(t, a, sent.Referral.ID, protocol.StateReceived)
 		want[sent.Referral.ID] = protocol.StateReceived
 		before, err := b.Self()
 		if err != nil {
@@ -296,7 +296,7 @@ func TestAPI_fullDisk(t *testing.T) {
 				_, there := held[id]
 				switch {
 				case there: // stored on the full disk: it fitted in free pages
-					waitState(t, a, id, protocol.StateReceived)
+					nodetest.WaitState(t, a, id, protocol.StateReceived)
 				case info.Referral.State == protocol.StateRequested && info.Pending == 1:
 					stuck++
 				default:
@@ -322,7 +322,7 @@ func TestAPI_fullDisk(t *testing.T) {
 			t.Errorf("PUT /v1/self/profile once there is room: %d, revision %d; want 200, %d", st, saved.Revision, before.Revision+1)
 		}
 		for _, id := range waiting {
-			waitState(t, b, id, protocol.StateReceived)
+			nodetest.WaitState(t, b, id, protocol.StateReceived)
 			want[id] = protocol.StateReceived
 		}
 
@@ -364,7 +364,7 @@ func TestAPI_readOnlyDisk(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		waitState(t, a, out.Referral.ID, protocol.StateReceived)
+		nodetest.WaitState(t, a, out.Referral.ID, protocol.StateReceived)
 		roomInMap(t, b)
 		before, err := b.Self()
 		if err != nil {
@@ -423,7 +423,7 @@ func TestAPI_readOnlyDisk(t *testing.T) {
 		vol.Repair(t)
 		faultfs.CheckBolt(t, dbB)
 		b = b.Restart(a.GossipAddr())
-		waitState(t, b, waiting.Referral.ID, protocol.StateReceived)
+		nodetest.WaitState(t, b, waiting.Referral.ID, protocol.StateReceived)
 		if st := callAPI(t, b, "POST", "/v1/referrals/"+in+"/accept", nil, nil); st != 200 {
 			t.Errorf("accept after the repair: %d, want 200", st)
 		}
@@ -487,7 +487,7 @@ func TestReferral_unrecordedAckNotResentInALoop(t *testing.T) {
 		roomInMap(t, b)
 		vol.Fail(t)
 		a = a.Restart(b.GossipAddr())
-		waitState(t, a, sent.Referral.ID, protocol.StateReceived)
+		nodetest.WaitState(t, a, sent.Referral.ID, protocol.StateReceived)
 
 		const dup = `hubnet_referral_messages_total{result="duplicate"}`
 		before, lines := metricOf(t, a, dup), strings.Count(blog.String(), "level=ERROR")

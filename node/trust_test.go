@@ -476,7 +476,7 @@ func TestTrust_forgedReferralDecisionRefused(t *testing.T) {
 	a, b, m := hubs[0], hubs[1], hubs[2]
 	mid := idents[2]
 	id := receivedReferral(t, a, b, referralTo(b.ID()))
-	before := waitState(t, a, id, protocol.StateReceived)
+	before := nodetest.WaitState(t, a, id, protocol.StateReceived)
 	mc := natsClient(t, m)
 
 	bad := a.Dropped("bad-signature")
@@ -544,11 +544,11 @@ func TestTrust_replayedAndReaddressedMessagesRefused(t *testing.T) {
 	a, b, m := hubs[0], hubs[1], hubs[2]
 	mid := idents[2]
 	id := acceptedReferral(t, a, b, referralTo(b.ID()))
-	waitState(t, a, id, protocol.StateAccepted)
+	nodetest.WaitState(t, a, id, protocol.StateAccepted)
 
 	ac := natsClient(t, a)
 	captured := captureStart(t, ac, a, b, id)
-	before := waitState(t, a, id, protocol.StateInProgress)
+	before := nodetest.WaitState(t, a, id, protocol.StateInProgress)
 
 	env, err := protocol.OpenEnvelope(captured)
 	if err != nil {
@@ -590,7 +590,7 @@ func TestTrust_replayedAndReaddressedMessagesRefused(t *testing.T) {
 	if _, err := b.Act(id, protocol.EventComplete, api.ReferralAction{Outcome: "service-delivered"}); err != nil {
 		t.Fatal(err)
 	}
-	waitState(t, a, id, protocol.StateCompleted)
+	nodetest.WaitState(t, a, id, protocol.StateCompleted)
 }
 
 // Member M listens to every subject on its own NATS server while A refers an SME to B

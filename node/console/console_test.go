@@ -33,24 +33,6 @@ func twoHubs(t *testing.T) (a, b *nodetest.Hub) {
 	return hubs[0], hubs[1]
 }
 
-// waitState waits until hub h holds referral id in state want.
-func waitState(t *testing.T, h *nodetest.Hub, id string, want protocol.State) api.ReferralInfo {
-	t.Helper()
-	var info api.ReferralInfo
-	nodetest.Eventually(t, 10*time.Second, func() error {
-		var err error
-		info, err = h.Referral(id)
-		if err != nil {
-			return err
-		}
-		if info.Referral.State != want || info.Pending != 0 {
-			return fmt.Errorf("%s holds %s as %s with %d pending, want %s", h.ID(), id, info.Referral.State, info.Pending, want)
-		}
-		return nil
-	})
-	return info
-}
-
 // consoleHubs starts hub-a, where the advisor works, and two hubs in robotics:
 // hub-b, strong and with room, and hub-c, weaker.
 func consoleHubs(t *testing.T) (a, b, c *nodetest.Hub) {
@@ -337,7 +319,7 @@ func TestConsole_referral(t *testing.T) {
 	}
 
 	// Hub B's console: the referral is in the inbox, the SME sealed until acceptance.
-	waitState(t, b, id, protocol.StateReceived)
+	nodetest.WaitState(t, b, id, protocol.StateReceived)
 	p = bb.Get("/referrals?dir=in")
 	if !strings.Contains(p.Body, `href="/referrals/`+id+`"`) || !strings.Contains(p.Body, "Accept or decline by") {
 		t.Fatalf("hub-b inbox lacks the referral\n%s", p.Body)
@@ -377,7 +359,7 @@ func TestConsole_referral(t *testing.T) {
 	}
 
 	// Hub A's console shows the new state.
-	waitState(t, a, id, protocol.StateCompleted)
+	nodetest.WaitState(t, a, id, protocol.StateCompleted)
 	p = ba.Get("/referrals?dir=out")
 	if !strings.Contains(p.Body, `href="/referrals/`+id+`"`) || !strings.Contains(p.Body, `state-completed">completed</span>`) {
 		t.Errorf("hub-a outbox does not show the referral completed\n%s", p.Body)

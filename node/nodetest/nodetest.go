@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/internal/synth"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/node/console"
@@ -214,4 +215,23 @@ func Token(h *Hub) nats.Option {
 		h.t.Fatalf("read token of %s: %v", h.ID(), err)
 	}
 	return nats.Token(tok)
+}
+
+// WaitState waits until hub h holds referral id in state want with nothing left to
+// deliver, and returns it; it fails the test after 10 s.
+func WaitState(t testing.TB, h *Hub, id string, want protocol.State) api.ReferralInfo {
+	t.Helper()
+	var info api.ReferralInfo
+	Eventually(t, 10*time.Second, func() error {
+		var err error
+		info, err = h.Referral(id)
+		if err != nil {
+			return err
+		}
+		if info.Referral.State != want || info.Pending != 0 {
+			return fmt.Errorf("%s holds %s as %s with %d pending, want %s", h.ID(), id, info.Referral.State, info.Pending, want)
+		}
+		return nil
+	})
+	return info
 }
