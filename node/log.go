@@ -97,11 +97,11 @@ var natsRouteReasons = []struct{ text, reason string }{
 	{"without a certificate", "no-cert"},
 	{"revoked", "revoked"},
 	{"not an admitted", "not-admitted"},
+	{"timeout", "timeout"},
+	{"Timeout", "timeout"},
 	{"certificate", "bad-cert"},
 	{"TLS", "tls"},
 	{"uthentication", "auth"},
-	{"timeout", "timeout"},
-	{"Timeout", "timeout"},
 	{"arser", "protocol"},
 }
 

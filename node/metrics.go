@@ -66,7 +66,21 @@ func newMetrics(n *Node) *metrics {
 		}
 		return float64(c)
 	})
-	m.reg.MustRegister(m.dropped, m.fetches, m.searches, m.answers, m.liveTime, m.referralMsgs, peers, n.refusals.total,
+	clock := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hubnet_clock_offset_seconds",
+		Help: "How far this hub's clock is ahead of its peers' (negative: behind), the median over the peers heard from in the last hour.",
+	}, func() float64 {
+		s, _ := n.ClockSkew()
+		return float64(s.OffsetMS) / 1000
+	})
+	clockPeers := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hubnet_clock_offset_peers",
+		Help: "How many peers hubnet_clock_offset_seconds is estimated from.",
+	}, func() float64 {
+		s, _ := n.ClockSkew()
+		return float64(s.Peers)
+	})
+	m.reg.MustRegister(clock, clockPeers, m.dropped, m.fetches, m.searches, m.answers, m.liveTime, m.referralMsgs, peers, n.refusals.total,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

@@ -54,7 +54,9 @@ type Node struct {
 	httpLn     net.Listener
 	http       *http.Server
 	metrics    *metrics
-	refusals   *refusals // counts and logs, bounded, what the hub refuses
+	refusals   *refusals  // counts and logs, bounded, what the hub refuses
+	limits     *limiter   // Config.Limits at work
+	clock      *clockSkew // how far the clock is from the peers'
 	dir        *directory
 	index      *index                             // other hubs' profiles, ready for search
 	selfCand   atomic.Pointer[protocol.Candidate] // the own profile, for live queries
@@ -275,6 +277,8 @@ func newNode(cfg Config, s *store.Store) (*Node, error) {
 	n.trust = newTrust(n, netw)
 	n.delegate = &delegate{trust: n.trust}
 	n.refusals = newRefusals(n.log)
+	n.limits = newLimiter(cfg.Limits)
+	n.clock = newClockSkew()
 	n.metrics = newMetrics(n)
 	n.dir = newDirectory(n)
 	n.index = newIndex()
