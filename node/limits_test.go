@@ -74,12 +74,19 @@ func TestLimits_liveQueryRateLimited(t *testing.T) {
 	if st, _, code := call(t, h, "POST", "/v1/query", liveQuery, map[string]string{"Content-Type": "application/json", "Authorization": "Bearer " + tok}); st != http.StatusOK {
 		t.Errorf("live query with the token: %d %s, want 200", st, code)
 	}
+	// The console's live search for a visitor draws on the same bucket.
+	if st, retry, _ := call(t, h, "GET", "/search?live=1&tech=robotics", "", nil); st != http.StatusTooManyRequests || retry == "" {
+		t.Errorf("console live search past the burst: %d, Retry-After %q; want 429 with Retry-After", st, retry)
+	}
+	if st, _, _ := call(t, h, "GET", "/search?tech=robotics", "", nil); st != http.StatusOK {
+		t.Errorf("console search of the directory: %d, want 200", st)
+	}
 	// Reads have their own bucket.
 	if st, _, _ := call(t, h, "GET", "/v1/hubs", "", nil); st != http.StatusOK {
 		t.Errorf("GET /v1/hubs after the live queries: %d, want 200", st)
 	}
-	if n := h.Refused(node.RefusedHTTP, "live-query-rate"); n != 1 {
-		t.Errorf("refusals counted: %v, want 1", n)
+	if n := h.Refused(node.RefusedHTTP, "live-query-rate"); n != 2 {
+		t.Errorf("refusals counted: %v, want 2", n)
 	}
 }
 
