@@ -502,6 +502,9 @@ func TestTrust_forgedReferralDecisionRefused(t *testing.T) {
 	if err != nil || env.Verify(self.SignKey) != nil || env.Type != protocol.TypeReferralAck {
 		t.Fatalf("answer %s (%v), want an acknowledgement signed by hub-1", reply.Data, err)
 	}
+	if err := env.Unseal(mid); err != nil {
+		t.Fatalf("acknowledgement to M: %v", err)
+	}
 	var ack protocol.ReferralAck
 	if err := env.Decode(&ack); err != nil || ack.Result != protocol.AckRefused {
 		t.Errorf("acknowledgement %+v (%v), want refused", ack, err)
@@ -618,18 +621,14 @@ func TestTrust_eavesdropperReadsOnlyCiphertext(t *testing.T) {
 	req.SME.ContactPhone = "+358 40 123 4567"
 	id := acceptedReferral(t, a, b, req)
 
-	var details []protocol.ReferralDetails
+	var details []protocol.Envelope
 	nodetest.Eventually(t, 5*time.Second, func() error {
 		mu.Lock()
 		defer mu.Unlock()
 		details = details[:0]
 		for _, data := range seen {
 			if env, err := protocol.OpenEnvelope(data); err == nil && env.Type == protocol.TypeReferralDetails {
-				var d protocol.ReferralDetails
-				if err := env.Decode(&d); err != nil {
-					return err
-				}
-				details = append(details, d)
+				details = append(details, env)
 			}
 		}
 		if len(details) == 0 {
@@ -647,18 +646,13 @@ func TestTrust_eavesdropperReadsOnlyCiphertext(t *testing.T) {
 	}
 	mu.Unlock()
 
-	aSelf, err := a.Self()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var from [32]byte
-	copy(from[:], aSelf.BoxKey)
-	for _, d := range details {
-		if d.Referral != id || len(d.SME.Box) == 0 || len(d.SME.Nonce) != 24 {
-			t.Errorf("details %+v: want referral %s with a sealed box", d, id)
+	// The whole message is sealed to hub-2, and M's box key does not open it.
+	for _, env := range details {
+		if env.V != protocol.SealedVersion || env.To != b.ID() {
+			t.Errorf("details of version %d to %s, want version %d to %s", env.V, env.To, protocol.SealedVersion, b.ID())
 		}
-		if sme, err := protocol.OpenSME(d.SME, mid, from); err == nil {
-			t.Errorf("M opened the sealed details: %+v", sme)
+		if err := env.Unseal(mid); !errors.Is(err, protocol.ErrBadSeal) {
+			t.Errorf("M opened the sealed details: got %v, want %v", err, protocol.ErrBadSeal)
 		}
 	}
 	info, err := b.Referral(id)
