@@ -69,6 +69,10 @@ type Config struct {
 	// RetryMin and RetryMax bound the backoff between delivery attempts. Defaults 1s
 	// and 5 minutes.
 	RetryMin, RetryMax time.Duration
+	// KeyRollWait is how long a hub that rolls the gossip key after a revocation
+	// waits for every other member to take each step of the roll before it goes on
+	// without those that have not. Default 1 minute.
+	KeyRollWait time.Duration
 
 	// Limits bounds what clients may ask of the HTTP API and console without the
 	// operator token, and how fast the token may be guessed. Zero fields take the
@@ -109,6 +113,7 @@ func DefaultConfig() Config {
 		DeliveryTimeout: 5 * time.Second,
 		RetryMin:        time.Second,
 		RetryMax:        5 * time.Minute,
+		KeyRollWait:     time.Minute,
 	}
 }
 
@@ -179,7 +184,7 @@ func (c *Config) validate() error {
 	}{
 		{&c.ReceiveWithin, def.ReceiveWithin}, {&c.DecideWithin, def.DecideWithin},
 		{&c.DecisionGrace, def.DecisionGrace}, {&c.DeliveryTimeout, def.DeliveryTimeout},
-		{&c.RetryMin, def.RetryMin}, {&c.RetryMax, def.RetryMax},
+		{&c.RetryMin, def.RetryMin}, {&c.RetryMax, def.RetryMax}, {&c.KeyRollWait, def.KeyRollWait},
 	} {
 		if *d.v <= 0 {
 			*d.v = d.def

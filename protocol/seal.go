@@ -23,11 +23,11 @@ import (
 // this version refuses an unsealed referral message or query answer the same way.
 const SealedVersion = 2
 
-// sealedTypes are the types whose bodies travel sealed: a referral's messages and a
-// live query's answers. Profiles, their hints and live queries are for every member;
+// sealedTypes are the types whose bodies travel sealed: a referral's messages, a
+// live query's answers and the steps of a gossip key roll. Profiles, their hints and live queries are for every member;
 // a wire error tells only why a request failed, and must be readable by a hub that
 // cannot open a seal.
-var sealedTypes = []string{TypeReferralOffer, TypeReferralEvent, TypeReferralDetails, TypeReferralAck, TypeQueryAnswer}
+var sealedTypes = []string{TypeReferralOffer, TypeReferralEvent, TypeReferralDetails, TypeReferralAck, TypeQueryAnswer, TypeGossipKey}
 
 // SealedType reports whether envelopes of type typ travel sealed to their recipient.
 func SealedType(typ string) bool { return slices.Contains(sealedTypes, typ) }
