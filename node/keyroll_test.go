@@ -76,6 +76,22 @@ func TestKeyRoll_revokedHubHearsNothing(t *testing.T) {
 	})
 	t.Logf("revoked hub: revision %d of %s, the others %d", revisionAt(r, a.ID()), a.ID(), p.Revision)
 	stillWorking(t, a, b)
+
+	// A hub admitted after the roll, with network.json's key, is not let in until its
+	// operator installs and uses the key an operator of the network reads from a hub.
+	pn := nodetest.Profile("hub-5")
+	late := nodetest.Start(t, net, "hub-5", &pn, a.GossipAddr())
+	holds(t, 2*time.Second, notMember(late.ID(), a, b, c))
+	key := a.CurrentGossipKey()
+	if key.Fingerprint != primary || node.KeyFingerprint(key.Key) != primary {
+		t.Fatalf("hub-1's current key %s, want %s", key.Fingerprint, primary)
+	}
+	for _, op := range []string{"install", "use"} {
+		if _, err := late.ChangeGossipKeys(api.GossipKeyChange{Op: op, Key: key.Key}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodetest.Eventually(t, 15*time.Second, func() error { return nodetest.Converged([]*nodetest.Hub{a, b, c, late}) })
 }
 
 // Two revocations handed to two hubs at once start two rolls that cross: the hubs
