@@ -55,25 +55,38 @@ func TestImport_smallWorkbook(t *testing.T) {
 	}{
 		{row: 2, profile: &protocol.Profile{
 			ID: "robocoast", Name: "RoboCoast", Title: "Robocoast EDIH", Type: protocol.HubEDIH, Country: "FI",
-			Website: "https://robocoast.eu/", Languages: []string{"fi", "sv"},
+			Website: "https://robocoast.eu/", Languages: []string{},
 			Description:  "Robots for the Satakunta coast.\nSecond line.",
 			Technologies: map[string]int{"robotics": 5, "ai-decision-support": 3},
 			Services:     map[string]int{"field-trial": 4, "sme-support": 2},
 			Sectors:      map[string]int{"C": 5, "D": 4},
+			Inferred: &protocol.Inferred{
+				Regions:   []protocol.Hint{{Value: "FI1B1", Source: `Contact Location: town "02150 Espoo", in Helsinki-Uusimaa`}},
+				Languages: []protocol.Hint{{Value: "fi", Source: "official language of FI"}, {Value: "sv", Source: "official language of FI"}},
+			},
 		}},
 		{row: 3, profile: &protocol.Profile{
 			ID: "retail-hub", Name: "Retail Hub", Title: "Retail Hub Flanders", Type: protocol.HubDIH, Country: "BE",
-			Website: "https://www.retailhub.be", Languages: []string{"nl", "fr", "de"},
+			Website: "https://www.retailhub.be", Languages: []string{},
 			Technologies: map[string]int{"micro-nanoelectronics-optoelectronics": 3},
 			Services:     map[string]int{"technology-transfer": 1},
 			Sectors:      map[string]int{"G": 4, "I": 2, "79": 2},
+			Inferred: &protocol.Inferred{
+				Regions:   []protocol.Hint{{Value: "BE24", Source: "Contact Location: postcode 3001, in the province Prov. Vlaams-Brabant"}},
+				Languages: []protocol.Hint{{Value: "nl", Source: "official language of Flanders (BE24)"}},
+			},
 		}, notes: []string{`website: "www.retailhub.be" has no scheme; https:// added`}},
 		{row: 5, profile: &protocol.Profile{
 			ID: "quantum-valley", Name: "Quantum Valley", Type: protocol.HubSoE, Country: "DE",
-			Languages:    []string{"de"},
+			Languages:    []string{},
 			Technologies: map[string]int{"robotics": 2},
 			Services:     map[string]int{"finance": 5},
 			Sectors:      map[string]int{"O": 4},
+			Inferred: &protocol.Inferred{
+				Regions:   []protocol.Hint{{Value: "DEA2D", Source: `Contact Location: town "52062 Aachen", named in the NUTS 3 region Städteregion Aachen`}},
+				Languages: []protocol.Hint{{Value: "de", Source: "official language of DE"}},
+				Sectors:   []protocol.Hint{{Value: "O", Level: 3, Source: `catalogue sector "Defence" - 3`}},
+			},
 		}, notes: []string{
 			`website: the catalogue gives only the word "Website"; left out`,
 			`technologies: "Quantum Gravity" is not a catalogue technology; left out`,
@@ -81,7 +94,11 @@ func TestImport_smallWorkbook(t *testing.T) {
 		}},
 		{row: 6, profile: &protocol.Profile{
 			ID: "empty-hub", Name: "Empty Hub", Title: "A hub with nothing listed", Type: protocol.HubEDIH, Country: "ES",
-			Languages: []string{"es"},
+			Languages: []string{},
+			Inferred: &protocol.Inferred{
+				Regions:   []protocol.Hint{{Value: "ES412", Source: "Contact Location: postcode 09001, of the province Burgos"}},
+				Languages: []protocol.Hint{{Value: "es", Source: "official language of ES"}},
+			},
 		}, notes: []string{
 			"website: empty in the catalogue; left out",
 			"tags: the catalogue lists no technologies, services or sectors",
@@ -89,31 +106,37 @@ func TestImport_smallWorkbook(t *testing.T) {
 		{row: 7, reason: `Country "Atlantis" is not a country of the catalogue`},
 		{row: 8, profile: &protocol.Profile{
 			ID: "robocoast-2", Name: "ROBOCOAST", Title: "Robocoast Sweden", Type: protocol.HubDIH, Country: "SE",
-			Website: "http://robocoast.se", Languages: []string{"sv"},
+			Website: "http://robocoast.se", Languages: []string{},
 			Technologies: map[string]int{"robotics": 4},
+			Inferred:     &protocol.Inferred{Languages: []protocol.Hint{{Value: "sv", Source: "official language of SE"}}},
 		}, notes: []string{
+			"regions: none derived from the address: no part of the address (Somewhere 1, 1000 Town) is a region's name, and SE postcodes name no region",
 			"services: none listed in the catalogue",
 			"sectors: none listed in the catalogue",
 			`id: "robocoast" is taken by row 2; this hub is "robocoast-2"`,
 		}},
 		{row: 9, profile: &protocol.Profile{
 			ID: "verbose-hub", Name: "Verbose Hub", Type: protocol.HubDIH, Country: "IE",
-			Languages: []string{"en", "ga"}, Description: wantLong,
+			Languages: []string{}, Description: wantLong,
 			Technologies: map[string]int{"big-data": 2},
+			Inferred:     &protocol.Inferred{Languages: []protocol.Hint{{Value: "en", Source: "official language of IE"}, {Value: "ga", Source: "official language of IE"}}},
 		}, notes: []string{
 			"description: longer than 10000 characters; cut at a word boundary",
 			"website: empty in the catalogue; left out",
+			"regions: none derived from the address: no part of the address (Somewhere 1, 1000 Town) is a region's name, and IE postcodes name no region",
 			"services: none listed in the catalogue",
 			"sectors: none listed in the catalogue",
 		}},
 		{row: 10, profile: &protocol.Profile{
 			ID: "lukasiewicz-hub-odegard-strasse", Name: "Łukasiewicz Hub – Ødegård Straße", Type: protocol.HubEDIH, Country: "TR",
-			Languages:    []string{"tr"},
+			Languages:    []string{},
 			Technologies: map[string]int{"big-data": 3},
 			Services:     map[string]int{"prototyping": 2},
+			Inferred:     &protocol.Inferred{Languages: []protocol.Hint{{Value: "tr", Source: "official language of TR"}}},
 		}, notes: []string{
 			"website: empty in the catalogue; left out",
 			`technologies: "Robotics" has no level 1-5; left out`,
+			"regions: none derived from the address: no part of the address (Somewhere 1, 1000 Town) is a region's name, and TR postcodes name no region",
 			"sectors: none listed in the catalogue",
 		}},
 		{row: 11, reason: "repeats row 3 cell for cell"},
@@ -198,7 +221,9 @@ func TestHub_YAML_commentsAndNotes(t *testing.T) {
 		"hubnet profile apply -f quantum-valley.yaml\n",
 		"# Notes:\n",
 		`#   - technologies: "Quantum Gravity" is not a catalogue technology; left out` + "\n",
-		"\nlanguages: # from the country's official languages; check\n  - de\n",
+		"\n# Guessed, not declared: they rank the hub but never exclude it.",
+		"\ninferred:\n  regions:\n    - value: DEA2D\n",
+		"  languages:\n    - value: de\n      source: official language of DE\n",
 		"\nid: quantum-valley\n",
 	} {
 		if !strings.Contains(got, want) {
