@@ -442,6 +442,32 @@ func TestImport_realExport(t *testing.T) {
 	if imported+notImported != len(hubs) {
 		t.Errorf("imported %d + not imported %d != %d rows", imported, notImported, len(hubs))
 	}
+	withRegion, byCountry, bySource := 0, map[string]int{}, map[string]int{}
+	for _, h := range hubs {
+		if h.Region.Code == "" {
+			t.Logf("row %d %s (%s): no region: %s", h.Row, h.ID, h.Country, h.Region.Why)
+			continue
+		}
+		withRegion++
+		byCountry[h.Country]++
+		src := h.Region.Source
+		switch {
+		case strings.HasPrefix(src, "postcode"):
+			bySource["postcode"]++
+		case strings.Contains(src, "the name of the NUTS"):
+			bySource["region's name"]++
+		case strings.Contains(src, "named in the NUTS"):
+			bySource["word of a region's name"]++
+		case strings.Contains(src, "only NUTS 3"):
+			bySource["only region"]++
+		default:
+			bySource["table of towns"]++
+		}
+	}
+	t.Logf("%d rows with a region; by country %v; by source %v", withRegion, byCountry, bySource)
+	if withRegion < 350 {
+		t.Errorf("%d rows with a region derived from the address, want at least 350", withRegion)
+	}
 	t.Logf("rows read %d, imported %d, with notes %d, not imported %d; types %v; notes per field %v",
 		len(hubs), imported, withNotes, notImported, types, notes)
 }
