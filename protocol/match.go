@@ -189,22 +189,19 @@ func NewCandidate(p *Profile) *Candidate {
 			c.langBits[i/64] |= 1 << (i % 64)
 		}
 	}
-	c.declLangs = len(p.Languages) > 0
+	guessed := p.GuessedLanguages()
+	c.declLangs = len(guessed) == 0
+	for _, h := range guessed {
+		if i, ok := languageIndex[primaryLanguage(h.Value)]; ok {
+			c.hintLang[i/64] |= 1 << (i % 64)
+		}
+	}
 	c.regions = p.Regions
+	for _, h := range p.GuessedRegions() {
+		c.regions = append(c.regions, h.Value)
+		c.regionsInferred = true
+	}
 	if in := p.Inferred; in != nil {
-		if !c.declLangs {
-			for _, h := range in.Languages {
-				if i, ok := languageIndex[primaryLanguage(h.Value)]; ok {
-					c.hintLang[i/64] |= 1 << (i % 64)
-				}
-			}
-		}
-		if len(c.regions) == 0 {
-			for _, h := range in.Regions {
-				c.regions = append(c.regions, h.Value)
-				c.regionsInferred = true
-			}
-		}
 		for _, h := range in.Sectors {
 			s, ok := SectorByCode(h.Value)
 			if !ok {

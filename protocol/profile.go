@@ -72,6 +72,24 @@ type Hint struct {
 	Source string `json:"source" yaml:"source"`
 }
 
+// GuessedLanguages returns the inferred languages when the hub has declared none:
+// the languages search ranks by without filtering; nil when the hub declared its own.
+func (p *Profile) GuessedLanguages() []Hint {
+	if len(p.Languages) > 0 || p.Inferred == nil {
+		return nil
+	}
+	return p.Inferred.Languages
+}
+
+// GuessedRegions returns the inferred regions when the hub has declared none; nil
+// when it declared its own, which override them.
+func (p *Profile) GuessedRegions() []Hint {
+	if len(p.Regions) > 0 || p.Inferred == nil {
+		return nil
+	}
+	return p.Inferred.Regions
+}
+
 // Contact is a role address, such as a partnerships desk; no person's name is needed.
 type Contact struct {
 	Role  string `json:"role,omitempty" yaml:"role,omitempty"`
@@ -90,6 +108,13 @@ type Capacity struct {
 
 // Free returns the places available, never below zero.
 func (c Capacity) Free() int { return max(c.Available, 0) }
+
+// Stale reports whether the capacity was updated more than StaleAfterDays before now:
+// search counts it StaleCapacity of its free places and says it is stale. A capacity
+// without an updated time is not stale.
+func (c Capacity) Stale(now time.Time) bool {
+	return !c.Updated.IsZero() && c.Updated.Unix() < now.Add(-StaleAfterDays*24*time.Hour).Unix()
+}
 
 // Validate checks every field of the profile and returns all problems at once as a
 // *ValidationError, each naming the field and the rule.
