@@ -369,3 +369,38 @@ func TestCandidate_withCapacity(t *testing.T) {
 		t.Errorf("a family offered only through capacity survives its removal")
 	}
 }
+
+// TestRank_guessedLanguagesNeverExclude: a hub whose languages are guessed from its
+// country is ranked by them, below one that declares the language, but never left
+// out; a hub that declares other languages is.
+func TestRank_guessedLanguagesNeverExclude(t *testing.T) {
+	declared := hub("declared-sv", "SE", func(p *Profile) { p.Languages = []string{"sv", "en"} })
+	guessedDA := hub("guessed-da", "DK", func(p *Profile) {
+		p.Languages = []string{"da"}
+		p.Inferred = &Inferred{Languages: []Hint{{Value: "da", Source: "official language of DK"}}}
+	})
+	guessedSV := hub("guessed-sv", "FI", func(p *Profile) {
+		p.Languages = []string{"fi", "sv"}
+		p.Inferred = &Inferred{Languages: []Hint{{Value: "fi", Source: "official language of FI"}, {Value: "sv", Source: "official language of FI"}}}
+	})
+	onlyDE := hub("declared-de", "DE", func(p *Profile) { p.Languages = []string{"de"} })
+	q := Query{Languages: []string{"sv"}}
+	wantOrder(t, rank(t, q, onlyDE, guessedDA, guessedSV, declared), "declared-sv", "guessed-sv", "guessed-da")
+
+	m, err := NewMatcher(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		p    *Profile
+		want string
+	}{
+		{declared, "works in sv"},
+		{guessedSV, "probably works in sv (its country's language, not declared)"},
+		{guessedDA, "languages not declared; sv not among those of its country"},
+	} {
+		if got := m.Explain(NewCandidate(c.p)); !slices.Contains(got, c.want) {
+			t.Errorf("%s: reasons %q, want %q among them", c.p.ID, got, c.want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -72,13 +73,55 @@ type Hint struct {
 	Source string `json:"source" yaml:"source"`
 }
 
-// GuessedLanguages returns the inferred languages when the hub has declared none:
-// the languages search ranks by without filtering; nil when the hub declared its own.
+// GuessedLanguages returns the inferred languages, with their sources, of a hub that
+// has declared none: search ranks by them without filtering. nil when the hub
+// declared its languages. A profile with inferred languages repeats them in
+// Languages, which every version of the protocol requires (see docs/protocol.md).
 func (p *Profile) GuessedLanguages() []Hint {
-	if len(p.Languages) > 0 || p.Inferred == nil {
+	if p.Inferred == nil {
 		return nil
 	}
 	return p.Inferred.Languages
+}
+
+// KeepInferred carries the inferred values of cur, the profile before an edit, over
+// to p, the edited one that has none of its own: regions and sectors always (declared
+// regions override the inferred ones), and the languages only while p's languages are
+// still the guessed ones. An edit that changes the languages declares them.
+func (p *Profile) KeepInferred(cur *Profile) {
+	if p.Inferred != nil || cur == nil || cur.Inferred == nil {
+		return
+	}
+	in := *cur.Inferred
+	if !sameLanguages(p.Languages, in.Languages) {
+		in.Languages = nil
+	}
+	if len(in.Regions)+len(in.Languages)+len(in.Sectors) > 0 {
+		p.Inferred = &in
+	}
+}
+
+// sameLanguages reports whether tags and the hints' values are the same languages,
+// in any order.
+func sameLanguages(tags []string, hints []Hint) bool {
+	if len(tags) != len(hints) {
+		return false
+	}
+	for _, h := range hints {
+		if !slices.ContainsFunc(tags, func(t string) bool { return CanonicalLanguageTag(t) == CanonicalLanguageTag(h.Value) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// hintValues lists the hints' values, comma-separated.
+func hintValues(hints []Hint) string {
+	vals := make([]string, len(hints))
+	for i, h := range hints {
+		vals[i] = h.Value
+	}
+	return strings.Join(vals, ", ")
 }
 
 // GuessedRegions returns the inferred regions when the hub has declared none; nil
@@ -155,8 +198,10 @@ func (p *Profile) Validate() error {
 			v.add("website", "must be an absolute http or https URL")
 		}
 	}
-	if len(p.Languages) == 0 && (p.Inferred == nil || len(p.Inferred.Languages) == 0) {
-		v.add("languages", "must list at least one language, declared or inferred")
+	if len(p.Languages) == 0 {
+		v.add("languages", "must list at least one language")
+	} else if p.Inferred != nil && len(p.Inferred.Languages) > 0 && !sameLanguages(p.Languages, p.Inferred.Languages) {
+		v.add("languages", "must repeat the languages of inferred.languages (%s), which mark them as guessed; to declare the hub's own languages, remove inferred.languages", hintValues(p.Inferred.Languages))
 	}
 	seen = map[string]bool{}
 	for i, tag := range p.Languages {

@@ -55,7 +55,7 @@ func TestImport_smallWorkbook(t *testing.T) {
 	}{
 		{row: 2, profile: &protocol.Profile{
 			ID: "robocoast", Name: "RoboCoast", Title: "Robocoast EDIH", Type: protocol.HubEDIH, Country: "FI",
-			Website: "https://robocoast.eu/", Languages: []string{},
+			Website: "https://robocoast.eu/", Languages: []string{"fi", "sv"},
 			Description:  "Robots for the Satakunta coast.\nSecond line.",
 			Technologies: map[string]int{"robotics": 5, "ai-decision-support": 3},
 			Services:     map[string]int{"field-trial": 4, "sme-support": 2},
@@ -67,7 +67,7 @@ func TestImport_smallWorkbook(t *testing.T) {
 		}},
 		{row: 3, profile: &protocol.Profile{
 			ID: "retail-hub", Name: "Retail Hub", Title: "Retail Hub Flanders", Type: protocol.HubDIH, Country: "BE",
-			Website: "https://www.retailhub.be", Languages: []string{},
+			Website: "https://www.retailhub.be", Languages: []string{"nl"},
 			Technologies: map[string]int{"micro-nanoelectronics-optoelectronics": 3},
 			Services:     map[string]int{"technology-transfer": 1},
 			Sectors:      map[string]int{"G": 4, "I": 2, "79": 2},
@@ -78,7 +78,7 @@ func TestImport_smallWorkbook(t *testing.T) {
 		}, notes: []string{`website: "www.retailhub.be" has no scheme; https:// added`}},
 		{row: 5, profile: &protocol.Profile{
 			ID: "quantum-valley", Name: "Quantum Valley", Type: protocol.HubSoE, Country: "DE",
-			Languages:    []string{},
+			Languages:    []string{"de"},
 			Technologies: map[string]int{"robotics": 2},
 			Services:     map[string]int{"finance": 5},
 			Sectors:      map[string]int{"O": 4},
@@ -94,7 +94,7 @@ func TestImport_smallWorkbook(t *testing.T) {
 		}},
 		{row: 6, profile: &protocol.Profile{
 			ID: "empty-hub", Name: "Empty Hub", Title: "A hub with nothing listed", Type: protocol.HubEDIH, Country: "ES",
-			Languages: []string{},
+			Languages: []string{"es"},
 			Inferred: &protocol.Inferred{
 				Regions:   []protocol.Hint{{Value: "ES412", Source: "Contact Location: postcode 09001, of the province Burgos"}},
 				Languages: []protocol.Hint{{Value: "es", Source: "official language of ES"}},
@@ -106,7 +106,7 @@ func TestImport_smallWorkbook(t *testing.T) {
 		{row: 7, reason: `Country "Atlantis" is not a country of the catalogue`},
 		{row: 8, profile: &protocol.Profile{
 			ID: "robocoast-2", Name: "ROBOCOAST", Title: "Robocoast Sweden", Type: protocol.HubDIH, Country: "SE",
-			Website: "http://robocoast.se", Languages: []string{},
+			Website: "http://robocoast.se", Languages: []string{"sv"},
 			Technologies: map[string]int{"robotics": 4},
 			Inferred:     &protocol.Inferred{Languages: []protocol.Hint{{Value: "sv", Source: "official language of SE"}}},
 		}, notes: []string{
@@ -117,7 +117,7 @@ func TestImport_smallWorkbook(t *testing.T) {
 		}},
 		{row: 9, profile: &protocol.Profile{
 			ID: "verbose-hub", Name: "Verbose Hub", Type: protocol.HubDIH, Country: "IE",
-			Languages: []string{}, Description: wantLong,
+			Languages: []string{"en", "ga"}, Description: wantLong,
 			Technologies: map[string]int{"big-data": 2},
 			Inferred:     &protocol.Inferred{Languages: []protocol.Hint{{Value: "en", Source: "official language of IE"}, {Value: "ga", Source: "official language of IE"}}},
 		}, notes: []string{
@@ -129,7 +129,7 @@ func TestImport_smallWorkbook(t *testing.T) {
 		}},
 		{row: 10, profile: &protocol.Profile{
 			ID: "lukasiewicz-hub-odegard-strasse", Name: "Łukasiewicz Hub – Ødegård Straße", Type: protocol.HubEDIH, Country: "TR",
-			Languages:    []string{},
+			Languages:    []string{"tr"},
 			Technologies: map[string]int{"big-data": 3},
 			Services:     map[string]int{"prototyping": 2},
 			Inferred:     &protocol.Inferred{Languages: []protocol.Hint{{Value: "tr", Source: "official language of TR"}}},

@@ -122,7 +122,7 @@ func importRow(row Row) Hub {
 		return h
 	}
 
-	p := &protocol.Profile{Type: h.Type, Country: h.Country, Languages: []string{}, Inferred: &protocol.Inferred{}}
+	p := &protocol.Profile{Type: h.Type, Country: h.Country, Inferred: &protocol.Inferred{}}
 	h.ID = slug(h.Name)
 	if !protocol.ValidID(h.ID) {
 		title := slug(h.Title)
@@ -180,7 +180,13 @@ func importRow(row Row) Hub {
 	} else {
 		h.note("regions", "none derived from the address: %s", region.Why)
 	}
+	// The guessed languages stay in languages too, as every node requires; the hints
+	// mark them as guessed (docs/protocol.md, "Inferred values").
 	p.Inferred.Languages = languageHints(h.Country, region.Code)
+	p.Languages = make([]string, len(p.Inferred.Languages))
+	for i, l := range p.Inferred.Languages {
+		p.Languages[i] = l.Value
+	}
 	empty := map[string]bool{
 		"technologies": strings.TrimSpace(row.Technologies) == "",
 		"services":     strings.TrimSpace(row.Services) == "",

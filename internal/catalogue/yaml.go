@@ -23,7 +23,9 @@ func (h Hub) YAML(source string) ([]byte, error) {
 	for i := 0; i+1 < len(body.Content); i += 2 {
 		if body.Content[i].Value == "inferred" {
 			body.Content[i].HeadComment = "Guessed, not declared: they rank the hub but never exclude it. Declare\n" +
-				"regions and languages above, as the hub knows them, to override."
+				"regions above, as the hub knows them, to override. The languages above\n" +
+				"repeat the guessed ones: to declare the hub's own, write them there and\n" +
+				"remove languages below."
 		}
 	}
 	head := []string{
