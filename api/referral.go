@@ -46,9 +46,17 @@ type ReferralInfo struct {
 	Role     protocol.Role     `json:"role"`    // this hub's role
 	Partner  string            `json:"partner"` // the other hub
 	SME      *protocol.SME     `json:"sme,omitempty"`
-	Pending  int               `json:"pending"` // messages the partner has not acknowledged yet
-	Actions  []protocol.Event  `json:"actions"` // what this hub may do now
-	Updated  time.Time         `json:"updated"`
+	// SMEPurged is when this hub deleted the SME's identity, and SMEPurgeReason why:
+	// consent-expired (the SME's consent ended), retention (the hub's retention period
+	// after the referral ended passed), partner-revoked (at the receiving hub: the
+	// referring hub was revoked), or cancelled (at the receiving hub: the referring hub
+	// cancelled). Both are absent while the hub holds the identity, and when it never
+	// held it.
+	SMEPurged      time.Time        `json:"sme_purged,omitzero"`
+	SMEPurgeReason string           `json:"sme_purge_reason,omitempty"`
+	Pending        int              `json:"pending"` // messages the partner has not acknowledged yet
+	Actions        []protocol.Event `json:"actions"` // what this hub may do now
+	Updated        time.Time        `json:"updated"`
 }
 
 // ReferralAction is the optional body of POST /v1/referrals/{id}/{action}.
