@@ -59,6 +59,29 @@ type ReferralInfo struct {
 	Updated        time.Time        `json:"updated"`
 }
 
+// PurgeReasons says, for people, what each SMEPurgeReason of a ReferralInfo means.
+var PurgeReasons = map[string]string{
+	"consent-expired": "the SME's consent ended",
+	"retention":       "the hub's retention period after the referral ended passed",
+	"partner-revoked": "the referring hub was revoked from the network",
+	"cancelled":       "the referring hub cancelled the referral",
+}
+
+// PurgeNote says when the SME's identity of info was purged and why, as the CLI and
+// the console show it: "SME details purged on 2026-12-06 10:00 (retention: ...)". It
+// is "" while the hub holds the identity, or never held it. layout formats the time,
+// in the time's own location.
+func PurgeNote(info ReferralInfo, layout string) string {
+	if info.SMEPurged.IsZero() {
+		return ""
+	}
+	why := info.SMEPurgeReason
+	if s, ok := PurgeReasons[why]; ok {
+		why += ": " + s
+	}
+	return "SME details purged on " + info.SMEPurged.Format(layout) + " (" + why + ")"
+}
+
 // ReferralAction is the optional body of POST /v1/referrals/{id}/{action}.
 type ReferralAction struct {
 	Reason  string `json:"reason,omitempty"`  // decline, fail, cancel
