@@ -154,7 +154,7 @@ func revokedNote(rec *store.ReferralRecord, dropped []store.Outgoing, inflight m
 	default:
 		fmt.Fprintf(&b, " %s received the SME's details, sealed to it, after it accepted, and may still hold them: ask its operator to delete them.", partner)
 	}
-	b.WriteString(" This hub keeps them: the SME is its customer.")
+	b.WriteString(" This hub keeps them, the SME being its customer, until the consent ends or the retention period after the referral ends passes.")
 	return b.String()
 }
 
