@@ -658,3 +658,67 @@ func TestConsole_profileKeepsGuesses(t *testing.T) {
 		t.Errorf("saved with languages changed: languages %v, inferred %+v; want them declared and the region still guessed", got.Languages, got.Inferred)
 	}
 }
+
+// When the SME's consent ends, the referral's page at each hub says when the SME's
+// details were deleted and why, and shows them no more.
+func TestConsole_referralPurged(t *testing.T) {
+	t.Parallel()
+	clock := new(nodetest.Clock)
+	net := nodetest.Network(t)
+	var hubs []*nodetest.Hub
+	for _, id := range []string{"hub-1", "hub-2"} {
+		dir := t.TempDir()
+		p := nodetest.Profile(id)
+		nodetest.Init(t, dir, net, id, &p)
+		cfg := nodetest.Config(dir)
+		if len(hubs) > 0 {
+			cfg.Join = []string{hubs[0].GossipAddr()}
+		}
+		cfg.Now, cfg.DecisionGrace = clock.Now, 200*time.Millisecond
+		hubs = append(hubs, nodetest.StartConfig(t, cfg))
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error { return nodetest.Converged(hubs) })
+	a, b := hubs[0], hubs[1]
+	now := clock.Now()
+	sent, err := a.Refer(api.ReferralRequest{To: b.ID(),
+		Need: protocol.Need{Sector: "10", Region: "FI193", Category: protocol.CategorySmall, Family: protocol.FamilyTestBeforeInvest,
+			Description: "Wants to test machine vision for quality control on a bakery line."},
+		SME: protocol.SME{Name: "Leipomo Esimerkki Oy", ContactName: "Aino Example", ContactEmail: "aino@leipomo.example"},
+		Consent: protocol.Consent{GivenBy: "managing director", GivenAt: now.Add(-time.Hour), Recipient: b.ID(),
+			Purpose: "referral for AI test-before-invest services", Until: now.Add(time.Hour)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := sent.Referral.ID
+	nodetest.WaitState(t, b, id, protocol.StateReceived)
+	if _, err := b.Act(id, protocol.EventAccept, api.ReferralAction{}); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if info, _ := b.Referral(id); info.SME == nil {
+			return fmt.Errorf("no SME at hub-2 yet")
+		}
+		return nil
+	})
+
+	clock.Advance(2 * time.Hour)
+	for _, h := range []*nodetest.Hub{a, b} {
+		var info api.ReferralInfo
+		nodetest.Eventually(t, 10*time.Second, func() error {
+			info, _ = h.Referral(id)
+			if info.SMEPurged.IsZero() {
+				return fmt.Errorf("%s: not purged yet", h.ID())
+			}
+			return nil
+		})
+		br := consoletest.NewBrowser(t, h)
+		br.SignIn(h)
+		p := br.Get("/referrals/" + id)
+		at := info.SMEPurged.UTC()
+		want := `SME details purged on <time datetime="` + at.Format(time.RFC3339) + `">` + at.Format("2 Jan 2006 15:04 UTC") +
+			"</time> (consent-expired: the SME's consent ended)"
+		if p.Status != http.StatusOK || !strings.Contains(p.Text(), want) || strings.Contains(p.Text(), "Leipomo Esimerkki Oy") {
+			t.Errorf("referral page at %s: status %d\n%s\nwant it to say %q, and not name the SME", h.ID(), p.Status, p.Text(), want)
+		}
+	}
+}
