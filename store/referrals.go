@@ -22,6 +22,9 @@ type ReferralRecord struct {
 	// details arrive; nil after a purge. It is stored apart from the referral, so that
 	// setting it to nil deletes its bytes.
 	SME *protocol.SME `json:"sme,omitempty"`
+	// Contacts are the referral's contact persons at the two hubs, as far as known
+	// (see people.go).
+	Contacts *Contacts `json:"contacts,omitempty"`
 	// Updated is when the store last wrote the record, by its clock (Options.Now): a
 	// value given to a write is replaced.
 	Updated time.Time `json:"updated"`
@@ -50,6 +53,7 @@ type ReferralFilter struct {
 type referralRow struct {
 	Referral protocol.Referral `json:"referral"`
 	Role     protocol.Role     `json:"role"`
+	Contacts *Contacts         `json:"contacts,omitempty"`
 	Updated  time.Time         `json:"updated"`
 }
 
@@ -232,7 +236,7 @@ func putReferral(tx *bolt.Tx, rec *ReferralRecord) error {
 			return fmt.Errorf("delete index entry: %w", err)
 		}
 	}
-	v, err := json.Marshal(referralRow{Referral: rec.Referral, Role: rec.Role, Updated: rec.Updated})
+	v, err := json.Marshal(referralRow{Referral: rec.Referral, Role: rec.Role, Contacts: rec.Contacts, Updated: rec.Updated})
 	if err != nil {
 		return fmt.Errorf("encode referral: %w", err)
 	}
@@ -273,7 +277,7 @@ func decodeReferral(v, sme []byte) (ReferralRecord, error) {
 	if err := json.Unmarshal(v, &r); err != nil {
 		return ReferralRecord{}, fmt.Errorf("decode referral: %w", err)
 	}
-	rec := ReferralRecord{Referral: r.Referral, Role: r.Role, Updated: r.Updated}
+	rec := ReferralRecord{Referral: r.Referral, Role: r.Role, Contacts: r.Contacts, Updated: r.Updated}
 	if sme != nil {
 		rec.SME = new(protocol.SME)
 		if err := json.Unmarshal(sme, rec.SME); err != nil {
@@ -307,6 +311,7 @@ func checkChange(rec *ReferralRecord, id string, out []Outgoing, kpis []protocol
 		if rec.SME != nil {
 			v.Add("sme.", rec.SME.Validate())
 		}
+		rec.Contacts.check(v)
 	}
 	seen := make(map[string]bool, len(out))
 	for i, o := range out {
