@@ -46,9 +46,11 @@ type ReferralInfo struct {
 	Role     protocol.Role     `json:"role"`    // this hub's role
 	Partner  string            `json:"partner"` // the other hub
 	SME      *protocol.SME     `json:"sme,omitempty"`
-	Pending  int               `json:"pending"` // messages the partner has not acknowledged yet
-	Actions  []protocol.Event  `json:"actions"` // what this hub may do now
-	Updated  time.Time         `json:"updated"`
+	// Contacts are whom to talk to about the referral at each hub, as far as known.
+	Contacts *Contacts        `json:"contacts,omitempty"`
+	Pending  int              `json:"pending"` // messages the partner has not acknowledged yet
+	Actions  []protocol.Event `json:"actions"` // what this hub may do now
+	Updated  time.Time        `json:"updated"`
 }
 
 // ReferralAction is the optional body of POST /v1/referrals/{id}/{action}.

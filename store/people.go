@@ -318,6 +318,8 @@ func validKeyID(id string) bool {
 type Contacts struct {
 	Own     *protocol.PersonContact `json:"own,omitempty"`
 	Partner *protocol.PersonContact `json:"partner,omitempty"`
+	// OwnSent says whether Own went, sealed, to the other hub in a message.
+	OwnSent bool `json:"own_sent,omitempty"`
 }
 
 // check adds the problems of c, which may be nil, to v.
