@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -103,7 +104,7 @@ func (a *app) printLink(cmd *cobra.Command, what string, f func(*api.Client) (ap
 		return err
 	}
 	_, err = fmt.Fprintf(w, "%s <%s>, %s\nsign-in link (works once, until %s):\n  %s\ncode: %s\n",
-		l.Person.Name, l.Person.Email, l.Person.Role, stamp(l.Expires), l.Link, l.Code)
+		l.Person.Name, l.Person.Email, l.Person.Role, when(l.Expires), l.Link, l.Code)
 	return err
 }
 
@@ -148,7 +149,7 @@ func (a *app) printPeople(w io.Writer, raw []byte, list []api.Person) error {
 		}
 		link := "-"
 		if !p.LinkExpires.IsZero() {
-			link = stamp(p.LinkExpires)
+			link = when(p.LinkExpires)
 		}
 		t.row(p.Email, p.Name, p.Role, pw, link)
 	}
@@ -189,3 +190,6 @@ Their name stays in the history of the referrals they acted on.`,
 
 // scopeList is the help's list of scopes.
 var scopeList = strings.Join([]string{api.ScopeRead, api.ScopeRefer, api.ScopeAct, api.ScopeReport, api.ScopeAdmin}, ", ")
+
+// when spells a time of people and tokens, in UTC to the minute.
+func when(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
