@@ -28,7 +28,14 @@ const (
 
 // Refer sends a referral: it is stored with its offer in one transaction, and the
 // offer is delivered to the receiving hub from the outbox, now or when it is back.
+// No person is named in its history: see ReferAs.
 func (n *Node) Refer(req api.ReferralRequest) (api.ReferralInfo, error) {
+	return n.ReferAs(Actor{}, req)
+}
+
+// ReferAs sends a referral as Refer does, made by by: its history names by, and a
+// person becomes the referral's contact at this hub (referral_people.go).
+func (n *Node) ReferAs(by Actor, req api.ReferralRequest) (api.ReferralInfo, error) {
 	now := n.cfg.Now()
 	if err := req.Validate(n.id.ID, now); err != nil {
 		return api.ReferralInfo{}, err
@@ -49,12 +56,14 @@ func (n *Node) Refer(req api.ReferralRequest) (api.ReferralInfo, error) {
 	if err := r.Apply(protocol.EventSend, protocol.RoleSender, n.id.ID, now, ""); err != nil {
 		return api.ReferralInfo{}, err
 	}
-	o, err := n.referrals.outgoing(req.To, r.ID, protocol.TypeReferralOffer, protocol.ReferralOffer{V: protocol.Version, Referral: r}, now)
+	r.SetPerson(protocol.EventSend, by.Name)
+	contacts, sealed := n.ownContact(by, req.To, nil)
+	o, err := n.referrals.outgoing(req.To, r.ID, protocol.TypeReferralOffer, protocol.ReferralOffer{V: protocol.Version, Referral: r, Contact: sealed}, now)
 	if err != nil {
 		return api.ReferralInfo{}, err
 	}
 	sme := req.SME
-	rec := store.ReferralRecord{Referral: r, Role: protocol.RoleSender, SME: &sme, Updated: now}
+	rec := store.ReferralRecord{Referral: r, Role: protocol.RoleSender, SME: &sme, Contacts: contacts, Updated: now}
 	if err := n.store.SaveReferral(rec, []store.Outgoing{o}, nil); err != nil {
 		return api.ReferralInfo{}, err
 	}
@@ -202,7 +211,9 @@ func (e *referrals) deliver(o store.Outgoing) {
 	// What the acknowledgement tells is recorded in the transaction that removes the
 	// entry: a crash before it sends the message again, and the same
 	// acknowledgement comes back.
+	var purged *store.ReferralRecord // the record, if settling purged the SME's identity
 	err = e.n.store.Acknowledged(o.ID, o.Referral, func(rec *store.ReferralRecord) (bool, []protocol.KPIRecord, error) {
+		purged = nil
 		if ack.Result == protocol.AckRefused {
 			e.n.log.Warn("referral message refused", "peer", o.To, "referral", o.Referral, "state_there", ack.State, "reason", ack.Error)
 		}
@@ -212,9 +223,16 @@ func (e *referrals) deliver(o store.Outgoing) {
 		}
 		// The other hub's record has ended: settle with its ending, as it settles
 		// with this hub's.
+		had := rec.SME != nil
 		settled, kpis, err := e.settleAck(rec, *ack.Ending, o.To)
+		if had && rec.SME == nil {
+			purged = rec
+		}
 		return changed || settled, kpis, err
 	})
+	if err == nil && purged != nil {
+		e.purged(*purged, 0)
+	}
 	if err != nil {
 		// Sent again after a backoff, as after a failed attempt: the acknowledgement
 		// will come back the same.
