@@ -45,7 +45,8 @@ func (n *Node) Handle(pattern string, h http.Handler) {
 	n.routes = routes
 }
 
-// Handler returns the node's HTTP API (/v1/..., /healthz, /metrics) and what Handle
+// Handler returns the node's HTTP API (/v1/..., /healthz, /metrics; its OpenAPI
+// document is api.OpenAPI, served at /v1/openapi.json) and what Handle
 // added to it, such as the web console (see docs/console.md). It is what the node's
 // HTTP server serves.
 func (n *Node) Handler() http.Handler {
@@ -95,6 +96,7 @@ func (n *Node) handler(routes []route) http.Handler {
 	}))
 	n.referralRoutes(mux)
 	n.admissionRoutes(mux)
+	mux.HandleFunc("GET /v1/openapi.json", handleOpenAPI)
 	for _, r := range routes {
 		mux.Handle(r.pattern, r.h)
 	}
@@ -102,6 +104,12 @@ func (n *Node) handler(routes []route) http.Handler {
 		writeError(w, http.StatusNotFound, api.ErrorBody{Code: "not-found", Message: "no such endpoint: " + r.Method + " " + r.URL.Path})
 	})
 	return mux
+}
+
+// handleOpenAPI serves the API's OpenAPI document, api.OpenAPI; it needs no token.
+func handleOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(api.OpenAPI())
 }
 
 func (n *Node) handleHealth(w http.ResponseWriter, r *http.Request) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"time"
 )
 
@@ -73,6 +74,11 @@ type Config struct {
 	// Token is the operator's secret for HTTP writes. Empty means the token file in
 	// DataDir.
 	Token string
+
+	// WrapHTTP, when not nil, wraps the handler the HTTP server serves: package
+	// nodetest checks every request and answer against the API's OpenAPI document
+	// this way.
+	WrapHTTP func(http.Handler) http.Handler
 
 	// Logger receives the node's logs; nil discards them.
 	Logger *slog.Logger
