@@ -166,6 +166,11 @@ func check(h http.Handler, w http.ResponseWriter, r *http.Request) []string {
 		}
 		vr := r.Clone(ctx)
 		vr.Body = io.NopCloser(bytes.NewReader(body))
+		if len(body) > 0 {
+			// The node reads a body as JSON whatever its Content-Type, as the
+			// document says: curl -d sends a form's type, and many clients none.
+			vr.Header.Set("Content-Type", "application/json")
+		}
 		in = &openapi3filter.RequestValidationInput{Request: vr, PathParams: params, Route: route, Options: opts}
 		reqErr = openapi3filter.ValidateRequest(ctx, in)
 	}
