@@ -203,7 +203,45 @@ func types(s map[string]any) []string {
 // writes them, and a property that refers to another schema refers to the one of its
 // Go type.
 func TestSchemas_matchGoTypes(t *testing.T) {
-	d := document(t)
+	for _, p := range schemaProblems(document(t)) {
+		t.Error(p)
+	}
+}
+
+// TestSchemas_caught checks that schemaProblems finds each kind of drift between a
+// schema and its Go type.
+func TestSchemas_caught(t *testing.T) {
+	schema := func(d raw, name string) map[string]any {
+		return obj(obj(obj(d["components"])["schemas"])[name])
+	}
+	for _, c := range []struct {
+		change func(d raw)
+		want   string
+	}{
+		{func(d raw) { delete(obj(schema(d, "Health")["properties"]), "peers") }, "Go api.Health has JSON field peers, which schema Health has not"},
+		{func(d raw) { obj(schema(d, "Health")["properties"])["mood"] = map[string]any{"type": "string"} }, "schema Health has property mood"},
+		{func(d raw) { schema(d, "HubInfo")["required"] = []any{"reachable", "revision", "profile"} }, "schema HubInfo does not require id"},
+		{func(d raw) { schema(d, "HubInfo")["required"] = []any{"id", "self", "reachable", "revision", "profile"} }, "schema HubInfo requires self"},
+		{func(d raw) { obj(schema(d, "Hit")["properties"])["score"] = map[string]any{"type": "string"} }, "schema Hit property score has type [string], want number"},
+		{func(d raw) {
+			obj(obj(schema(d, "Referral")["properties"])["history"])["items"] = map[string]any{"$ref": "#/components/schemas/SME"}
+		}, "schema Referral property history has items"},
+		{func(d raw) { obj(schema(d, "ReferralInfo")["properties"])["sme"] = map[string]any{"$ref": "#/components/schemas/Need"} }, "schema ReferralInfo property sme refers to Need"},
+		{func(d raw) { delete(obj(obj(d["components"])["schemas"]), "LiveInfo") }, "schema LiveInfo (Go api.LiveInfo) is not in the document"},
+	} {
+		d := document(t)
+		c.change(d)
+		got := strings.Join(schemaProblems(d), "\n")
+		if !strings.Contains(got, c.want) {
+			t.Errorf("got problems %q, want one that says %q", got, c.want)
+		}
+	}
+}
+
+// schemaProblems returns how the document's schemas differ from their Go types.
+func schemaProblems(d raw) []string {
+	var problems []string
+	t := problemList{&problems}
 	schemas := obj(obj(d["components"])["schemas"])
 	byType := map[reflect.Type][]string{}
 	for name, st := range schemaTypes {
@@ -281,6 +319,14 @@ func TestSchemas_matchGoTypes(t *testing.T) {
 			}
 		}
 	}
+	return problems
+}
+
+// problemList collects problems as a test would report them.
+type problemList struct{ out *[]string }
+
+func (p problemList) Errorf(format string, args ...any) {
+	*p.out = append(*p.out, fmt.Sprintf(format, args...))
 }
 
 func mapKeys[V any](m map[string]V) func(func(string) bool) {
