@@ -221,12 +221,16 @@ func TestSchemas_caught(t *testing.T) {
 		{func(d raw) { delete(obj(schema(d, "Health")["properties"]), "peers") }, "Go api.Health has JSON field peers, which schema Health has not"},
 		{func(d raw) { obj(schema(d, "Health")["properties"])["mood"] = map[string]any{"type": "string"} }, "schema Health has property mood"},
 		{func(d raw) { schema(d, "HubInfo")["required"] = []any{"reachable", "revision", "profile"} }, "schema HubInfo does not require id"},
-		{func(d raw) { schema(d, "HubInfo")["required"] = []any{"id", "self", "reachable", "revision", "profile"} }, "schema HubInfo requires self"},
+		{func(d raw) {
+			schema(d, "HubInfo")["required"] = []any{"id", "self", "reachable", "revision", "profile"}
+		}, "schema HubInfo requires self"},
 		{func(d raw) { obj(schema(d, "Hit")["properties"])["score"] = map[string]any{"type": "string"} }, "schema Hit property score has type [string], want number"},
 		{func(d raw) {
 			obj(obj(schema(d, "Referral")["properties"])["history"])["items"] = map[string]any{"$ref": "#/components/schemas/SME"}
 		}, "schema Referral property history has items"},
-		{func(d raw) { obj(schema(d, "ReferralInfo")["properties"])["sme"] = map[string]any{"$ref": "#/components/schemas/Need"} }, "schema ReferralInfo property sme refers to Need"},
+		{func(d raw) {
+			obj(schema(d, "ReferralInfo")["properties"])["sme"] = map[string]any{"$ref": "#/components/schemas/Need"}
+		}, "schema ReferralInfo property sme refers to Need"},
 		{func(d raw) { delete(obj(obj(d["components"])["schemas"]), "LiveInfo") }, "schema LiveInfo (Go api.LiveInfo) is not in the document"},
 	} {
 		d := document(t)
