@@ -97,13 +97,22 @@ func Wrap(t testing.TB, h http.Handler) http.Handler {
 	if _, err := Document(); err != nil {
 		t.Fatal(err)
 	}
+	return Check(h, func(problem string) { t.Error(problem) })
+}
+
+// Check is Wrap for callers without a testing.TB, such as a package's examples: it
+// calls fail with each problem. It panics when the document does not load.
+func Check(h http.Handler, fail func(problem string)) http.Handler {
+	if _, err := Document(); err != nil {
+		panic(err)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !Checked(r.URL.Path) {
 			h.ServeHTTP(w, r)
 			return
 		}
 		for _, p := range check(h, w, r) {
-			t.Errorf("OpenAPI contract (api/openapi.json): %s %s: %s", r.Method, r.URL.RequestURI(), p)
+			fail(fmt.Sprintf("OpenAPI contract (api/openapi.json): %s %s: %s", r.Method, r.URL.RequestURI(), p))
 		}
 	})
 }
