@@ -97,7 +97,7 @@ func Wrap(t testing.TB, h http.Handler) http.Handler {
 	if _, err := Document(); err != nil {
 		t.Fatal(err)
 	}
-	return Check(h, func(problem string) { t.Error(problem) })
+	return Check(h, func(problem string) { t.Errorf("%s", problem) })
 }
 
 // Check is Wrap for callers without a testing.TB, such as a package's examples: it
