@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"syscall"
@@ -135,8 +136,9 @@ func (n *Node) auth(h http.HandlerFunc) http.HandlerFunc {
 }
 
 // decodeBody reads one JSON value of at most MaxBodySize bytes into v, refusing
-// unknown fields so a misspelt field is reported rather than ignored, and bytes that
-// are not UTF-8, which encoding/json would silently turn into U+FFFD.
+// unknown fields so a misspelt field is reported rather than ignored (a field name in
+// another case too: see caseProblems), and bytes that are not UTF-8, which
+// encoding/json would silently turn into U+FFFD.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodySize))
 	if err != nil {
@@ -157,6 +159,9 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return &protocol.ValidationError{What: "request body", Problems: []protocol.FieldError{{Field: "(json)", Rule: "must hold one JSON value"}}}
+	}
+	if p := caseProblems(data, reflect.TypeOf(v)); len(p) > 0 {
+		return &protocol.ValidationError{What: "request body", Problems: p}
 	}
 	return nil
 }
