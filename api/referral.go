@@ -17,6 +17,29 @@ type ReferralRequest struct {
 	Consent protocol.Consent `json:"consent"`
 }
 
+// Validate returns every problem of the referral that hub self would send at now,
+// as a *protocol.ValidationError, or nil: the recipient must be another hub and the
+// one the consent names, the need, the SME and the consent must keep their rules,
+// and the need must not name the SME. These are the rules of a referral request in
+// one place: the node applies them before it stores anything, and the CLI and the
+// console apply them to show every problem of a form at once.
+func (r *ReferralRequest) Validate(self string, now time.Time) error {
+	v := &protocol.ValidationError{What: "referral"}
+	if !protocol.ValidID(r.To) || r.To == self {
+		v.Problems = append(v.Problems, protocol.FieldError{Field: "to", Rule: "must be the ID of another hub"})
+	}
+	v.Add("need.", r.Need.Validate())
+	for _, p := range r.Need.NamesSME(r.SME) {
+		v.Problems = append(v.Problems, protocol.FieldError{Field: "need." + p.Field, Rule: p.Rule})
+	}
+	v.Add("sme.", r.SME.Validate())
+	v.Add("consent.", r.Consent.Validate(now))
+	if r.Consent.Recipient != r.To {
+		v.Problems = append(v.Problems, protocol.FieldError{Field: "consent.recipient", Rule: "must be the hub referred to (" + r.To + ")"})
+	}
+	return v.Err()
+}
+
 // ReferralInfo is a referral as the API shows it to this hub's operator.
 type ReferralInfo struct {
 	Referral protocol.Referral `json:"referral"`

@@ -104,7 +104,7 @@ func (n *Node) handler(routes []route) http.Handler {
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, api.ErrorBody{Code: "not-found", Message: "no such endpoint: " + r.Method + " " + r.URL.Path})
 	})
-	return mux
+	return n.guard(mux) // limits.go: rate limits, token back-off, JSON only, same-site changes
 }
 
 // handleOpenAPI serves the API's OpenAPI document, api.OpenAPI; it needs no token.

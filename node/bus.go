@@ -46,7 +46,7 @@ type bus struct {
 // whether the key on the other end of a route belongs to an admitted hub; it is given
 // nil for a route that presents no certificate. The client
 // listener, on loopback, takes the operator's token.
-func startBus(cfg *Config, net protocol.Network, id protocol.Identity, token string, check func(ed25519.PublicKey) error, log *slog.Logger) (*bus, error) {
+func startBus(cfg *Config, net protocol.Network, id protocol.Identity, token string, check func(ed25519.PublicKey) error, log *slog.Logger, ref *refusals) (*bus, error) {
 	chost, cport, _ := splitHostPort(cfg.ClientAddr)
 	rhost, rport, _ := splitHostPort(cfg.ClusterAddr)
 	tlsConf, err := routeTLS(id, check)
@@ -75,7 +75,7 @@ func startBus(cfg *Config, net protocol.Network, id protocol.Identity, token str
 	if err != nil {
 		return nil, fmt.Errorf("nats server: %w", err)
 	}
-	srv.SetLoggerV2(natsLogger{log.With("part", "nats")}, false, false, false)
+	srv.SetLoggerV2(natsLogger{log.With("part", "nats"), ref}, false, false, false) // ref: refusals, logged bounded
 	srv.Start()
 	if !srv.ReadyForConnections(10 * time.Second) {
 		srv.Shutdown()

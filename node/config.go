@@ -71,6 +71,16 @@ type Config struct {
 	// and 5 minutes.
 	RetryMin, RetryMax time.Duration
 
+	// Limits bounds what clients may ask of the HTTP API and console without the
+	// operator token, and how fast the token may be guessed. Zero fields take the
+	// defaults of DefaultLimits; NoLimits turns them all off.
+	Limits Limits
+	// ClockSkewWarn is how far this hub's clock may be from its peers' (the median
+	// over the peers it heard from lately) before it warns in the log, in
+	// GET /v1/self and in the console. Default 1 minute; other hubs refuse its
+	// messages past 10 minutes.
+	ClockSkewWarn time.Duration
+
 	// Token is the operator's secret for HTTP writes. Empty means the token file in
 	// DataDir.
 	Token string
@@ -180,6 +190,10 @@ func (c *Config) validate() error {
 		if *d.v <= 0 {
 			*d.v = d.def
 		}
+	}
+	errs = append(errs, c.Limits.validate()...)
+	if c.ClockSkewWarn <= 0 {
+		c.ClockSkewWarn = time.Minute
 	}
 	if c.RetryMax < c.RetryMin {
 		errs = append(errs, fmt.Errorf("RetryMax: must not be below RetryMin (%v)", c.RetryMin))

@@ -16,7 +16,9 @@
 //
 // One concept a file. The running hub: node.go (lifecycle), config.go, bus.go (the
 // embedded NATS server and its routes), membership.go (memberlist and its delegates),
-// log.go, metrics.go. Who belongs: trust.go (certificates, revocations, the seen-ID
+// log.go, metrics.go, refusals.go (every refusal counted, and logged bounded),
+// limits.go (what HTTP clients may ask without the token), clock.go (how far the
+// clock is from the peers'). Who belongs: trust.go (certificates, revocations, the seen-ID
 // set), admission.go (the hub's own certificate, key rotation). What every hub knows:
 // directory.go (the reconcile loop and profile fetches), self.go (the hub's own
 // profile and capacity), hubs.go (the directory as the API shows it), search.go (the
@@ -36,7 +38,8 @@
 // request went to, whether the time window applies, how old a live query may be,
 // whether a copy seen before is refused); the checks, their order and the reasons
 // counted in hubnet_dropped_messages_total are written once. A message that fails is
-// dropped and logged at most once a second per sender.
+// dropped and logged at most once a second per sender (refusals.go). The gate also
+// hands the signed time of every message to clock.go.
 //
 // # How the parts fit
 //

@@ -97,11 +97,17 @@ func (n *Node) authenticate(env *protocol.Envelope, in inbound) (peerView, error
 	now := n.cfg.Now()
 	if !in.document {
 		if err := env.CheckTime(now); err != nil {
+			if env.Verify(pv.SignKey) == nil {
+				n.observeClock(env.From, env.Time) // how a hub with a wrong clock learns it (clock.go)
+			}
 			return fail("outside-window", err)
 		}
 	}
 	if err := env.Verify(pv.SignKey); err != nil {
 		return fail("bad-signature", err)
+	}
+	if !in.document {
+		n.observeClock(env.From, env.Time)
 	}
 	if limit, ok := in.maxAge[env.Type]; ok {
 		if age := now.Sub(env.Time); age > limit || age < -limit {

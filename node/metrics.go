@@ -1,8 +1,8 @@
 package node
 
 import (
-	"sync"
-	"time"
+	"log/slog"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -23,9 +23,6 @@ type metrics struct {
 	// again (duplicate), referrals expired, and referrals cancelled because the other
 	// hub was revoked (partner-revoked).
 	referralMsgs *prometheus.CounterVec
-
-	mu      sync.Mutex           // guards lastLog
-	lastLog map[string]time.Time // sender -> last drop logged, for rate limiting
 }
 
 func newMetrics(n *Node) *metrics {
@@ -56,7 +53,6 @@ func newMetrics(n *Node) *metrics {
 			Name: "hubnet_referral_messages_total",
 			Help: "Referral messages received (received, duplicate), referrals expired (expired) and referrals cancelled because the other hub was revoked (partner-revoked).",
 		}, []string{"result"}),
-		lastLog: map[string]time.Time{},
 	}
 	peers := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "hubnet_peers_reachable",
@@ -70,38 +66,38 @@ func newMetrics(n *Node) *metrics {
 		}
 		return float64(c)
 	})
-	m.reg.MustRegister(m.dropped, m.fetches, m.searches, m.answers, m.liveTime, m.referralMsgs, peers,
+	clock := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hubnet_clock_offset_seconds",
+		Help: "How far this hub's clock is ahead of its peers' (negative: behind), the median over the peers heard from in the last hour.",
+	}, func() float64 {
+		s, _ := n.ClockSkew()
+		return float64(s.OffsetMS) / 1000
+	})
+	clockPeers := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hubnet_clock_offset_peers",
+		Help: "How many peers hubnet_clock_offset_seconds is estimated from.",
+	}, func() float64 {
+		s, _ := n.ClockSkew()
+		return float64(s.Peers)
+	})
+	m.reg.MustRegister(clock, clockPeers, m.dropped, m.fetches, m.searches, m.answers, m.liveTime, m.referralMsgs, peers, n.refusals.total,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }
 
-// maxDropSenders is how many senders the drop log remembers before it forgets those
-// it logged more than a second ago.
-const maxDropSenders = 1024
-
-// drop counts a refused message and logs it, at most once a second per sender.
+// drop counts a refused message, in hubnet_dropped_messages_total and in
+// hubnet_refusals_total, and logs it through the refusal limiter: at most once a
+// second per sender (refusals.go).
 func (n *Node) drop(sender, reason string, err error) {
 	n.metrics.dropped.WithLabelValues(reason).Inc()
-	now := time.Now()
-	n.metrics.mu.Lock()
-	if len(n.metrics.lastLog) > maxDropSenders {
-		// Senders are not yet verified here: forget the quiet ones, so made-up names
-		// cannot grow the map without end.
-		for s, at := range n.metrics.lastLog {
-			if now.Sub(at) >= time.Second {
-				delete(n.metrics.lastLog, s)
-			}
-		}
+	kind := RefusedMessage
+	if strings.HasPrefix(reason, "route-") {
+		kind = RefusedRoute
 	}
-	last, seen := n.metrics.lastLog[sender]
-	logIt := !seen || now.Sub(last) >= time.Second
-	if logIt {
-		n.metrics.lastLog[sender] = now
+	if sender == "" {
+		sender = "(unknown)"
 	}
-	n.metrics.mu.Unlock()
-	if logIt {
-		n.log.Warn("message dropped", "sender", sender, "reason", reason, "err", err)
-	}
+	n.refusals.refuse(kind, reason, sender, slog.LevelWarn, "message dropped", "err", err)
 }
 
 // Dropped returns how many messages the node refused for reason.

@@ -54,6 +54,9 @@ type Node struct {
 	httpLn     net.Listener
 	http       *http.Server
 	metrics    *metrics
+	refusals   *refusals  // counts and logs, bounded, what the hub refuses
+	limits     *limiter   // Config.Limits at work
+	clock      *clockSkew // how far the clock is from the peers'
 	dir        *directory
 	index      *index                             // other hubs' profiles, ready for search
 	selfCand   atomic.Pointer[protocol.Candidate] // the own profile, for live queries
@@ -273,6 +276,9 @@ func newNode(cfg Config, s *store.Store) (*Node, error) {
 	n.cert.Store(&cert)
 	n.trust = newTrust(n, netw)
 	n.delegate = &delegate{trust: n.trust}
+	n.refusals = newRefusals(n.log)
+	n.limits = newLimiter(cfg.Limits)
+	n.clock = newClockSkew()
 	n.metrics = newMetrics(n)
 	n.dir = newDirectory(n)
 	n.index = newIndex()
@@ -318,7 +324,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if err := n.trust.load(); err != nil {
 		return err
 	}
-	if n.bus, err = startBus(&n.cfg, n.net, n.id, n.token, n.routeCheck, n.log); err != nil {
+	if n.bus, err = startBus(&n.cfg, n.net, n.id, n.token, n.routeCheck, n.log, n.refusals); err != nil {
 		return err
 	}
 	n.routeAddr = n.advertisedRoute()
@@ -464,6 +470,7 @@ func (n *Node) stop() error {
 	}
 	n.referrals.close()
 	n.wg.Wait()
+	defer n.refusals.close()
 	if n.bus != nil {
 		n.bus.close()
 	}

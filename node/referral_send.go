@@ -30,8 +30,8 @@ const (
 // offer is delivered to the receiving hub from the outbox, now or when it is back.
 func (n *Node) Refer(req api.ReferralRequest) (api.ReferralInfo, error) {
 	now := n.cfg.Now()
-	if v := checkReferral(&req, n.id.ID, now); len(v.Problems) > 0 {
-		return api.ReferralInfo{}, v
+	if err := req.Validate(n.id.ID, now); err != nil {
+		return api.ReferralInfo{}, err
 	}
 	if err := n.CanRefer(req.To); err != nil {
 		return api.ReferralInfo{}, err
@@ -83,43 +83,6 @@ func (n *Node) CanRefer(to string) error {
 			to, time.Unix(pv.NotAfter, 0).UTC().Format(time.RFC3339), protocol.ErrNotFound)
 	}
 	return nil
-}
-
-// ReferralProblems returns every problem Refer finds in a referral that hub self
-// would send at now, without sending it: the web console shows them with those of
-// the values its form could not read.
-func ReferralProblems(req api.ReferralRequest, self string, now time.Time) []protocol.FieldError {
-	return checkReferral(&req, self, now).Problems
-}
-
-// checkReferral returns every problem of referral req that hub self would send at now.
-func checkReferral(req *api.ReferralRequest, self string, now time.Time) *protocol.ValidationError {
-	v := &protocol.ValidationError{What: "referral"}
-	if !protocol.ValidID(req.To) || req.To == self {
-		v.Problems = append(v.Problems, protocol.FieldError{Field: "to", Rule: "must be the ID of another hub"})
-	}
-	addProblems(v, "need.", req.Need.Validate())
-	for _, p := range req.Need.NamesSME(req.SME) {
-		v.Problems = append(v.Problems, protocol.FieldError{Field: "need." + p.Field, Rule: p.Rule})
-	}
-	addProblems(v, "sme.", req.SME.Validate())
-	addProblems(v, "consent.", req.Consent.Validate(now))
-	if req.Consent.Recipient != req.To {
-		v.Problems = append(v.Problems, protocol.FieldError{Field: "consent.recipient", Rule: "must be the hub referred to (" + req.To + ")"})
-	}
-	return v
-}
-
-// addProblems adds err's field problems to v, their fields under prefix.
-func addProblems(v *protocol.ValidationError, prefix string, err error) {
-	var ve *protocol.ValidationError
-	if errors.As(err, &ve) {
-		for _, p := range ve.Problems {
-			v.Problems = append(v.Problems, protocol.FieldError{Field: prefix + p.Field, Rule: p.Rule})
-		}
-	} else if err != nil {
-		v.Problems = append(v.Problems, protocol.FieldError{Field: strings.TrimSuffix(prefix, "."), Rule: err.Error()})
-	}
 }
 
 // outgoing signs a message to hub to about a referral, ready for the outbox.

@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -293,22 +292,12 @@ func createdKey(created time.Time, id []byte) []byte {
 // rec (unless nil), which must be the referral id unless id is empty, the messages out
 // and the KPI records kpis.
 func checkChange(rec *ReferralRecord, id string, out []Outgoing, kpis []protocol.KPIRecord) error {
-	var ps []protocol.FieldError
-	add := func(field, rule string) { ps = append(ps, protocol.FieldError{Field: field, Rule: rule}) }
-	// addAll adds the problems of a protocol type's Validate, each field under prefix.
-	addAll := func(prefix string, err error) {
-		var ve *protocol.ValidationError
-		switch {
-		case errors.As(err, &ve):
-			for _, p := range ve.Problems {
-				add(prefix+"."+p.Field, p.Rule)
-			}
-		case err != nil:
-			add(prefix, err.Error())
-		}
+	v := &protocol.ValidationError{What: "referral change"}
+	add := func(field, rule string) {
+		v.Problems = append(v.Problems, protocol.FieldError{Field: field, Rule: rule})
 	}
 	if rec != nil {
-		addAll("referral", rec.Referral.Validate())
+		v.Add("referral.", rec.Referral.Validate())
 		if id != "" && rec.Referral.ID != id {
 			add("referral.id", "must stay "+id)
 		}
@@ -316,7 +305,7 @@ func checkChange(rec *ReferralRecord, id string, out []Outgoing, kpis []protocol
 			add("role", fmt.Sprintf("%q must be %s or %s", rec.Role, protocol.RoleSender, protocol.RoleReceiver))
 		}
 		if rec.SME != nil {
-			addAll("sme", rec.SME.Validate())
+			v.Add("sme.", rec.SME.Validate())
 		}
 	}
 	seen := make(map[string]bool, len(out))
@@ -337,12 +326,9 @@ func checkChange(rec *ReferralRecord, id string, out []Outgoing, kpis []protocol
 		}
 	}
 	for i := range kpis {
-		addAll("kpis."+strconv.Itoa(i), kpis[i].Validate())
+		v.Add("kpis."+strconv.Itoa(i)+".", kpis[i].Validate())
 	}
-	if len(ps) > 0 {
-		return &protocol.ValidationError{What: "referral change", Problems: ps}
-	}
-	return nil
+	return v.Err()
 }
 
 // isValidation reports whether err is a *protocol.ValidationError, which callers take

@@ -42,6 +42,8 @@ func newRunCmd(a *app) *cobra.Command {
 		gossipAdv, clusterAdv, gossip     string
 		join                              []string
 		consolePublic                     bool
+		liveRate, readRate                float64
+		clockSkewWarn                     time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "run -d DIR",
@@ -67,6 +69,8 @@ Port 0 in an address picks a free port. Every flag can also come from the enviro
 			cfg.Join = join
 			cfg.Gossip = gossip
 			cfg.Token = a.token
+			cfg.Limits.LiveQueryRate, cfg.Limits.ReadRate = liveRate, readRate
+			cfg.ClockSkewWarn = clockSkewWarn
 			cfg.Logger = a.logger(cmd.ErrOrStderr(), slog.LevelInfo)
 			cc := console.DefaultConfig()
 			cc.Public = consolePublic
@@ -82,6 +86,10 @@ Port 0 in an address picks a free port. Every flag can also come from the enviro
 	f.StringVar(&clusterAdv, "cluster-advertise", "", "host:port other hubs open NATS routes to (default: the bound address)")
 	f.StringVar(&gossip, "gossip", def.Gossip, "gossip timers: lan, wan (hubs across regions) or local (one machine)")
 	f.BoolVar(&consolePublic, "console-public", defConsole.Public, "let the web console show the directory and search without signing in")
+	lim := node.DefaultLimits()
+	f.Float64Var(&liveRate, "live-query-rate", lim.LiveQueryRate, "live queries a second one address may ask without the operator token; negative: no limit")
+	f.Float64Var(&readRate, "read-rate", lim.ReadRate, "other API requests a second one address may make without the operator token; negative: no limit")
+	f.DurationVar(&clockSkewWarn, "clock-skew-warn", time.Minute, "warn when this hub's clock is further than this from its peers'")
 	return cmd
 }
 

@@ -353,6 +353,13 @@ func TestConsole_referral(t *testing.T) {
 		t.Errorf("complete without an outcome: status %d, want 400 with the field error\n%s", p.Status, p.Body)
 	}
 	wantRedirect(t, "complete", bb.Post("/referrals/"+id+"/complete", url.Values{"csrf": {csrf}, "outcome": {"service-delivered"}}), "/referrals/"+id)
+	// The SME's details come from hub A once it has heard of the acceptance.
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if info, err := b.Referral(id); err != nil || info.SME == nil {
+			return fmt.Errorf("hub-b has not received the SME's details (%v)", err)
+		}
+		return nil
+	})
 	p = bb.Get("/referrals/" + id)
 	if !strings.Contains(p.Body, `state-completed">completed</span>`) || !strings.Contains(p.Body, "Leipomo Esimerkki Oy") {
 		t.Errorf("hub-b: completed referral page\n%s", p.Body)

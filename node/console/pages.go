@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -63,6 +64,16 @@ func (c *Console) search(w http.ResponseWriter, r *http.Request, v *webView) {
 		status = http.StatusBadRequest
 	} else {
 		var res api.SearchResult
+		if live && v.session == "" {
+			// A visitor's live query makes every hub answer: limited per address.
+			if wait := c.n.TakeLiveQuery(r.RemoteAddr); wait > 0 {
+				secs := int(math.Ceil(wait.Seconds()))
+				w.Header().Set("Retry-After", strconv.Itoa(secs))
+				d.Error = fmt.Sprintf("Too many live searches from your address: wait %d seconds, or search the directory without asking the hubs.", secs)
+				c.render(w, r, v, http.StatusTooManyRequests, "search", "Find a partner", "search", d)
+				return
+			}
+		}
 		if live {
 			res, err = c.n.Query(r.Context(), query, 0)
 		} else {

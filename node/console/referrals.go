@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/hubnet-eu/hubnet/api"
-	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
@@ -131,7 +130,7 @@ func (c *Console) refer(w http.ResponseWriter, r *http.Request, v *webView) {
 		for _, p := range problems {
 			f.add(p, referField)
 		}
-		for _, p := range node.ReferralProblems(req, c.n.ID(), now) {
+		for _, p := range protocol.ProblemsOf(req.Validate(c.n.ID(), now)) {
 			if !slices.ContainsFunc(problems, func(q protocol.FieldError) bool { return referField(q.Field) == referField(p.Field) }) {
 				f.add(p, referField)
 			}

@@ -6,8 +6,11 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"fmt"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -156,13 +159,20 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request, v *webView) {
 			Error: "The sign-in form was out of date or cookies are blocked. Try again; the console needs cookies from this address."})
 		return
 	}
+	if wait := c.n.AuthWait(node.RefusedSignIn, r.RemoteAddr); wait > 0 {
+		c.throttled(w, r, v, next, wait)
+		return
+	}
 	token := strings.TrimSpace(r.PostForm.Get("token"))
 	if !c.n.CheckToken(token) { // in constant time; an empty token matches nothing
-		c.n.Logger().Warn("console sign-in refused", "remote", r.RemoteAddr)
+		// Counted, logged at most once a second per address, and, after a few,
+		// each further try waits longer (node.Limits).
+		c.n.AuthFailed(node.RefusedSignIn, r.RemoteAddr)
 		c.renderLogin(w, r, v, http.StatusUnauthorized, webLogin{Next: next,
 			Error: "That is not this hub's operator token. It is in the file " + node.TokenFile + " of the hub's data directory."})
 		return
 	}
+	c.n.AuthOK(r.RemoteAddr)
 	if v.session != "" {
 		c.sessions.end(v.session)
 	}
@@ -170,6 +180,15 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request, v *webView) {
 	c.setCookie(w, r, c.loginCookie(), "", "/login", -1)
 	c.n.Logger().Info("console sign-in", "remote", r.RemoteAddr)
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// throttled answers a sign-in from an address that sent too many wrong tokens: 429,
+// with Retry-After, and the token is not checked.
+func (c *Console) throttled(w http.ResponseWriter, r *http.Request, v *webView, next string, wait time.Duration) {
+	secs := int(math.Ceil(wait.Seconds()))
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	c.renderLogin(w, r, v, http.StatusTooManyRequests, webLogin{Next: next,
+		Error: fmt.Sprintf("Too many wrong tokens were sent from your address. Wait %d seconds, then try again.", secs)})
 }
 
 func (c *Console) logout(w http.ResponseWriter, r *http.Request, v *webView) {
