@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"os"
 	"strings"
@@ -175,9 +176,9 @@ func check(h http.Handler, w http.ResponseWriter, r *http.Request) []string {
 		}
 		vr := r.Clone(ctx)
 		vr.Body = io.NopCloser(bytes.NewReader(body))
-		if len(body) > 0 {
-			// The node reads a body as JSON whatever its Content-Type, as the
-			// document says: curl -d sends a form's type, and many clients none.
+		if ct := vr.Header.Get("Content-Type"); len(body) > 0 && (ct == "" || isJSON(ct)) {
+			// The node reads a body without a Content-Type as JSON, and any JSON
+			// type (+json) as application/json, as the document says.
 			vr.Header.Set("Content-Type", "application/json")
 			// And it reads a member set to null as left out, as encoding/json does.
 			vr.Body = io.NopCloser(bytes.NewReader(withoutNulls(body)))
@@ -341,4 +342,11 @@ func dropNulls(v any) any {
 		}
 	}
 	return v
+}
+
+// isJSON reports whether the media type ct is JSON: application/json or a type ending
+// in +json, with any parameters.
+func isJSON(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 }

@@ -86,6 +86,7 @@ var schemaTypes = map[string]struct {
 	"FieldError":      {reflect.TypeFor[protocol.FieldError](), false},
 	"Health":          {reflect.TypeFor[api.Health](), false},
 	"SelfInfo":        {reflect.TypeFor[api.SelfInfo](), false},
+	"ClockSkew":       {reflect.TypeFor[api.ClockSkew](), false},
 	"Addrs":           {reflect.TypeFor[api.Addrs](), false},
 	"PeerInfo":        {reflect.TypeFor[api.PeerInfo](), false},
 	"HubInfo":         {reflect.TypeFor[api.HubInfo](), false},
@@ -398,7 +399,8 @@ func TestSchemas_vocabularies(t *testing.T) {
 	}
 	codes := []string{protocol.CodeBadRequest, api.CodeBadCertificate, api.CodeUnauthorized, protocol.CodeNotFound,
 		api.CodeNotAllowed, api.CodeNoProfile, protocol.CodeTooLarge, api.CodeStarting, protocol.CodeInternal,
-		api.CodeStorageFull, api.CodeStorageReadOnly, api.CodeStorageFailed}
+		api.CodeStorageFull, api.CodeStorageReadOnly, api.CodeStorageFailed,
+		api.CodeRateLimited, api.CodeCrossOrigin, api.CodeUnsupportedMediaType}
 	var got []string
 	for _, v := range obj(obj(obj(schemas["ErrorBody"])["properties"])["code"])["enum"].([]any) {
 		got = append(got, v.(string))

@@ -72,6 +72,10 @@ type exchange struct {
 	code      string // the error's code, for an error answer
 	mediaType string // of the answer; "" for any
 	firstLine string // of a CSV answer, when the example shows it
+	form      bool   // sends its body as a form, as curl -d does
+	// wrongToken sends a wrong token: one example only, as the node makes an address
+	// wait after a few.
+	wrongToken bool
 }
 
 // send sends x to robocoast and fails t unless the answer is x's.
@@ -96,7 +100,13 @@ func (f *federation) send(t *testing.T, x exchange) {
 	if x.body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if x.token {
+	if x.form {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	switch {
+	case x.wrongToken:
+		req.Header.Set("Authorization", "Bearer not-the-token")
+	case x.token:
 		req.Header.Set("Authorization", "Bearer "+f.token)
 	}
 	resp, err := http.DefaultClient.Do(req)
@@ -134,7 +144,8 @@ func errorCode(v any) string {
 // of one operation go together by name: the request of example N has the parameters
 // and body of the examples named N (or the first example of a required parameter or
 // body that has none of that name), and its answer is the answer example named N.
-// Example no-token is sent without the operator token.
+// Example no-token is sent without the operator token, wrong-token with a wrong one,
+// and example form with the Content-Type of a form.
 func documentExchanges(t *testing.T, d raw) []exchange {
 	t.Helper()
 	var out []exchange
@@ -191,7 +202,7 @@ func documentExchanges(t *testing.T, d raw) []exchange {
 					continue
 				}
 				x := exchange{name: where + " " + name, method: strings.ToUpper(method), token: secured && name != "no-token",
-					status: a.status, code: errorCode(a.value), mediaType: a.mediaType}
+					status: a.status, code: errorCode(a.value), mediaType: a.mediaType, form: name == "form", wrongToken: name == "wrong-token"}
 				if a.mediaType == "text/csv" {
 					x.firstLine, _, _ = strings.Cut(fmt.Sprint(a.value), "\n")
 				}
