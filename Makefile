@@ -37,8 +37,9 @@ test: ## Run every test with the race detector (real nodes on 127.0.0.1), then e
 	@rm -f $(CONTRACT)
 	HUBNET_OPENAPI_COUNTS=$(CURDIR)/$(CONTRACT) $(GO) test -race -count=1 -timeout $(TIMEOUT) $(PKGS)
 	@test -s $(CONTRACT) || { echo "OpenAPI contract: no API request was checked against api/openapi.json: is nodetest's check wired?"; exit 1; }
-	@awk '{ req += $$2; resp += $$3; ref += $$4; printf "  %-20s %6d requests, %6d answers\n", $$1, $$2, $$3 } \
-		END { printf "OpenAPI contract: %d requests and %d answers checked against api/openapi.json (%d requests it refuses, each answered 4xx)\n", req, resp, ref }' $(CONTRACT)
+	@awk '!($$1 in n) { order[++k] = $$1 } { n[$$1] += $$2; req += $$2; resp += $$3; ref += $$4 } \
+		END { for (i = 1; i <= k; i++) printf "  %-20s %6d requests checked\n", order[i], n[order[i]]; \
+		printf "OpenAPI contract: %d requests and %d answers checked against api/openapi.json (%d requests it refuses, each answered 4xx)\n", req, resp, ref }' $(CONTRACT)
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout $(TIMEOUT) $(BENCHPKGS)
 
 race: ## Same as test: the suite always runs with -race.
