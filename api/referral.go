@@ -46,9 +46,40 @@ type ReferralInfo struct {
 	Role     protocol.Role     `json:"role"`    // this hub's role
 	Partner  string            `json:"partner"` // the other hub
 	SME      *protocol.SME     `json:"sme,omitempty"`
-	Pending  int               `json:"pending"` // messages the partner has not acknowledged yet
-	Actions  []protocol.Event  `json:"actions"` // what this hub may do now
-	Updated  time.Time         `json:"updated"`
+	// SMEPurged is when this hub deleted the SME's identity, and SMEPurgeReason why:
+	// consent-expired (the SME's consent ended), retention (the hub's retention period
+	// after the referral ended passed), partner-revoked (at the receiving hub: the
+	// referring hub was revoked), or cancelled (at the receiving hub: the referring hub
+	// cancelled). Both are absent while the hub holds the identity, and when it never
+	// held it.
+	SMEPurged      time.Time        `json:"sme_purged,omitzero"`
+	SMEPurgeReason string           `json:"sme_purge_reason,omitempty"`
+	Pending        int              `json:"pending"` // messages the partner has not acknowledged yet
+	Actions        []protocol.Event `json:"actions"` // what this hub may do now
+	Updated        time.Time        `json:"updated"`
+}
+
+// PurgeReasons says, for people, what each SMEPurgeReason of a ReferralInfo means.
+var PurgeReasons = map[string]string{
+	"consent-expired": "the SME's consent ended",
+	"retention":       "the hub's retention period after the referral ended passed",
+	"partner-revoked": "the referring hub was revoked from the network",
+	"cancelled":       "the referring hub cancelled the referral",
+}
+
+// PurgeNote says when the SME's identity of info was purged and why, as the CLI and
+// the console show it: "SME details purged on 2026-12-06 10:00 (retention: ...)". It
+// is "" while the hub holds the identity, or never held it. layout formats the time,
+// in the time's own location.
+func PurgeNote(info ReferralInfo, layout string) string {
+	if info.SMEPurged.IsZero() {
+		return ""
+	}
+	why := info.SMEPurgeReason
+	if s, ok := PurgeReasons[why]; ok {
+		why += ": " + s
+	}
+	return "SME details purged on " + info.SMEPurged.Format(layout) + " (" + why + ")"
 }
 
 // ReferralAction is the optional body of POST /v1/referrals/{id}/{action}.

@@ -70,6 +70,13 @@ type Config struct {
 	// RetryMin and RetryMax bound the backoff between delivery attempts. Defaults 1s
 	// and 5 minutes.
 	RetryMin, RetryMax time.Duration
+	// RetainDetails is how long after a referral ends this hub keeps the SME's
+	// identity and contacts; then it purges them. Default 90 days: the advisor can
+	// still refer the SME elsewhere after a decline or an expiry, and answer for the
+	// referral in the quarter's KPI report. The SME's consent ending purges them
+	// earlier. It must be more than 0: zero or less is refused, not taken as the
+	// default, since it could mean "purge at once".
+	RetainDetails time.Duration
 
 	// Limits bounds what clients may ask of the HTTP API and console without the
 	// operator token, and how fast the token may be guessed. Zero fields take the
@@ -96,6 +103,9 @@ type Config struct {
 	Now func() time.Time
 }
 
+// DefaultRetainDetails is the default of Config.RetainDetails: 90 days.
+const DefaultRetainDetails = 90 * 24 * time.Hour
+
 // DefaultConfig returns the configuration for a hub on a real network.
 func DefaultConfig() Config {
 	return Config{
@@ -115,6 +125,7 @@ func DefaultConfig() Config {
 		DeliveryTimeout: 5 * time.Second,
 		RetryMin:        time.Second,
 		RetryMax:        5 * time.Minute,
+		RetainDetails:   DefaultRetainDetails,
 	}
 }
 
@@ -194,6 +205,9 @@ func (c *Config) validate() error {
 	errs = append(errs, c.Limits.validate()...)
 	if c.ClockSkewWarn <= 0 {
 		c.ClockSkewWarn = time.Minute
+	}
+	if c.RetainDetails <= 0 {
+		errs = append(errs, fmt.Errorf("RetainDetails: must be more than 0, got %v (the default is %v, 90 days)", c.RetainDetails, DefaultRetainDetails))
 	}
 	if c.RetryMax < c.RetryMin {
 		errs = append(errs, fmt.Errorf("RetryMax: must not be below RetryMin (%v)", c.RetryMin))

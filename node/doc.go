@@ -25,7 +25,8 @@
 // index and ranking), query.go (live queries, asked and answered). Referrals:
 // referral.go (the engine), referral_send.go (Refer and the outbox dispatcher),
 // referral_receive.go (messages applied and acknowledged), referral_act.go (Act),
-// referral_deadline.go (expiry), referral_revoked.go (the referrals with a revoked
+// referral_deadline.go (expiry), referral_retention.go (the consent's end and the
+// purge of the SME's identity), referral_revoked.go (the referrals with a revoked
 // hub end), referral_read.go, report.go (KPIs). HTTP lives in
 // api.go (the handler, authentication, errors) and the *_api.go files beside their
 // concept.

@@ -21,8 +21,10 @@ type metrics struct {
 	liveTime prometheus.Histogram
 	// referralMsgs counts referral messages received (applied or refused), received
 	// again (duplicate), referrals expired, and referrals cancelled because the other
-	// hub was revoked (partner-revoked).
+	// hub was revoked (partner-revoked) or the SME's consent ended (consent-expired).
 	referralMsgs *prometheus.CounterVec
+	// purges counts the SME identities this hub deleted, by reason.
+	purges *prometheus.CounterVec
 }
 
 func newMetrics(n *Node) *metrics {
@@ -51,8 +53,12 @@ func newMetrics(n *Node) *metrics {
 		}),
 		referralMsgs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hubnet_referral_messages_total",
-			Help: "Referral messages received (received, duplicate), referrals expired (expired) and referrals cancelled because the other hub was revoked (partner-revoked).",
+			Help: "Referral messages received (received, duplicate), referrals expired (expired) and referrals cancelled because the other hub was revoked (partner-revoked) or the SME's consent ended (consent-expired).",
 		}, []string{"result"}),
+		purges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hubnet_sme_purges_total",
+			Help: "SME identities this hub deleted, by reason: consent-expired, retention, partner-revoked, cancelled.",
+		}, []string{"reason"}),
 	}
 	peers := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "hubnet_peers_reachable",
@@ -80,7 +86,7 @@ func newMetrics(n *Node) *metrics {
 		s, _ := n.ClockSkew()
 		return float64(s.Peers)
 	})
-	m.reg.MustRegister(clock, clockPeers, m.dropped, m.fetches, m.searches, m.answers, m.liveTime, m.referralMsgs, peers, n.refusals.total,
+	m.reg.MustRegister(clock, clockPeers, m.dropped, m.fetches, m.searches, m.answers, m.liveTime, m.referralMsgs, m.purges, peers, n.refusals.total,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }
@@ -98,6 +104,15 @@ func (n *Node) drop(sender, reason string, err error) {
 		sender = "(unknown)"
 	}
 	n.refusals.refuse(kind, reason, sender, slog.LevelWarn, "message dropped", "err", err)
+}
+
+// Purges returns how many SME identities the node deleted for reason.
+func (n *Node) Purges(reason string) float64 {
+	var m dto.Metric
+	if err := n.metrics.purges.WithLabelValues(reason).Write(&m); err != nil {
+		return 0
+	}
+	return m.GetCounter().GetValue()
 }
 
 // Dropped returns how many messages the node refused for reason.

@@ -16,8 +16,9 @@ var actions = []protocol.Event{protocol.EventAccept, protocol.EventDecline, prot
 // Act makes event ev on referral id as this hub: accept, decline, hold, answer,
 // start, complete, fail or cancel. The change and its message to the other hub are
 // stored in one transaction; the lifecycle refuses what this hub may not do now. An
-// event on a referral whose other hub the steward revoked is refused too, with a
-// *protocol.TransitionError that says so: this hub cancels that referral by itself.
+// event on a referral whose other hub the steward revoked, or whose SME's consent has
+// ended, is refused too, with a *protocol.TransitionError that says so: this hub
+// cancels that referral by itself.
 func (n *Node) Act(id string, ev protocol.Event, a api.ReferralAction) (api.ReferralInfo, error) {
 	if !slices.Contains(actions, ev) {
 		return api.ReferralInfo{}, &protocol.ValidationError{What: "action", Problems: []protocol.FieldError{
@@ -36,6 +37,12 @@ func (n *Node) Act(id string, ev protocol.Event, a api.ReferralAction) (api.Refe
 			n.referrals.partnerRevoked(rec.Partner())
 			return nil, nil, &protocol.TransitionError{From: r.State, Event: ev, By: rec.Role,
 				Rule: "hub " + rec.Partner() + " " + revokedOn(rv) + ": nothing more can be sent to it, and this hub cancels the referral by itself (partner-revoked)"}
+		}
+		if !r.State.Final() && consentEnded(*r, now) {
+			// The deadline loop cancels it, as at the other hub, with the time the
+			// consent ended: nothing done after that may stand.
+			return nil, nil, &protocol.TransitionError{From: r.State, Event: ev, By: rec.Role,
+				Rule: "the SME's consent ended on " + r.Consent.Until.UTC().Format(time.RFC3339) + ": this hub cancels the referral by itself (consent-expired) and deletes the SME's details"}
 		}
 		if rec.Role == protocol.RoleReceiver && r.State == protocol.StateReceived && now.After(r.DecideBy) {
 			return nil, nil, &protocol.TransitionError{From: r.State, Event: ev, By: rec.Role,

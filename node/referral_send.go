@@ -202,7 +202,9 @@ func (e *referrals) deliver(o store.Outgoing) {
 	// What the acknowledgement tells is recorded in the transaction that removes the
 	// entry: a crash before it sends the message again, and the same
 	// acknowledgement comes back.
+	var purged *store.ReferralRecord // the record, if settling purged the SME's identity
 	err = e.n.store.Acknowledged(o.ID, o.Referral, func(rec *store.ReferralRecord) (bool, []protocol.KPIRecord, error) {
+		purged = nil
 		if ack.Result == protocol.AckRefused {
 			e.n.log.Warn("referral message refused", "peer", o.To, "referral", o.Referral, "state_there", ack.State, "reason", ack.Error)
 		}
@@ -212,9 +214,16 @@ func (e *referrals) deliver(o store.Outgoing) {
 		}
 		// The other hub's record has ended: settle with its ending, as it settles
 		// with this hub's.
+		had := rec.SME != nil
 		settled, kpis, err := e.settleAck(rec, *ack.Ending, o.To)
+		if had && rec.SME == nil {
+			purged = rec
+		}
 		return changed || settled, kpis, err
 	})
+	if err == nil && purged != nil {
+		e.purged(*purged, 0)
+	}
 	if err != nil {
 		// Sent again after a backoff, as after a failed attempt: the acknowledgement
 		// will come back the same.

@@ -17,7 +17,9 @@
 // [Store.Receive] at the hub a message arrives at, which applies each message ID once
 // (inbox.go). The dispatcher reads [Store.Outbox] and reports back with
 // [Store.Acknowledged], [Store.Retry] and [Store.Hasten] (outbox.go); [Store.KPIs] feeds
-// `hubnet report` (kpi.go).
+// `hubnet report` (kpi.go). [Store.ReferralsWithSME] finds the referrals that still hold
+// an SME's identity and [Store.Purge] deletes it, a batch in one transaction, with the
+// queued messages that would carry it (purge.go).
 //
 // # Layout
 //
@@ -33,7 +35,8 @@
 //
 // and, since schema 2:
 //
-//	referrals          <referral ID>       the referral, this hub's role, updated
+//	referrals          <referral ID>       the referral, this hub's role, updated, and
+//	                                       when and why the SME's identity was purged
 //	referral_smes      <referral ID>       the SME's identity; deleted by a purge
 //	referrals_created  <created><ref. ID>  nothing: the index by Created
 //	outbox             <message ID>        recipient, referral, attempts, due, created

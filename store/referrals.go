@@ -22,9 +22,25 @@ type ReferralRecord struct {
 	// details arrive; nil after a purge. It is stored apart from the referral, so that
 	// setting it to nil deletes its bytes.
 	SME *protocol.SME `json:"sme,omitempty"`
+	// Purged is when this hub deleted the SME's identity, and PurgeReason why (a word
+	// such as consent-expired or retention): both zero while the hub holds it, and when
+	// it never held it. Once set, SME stays nil: see PurgeSME.
+	Purged      time.Time `json:"purged,omitzero"`
+	PurgeReason string    `json:"purge_reason,omitempty"`
 	// Updated is when the store last wrote the record, by its clock (Options.Now): a
 	// value given to a write is replaced.
 	Updated time.Time `json:"updated"`
+}
+
+// PurgeSME deletes the SME's identity from the record, if it holds it, and notes that
+// it did at time at for reason; it reports whether there was anything to delete. A
+// record that never held the identity, or purged it already, does not change.
+func (r *ReferralRecord) PurgeSME(at time.Time, reason string) bool {
+	if r.SME == nil {
+		return false
+	}
+	r.SME, r.Purged, r.PurgeReason = nil, at.UTC(), reason
+	return true
 }
 
 // Partner returns the other hub of the referral: its From at the receiving hub, its To
@@ -48,9 +64,11 @@ type ReferralFilter struct {
 // referralRow is how a ReferralRecord is stored in the referrals bucket: without its
 // SME, which is in the referral_smes bucket under the same key.
 type referralRow struct {
-	Referral protocol.Referral `json:"referral"`
-	Role     protocol.Role     `json:"role"`
-	Updated  time.Time         `json:"updated"`
+	Referral    protocol.Referral `json:"referral"`
+	Role        protocol.Role     `json:"role"`
+	Updated     time.Time         `json:"updated"`
+	Purged      time.Time         `json:"purged,omitzero"`
+	PurgeReason string            `json:"purge_reason,omitempty"`
 }
 
 // SaveReferral stores rec, replacing any referral with its ID, with the messages out
@@ -232,7 +250,8 @@ func putReferral(tx *bolt.Tx, rec *ReferralRecord) error {
 			return fmt.Errorf("delete index entry: %w", err)
 		}
 	}
-	v, err := json.Marshal(referralRow{Referral: rec.Referral, Role: rec.Role, Updated: rec.Updated})
+	v, err := json.Marshal(referralRow{Referral: rec.Referral, Role: rec.Role, Updated: rec.Updated,
+		Purged: rec.Purged, PurgeReason: rec.PurgeReason})
 	if err != nil {
 		return fmt.Errorf("encode referral: %w", err)
 	}
@@ -273,7 +292,7 @@ func decodeReferral(v, sme []byte) (ReferralRecord, error) {
 	if err := json.Unmarshal(v, &r); err != nil {
 		return ReferralRecord{}, fmt.Errorf("decode referral: %w", err)
 	}
-	rec := ReferralRecord{Referral: r.Referral, Role: r.Role, Updated: r.Updated}
+	rec := ReferralRecord{Referral: r.Referral, Role: r.Role, Updated: r.Updated, Purged: r.Purged, PurgeReason: r.PurgeReason}
 	if sme != nil {
 		rec.SME = new(protocol.SME)
 		if err := json.Unmarshal(sme, rec.SME); err != nil {
@@ -306,6 +325,14 @@ func checkChange(rec *ReferralRecord, id string, out []Outgoing, kpis []protocol
 		}
 		if rec.SME != nil {
 			v.Add("sme.", rec.SME.Validate())
+		}
+		switch {
+		case !rec.Purged.IsZero() && rec.SME != nil:
+			add("sme", "must be empty: the SME's identity was purged on "+rec.Purged.UTC().Format(time.RFC3339))
+		case !rec.Purged.IsZero() && rec.PurgeReason == "":
+			add("purge_reason", "must be set when purged is")
+		case rec.Purged.IsZero() && rec.PurgeReason != "":
+			add("purged", "must be set when purge_reason is")
 		}
 	}
 	seen := make(map[string]bool, len(out))

@@ -9,8 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -101,15 +99,8 @@ func readAdmissionKey(path string) (protocol.AdmissionKey, error) {
 
 // parseValidity reads a term such as 365d, 90d or 720h.
 func parseValidity(s string) (time.Duration, error) {
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(days)
-		if err != nil || n <= 0 {
-			return 0, usagef("--valid %q: give days such as 365d, or hours such as 720h", s)
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
+	d, err := parseDays(s)
+	if err != nil {
 		return 0, usagef("--valid %q: give days such as 365d, or hours such as 720h", s)
 	}
 	return d, nil

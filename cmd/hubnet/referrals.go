@@ -403,6 +403,9 @@ func printReferral(w io.Writer, info api.ReferralInfo, now time.Time) error {
 		field("name", s.Name)
 		field("website", s.Website)
 		field("contact", strings.Join(nonEmpty(s.ContactName, s.ContactEmail, s.ContactPhone), ", "))
+	} else if !info.SMEPurged.IsZero() {
+		info.SMEPurged = info.SMEPurged.Local()
+		fmt.Fprintf(&b, "  %s\n", api.PurgeNote(info, "2006-01-02 15:04:05"))
 	} else {
 		fmt.Fprintf(&b, "  %s\n", smeAbsence(info))
 	}

@@ -10,6 +10,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -44,6 +46,7 @@ func newRunCmd(a *app) *cobra.Command {
 		consolePublic                     bool
 		liveRate, readRate                float64
 		clockSkewWarn                     time.Duration
+		retain                            = retention(def.RetainDetails)
 	)
 	cmd := &cobra.Command{
 		Use:   "run -d DIR",
@@ -68,6 +71,7 @@ Port 0 in an address picks a free port. Every flag can also come from the enviro
 			cfg.GossipAdvertise, cfg.ClusterAdvertise = gossipAdv, clusterAdv
 			cfg.Join = join
 			cfg.Gossip = gossip
+			cfg.RetainDetails = time.Duration(retain)
 			cfg.Token = a.token
 			cfg.Limits.LiveQueryRate, cfg.Limits.ReadRate = liveRate, readRate
 			cfg.ClockSkewWarn = clockSkewWarn
@@ -90,7 +94,52 @@ Port 0 in an address picks a free port. Every flag can also come from the enviro
 	f.Float64Var(&liveRate, "live-query-rate", lim.LiveQueryRate, "live queries a second one address may ask without the operator token; negative: no limit")
 	f.Float64Var(&readRate, "read-rate", lim.ReadRate, "other API requests a second one address may make without the operator token; negative: no limit")
 	f.DurationVar(&clockSkewWarn, "clock-skew-warn", time.Minute, "warn when this hub's clock is further than this from its peers'")
+	f.Var(&retain, "retain-details", "how long after a referral ends to keep the SME's identity and contacts: days (90d) or hours (720h)")
 	return cmd
+}
+
+// retention is the value of --retain-details: a time of more than 0, in days (90d) or
+// as a Go duration (720h).
+type retention time.Duration
+
+func (r *retention) String() string {
+	d := time.Duration(*r)
+	if d%(24*time.Hour) == 0 {
+		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
+	}
+	return d.String()
+}
+
+func (r *retention) Set(s string) error {
+	d, err := parseDays(s)
+	if err != nil {
+		return err
+	}
+	*r = retention(d)
+	return nil
+}
+
+func (r *retention) Type() string { return "duration" }
+
+// parseDays reads a time of more than 0 such as 90d, 36h or 90m.
+func parseDays(s string) (time.Duration, error) {
+	var d time.Duration
+	var err error
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		var n int
+		if n, err = strconv.Atoi(days); err == nil {
+			d = time.Duration(n) * 24 * time.Hour
+		}
+	} else {
+		d, err = time.ParseDuration(s)
+	}
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("give days such as 90d, or hours such as 720h")
+	case d <= 0:
+		return 0, fmt.Errorf("must be more than 0, such as 90d: the SME's details cannot be kept for no time")
+	}
+	return d, nil
 }
 
 // runNode starts a node, its web console mounted with cc, and runs it until ctx is
@@ -135,7 +184,8 @@ func runNode(ctx context.Context, cfg node.Config, cc console.Config) (err error
 	} else {
 		defer removeNodeFile(cfg.DataDir, log)
 	}
-	log.Info("hub ready", "url", nf.URL, "gossip", nf.Gossip, "cluster", nf.Cluster, "node_file", nodeFilePath)
+	log.Info("hub ready", "url", nf.URL, "gossip", nf.Gossip, "cluster", nf.Cluster, "node_file", nodeFilePath,
+		"retain_details", cfg.RetainDetails)
 
 	<-ctx.Done()
 	log.Info("leaving the network")

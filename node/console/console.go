@@ -16,12 +16,14 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
@@ -357,6 +359,7 @@ var webFuncs = template.FuncMap{
 		return webLevelSelect{Form: f, Name: name, Label: label}
 	},
 	"deref":  func(p *int) int { return *p },
+	"stale":  func(h api.Hit, fam protocol.Family) bool { return fam != "" && slices.Contains(h.StaleCapacity, fam) },
 	"fderef": func(p *float64) float64 { return *p },
 }
 

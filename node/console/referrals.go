@@ -322,6 +322,7 @@ type webReferral struct {
 	Next     string
 	Mine     bool
 	SMENote  string
+	PurgeWhy string // why the SME's identity was purged, when it was
 	Maturity []webScore
 	Actions  []webAction
 	Error    string
@@ -406,7 +407,7 @@ func (c *Console) act(w http.ResponseWriter, r *http.Request, v *webView) {
 // problems, or nil.
 func (c *Console) renderReferral(w http.ResponseWriter, r *http.Request, v *webView, status int, info api.ReferralInfo, ev protocol.Event, failed *webForm, msg string) {
 	partner := c.hubName(info.Partner)
-	d := &webReferral{Info: info, Partner: partner, SMENote: smeNote(info), Error: msg}
+	d := &webReferral{Info: info, Partner: partner, SMENote: smeNote(info), PurgeWhy: api.PurgeReasons[info.SMEPurgeReason], Error: msg}
 	d.Next, d.Mine = nextStep(info, partner)
 	if m := info.Referral.Need.Maturity; m != nil {
 		for i, s := range []int{m.Strategy, m.Readiness, m.Human, m.Data, m.Automation, m.Green} {
