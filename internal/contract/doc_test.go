@@ -3,6 +3,7 @@ package contract_test
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"reflect"
 	"slices"
@@ -93,6 +94,8 @@ var schemaTypes = map[string]struct {
 	"Profile":         {reflect.TypeFor[protocol.Profile](), false},
 	"ProfileUpdate":   {reflect.TypeFor[protocol.Profile](), true},
 	"Contact":         {reflect.TypeFor[protocol.Contact](), false},
+	"Inferred":        {reflect.TypeFor[protocol.Inferred](), false},
+	"Hint":            {reflect.TypeFor[protocol.Hint](), false},
 	"Capacity":        {reflect.TypeFor[protocol.Capacity](), false},
 	"CapacityUpdate":  {reflect.TypeFor[protocol.Capacity](), true},
 	"CapacityChange":  {reflect.TypeFor[api.CapacityChange](), false},
@@ -407,6 +410,13 @@ func TestSchemas_vocabularies(t *testing.T) {
 	}
 	if !slices.Equal(sorted(got), sorted(codes)) {
 		t.Errorf("ErrorBody.code: enum %v, want the API's codes %v", got, codes)
+	}
+	got = nil
+	for _, v := range obj(obj(obj(schemas["ReferralInfo"])["properties"])["sme_purge_reason"])["enum"].([]any) {
+		got = append(got, v.(string))
+	}
+	if want := slices.Sorted(maps.Keys(api.PurgeReasons)); !slices.Equal(sorted(got), want) {
+		t.Errorf("ReferralInfo.sme_purge_reason: enum %v, want api.PurgeReasons' %v", got, want)
 	}
 }
 
