@@ -52,11 +52,13 @@ type ReferralInfo struct {
 	// referring hub was revoked), or cancelled (at the receiving hub: the referring hub
 	// cancelled). Both are absent while the hub holds the identity, and when it never
 	// held it.
-	SMEPurged      time.Time        `json:"sme_purged,omitzero"`
-	SMEPurgeReason string           `json:"sme_purge_reason,omitempty"`
-	Pending        int              `json:"pending"` // messages the partner has not acknowledged yet
-	Actions        []protocol.Event `json:"actions"` // what this hub may do now
-	Updated        time.Time        `json:"updated"`
+	SMEPurged      time.Time `json:"sme_purged,omitzero"`
+	SMEPurgeReason string    `json:"sme_purge_reason,omitempty"`
+	// Contacts are whom to talk to about the referral at each hub, as far as known.
+	Contacts *Contacts        `json:"contacts,omitempty"`
+	Pending  int              `json:"pending"` // messages the partner has not acknowledged yet
+	Actions  []protocol.Event `json:"actions"` // what this hub may do now
+	Updated  time.Time        `json:"updated"`
 }
 
 // PurgeReasons says, for people, what each SMEPurgeReason of a ReferralInfo means.

@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"reflect"
 	"slices"
-	"strings"
 	"syscall"
 	"unicode/utf8"
 
@@ -97,6 +96,7 @@ func (n *Node) handler(routes []route) http.Handler {
 	}))
 	n.referralRoutes(mux)
 	n.admissionRoutes(mux)
+	n.peopleRoutes(mux) // people_api.go: people, sessions, API tokens
 	mux.HandleFunc("GET /v1/openapi.json", handleOpenAPI)
 	for _, r := range routes {
 		mux.Handle(r.pattern, r.h)
@@ -122,17 +122,10 @@ func (n *Node) handleHealth(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// auth requires the operator token as "Authorization: Bearer TOKEN".
+// auth requires a token with the scope admin: the operator token, an operator's
+// session, or an API token with that scope.
 func (n *Node) auth(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || !n.CheckToken(got) {
-			writeError(w, http.StatusUnauthorized, api.ErrorBody{Code: "unauthorized",
-				Message: "this request needs the operator token: Authorization: Bearer <token from the data directory>"})
-			return
-		}
-		h(w, r)
-	}
+	return n.need(api.ScopeAdmin, h)
 }
 
 // decodeBody reads one JSON value of at most MaxBodySize bytes into v, refusing

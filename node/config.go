@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -92,6 +93,20 @@ type Config struct {
 	// DataDir.
 	Token string
 
+	// SessionIdle is how long a person's session lasts unused: the console's and the
+	// API's alike. Default 1 hour.
+	SessionIdle time.Duration
+	// SessionMax is how long a session lasts after sign-in, used or not. Default 12
+	// hours.
+	SessionMax time.Duration
+	// SignInLinkTTL is how long a one-time sign-in link works (hubnet users add and
+	// reset). Default 72 hours.
+	SignInLinkTTL time.Duration
+	// PublicURL is the console's address as people reach it, such as
+	// https://hub.example.eu, which sign-in links start with. Empty means
+	// http://HTTPAddr.
+	PublicURL string
+
 	// WrapHTTP, when not nil, wraps the handler the HTTP server serves: package
 	// nodetest checks every request and answer against the API's OpenAPI document
 	// this way.
@@ -126,6 +141,10 @@ func DefaultConfig() Config {
 		RetryMin:        time.Second,
 		RetryMax:        5 * time.Minute,
 		RetainDetails:   DefaultRetainDetails,
+
+		SessionIdle:   time.Hour,
+		SessionMax:    12 * time.Hour,
+		SignInLinkTTL: 72 * time.Hour,
 	}
 }
 
@@ -197,6 +216,7 @@ func (c *Config) validate() error {
 		{&c.ReceiveWithin, def.ReceiveWithin}, {&c.DecideWithin, def.DecideWithin},
 		{&c.DecisionGrace, def.DecisionGrace}, {&c.DeliveryTimeout, def.DeliveryTimeout},
 		{&c.RetryMin, def.RetryMin}, {&c.RetryMax, def.RetryMax},
+		{&c.SessionIdle, def.SessionIdle}, {&c.SessionMax, def.SessionMax}, {&c.SignInLinkTTL, def.SignInLinkTTL},
 	} {
 		if *d.v <= 0 {
 			*d.v = d.def
@@ -208,6 +228,11 @@ func (c *Config) validate() error {
 	}
 	if c.RetainDetails <= 0 {
 		errs = append(errs, fmt.Errorf("RetainDetails: must be more than 0, got %v (the default is %v, 90 days)", c.RetainDetails, DefaultRetainDetails))
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			errs = append(errs, fmt.Errorf("PublicURL: must be an http or https URL without a path, such as https://hub.example.eu, got %q", c.PublicURL))
+		}
 	}
 	if c.RetryMax < c.RetryMin {
 		errs = append(errs, fmt.Errorf("RetryMax: must not be below RetryMin (%v)", c.RetryMin))

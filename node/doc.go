@@ -18,7 +18,10 @@
 // embedded NATS server and its routes), membership.go (memberlist and its delegates),
 // log.go, metrics.go, refusals.go (every refusal counted, and logged bounded),
 // limits.go (what HTTP clients may ask without the token), clock.go (how far the
-// clock is from the peers'). Who belongs: trust.go (certificates, revocations, the seen-ID
+// clock is from the peers'). Who may do what at the hub: access.go (actors, roles and
+// scopes, sessions, API tokens' last use), people.go (people, sign-in, sign-in links,
+// tokens), password.go (Argon2id), people_api.go (their endpoints and the scope check),
+// referral_people.go (who made a referral's changes, its contact persons). Who belongs: trust.go (certificates, revocations, the seen-ID
 // set), admission.go (the hub's own certificate, key rotation). What every hub knows:
 // directory.go (the reconcile loop and profile fetches), self.go (the hub's own
 // profile and capacity), hubs.go (the directory as the API shows it), search.go (the

@@ -109,6 +109,7 @@ func (l *Limits) validate() []error {
 type limiter struct {
 	live, read *buckets // nil: no limit
 	auth       *backoff // nil: no back-off
+	persons    *backoff // wrong passwords by the e-mail address tried; nil: no back-off
 	cop        *http.CrossOriginProtection
 }
 
@@ -122,6 +123,7 @@ func newLimiter(l Limits) *limiter {
 	}
 	if l.AuthFreeFailures > 0 {
 		lm.auth = &backoff{free: l.AuthFreeFailures, first: l.AuthBackoff, max: l.AuthBackoffMax, clients: l.Clients, m: map[string]*failures{}}
+		lm.persons = &backoff{free: l.AuthFreeFailures, first: l.AuthBackoff, max: l.AuthBackoffMax, clients: l.Clients, m: map[string]*failures{}}
 	}
 	return lm
 }
@@ -356,14 +358,14 @@ func (n *Node) guard(h http.Handler) http.Handler {
 				tooMany(w, d, "too many wrong operator tokens from your address: wait before trying again")
 				return
 			}
-			if !n.CheckToken(token) {
+			a, err := n.TokenActor(token) // access.go: the operator token, a session, an API token
+			if err != nil {
 				n.AuthFailed(RefusedToken, r.RemoteAddr)
-				writeError(w, http.StatusUnauthorized, api.ErrorBody{Code: api.CodeUnauthorized,
-					Message: "wrong operator token: it is in the file " + TokenFile + " of the hub's data directory"})
+				writeError(w, http.StatusUnauthorized, api.ErrorBody{Code: api.CodeUnauthorized, Message: tokenRefusal(err)})
 				return
 			}
 			n.AuthOK(r.RemoteAddr)
-			h.ServeHTTP(w, r)
+			h.ServeHTTP(w, r.WithContext(WithActor(r.Context(), a)))
 			return
 		}
 		b, what := n.limits.read, "read"

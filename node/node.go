@@ -62,6 +62,7 @@ type Node struct {
 	selfCand   atomic.Pointer[protocol.Candidate] // the own profile, for live queries
 	queries    *queries                           // live queries waiting for answers
 	referrals  *referrals                         // the referral engine
+	access     *access                            // sessions and API tokens' last use
 
 	wakeCh chan struct{} // buffered 1: wakes the reconcile loop
 	ready  chan struct{} // closed once the first join attempt and reconcile are done
@@ -284,6 +285,7 @@ func newNode(cfg Config, s *store.Store) (*Node, error) {
 	n.index = newIndex()
 	n.queries = newQueries()
 	n.referrals = newReferrals(n)
+	n.access = newAccess(n)
 	return n, nil
 }
 
@@ -367,6 +369,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	n.wg.Go(func() { n.index.run(n.ctx) })
 	n.wg.Go(n.referrals.run)
 	n.wg.Go(n.trust.runSeen)
+	n.wg.Go(n.runAccess)
 	n.log.Info("node started", "gossip", n.GossipAddr(), "cluster", n.routeAddr, "http", n.HTTPAddr())
 	return nil
 }

@@ -245,7 +245,8 @@ func (e *referrals) apply(env protocol.Envelope, in incoming, cur store.Referral
 		if err := o.Apply(protocol.EventReceive, protocol.RoleSystem, self, now, ""); err != nil {
 			return refuse(cur, found, "%v", err)
 		}
-		rec := store.ReferralRecord{Referral: o, Role: protocol.RoleReceiver, Updated: now}
+		rec := store.ReferralRecord{Referral: o, Role: protocol.RoleReceiver, Updated: now,
+			Contacts: e.n.partnerContact(nil, in.offer.Contact, env.From, pv.BoxKey)}
 		e.n.log.Info("referral received", "referral", o.ID, "from", o.From)
 		return store.Incoming{Record: &rec}, protocol.ReferralAck{Result: protocol.AckApplied, State: o.State}, nil
 
@@ -277,7 +278,7 @@ func (e *referrals) apply(env protocol.Envelope, in incoming, cur store.Referral
 			}
 		}
 		before := r.State
-		changed, err := r.Take(protocol.Change{At: ev.At.UTC(), By: env.From, Event: ev.Event, Note: ev.Note,
+		changed, err := r.Take(protocol.Change{At: ev.At.UTC(), By: env.From, Person: ev.Person, Event: ev.Event, Note: ev.Note,
 			Reason: ev.Reason, Outcome: ev.Outcome}, by)
 		if err != nil {
 			return refuse(cur, found, "%v", err)
@@ -289,6 +290,7 @@ func (e *referrals) apply(env protocol.Envelope, in incoming, cur store.Referral
 		}
 		rec := cur
 		rec.Referral, rec.Updated = r, now
+		rec.Contacts = e.n.partnerContact(rec.Contacts, ev.Contact, env.From, pv.BoxKey)
 		inc, err := e.effects(&rec, before, env.From, pv.BoxKey, now)
 		if err != nil {
 			return store.Incoming{}, protocol.ReferralAck{}, err

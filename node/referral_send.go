@@ -28,7 +28,14 @@ const (
 
 // Refer sends a referral: it is stored with its offer in one transaction, and the
 // offer is delivered to the receiving hub from the outbox, now or when it is back.
+// No person is named in its history: see ReferAs.
 func (n *Node) Refer(req api.ReferralRequest) (api.ReferralInfo, error) {
+	return n.ReferAs(Actor{}, req)
+}
+
+// ReferAs sends a referral as Refer does, made by by: its history names by, and a
+// person becomes the referral's contact at this hub (referral_people.go).
+func (n *Node) ReferAs(by Actor, req api.ReferralRequest) (api.ReferralInfo, error) {
 	now := n.cfg.Now()
 	if err := req.Validate(n.id.ID, now); err != nil {
 		return api.ReferralInfo{}, err
@@ -49,12 +56,14 @@ func (n *Node) Refer(req api.ReferralRequest) (api.ReferralInfo, error) {
 	if err := r.Apply(protocol.EventSend, protocol.RoleSender, n.id.ID, now, ""); err != nil {
 		return api.ReferralInfo{}, err
 	}
-	o, err := n.referrals.outgoing(req.To, r.ID, protocol.TypeReferralOffer, protocol.ReferralOffer{V: protocol.Version, Referral: r}, now)
+	r.SetPerson(protocol.EventSend, by.Name)
+	contacts, sealed := n.ownContact(by, req.To, nil)
+	o, err := n.referrals.outgoing(req.To, r.ID, protocol.TypeReferralOffer, protocol.ReferralOffer{V: protocol.Version, Referral: r, Contact: sealed}, now)
 	if err != nil {
 		return api.ReferralInfo{}, err
 	}
 	sme := req.SME
-	rec := store.ReferralRecord{Referral: r, Role: protocol.RoleSender, SME: &sme, Updated: now}
+	rec := store.ReferralRecord{Referral: r, Role: protocol.RoleSender, SME: &sme, Contacts: contacts, Updated: now}
 	if err := n.store.SaveReferral(rec, []store.Outgoing{o}, nil); err != nil {
 		return api.ReferralInfo{}, err
 	}

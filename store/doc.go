@@ -52,6 +52,18 @@
 //	seen         <time><sender/ID>   nothing: message IDs seen, by envelope time
 //	                                 (Unix ns, big-endian)
 //
+// and, since schema 4 (people.go, tokens.go):
+//
+//	people         <person ID>         the person: name, e-mail, role, language, the
+//	                                   password's Argon2id hash, a sign-in link's SHA-256
+//	people_emails  <e-mail, lower case> the person ID: each address once
+//	tokens         <token ID>          an API token: name, scopes, SHA-256, expiry, last
+//	                                   use, revocation
+//	token_hashes   <SHA-256>           the token ID
+//
+// A referral's contact persons at the two hubs are in its row of referrals, as
+// contacts.
+//
 // Times in keys and in the inbox are 12 bytes that sort as the times do: Unix seconds
 // with the sign bit flipped, then nanoseconds, big-endian.
 //

@@ -27,6 +27,9 @@ type ReferralRecord struct {
 	// it never held it. Once set, SME stays nil: see PurgeSME.
 	Purged      time.Time `json:"purged,omitzero"`
 	PurgeReason string    `json:"purge_reason,omitempty"`
+	// Contacts are the referral's contact persons at the two hubs, as far as known
+	// (see people.go).
+	Contacts *Contacts `json:"contacts,omitempty"`
 	// Updated is when the store last wrote the record, by its clock (Options.Now): a
 	// value given to a write is replaced.
 	Updated time.Time `json:"updated"`
@@ -66,6 +69,7 @@ type ReferralFilter struct {
 type referralRow struct {
 	Referral    protocol.Referral `json:"referral"`
 	Role        protocol.Role     `json:"role"`
+	Contacts    *Contacts         `json:"contacts,omitempty"`
 	Updated     time.Time         `json:"updated"`
 	Purged      time.Time         `json:"purged,omitzero"`
 	PurgeReason string            `json:"purge_reason,omitempty"`
@@ -250,7 +254,7 @@ func putReferral(tx *bolt.Tx, rec *ReferralRecord) error {
 			return fmt.Errorf("delete index entry: %w", err)
 		}
 	}
-	v, err := json.Marshal(referralRow{Referral: rec.Referral, Role: rec.Role, Updated: rec.Updated,
+	v, err := json.Marshal(referralRow{Referral: rec.Referral, Role: rec.Role, Contacts: rec.Contacts, Updated: rec.Updated,
 		Purged: rec.Purged, PurgeReason: rec.PurgeReason})
 	if err != nil {
 		return fmt.Errorf("encode referral: %w", err)
@@ -292,7 +296,7 @@ func decodeReferral(v, sme []byte) (ReferralRecord, error) {
 	if err := json.Unmarshal(v, &r); err != nil {
 		return ReferralRecord{}, fmt.Errorf("decode referral: %w", err)
 	}
-	rec := ReferralRecord{Referral: r.Referral, Role: r.Role, Updated: r.Updated, Purged: r.Purged, PurgeReason: r.PurgeReason}
+	rec := ReferralRecord{Referral: r.Referral, Role: r.Role, Contacts: r.Contacts, Updated: r.Updated, Purged: r.Purged, PurgeReason: r.PurgeReason}
 	if sme != nil {
 		rec.SME = new(protocol.SME)
 		if err := json.Unmarshal(sme, rec.SME); err != nil {
@@ -334,6 +338,7 @@ func checkChange(rec *ReferralRecord, id string, out []Outgoing, kpis []protocol
 		case rec.Purged.IsZero() && rec.PurgeReason != "":
 			add("purged", "must be set when purge_reason is")
 		}
+		rec.Contacts.check(v)
 	}
 	seen := make(map[string]bool, len(out))
 	for i, o := range out {

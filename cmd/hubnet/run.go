@@ -47,6 +47,8 @@ func newRunCmd(a *app) *cobra.Command {
 		liveRate, readRate                float64
 		clockSkewWarn                     time.Duration
 		retain                            = retention(def.RetainDetails)
+		sessionIdle, sessionMax, linkTTL  time.Duration
+		publicURL                         string
 	)
 	cmd := &cobra.Command{
 		Use:   "run -d DIR",
@@ -75,6 +77,8 @@ Port 0 in an address picks a free port. Every flag can also come from the enviro
 			cfg.Token = a.token
 			cfg.Limits.LiveQueryRate, cfg.Limits.ReadRate = liveRate, readRate
 			cfg.ClockSkewWarn = clockSkewWarn
+			cfg.SessionIdle, cfg.SessionMax, cfg.SignInLinkTTL = sessionIdle, sessionMax, linkTTL
+			cfg.PublicURL = publicURL
 			cfg.Logger = a.logger(cmd.ErrOrStderr(), slog.LevelInfo)
 			cc := console.DefaultConfig()
 			cc.Public = consolePublic
@@ -95,6 +99,10 @@ Port 0 in an address picks a free port. Every flag can also come from the enviro
 	f.Float64Var(&readRate, "read-rate", lim.ReadRate, "other API requests a second one address may make without the operator token; negative: no limit")
 	f.DurationVar(&clockSkewWarn, "clock-skew-warn", time.Minute, "warn when this hub's clock is further than this from its peers'")
 	f.Var(&retain, "retain-details", "how long after a referral ends to keep the SME's identity and contacts: days (90d) or hours (720h)")
+	f.DurationVar(&sessionIdle, "session-idle", def.SessionIdle, "a person's session ends after this long unused")
+	f.DurationVar(&sessionMax, "session-max", def.SessionMax, "a person's session ends this long after sign-in, used or not")
+	f.DurationVar(&linkTTL, "sign-in-link-ttl", def.SignInLinkTTL, "how long a one-time sign-in link of 'hubnet users add' and 'reset' works")
+	f.StringVar(&publicURL, "public-url", "", "the console's address as people reach it, such as https://hub.example.eu, for sign-in links (default: http:// and --http-addr)")
 	return cmd
 }
 

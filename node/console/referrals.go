@@ -138,7 +138,7 @@ func (c *Console) refer(w http.ResponseWriter, r *http.Request, v *webView) {
 		c.renderRefer(w, r, v, http.StatusBadRequest, to, f, "")
 		return
 	}
-	info, err := c.n.Refer(req)
+	info, err := c.n.ReferAs(v.actor, req)
 	switch {
 	case err == nil:
 		http.Redirect(w, r, "/referrals/"+url.PathEscape(info.Referral.ID), http.StatusSeeOther)
@@ -371,7 +371,7 @@ func (c *Console) act(w http.ResponseWriter, r *http.Request, v *webView) {
 	id, ev := r.PathValue("id"), protocol.Event(r.PathValue("action"))
 	a := api.ReferralAction{Reason: strings.TrimSpace(r.PostForm.Get("reason")), Outcome: strings.TrimSpace(r.PostForm.Get("outcome")),
 		Note: strings.TrimSpace(r.PostForm.Get("note"))}
-	_, err := c.n.Act(id, ev, a)
+	_, err := c.n.ActAs(v.actor, id, ev, a)
 	if err == nil {
 		http.Redirect(w, r, "/referrals/"+url.PathEscape(id), http.StatusSeeOther)
 		return
