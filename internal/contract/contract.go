@@ -233,10 +233,10 @@ func unlisted(r *http.Request, rec *recorder, routeErr error) []string {
 	return nil
 }
 
-// bearer accepts a request that sends a token as the operatorToken scheme asks; the
-// node itself checks the token.
+// bearer accepts a request that sends a token as the bearerToken scheme asks; the
+// node itself checks the token and its scope.
 func bearer(_ context.Context, in *openapi3filter.AuthenticationInput) error {
-	if in.SecuritySchemeName != "operatorToken" {
+	if in.SecuritySchemeName != "bearerToken" {
 		return fmt.Errorf("unknown security scheme %q", in.SecuritySchemeName)
 	}
 	tok, ok := strings.CutPrefix(in.RequestValidationInput.Request.Header.Get("Authorization"), "Bearer ")

@@ -121,6 +121,17 @@ var schemaTypes = map[string]struct {
 	"RevokeResult":    {reflect.TypeFor[api.RevokeResult](), false},
 	"GossipKeyInfo":   {reflect.TypeFor[api.GossipKeyInfo](), false},
 	"GossipKeyChange": {reflect.TypeFor[api.GossipKeyChange](), false},
+	"Me":              {reflect.TypeFor[api.Me](), false},
+	"Person":          {reflect.TypeFor[api.Person](), false},
+	"PersonRequest":   {reflect.TypeFor[api.PersonRequest](), false},
+	"SignInLink":      {reflect.TypeFor[api.SignInLink](), false},
+	"Token":           {reflect.TypeFor[api.Token](), false},
+	"TokenRequest":    {reflect.TypeFor[api.TokenRequest](), false},
+	"NewToken":        {reflect.TypeFor[api.NewToken](), false},
+	"SessionRequest":  {reflect.TypeFor[api.SessionRequest](), false},
+	"Session":         {reflect.TypeFor[api.Session](), false},
+	"Contacts":        {reflect.TypeFor[api.Contacts](), false},
+	"PersonContact":   {reflect.TypeFor[protocol.PersonContact](), false},
 }
 
 // jsonField is a field of a Go struct as encoding/json writes it.
@@ -394,6 +405,7 @@ func TestSchemas_vocabularies(t *testing.T) {
 		{"HubType", strs(protocol.HubEDIH, protocol.HubSoE, protocol.HubDIH)},
 		{"Reach", strs(protocol.ReachRegion, protocol.ReachCountry, protocol.ReachNeighbours, protocol.ReachAnywhere)},
 		{"Role", strs(protocol.RoleSender, protocol.RoleReceiver, protocol.RoleSystem)},
+		{"Scope", []string{api.ScopeRead, api.ScopeRefer, api.ScopeAct, api.ScopeReport, api.ScopeAdmin}},
 	} {
 		got := enum(c.schema)
 		if !slices.Equal(sorted(got), sorted(c.want)) {
@@ -403,7 +415,7 @@ func TestSchemas_vocabularies(t *testing.T) {
 	codes := []string{protocol.CodeBadRequest, api.CodeBadCertificate, api.CodeUnauthorized, protocol.CodeNotFound,
 		api.CodeNotAllowed, api.CodeNoProfile, protocol.CodeTooLarge, api.CodeStarting, protocol.CodeInternal,
 		api.CodeStorageFull, api.CodeStorageReadOnly, api.CodeStorageFailed,
-		api.CodeRateLimited, api.CodeCrossOrigin, api.CodeUnsupportedMediaType}
+		api.CodeRateLimited, api.CodeCrossOrigin, api.CodeUnsupportedMediaType, api.CodeForbidden}
 	var got []string
 	for _, v := range obj(obj(obj(schemas["ErrorBody"])["properties"])["code"])["enum"].([]any) {
 		got = append(got, v.(string))

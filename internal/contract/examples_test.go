@@ -153,11 +153,14 @@ func documentExchanges(t *testing.T, d raw) []exchange {
 	for _, path := range slices.Sorted(mapKeys(paths)) {
 		item := obj(paths[path])
 		for _, method := range slices.Sorted(mapKeys(item)) {
+			if method == "parameters" {
+				continue // of every operation of the path
+			}
 			op := obj(item[method])
 			where := strings.ToUpper(method) + " " + path
 			names := map[string]bool{}
 			var params []map[string]any
-			for _, p := range asList(op["parameters"]) {
+			for _, p := range slices.Concat(asList(item["parameters"]), asList(op["parameters"])) {
 				ps := d.resolve(p)
 				if ps["example"] != nil {
 					t.Errorf("%s: parameter %v has an unnamed example; name it under examples", where, ps["name"])
