@@ -71,6 +71,10 @@ type Config struct {
 	// RetryMin and RetryMax bound the backoff between delivery attempts. Defaults 1s
 	// and 5 minutes.
 	RetryMin, RetryMax time.Duration
+	// KeyRollWait is how long a hub that rolls the gossip key after a revocation
+	// waits for every other member to take each step of the roll before it goes on
+	// without those that have not. Default 1 minute.
+	KeyRollWait time.Duration
 	// RetainDetails is how long after a referral ends this hub keeps the SME's
 	// identity and contacts; then it purges them. Default 90 days: the advisor can
 	// still refer the SME elsewhere after a decline or an expiry, and answer for the
@@ -140,6 +144,7 @@ func DefaultConfig() Config {
 		DeliveryTimeout: 5 * time.Second,
 		RetryMin:        time.Second,
 		RetryMax:        5 * time.Minute,
+		KeyRollWait:     time.Minute,
 		RetainDetails:   DefaultRetainDetails,
 
 		SessionIdle:   time.Hour,
@@ -215,7 +220,7 @@ func (c *Config) validate() error {
 	}{
 		{&c.ReceiveWithin, def.ReceiveWithin}, {&c.DecideWithin, def.DecideWithin},
 		{&c.DecisionGrace, def.DecisionGrace}, {&c.DeliveryTimeout, def.DeliveryTimeout},
-		{&c.RetryMin, def.RetryMin}, {&c.RetryMax, def.RetryMax},
+		{&c.RetryMin, def.RetryMin}, {&c.RetryMax, def.RetryMax}, {&c.KeyRollWait, def.KeyRollWait},
 		{&c.SessionIdle, def.SessionIdle}, {&c.SessionMax, def.SessionMax}, {&c.SignInLinkTTL, def.SignInLinkTTL},
 	} {
 		if *d.v <= 0 {

@@ -21,8 +21,10 @@
 // clock is from the peers'). Who may do what at the hub: access.go (actors, roles and
 // scopes, sessions, API tokens' last use), people.go (people, sign-in, sign-in links,
 // tokens), password.go (Argon2id), people_api.go (their endpoints and the scope check),
-// referral_people.go (who made a referral's changes, its contact persons). Who belongs: trust.go (certificates, revocations, the seen-ID
-// set), admission.go (the hub's own certificate, key rotation). What every hub knows:
+// referral_people.go (who made a referral's changes, its contact persons). Who belongs:
+// trust.go (certificates, revocations, the seen-ID set), admission.go (the hub's own
+// certificate, key rotation), keyroll.go (the gossip key roll that follows a
+// revocation), seal.go (sealing what goes out to one hub). What every hub knows:
 // directory.go (the reconcile loop and profile fetches), self.go (the hub's own
 // profile and capacity), hubs.go (the directory as the API shows it), search.go (the
 // index and ranking), query.go (live queries, asked and answered). Referrals:
@@ -42,8 +44,10 @@
 // request went to, whether the time window applies, how old a live query may be,
 // whether a copy seen before is refused); the checks, their order and the reasons
 // counted in hubnet_dropped_messages_total are written once. A message that fails is
-// dropped and logged at most once a second per sender (refusals.go). The gate also
-// hands the signed time of every message to clock.go.
+// dropped and logged at most once a second per sender (refusals.go). A body sealed
+// to this hub is opened there, after the signature is checked, and nowhere else: what
+// the callers read is the plain body. The gate also hands the signed time of every
+// message to clock.go.
 //
 // # How the parts fit
 //

@@ -43,8 +43,9 @@ type Node struct {
 	cert  atomic.Pointer[protocol.Certificate] // the hub's own; an empty one before it is admitted
 	old   [][32]byte                           // earlier box keys, to open what was sealed to them
 
-	trust   *trust
-	keyring *memberlist.Keyring
+	trust    *trust
+	keyring  *memberlist.Keyring
+	keyRolls keyRolls // the gossip key rolls that follow revocations (keyroll.go)
 
 	bus        *bus
 	ml         *memberlist.Memberlist
@@ -340,6 +341,9 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		return err
 	}
 	if err := n.referrals.subscribe(); err != nil {
+		return err
+	}
+	if err := n.subscribeKeyRoll(); err != nil {
 		return err
 	}
 	if n.ml, err = memberlist.Create(n.memberlistConfig()); err != nil {

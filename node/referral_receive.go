@@ -79,14 +79,14 @@ func (e *referrals) onMessage(m *nats.Msg) {
 		// from a hub that is not party to the referral.
 		e.n.drop(env.From, "refused", fmt.Errorf("%s for referral %s: %s", env.Type, in.referral, refused))
 	}
+	// The acknowledgement is stored plain and sent sealed, signed now, so the sender
+	// of a duplicate takes it however long ago the message first came.
+	if ackBytes, err = e.resign(ackBytes); err != nil {
+		e.n.log.Error("seal acknowledgement", "peer", env.From, "err", err)
+		return
+	}
 	if dup {
 		e.n.metrics.referralMsgs.WithLabelValues("duplicate").Inc()
-		// The stored acknowledgement is answered again, signed now, so the sender
-		// takes it however long ago the message first came.
-		if ackBytes, err = e.resign(ackBytes); err != nil {
-			e.n.log.Error("sign acknowledgement again", "peer", env.From, "err", err)
-			return
-		}
 	} else {
 		e.n.metrics.referralMsgs.WithLabelValues("received").Inc()
 		if purged != nil {

@@ -293,16 +293,14 @@ func (e *referrals) send(o store.Outgoing) (protocol.ReferralAck, error) {
 	return ack, nil
 }
 
-// resign signs a stored envelope of this hub again, at the time now.
+// resign signs a stored envelope of this hub again, at the time now, with its body
+// sealed to its recipient (seal.go).
 func (e *referrals) resign(data []byte) ([]byte, error) {
 	env, err := protocol.OpenEnvelope(data)
 	if err != nil {
 		return nil, fmt.Errorf("stored message: %w", err)
 	}
-	if env, err = protocol.Resign(e.n.id, env, e.n.cfg.Now()); err != nil {
-		return nil, err
-	}
-	return env.Marshal()
+	return e.n.sealed(env)
 }
 
 // peerUp makes every message waiting for hub id due at once: it has just come back.

@@ -314,6 +314,12 @@ func TestSearch_liveQueryForgedAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
+	self, err := a.Self()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asker [32]byte // answers are sealed to the asking hub
+	copy(asker[:], self.BoxKey)
 	forged := 0
 	var mu sync.Mutex
 	_, err = nc.Subscribe(protocol.SubjectQuery, func(m *nats.Msg) {
@@ -325,10 +331,10 @@ func TestSearch_liveQueryForgedAnswers(t *testing.T) {
 			Capacity: map[protocol.Family]protocol.Capacity{protocol.FamilyTestBeforeInvest: {Available: 99, Maximum: 99, Unit: "SMEs per month"}}}
 		// A well-signed answer from a hub that was not asked, then one in hub-2's name.
 		stranger, _ := protocol.NewIdentity("stranger", rand.Reader)
-		env, _ := protocol.Sign(stranger, protocol.TypeQueryAnswer, q.From, a, time.Now())
+		env, _ := protocol.SignSealed(stranger, protocol.TypeQueryAnswer, q.From, asker, a, time.Now(), rand.Reader)
 		b, _ := env.Marshal()
 		m.Respond(b)
-		env, _ = protocol.Sign(forger, protocol.TypeQueryAnswer, q.From, a, time.Now())
+		env, _ = protocol.SignSealed(forger, protocol.TypeQueryAnswer, q.From, asker, a, time.Now(), rand.Reader)
 		b, _ = env.Marshal()
 		m.Respond(b)
 		mu.Lock()

@@ -26,6 +26,9 @@ var (
 	ErrOutsideWindow = errors.New("protocol: message outside the time window")
 	// ErrReplay is returned for a message a hub has seen before.
 	ErrReplay = errors.New("protocol: message seen before")
+	// ErrBadSeal is returned when a sealed body does not open with the recipient's
+	// box keys, or was sealed for another message.
+	ErrBadSeal = errors.New("protocol: sealed body does not open")
 	// ErrInternal is returned when a hub failed for a reason of its own.
 	ErrInternal = errors.New("protocol: internal error")
 )
