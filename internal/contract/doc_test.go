@@ -121,6 +121,7 @@ var schemaTypes = map[string]struct {
 	"RevokeResult":    {reflect.TypeFor[api.RevokeResult](), false},
 	"GossipKeyInfo":   {reflect.TypeFor[api.GossipKeyInfo](), false},
 	"GossipKeyChange": {reflect.TypeFor[api.GossipKeyChange](), false},
+	"GossipKey":       {reflect.TypeFor[api.GossipKey](), false},
 	"Me":              {reflect.TypeFor[api.Me](), false},
 	"Person":          {reflect.TypeFor[api.Person](), false},
 	"PersonRequest":   {reflect.TypeFor[api.PersonRequest](), false},
