@@ -3,9 +3,11 @@ package protocol
 import (
 	"cmp"
 	"fmt"
+	"iter"
 	"maps"
 	"math"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -145,8 +147,11 @@ type Candidate struct {
 	langs           []string            // primary language subtags, in the profile's order
 	regions         []string            // declared regions, or failing those the inferred ones
 	regionsInferred bool
-	words           []string  // folded words of ID, name, title and description, sorted, distinct
+	text            string    // folded words of ID, name, title and description, sorted, distinct, end to end
+	ends            []uint32  // where each word of text ends
 	prefixes        [8]uint64 // a bit per hash of the first three bytes of a word
+	gate            Gate
+	tie             uint64 // tieKey
 }
 
 // NewCandidate prepares a validated profile for matching. Values the vocabulary does
@@ -228,13 +233,16 @@ func NewCandidate(p *Profile) *Candidate {
 		c.described = describedTechnologies(words)
 	}
 	slices.Sort(words)
-	c.words = slices.Clip(slices.Compact(words))
-	for _, w := range c.words {
+	words = slices.Compact(words)
+	c.text, c.ends = packWords(words)
+	for _, w := range words {
 		if len(w) >= prefixLen {
 			bit := prefixBit(w)
 			c.prefixes[bit/64] |= 1 << (bit % 64)
 		}
 	}
+	c.setGate()
+	c.tie = tieKey(c)
 	return c
 }
 
@@ -251,6 +259,7 @@ func (c *Candidate) setCapacity(capacity map[Family]Capacity) {
 			}
 		}
 	}
+	c.setGate()
 }
 
 // WithCapacity returns a copy of the candidate whose profile has the given capacity
@@ -286,6 +295,7 @@ type Matcher struct {
 	region3  string // the SME's NUTS 3 region, "" if unknown
 	region1  string // the SME's NUTS 1 region, "" if unknown
 	stale    int64  // capacity updated before this Unix time is stale
+	gate     gateMasks
 	minProx  Proximity
 	prox     []Proximity // by country index: how near a hub in that country is at best
 	types    uint8       // bits of the hub types accepted; 0 for all
@@ -379,6 +389,7 @@ func NewMatcherAt(q Query, now time.Time) (*Matcher, error) {
 		m.category = 1 << categoryIndex[string(q.Category)]
 	}
 	m.tokens = appendWords(nil, q.Text)
+	m.prepareGate()
 	return m, nil
 }
 
@@ -634,8 +645,9 @@ func (m *Matcher) hasWords(c *Candidate) bool {
 				return false // no word of the hub starts as t does
 			}
 		}
-		i, _ := slices.BinarySearch(c.words, t)
-		if i == len(c.words) || !strings.HasPrefix(c.words[i], t) {
+		n := len(c.ends)
+		i := sort.Search(n, func(i int) bool { return c.word(i) >= t })
+		if i == n || !strings.HasPrefix(c.word(i), t) {
 			return false
 		}
 	}
@@ -785,6 +797,7 @@ type Ranked struct {
 	Free      int       // free places in the family asked for; -1 when not published or no family
 	Proximity Proximity // how near the hub is to the SME
 	Fresh     int       // Free when the capacity is not stale, else -1
+	tie       uint64    // the candidate's tieKey
 }
 
 // Rank scores c and says whether it passes the filters.
@@ -798,9 +811,26 @@ func (m *Matcher) RankTextChecked(c *Candidate) (Ranked, bool) { return m.rank(c
 // each of them begins one of its Words.
 func (m *Matcher) Tokens() []string { return m.tokens }
 
-// Words returns the hub's folded words (of its ID, name, title and description),
-// sorted and distinct. The caller must not change them.
-func (c *Candidate) Words() []string { return c.words }
+// Words yields the hub's folded words (of its ID, name, title and description),
+// sorted and distinct.
+func (c *Candidate) Words() iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for i := range c.ends {
+			if !yield(c.word(i)) {
+				return
+			}
+		}
+	}
+}
+
+// word returns the i-th of the hub's words.
+func (c *Candidate) word(i int) string {
+	start := uint32(0)
+	if i > 0 {
+		start = c.ends[i-1]
+	}
+	return c.text[start:c.ends[i]]
+}
 
 func (m *Matcher) rank(c *Candidate, textChecked bool) (Ranked, bool) {
 	s, ok := m.score(c, textChecked)
@@ -815,7 +845,7 @@ func (m *Matcher) rank(c *Candidate, textChecked bool) (Ranked, bool) {
 	if known && m.isStale(c) {
 		fresh = -1
 	}
-	return Ranked{Candidate: c, Score: s, Free: free, Proximity: m.Proximity(c), Fresh: fresh}, true
+	return Ranked{Candidate: c, Score: s, Free: free, Proximity: m.Proximity(c), Fresh: fresh, tie: c.tie}, true
 }
 
 // CompareRanked orders results best first: higher score; then nearer to the SME;
@@ -836,26 +866,25 @@ func CompareRanked(a, b Ranked) int {
 	if c := cmp.Compare(b.Free, a.Free); c != 0 {
 		return c
 	}
-	ca, cb := a.Candidate, b.Candidate
-	if ca.declLangs != cb.declLangs {
-		if ca.declLangs {
-			return -1
-		}
-		return 1
-	}
-	if ca.regionsInferred != cb.regionsInferred {
-		if cb.regionsInferred {
-			return -1
-		}
-		return 1
-	}
-	if c := cmp.Compare(ca.hubType, cb.hubType); c != 0 {
+	if c := cmp.Compare(a.tie, b.tie); c != 0 {
 		return c
 	}
-	if c := cmp.Compare(idHash(ca.Profile.ID), idHash(cb.Profile.ID)); c != 0 {
-		return c
+	return cmp.Compare(a.Candidate.Profile.ID, b.Candidate.Profile.ID)
+}
+
+// tieKey packs the last tie-breaks of CompareRanked into one number, smaller first,
+// so that comparing two hubs reads neither their candidates nor their IDs: languages
+// guessed (1) after declared (0), then regions inferred after declared, then the
+// type's bit, then the hash of the ID.
+func tieKey(c *Candidate) uint64 {
+	var k uint64
+	if !c.declLangs {
+		k |= 1 << 41
 	}
-	return cmp.Compare(ca.Profile.ID, cb.Profile.ID)
+	if c.regionsInferred {
+		k |= 1 << 40
+	}
+	return k | uint64(c.hubType)<<32 | uint64(idHash(c.Profile.ID))
 }
 
 // idHash is FNV-1a of a hub's ID: the last tie-break, stable and not alphabetical.
@@ -889,6 +918,25 @@ var languageIndex = func() map[string]int {
 	}
 	return m
 }()
+
+// packWords returns the words end to end in one string, and where each ends: a
+// directory of 10,000 hubs then holds two objects of words per hub, neither of which
+// the collector must look into, where a slice of strings would give it a million
+// pointers to follow on every cycle.
+func packWords(words []string) (string, []uint32) {
+	n := 0
+	for _, w := range words {
+		n += len(w)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	ends := make([]uint32, len(words))
+	for i, w := range words {
+		b.WriteString(w)
+		ends[i] = uint32(b.Len())
+	}
+	return b.String(), ends
+}
 
 // appendWords appends the words of s, folded: lower case, common Latin accents
 // removed, split at everything that is not a letter or a digit.
