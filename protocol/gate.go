@@ -132,6 +132,7 @@ func (m *Matcher) prepareGate() {
 		}
 	}
 	m.gate = g
+	m.prepareGroups()
 }
 
 // Admits reports whether the hub with this gate may pass the query's filters. It is

@@ -82,8 +82,12 @@ func TestMatcher_AdmitAll_neverTurnsDownAPassingHub(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%+v: %v", q, err)
 		}
-		admitted := make([]uint64, 1)
+		admitted, indexed := make([]uint64, 1), make([]uint64, 1)
 		m.AdmitAll(gates, admitted)
+		m.AdmitIndexed(NewGateIndex(gates), indexed)
+		if indexed[0] != admitted[0] {
+			t.Errorf("%+v: AdmitIndexed admits %b, AdmitAll %b", q, indexed[0], admitted[0])
+		}
 		for i, c := range cands {
 			in := admitted[0]&(1<<i) != 0
 			if in != m.Admits(gates[i]) {

@@ -129,29 +129,31 @@ type Candidate struct {
 	country    int16 // index in Countries, -1 if unknown
 	free       [numFamilies]int16
 	tech       [numTechnologies]uint8
+	described  uint64 // a bit per technology named in the description of a hub that lists none
 
-	service   [numServices]uint8
-	section   [numSections]uint8 // level of each NACE section listed as such
-	inSection [numSections]uint8 // highest level of the section or a division in it
-	langBits  [4]uint64          // a bit per known primary language (languageIndex)
-	hintLang  [4]uint64          // likewise, for languages inferred and not declared
-	declLangs bool               // the hub declared languages: they filter
-	hintSec   [numSections]uint8 // level of each NACE section read from a label
-	hintDiv   [numDivisions]uint8
-	described uint64             // a bit per technology named in the description of a hub that lists none
-	staleAt   [numFamilies]int64 // capacity's updated time, Unix seconds; 0 when unknown
-
-	Profile         *Profile
-	offered         uint8               // a bit per family offered through its services
-	division        [numDivisions]uint8 // level of each NACE division
-	langs           []string            // primary language subtags, in the profile's order
-	regions         []string            // declared regions, or failing those the inferred ones
+	// What many queries read, in the next two lines: a scored hub costs two or three
+	// cache misses, not one per part.
+	staleAt         [numFamilies]int64 // capacity's updated time, Unix seconds; 0 when unknown
+	tie             uint64             // tieKey
+	service         [numServices]uint8
+	inSection       [numSections]uint8 // highest level of the section or a division in it
+	declLangs       bool               // the hub declared languages: they filter
 	regionsInferred bool
-	text            string    // folded words of ID, name, title and description, sorted, distinct, end to end
-	ends            []uint32  // where each word of text ends
-	prefixes        [8]uint64 // a bit per hash of the first three bytes of a word
-	gate            Gate
-	tie             uint64 // tieKey
+	regions         []string           // declared regions, or failing those the inferred ones
+	langBits        [4]uint64          // a bit per known primary language (languageIndex)
+	hintLang        [4]uint64          // likewise, for languages inferred and not declared
+	section         [numSections]uint8 // level of each NACE section listed as such
+	hintSec         [numSections]uint8 // level of each NACE section read from a label
+	hintDiv         [numDivisions]uint8
+
+	Profile  *Profile
+	offered  uint8               // a bit per family offered through its services
+	division [numDivisions]uint8 // level of each NACE division
+	langs    []string            // primary language subtags, in the profile's order
+	text     string              // folded words of ID, name, title and description, sorted, distinct, end to end
+	ends     []uint32            // where each word of text ends
+	prefixes [8]uint64           // a bit per hash of the first three bytes of a word
+	gate     Gate
 }
 
 // NewCandidate prepares a validated profile for matching. Values the vocabulary does
@@ -296,6 +298,7 @@ type Matcher struct {
 	region1  string // the SME's NUTS 1 region, "" if unknown
 	stale    int64  // capacity updated before this Unix time is stale
 	gate     gateMasks
+	groups   [][]int // features of a GateIndex, by set checked: a hub needs one of each
 	minProx  Proximity
 	prox     []Proximity // by country index: how near a hub in that country is at best
 	types    uint8       // bits of the hub types accepted; 0 for all
@@ -406,15 +409,20 @@ func (m *Matcher) Limit() int {
 
 // Score returns the hub's score, 0 to 100 in hundredths, and whether it passes every filter the
 // query sets. It does not allocate.
-func (m *Matcher) Score(c *Candidate) (float64, bool) { return m.score(c, false) }
+func (m *Matcher) Score(c *Candidate) (float64, bool) {
+	s, _, ok := m.score(c, false)
+	return s, ok
+}
 
-// score is Score; textChecked says the caller has checked the text already.
-func (m *Matcher) score(c *Candidate, textChecked bool) (float64, bool) {
+// score is Score, with the hub's Proximity; textChecked says the caller has checked
+// the text already.
+func (m *Matcher) score(c *Candidate, textChecked bool) (float64, Proximity, bool) {
+	prox := ProximityUnknown
 	if m.types != 0 && c.hubType&m.types == 0 {
-		return 0, false
+		return 0, 0, false
 	}
 	if m.category != 0 && c.categories != 0 && c.categories&m.category == 0 {
-		return 0, false
+		return 0, 0, false
 	}
 	var total float64
 	if len(m.tech) > 0 {
@@ -423,24 +431,24 @@ func (m *Matcher) score(c *Candidate, textChecked bool) (float64, bool) {
 			cov = m.describedCoverage(c)
 		}
 		if cov == 0 {
-			return 0, false
+			return 0, 0, false
 		}
 		total += WeightTechnology * cov
 	}
 	if len(m.service) > 0 {
 		cov := coverage(c.service[:], m.service)
 		if cov == 0 {
-			return 0, false
+			return 0, 0, false
 		}
 		total += WeightService * cov
 	}
 	if m.family >= 0 {
 		if c.families&(1<<m.family) == 0 {
-			return 0, false
+			return 0, 0, false
 		}
 		free, known := m.Free(c)
 		if m.q.MinCapacity > 0 && (!known || free < m.q.MinCapacity) {
-			return 0, false
+			return 0, 0, false
 		}
 		v := float64(min(free, CapacityFull)) / CapacityFull
 		if m.isStale(c) {
@@ -455,25 +463,25 @@ func (m *Matcher) score(c *Candidate, textChecked bool) (float64, bool) {
 	if len(m.langs) > 0 {
 		v := m.language(c)
 		if v == 0 && c.declLangs {
-			return 0, false
+			return 0, 0, false
 		}
 		total += WeightLanguage * v
 	}
 	if m.prox != nil {
-		prox := m.Proximity(c)
+		prox = m.Proximity(c)
 		if prox < m.minProx {
-			return 0, false
+			return 0, 0, false
 		}
 		total += WeightDistance * m.distance(prox)
 	}
 	if !textChecked && !m.hasWords(c) {
-		return 0, false
+		return 0, 0, false
 	}
 	if m.weights == 0 {
-		return 0, true
+		return 0, prox, true
 	}
 	// Rounded to hundredths, so that hubs equal on paper tie exactly.
-	return math.Round(10000*total/float64(m.weights)) / 100, true
+	return math.Round(10000*total/float64(m.weights)) / 100, prox, true
 }
 
 // coverage is the share, 0 to 1, of the highest levels that the hub's levels of the
@@ -657,58 +665,127 @@ func (m *Matcher) hasWords(c *Candidate) bool {
 // Explain says, part by part, why the hub scores what it does: the levels of what is
 // wanted, its capacity in the family, its languages and its place.
 func (m *Matcher) Explain(c *Candidate) []string {
-	var out []string
+	_, reasons := m.ExplainJoined(c)
+	return reasons
+}
+
+// ExplainJoined is Explain, with the reasons also joined by "; " as one text. Both
+// come from one buffer: a search explains every hub it returns.
+func (m *Matcher) ExplainJoined(c *Candidate) (string, []string) {
+	w := reasonWriter{buf: make([]byte, 0, 256)}
 	p := c.Profile
 	if len(m.tech) > 0 {
 		if coverage(c.tech[:], m.tech) == 0 && c.described != 0 {
-			var named []string
+			w.start()
+			w.buf = append(w.buf, "lists no technologies; its description names "...)
+			n := 0
 			for _, i := range m.tech {
 				if c.described&(1<<i) != 0 {
-					named = append(named, Technologies[i].Label)
+					if n > 0 {
+						w.buf = append(w.buf, ", "...)
+					}
+					w.buf = append(w.buf, Technologies[i].Label...)
+					n++
 				}
 			}
-			out = append(out, fmt.Sprintf("lists no technologies; its description names %s (counted as level %d)", strings.Join(named, ", "), DescribedLevel))
+			w.buf = append(w.buf, " (counted as level "...)
+			w.buf = strconv.AppendInt(w.buf, DescribedLevel, 10)
+			w.buf = append(w.buf, ')')
+			w.end()
 		} else {
-			out = appendLevels(out, m.tech, c.tech[:], func(i int) string { return Technologies[i].Label })
+			writeLevels(&w, m.tech, c.tech[:], func(i int) string { return Technologies[i].Label })
 		}
 	}
 	if len(m.service) > 0 {
-		out = appendLevels(out, m.service, c.service[:], func(i int) string { return Services[i].Label })
+		writeLevels(&w, m.service, c.service[:], func(i int) string { return Services[i].Label })
 	}
 	if m.family >= 0 {
 		fam := Families[m.family]
 		capa, ok := p.Capacity[fam.Slug]
-		switch {
-		case !ok:
-			out = append(out, fmt.Sprintf("offers %s, capacity not published", fam.Label))
-		case m.isStale(c):
-			out = append(out, fmt.Sprintf("offers %s, %d of %d free (%s), stale: updated %s", fam.Label, capa.Free(), capa.Maximum, capa.Unit, capa.Updated.Format(time.DateOnly)))
-		default:
-			out = append(out, fmt.Sprintf("offers %s, %d of %d free (%s)", fam.Label, capa.Free(), capa.Maximum, capa.Unit))
+		w.start()
+		w.buf = append(w.buf, "offers "...)
+		w.buf = append(w.buf, fam.Label...)
+		if !ok {
+			w.buf = append(w.buf, ", capacity not published"...)
+		} else {
+			w.buf = append(w.buf, ", "...)
+			w.buf = strconv.AppendInt(w.buf, int64(capa.Free()), 10)
+			w.buf = append(w.buf, " of "...)
+			w.buf = strconv.AppendInt(w.buf, int64(capa.Maximum), 10)
+			w.buf = append(w.buf, " free ("...)
+			w.buf = append(w.buf, capa.Unit...)
+			w.buf = append(w.buf, ')')
+			if m.isStale(c) {
+				w.buf = append(w.buf, ", stale: updated "...)
+				w.buf = capa.Updated.AppendFormat(w.buf, time.DateOnly)
+			}
 		}
+		w.end()
 	}
 	if m.section >= 0 {
-		out = append(out, m.explainSector(c))
+		w.add(m.explainSector(c))
 	}
 	if len(m.langs) > 0 {
-		out = append(out, m.explainLanguages(c))
+		w.add(m.explainLanguages(c))
 	}
 	if m.q.Country != "" {
 		prox := m.Proximity(c)
-		where := p.Country
 		_, r := m.nearestRegion(c)
 		if r == "" && len(c.regions) > 0 {
 			r = c.regions[0]
 		}
+		w.start()
 		if r != "" {
-			where = "region " + r
+			w.buf = append(w.buf, "region "...)
+			w.buf = append(w.buf, r...)
 			if c.regionsInferred {
-				where += " (from its address)"
+				w.buf = append(w.buf, " (from its address)"...)
 			}
+		} else {
+			w.buf = append(w.buf, p.Country...)
 		}
-		out = append(out, where+", "+prox.String())
+		w.buf = append(w.buf, ", "...)
+		w.buf = append(w.buf, prox.String()...)
+		w.end()
 	}
-	return out
+	return w.result()
+}
+
+// reasonWriter writes reasons end to end in one buffer with "; " between them, so
+// that the reasons and their join come from one allocation.
+type reasonWriter struct {
+	buf    []byte
+	bounds []int // where each reason starts and ends in buf
+}
+
+// start begins a reason; end ends it.
+func (w *reasonWriter) start() {
+	if len(w.bounds) > 0 {
+		w.buf = append(w.buf, "; "...)
+	}
+	w.bounds = append(w.bounds, len(w.buf))
+}
+
+func (w *reasonWriter) end() { w.bounds = append(w.bounds, len(w.buf)) }
+
+// add writes s as a reason.
+func (w *reasonWriter) add(s string) {
+	w.start()
+	w.buf = append(w.buf, s...)
+	w.end()
+}
+
+// result returns the reasons joined, and each of them; "" and nil for none.
+func (w *reasonWriter) result() (string, []string) {
+	if len(w.bounds) == 0 {
+		return "", nil
+	}
+	all := string(w.buf)
+	out := make([]string, len(w.bounds)/2)
+	for i := range out {
+		out[i] = all[w.bounds[2*i]:w.bounds[2*i+1]]
+	}
+	return all, out
 }
 
 // explainSector says the hub's level in the sector asked for and where it comes
@@ -765,29 +842,46 @@ func (m *Matcher) explainLanguages(c *Candidate) string {
 	return r
 }
 
-// appendLevels adds "X level 5, Y level 3 (wanted)" and "lacks Z" for the wanted
+// writeLevels writes "X level 5, Y level 3 (wanted)" and "lacks Z" for the wanted
 // items, the highest levels first.
-func appendLevels(out []string, wanted []int, levels []uint8, label func(int) string) []string {
-	have := slices.Clone(wanted)
-	have = slices.DeleteFunc(have, func(i int) bool { return levels[i] == 0 })
+func writeLevels(w *reasonWriter, wanted []int, levels []uint8, label func(int) string) {
+	var room [numTechnologies]int
+	have := room[:0]
+	for _, i := range wanted {
+		if levels[i] > 0 {
+			have = append(have, i)
+		}
+	}
 	slices.SortStableFunc(have, func(a, b int) int { return cmp.Compare(levels[b], levels[a]) })
 	if len(have) > 0 {
-		parts := make([]string, len(have))
+		w.start()
 		for k, i := range have {
-			parts[k] = fmt.Sprintf("%s level %d", label(i), levels[i])
+			if k > 0 {
+				w.buf = append(w.buf, ", "...)
+			}
+			w.buf = append(w.buf, label(i)...)
+			w.buf = append(w.buf, " level "...)
+			w.buf = strconv.AppendUint(w.buf, uint64(levels[i]), 10)
 		}
-		out = append(out, strings.Join(parts, ", ")+" (wanted)")
+		w.buf = append(w.buf, " (wanted)"...)
+		w.end()
 	}
-	var lacks []string
+	lacks := 0
 	for _, i := range wanted {
 		if levels[i] == 0 {
-			lacks = append(lacks, label(i))
+			if lacks == 0 {
+				w.start()
+				w.buf = append(w.buf, "lacks "...)
+			} else {
+				w.buf = append(w.buf, ", "...)
+			}
+			w.buf = append(w.buf, label(i)...)
+			lacks++
 		}
 	}
-	if len(lacks) > 0 {
-		out = append(out, "lacks "+strings.Join(lacks, ", "))
+	if lacks > 0 {
+		w.end()
 	}
-	return out
 }
 
 // Ranked is a hub that passed the query's filters, with its score.
@@ -833,7 +927,7 @@ func (c *Candidate) word(i int) string {
 }
 
 func (m *Matcher) rank(c *Candidate, textChecked bool) (Ranked, bool) {
-	s, ok := m.score(c, textChecked)
+	s, prox, ok := m.score(c, textChecked)
 	if !ok {
 		return Ranked{}, false
 	}
@@ -845,7 +939,7 @@ func (m *Matcher) rank(c *Candidate, textChecked bool) (Ranked, bool) {
 	if known && m.isStale(c) {
 		fresh = -1
 	}
-	return Ranked{Candidate: c, Score: s, Free: free, Proximity: m.Proximity(c), Fresh: fresh, tie: c.tie}, true
+	return Ranked{Candidate: c, Score: s, Free: free, Proximity: prox, Fresh: fresh, tie: c.tie}, true
 }
 
 // CompareRanked orders results best first: higher score; then nearer to the SME;
