@@ -672,25 +672,26 @@ func (m *Matcher) Explain(c *Candidate) []string {
 // ExplainJoined is Explain, with the reasons also joined by "; " as one text. Both
 // come from one buffer: a search explains every hub it returns.
 func (m *Matcher) ExplainJoined(c *Candidate) (string, []string) {
-	w := reasonWriter{buf: make([]byte, 0, 256)}
+	var w reasonWriter
+	w.buf.Grow(256)
 	p := c.Profile
 	if len(m.tech) > 0 {
 		if coverage(c.tech[:], m.tech) == 0 && c.described != 0 {
 			w.start()
-			w.buf = append(w.buf, "lists no technologies; its description names "...)
+			w.buf.WriteString("lists no technologies; its description names ")
 			n := 0
 			for _, i := range m.tech {
 				if c.described&(1<<i) != 0 {
 					if n > 0 {
-						w.buf = append(w.buf, ", "...)
+						w.buf.WriteString(", ")
 					}
-					w.buf = append(w.buf, Technologies[i].Label...)
+					w.buf.WriteString(Technologies[i].Label)
 					n++
 				}
 			}
-			w.buf = append(w.buf, " (counted as level "...)
-			w.buf = strconv.AppendInt(w.buf, DescribedLevel, 10)
-			w.buf = append(w.buf, ')')
+			w.buf.WriteString(" (counted as level ")
+			w.buf.WriteString(strconv.Itoa(DescribedLevel))
+			w.buf.WriteByte(')')
 			w.end()
 		} else {
 			writeLevels(&w, m.tech, c.tech[:], func(i int) string { return Technologies[i].Label })
@@ -703,21 +704,22 @@ func (m *Matcher) ExplainJoined(c *Candidate) (string, []string) {
 		fam := Families[m.family]
 		capa, ok := p.Capacity[fam.Slug]
 		w.start()
-		w.buf = append(w.buf, "offers "...)
-		w.buf = append(w.buf, fam.Label...)
+		w.buf.WriteString("offers ")
+		w.buf.WriteString(fam.Label)
 		if !ok {
-			w.buf = append(w.buf, ", capacity not published"...)
+			w.buf.WriteString(", capacity not published")
 		} else {
-			w.buf = append(w.buf, ", "...)
-			w.buf = strconv.AppendInt(w.buf, int64(capa.Free()), 10)
-			w.buf = append(w.buf, " of "...)
-			w.buf = strconv.AppendInt(w.buf, int64(capa.Maximum), 10)
-			w.buf = append(w.buf, " free ("...)
-			w.buf = append(w.buf, capa.Unit...)
-			w.buf = append(w.buf, ')')
+			w.buf.WriteString(", ")
+			w.buf.WriteString(strconv.Itoa(capa.Free()))
+			w.buf.WriteString(" of ")
+			w.buf.WriteString(strconv.Itoa(capa.Maximum))
+			w.buf.WriteString(" free (")
+			w.buf.WriteString(capa.Unit)
+			w.buf.WriteByte(')')
 			if m.isStale(c) {
-				w.buf = append(w.buf, ", stale: updated "...)
-				w.buf = capa.Updated.AppendFormat(w.buf, time.DateOnly)
+				w.buf.WriteString(", stale: updated ")
+				var day [len(time.DateOnly)]byte
+				w.buf.Write(capa.Updated.AppendFormat(day[:0], time.DateOnly))
 			}
 		}
 		w.end()
@@ -736,16 +738,16 @@ func (m *Matcher) ExplainJoined(c *Candidate) (string, []string) {
 		}
 		w.start()
 		if r != "" {
-			w.buf = append(w.buf, "region "...)
-			w.buf = append(w.buf, r...)
+			w.buf.WriteString("region ")
+			w.buf.WriteString(r)
 			if c.regionsInferred {
-				w.buf = append(w.buf, " (from its address)"...)
+				w.buf.WriteString(" (from its address)")
 			}
 		} else {
-			w.buf = append(w.buf, p.Country...)
+			w.buf.WriteString(p.Country)
 		}
-		w.buf = append(w.buf, ", "...)
-		w.buf = append(w.buf, prox.String()...)
+		w.buf.WriteString(", ")
+		w.buf.WriteString(prox.String())
 		w.end()
 	}
 	return w.result()
@@ -754,34 +756,43 @@ func (m *Matcher) ExplainJoined(c *Candidate) (string, []string) {
 // reasonWriter writes reasons end to end in one buffer with "; " between them, so
 // that the reasons and their join come from one allocation.
 type reasonWriter struct {
-	buf    []byte
-	bounds []int // where each reason starts and ends in buf
+	buf    strings.Builder
+	bounds [2 * maxReasons]int // where each reason starts and ends in buf
+	n      int                 // bounds used
 }
+
+// maxReasons is the most reasons Explain gives: one per part of the score, and
+// "lacks" after the technologies and the services.
+const maxReasons = 10
 
 // start begins a reason; end ends it.
 func (w *reasonWriter) start() {
-	if len(w.bounds) > 0 {
-		w.buf = append(w.buf, "; "...)
+	if w.n > 0 {
+		w.buf.WriteString("; ")
 	}
-	w.bounds = append(w.bounds, len(w.buf))
+	w.bounds[w.n] = w.buf.Len()
+	w.n++
 }
 
-func (w *reasonWriter) end() { w.bounds = append(w.bounds, len(w.buf)) }
+func (w *reasonWriter) end() {
+	w.bounds[w.n] = w.buf.Len()
+	w.n++
+}
 
 // add writes s as a reason.
 func (w *reasonWriter) add(s string) {
 	w.start()
-	w.buf = append(w.buf, s...)
+	w.buf.WriteString(s)
 	w.end()
 }
 
 // result returns the reasons joined, and each of them; "" and nil for none.
 func (w *reasonWriter) result() (string, []string) {
-	if len(w.bounds) == 0 {
+	if w.n == 0 {
 		return "", nil
 	}
-	all := string(w.buf)
-	out := make([]string, len(w.bounds)/2)
+	all := w.buf.String()
+	out := make([]string, w.n/2)
 	for i := range out {
 		out[i] = all[w.bounds[2*i]:w.bounds[2*i+1]]
 	}
@@ -857,13 +868,13 @@ func writeLevels(w *reasonWriter, wanted []int, levels []uint8, label func(int) 
 		w.start()
 		for k, i := range have {
 			if k > 0 {
-				w.buf = append(w.buf, ", "...)
+				w.buf.WriteString(", ")
 			}
-			w.buf = append(w.buf, label(i)...)
-			w.buf = append(w.buf, " level "...)
-			w.buf = strconv.AppendUint(w.buf, uint64(levels[i]), 10)
+			w.buf.WriteString(label(i))
+			w.buf.WriteString(" level ")
+			w.buf.WriteString(strconv.Itoa(int(levels[i])))
 		}
-		w.buf = append(w.buf, " (wanted)"...)
+		w.buf.WriteString(" (wanted)")
 		w.end()
 	}
 	lacks := 0
@@ -871,11 +882,11 @@ func writeLevels(w *reasonWriter, wanted []int, levels []uint8, label func(int) 
 		if levels[i] == 0 {
 			if lacks == 0 {
 				w.start()
-				w.buf = append(w.buf, "lacks "...)
+				w.buf.WriteString("lacks ")
 			} else {
-				w.buf = append(w.buf, ", "...)
+				w.buf.WriteString(", ")
 			}
-			w.buf = append(w.buf, label(i)...)
+			w.buf.WriteString(label(i))
 			lacks++
 		}
 	}
