@@ -81,6 +81,7 @@ func searchBench(n, hubs int) (string, error) {
 	hits := 0
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
+	load := loadAverage()
 	cpu0 := processCPU()
 	for _, q := range synth.Queries(n, searchQuerySeed) {
 		start := time.Now()
@@ -99,7 +100,7 @@ func searchBench(n, hubs int) (string, error) {
 			hits++
 		}
 	}
-	use := searchUse{cpu: (processCPU() - cpu0) / time.Duration(max(n, 1))}
+	use := searchUse{cpu: (processCPU() - cpu0) / time.Duration(max(n, 1)), load: load}
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
 	use.bytes = (after.TotalAlloc - before.TotalAlloc) / uint64(max(n, 1))
@@ -121,6 +122,20 @@ type searchUse struct {
 	cpu   time.Duration // user and system time of the whole process per query
 	bytes uint64        // allocated per query
 	gcs   uint32        // garbage collections during the timed queries
+	load  string        // the machine's load average over a minute when they began; "" if unknown
+}
+
+// loadAverage returns the first figure of /proc/loadavg, "" where there is none.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(data))
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
 }
 
 // processCPU is the user and system CPU time of the process so far.
@@ -144,8 +159,13 @@ func renderSearch(hubs int, all, text, plain latencies, hits int, use searchUse)
 		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s |\n", r.name, len(r.d),
 			fine(r.d.quantile(0.5)), fine(r.d.quantile(0.9)), fine(r.d.quantile(0.99)), fine(r.d.max()))
 	}
-	fmt.Fprintf(&b, "\n%d of the %d queries (%.0f%%) returned at least one hub. The process used %s of CPU time per query (user and system, all goroutines, the collector's included) and allocated %.1f kB per query; the collector ran %d times during the timed queries.\n",
-		hits, len(all), 100*float64(hits)/float64(max(len(all), 1)), fine(use.cpu), float64(use.bytes)/1000, use.gcs)
+	fmt.Fprintf(&b, "\n%d of the %d queries (%.0f%%) returned at least one hub.\n", hits, len(all), 100*float64(hits)/float64(max(len(all), 1)))
+	fmt.Fprintf(&b, "\nPer query the process used %s of CPU time (user and system, all goroutines, the collector's included) and allocated %.1f kB; the collector ran %d times during the timed queries.",
+		fine(use.cpu), float64(use.bytes)/1000, use.gcs)
+	if use.load != "" {
+		fmt.Fprintf(&b, " The load average was %s when they began: on a shared machine the wall times, the p99 most, follow it.", use.load)
+	}
+	b.WriteString("\n")
 	b.WriteString("\nTarget: p99 under 1 ms per query.\n")
 	return b.String()
 }
