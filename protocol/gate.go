@@ -4,9 +4,9 @@ import "slices"
 
 // Gate is what the cheapest filters of a query read of a hub, in 40 bytes. A directory
 // keeps the gates of its hubs side by side in one array, prepared when a profile
-// enters; a search passes over them with Matcher.AdmitAll and scores only the hubs
-// admitted. Over 10,000 hubs the gates fit in the processor's cache where the
-// candidates do not, and most hubs are turned down without reading their candidate.
+// enters, and a GateIndex over them; a search admits hubs with Matcher.AdmitIndexed
+// (or Matcher.AdmitAll, gate by gate) and scores only those. Most hubs are turned down
+// without reading their candidate.
 //
 // Each set of bits keeps one bit always set (gateAlways) that a query which does not
 // ask for that part sets in its mask too, so that every test is a plain AND.
