@@ -129,6 +129,8 @@ func (n *Node) localMeta(rev uint64) ([]byte, error) {
 		Route:    n.routeAddr,
 		Revision: rev,
 		Cert:     protocol.Cert{SignKey: n.id.SignPublic(), BoxKey: n.id.BoxPub[:]},
+		Cluster:  n.cluster,
+		Gateway:  n.gatewayPort,
 	}
 	if c := n.cert.Load(); c.Sig != nil {
 		m.Cert = c.Gossip()

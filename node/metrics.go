@@ -23,6 +23,9 @@ type metrics struct {
 	// again (duplicate), referrals expired, and referrals cancelled because the other
 	// hub was revoked (partner-revoked).
 	referralMsgs *prometheus.CounterVec
+	// gatewayRestarts counts restarts of the NATS server for its gateways: to close
+	// one through a revoked hub, or to dial a cluster it had no gateway to.
+	gatewayRestarts prometheus.Counter
 
 	mu      sync.Mutex           // guards lastLog
 	lastLog map[string]time.Time // sender -> last drop logged, for rate limiting
@@ -56,6 +59,10 @@ func newMetrics(n *Node) *metrics {
 			Name: "hubnet_referral_messages_total",
 			Help: "Referral messages received (received, duplicate), referrals expired (expired) and referrals cancelled because the other hub was revoked (partner-revoked).",
 		}, []string{"result"}),
+		gatewayRestarts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hubnet_gateway_restarts_total",
+			Help: "Restarts of the embedded NATS server for its gateways: to close one through a revoked hub, or to dial a cluster it had none to.",
+		}),
 		lastLog: map[string]time.Time{},
 	}
 	peers := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -70,7 +77,36 @@ func newMetrics(n *Node) *metrics {
 		}
 		return float64(c)
 	})
+	// Gateway connections, counted from the connections themselves: nats-server's list
+	// of known gateways drifts from its sockets.
+	gateways := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hubnet_gateway_connections",
+		Help: "NATS gateway connections to other clusters: outbound (one per cluster reached) plus inbound.",
+	}, func() float64 {
+		if n.bus == nil {
+			return 0
+		}
+		st, err := n.bus.gateways()
+		if err != nil {
+			return 0
+		}
+		return float64(len(st.outbound) + len(st.inbound))
+	})
+	clusters := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hubnet_gateway_clusters_reached",
+		Help: "Other clusters this hub has an outbound NATS gateway connection to.",
+	}, func() float64 {
+		if n.bus == nil {
+			return 0
+		}
+		st, err := n.bus.gateways()
+		if err != nil {
+			return 0
+		}
+		return float64(len(st.outbound))
+	})
 	m.reg.MustRegister(m.dropped, m.fetches, m.searches, m.answers, m.liveTime, m.referralMsgs, peers,
+		m.gatewayRestarts, gateways, clusters,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }
