@@ -3,6 +3,7 @@ package node_test
 import (
 	"bufio"
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -263,4 +264,113 @@ func TestClusters_revokedHubCutOffFromGateways(t *testing.T) {
 		restarts += metric(t, h, "hubnet_gateway_restarts_total")
 	}
 	t.Logf("NATS servers restarted to close a gateway through it-2: %v", restarts)
+}
+
+// Two hubs start apart, each the first of its network as far as it knows: fi-1 in
+// cluster fi and it-1 in cluster it. de-1 then joins both, and gossip becomes one pool.
+// Every hub ends with a gateway to both other clusters, though neither first hub knew
+// the other's when its NATS server started, and a referral crosses from fi to it.
+func TestClusters_clustersStartedApartJoin(t *testing.T) {
+	net := nodetest.ClusteredNetwork(t, testClusters...)
+	fi := nodetest.StartIn(t, net, "fi-1", "FI")
+	it := nodetest.StartIn(t, net, "it-1", "IT")
+	de := nodetest.StartIn(t, net, "de-1", "DE", fi.GossipAddr(), it.GossipAddr())
+	waitSupercluster(t, fi, it, de)
+	stillWorking(t, fi, it)
+	stillWorking(t, it, fi)
+	restarts := 0.0
+	for _, h := range []*nodetest.Hub{fi, it, de} {
+		restarts += metric(t, h, "hubnet_gateway_restarts_total")
+	}
+	t.Logf("NATS servers restarted to reach a cluster: %v", restarts)
+}
+
+// it-2 moves to Germany: its operator changes the profile's country, and the hub stays
+// in cluster it until it restarts; then it is in cluster west, with its referrals and
+// directory, and reached from every cluster.
+func TestClusters_hubChangesCluster(t *testing.T) {
+	_, hubs, _ := clusterHubs(t)
+	m := hubs["it-2"]
+	id := receivedReferral(t, hubs["fi-1"], m, referralTo(m.ID()))
+	p, err := m.Profile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := nodetest.ProfileIn(m.ID(), "DE")
+	p.Country, p.Regions, p.Languages = moved.Country, moved.Regions, []string{"de", "en"}
+	if _, err := m.PutProfile(p); err != nil {
+		t.Fatal(err)
+	}
+	if self, _ := m.Self(); self.Cluster != "it" {
+		t.Errorf("before the restart: cluster %q, want it", self.Cluster)
+	}
+	m.Kill()
+	hubs["it-2"] = m.Restart(hubs["it-1"].GossipAddr())
+	self, err := hubs["it-2"].Self()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if self.Cluster != "west" {
+		t.Errorf("after the restart: cluster %q, want west", self.Cluster)
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		for _, h := range all(hubs) {
+			for _, peer := range h.Peers() {
+				if peer.ID == "it-2" && (peer.Cluster != "west" || !peer.Reachable) {
+					return fmt.Errorf("%s sees it-2 in cluster %q, reachable %v", h.ID(), peer.Cluster, peer.Reachable)
+				}
+			}
+		}
+		return nil
+	})
+	waitSupercluster(t, all(hubs)...)
+	if _, err := hubs["it-2"].Act(id, protocol.EventAccept, api.ReferralAction{}); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.WaitState(t, hubs["fi-1"], id, protocol.StateAccepted)
+	stillWorking(t, hubs["it-1"], hubs["it-2"])
+	stillWorking(t, hubs["it-2"], hubs["de-1"])
+}
+
+// it-1 starts first, set to join fi-1, which is not up yet: it waits GatewayWait, then
+// starts its NATS server with no gateway to dial. fi-1 then starts as the first hub,
+// with nothing to join either. Gossip meets when it-1 retries its join, but neither
+// NATS server knows the other: the hubs restart their servers with gateways to dial
+// (GatewayRepair), and a referral crosses.
+func TestClusters_gatewayRepairedAfterLateJoin(t *testing.T) {
+	net := nodetest.ClusteredNetwork(t, testClusters...)
+	fiDir := t.TempDir()
+	p := nodetest.ProfileIn("fi-1", "FI")
+	nodetest.Init(t, fiDir, net, "fi-1", &p)
+	fiCfg := nodetest.Config(fiDir)
+	fiCfg.GossipAddr = "127.0.0.1:" + strconv.Itoa(freePort(t))
+
+	it := nodetest.StartIn(t, net, "it-1", "IT", fiCfg.GossipAddr)
+	fi := nodetest.StartConfig(t, fiCfg)
+	waitSupercluster(t, fi, it)
+	restarts := metric(t, fi, "hubnet_gateway_restarts_total") + metric(t, it, "hubnet_gateway_restarts_total")
+	if restarts == 0 {
+		t.Errorf("no NATS server restarted for its gateways, yet both started knowing no other cluster")
+	}
+	stillWorking(t, fi, it)
+	stillWorking(t, it, fi)
+}
+
+// freePort returns a TCP and UDP port free on 127.0.0.1 a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	for range 20 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		if pc, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port))); err == nil {
+			pc.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port for gossip")
+	return 0
 }

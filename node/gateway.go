@@ -202,12 +202,22 @@ func (n *Node) cutGateways(id string, keys []ed25519.PublicKey, gatewayAddr stri
 }
 
 // repairGateways restarts the server with fresh remote gateways when gossip shows
-// live hubs of another cluster that this hub has had no gateway connection to, in
-// either direction, for Config.GatewayRepair: it started without knowing them, and
-// nats-server cannot add a gateway to a running server. The cluster stays unreached
-// until then; after a restart the next one waits GatewayRepair again.
+// live hubs of another cluster that this hub has had no outbound gateway connection
+// to for Config.GatewayRepair: it started without knowing them, and nats-server
+// cannot add a gateway to a running server. A cluster that stays unreached after a
+// restart, its gateway port blocked say, waits twice as long before the next, up to
+// an hour, so a hub does not restart its server over and over.
 func (n *Node) repairGateways(now time.Time) {
 	if n.bus.gw == nil {
+		return
+	}
+	n.gwMu.Lock()
+	due := now.Sub(n.gwChecked) >= time.Second // the reconcile loop runs on every event
+	if due {
+		n.gwChecked = now
+	}
+	n.gwMu.Unlock()
+	if !due {
 		return
 	}
 	st, err := n.bus.gateways()
@@ -228,17 +238,18 @@ func (n *Node) repairGateways(now time.Time) {
 	n.gwMu.Lock()
 	defer n.gwMu.Unlock()
 	if missing == "" {
-		n.gwMissingSince = time.Time{}
+		n.gwMissingSince, n.gwRepairs = time.Time{}, 0
 		return
 	}
 	if n.gwMissingSince.IsZero() {
 		n.gwMissingSince = now
 		return
 	}
-	if now.Sub(n.gwMissingSince) < n.cfg.GatewayRepair {
+	if now.Sub(n.gwMissingSince) < min(n.cfg.GatewayRepair<<min(n.gwRepairs, 10), time.Hour) {
 		return
 	}
 	n.gwMissingSince = time.Time{}
+	n.gwRepairs++
 	n.log.Warn("restarting nats: no gateway to a cluster that gossip shows", "cluster", missing)
 	if err := n.bus.restart(n.gatewayRemotes()); err != nil {
 		n.log.Error("restart nats for gateways", "err", err)

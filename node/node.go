@@ -72,8 +72,10 @@ type Node struct {
 	selfMu sync.Mutex // serializes announcements of the node's own profile
 	keyMu  sync.Mutex // serializes changes of the gossip keyring with their storing
 
-	gwMu           sync.Mutex // guards gwMissingSince
+	gwMu           sync.Mutex // guards gwChecked, gwMissingSince and gwRepairs
+	gwChecked      time.Time  // when repairGateways last looked
 	gwMissingSince time.Time  // since when a cluster gossip shows has had no gateway; zero if none
+	gwRepairs      int        // restarts for a missing gateway since none was missing
 
 	mu       sync.Mutex // guards started, shutdown and routes
 	started  bool
