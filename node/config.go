@@ -126,7 +126,7 @@ func DefaultLocalConfig() Config {
 	c.ClusterAddr = "127.0.0.1:0"
 	c.GatewayAddr = "127.0.0.1:0"
 	c.GatewayWait = time.Second
-	c.GatewayRepair = 3 * time.Second
+	c.GatewayRepair = 10 * time.Second
 	c.HTTPAddr = "127.0.0.1:0"
 	c.Gossip = "local"
 	c.RejoinInterval = 500 * time.Millisecond

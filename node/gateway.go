@@ -144,12 +144,13 @@ func (g *gatewayConns) prune(live map[string]bool) {
 type gatewayState struct {
 	outbound map[string]string // remote cluster (NATS name) -> host:port dialled
 	inbound  map[string]bool   // remote host:port of every inbound connection
+	from     map[string]bool   // remote clusters (NATS names) with an inbound connection
 }
 
 // gateways returns the server's gateway connections, counted from the connections
 // themselves, not from its list of known gateways.
 func (b *bus) gateways() (gatewayState, error) {
-	st := gatewayState{outbound: map[string]string{}, inbound: map[string]bool{}}
+	st := gatewayState{outbound: map[string]string{}, inbound: map[string]bool{}, from: map[string]bool{}}
 	if b.spec.cluster == "" {
 		return st, nil
 	}
@@ -162,10 +163,11 @@ func (b *bus) gateways() (gatewayState, error) {
 			st.outbound[name] = net.JoinHostPort(r.Connection.IP, strconv.Itoa(r.Connection.Port))
 		}
 	}
-	for _, rs := range gz.InboundGateways {
+	for name, rs := range gz.InboundGateways {
 		for _, r := range rs {
 			if r != nil && r.Connection != nil && r.Connection.Stop == nil {
 				st.inbound[net.JoinHostPort(r.Connection.IP, strconv.Itoa(r.Connection.Port))] = true
+				st.from[name] = true
 			}
 		}
 	}
@@ -202,9 +204,11 @@ func (n *Node) cutGateways(id string, keys []ed25519.PublicKey, gatewayAddr stri
 }
 
 // repairGateways restarts the server with fresh remote gateways when gossip shows
-// live hubs of another cluster that this hub has had no outbound gateway connection
-// to for Config.GatewayRepair: it started without knowing them, and nats-server
-// cannot add a gateway to a running server. A cluster that stays unreached after a
+// live hubs of another cluster that this hub has had no gateway connection with, in
+// either direction, for Config.GatewayRepair: it started without knowing them, and
+// nats-server cannot add a gateway to a running server. An inbound connection is
+// enough: nats-server dials back the cluster of every gateway that dials it, and
+// tells the other servers of its cluster, over their routes, to do the same. A cluster that stays unreached after a
 // restart, its gateway port blocked say, waits twice as long before the next, up to
 // an hour, so a hub does not restart its server over and over.
 func (n *Node) repairGateways(now time.Time) {
@@ -230,7 +234,8 @@ func (n *Node) repairGateways(now time.Time) {
 	}
 	missing := ""
 	for c := range n.gatewayRemotes() {
-		if _, ok := st.outbound[n.net.NATSCluster(c)]; !ok {
+		name := n.net.NATSCluster(c)
+		if _, ok := st.outbound[name]; !ok && !st.from[name] {
 			missing = c
 			break
 		}

@@ -39,8 +39,8 @@ func catalogueCountries(n int) []string {
 //
 //	go test ./node -run '^$' -bench 'Federation_converge' -benchtime 1x
 //
-// HUBNET_BENCH_SIZES=30,60,100 measures other sizes; the full mesh past 60 hubs
-// does not converge within minutes on 2 cores.
+// HUBNET_BENCH_SIZES=30,60,100 measures other sizes, HUBNET_BENCH_TOPOLOGY=clusters
+// (or mesh) one topology only.
 func BenchmarkFederation_converge(b *testing.B) {
 	sizes := []int{20, 40}
 	if s := os.Getenv("HUBNET_BENCH_SIZES"); s != "" {
@@ -55,6 +55,9 @@ func BenchmarkFederation_converge(b *testing.B) {
 	}
 	for _, n := range sizes {
 		for _, topo := range []string{"mesh", "clusters"} {
+			if only := os.Getenv("HUBNET_BENCH_TOPOLOGY"); only != "" && only != topo {
+				continue
+			}
 			b.Run(fmt.Sprintf("%s/%d", topo, n), func(b *testing.B) {
 				for range b.N {
 					convergeOnce(b, topo, n)
@@ -95,6 +98,13 @@ func convergeOnce(b *testing.B, topo string, n int) {
 			break
 		}
 		if time.Now().After(deadline) {
+			for _, h := range hubs {
+				for _, p := range h.Peers() {
+					if !p.Self && (p.Cached != p.Revision || !p.Reachable) {
+						b.Logf("%s sees %s: %+v", h.ID(), p.ID, p)
+					}
+				}
+			}
 			b.Fatalf("%s of %d hubs: not converged 5 minutes after the last start: %v", topo, n, err)
 		}
 		time.Sleep(500 * time.Millisecond)

@@ -29,10 +29,11 @@ const leaveTimeout = 3 * time.Second
 // secret: the operator token stays in its own file.
 type nodeFile struct {
 	ID      string `json:"id"`
-	HTTP    string `json:"http"`    // bound HTTP address, host:port
-	Gossip  string `json:"gossip"`  // gossip address other hubs join
-	Cluster string `json:"cluster"` // NATS route address
-	URL     string `json:"url"`     // base URL of the HTTP API, "" with HTTP off
+	HTTP    string `json:"http"`              // bound HTTP address, host:port
+	Gossip  string `json:"gossip"`            // gossip address other hubs join
+	Cluster string `json:"cluster"`           // NATS route address
+	Gateway string `json:"gateway,omitempty"` // NATS gateway address, in a network with a region map
+	URL     string `json:"url"`               // base URL of the HTTP API, "" with HTTP off
 }
 
 func newRunCmd(a *app) *cobra.Command {
@@ -172,7 +173,7 @@ func runNode(ctx context.Context, cfg node.Config, cc console.Config) (err error
 // nodeFileOf describes where a started node listens.
 func nodeFileOf(n *node.Node) nodeFile {
 	a := n.Addrs()
-	nf := nodeFile{ID: n.ID(), HTTP: a.HTTP, Gossip: a.Gossip, Cluster: a.Cluster}
+	nf := nodeFile{ID: n.ID(), HTTP: a.HTTP, Gossip: a.Gossip, Cluster: a.Cluster, Gateway: a.Gateway}
 	if a.HTTP != "" {
 		nf.URL = "http://" + dialable(a.HTTP)
 	}
