@@ -45,6 +45,13 @@ type GossipKeyInfo struct {
 	Keys    []string `json:"keys"`    // fingerprints of every key accepted
 }
 
+// GossipKey is the gossip key a hub encrypts with: GET /v1/gossip-keys/current. A
+// hub admitted after the key was rolled is given it by hand.
+type GossipKey struct {
+	Key         []byte `json:"key"`         // 32 bytes, base64 in JSON
+	Fingerprint string `json:"fingerprint"` // as GossipKeyInfo names it
+}
+
 // GossipKeyChange is the body of POST /v1/gossip-keys.
 type GossipKeyChange struct {
 	Op  string `json:"op"`  // install, use or remove
@@ -83,6 +90,13 @@ func (c *Client) Revoke(ctx context.Context, r protocol.Revocation) (RevokeResul
 func (c *Client) GossipKeys(ctx context.Context) (GossipKeyInfo, error) {
 	var info GossipKeyInfo
 	return info, c.get(ctx, "/v1/gossip-keys", nil, true, &info)
+}
+
+// CurrentGossipKey returns the gossip key the hub encrypts with: GET
+// /v1/gossip-keys/current.
+func (c *Client) CurrentGossipKey(ctx context.Context) (GossipKey, error) {
+	var k GossipKey
+	return k, c.get(ctx, "/v1/gossip-keys/current", nil, true, &k)
 }
 
 // ChangeGossipKeys installs, uses or removes a gossip key and returns the keyring

@@ -46,6 +46,21 @@ type SelfInfo struct {
 	Revision uint64            `json:"revision"`
 	Profile  *protocol.Profile `json:"profile,omitempty"`
 	Cert     CertInfo          `json:"certificate"`
+	// ClockSkew is how far the hub's clock is from its peers'; absent until a peer's
+	// message came.
+	ClockSkew *ClockSkew `json:"clock_skew,omitempty"`
+}
+
+// ClockSkew is how far a hub's clock is from its peers', estimated from the times in
+// the messages they signed in the last hour.
+type ClockSkew struct {
+	// OffsetMS is the median over the peers of this hub's clock minus the peer's, in
+	// milliseconds: positive when this hub's clock is ahead.
+	OffsetMS int64 `json:"offset_ms"`
+	Peers    int   `json:"peers"`  // the peers the estimate is from
+	Skewed   bool  `json:"skewed"` // the offset is past the node's threshold (1 minute by default)
+	// Message, when Skewed, says what is wrong and what to do, for the operator.
+	Message string `json:"message,omitempty"`
 }
 
 // Addrs are the addresses a started node is bound to.

@@ -29,6 +29,11 @@ const (
 	CodeNoProfile      = "no-profile"      // 409: the hub has no profile yet
 	CodeBadCertificate = "bad-certificate" // 400: a certificate that does not verify
 	CodeStarting       = "starting"        // 503: the node is not ready yet
+	// CodeRateLimited (429) is a request over a rate limit, or a token tried while the
+	// address must wait after wrong ones; Retry-After says how many seconds to wait.
+	CodeRateLimited          = "rate-limited"
+	CodeCrossOrigin          = "cross-origin"           // 403: a change sent from a page of another site
+	CodeUnsupportedMediaType = "unsupported-media-type" // 415: a request body that is not JSON
 )
 
 // Codes of the errors of a write the data file did not take.

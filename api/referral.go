@@ -17,15 +17,71 @@ type ReferralRequest struct {
 	Consent protocol.Consent `json:"consent"`
 }
 
+// Validate returns every problem of the referral that hub self would send at now,
+// as a *protocol.ValidationError, or nil: the recipient must be another hub and the
+// one the consent names, the need, the SME and the consent must keep their rules,
+// and the need must not name the SME. These are the rules of a referral request in
+// one place: the node applies them before it stores anything, and the CLI and the
+// console apply them to show every problem of a form at once.
+func (r *ReferralRequest) Validate(self string, now time.Time) error {
+	v := &protocol.ValidationError{What: "referral"}
+	if !protocol.ValidID(r.To) || r.To == self {
+		v.Problems = append(v.Problems, protocol.FieldError{Field: "to", Rule: "must be the ID of another hub"})
+	}
+	v.Add("need.", r.Need.Validate())
+	for _, p := range r.Need.NamesSME(r.SME) {
+		v.Problems = append(v.Problems, protocol.FieldError{Field: "need." + p.Field, Rule: p.Rule})
+	}
+	v.Add("sme.", r.SME.Validate())
+	v.Add("consent.", r.Consent.Validate(now))
+	if r.Consent.Recipient != r.To {
+		v.Problems = append(v.Problems, protocol.FieldError{Field: "consent.recipient", Rule: "must be the hub referred to (" + r.To + ")"})
+	}
+	return v.Err()
+}
+
 // ReferralInfo is a referral as the API shows it to this hub's operator.
 type ReferralInfo struct {
 	Referral protocol.Referral `json:"referral"`
 	Role     protocol.Role     `json:"role"`    // this hub's role
 	Partner  string            `json:"partner"` // the other hub
 	SME      *protocol.SME     `json:"sme,omitempty"`
-	Pending  int               `json:"pending"` // messages the partner has not acknowledged yet
-	Actions  []protocol.Event  `json:"actions"` // what this hub may do now
-	Updated  time.Time         `json:"updated"`
+	// SMEPurged is when this hub deleted the SME's identity, and SMEPurgeReason why:
+	// consent-expired (the SME's consent ended), retention (the hub's retention period
+	// after the referral ended passed), partner-revoked (at the receiving hub: the
+	// referring hub was revoked), or cancelled (at the receiving hub: the referring hub
+	// cancelled). Both are absent while the hub holds the identity, and when it never
+	// held it.
+	SMEPurged      time.Time `json:"sme_purged,omitzero"`
+	SMEPurgeReason string    `json:"sme_purge_reason,omitempty"`
+	// Contacts are whom to talk to about the referral at each hub, as far as known.
+	Contacts *Contacts        `json:"contacts,omitempty"`
+	Pending  int              `json:"pending"` // messages the partner has not acknowledged yet
+	Actions  []protocol.Event `json:"actions"` // what this hub may do now
+	Updated  time.Time        `json:"updated"`
+}
+
+// PurgeReasons says, for people, what each SMEPurgeReason of a ReferralInfo means.
+var PurgeReasons = map[string]string{
+	"consent-expired": "the SME's consent ended",
+	"retention":       "the hub's retention period after the referral ended passed",
+	"partner-revoked": "the referring hub was revoked from the network",
+	"cancelled":       "the referring hub cancelled the referral",
+}
+
+// PurgeNote says when the SME's identity of info was purged and why, as the CLI and
+// the console show it: "SME details purged on 2026-12-06 10:00 (retention: ...)". It
+// is "" while the hub holds the identity, or never held it. layout formats the time,
+// in the time's own location.
+func PurgeNote(info ReferralInfo, layout string) string {
+	if info.SMEPurged.IsZero() {
+		return ""
+	}
+	why := info.SMEPurgeReason
+	if s, ok := PurgeReasons[why]; ok {
+		why += ": " + s
+	}
+	return "SME details purged on " + info.SMEPurged.Format(layout) + " (" + why + ")"
 }
 
 // ReferralAction is the optional body of POST /v1/referrals/{id}/{action}.

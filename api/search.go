@@ -39,6 +39,13 @@ type Hit struct {
 	Reachable   bool                                  `json:"reachable"`
 	LastSeen    time.Time                             `json:"last_seen,omitzero"`
 
+	// Guesses: values inferred about the hub, not declared by it, each with its source.
+	// They rank the hub but never exclude it (docs/matching.md).
+	InferredLanguages []protocol.Hint   `json:"inferred_languages,omitempty"` // set when the hub declared no languages: Languages repeats these
+	InferredRegions   []protocol.Hint   `json:"inferred_regions,omitempty"`   // set when the hub declared no regions: search uses these
+	InferredSectors   []protocol.Hint   `json:"inferred_sectors,omitempty"`   // NACE codes read from a catalogue label, with its level
+	StaleCapacity     []protocol.Family `json:"stale_capacity,omitempty"`     // families whose capacity was updated more than protocol.StaleAfterDays ago
+
 	// Set by a live query.
 	Answered bool     `json:"answered,omitempty"`  // the hub answered in time; capacity is its own, now
 	HubScore *float64 `json:"hub_score,omitempty"` // the hub's own evaluation, when it answered and matched
@@ -107,4 +114,46 @@ func SearchValues(q protocol.Query) url.Values {
 		v.Set("limit", strconv.Itoa(q.Limit))
 	}
 	return v
+}
+
+// Guesses says in words which of the hit's values are guesses and which capacity is
+// stale, for people: "probably works in de (German), its country's language, not
+// declared", "region DEA2D Städteregion Aachen from the address, not declared",
+// "capacity of test before invest stale: updated 2 Jan 2025". Empty when the hub
+// declared everything search uses and its capacity is fresh.
+func (h Hit) Guesses() []string {
+	var out []string
+	if len(h.InferredLanguages) > 0 {
+		tags := make([]string, len(h.InferredLanguages))
+		for i, l := range h.InferredLanguages {
+			tags[i] = l.Value
+			if n := protocol.LanguageName(l.Value); n != "" {
+				tags[i] += " (" + n + ")"
+			}
+		}
+		whose := "its country's language"
+		if len(tags) > 1 {
+			whose = "its country's languages"
+		}
+		out = append(out, "probably works in "+strings.Join(tags, ", ")+", "+whose+", not declared")
+	}
+	for _, r := range h.InferredRegions {
+		name := r.Value
+		if reg, ok := protocol.RegionByCode(r.Value); ok {
+			name += " " + reg.Name
+		}
+		out = append(out, "region "+name+" from the address, not declared")
+	}
+	for _, fam := range h.StaleCapacity {
+		label := string(fam)
+		if f, ok := protocol.FamilyBySlug(string(fam)); ok {
+			label = f.Label
+		}
+		s := "capacity of " + label + " stale"
+		if c, ok := h.Capacity[fam]; ok && !c.Updated.IsZero() {
+			s += ": updated " + c.Updated.UTC().Format("2 Jan 2006")
+		}
+		out = append(out, s)
+	}
+	return out
 }

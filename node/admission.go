@@ -105,7 +105,15 @@ func (n *Node) InstallCertificate(c protocol.Certificate) (api.CertInfo, error) 
 
 // Revoke takes in a revocation signed by the steward: it is stored, gossiped to every
 // hub and applied here at once. It reports whether it was new to this hub.
-func (n *Node) Revoke(r protocol.Revocation) (bool, error) { return n.trust.revoke(r) }
+func (n *Node) Revoke(r protocol.Revocation) (bool, error) {
+	added, err := n.trust.revoke(r)
+	if added && err == nil && r.ID != n.id.ID {
+		// The hub the steward hands a revocation to locks the revoked one out of the
+		// gossip too (keyroll.go).
+		n.rollAfter(r)
+	}
+	return added, err
+}
 
 // Revocations returns the revocations this hub knows.
 func (n *Node) Revocations() []protocol.Revocation {

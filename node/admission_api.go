@@ -34,6 +34,7 @@ func (n *Node) admissionRoutes(mux *http.ServeMux) {
 		reply(w, map[string]any{"id": rev.ID, "new": added}, err)
 	}))
 	mux.HandleFunc("GET /v1/gossip-keys", n.auth(func(w http.ResponseWriter, r *http.Request) { reply(w, n.GossipKeys(), nil) }))
+	mux.HandleFunc("GET /v1/gossip-keys/current", n.auth(func(w http.ResponseWriter, r *http.Request) { reply(w, n.CurrentGossipKey(), nil) }))
 	mux.HandleFunc("POST /v1/gossip-keys", n.auth(func(w http.ResponseWriter, r *http.Request) {
 		var ch api.GossipKeyChange
 		if err := decodeBody(w, r, &ch); err != nil {

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"syscall"
 	"unicode/utf8"
 
@@ -95,13 +94,14 @@ func (n *Node) handler(routes []route) http.Handler {
 	}))
 	n.referralRoutes(mux)
 	n.admissionRoutes(mux)
+	n.peopleRoutes(mux) // people_api.go: people, sessions, API tokens
 	for _, r := range routes {
 		mux.Handle(r.pattern, r.h)
 	}
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, api.ErrorBody{Code: "not-found", Message: "no such endpoint: " + r.Method + " " + r.URL.Path})
 	})
-	return mux
+	return n.guard(mux) // limits.go: rate limits, token back-off, JSON only, same-site changes
 }
 
 func (n *Node) handleHealth(w http.ResponseWriter, r *http.Request) {
@@ -113,17 +113,10 @@ func (n *Node) handleHealth(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// auth requires the operator token as "Authorization: Bearer TOKEN".
+// auth requires a token with the scope admin: the operator token, an operator's
+// session, or an API token with that scope.
 func (n *Node) auth(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || !n.CheckToken(got) {
-			writeError(w, http.StatusUnauthorized, api.ErrorBody{Code: "unauthorized",
-				Message: "this request needs the operator token: Authorization: Bearer <token from the data directory>"})
-			return
-		}
-		h(w, r)
-	}
+	return n.need(api.ScopeAdmin, h)
 }
 
 // decodeBody reads one JSON value of at most MaxBodySize bytes into v, refusing

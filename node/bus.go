@@ -61,6 +61,7 @@ type busSpec struct {
 	id    protocol.Identity
 	token string
 	check func(ed25519.PublicKey) error
+	ref   *refusals // logs the server's refusals, bounded
 
 	clientHost, routeHost string
 	clientPort, routePort int    // 0 picks a free port
@@ -175,7 +176,7 @@ func (b *bus) startServer() error {
 	if err != nil {
 		return fmt.Errorf("nats server: %w", err)
 	}
-	srv.SetLoggerV2(natsLogger{b.log.With("part", "nats")}, false, false, false)
+	srv.SetLoggerV2(natsLogger{b.log.With("part", "nats"), b.spec.ref}, false, false, false) // ref: refusals, logged bounded
 	srv.Start()
 	if !srv.ReadyForConnections(10 * time.Second) {
 		srv.Shutdown()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"time"
 )
 
@@ -82,16 +83,54 @@ type Config struct {
 	// RetryMin and RetryMax bound the backoff between delivery attempts. Defaults 1s
 	// and 5 minutes.
 	RetryMin, RetryMax time.Duration
+	// KeyRollWait is how long a hub that rolls the gossip key after a revocation
+	// waits for every other member to take each step of the roll before it goes on
+	// without those that have not. Default 1 minute.
+	KeyRollWait time.Duration
+	// RetainDetails is how long after a referral ends this hub keeps the SME's
+	// identity and contacts; then it purges them. Default 90 days: the advisor can
+	// still refer the SME elsewhere after a decline or an expiry, and answer for the
+	// referral in the quarter's KPI report. The SME's consent ending purges them
+	// earlier. It must be more than 0: zero or less is refused, not taken as the
+	// default, since it could mean "purge at once".
+	RetainDetails time.Duration
+
+	// Limits bounds what clients may ask of the HTTP API and console without the
+	// operator token, and how fast the token may be guessed. Zero fields take the
+	// defaults of DefaultLimits; NoLimits turns them all off.
+	Limits Limits
+	// ClockSkewWarn is how far this hub's clock may be from its peers' (the median
+	// over the peers it heard from lately) before it warns in the log, in
+	// GET /v1/self and in the console. Default 1 minute; other hubs refuse its
+	// messages past 10 minutes.
+	ClockSkewWarn time.Duration
 
 	// Token is the operator's secret for HTTP writes. Empty means the token file in
 	// DataDir.
 	Token string
+
+	// SessionIdle is how long a person's session lasts unused: the console's and the
+	// API's alike. Default 1 hour.
+	SessionIdle time.Duration
+	// SessionMax is how long a session lasts after sign-in, used or not. Default 12
+	// hours.
+	SessionMax time.Duration
+	// SignInLinkTTL is how long a one-time sign-in link works (hubnet users add and
+	// reset). Default 72 hours.
+	SignInLinkTTL time.Duration
+	// PublicURL is the console's address as people reach it, such as
+	// https://hub.example.eu, which sign-in links start with. Empty means
+	// http://HTTPAddr.
+	PublicURL string
 
 	// Logger receives the node's logs; nil discards them.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
+
+// DefaultRetainDetails is the default of Config.RetainDetails: 90 days.
+const DefaultRetainDetails = 90 * 24 * time.Hour
 
 // DefaultConfig returns the configuration for a hub on a real network.
 func DefaultConfig() Config {
@@ -115,6 +154,12 @@ func DefaultConfig() Config {
 		DeliveryTimeout: 5 * time.Second,
 		RetryMin:        time.Second,
 		RetryMax:        5 * time.Minute,
+		KeyRollWait:     time.Minute,
+		RetainDetails:   DefaultRetainDetails,
+
+		SessionIdle:   time.Hour,
+		SessionMax:    12 * time.Hour,
+		SignInLinkTTL: 72 * time.Hour,
 	}
 }
 
@@ -202,10 +247,23 @@ func (c *Config) validate() error {
 	}{
 		{&c.ReceiveWithin, def.ReceiveWithin}, {&c.DecideWithin, def.DecideWithin},
 		{&c.DecisionGrace, def.DecisionGrace}, {&c.DeliveryTimeout, def.DeliveryTimeout},
-		{&c.RetryMin, def.RetryMin}, {&c.RetryMax, def.RetryMax},
+		{&c.RetryMin, def.RetryMin}, {&c.RetryMax, def.RetryMax}, {&c.KeyRollWait, def.KeyRollWait},
+		{&c.SessionIdle, def.SessionIdle}, {&c.SessionMax, def.SessionMax}, {&c.SignInLinkTTL, def.SignInLinkTTL},
 	} {
 		if *d.v <= 0 {
 			*d.v = d.def
+		}
+	}
+	errs = append(errs, c.Limits.validate()...)
+	if c.ClockSkewWarn <= 0 {
+		c.ClockSkewWarn = time.Minute
+	}
+	if c.RetainDetails <= 0 {
+		errs = append(errs, fmt.Errorf("RetainDetails: must be more than 0, got %v (the default is %v, 90 days)", c.RetainDetails, DefaultRetainDetails))
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			errs = append(errs, fmt.Errorf("PublicURL: must be an http or https URL without a path, such as https://hub.example.eu, got %q", c.PublicURL))
 		}
 	}
 	if c.RetryMax < c.RetryMin {

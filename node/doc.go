@@ -18,14 +18,22 @@
 // embedded NATS server, its routes and its restart), gateway.go (the region map's
 // gateways: remotes at start, repair, revoked hubs cut off), membership.go (memberlist
 // and its delegates),
-// log.go, metrics.go. Who belongs: trust.go (certificates, revocations, the seen-ID
-// set), admission.go (the hub's own certificate, key rotation). What every hub knows:
+// log.go, metrics.go, refusals.go (every refusal counted, and logged bounded),
+// limits.go (what HTTP clients may ask without the token), clock.go (how far the
+// clock is from the peers'). Who may do what at the hub: access.go (actors, roles and
+// scopes, sessions, API tokens' last use), people.go (people, sign-in, sign-in links,
+// tokens), password.go (Argon2id), people_api.go (their endpoints and the scope check),
+// referral_people.go (who made a referral's changes, its contact persons). Who belongs:
+// trust.go (certificates, revocations, the seen-ID set), admission.go (the hub's own
+// certificate, key rotation), keyroll.go (the gossip key roll that follows a
+// revocation), seal.go (sealing what goes out to one hub). What every hub knows:
 // directory.go (the reconcile loop and profile fetches), self.go (the hub's own
 // profile and capacity), hubs.go (the directory as the API shows it), search.go (the
 // index and ranking), query.go (live queries, asked and answered). Referrals:
 // referral.go (the engine), referral_send.go (Refer and the outbox dispatcher),
 // referral_receive.go (messages applied and acknowledged), referral_act.go (Act),
-// referral_deadline.go (expiry), referral_revoked.go (the referrals with a revoked
+// referral_deadline.go (expiry), referral_retention.go (the consent's end and the
+// purge of the SME's identity), referral_revoked.go (the referrals with a revoked
 // hub end), referral_read.go, report.go (KPIs). HTTP lives in
 // api.go (the handler, authentication, errors) and the *_api.go files beside their
 // concept.
@@ -38,7 +46,10 @@
 // request went to, whether the time window applies, how old a live query may be,
 // whether a copy seen before is refused); the checks, their order and the reasons
 // counted in hubnet_dropped_messages_total are written once. A message that fails is
-// dropped and logged at most once a second per sender.
+// dropped and logged at most once a second per sender (refusals.go). A body sealed
+// to this hub is opened there, after the signature is checked, and nowhere else: what
+// the callers read is the plain body. The gate also hands the signed time of every
+// message to clock.go.
 //
 // # How the parts fit
 //

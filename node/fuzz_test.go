@@ -246,15 +246,15 @@ func FuzzReferralBody(f *testing.F) {
 		if !ok {
 			return
 		}
-		v := checkReferral(req, fuzzSelf, fuzzNow)
-		if len(v.Problems) == 0 {
+		err := req.Validate(fuzzSelf, fuzzNow)
+		if err == nil {
 			if req.To == fuzzSelf || req.Consent.Recipient != req.To {
 				t.Fatalf("referral to %q for %q passes", req.To, req.Consent.Recipient)
 			}
 			return
 		}
-		checkAPIError(t, v)
-		for _, p := range v.Problems {
+		checkAPIError(t, err)
+		for _, p := range err.(*protocol.ValidationError).Problems {
 			if !slices.ContainsFunc(prefixes, func(s string) bool { return strings.HasPrefix(p.Field, s) }) {
 				t.Fatalf("problem of field %q", p.Field)
 			}

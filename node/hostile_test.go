@@ -74,6 +74,7 @@ func startHostile(t *testing.T) *hostile {
 		t.Fatalf("connect to hub-a's NATS: %v", err)
 	}
 	t.Cleanup(nc.Close)
+	rememberBox(t, a)
 	return &hostile{t: t, a: a, b: b, bID: bID, aKey: self.SignKey, token: token, url: "http://" + a.HTTPAddr(), nc: nc}
 }
 
@@ -448,18 +449,11 @@ const (
 	refusedByClient                  // the client library refuses to send it
 )
 
-// signedNow signs body as typ from identity id to hub to, at now.
+// signedNow signs body as typ from identity id to hub to, at now, sealed as signed
+// seals it.
 func signedNow(t *testing.T, id protocol.Identity, typ, to string, body any) []byte {
 	t.Helper()
-	env, err := protocol.Sign(id, typ, to, body, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := env.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return signed(t, id, typ, to, body, time.Now())
 }
 
 // offerFrom is an offer of a new referral from hub-b to hub-a.
@@ -491,7 +485,7 @@ func TestHostile_NATS(t *testing.T) {
 	offer99 := offerFrom(t)
 	offer99.V = 99
 	badSig := func() []byte {
-		env, err := protocol.Sign(h.bID, protocol.TypeReferralOffer, "hub-a", offerFrom(t), time.Now())
+		env, err := protocol.OpenEnvelope(signedNow(t, h.bID, protocol.TypeReferralOffer, "hub-a", offerFrom(t)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -646,6 +640,9 @@ func (h *hostile) replyFromA(t *testing.T, sub *nats.Subscription) protocol.Enve
 		if err := env.Verify(h.aKey); err != nil {
 			t.Fatalf("reply not signed by hub-a: %v", err)
 		}
+		if err := env.Unseal(h.bID); err != nil {
+			t.Fatalf("reply of hub-a to hub-b: %v", err)
+		}
 		return env
 	}
 }
@@ -714,6 +711,9 @@ func TestHostile_signedInvalidUTF8Refused(t *testing.T) {
 	}
 	env, err := protocol.OpenEnvelope(m.Data)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Unseal(h.bID); err != nil {
 		t.Fatal(err)
 	}
 	var ack protocol.ReferralAck

@@ -40,11 +40,13 @@ type inbound struct {
 // hears. It is not an attack and is not counted.
 var errOwn = errors.New("own message")
 
-// admit decodes data as an envelope and checks it against in, in this order: the
-// sender the request went to, the recipient, that the sender is an admitted member
-// seen here, the time window, the signature against the sender's certified key, the
-// age its type allows and, when in.once is set, that it was not accepted before. It
-// returns the envelope and the sender's state. An envelope that fails is dropped: the
+// admit decodes data as an envelope and checks it against in, in this order: that it
+// is sealed if and only if its type travels sealed, the sender the request went to,
+// the recipient, that the sender is an admitted member seen here, the time window,
+// the signature against the sender's certified key, then opens a sealed body with
+// this hub's box keys, and checks the age its type allows and, when in.once is set,
+// that it was not accepted before. It returns the envelope, with its body opened, and
+// the sender's state. An envelope that fails is dropped: the
 // reason is counted and logged, and the error returned; an envelope of an unknown
 // version returns an error that wraps protocol.ErrUnknownVersion, one from a hub not
 // known here one that wraps protocol.ErrNotFound, returned with the envelope, so that
@@ -57,6 +59,11 @@ func (n *Node) admit(data []byte, in inbound) (protocol.Envelope, peerView, erro
 	}
 	if in.toAll && env.From == n.id.ID {
 		return protocol.Envelope{}, peerView{}, errOwn
+	}
+	if err := env.CheckSealing(); err != nil {
+		// A hub of another version: told so, like one whose envelope version is unknown.
+		n.drop(env.From, "unsealed", err)
+		return env, peerView{}, err
 	}
 	if _, ok := in.asked[env.From]; in.asked != nil && !ok {
 		err := fmt.Errorf("%s from %s, which was not asked", env.Type, env.From)
@@ -97,11 +104,21 @@ func (n *Node) authenticate(env *protocol.Envelope, in inbound) (peerView, error
 	now := n.cfg.Now()
 	if !in.document {
 		if err := env.CheckTime(now); err != nil {
+			if env.Verify(pv.SignKey) == nil {
+				n.observeClock(env.From, env.Time) // how a hub with a wrong clock learns it (clock.go)
+			}
 			return fail("outside-window", err)
 		}
 	}
 	if err := env.Verify(pv.SignKey); err != nil {
 		return fail("bad-signature", err)
+	}
+	if !in.document {
+		n.observeClock(env.From, env.Time)
+	}
+	// Opened once the signature vouches for the sealed body and who sent it.
+	if err := env.Unseal(n.id, n.old...); err != nil {
+		return fail("bad-seal", err)
 	}
 	if limit, ok := in.maxAge[env.Type]; ok {
 		if age := now.Sub(env.Time); age > limit || age < -limit {

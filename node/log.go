@@ -10,11 +10,24 @@ import (
 )
 
 // natsLogger adapts slog to nats-server's Logger. Notices are Info; debug and trace
-// stay off unless the server is asked for them.
-type natsLogger struct{ l *slog.Logger }
+// stay off unless the server is asked for them. What the server says about one
+// connection from outside ("127.0.0.1:50123 - rid:6 - TLS route handshake error: …")
+// goes through the refusal limiter: an error or warning is a refusal, counted, and
+// the notice of a connection closed for a failure follows it (refusals.go).
+type natsLogger struct {
+	l   *slog.Logger
+	ref *refusals // nil: every line is logged
+}
 
 func (n natsLogger) Noticef(format string, v ...any) {
-	n.l.Info("nats server", "event", fmt.Sprintf(format, v...))
+	msg := fmt.Sprintf(format, v...)
+	if n.ref != nil {
+		if src, _, text, ok := natsConn(msg); ok && natsClosedByFailure(text) {
+			n.ref.follow(src, slog.LevelInfo, "nats server", "event", msg)
+			return
+		}
+	}
+	n.l.Info("nats server", "event", msg)
 }
 func (n natsLogger) Warnf(format string, v ...any) {
 	msg := fmt.Sprintf(format, v...)
@@ -23,13 +36,13 @@ func (n natsLogger) Warnf(format string, v ...any) {
 		// chain of authorities (see bus.go).
 		return
 	}
-	n.l.Warn("nats server", "event", msg)
+	n.log(slog.LevelWarn, msg)
 }
 func (n natsLogger) Fatalf(format string, v ...any) {
 	n.l.Error("nats server", "event", fmt.Sprintf(format, v...))
 }
 func (n natsLogger) Errorf(format string, v ...any) {
-	n.l.Error("nats server", "event", fmt.Sprintf(format, v...))
+	n.log(slog.LevelError, fmt.Sprintf(format, v...))
 }
 func (n natsLogger) Debugf(format string, v ...any) {
 	n.l.Debug("nats server", "event", fmt.Sprintf(format, v...))
@@ -38,15 +51,96 @@ func (n natsLogger) Tracef(format string, v ...any) {
 	n.l.Debug("nats server", "event", fmt.Sprintf(format, v...))
 }
 
+// log logs a warning or an error of the server: a refusal when it is about one
+// connection.
+func (n natsLogger) log(level slog.Level, msg string) {
+	if n.ref != nil {
+		if src, kind, text, ok := natsConn(msg); ok {
+			n.ref.refuse(kind, natsReason(kind, text), src, level, "nats server", "event", msg)
+			return
+		}
+	}
+	n.l.Log(context.Background(), level, "nats server", "event", msg)
+}
+
+// natsConn splits a line the server logs about one connection, "HOST:PORT - rid:6 -
+// text", into the remote IP, the kind of refusal its connection stands for, and the
+// text.
+func natsConn(msg string) (src, kind, text string, ok bool) {
+	addr, rest, ok := strings.Cut(msg, " - ")
+	if !ok || strings.ContainsAny(addr, " \t") {
+		return "", "", "", false
+	}
+	id, text, ok := strings.Cut(rest, " - ")
+	if !ok {
+		return "", "", "", false
+	}
+	prefix, _, _ := strings.Cut(id, ":")
+	switch prefix {
+	case "rid":
+		kind = RefusedRoute
+	case "gid":
+		kind = RefusedGateway
+	case "cid", "lid", "mid":
+		kind = RefusedClient
+	default:
+		return "", "", "", false
+	}
+	return remoteIP(addr), kind, text, true
+}
+
+// natsRouteReasons maps what the server says of a connection it refused to the reason
+// counted; the first that the text holds wins.
+var natsRouteReasons = []struct{ text, reason string }{
+	{"first record does not look like a TLS handshake", "plain-tcp"},
+	{"want Ed25519", "key-type"},
+	{"without a certificate", "no-cert"},
+	{"revoked", "revoked"},
+	{"not an admitted", "not-admitted"},
+	{"timeout", "timeout"},
+	{"Timeout", "timeout"},
+	{"certificate", "bad-cert"},
+	{"TLS", "tls"},
+	{"uthentication", "auth"},
+	{"arser", "protocol"},
+}
+
+// natsReason is the reason counted for the refusal text of a connection of kind.
+func natsReason(kind, text string) string {
+	for _, r := range natsRouteReasons {
+		if strings.Contains(text, r.text) {
+			return r.reason
+		}
+	}
+	return "error"
+}
+
+// natsClosedByFailure reports whether text is the server's notice that it closed a
+// connection for a failure it logged before.
+func natsClosedByFailure(text string) bool {
+	_, why, ok := strings.Cut(text, "connection closed: ")
+	if !ok {
+		return false
+	}
+	switch why {
+	case "Client Closed", "Server Shutdown", "Route Removed", "Gateway Replaced", "Duplicate Route", "Stale Connection":
+		return false
+	}
+	return true
+}
+
 // memberlistLogger returns a *log.Logger for memberlist that forwards each line to l
 // at the level memberlist's "[LEVEL]" prefix names. memberlist reports gossip it
-// refused only in its log, so count sees each such line with its reason.
-func memberlistLogger(l *slog.Logger, count func(reason string)) *log.Logger {
-	return log.New(levelWriter{l, count}, "", 0)
+// refused only in its log: a warning or an error that names the remote address
+// ("from=127.0.0.1:50123") is a refusal of kind gossip, counted and logged through
+// ref's limiter, and count also sees the reasons of gossipRefusals.
+func memberlistLogger(l *slog.Logger, ref *refusals, count func(reason string)) *log.Logger {
+	return log.New(levelWriter{l, ref, count}, "", 0)
 }
 
 type levelWriter struct {
 	l     *slog.Logger
+	ref   *refusals // nil: every line is logged
 	count func(reason string)
 }
 
@@ -71,13 +165,23 @@ func (w levelWriter) Write(p []byte) (int, error) {
 			break
 		}
 	}
-	if w.count != nil {
-		for _, r := range gossipRefusals {
-			if bytes.Contains(msg, []byte(r.text)) {
+	reason := ""
+	for _, r := range gossipRefusals {
+		if bytes.Contains(msg, []byte(r.text)) {
+			reason = r.reason
+			if w.count != nil {
 				w.count(r.reason)
-				break
 			}
+			break
 		}
+	}
+	if _, from, ok := bytes.Cut(msg, []byte("from=")); ok && w.ref != nil && level >= slog.LevelWarn {
+		addr, _, _ := bytes.Cut(from, []byte(" "))
+		if reason == "" {
+			reason = "gossip-error"
+		}
+		w.ref.refuse(RefusedGossip, reason, remoteIP(string(addr)), level, "memberlist", "event", string(msg))
+		return len(p), nil
 	}
 	w.l.Log(context.Background(), level, "memberlist", "event", string(msg))
 	return len(p), nil

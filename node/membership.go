@@ -62,7 +62,7 @@ func (n *Node) memberlistConfig() *memberlist.Config {
 	c.Delegate = n.delegate
 	c.Events = eventDelegate{n}
 	c.Alive = aliveDelegate{n}
-	c.Logger = memberlistLogger(n.log.With("part", "memberlist"), func(reason string) {
+	c.Logger = memberlistLogger(n.log.With("part", "memberlist"), n.refusals, func(reason string) {
 		n.metrics.dropped.WithLabelValues(reason).Inc()
 	})
 	return c

@@ -1,8 +1,8 @@
 package node
 
 import (
-	"sync"
-	"time"
+	"log/slog"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -21,14 +21,13 @@ type metrics struct {
 	liveTime prometheus.Histogram
 	// referralMsgs counts referral messages received (applied or refused), received
 	// again (duplicate), referrals expired, and referrals cancelled because the other
-	// hub was revoked (partner-revoked).
+	// hub was revoked (partner-revoked) or the SME's consent ended (consent-expired).
 	referralMsgs *prometheus.CounterVec
+	// purges counts the SME identities this hub deleted, by reason.
+	purges *prometheus.CounterVec
 	// gatewayRestarts counts restarts of the NATS server for its gateways: to close
 	// one through a revoked hub, or to dial a cluster it had no gateway to.
 	gatewayRestarts prometheus.Counter
-
-	mu      sync.Mutex           // guards lastLog
-	lastLog map[string]time.Time // sender -> last drop logged, for rate limiting
 }
 
 func newMetrics(n *Node) *metrics {
@@ -57,13 +56,16 @@ func newMetrics(n *Node) *metrics {
 		}),
 		referralMsgs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hubnet_referral_messages_total",
-			Help: "Referral messages received (received, duplicate), referrals expired (expired) and referrals cancelled because the other hub was revoked (partner-revoked).",
+			Help: "Referral messages received (received, duplicate), referrals expired (expired) and referrals cancelled because the other hub was revoked (partner-revoked) or the SME's consent ended (consent-expired).",
 		}, []string{"result"}),
+		purges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hubnet_sme_purges_total",
+			Help: "SME identities this hub deleted, by reason: consent-expired, retention, partner-revoked, cancelled.",
+		}, []string{"reason"}),
 		gatewayRestarts: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hubnet_gateway_restarts_total",
 			Help: "Restarts of the embedded NATS server for its gateways: to close one through a revoked hub, or to dial a cluster it had none to.",
 		}),
-		lastLog: map[string]time.Time{},
 	}
 	peers := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "hubnet_peers_reachable",
@@ -105,39 +107,48 @@ func newMetrics(n *Node) *metrics {
 		}
 		return float64(len(st.outbound))
 	})
-	m.reg.MustRegister(m.dropped, m.fetches, m.searches, m.answers, m.liveTime, m.referralMsgs, peers,
+	clock := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hubnet_clock_offset_seconds",
+		Help: "How far this hub's clock is ahead of its peers' (negative: behind), the median over the peers heard from in the last hour.",
+	}, func() float64 {
+		s, _ := n.ClockSkew()
+		return float64(s.OffsetMS) / 1000
+	})
+	clockPeers := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hubnet_clock_offset_peers",
+		Help: "How many peers hubnet_clock_offset_seconds is estimated from.",
+	}, func() float64 {
+		s, _ := n.ClockSkew()
+		return float64(s.Peers)
+	})
+	m.reg.MustRegister(clock, clockPeers, m.dropped, m.fetches, m.searches, m.answers, m.liveTime, m.referralMsgs, m.purges, peers, n.refusals.total,
 		m.gatewayRestarts, gateways, clusters,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }
 
-// maxDropSenders is how many senders the drop log remembers before it forgets those
-// it logged more than a second ago.
-const maxDropSenders = 1024
-
-// drop counts a refused message and logs it, at most once a second per sender.
+// drop counts a refused message, in hubnet_dropped_messages_total and in
+// hubnet_refusals_total, and logs it through the refusal limiter: at most once a
+// second per sender (refusals.go).
 func (n *Node) drop(sender, reason string, err error) {
 	n.metrics.dropped.WithLabelValues(reason).Inc()
-	now := time.Now()
-	n.metrics.mu.Lock()
-	if len(n.metrics.lastLog) > maxDropSenders {
-		// Senders are not yet verified here: forget the quiet ones, so made-up names
-		// cannot grow the map without end.
-		for s, at := range n.metrics.lastLog {
-			if now.Sub(at) >= time.Second {
-				delete(n.metrics.lastLog, s)
-			}
-		}
+	kind := RefusedMessage
+	if strings.HasPrefix(reason, "route-") {
+		kind = RefusedRoute
 	}
-	last, seen := n.metrics.lastLog[sender]
-	logIt := !seen || now.Sub(last) >= time.Second
-	if logIt {
-		n.metrics.lastLog[sender] = now
+	if sender == "" {
+		sender = "(unknown)"
 	}
-	n.metrics.mu.Unlock()
-	if logIt {
-		n.log.Warn("message dropped", "sender", sender, "reason", reason, "err", err)
+	n.refusals.refuse(kind, reason, sender, slog.LevelWarn, "message dropped", "err", err)
+}
+
+// Purges returns how many SME identities the node deleted for reason.
+func (n *Node) Purges(reason string) float64 {
+	var m dto.Metric
+	if err := n.metrics.purges.WithLabelValues(reason).Write(&m); err != nil {
+		return 0
 	}
+	return m.GetCounter().GetValue()
 }
 
 // Dropped returns how many messages the node refused for reason.

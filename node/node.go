@@ -43,8 +43,9 @@ type Node struct {
 	cert  atomic.Pointer[protocol.Certificate] // the hub's own; an empty one before it is admitted
 	old   [][32]byte                           // earlier box keys, to open what was sealed to them
 
-	trust   *trust
-	keyring *memberlist.Keyring
+	trust    *trust
+	keyring  *memberlist.Keyring
+	keyRolls keyRolls // the gossip key rolls that follow revocations (keyroll.go)
 
 	bus       *bus
 	ml        *memberlist.Memberlist
@@ -58,11 +59,15 @@ type Node struct {
 	httpLn                      net.Listener
 	http                        *http.Server
 	metrics                     *metrics
+	refusals                    *refusals  // counts and logs, bounded, what the hub refuses
+	limits                      *limiter   // Config.Limits at work
+	clock                       *clockSkew // how far the clock is from the peers'
 	dir                         *directory
 	index                       *index                             // other hubs' profiles, ready for search
 	selfCand                    atomic.Pointer[protocol.Candidate] // the own profile, for live queries
 	queries                     *queries                           // live queries waiting for answers
 	referrals                   *referrals                         // the referral engine
+	access                      *access                            // sessions and API tokens' last use
 
 	wakeCh chan struct{} // buffered 1: wakes the reconcile loop
 	ready  chan struct{} // closed once the first join attempt and reconcile are done
@@ -282,11 +287,15 @@ func newNode(cfg Config, s *store.Store) (*Node, error) {
 	n.cert.Store(&cert)
 	n.trust = newTrust(n, netw)
 	n.delegate = &delegate{trust: n.trust}
+	n.refusals = newRefusals(n.log)
+	n.limits = newLimiter(cfg.Limits)
+	n.clock = newClockSkew()
 	n.metrics = newMetrics(n)
 	n.dir = newDirectory(n)
 	n.index = newIndex()
 	n.queries = newQueries()
 	n.referrals = newReferrals(n)
+	n.access = newAccess(n)
 	return n, nil
 }
 
@@ -383,6 +392,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	n.wg.Go(func() { n.index.run(n.ctx) })
 	n.wg.Go(n.referrals.run)
 	n.wg.Go(n.trust.runSeen)
+	n.wg.Go(n.runAccess)
 	n.log.Info("node started", "gossip", n.GossipAddr(), "route", n.routeAddr, "cluster", n.cluster, "gateway", n.gatewayAddr(), "http", n.HTTPAddr())
 	return nil
 }
@@ -404,7 +414,10 @@ func (n *Node) subscribe() error {
 	if err := n.subscribeQueries(); err != nil {
 		return err
 	}
-	return n.referrals.subscribe()
+	if err := n.referrals.subscribe(); err != nil {
+		return err
+	}
+	return n.subscribeKeyRoll()
 }
 
 // busSpec returns the bus's settings from the configuration.
@@ -412,7 +425,7 @@ func (n *Node) busSpec(remotes map[string][]string) busSpec {
 	chost, cport, _ := splitHostPort(n.cfg.ClientAddr)
 	rhost, rport, _ := splitHostPort(n.cfg.ClusterAddr)
 	ghost, gport, _ := splitHostPort(n.cfg.GatewayAddr)
-	return busSpec{net: n.net, id: n.id, token: n.token, check: n.routeCheck,
+	return busSpec{net: n.net, id: n.id, token: n.token, check: n.routeCheck, ref: n.refusals,
 		clientHost: chost, clientPort: cport, routeHost: rhost, routePort: rport, routeAdvertise: n.cfg.ClusterAdvertise,
 		cluster: n.cluster, gatewayHost: ghost, gatewayPort: gport, remotes: remotes}
 }
@@ -568,6 +581,7 @@ func (n *Node) stop() error {
 	}
 	n.referrals.close()
 	n.wg.Wait()
+	defer n.refusals.close()
 	if n.bus != nil {
 		n.bus.close()
 	}

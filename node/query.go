@@ -270,8 +270,9 @@ func (n *Node) onQuery(msg *nats.Msg) {
 		n.log.Error("sign query answer", "err", err)
 		return
 	}
-	b, err := ans.Marshal()
+	b, err := n.sealed(ans) // for the asker's eyes only
 	if err != nil {
+		n.log.Debug("seal query answer", "peer", env.From, "err", err)
 		return
 	}
 	if err := msg.Respond(b); err == nil {

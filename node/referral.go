@@ -20,6 +20,7 @@ import (
 // This file holds the engine and its loop; referral_send.go sends (Refer and the
 // dispatcher), referral_receive.go applies what comes in (messages and the
 // acknowledgements of this hub's own), referral_deadline.go expires,
+// referral_retention.go cancels at the consent's end and purges the SME's identity,
 // referral_revoked.go ends the referrals with a hub the steward revoked, referral_act.go
 // and referral_read.go are the operator's actions and reads, report.go the KPI report,
 // and referral_api.go the HTTP routes.
@@ -40,6 +41,10 @@ type referrals struct {
 	held     map[string]time.Time // entries not to send before then: their outcome could not be stored
 	revoked  map[string]bool      // hubs revoked whose referrals are to end: see endRevoked
 	mu       sync.Mutex           // guards closing, inflight, finished, held and revoked
+
+	// retainAfter is the last referral the previous round of retain read; only the
+	// loop in run uses it.
+	retainAfter string
 }
 
 func newReferrals(n *Node) *referrals {
@@ -103,7 +108,7 @@ func (e *referrals) run() {
 		case <-e.wakeCh:
 		case <-timer.C:
 		case <-tick.C:
-			e.expire()
+			e.deadlines()
 		case <-prune.C:
 			if n, err := e.n.store.PruneInbox(e.n.cfg.Now().Add(-inboxKeep)); err != nil {
 				e.n.log.Error("prune inbox", "err", err)

@@ -10,22 +10,22 @@ import (
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
-// referralRoutes adds the referral endpoints; every one needs the operator token,
-// since referrals hold an SME's identity.
+// referralRoutes adds the referral endpoints; every one needs a token with its
+// scope (read, refer, act or report), since referrals hold an SME's identity.
 func (n *Node) referralRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /v1/referrals", n.auth(func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST /v1/referrals", n.need(api.ScopeRefer, func(w http.ResponseWriter, r *http.Request) {
 		var req api.ReferralRequest
 		if err := decodeBody(w, r, &req); err != nil {
 			reply(w, nil, err)
 			return
 		}
-		info, err := n.Refer(req)
+		info, err := n.ReferAs(actorOf(r), req)
 		if err == nil {
 			w.WriteHeader(http.StatusCreated)
 		}
 		reply(w, info, err)
 	}))
-	mux.HandleFunc("GET /v1/referrals", n.auth(func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /v1/referrals", n.need(api.ScopeRead, func(w http.ResponseWriter, r *http.Request) {
 		v, err := queryOf(r)
 		if err != nil {
 			reply(w, nil, err)
@@ -39,11 +39,11 @@ func (n *Node) referralRoutes(mux *http.ServeMux) {
 		list, err := n.Referrals(q)
 		reply(w, list, err)
 	}))
-	mux.HandleFunc("GET /v1/referrals/{id}", n.auth(func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /v1/referrals/{id}", n.need(api.ScopeRead, func(w http.ResponseWriter, r *http.Request) {
 		info, err := n.Referral(r.PathValue("id"))
 		reply(w, info, err)
 	}))
-	mux.HandleFunc("POST /v1/referrals/{id}/{action}", n.auth(func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST /v1/referrals/{id}/{action}", n.need(api.ScopeAct, func(w http.ResponseWriter, r *http.Request) {
 		var a api.ReferralAction
 		if r.ContentLength != 0 {
 			if err := decodeBody(w, r, &a); err != nil {
@@ -51,10 +51,10 @@ func (n *Node) referralRoutes(mux *http.ServeMux) {
 				return
 			}
 		}
-		info, err := n.Act(r.PathValue("id"), protocol.Event(r.PathValue("action")), a)
+		info, err := n.ActAs(actorOf(r), r.PathValue("id"), protocol.Event(r.PathValue("action")), a)
 		reply(w, info, err)
 	}))
-	mux.HandleFunc("GET /v1/report", n.auth(func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /v1/report", n.need(api.ScopeReport, func(w http.ResponseWriter, r *http.Request) {
 		v, err := queryOf(r)
 		if err != nil {
 			reply(w, nil, err)

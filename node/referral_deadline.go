@@ -2,6 +2,7 @@ package node
 
 import (
 	"errors"
+	"time"
 
 	"github.com/hubnet-eu/hubnet/protocol"
 	"github.com/hubnet-eu/hubnet/store"
@@ -10,23 +11,38 @@ import (
 // errUnchanged makes UpdateReferral write nothing when there is nothing to change.
 var errUnchanged = errors.New("unchanged")
 
-// expire ends the referrals whose deadlines passed. The referring hub expires a
-// referral not received, or not decided, in time (plus DecisionGrace, for a decision
-// on its way) and tells the other hub; the receiving hub expires one it has not
-// decided by the deadline, on its own clock.
-func (e *referrals) expire() {
+// openStates are the states of a referral that has been sent and has not ended.
+var openStates = []protocol.State{protocol.StateRequested, protocol.StateReceived, protocol.StateOnHold,
+	protocol.StateAccepted, protocol.StateInProgress}
+
+// deadlines enforces, by this hub's clock, what time ends: the SME's consent (see
+// lapse), the deadlines to receive and to decide (expire), and the time the SME's
+// identity is kept after a referral ends (retain). Open referrals are read once for
+// the first two.
+func (e *referrals) deadlines() {
 	now := e.n.cfg.Now()
-	recs, err := e.n.store.Referrals(store.ReferralFilter{
-		States: []protocol.State{protocol.StateRequested, protocol.StateReceived, protocol.StateOnHold}})
+	open, err := e.n.store.Referrals(store.ReferralFilter{States: openStates})
 	if err != nil {
 		e.n.log.Error("read referrals for deadlines", "err", err)
-		return
+	} else {
+		// A referral whose consent ended is cancelled, not expired: lapse goes first.
+		open = e.lapse(open, now)
+		e.expire(open, now)
 	}
+	e.retain(now)
+}
+
+// expire ends the referrals of open whose deadlines passed at now. The referring hub
+// expires a referral not received, or not decided, in time (plus DecisionGrace, for a
+// decision on its way) and tells the other hub; the receiving hub expires one it has
+// not decided by the deadline, on its own clock.
+func (e *referrals) expire(open []store.ReferralRecord, now time.Time) {
 	grace := e.n.cfg.DecisionGrace
-	for _, rec := range recs {
+	for _, rec := range open {
 		r := rec.Referral
 		due := false
 		switch {
+		case r.State == protocol.StateAccepted || r.State == protocol.StateInProgress:
 		case r.State == protocol.StateOnHold && r.HeldFrom != protocol.StateReceived:
 		case rec.Role == protocol.RoleSender && r.State == protocol.StateRequested:
 			due = now.After(r.AckBy.Add(grace))

@@ -59,7 +59,11 @@ func (n *Node) pending() (map[string]int, error) { return n.store.Pending() }
 
 func (n *Node) referralInfo(rec store.ReferralRecord, pending int) api.ReferralInfo {
 	info := api.ReferralInfo{Referral: rec.Referral, Role: rec.Role, Partner: rec.Partner(), SME: rec.SME,
+		SMEPurged: rec.Purged, SMEPurgeReason: rec.PurgeReason, Contacts: apiContacts(rec.Contacts),
 		Pending: pending, Actions: []protocol.Event{}, Updated: rec.Updated}
+	if !rec.Referral.State.Final() && consentEnded(rec.Referral, n.cfg.Now()) {
+		return info // Act refuses every action: the deadline loop cancels it
+	}
 	for _, ev := range actions {
 		if _, err := protocol.Next(rec.Referral.State, rec.Referral.HeldFrom, ev, rec.Role); err == nil {
 			info.Actions = append(info.Actions, ev)

@@ -43,12 +43,19 @@ func (e *referrals) onMessage(m *nats.Msg) {
 	}
 	// The inbox key names the sender too: another hub that reuses a message ID it
 	// saw go by does not make the real message a duplicate.
-	var refused string // why the message was refused, if it was
+	var (
+		refused string                // why the message was refused, if it was
+		purged  *store.ReferralRecord // the record, if applying the message purged the SME's identity
+	)
 	ackBytes, dup, err := e.n.store.Receive(env.From+"/"+env.ID, in.referral, func(cur store.ReferralRecord, found bool) (store.Incoming, error) {
 		now := e.n.cfg.Now()
 		inc, ack, err := e.apply(env, in, cur, found, pv, now)
 		if err != nil {
 			return store.Incoming{}, err
+		}
+		purged = nil
+		if cur.SME != nil && inc.Record != nil && inc.Record.SME == nil {
+			purged = inc.Record
 		}
 		if ack.Result == protocol.AckRefused {
 			refused = ack.Error
@@ -72,16 +79,19 @@ func (e *referrals) onMessage(m *nats.Msg) {
 		// from a hub that is not party to the referral.
 		e.n.drop(env.From, "refused", fmt.Errorf("%s for referral %s: %s", env.Type, in.referral, refused))
 	}
+	// The acknowledgement is stored plain and sent sealed, signed now, so the sender
+	// of a duplicate takes it however long ago the message first came.
+	if ackBytes, err = e.resign(ackBytes); err != nil {
+		e.n.log.Error("seal acknowledgement", "peer", env.From, "err", err)
+		return
+	}
 	if dup {
 		e.n.metrics.referralMsgs.WithLabelValues("duplicate").Inc()
-		// The stored acknowledgement is answered again, signed now, so the sender
-		// takes it however long ago the message first came.
-		if ackBytes, err = e.resign(ackBytes); err != nil {
-			e.n.log.Error("sign acknowledgement again", "peer", env.From, "err", err)
-			return
-		}
 	} else {
 		e.n.metrics.referralMsgs.WithLabelValues("received").Inc()
+		if purged != nil {
+			e.purged(*purged, 0)
+		}
 		e.wake()
 	}
 	m.Respond(ackBytes)
@@ -150,7 +160,8 @@ func endingPtr(r *protocol.Referral) *protocol.Change {
 
 // effects makes what a change of a referral brings at this hub, in the transaction
 // of the change, from the state before it: a receiving hub purges the SME's identity
-// when the referral is cancelled (it goes with the consent); a referring hub seals the
+// when the referral is cancelled (it goes with the consent: see receiverPurge for the
+// reason it notes); a referring hub seals the
 // SME's identity to the receiving hub (box key partnerBox) when it accepts, and
 // writes its collaboration when the referral is completed.
 func (e *referrals) effects(rec *store.ReferralRecord, before protocol.State, partner string, partnerBox []byte, now time.Time) (store.Incoming, error) {
@@ -158,7 +169,7 @@ func (e *referrals) effects(rec *store.ReferralRecord, before protocol.State, pa
 	inc := store.Incoming{Record: rec}
 	switch {
 	case r.State == protocol.StateCancelled && rec.Role == protocol.RoleReceiver:
-		rec.SME = nil
+		rec.PurgeSME(now, receiverPurge(*r))
 	case r.State == protocol.StateAccepted && before != protocol.StateAccepted && rec.Role == protocol.RoleSender:
 		// Accepted: now, and only now, the receiver gets who the SME is.
 		if rec.SME == nil || partnerBox == nil {
@@ -234,7 +245,8 @@ func (e *referrals) apply(env protocol.Envelope, in incoming, cur store.Referral
 		if err := o.Apply(protocol.EventReceive, protocol.RoleSystem, self, now, ""); err != nil {
 			return refuse(cur, found, "%v", err)
 		}
-		rec := store.ReferralRecord{Referral: o, Role: protocol.RoleReceiver, Updated: now}
+		rec := store.ReferralRecord{Referral: o, Role: protocol.RoleReceiver, Updated: now,
+			Contacts: e.n.partnerContact(nil, in.offer.Contact, env.From, pv.BoxKey)}
 		e.n.log.Info("referral received", "referral", o.ID, "from", o.From)
 		return store.Incoming{Record: &rec}, protocol.ReferralAck{Result: protocol.AckApplied, State: o.State}, nil
 
@@ -266,7 +278,7 @@ func (e *referrals) apply(env protocol.Envelope, in incoming, cur store.Referral
 			}
 		}
 		before := r.State
-		changed, err := r.Take(protocol.Change{At: ev.At.UTC(), By: env.From, Event: ev.Event, Note: ev.Note,
+		changed, err := r.Take(protocol.Change{At: ev.At.UTC(), By: env.From, Person: ev.Person, Event: ev.Event, Note: ev.Note,
 			Reason: ev.Reason, Outcome: ev.Outcome}, by)
 		if err != nil {
 			return refuse(cur, found, "%v", err)
@@ -278,6 +290,7 @@ func (e *referrals) apply(env protocol.Envelope, in incoming, cur store.Referral
 		}
 		rec := cur
 		rec.Referral, rec.Updated = r, now
+		rec.Contacts = e.n.partnerContact(rec.Contacts, ev.Contact, env.From, pv.BoxKey)
 		inc, err := e.effects(&rec, before, env.From, pv.BoxKey, now)
 		if err != nil {
 			return store.Incoming{}, protocol.ReferralAck{}, err
@@ -294,7 +307,11 @@ func (e *referrals) apply(env protocol.Envelope, in incoming, cur store.Referral
 			return refuse(cur, found, "only the referring hub sends the SME's details")
 		case !slices.Contains(afterAcceptance, r.State) || (r.State == protocol.StateOnHold && r.HeldFrom != protocol.StateInProgress):
 			return refuse(cur, found, "the SME's details come only after acceptance, and not after a cancel; the referral is %s", r.State)
-		case pv.BoxKey == nil && len(d.SME.From) == 0:
+		}
+		if why := detailsRefused(cur, now, e.n.cfg.RetainDetails); why != "" {
+			return refuse(cur, found, "%s", why)
+		}
+		if pv.BoxKey == nil && len(d.SME.From) == 0 {
 			return store.Incoming{}, protocol.ReferralAck{}, fmt.Errorf("no box key of %s yet", env.From)
 		}
 		var from [32]byte

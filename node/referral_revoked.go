@@ -75,8 +75,13 @@ func (e *referrals) endWith(id string) error {
 		inflight := maps.Clone(e.inflight)
 		e.mu.Unlock()
 		var ended bool
+		var purged store.ReferralRecord
 		dropped, err := e.n.store.Abandon(ref, id, func(rec *store.ReferralRecord, dropped []store.Outgoing) (bool, error) {
+			had := rec.SME != nil
 			ended = e.endRevokedReferral(rec, dropped, inflight, r)
+			if had && rec.SME == nil {
+				purged = *rec
+			}
 			return ended, nil
 		})
 		if err != nil {
@@ -86,6 +91,9 @@ func (e *referrals) endWith(id string) error {
 		if ended {
 			e.n.log.Warn("referral cancelled: the other hub was revoked", "referral", ref, "peer", id, "role", rec.Role, "dropped", len(dropped))
 			e.n.metrics.referralMsgs.WithLabelValues("partner-revoked").Inc()
+			if !purged.Purged.IsZero() {
+				e.purged(purged, 0)
+			}
 		} else if len(dropped) > 0 {
 			e.n.log.Info("messages to a revoked hub dropped", "referral", ref, "peer", id, "dropped", len(dropped))
 		}
@@ -103,7 +111,7 @@ func (e *referrals) endRevokedReferral(rec *store.ReferralRecord, dropped []stor
 	if ref.State.Final() {
 		return false
 	}
-	const reason = "partner-revoked"
+	const reason = purgePartnerRevoked // the cancel's reason too
 	now := e.n.cfg.Now()
 	if err := ref.Apply(protocol.EventCancel, protocol.RoleSystem, e.n.id.ID, now, revokedNote(rec, dropped, inflight, r)); err != nil {
 		e.n.log.Error("cancel referral with a revoked hub", "referral", ref.ID, "err", err)
@@ -112,7 +120,7 @@ func (e *referrals) endRevokedReferral(rec *store.ReferralRecord, dropped []stor
 	ref.History[len(ref.History)-1].Reason = reason
 	ref.SetReasons(protocol.EventCancel, reason, "")
 	if rec.Role == protocol.RoleReceiver {
-		rec.SME = nil
+		rec.PurgeSME(now, purgePartnerRevoked)
 	}
 	return true
 }
@@ -146,7 +154,7 @@ func revokedNote(rec *store.ReferralRecord, dropped []store.Outgoing, inflight m
 	default:
 		fmt.Fprintf(&b, " %s received the SME's details, sealed to it, after it accepted, and may still hold them: ask its operator to delete them.", partner)
 	}
-	b.WriteString(" This hub keeps them: the SME is its customer.")
+	b.WriteString(" This hub keeps them, the SME being its customer, until the consent ends or the retention period after the referral ends passes.")
 	return b.String()
 }
 

@@ -63,6 +63,8 @@ func endedAsRevoked(t *testing.T, h *nodetest.Hub, id, partner, why string, note
 		t.Errorf("%s at the referring hub: SME %+v, want it kept: the SME is its customer", id, info.SME)
 	case info.Role == protocol.RoleReceiver && info.SME != nil:
 		t.Errorf("%s at the receiving hub: SME %+v, want it deleted", id, info.SME)
+	case info.Role == protocol.RoleReceiver && info.SMEPurgeReason != "" && info.SMEPurgeReason != "partner-revoked":
+		t.Errorf("%s at the receiving hub: SME purged for %q, want partner-revoked", id, info.SMEPurgeReason)
 	}
 	if len(info.Actions) != 0 {
 		t.Errorf("%s at %s: actions %v, want none", id, h.ID(), info.Actions)
@@ -137,7 +139,7 @@ func TestReferral_revokedPartnerEnds(t *testing.T) {
 	if _, err := c.Revoke(mustRevoke(t, adm, x.ID(), "signing key stolen")); err != nil {
 		t.Fatal(err)
 	}
-	never := x.ID() + " never received the SME's details: it had not accepted the referral. This hub keeps them: the SME is its customer."
+	never := x.ID() + " never received the SME's details: it had not accepted the referral. This hub keeps them, the SME being its customer, until the consent ends or the retention period after the referral ends passes."
 	holds := x.ID() + " received the SME's details, sealed to it, after it accepted, and may still hold them: ask its operator to delete them."
 	deleted := "The SME's details are deleted here, if this hub had them: the SME gave its consent through " + x.ID()
 	for _, tc := range []struct {
@@ -153,6 +155,15 @@ func TestReferral_revokedPartnerEnds(t *testing.T) {
 		{"received, in progress", gotStarted, deleted},
 	} {
 		t.Run(tc.name, func(t *testing.T) { endedAsRevoked(t, a, tc.id, x.ID(), "signing key stolen", tc.note) })
+	}
+	// The operator sees what became of the SME's details hub-1 received.
+	for _, id := range []string{gotAccepted, gotStarted} {
+		if info, _ := a.Referral(id); info.SMEPurged.IsZero() || info.SMEPurgeReason != "partner-revoked" {
+			t.Errorf("%s at %s: purged %v (%q), want a time and partner-revoked", id, a.ID(), info.SMEPurged, info.SMEPurgeReason)
+		}
+	}
+	if got := a.Purges("partner-revoked"); got != 2 {
+		t.Errorf("%s counted %v purges for partner-revoked, want 2", a.ID(), got)
 	}
 	// The cancel made before goes unsent, and stays the operator's.
 	info := nodetest.WaitState(t, a, cancelled, protocol.StateCancelled)

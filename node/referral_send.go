@@ -28,10 +28,17 @@ const (
 
 // Refer sends a referral: it is stored with its offer in one transaction, and the
 // offer is delivered to the receiving hub from the outbox, now or when it is back.
+// No person is named in its history: see ReferAs.
 func (n *Node) Refer(req api.ReferralRequest) (api.ReferralInfo, error) {
+	return n.ReferAs(Actor{}, req)
+}
+
+// ReferAs sends a referral as Refer does, made by by: its history names by, and a
+// person becomes the referral's contact at this hub (referral_people.go).
+func (n *Node) ReferAs(by Actor, req api.ReferralRequest) (api.ReferralInfo, error) {
 	now := n.cfg.Now()
-	if v := checkReferral(&req, n.id.ID, now); len(v.Problems) > 0 {
-		return api.ReferralInfo{}, v
+	if err := req.Validate(n.id.ID, now); err != nil {
+		return api.ReferralInfo{}, err
 	}
 	if err := n.CanRefer(req.To); err != nil {
 		return api.ReferralInfo{}, err
@@ -49,12 +56,14 @@ func (n *Node) Refer(req api.ReferralRequest) (api.ReferralInfo, error) {
 	if err := r.Apply(protocol.EventSend, protocol.RoleSender, n.id.ID, now, ""); err != nil {
 		return api.ReferralInfo{}, err
 	}
-	o, err := n.referrals.outgoing(req.To, r.ID, protocol.TypeReferralOffer, protocol.ReferralOffer{V: protocol.Version, Referral: r}, now)
+	r.SetPerson(protocol.EventSend, by.Name)
+	contacts, sealed := n.ownContact(by, req.To, nil)
+	o, err := n.referrals.outgoing(req.To, r.ID, protocol.TypeReferralOffer, protocol.ReferralOffer{V: protocol.Version, Referral: r, Contact: sealed}, now)
 	if err != nil {
 		return api.ReferralInfo{}, err
 	}
 	sme := req.SME
-	rec := store.ReferralRecord{Referral: r, Role: protocol.RoleSender, SME: &sme, Updated: now}
+	rec := store.ReferralRecord{Referral: r, Role: protocol.RoleSender, SME: &sme, Contacts: contacts, Updated: now}
 	if err := n.store.SaveReferral(rec, []store.Outgoing{o}, nil); err != nil {
 		return api.ReferralInfo{}, err
 	}
@@ -83,43 +92,6 @@ func (n *Node) CanRefer(to string) error {
 			to, time.Unix(pv.NotAfter, 0).UTC().Format(time.RFC3339), protocol.ErrNotFound)
 	}
 	return nil
-}
-
-// ReferralProblems returns every problem Refer finds in a referral that hub self
-// would send at now, without sending it: the web console shows them with those of
-// the values its form could not read.
-func ReferralProblems(req api.ReferralRequest, self string, now time.Time) []protocol.FieldError {
-	return checkReferral(&req, self, now).Problems
-}
-
-// checkReferral returns every problem of referral req that hub self would send at now.
-func checkReferral(req *api.ReferralRequest, self string, now time.Time) *protocol.ValidationError {
-	v := &protocol.ValidationError{What: "referral"}
-	if !protocol.ValidID(req.To) || req.To == self {
-		v.Problems = append(v.Problems, protocol.FieldError{Field: "to", Rule: "must be the ID of another hub"})
-	}
-	addProblems(v, "need.", req.Need.Validate())
-	for _, p := range req.Need.NamesSME(req.SME) {
-		v.Problems = append(v.Problems, protocol.FieldError{Field: "need." + p.Field, Rule: p.Rule})
-	}
-	addProblems(v, "sme.", req.SME.Validate())
-	addProblems(v, "consent.", req.Consent.Validate(now))
-	if req.Consent.Recipient != req.To {
-		v.Problems = append(v.Problems, protocol.FieldError{Field: "consent.recipient", Rule: "must be the hub referred to (" + req.To + ")"})
-	}
-	return v
-}
-
-// addProblems adds err's field problems to v, their fields under prefix.
-func addProblems(v *protocol.ValidationError, prefix string, err error) {
-	var ve *protocol.ValidationError
-	if errors.As(err, &ve) {
-		for _, p := range ve.Problems {
-			v.Problems = append(v.Problems, protocol.FieldError{Field: prefix + p.Field, Rule: p.Rule})
-		}
-	} else if err != nil {
-		v.Problems = append(v.Problems, protocol.FieldError{Field: strings.TrimSuffix(prefix, "."), Rule: err.Error()})
-	}
 }
 
 // outgoing signs a message to hub to about a referral, ready for the outbox.
@@ -239,7 +211,9 @@ func (e *referrals) deliver(o store.Outgoing) {
 	// What the acknowledgement tells is recorded in the transaction that removes the
 	// entry: a crash before it sends the message again, and the same
 	// acknowledgement comes back.
+	var purged *store.ReferralRecord // the record, if settling purged the SME's identity
 	err = e.n.store.Acknowledged(o.ID, o.Referral, func(rec *store.ReferralRecord) (bool, []protocol.KPIRecord, error) {
+		purged = nil
 		if ack.Result == protocol.AckRefused {
 			e.n.log.Warn("referral message refused", "peer", o.To, "referral", o.Referral, "state_there", ack.State, "reason", ack.Error)
 		}
@@ -249,9 +223,16 @@ func (e *referrals) deliver(o store.Outgoing) {
 		}
 		// The other hub's record has ended: settle with its ending, as it settles
 		// with this hub's.
+		had := rec.SME != nil
 		settled, kpis, err := e.settleAck(rec, *ack.Ending, o.To)
+		if had && rec.SME == nil {
+			purged = rec
+		}
 		return changed || settled, kpis, err
 	})
+	if err == nil && purged != nil {
+		e.purged(*purged, 0)
+	}
 	if err != nil {
 		// Sent again after a backoff, as after a failed attempt: the acknowledgement
 		// will come back the same.
@@ -312,16 +293,14 @@ func (e *referrals) send(o store.Outgoing) (protocol.ReferralAck, error) {
 	return ack, nil
 }
 
-// resign signs a stored envelope of this hub again, at the time now.
+// resign signs a stored envelope of this hub again, at the time now, with its body
+// sealed to its recipient (seal.go).
 func (e *referrals) resign(data []byte) ([]byte, error) {
 	env, err := protocol.OpenEnvelope(data)
 	if err != nil {
 		return nil, fmt.Errorf("stored message: %w", err)
 	}
-	if env, err = protocol.Resign(e.n.id, env, e.n.cfg.Now()); err != nil {
-		return nil, err
-	}
-	return env.Marshal()
+	return e.n.sealed(env)
 }
 
 // peerUp makes every message waiting for hub id due at once: it has just come back.

@@ -187,6 +187,12 @@ func TestReferral_cancelPurgesIdentity(t *testing.T) {
 	if info.SME != nil {
 		t.Errorf("receiver kept the SME's identity after a cancel: %+v", info.SME)
 	}
+	if info.SMEPurged.IsZero() || info.SMEPurgeReason != "cancelled" || b.Purges("cancelled") != 1 {
+		t.Errorf("receiver's purge: %v (%q), %v counted; want a time, cancelled, 1", info.SMEPurged, info.SMEPurgeReason, b.Purges("cancelled"))
+	}
+	if sent, _ := a.Referral(id); sent.SME == nil || !sent.SMEPurged.IsZero() {
+		t.Errorf("referring hub after its cancel: SME %+v, purged %v; want it kept until the retention passes", sent.SME, sent.SMEPurged)
+	}
 	if info.Referral.Need.Description == "" {
 		t.Error("the anonymous record went too")
 	}

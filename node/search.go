@@ -263,6 +263,16 @@ func (n *Node) hit(m *protocol.Matcher, r protocol.Ranked, rank int) api.Hit {
 	if h.Reasons == nil {
 		h.Reasons = []string{}
 	}
+	h.InferredLanguages, h.InferredRegions = p.GuessedLanguages(), p.GuessedRegions()
+	if p.Inferred != nil {
+		h.InferredSectors = p.Inferred.Sectors
+	}
+	now := time.Now()
+	for _, f := range protocol.Families {
+		if c, ok := p.Capacity[f.Slug]; ok && c.Stale(now) {
+			h.StaleCapacity = append(h.StaleCapacity, f.Slug)
+		}
+	}
 	if r.Free >= 0 {
 		free := r.Free
 		h.Free = &free

@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -313,6 +314,12 @@ func TestSearch_liveQueryForgedAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
+	self, err := a.Self()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asker [32]byte // answers are sealed to the asking hub
+	copy(asker[:], self.BoxKey)
 	forged := 0
 	var mu sync.Mutex
 	_, err = nc.Subscribe(protocol.SubjectQuery, func(m *nats.Msg) {
@@ -324,10 +331,10 @@ func TestSearch_liveQueryForgedAnswers(t *testing.T) {
 			Capacity: map[protocol.Family]protocol.Capacity{protocol.FamilyTestBeforeInvest: {Available: 99, Maximum: 99, Unit: "SMEs per month"}}}
 		// A well-signed answer from a hub that was not asked, then one in hub-2's name.
 		stranger, _ := protocol.NewIdentity("stranger", rand.Reader)
-		env, _ := protocol.Sign(stranger, protocol.TypeQueryAnswer, q.From, a, time.Now())
+		env, _ := protocol.SignSealed(stranger, protocol.TypeQueryAnswer, q.From, asker, a, time.Now(), rand.Reader)
 		b, _ := env.Marshal()
 		m.Respond(b)
-		env, _ = protocol.Sign(forger, protocol.TypeQueryAnswer, q.From, a, time.Now())
+		env, _ = protocol.SignSealed(forger, protocol.TypeQueryAnswer, q.From, asker, a, time.Now(), rand.Reader)
 		b, _ = env.Marshal()
 		m.Respond(b)
 		mu.Lock()
@@ -364,5 +371,76 @@ func TestSearch_liveQueryForgedAnswers(t *testing.T) {
 	}
 	if a.Dropped("bad-signature") == 0 || a.Dropped("unknown-sender") == 0 {
 		t.Errorf("dropped: bad-signature %v, unknown-sender %v; want both", a.Dropped("bad-signature"), a.Dropped("unknown-sender"))
+	}
+}
+
+// TestSearch_guessesInTheHit: a hub imported from the catalogue, whose region,
+// languages and one sector are guessed and whose capacity is two months old, is
+// found by a Swedish-speaking SME's search and the hit says which values are guesses,
+// with their sources, and which capacity is stale.
+func TestSearch_guessesInTheHit(t *testing.T) {
+	net := nodetest.Network(t)
+	advisor := nodetest.Profile("advisor")
+	a := nodetest.Start(t, net, "advisor", &advisor)
+	imported := nodetest.Profile("imported-hub")
+	imported.Country, imported.Regions, imported.Languages = "DE", nil, []string{"de"}
+	imported.Technologies = map[string]int{"robotics": 4}
+	imported.Capacity = map[protocol.Family]protocol.Capacity{
+		protocol.FamilyTestBeforeInvest: {Available: 3, Maximum: 5, Unit: "SMEs per month", Updated: time.Now().AddDate(0, -2, 0)},
+	}
+	imported.Inferred = &protocol.Inferred{
+		Regions:   []protocol.Hint{{Value: "DEA2D", Source: `Contact Location: town "52062 Aachen"`}},
+		Languages: []protocol.Hint{{Value: "de", Source: "official language of DE"}},
+		Sectors:   []protocol.Hint{{Value: "O", Level: 3, Source: `catalogue sector "Defence" - 3`}},
+	}
+	b := nodetest.Start(t, net, "imported-hub", &imported, a.GossipAddr())
+	hubs := []*nodetest.Hub{a, b}
+	nodetest.Eventually(t, 10*time.Second, func() error { return nodetest.Converged(hubs) })
+
+	var res api.SearchResult
+	code, body := fetchJSON(t, "http://"+a.HTTPAddr()+"/v1/search?tech=robotics&family=test-before-invest&lang=sv&region=DEA2D", &res)
+	if code != http.StatusOK || len(res.Hits) != 1 {
+		t.Fatalf("GET /v1/search: %d %s; want the imported hub, not excluded by its guessed language", code, body)
+	}
+	h := res.Hits[0]
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, []byte(body)); err != nil {
+		t.Fatal(err)
+	}
+	body = compact.String()
+	for _, want := range []string{
+		`"inferred_languages":[{"value":"de","source":"official language of DE"}]`,
+		`"inferred_regions":[{"value":"DEA2D","source":"Contact Location: town \"52062 Aachen\""}]`,
+		`"inferred_sectors":[{"value":"O","level":3,"source":"catalogue sector \"Defence\" - 3"}]`,
+		`"stale_capacity":["test-before-invest"]`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("hit JSON %s\nwant it to contain %s", body, want)
+		}
+	}
+	if !slices.Equal(h.Languages, []string{"de"}) {
+		t.Errorf("languages %v, want [de], repeated from the guesses", h.Languages)
+	}
+	wantGuesses := []string{
+		"probably works in de (German), its country's language, not declared",
+		"region DEA2D Städteregion Aachen from the address, not declared",
+		"capacity of test before invest stale: updated " + imported.Capacity[protocol.FamilyTestBeforeInvest].Updated.UTC().Format("2 Jan 2006"),
+	}
+	if got := h.Guesses(); !slices.Equal(got, wantGuesses) {
+		t.Errorf("guesses:\n got %q\nwant %q", got, wantGuesses)
+	}
+	for _, want := range []string{"stale: updated", "(from its address), same NUTS 3 region", "languages not declared; sv not among those of its country"} {
+		if !strings.Contains(h.Explanation, want) {
+			t.Errorf("explanation %q\nwant it to contain %q", h.Explanation, want)
+		}
+	}
+
+	// A hub that declared everything has no guesses in its hit.
+	res, err := b.Search(protocol.Query{})
+	if err != nil || len(res.Hits) != 1 || res.Hits[0].ID != "advisor" {
+		t.Fatalf("search from imported-hub: %+v, %v", res.Hits, err)
+	}
+	if g := res.Hits[0]; g.InferredLanguages != nil || g.InferredRegions != nil || g.InferredSectors != nil || g.StaleCapacity != nil || g.Guesses() != nil {
+		t.Errorf("declared hub's hit %+v has guesses %q", g, g.Guesses())
 	}
 }

@@ -13,6 +13,9 @@ import (
 // Self returns what the node says about itself.
 func (n *Node) Self() (api.SelfInfo, error) {
 	s := api.SelfInfo{ID: n.id.ID, Network: n.net.Name, Cluster: n.cluster, SignKey: n.id.SignPublic(), BoxKey: n.id.BoxPub[:], Addrs: n.Addrs(), Cert: n.certInfo()}
+	if c, ok := n.ClockSkew(); ok {
+		s.ClockSkew = &c
+	}
 	p, _, err := n.store.Self()
 	switch {
 	case errors.Is(err, store.ErrNoProfile):

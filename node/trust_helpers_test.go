@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,7 +46,26 @@ func startHub(t *testing.T, net protocol.Network, id string, join ...string) (*n
 	p := nodetest.Profile(id)
 	nodetest.Init(t, dir, net, id, &p)
 	ident := readIdentity(t, dir)
-	return nodetest.StartConfig(t, nodetest.Config(dir, join...)), ident
+	h := nodetest.StartConfig(t, nodetest.Config(dir, join...))
+	rememberBox(t, h)
+	return h, ident
+}
+
+// boxKeys holds the box public key of each hub a test started with startHub or
+// startHostile, by hub ID, so that signed can seal what it signs to its recipient.
+var boxKeys sync.Map
+
+// rememberBox notes the box public key of hub h for signed.
+func rememberBox(t *testing.T, h *nodetest.Hub) {
+	t.Helper()
+	self, err := h.Self()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var k [32]byte
+	copy(k[:], self.BoxKey)
+	boxKeys.Store(h.ID(), k)
+	t.Cleanup(func() { boxKeys.CompareAndDelete(h.ID(), k) })
 }
 
 // readIdentity reads the keys of the stopped hub in dir.
@@ -99,12 +119,25 @@ func natsClient(t *testing.T, h *nodetest.Hub) *nats.Conn {
 	return nc
 }
 
-// signed returns the encoded envelope of type typ from id to hub to, sent at at.
+// signed returns the encoded envelope of type typ from id to hub to, sent at at. A
+// type that travels sealed, to one hub, is sealed to hub to's box key, as rememberBox noted it, or
+// to a key nobody holds for a hub it did not note.
 func signed(t *testing.T, id protocol.Identity, typ, to string, body any, at time.Time) []byte {
 	t.Helper()
 	env, err := protocol.Sign(id, typ, to, body, at)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if protocol.SealedType(typ) && to != "" {
+		var box [32]byte
+		if k, ok := boxKeys.Load(to); ok {
+			box = k.([32]byte)
+		} else if _, err := rand.Read(box[:]); err != nil {
+			t.Fatal(err)
+		}
+		if env, err = protocol.Seal(id, env, box, at, rand.Reader); err != nil {
+			t.Fatal(err)
+		}
 	}
 	b, err := env.Marshal()
 	if err != nil {

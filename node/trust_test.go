@@ -230,8 +230,20 @@ func TestTrust_revokedHubRefused(t *testing.T) {
 	}
 	stillWorking(t, a, b)
 
+	// The revocation rolled the gossip key of hub-1 and hub-3 (keyroll.go): M holds
+	// only the old one.
+	nodetest.Eventually(t, 30*time.Second, func() error {
+		for _, h := range []*nodetest.Hub{a, b} {
+			if k := h.GossipKeys(); len(k.Keys) != 1 || k.Primary == node.KeyFingerprint(net.GossipKey) {
+				return fmt.Errorf("%s's gossip keyring %+v, want the new key alone", h.ID(), k)
+			}
+		}
+		return nil
+	})
+	key := a.CurrentGossipKey().Key
+
 	// Both honest hubs restart; M's gossip sees them go first, so they come back as
-	// new incarnations. hub-1 rejoins through M itself.
+	// new incarnations. hub-1 tries to rejoin through M itself, which cannot read it.
 	a.Kill()
 	b.Kill()
 	nodetest.Eventually(t, 10*time.Second, func() error {
@@ -245,13 +257,19 @@ func TestTrust_revokedHubRefused(t *testing.T) {
 	a = a.Restart(m.GossipAddr())
 	b = b.Restart(a.GossipAddr())
 	nodetest.Eventually(t, 10*time.Second, func() error { return nodetest.Converged([]*nodetest.Hub{a, b}) })
-	// hub-1 heard M's own alive message when it joined through M, and refused it.
-	counted(t, a, "revoked", 0)
+	// M's gossip, under the old key, is refused before it is read.
+	counted(t, a, "gossip-key", 0)
 	refusesRevoked(t, a, m, mc, mid)
 	refusesRevoked(t, b, m, mc, mid)
 
-	// A hub that joins after the revocation learns it from hub-1.
-	c, _ := startHub(t, net, "hub-4", a.GossipAddr())
+	// A hub that joins after the revocation, given the current gossip key, learns the
+	// revocation from hub-1.
+	dir := t.TempDir()
+	p4 := nodetest.Profile("hub-4")
+	nodetest.Init(t, dir, net, "hub-4", &p4)
+	setGossipKeys(t, dir, key)
+	c := nodetest.StartConfig(t, nodetest.Config(dir, a.GossipAddr()))
+	rememberBox(t, c)
 	refusesRevoked(t, c, m, mc, mid)
 	nodetest.Eventually(t, 10*time.Second, func() error { return nodetest.Converged([]*nodetest.Hub{a, b, c}) })
 	stillWorking(t, c, a)
@@ -502,6 +520,9 @@ func TestTrust_forgedReferralDecisionRefused(t *testing.T) {
 	if err != nil || env.Verify(self.SignKey) != nil || env.Type != protocol.TypeReferralAck {
 		t.Fatalf("answer %s (%v), want an acknowledgement signed by hub-1", reply.Data, err)
 	}
+	if err := env.Unseal(mid); err != nil {
+		t.Fatalf("acknowledgement to M: %v", err)
+	}
 	var ack protocol.ReferralAck
 	if err := env.Decode(&ack); err != nil || ack.Result != protocol.AckRefused {
 		t.Errorf("acknowledgement %+v (%v), want refused", ack, err)
@@ -618,18 +639,14 @@ func TestTrust_eavesdropperReadsOnlyCiphertext(t *testing.T) {
 	req.SME.ContactPhone = "+358 40 123 4567"
 	id := acceptedReferral(t, a, b, req)
 
-	var details []protocol.ReferralDetails
+	var details []protocol.Envelope
 	nodetest.Eventually(t, 5*time.Second, func() error {
 		mu.Lock()
 		defer mu.Unlock()
 		details = details[:0]
 		for _, data := range seen {
 			if env, err := protocol.OpenEnvelope(data); err == nil && env.Type == protocol.TypeReferralDetails {
-				var d protocol.ReferralDetails
-				if err := env.Decode(&d); err != nil {
-					return err
-				}
-				details = append(details, d)
+				details = append(details, env)
 			}
 		}
 		if len(details) == 0 {
@@ -647,18 +664,13 @@ func TestTrust_eavesdropperReadsOnlyCiphertext(t *testing.T) {
 	}
 	mu.Unlock()
 
-	aSelf, err := a.Self()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var from [32]byte
-	copy(from[:], aSelf.BoxKey)
-	for _, d := range details {
-		if d.Referral != id || len(d.SME.Box) == 0 || len(d.SME.Nonce) != 24 {
-			t.Errorf("details %+v: want referral %s with a sealed box", d, id)
+	// The whole message is sealed to hub-2, and M's box key does not open it.
+	for _, env := range details {
+		if env.V != protocol.SealedVersion || env.To != b.ID() {
+			t.Errorf("details of version %d to %s, want version %d to %s", env.V, env.To, protocol.SealedVersion, b.ID())
 		}
-		if sme, err := protocol.OpenSME(d.SME, mid, from); err == nil {
-			t.Errorf("M opened the sealed details: %+v", sme)
+		if err := env.Unseal(mid); !errors.Is(err, protocol.ErrBadSeal) {
+			t.Errorf("M opened the sealed details: got %v, want %v", err, protocol.ErrBadSeal)
 		}
 	}
 	info, err := b.Referral(id)

@@ -11,7 +11,8 @@
 // [Profile] and its Validate method show the rules every input follows: every problem is
 // returned at once in a [ValidationError], each [FieldError] naming the field and the
 // rule. [Sign] and [OpenEnvelope] with [Envelope.Verify] are the whole of message
-// security; [SignProfile] and [OpenProfile] apply them to profiles.
+// security; [SignProfile] and [OpenProfile] apply them to profiles, and [Seal] with
+// [Envelope.Unseal] keep a message for one hub between it and its sender (seal.go).
 //
 // # Vocabulary
 //

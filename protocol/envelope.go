@@ -104,7 +104,9 @@ func (e *Envelope) Verify(pub ed25519.PublicKey) error {
 func (e *Envelope) Marshal() ([]byte, error) { return json.Marshal(e) }
 
 // OpenEnvelope decodes data and checks its form (not yet its signature, which needs
-// the sender's key: call Verify). It refuses unknown versions and oversized input.
+// the sender's key: call Verify). It refuses unknown versions and oversized input. It
+// takes both a plain envelope (Version) and a sealed one (SealedVersion): whether the
+// version fits the type is CheckSealing's to say.
 func OpenEnvelope(data []byte) (Envelope, error) {
 	if len(data) > MaxEnvelopeSize {
 		return Envelope{}, fmt.Errorf("envelope of %d bytes, limit %d: %w", len(data), MaxEnvelopeSize, ErrTooLarge)
@@ -113,7 +115,7 @@ func OpenEnvelope(data []byte) (Envelope, error) {
 	if err := json.Unmarshal(data, &e); err != nil {
 		return Envelope{}, &ValidationError{What: "envelope", Problems: []FieldError{{Field: "(json)", Rule: err.Error()}}}
 	}
-	if e.V != Version {
+	if e.V != Version && e.V != SealedVersion {
 		return Envelope{}, fmt.Errorf("envelope version %d: %w", e.V, ErrUnknownVersion)
 	}
 	if err := e.check(); err != nil {

@@ -322,7 +322,7 @@ func TestOpenEnvelope_refuses(t *testing.T) {
 		wantErr    error
 		wantFields []string // for ErrInvalid
 	}{
-		{"version 2", func(m map[string]json.RawMessage) { m["v"] = jsonOf(2) }, ErrUnknownVersion, nil},
+		{"version 3", func(m map[string]json.RawMessage) { m["v"] = jsonOf(3) }, ErrUnknownVersion, nil},
 		{"version 0", func(m map[string]json.RawMessage) { m["v"] = jsonOf(0) }, ErrUnknownVersion, nil},
 		{"version missing", func(m map[string]json.RawMessage) { delete(m, "v") }, ErrUnknownVersion, nil},
 		{"version a string", func(m map[string]json.RawMessage) { m["v"] = jsonOf("1") }, ErrInvalid, []string{"(json)"}},

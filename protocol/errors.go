@@ -26,6 +26,9 @@ var (
 	ErrOutsideWindow = errors.New("protocol: message outside the time window")
 	// ErrReplay is returned for a message a hub has seen before.
 	ErrReplay = errors.New("protocol: message seen before")
+	// ErrBadSeal is returned when a sealed body does not open with the recipient's
+	// box keys, or was sealed for another message.
+	ErrBadSeal = errors.New("protocol: sealed body does not open")
 	// ErrInternal is returned when a hub failed for a reason of its own.
 	ErrInternal = errors.New("protocol: internal error")
 )
@@ -58,6 +61,39 @@ func (e *ValidationError) Error() string {
 
 // Is reports whether target is ErrInvalid.
 func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
+
+// Add adds the problems of err, the result of a part's Validate, to e with each
+// field under prefix ("need." makes "need.region"). An error that lists no fields
+// becomes one problem of the field prefix names; nil adds nothing.
+func (e *ValidationError) Add(prefix string, err error) {
+	var ve *ValidationError
+	switch {
+	case errors.As(err, &ve):
+		for _, p := range ve.Problems {
+			e.Problems = append(e.Problems, FieldError{Field: prefix + p.Field, Rule: p.Rule})
+		}
+	case err != nil:
+		e.Problems = append(e.Problems, FieldError{Field: strings.TrimSuffix(prefix, "."), Rule: err.Error()})
+	}
+}
+
+// ProblemsOf returns the field problems of err when it is (or wraps) a
+// *ValidationError, and nil otherwise.
+func ProblemsOf(err error) []FieldError {
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		return ve.Problems
+	}
+	return nil
+}
+
+// Err returns e, or nil when it lists no problem.
+func (e *ValidationError) Err() error {
+	if len(e.Problems) == 0 {
+		return nil
+	}
+	return e
+}
 
 // MaxProblems is the most problems a ValidationError made by this package lists; one
 // more says how many were left out. A value with a hundred thousand bad list entries

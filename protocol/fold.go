@@ -45,3 +45,7 @@ func foldRune(r rune) rune {
 	}
 	return r
 }
+
+// FoldWords returns the words of s as search compares them: lower case, common Latin
+// accents removed, split at everything that is not a letter or a digit.
+func FoldWords(s string) []string { return appendWords(nil, s) }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Weights of the parts of a hub's score. A part counts only when the query asks for
@@ -20,7 +21,21 @@ const (
 	WeightSector     = 10
 	WeightCapacity   = 15
 	WeightLanguage   = 10
-	WeightDistance   = 10
+	WeightDistance   = 50
+)
+
+// Discounts of what a hub did not declare in so many words: a level read from a
+// broader sector (a division asked, the section listed), a level read from a
+// catalogue label that is not a NACE activity ("Smart City"), a language guessed
+// from the country, and a technology found only in the description of a hub that
+// lists none.
+const (
+	BroaderSector  = 0.6
+	InferredSector = 0.5
+	InferredLang   = 0.5
+	DescribedLevel = 2 // the level a technology named only in the description counts as
+	StaleCapacity  = 0.5
+	StaleAfterDays = 30 // capacity older than this counts StaleCapacity of its free places
 )
 
 // CapacityFull is the number of free places in the family at which the capacity part
@@ -38,9 +53,11 @@ const (
 // but not its region, same region cannot be told, so each value is divided by
 // DistanceCountry and the same country scores full.
 const (
-	DistanceRegion    = 1.0
-	DistanceCountry   = 0.6
-	DistanceNeighbour = 0.3
+	DistanceNUTS3     = 1.0
+	DistanceRegion    = 0.85 // the same NUTS 2 region
+	DistanceNearby    = 0.7  // the same NUTS 1 region: the neighbouring regions of a country
+	DistanceCountry   = 0.55
+	DistanceNeighbour = 0.25
 	DistanceElsewhere = 0.0
 )
 
@@ -53,13 +70,15 @@ const (
 	ProximityElsewhere                  // another, not neighbouring, country
 	ProximityNeighbour                  // a neighbouring country
 	ProximityCountry                    // the SME's country, another region
+	ProximityNearby                     // the SME's NUTS 1 region, another NUTS 2
 	ProximityRegion                     // the SME's NUTS 2 region
+	ProximityNUTS3                      // the SME's NUTS 3 region
 )
 
-var proximityNames = [...]string{"", "another country", "neighbouring country", "same country", "same region"}
+var proximityNames = [...]string{"", "another country", "neighbouring country", "same country", "neighbouring region", "same region", "same NUTS 3 region"}
 
-// String returns "same region", "same country", "neighbouring country", "another
-// country", or "" when unknown.
+// String returns "same NUTS 3 region", "same region", "neighbouring region", "same
+// country", "neighbouring country", "another country", or "" when unknown.
 func (p Proximity) String() string { return proximityNames[p] }
 
 // Sizes of the vocabulary, fixed so a Candidate is a flat value (vocab_test checks them).
@@ -113,13 +132,21 @@ type Candidate struct {
 	section   [numSections]uint8 // level of each NACE section listed as such
 	inSection [numSections]uint8 // highest level of the section or a division in it
 	langBits  [4]uint64          // a bit per known primary language (languageIndex)
+	hintLang  [4]uint64          // likewise, for languages inferred and not declared
+	declLangs bool               // the hub declared languages: they filter
+	hintSec   [numSections]uint8 // level of each NACE section read from a label
+	hintDiv   [numDivisions]uint8
+	described uint64             // a bit per technology named in the description of a hub that lists none
+	staleAt   [numFamilies]int64 // capacity's updated time, Unix seconds; 0 when unknown
 
-	Profile  *Profile
-	offered  uint8               // a bit per family offered through its services
-	division [numDivisions]uint8 // level of each NACE division
-	langs    []string            // primary language subtags, in the profile's order
-	words    []string            // folded words of ID, name, title and description, sorted, distinct
-	prefixes [8]uint64           // a bit per hash of the first three bytes of a word
+	Profile         *Profile
+	offered         uint8               // a bit per family offered through its services
+	division        [numDivisions]uint8 // level of each NACE division
+	langs           []string            // primary language subtags, in the profile's order
+	regions         []string            // declared regions, or failing those the inferred ones
+	regionsInferred bool
+	words           []string  // folded words of ID, name, title and description, sorted, distinct
+	prefixes        [8]uint64 // a bit per hash of the first three bytes of a word
 }
 
 // NewCandidate prepares a validated profile for matching. Values the vocabulary does
@@ -162,6 +189,32 @@ func NewCandidate(p *Profile) *Candidate {
 			c.langBits[i/64] |= 1 << (i % 64)
 		}
 	}
+	guessed := p.GuessedLanguages()
+	c.declLangs = len(guessed) == 0
+	for _, h := range guessed {
+		if i, ok := languageIndex[primaryLanguage(h.Value)]; ok {
+			c.hintLang[i/64] |= 1 << (i % 64)
+		}
+	}
+	c.regions = p.Regions
+	for _, h := range p.GuessedRegions() {
+		c.regions = append(c.regions, h.Value)
+		c.regionsInferred = true
+	}
+	if in := p.Inferred; in != nil {
+		for _, h := range in.Sectors {
+			s, ok := SectorByCode(h.Value)
+			if !ok {
+				continue
+			}
+			if s.Level == 1 {
+				c.hintSec[s.Section[0]-'A'] = max(c.hintSec[s.Section[0]-'A'], level(h.Level))
+			} else {
+				d, _ := strconv.Atoi(h.Value)
+				c.hintDiv[d] = max(c.hintDiv[d], level(h.Level))
+			}
+		}
+	}
 	for _, cat := range p.Categories {
 		if i, ok := categoryIndex[string(cat)]; ok {
 			c.categories |= 1 << i
@@ -170,6 +223,9 @@ func NewCandidate(p *Profile) *Candidate {
 	var words []string
 	for _, s := range []string{p.ID, p.Name, p.Title, p.Description} {
 		words = appendWords(words, s)
+	}
+	if len(p.Technologies) == 0 {
+		c.described = describedTechnologies(words)
 	}
 	slices.Sort(words)
 	c.words = slices.Clip(slices.Compact(words))
@@ -184,12 +240,15 @@ func NewCandidate(p *Profile) *Candidate {
 
 // setCapacity sets what the candidate knows of the hub's capacity.
 func (c *Candidate) setCapacity(capacity map[Family]Capacity) {
-	c.families, c.published, c.free = c.offered, 0, [numFamilies]int16{}
+	c.families, c.published, c.free, c.staleAt = c.offered, 0, [numFamilies]int16{}, [numFamilies]int64{}
 	for fam, capa := range capacity {
 		if i, ok := familyIndex[string(fam)]; ok {
 			c.families |= 1 << i
 			c.published |= 1 << i
 			c.free[i] = int16(min(capa.Free(), MaxMinCapacity))
+			if !capa.Updated.IsZero() {
+				c.staleAt[i] = capa.Updated.Unix()
+			}
 		}
 	}
 }
@@ -224,6 +283,9 @@ type Matcher struct {
 	section  int    // index of the sector's section, -1 for no sector
 	division int    // the sector's division, -1 when the sector is a section
 	region2  string // the SME's NUTS 2 region, "" if unknown
+	region3  string // the SME's NUTS 3 region, "" if unknown
+	region1  string // the SME's NUTS 1 region, "" if unknown
+	stale    int64  // capacity updated before this Unix time is stale
 	minProx  Proximity
 	prox     []Proximity // by country index: how near a hub in that country is at best
 	types    uint8       // bits of the hub types accepted; 0 for all
@@ -234,8 +296,12 @@ type Matcher struct {
 	weights  int         // sum of the weights of the parts asked for
 }
 
-// NewMatcher checks the query and prepares it for scoring.
-func NewMatcher(q Query) (*Matcher, error) {
+// NewMatcher checks the query and prepares it for scoring, with capacity judged
+// stale against the present time.
+func NewMatcher(q Query) (*Matcher, error) { return NewMatcherAt(q, time.Now()) }
+
+// NewMatcherAt is NewMatcher with capacity judged stale against now.
+func NewMatcherAt(q Query, now time.Time) (*Matcher, error) {
 	q.Normalize()
 	if err := q.Validate(); err != nil {
 		return nil, err
@@ -265,8 +331,11 @@ func NewMatcher(q Query) (*Matcher, error) {
 		}
 		m.weights += WeightSector
 	}
+	m.stale = now.Add(-StaleAfterDays * 24 * time.Hour).Unix()
 	if q.Region != "" {
 		m.region2 = RegionParent(q.Region, 2)
+		m.region3 = RegionParent(q.Region, 3)
+		m.region1 = RegionParent(q.Region, 1)
 	}
 	if q.Country != "" {
 		m.weights += WeightDistance
@@ -339,6 +408,9 @@ func (m *Matcher) score(c *Candidate, textChecked bool) (float64, bool) {
 	var total float64
 	if len(m.tech) > 0 {
 		cov := coverage(c.tech[:], m.tech)
+		if cov == 0 && c.described != 0 {
+			cov = m.describedCoverage(c)
+		}
 		if cov == 0 {
 			return 0, false
 		}
@@ -359,14 +431,19 @@ func (m *Matcher) score(c *Candidate, textChecked bool) (float64, bool) {
 		if m.q.MinCapacity > 0 && (!known || free < m.q.MinCapacity) {
 			return 0, false
 		}
-		total += WeightCapacity * float64(min(free, CapacityFull)) / CapacityFull
+		v := float64(min(free, CapacityFull)) / CapacityFull
+		if m.isStale(c) {
+			v *= StaleCapacity
+		}
+		total += WeightCapacity * v
 	}
 	if m.section >= 0 {
-		total += WeightSector * float64(m.sectorLevel(c)) / MaxLevel
+		l, f, _ := m.sectorLevel(c)
+		total += WeightSector * f * float64(l) / MaxLevel
 	}
 	if len(m.langs) > 0 {
 		v := m.language(c)
-		if v == 0 {
+		if v == 0 && c.declLangs {
 			return 0, false
 		}
 		total += WeightLanguage * v
@@ -407,22 +484,75 @@ func (m *Matcher) Free(c *Candidate) (int, bool) {
 	return int(c.free[m.family]), c.published&(1<<m.family) != 0
 }
 
-func (m *Matcher) sectorLevel(c *Candidate) uint8 {
-	if m.division < 0 {
-		return c.inSection[m.section]
+// Kinds of sector level, for the reasons.
+const (
+	sectorDeclared = iota // listed for the sector asked for, or a division of it
+	sectorBroader         // listed for the section of the division asked for
+	sectorLabel           // read from a catalogue label that is not a NACE activity
+)
+
+// sectorLevel returns the hub's level in the sector asked for, the factor it counts
+// with, and where it comes from: the best of a level declared for the sector (or, for
+// a section, one of its divisions), one declared for the section of the division
+// asked (BroaderSector), and one read from a label (InferredSector).
+func (m *Matcher) sectorLevel(c *Candidate) (uint8, float64, int) {
+	type option struct {
+		l    uint8
+		f    float64
+		kind int
 	}
-	return max(c.division[m.division], c.section[m.section])
+	var opts [4]option
+	if m.division < 0 {
+		opts[0] = option{c.inSection[m.section], 1, sectorDeclared}
+		opts[1] = option{c.hintSec[m.section], InferredSector, sectorLabel}
+	} else {
+		opts[0] = option{c.division[m.division], 1, sectorDeclared}
+		opts[1] = option{c.section[m.section], BroaderSector, sectorBroader}
+		opts[2] = option{c.hintDiv[m.division], InferredSector, sectorLabel}
+		opts[3] = option{c.hintSec[m.section], InferredSector * BroaderSector, sectorLabel}
+	}
+	best := option{}
+	for _, o := range opts {
+		if float64(o.l)*o.f > float64(best.l)*best.f {
+			best = o
+		}
+	}
+	return best.l, best.f, best.kind
 }
 
-// language returns the language part: LanguagePreferred, LanguageOther or 0.
+// isStale reports whether the hub's capacity in the family asked for was updated
+// longer ago than StaleAfterDays.
+func (m *Matcher) isStale(c *Candidate) bool {
+	t := c.staleAt[m.family]
+	return t != 0 && t < m.stale
+}
+
+// describedCoverage is the technology part of a hub that lists no technologies but
+// names wanted ones in its description: each counts as DescribedLevel.
+func (m *Matcher) describedCoverage(c *Candidate) float64 {
+	n := 0
+	for _, i := range m.tech {
+		if c.described&(1<<i) != 0 {
+			n++
+		}
+	}
+	return float64(n*DescribedLevel) / float64(MaxLevel*len(m.tech))
+}
+
+// language returns the language part: LanguagePreferred, LanguageOther or 0, times
+// InferredLang when the hub declared no languages and the match is a guess.
 func (m *Matcher) language(c *Candidate) float64 {
+	bits, f := &c.langBits, 1.0
+	if !c.declLangs {
+		bits, f = &c.hintLang, InferredLang
+	}
 	for i, l := range m.langs {
-		if k := m.langIdx[i]; k >= 0 && c.langBits[k/64]&(1<<(k%64)) != 0 ||
-			k < 0 && slices.Contains(c.langs, l) {
+		if k := m.langIdx[i]; k >= 0 && bits[k/64]&(1<<(k%64)) != 0 ||
+			k < 0 && c.declLangs && slices.Contains(c.langs, l) {
 			if i == 0 {
-				return LanguagePreferred
+				return LanguagePreferred * f
 			}
-			return LanguageOther
+			return LanguageOther * f
 		}
 	}
 	return 0
@@ -437,31 +567,50 @@ func (m *Matcher) Proximity(c *Candidate) Proximity {
 		return ProximityElsewhere
 	}
 	p := m.prox[c.country]
-	if p == ProximityRegion && m.coveringRegion(c) == "" {
-		p = ProximityCountry
+	if p == ProximityRegion {
+		p, _ = m.nearestRegion(c)
 	}
 	return p
 }
 
-// coveringRegion returns the hub's region that covers, or lies in, the SME's NUTS 2
-// region; "" if none does or the SME's region is unknown.
-func (m *Matcher) coveringRegion(c *Candidate) string {
+// nearestRegion returns how near the nearest of the hub's regions (declared, or
+// failing those inferred) is to the SME's, and that region; ProximityCountry and ""
+// when none is nearer than the country. A hub region that covers the SME's region
+// counts as the same at the hub region's level: a hub for all of FI19 is in the same
+// NUTS 2 region as an SME in FI193.
+func (m *Matcher) nearestRegion(c *Candidate) (Proximity, string) {
+	best, where := ProximityCountry, ""
 	if m.region2 == "" {
-		return ""
+		return best, where
 	}
-	for _, r := range c.Profile.Regions {
-		if strings.HasPrefix(m.region2, r) || strings.HasPrefix(r, m.region2) {
-			return r
+	for _, r := range c.regions {
+		var p Proximity
+		switch {
+		case m.region3 != "" && strings.HasPrefix(r, m.region3):
+			p = ProximityNUTS3
+		case strings.HasPrefix(m.region2, r) || strings.HasPrefix(r, m.region2):
+			p = ProximityRegion
+		case m.region1 != "" && (strings.HasPrefix(r, m.region1) || strings.HasPrefix(m.region1, r)):
+			p = ProximityNearby
+		default:
+			continue
+		}
+		if p > best {
+			best, where = p, r
 		}
 	}
-	return ""
+	return best, where
 }
 
 func (m *Matcher) distance(p Proximity) float64 {
 	var v float64
 	switch p {
+	case ProximityNUTS3:
+		v = DistanceNUTS3
 	case ProximityRegion:
 		v = DistanceRegion
+	case ProximityNearby:
+		v = DistanceNearby
 	case ProximityCountry:
 		v = DistanceCountry
 	case ProximityNeighbour:
@@ -499,7 +648,17 @@ func (m *Matcher) Explain(c *Candidate) []string {
 	var out []string
 	p := c.Profile
 	if len(m.tech) > 0 {
-		out = appendLevels(out, m.tech, c.tech[:], func(i int) string { return Technologies[i].Label })
+		if coverage(c.tech[:], m.tech) == 0 && c.described != 0 {
+			var named []string
+			for _, i := range m.tech {
+				if c.described&(1<<i) != 0 {
+					named = append(named, Technologies[i].Label)
+				}
+			}
+			out = append(out, fmt.Sprintf("lists no technologies; its description names %s (counted as level %d)", strings.Join(named, ", "), DescribedLevel))
+		} else {
+			out = appendLevels(out, m.tech, c.tech[:], func(i int) string { return Technologies[i].Label })
+		}
 	}
 	if len(m.service) > 0 {
 		out = appendLevels(out, m.service, c.service[:], func(i int) string { return Services[i].Label })
@@ -510,42 +669,88 @@ func (m *Matcher) Explain(c *Candidate) []string {
 		switch {
 		case !ok:
 			out = append(out, fmt.Sprintf("offers %s, capacity not published", fam.Label))
+		case m.isStale(c):
+			out = append(out, fmt.Sprintf("offers %s, %d of %d free (%s), stale: updated %s", fam.Label, capa.Free(), capa.Maximum, capa.Unit, capa.Updated.Format(time.DateOnly)))
 		default:
 			out = append(out, fmt.Sprintf("offers %s, %d of %d free (%s)", fam.Label, capa.Free(), capa.Maximum, capa.Unit))
 		}
 	}
 	if m.section >= 0 {
-		s, _ := SectorByCode(m.q.Sector)
-		if l := m.sectorLevel(c); l > 0 {
-			out = append(out, fmt.Sprintf("sector %s %s level %d", s.Code, s.Name, l))
-		} else {
-			out = append(out, fmt.Sprintf("sector %s %s not listed", s.Code, s.Name))
-		}
+		out = append(out, m.explainSector(c))
 	}
 	if len(m.langs) > 0 {
-		var has []string
-		for _, l := range m.langs {
-			if slices.Contains(c.langs, l) {
-				has = append(has, l)
-			}
-		}
-		r := "works in " + strings.Join(has, ", ")
-		if len(has) > 0 && has[0] != m.langs[0] {
-			r += ", not in " + m.langs[0]
-		}
-		out = append(out, r)
+		out = append(out, m.explainLanguages(c))
 	}
 	if m.q.Country != "" {
 		prox := m.Proximity(c)
 		where := p.Country
-		if r := m.coveringRegion(c); r != "" {
+		_, r := m.nearestRegion(c)
+		if r == "" && len(c.regions) > 0 {
+			r = c.regions[0]
+		}
+		if r != "" {
 			where = "region " + r
-		} else if len(p.Regions) > 0 {
-			where = "region " + p.Regions[0]
+			if c.regionsInferred {
+				where += " (from its address)"
+			}
 		}
 		out = append(out, where+", "+prox.String())
 	}
 	return out
+}
+
+// explainSector says the hub's level in the sector asked for and where it comes
+// from: declared for it, declared for its section, or read from a catalogue label.
+func (m *Matcher) explainSector(c *Candidate) string {
+	s, _ := SectorByCode(m.q.Sector)
+	l, _, kind := m.sectorLevel(c)
+	if l == 0 {
+		return fmt.Sprintf("sector %s %s not listed", s.Code, s.Name)
+	}
+	sec, _ := SectorByCode(s.Section)
+	switch kind {
+	case sectorBroader:
+		return fmt.Sprintf("sector %s %s level %d, section %s: covers %s %s", sec.Code, sec.Name, l, sec.Code, s.Code, s.Name)
+	case sectorLabel:
+		code := s.Code
+		if m.division >= 0 && c.hintDiv[m.division] == 0 {
+			code = sec.Code
+		}
+		src := ""
+		for _, h := range c.Profile.Inferred.Sectors {
+			if h.Value == code {
+				src = h.Source
+			}
+		}
+		return fmt.Sprintf("sector %s %s: read from %s, not a level declared for it", s.Code, s.Name, src)
+	}
+	return fmt.Sprintf("sector %s %s level %d", s.Code, s.Name, l)
+}
+
+// explainLanguages says which of the SME's languages the hub works in, and whether
+// that is declared or a guess from its country.
+func (m *Matcher) explainLanguages(c *Candidate) string {
+	var has []string
+	for i, l := range m.langs {
+		k := m.langIdx[i]
+		switch {
+		case c.declLangs && slices.Contains(c.langs, l):
+			has = append(has, l)
+		case !c.declLangs && k >= 0 && c.hintLang[k/64]&(1<<(k%64)) != 0:
+			has = append(has, l)
+		}
+	}
+	if len(has) == 0 {
+		return "languages not declared; " + strings.Join(m.langs, ", ") + " not among those of its country"
+	}
+	r := "works in " + strings.Join(has, ", ")
+	if !c.declLangs {
+		r = "probably works in " + strings.Join(has, ", ") + " (its country's language, not declared)"
+	}
+	if has[0] != m.langs[0] {
+		r += ", not in " + m.langs[0]
+	}
+	return r
 }
 
 // appendLevels adds "X level 5, Y level 3 (wanted)" and "lacks Z" for the wanted
@@ -577,7 +782,9 @@ func appendLevels(out []string, wanted []int, levels []uint8, label func(int) st
 type Ranked struct {
 	Candidate *Candidate
 	Score     float64
-	Free      int // free places in the family asked for; -1 when not published or no family
+	Free      int       // free places in the family asked for; -1 when not published or no family
+	Proximity Proximity // how near the hub is to the SME
+	Fresh     int       // Free when the capacity is not stale, else -1
 }
 
 // Rank scores c and says whether it passes the filters.
@@ -604,19 +811,60 @@ func (m *Matcher) rank(c *Candidate, textChecked bool) (Ranked, bool) {
 	if !known {
 		free = -1
 	}
-	return Ranked{Candidate: c, Score: s, Free: free}, true
+	fresh := free
+	if known && m.isStale(c) {
+		fresh = -1
+	}
+	return Ranked{Candidate: c, Score: s, Free: free, Proximity: m.Proximity(c), Fresh: fresh}, true
 }
 
-// CompareRanked orders results best first: higher score, then more free places, then
-// hub ID, so that equal scores always come out in the same order.
+// CompareRanked orders results best first: higher score; then nearer to the SME;
+// then more free places in fresh capacity, then in any; then the hub whose profile
+// declares more and guesses less (declared languages, then declared regions); then
+// EDIH before Seal of Excellence before DIH; and last a hash of the hub's ID, so that
+// equal hubs always come out in the same order without the alphabet favouring some.
 func CompareRanked(a, b Ranked) int {
 	if c := cmp.Compare(b.Score, a.Score); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(b.Proximity, a.Proximity); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(b.Fresh, a.Fresh); c != 0 {
 		return c
 	}
 	if c := cmp.Compare(b.Free, a.Free); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.Candidate.Profile.ID, b.Candidate.Profile.ID)
+	ca, cb := a.Candidate, b.Candidate
+	if ca.declLangs != cb.declLangs {
+		if ca.declLangs {
+			return -1
+		}
+		return 1
+	}
+	if ca.regionsInferred != cb.regionsInferred {
+		if cb.regionsInferred {
+			return -1
+		}
+		return 1
+	}
+	if c := cmp.Compare(ca.hubType, cb.hubType); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(idHash(ca.Profile.ID), idHash(cb.Profile.ID)); c != 0 {
+		return c
+	}
+	return cmp.Compare(ca.Profile.ID, cb.Profile.ID)
+}
+
+// idHash is FNV-1a of a hub's ID: the last tie-break, stable and not alphabetical.
+func idHash(id string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(id); i++ {
+		h = (h ^ uint32(id[i])) * 16777619
+	}
+	return h
 }
 
 // prefixLen is how many bytes of a word Candidate.prefixes hashes: a cheap first test

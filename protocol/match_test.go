@@ -71,19 +71,25 @@ func TestRank_coverageOfSeveralTechnologies(t *testing.T) {
 	wantOrder(t, got, "both", "one-strong") // 6 of 10 levels beats 5 of 10
 }
 
-func TestRank_tiesBrokenByCapacityThenID(t *testing.T) {
+func TestRank_tiesBrokenByCapacityThenTypeThenHash(t *testing.T) {
 	mk := func(id string, free int) *Profile {
 		return hub(id, "FI", func(p *Profile) {
 			p.Technologies = map[string]int{"robotics": 4}
 			p.Capacity = map[Family]Capacity{FamilyTestBeforeInvest: capacity(free, 20)}
 		})
 	}
-	// Without a family the score is equal: ID decides, always the same way.
+	// Without a family the score is equal: a hash of the ID decides, always the same
+	// way whatever the order of the directory, and not by the alphabet.
 	q := Query{Technologies: []string{"robotics"}}
-	wantOrder(t, rank(t, q, mk("c-hub", 1), mk("a-hub", 1), mk("b-hub", 1)), "a-hub", "b-hub", "c-hub")
+	wantOrder(t, rank(t, q, mk("c-hub", 1), mk("a-hub", 1), mk("b-hub", 1)), "b-hub", "c-hub", "a-hub")
+	wantOrder(t, rank(t, q, mk("a-hub", 1), mk("b-hub", 1), mk("c-hub", 1)), "b-hub", "c-hub", "a-hub")
+	// An EDIH comes before a DIH of the same score.
+	dih := mk("b-dih", 1)
+	dih.Type = HubDIH
+	wantOrder(t, rank(t, q, dih, mk("z-hub", 1)), "z-hub", "b-dih")
 
 	// With the family, 5 and more free places score the same; then more free places
-	// come first, then the ID.
+	// come first, then the hash of the ID.
 	q.Family = FamilyTestBeforeInvest
 	wantOrder(t, rank(t, q, mk("c-hub", 6), mk("a-hub", 5), mk("b-hub", 9), mk("d-hub", 5)),
 		"b-hub", "c-hub", "a-hub", "d-hub")
@@ -131,8 +137,10 @@ func TestRank_farAwayHubFitsOnTechnology(t *testing.T) {
 	all := []*Profile{far, neighbour, country, region}
 
 	q := Query{Technologies: []string{"robotics"}, Region: "FI1B1"}
-	// technology 40×1 + distance 0 = 40/50 for far; 40×0.8 + 10×1 = 42/50 for helsinki.
-	wantOrder(t, rank(t, q, all...), "helsinki", "far-expert", "oulu", "stockholm")
+	// technology 40×1 + distance 0 = 40/90 for far; 40×0.8 + 50×0.85 = 74.5/90 for
+	// helsinki, 40×0.8 + 50×0.7 (same NUTS 1) for oulu, 40×0.8 + 50×0.25 for stockholm:
+	// near hubs with the technology come before the far expert.
+	wantOrder(t, rank(t, q, all...), "helsinki", "oulu", "stockholm", "far-expert")
 
 	q.Reach = ReachNeighbours
 	wantOrder(t, rank(t, q, all...), "helsinki", "oulu", "stockholm")
@@ -146,8 +154,9 @@ func TestRank_farAwayHubFitsOnTechnology(t *testing.T) {
 }
 
 func TestRank_regionCoverageLevels(t *testing.T) {
-	// A hub covering the NUTS 1 region, the NUTS 2 region or a NUTS 3 region in it is
-	// in the SME's region; one covering another NUTS 2 region is not.
+	// A hub covering the NUTS 1 or NUTS 2 region is in the SME's region; one in the
+	// SME's NUTS 3 region is nearer still; one covering another NUTS 2 region of the
+	// same NUTS 1 is a neighbouring region.
 	nuts1 := hub("nuts1", "FI", func(p *Profile) { p.Regions = []string{"FI1"} })
 	nuts3 := hub("nuts3", "FI", func(p *Profile) { p.Regions = []string{"FI1B1"} })
 	other := hub("other", "FI", func(p *Profile) { p.Regions = []string{"FI1D"} })
@@ -159,7 +168,7 @@ func TestRank_regionCoverageLevels(t *testing.T) {
 	for _, c := range []struct {
 		p    *Profile
 		want Proximity
-	}{{nuts1, ProximityRegion}, {nuts3, ProximityRegion}, {other, ProximityCountry}, {none, ProximityCountry}} {
+	}{{nuts1, ProximityRegion}, {nuts3, ProximityNUTS3}, {other, ProximityNearby}, {none, ProximityCountry}} {
 		if got := m.Proximity(NewCandidate(c.p)); got != c.want {
 			t.Errorf("%s: proximity %v, want %v", c.p.ID, got, c.want)
 		}
@@ -192,16 +201,16 @@ func TestRank_filters(t *testing.T) {
 		p.Description = "Testing facilities for agri-food robotics in Müllheim."
 	})
 	all := []*Profile{edih, dih, soe}
-	wantOrder(t, rank(t, Query{Types: []HubType{HubDIH, HubSoE}}, all...), "dih", "soe")
+	wantOrder(t, rank(t, Query{Types: []HubType{HubDIH, HubSoE}}, all...), "soe", "dih")
 	// A hub that lists categories serves only those; one that lists none serves all.
-	wantOrder(t, rank(t, Query{Category: CategoryMicro}, all...), "dih", "soe")
-	wantOrder(t, rank(t, Query{Category: CategorySmall}, all...), "dih", "edih", "soe")
+	wantOrder(t, rank(t, Query{Category: CategoryMicro}, all...), "soe", "dih")
+	wantOrder(t, rank(t, Query{Category: CategorySmall}, all...), "edih", "soe", "dih")
 	// Text: every word must begin a word of the name, title, description or ID,
 	// ignoring case and accents.
 	wantOrder(t, rank(t, Query{Text: "ROBOT agri"}, all...), "soe")
 	wantOrder(t, rank(t, Query{Text: "mullheim"}, all...), "soe")
 	wantOrder(t, rank(t, Query{Text: "robot cloud"}, all...))
-	wantOrder(t, rank(t, Query{Text: "  "}, all...), "dih", "edih", "soe")
+	wantOrder(t, rank(t, Query{Text: "  "}, all...), "edih", "soe", "dih")
 }
 
 func TestExplain_example(t *testing.T) {
@@ -228,17 +237,18 @@ func TestExplain_example(t *testing.T) {
 		"Artificial Intelligence & Decision support level 5, Robotics level 3 (wanted)",
 		"lacks Cybersecurity",
 		"offers test before invest, 3 of 10 free (SMEs per month)",
-		"sector 10 Manufacture of food products level 4",
+		"sector C Manufacturing level 4, section C: covers 10 Manufacture of food products",
 		"works in en, fi",
-		"region FI19, same country",
+		"region FI19, neighbouring region",
 	}
 	if got := m.Explain(c); !slices.Equal(got, want) {
 		t.Errorf("explanation:\n got %q\nwant %q", got, want)
 	}
-	// technology 40×8/15, capacity 15×3/5, sector 10×4/5, language 10, distance 10×0.6
-	// over 40+15+10+10+10 = 85.
+	// technology 40×8/15, capacity 15×3/5, sector 10×0.6×4/5 (the section's level),
+	// language 10, distance 50×0.7 (FI19 and FI1C share NUTS 1 FI1) over
+	// 40+15+10+10+50 = 125.
 	score, ok := m.Score(c)
-	want100 := math.Round(10000*(40*8.0/15+15*3.0/5+10*4.0/5+10+10*0.6)/85) / 100
+	want100 := math.Round(10000*(40*8.0/15+15*3.0/5+10*0.6*4.0/5+10+50*0.7)/125) / 100
 	if !ok || score != want100 {
 		t.Errorf("score = %v, %v; want %v", score, ok, want100)
 	}
@@ -357,5 +367,40 @@ func TestCandidate_withCapacity(t *testing.T) {
 	m, _ = NewMatcher(Query{Family: FamilyTestBeforeInvest})
 	if _, ok := m.Score(none); ok {
 		t.Errorf("a family offered only through capacity survives its removal")
+	}
+}
+
+// TestRank_guessedLanguagesNeverExclude: a hub whose languages are guessed from its
+// country is ranked by them, below one that declares the language, but never left
+// out; a hub that declares other languages is.
+func TestRank_guessedLanguagesNeverExclude(t *testing.T) {
+	declared := hub("declared-sv", "SE", func(p *Profile) { p.Languages = []string{"sv", "en"} })
+	guessedDA := hub("guessed-da", "DK", func(p *Profile) {
+		p.Languages = []string{"da"}
+		p.Inferred = &Inferred{Languages: []Hint{{Value: "da", Source: "official language of DK"}}}
+	})
+	guessedSV := hub("guessed-sv", "FI", func(p *Profile) {
+		p.Languages = []string{"fi", "sv"}
+		p.Inferred = &Inferred{Languages: []Hint{{Value: "fi", Source: "official language of FI"}, {Value: "sv", Source: "official language of FI"}}}
+	})
+	onlyDE := hub("declared-de", "DE", func(p *Profile) { p.Languages = []string{"de"} })
+	q := Query{Languages: []string{"sv"}}
+	wantOrder(t, rank(t, q, onlyDE, guessedDA, guessedSV, declared), "declared-sv", "guessed-sv", "guessed-da")
+
+	m, err := NewMatcher(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		p    *Profile
+		want string
+	}{
+		{declared, "works in sv"},
+		{guessedSV, "probably works in sv (its country's language, not declared)"},
+		{guessedDA, "languages not declared; sv not among those of its country"},
+	} {
+		if got := m.Explain(NewCandidate(c.p)); !slices.Contains(got, c.want) {
+			t.Errorf("%s: reasons %q, want %q among them", c.p.ID, got, c.want)
+		}
 	}
 }

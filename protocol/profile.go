@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -44,9 +45,92 @@ type Profile struct {
 	// Capacity is the free room per service family.
 	Capacity map[Family]Capacity `json:"capacity,omitempty" yaml:"capacity,omitempty"`
 
+	// Inferred holds what was guessed about the hub, not declared by it, each value
+	// with its source: a hint ranks the hub but never excludes it, and what the hub
+	// declares overrides it. nil for a profile with no hints.
+	Inferred *Inferred `json:"inferred,omitempty" yaml:"inferred,omitempty"`
+
 	// Revision grows by one with every change; the hub's store sets it.
 	Revision uint64    `json:"revision" yaml:"revision,omitempty"`
 	Updated  time.Time `json:"updated" yaml:"updated,omitempty"`
+}
+
+// Inferred is what an importer guessed about a hub from data not written for the
+// purpose, such as its postal address or its country. Regions and languages hold the
+// guesses the hub has not declared itself; sectors hold NACE codes read from a label
+// that is not a NACE activity ("Smart City"), with the label's level.
+type Inferred struct {
+	Regions   []Hint `json:"regions,omitempty" yaml:"regions,omitempty"`
+	Languages []Hint `json:"languages,omitempty" yaml:"languages,omitempty"`
+	Sectors   []Hint `json:"sectors,omitempty" yaml:"sectors,omitempty"`
+}
+
+// Hint is one inferred value: a NUTS code, a language tag or a NACE code, what it
+// was inferred from, and for a sector its level.
+type Hint struct {
+	Value  string `json:"value" yaml:"value"`
+	Level  int    `json:"level,omitempty" yaml:"level,omitempty"`
+	Source string `json:"source" yaml:"source"`
+}
+
+// GuessedLanguages returns the inferred languages, with their sources, of a hub that
+// has declared none: search ranks by them without filtering. nil when the hub
+// declared its languages. A profile with inferred languages repeats them in
+// Languages, which every version of the protocol requires (see docs/protocol.md).
+func (p *Profile) GuessedLanguages() []Hint {
+	if p.Inferred == nil {
+		return nil
+	}
+	return p.Inferred.Languages
+}
+
+// KeepInferred carries the inferred values of cur, the profile before an edit, over
+// to p, the edited one that has none of its own: regions and sectors always (declared
+// regions override the inferred ones), and the languages only while p's languages are
+// still the guessed ones. An edit that changes the languages declares them.
+func (p *Profile) KeepInferred(cur *Profile) {
+	if p.Inferred != nil || cur == nil || cur.Inferred == nil {
+		return
+	}
+	in := *cur.Inferred
+	if !sameLanguages(p.Languages, in.Languages) {
+		in.Languages = nil
+	}
+	if len(in.Regions)+len(in.Languages)+len(in.Sectors) > 0 {
+		p.Inferred = &in
+	}
+}
+
+// sameLanguages reports whether tags and the hints' values are the same languages,
+// in any order.
+func sameLanguages(tags []string, hints []Hint) bool {
+	if len(tags) != len(hints) {
+		return false
+	}
+	for _, h := range hints {
+		if !slices.ContainsFunc(tags, func(t string) bool { return CanonicalLanguageTag(t) == CanonicalLanguageTag(h.Value) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// hintValues lists the hints' values, comma-separated.
+func hintValues(hints []Hint) string {
+	vals := make([]string, len(hints))
+	for i, h := range hints {
+		vals[i] = h.Value
+	}
+	return strings.Join(vals, ", ")
+}
+
+// GuessedRegions returns the inferred regions when the hub has declared none; nil
+// when it declared its own, which override them.
+func (p *Profile) GuessedRegions() []Hint {
+	if len(p.Regions) > 0 || p.Inferred == nil {
+		return nil
+	}
+	return p.Inferred.Regions
 }
 
 // Contact is a role address, such as a partnerships desk; no person's name is needed.
@@ -67,6 +151,13 @@ type Capacity struct {
 
 // Free returns the places available, never below zero.
 func (c Capacity) Free() int { return max(c.Available, 0) }
+
+// Stale reports whether the capacity was updated more than StaleAfterDays before now:
+// search counts it StaleCapacity of its free places and says it is stale. A capacity
+// without an updated time is not stale.
+func (c Capacity) Stale(now time.Time) bool {
+	return !c.Updated.IsZero() && c.Updated.Unix() < now.Add(-StaleAfterDays*24*time.Hour).Unix()
+}
 
 // Validate checks every field of the profile and returns all problems at once as a
 // *ValidationError, each naming the field and the rule.
@@ -109,6 +200,8 @@ func (p *Profile) Validate() error {
 	}
 	if len(p.Languages) == 0 {
 		v.add("languages", "must list at least one language")
+	} else if p.Inferred != nil && len(p.Inferred.Languages) > 0 && !sameLanguages(p.Languages, p.Inferred.Languages) {
+		v.add("languages", "must repeat the languages of inferred.languages (%s), which mark them as guessed; to declare the hub's own languages, remove inferred.languages", hintValues(p.Inferred.Languages))
 	}
 	seen = map[string]bool{}
 	for i, tag := range p.Languages {
@@ -146,7 +239,52 @@ func (p *Profile) Validate() error {
 	levels(&v, "sectors", p.Sectors, func(k string) bool { _, ok := SectorByCode(k); return ok },
 		"must be a NACE Rev. 2 section (A-U) or division (01-99)")
 	capacities(&v, p.Capacity)
+	if p.Inferred != nil {
+		inferred(&v, p.Country, p.Inferred)
+	}
 	return v.err()
+}
+
+// MaxHintSource is the longest source a hint may give, in characters.
+const MaxHintSource = 200
+
+// inferred checks the hints: each value as its declared field would be checked, and a
+// source.
+func inferred(v *problems, country string, in *Inferred) {
+	check := func(field string, hints []Hint, value func(f string, h Hint)) {
+		seen := map[string]bool{}
+		for i, h := range hints {
+			f := field + "." + strconv.Itoa(i)
+			value(f, h)
+			if seen[h.Value] {
+				v.add(f+".value", "%q is listed twice", h.Value)
+			}
+			seen[h.Value] = true
+			text(v, f+".source", h.Source, 1, MaxHintSource)
+		}
+	}
+	check("inferred.regions", in.Regions, func(f string, h Hint) {
+		r, ok := RegionByCode(h.Value)
+		switch {
+		case !ok || r.Level < 1:
+			v.add(f+".value", "%q must be a NUTS 2021 code of level 1, 2 or 3", h.Value)
+		case RegionCountry(h.Value) != country:
+			v.add(f+".value", "%q must lie in the hub's country %s", h.Value, country)
+		}
+	})
+	check("inferred.languages", in.Languages, func(f string, h Hint) {
+		if !ValidLanguageTag(h.Value) {
+			v.add(f+".value", "%q must be a BCP 47 language tag such as en, fi or pt-BR", h.Value)
+		}
+	})
+	check("inferred.sectors", in.Sectors, func(f string, h Hint) {
+		if _, ok := SectorByCode(h.Value); !ok {
+			v.add(f+".value", "%q must be a NACE Rev. 2 section (A-U) or division (01-99)", h.Value)
+		}
+		if h.Level < MinLevel || h.Level > MaxLevel {
+			v.add(f+".level", "level must be 1 to 5, got %d", h.Level)
+		}
+	})
 }
 
 // capacities checks capacity per family: a known family, numbers in range, a unit.

@@ -300,3 +300,100 @@ func TestCapacity_Free(t *testing.T) {
 
 // fixedTime is the clock of every deterministic fixture.
 var fixedTime = time.Date(2025, 5, 14, 9, 30, 0, 123456789, time.UTC)
+
+// TestProfile_Validate_inferredLanguages: a profile whose languages are guessed
+// repeats them in languages, which nodes of every version require; languages that
+// differ from the guesses are refused, naming the way out.
+func TestProfile_Validate_inferredLanguages(t *testing.T) {
+	guessed := func(langs ...string) Profile {
+		p := validProfile()
+		p.Languages = langs
+		p.Inferred = &Inferred{Languages: []Hint{{Value: "fi", Source: "official language of FI"}, {Value: "sv", Source: "official language of FI"}}}
+		return p
+	}
+	for _, langs := range [][]string{{"fi", "sv"}, {"sv", "fi"}} {
+		p := guessed(langs...)
+		if err := p.Validate(); err != nil {
+			t.Errorf("languages %v repeating the guesses: %v", langs, err)
+		}
+		if got := p.GuessedLanguages(); len(got) != 2 {
+			t.Errorf("languages %v: GuessedLanguages = %v, want the two hints", langs, got)
+		}
+	}
+	for _, c := range []struct {
+		langs []string
+		want  string
+	}{
+		{nil, "languages: must list at least one language"},
+		{[]string{"fi"}, "languages: must repeat the languages of inferred.languages (fi, sv), which mark them as guessed; to declare the hub's own languages, remove inferred.languages"},
+		{[]string{"fi", "en"}, "languages: must repeat the languages of inferred.languages (fi, sv)"},
+	} {
+		p := guessed(c.langs...)
+		if err := p.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("languages %v: got %v, want %q", c.langs, err, c.want)
+		}
+	}
+	// Declared languages without inferred ones are the hub's own.
+	p := validProfile()
+	if got := p.GuessedLanguages(); got != nil {
+		t.Errorf("declared languages: GuessedLanguages = %v, want nil", got)
+	}
+}
+
+// TestProfile_inferredOnTheWire reads an imported profile as a node of the version
+// before inferred values reads it: without the inferred block. It is valid there,
+// with the guessed languages as its languages.
+func TestProfile_inferredOnTheWire(t *testing.T) {
+	p := validProfile()
+	p.Languages = []string{"fi", "sv"}
+	p.Inferred = &Inferred{
+		Regions:   []Hint{{Value: "FI1C1", Source: "Contact Location: town Turku"}},
+		Languages: []Hint{{Value: "fi", Source: "official language of FI"}, {Value: "sv", Source: "official language of FI"}},
+	}
+	data, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old Profile
+	if err := json.Unmarshal(data, &old); err != nil {
+		t.Fatal(err)
+	}
+	old.Inferred = nil // a field the older node does not know
+	if err := old.Validate(); err != nil {
+		t.Errorf("the older node's view: %v", err)
+	}
+	if !slices.Equal(old.Languages, []string{"fi", "sv"}) {
+		t.Errorf("the older node's languages: %v, want [fi sv]", old.Languages)
+	}
+}
+
+// TestProfile_KeepInferred: an edit keeps the guesses it does not replace; changing
+// the languages declares them.
+func TestProfile_KeepInferred(t *testing.T) {
+	cur := validProfile()
+	cur.Languages = []string{"fi", "sv"}
+	cur.Inferred = &Inferred{
+		Regions:   []Hint{{Value: "FI1C1", Source: "Contact Location: town Turku"}},
+		Languages: []Hint{{Value: "fi", Source: "official language of FI"}, {Value: "sv", Source: "official language of FI"}},
+		Sectors:   []Hint{{Value: "O", Level: 3, Source: `catalogue sector "Defence" - 3`}},
+	}
+	same := validProfile()
+	same.Languages = []string{"sv", "fi"}
+	same.KeepInferred(&cur)
+	if !reflect.DeepEqual(same.Inferred, cur.Inferred) {
+		t.Errorf("languages unchanged: inferred %+v, want %+v", same.Inferred, cur.Inferred)
+	}
+	if err := same.Validate(); err != nil {
+		t.Errorf("languages unchanged: %v", err)
+	}
+	declared := validProfile()
+	declared.Languages = []string{"fi", "en"}
+	declared.KeepInferred(&cur)
+	want := &Inferred{Regions: cur.Inferred.Regions, Sectors: cur.Inferred.Sectors}
+	if !reflect.DeepEqual(declared.Inferred, want) {
+		t.Errorf("languages changed: inferred %+v, want %+v", declared.Inferred, want)
+	}
+	if err := declared.Validate(); err != nil || declared.GuessedLanguages() != nil {
+		t.Errorf("languages changed: %v, guessed %v; want valid and declared", err, declared.GuessedLanguages())
+	}
+}

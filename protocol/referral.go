@@ -240,14 +240,17 @@ type SME struct {
 
 // Change is one entry of a referral's history.
 type Change struct {
-	At      time.Time `json:"at"`
-	By      string    `json:"by"` // the hub that made it
-	Event   Event     `json:"event"`
-	From    State     `json:"from"`
-	To      State     `json:"to"`
-	Note    string    `json:"note,omitempty"`
-	Reason  string    `json:"reason,omitempty"`  // of a decline, a failure or a cancel
-	Outcome string    `json:"outcome,omitempty"` // of a completion
+	At time.Time `json:"at"`
+	By string    `json:"by"` // the hub that made it
+	// Person is the display name of the person at hub By who made it, when a person
+	// did: an advisor, an operator, or an integration's token by its name.
+	Person  string `json:"person,omitempty"`
+	Event   Event  `json:"event"`
+	From    State  `json:"from"`
+	To      State  `json:"to"`
+	Note    string `json:"note,omitempty"`
+	Reason  string `json:"reason,omitempty"`  // of a decline, a failure or a cancel
+	Outcome string `json:"outcome,omitempty"` // of a completion
 	// Superseded marks an ending that crossed the other hub's ending and gave way to
 	// it (see Settle): kept, with its reason and note, but not how the referral ended.
 	Superseded bool `json:"superseded,omitempty"`

@@ -24,6 +24,9 @@ const (
 type ReferralOffer struct {
 	V        int      `json:"v"`
 	Referral Referral `json:"referral"`
+	// Contact is the referring hub's contact person for the referral, a [PersonContact]
+	// sealed to the receiver; absent when nobody signed in made the referral.
+	Contact *Sealed `json:"contact,omitempty"`
 }
 
 // ReferralEvent carries one event of the lifecycle made by its sender's hub: accept,
@@ -37,6 +40,13 @@ type ReferralEvent struct {
 	Reason   string    `json:"reason,omitempty"`  // decline, fail, cancel
 	Outcome  string    `json:"outcome,omitempty"` // complete
 	Note     string    `json:"note,omitempty"`
+	// Person is the display name of the person at the sending hub who made the
+	// event; empty when a node made it by itself.
+	Person string `json:"person,omitempty"`
+	// Contact is the sending hub's contact person for the referral, a [PersonContact]
+	// sealed to the other hub: the receiving hub sends its own with its first event
+	// made by a person, and either hub when its contact changes.
+	Contact *Sealed `json:"contact,omitempty"`
 }
 
 // ReferralDetails carries the SME's identity and contacts, sealed to the receiver.

@@ -6,9 +6,9 @@ import (
 	"unicode/utf8"
 )
 
-// The receiving hub reads a referral's need before it accepts, and every hub whose
-// server the offer passes through can read it too: the need must not tell who the SME
-// is. NamesSME checks that the description does not spell out the SME's details.
+// The receiving hub reads a referral's need before it accepts, and may decline: the
+// need must not tell who the SME is. (Other hubs read none of it: the offer is sealed
+// to the receiver, seal.go.) NamesSME checks that the description does not spell out the SME's details.
 
 // minNamePart is the fewest letters a part of a name needs to count: an initial or a
 // two-letter word ("J.", "AB", "de") names nobody.

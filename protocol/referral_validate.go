@@ -243,6 +243,7 @@ func (r *Referral) check(v *problems, p string) {
 			v.add(f+"to", "must be a state: %s", stateList)
 		}
 		text(v, f+"note", c.Note, 0, MaxNoteLen)
+		checkPerson(v, f+"person", c.Person)
 		if ec := eventCodes[c.Event]; c.Reason != "" && (ec.field != "reason" || !slices.Contains(ec.codes, c.Reason)) {
 			v.add(f+"reason", "must be a reason code of %s, or empty", c.Event)
 		}
@@ -284,6 +285,7 @@ func (o *ReferralOffer) Validate(now time.Time) error {
 		v.add("referral.state", "must be %s: an offer carries a new referral", StateRequested)
 	}
 	o.Referral.Consent.checkAt(&v, "referral.consent.", now)
+	checkSealed(&v, "contact", o.Contact)
 	return v.err()
 }
 
@@ -333,6 +335,8 @@ func (e *ReferralEvent) Validate() error {
 		}
 	}
 	text(&v, "note", e.Note, 0, MaxNoteLen)
+	checkPerson(&v, "person", e.Person)
+	checkSealed(&v, "contact", e.Contact)
 	return v.err()
 }
 

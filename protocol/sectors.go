@@ -86,6 +86,27 @@ var catalogueSectors = []catalogueSector{
 	{"Travel and tourism", []string{"I", "79"}}, // accommodation and food service, travel agencies
 }
 
+// nacelikeLabels are the catalogue's sector labels that name the economic activity of
+// their NACE codes ("Health care" is Q). The others name a field that NACE does not
+// have ("Smart City", "Space", "Security"), so their codes are a reading of the label,
+// not what the hub declared.
+var nacelikeLabels = []string{
+	"Automotive", "Construction & Assembly", "Education", "Electricity", "Energy",
+	"Energy, fuels and petroleum engineering", "Financial", "Fishery", "Food and beverages",
+	"Health care", "Leather", "Manufacturing and processing", "Mining and extraction",
+	"Paper and wood", "Personal services", "Public administration", "Real estate",
+	"Retail, wholesale or distribution", "Telecommunications", "Textiles", "Tobacco",
+	"Transport & Mobility", "Transport sector", "Travel and tourism",
+}
+
+// CatalogueLabelIsNACE reports whether a sector label of the EDIH catalogue names
+// the NACE activity it maps to, so that its codes can stand as the hub's declared
+// sectors; false for a label that maps by reading ("Smart City") and for an unknown
+// label.
+func CatalogueLabelIsNACE(label string) bool {
+	return slices.ContainsFunc(nacelikeLabels, func(l string) bool { return labelKey(l) == labelKey(label) })
+}
+
 // CatalogueSectorLabels lists the 42 sector labels of the EDIH catalogue, spelled as
 // the catalogue spells them, in alphabetical order.
 var CatalogueSectorLabels = func() []string {

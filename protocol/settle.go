@@ -146,6 +146,7 @@ func (r *Referral) Take(c Change, by Role) (bool, error) {
 		return false, err
 	}
 	r.SetReasons(c.Event, c.Reason, c.Outcome)
+	r.SetPerson(c.Event, c.Person)
 	return true, nil
 }
 

@@ -17,7 +17,9 @@
 // [Store.Receive] at the hub a message arrives at, which applies each message ID once
 // (inbox.go). The dispatcher reads [Store.Outbox] and reports back with
 // [Store.Acknowledged], [Store.Retry] and [Store.Hasten] (outbox.go); [Store.KPIs] feeds
-// `hubnet report` (kpi.go).
+// `hubnet report` (kpi.go). [Store.ReferralsWithSME] finds the referrals that still hold
+// an SME's identity and [Store.Purge] deletes it, a batch in one transaction, with the
+// queued messages that would carry it (purge.go).
 //
 // # Layout
 //
@@ -33,7 +35,8 @@
 //
 // and, since schema 2:
 //
-//	referrals          <referral ID>       the referral, this hub's role, updated
+//	referrals          <referral ID>       the referral, this hub's role, updated, and
+//	                                       when and why the SME's identity was purged
 //	referral_smes      <referral ID>       the SME's identity; deleted by a purge
 //	referrals_created  <created><ref. ID>  nothing: the index by Created
 //	outbox             <message ID>        recipient, referral, attempts, due, created
@@ -48,6 +51,18 @@
 //	revocations  <hub ID>            the newest revocation of the hub, JSON
 //	seen         <time><sender/ID>   nothing: message IDs seen, by envelope time
 //	                                 (Unix ns, big-endian)
+//
+// and, since schema 4 (people.go, tokens.go):
+//
+//	people         <person ID>         the person: name, e-mail, role, language, the
+//	                                   password's Argon2id hash, a sign-in link's SHA-256
+//	people_emails  <e-mail, lower case> the person ID: each address once
+//	tokens         <token ID>          an API token: name, scopes, SHA-256, expiry, last
+//	                                   use, revocation
+//	token_hashes   <SHA-256>           the token ID
+//
+// A referral's contact persons at the two hubs are in its row of referrals, as
+// contacts.
 //
 // Times in keys and in the inbox are 12 bytes that sort as the times do: Unix seconds
 // with the sign bit flipped, then nanoseconds, big-endian.

@@ -41,6 +41,9 @@ var (
 	// ErrStale is returned by PutHub when the cached revision of the hub's profile is the
 	// same as or newer than the one offered.
 	ErrStale = errors.New("store: stale profile revision")
+	// ErrExists is returned when a person or a token is added with an ID (or a
+	// token hash) already stored.
+	ErrExists = errors.New("store: already exists")
 )
 
 // writeFailed wraps an error of bbolt's commit, as opposed to one of the write

@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -23,9 +22,28 @@ type ReferralRecord struct {
 	// details arrive; nil after a purge. It is stored apart from the referral, so that
 	// setting it to nil deletes its bytes.
 	SME *protocol.SME `json:"sme,omitempty"`
+	// Purged is when this hub deleted the SME's identity, and PurgeReason why (a word
+	// such as consent-expired or retention): both zero while the hub holds it, and when
+	// it never held it. Once set, SME stays nil: see PurgeSME.
+	Purged      time.Time `json:"purged,omitzero"`
+	PurgeReason string    `json:"purge_reason,omitempty"`
+	// Contacts are the referral's contact persons at the two hubs, as far as known
+	// (see people.go).
+	Contacts *Contacts `json:"contacts,omitempty"`
 	// Updated is when the store last wrote the record, by its clock (Options.Now): a
 	// value given to a write is replaced.
 	Updated time.Time `json:"updated"`
+}
+
+// PurgeSME deletes the SME's identity from the record, if it holds it, and notes that
+// it did at time at for reason; it reports whether there was anything to delete. A
+// record that never held the identity, or purged it already, does not change.
+func (r *ReferralRecord) PurgeSME(at time.Time, reason string) bool {
+	if r.SME == nil {
+		return false
+	}
+	r.SME, r.Purged, r.PurgeReason = nil, at.UTC(), reason
+	return true
 }
 
 // Partner returns the other hub of the referral: its From at the receiving hub, its To
@@ -49,9 +67,12 @@ type ReferralFilter struct {
 // referralRow is how a ReferralRecord is stored in the referrals bucket: without its
 // SME, which is in the referral_smes bucket under the same key.
 type referralRow struct {
-	Referral protocol.Referral `json:"referral"`
-	Role     protocol.Role     `json:"role"`
-	Updated  time.Time         `json:"updated"`
+	Referral    protocol.Referral `json:"referral"`
+	Role        protocol.Role     `json:"role"`
+	Contacts    *Contacts         `json:"contacts,omitempty"`
+	Updated     time.Time         `json:"updated"`
+	Purged      time.Time         `json:"purged,omitzero"`
+	PurgeReason string            `json:"purge_reason,omitempty"`
 }
 
 // SaveReferral stores rec, replacing any referral with its ID, with the messages out
@@ -233,7 +254,8 @@ func putReferral(tx *bolt.Tx, rec *ReferralRecord) error {
 			return fmt.Errorf("delete index entry: %w", err)
 		}
 	}
-	v, err := json.Marshal(referralRow{Referral: rec.Referral, Role: rec.Role, Updated: rec.Updated})
+	v, err := json.Marshal(referralRow{Referral: rec.Referral, Role: rec.Role, Contacts: rec.Contacts, Updated: rec.Updated,
+		Purged: rec.Purged, PurgeReason: rec.PurgeReason})
 	if err != nil {
 		return fmt.Errorf("encode referral: %w", err)
 	}
@@ -274,7 +296,7 @@ func decodeReferral(v, sme []byte) (ReferralRecord, error) {
 	if err := json.Unmarshal(v, &r); err != nil {
 		return ReferralRecord{}, fmt.Errorf("decode referral: %w", err)
 	}
-	rec := ReferralRecord{Referral: r.Referral, Role: r.Role, Updated: r.Updated}
+	rec := ReferralRecord{Referral: r.Referral, Role: r.Role, Contacts: r.Contacts, Updated: r.Updated, Purged: r.Purged, PurgeReason: r.PurgeReason}
 	if sme != nil {
 		rec.SME = new(protocol.SME)
 		if err := json.Unmarshal(sme, rec.SME); err != nil {
@@ -293,22 +315,12 @@ func createdKey(created time.Time, id []byte) []byte {
 // rec (unless nil), which must be the referral id unless id is empty, the messages out
 // and the KPI records kpis.
 func checkChange(rec *ReferralRecord, id string, out []Outgoing, kpis []protocol.KPIRecord) error {
-	var ps []protocol.FieldError
-	add := func(field, rule string) { ps = append(ps, protocol.FieldError{Field: field, Rule: rule}) }
-	// addAll adds the problems of a protocol type's Validate, each field under prefix.
-	addAll := func(prefix string, err error) {
-		var ve *protocol.ValidationError
-		switch {
-		case errors.As(err, &ve):
-			for _, p := range ve.Problems {
-				add(prefix+"."+p.Field, p.Rule)
-			}
-		case err != nil:
-			add(prefix, err.Error())
-		}
+	v := &protocol.ValidationError{What: "referral change"}
+	add := func(field, rule string) {
+		v.Problems = append(v.Problems, protocol.FieldError{Field: field, Rule: rule})
 	}
 	if rec != nil {
-		addAll("referral", rec.Referral.Validate())
+		v.Add("referral.", rec.Referral.Validate())
 		if id != "" && rec.Referral.ID != id {
 			add("referral.id", "must stay "+id)
 		}
@@ -316,8 +328,17 @@ func checkChange(rec *ReferralRecord, id string, out []Outgoing, kpis []protocol
 			add("role", fmt.Sprintf("%q must be %s or %s", rec.Role, protocol.RoleSender, protocol.RoleReceiver))
 		}
 		if rec.SME != nil {
-			addAll("sme", rec.SME.Validate())
+			v.Add("sme.", rec.SME.Validate())
 		}
+		switch {
+		case !rec.Purged.IsZero() && rec.SME != nil:
+			add("sme", "must be empty: the SME's identity was purged on "+rec.Purged.UTC().Format(time.RFC3339))
+		case !rec.Purged.IsZero() && rec.PurgeReason == "":
+			add("purge_reason", "must be set when purged is")
+		case rec.Purged.IsZero() && rec.PurgeReason != "":
+			add("purged", "must be set when purge_reason is")
+		}
+		rec.Contacts.check(v)
 	}
 	seen := make(map[string]bool, len(out))
 	for i, o := range out {
@@ -337,12 +358,9 @@ func checkChange(rec *ReferralRecord, id string, out []Outgoing, kpis []protocol
 		}
 	}
 	for i := range kpis {
-		addAll("kpis."+strconv.Itoa(i), kpis[i].Validate())
+		v.Add("kpis."+strconv.Itoa(i)+".", kpis[i].Validate())
 	}
-	if len(ps) > 0 {
-		return &protocol.ValidationError{What: "referral change", Problems: ps}
-	}
-	return nil
+	return v.Err()
 }
 
 // isValidation reports whether err is a *protocol.ValidationError, which callers take

@@ -42,6 +42,8 @@ type fixture struct {
 var fixtures = []fixture{
 	{version: 1, write: writeSchema1, check: checkSchema1},
 	{version: 2, write: writeSchema2, check: checkSchema2},
+	{version: 3, write: writeSchema3, check: checkSchema3},
+	{version: 4, write: writeSchema4, check: checkSchema4},
 }
 
 // oldData is what the fixtures write: one hub's data, hub-one's, with its keys and
@@ -509,4 +511,51 @@ func fileHash(t *testing.T, path string) [32]byte {
 		t.Fatal(err)
 	}
 	return sha256.Sum256(b)
+}
+
+// Schema 3 added the revocations the hub knows (and the message IDs seen, which are
+// only ever pruned).
+var schema3Revocation = protocol.Revocation{V: 1, Network: "testnet", ID: "rogue-hub", At: 1741944413, Reason: "left the network", Sig: bytes.Repeat([]byte{7}, 64)}
+
+func writeSchema3(t *testing.T, tx *bolt.Tx, file int, d *oldData) {
+	rawPut(t, tx, "revocations", schema3Revocation.ID, mustJSONBytes(t, schema3Revocation))
+}
+
+func checkSchema3(t *testing.T, s *Store, d *oldData) {
+	t.Helper()
+	got, err := s.Revocations()
+	if err != nil || len(got) != 1 || got[0].ID != "rogue-hub" || got[0].At != schema3Revocation.At || got[0].Reason != schema3Revocation.Reason {
+		t.Fatalf("Revocations = %+v, %v; want the revocation of rogue-hub", got, err)
+	}
+	later := schema3Revocation
+	later.At++
+	if stored, err := s.PutRevocation(later); err != nil || !stored {
+		t.Errorf("a later revocation: stored %v, %v", stored, err)
+	}
+}
+
+// Schema 4 added people and API tokens.
+func writeSchema4(t *testing.T, tx *bolt.Tx, file int, d *oldData) {
+	rawPut(t, tx, "people", "p1", mustJSONBytes(t, Person{ID: "p1", Name: "Aino Virtanen", Email: "Aino@hub-one.example.eu",
+		Role: RoleAdvisor, Password: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", Created: time.Unix(1741944413, 0).UTC()}))
+	rawPut(t, tx, "people_emails", "aino@hub-one.example.eu", []byte("p1"))
+	h := bytes.Repeat([]byte{9}, 32)
+	rawPut(t, tx, "tokens", "t1", mustJSONBytes(t, Token{ID: "t1", Name: "crm", Scopes: []string{ScopeRead}, Hash: h,
+		Created: time.Unix(1741944413, 0).UTC()}))
+	rawPut(t, tx, "token_hashes", string(h), []byte("t1"))
+}
+
+func checkSchema4(t *testing.T, s *Store, d *oldData) {
+	t.Helper()
+	p, err := s.Person("AINO@hub-one.example.eu")
+	if err != nil || p.ID != "p1" || p.Password == "" {
+		t.Fatalf("Person = %+v, %v", p, err)
+	}
+	tok, err := s.TokenByHash(bytes.Repeat([]byte{9}, 32))
+	if err != nil || tok.Name != "crm" {
+		t.Fatalf("TokenByHash = %+v, %v", tok, err)
+	}
+	if _, err := s.RevokeToken("crm"); err != nil {
+		t.Errorf("RevokeToken: %v", err)
+	}
 }

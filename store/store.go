@@ -13,7 +13,7 @@ import (
 
 // SchemaVersion is the version of the file layout this build reads and writes: the
 // number of migrations it knows.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // initialMmapSize is the size of bbolt's first memory map of the file.
 const initialMmapSize = 1 << 30
@@ -39,6 +39,12 @@ var (
 	bucketOutboxBlobs = []byte("outbox_envelopes")
 	bucketInbox       = []byte("inbox")
 	bucketKPIs        = []byte("kpis")
+
+	// Since schema 4: people and API tokens; see people.go and tokens.go.
+	bucketPeople       = []byte("people")
+	bucketPeopleEmails = []byte("people_emails")
+	bucketTokens       = []byte("tokens")
+	bucketTokenHashes  = []byte("token_hashes")
 
 	keySchema = []byte("schema")
 )
@@ -291,6 +297,14 @@ var migrations = []migration{
 	}},
 	{name: "create trust buckets", up: func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{bucketRevocations, bucketSeen} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	}},
+	{name: "create people and token buckets", up: func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketPeople, bucketPeopleEmails, bucketTokens, bucketTokenHashes} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/protocol"
+	"github.com/hubnet-eu/hubnet/store"
 )
 
 // benchFederation is a running federation of benchmark hubs, each with its data
@@ -19,7 +20,8 @@ import (
 type benchFederation struct {
 	root    string
 	hubs    []*node.Node
-	servers []natsServer // hubs[i]'s NATS server, for plain clients
+	servers []natsServer        // hubs[i]'s NATS server, for plain clients
+	idents  []protocol.Identity // hubs[i]'s keys, to open what is sealed to it
 }
 
 // natsServer is where a plain NATS client reaches a hub's server: the loopback client
@@ -68,6 +70,11 @@ func startFederation(profiles []protocol.Profile, wait time.Duration) (_ *benchF
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p.ID, err)
 		}
+		ident, err := readIdentity(dir)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p.ID, err)
+		}
+		f.idents = append(f.idents, ident)
 		cfg := node.DefaultLocalConfig()
 		cfg.DataDir = dir
 		cfg.HTTPAddr = ""
@@ -108,4 +115,14 @@ func directoryWait(wait time.Duration, n int) time.Duration {
 		return wait
 	}
 	return time.Minute + time.Duration(n)*2*time.Second
+}
+
+// readIdentity reads the keys of the stopped hub in dir.
+func readIdentity(dir string) (protocol.Identity, error) {
+	s, err := store.Open(filepath.Join(dir, node.StoreFile), nil)
+	if err != nil {
+		return protocol.Identity{}, err
+	}
+	defer s.Close()
+	return s.Identity()
 }

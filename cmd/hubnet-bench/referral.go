@@ -110,7 +110,7 @@ func hubnetReferrals(n, m, callers int, cpuProfile string, wait time.Duration) (
 	}
 	defer f.stop()
 	a, b := f.hubs[0], f.hubs[1]
-	w, err := watchAcks(b, f.servers[1])
+	w, err := watchAcks(b, f.servers[1], f.idents[0])
 	if err != nil {
 		return res, err
 	}
@@ -321,8 +321,9 @@ type ackSeen struct {
 // ackType is how the type of a referral acknowledgement reads in its envelope's JSON.
 var ackType = []byte(`"type":"` + protocol.TypeReferralAck + `"`)
 
-// watchAcks connects an ackWatch to hub b's server srv.
-func watchAcks(b *node.Node, srv natsServer) (*ackWatch, error) {
+// watchAcks connects an ackWatch to hub b's server srv. The acknowledgements are
+// sealed to the referring hub, whose keys are a.
+func watchAcks(b *node.Node, srv natsServer, a protocol.Identity) (*ackWatch, error) {
 	nc, err := srv.connect("bench-ack-watch")
 	if err != nil {
 		return nil, fmt.Errorf("%s's server: %w", b.ID(), err)
@@ -335,7 +336,7 @@ func watchAcks(b *node.Node, srv natsServer) (*ackWatch, error) {
 			return
 		}
 		env, err := protocol.OpenEnvelope(m.Data)
-		if err != nil || env.Type != protocol.TypeReferralAck {
+		if err != nil || env.Type != protocol.TypeReferralAck || env.Unseal(a) != nil {
 			return
 		}
 		var ack protocol.ReferralAck

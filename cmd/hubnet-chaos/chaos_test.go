@@ -56,4 +56,7 @@ func TestRun_short(t *testing.T) {
 	if n := rep.Summary.states[protocol.StateCompleted]; n == 0 || rep.Summary.delivered != n {
 		t.Errorf("seed %d: %d referrals completed and %d services delivered; want some, and as many of each", seed, n, rep.Summary.delivered)
 	}
+	if rep.Summary.crossed == 0 {
+		t.Errorf("seed %d: no referral was acted on by both hubs at once, with -cross %v", seed, cfg.Cross)
+	}
 }

@@ -172,6 +172,8 @@ type summary struct {
 	states         map[protocol.State]int
 	delivered      int // services delivered, over all hubs' reports
 	collaborations int
+	crossed        int // referrals both hubs once acted on at once
+	superseded     int // referrals whose history holds an ending that gave way to the other hub's
 }
 
 // check returns every inconsistency between the hubs' views, and between them and the
@@ -242,6 +244,12 @@ func check(views []hubView, o outcomes) ([]string, summary) {
 			add("diverged: referral %s is %s at %s and %s at %s", id, describe(s), r.From, describe(v), r.To)
 		}
 		m := o.byID[id]
+		if m != nil && m.crossed {
+			sum.crossed++
+		}
+		if slices.ContainsFunc(s.History, func(c protocol.Change) bool { return c.Superseded }) {
+			sum.superseded++
+		}
 		if d := historyDiff(s.History, v.History); d != "" && (m == nil || !m.crossed) {
 			add("diverged: the histories of referral %s differ between %s and %s: %s", id, r.From, r.To, d)
 		}
@@ -261,13 +269,14 @@ func check(views []hubView, o outcomes) ([]string, summary) {
 		}
 
 		// The SME's identity: kept by the referring hub; held by the receiving hub
-		// from its acceptance until a cancel.
-		if p.s.SME == nil {
+		// from its acceptance until a cancel; at both until a purge that says when
+		// and why (the consent's end, the retention after the referral ended).
+		if p.s.SME == nil && p.s.SMEPurged.IsZero() {
 			add("lost: referral %s: the referring hub %s no longer holds the SME's identity", id, r.From)
 		}
 		accepted := slices.ContainsFunc(v.History, func(c protocol.Change) bool { return c.Event == protocol.EventAccept })
 		switch want := accepted && v.State != protocol.StateCancelled; {
-		case want && p.v.SME == nil:
+		case want && p.v.SME == nil && p.v.SMEPurged.IsZero():
 			add("lost: referral %s is %s at %s, which does not hold the SME's identity", id, v.State, r.To)
 		case !want && p.v.SME != nil:
 			add("privacy: referral %s is %s at %s, which still holds the SME's identity", id, v.State, r.To)

@@ -80,6 +80,8 @@ func (r *Report) write(w io.Writer) {
 		}
 	}
 	fmt.Fprintf(w, "; %s\n", strings.Join(states, ", "))
+	fmt.Fprintf(w, "crossings: %d referrals acted on by both hubs at once; %d ended with one hub's ending superseded by the other's\n",
+		s.crossed, s.superseded)
 	fmt.Fprintf(w, "KPI reports: %d services delivered, %d collaborations\n", s.delivered, s.collaborations)
 
 	if len(r.Problems) == 0 {

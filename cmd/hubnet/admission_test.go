@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hubnet-eu/hubnet/api"
+	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/node/nodetest"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
@@ -148,6 +151,27 @@ func TestCLI_admission(t *testing.T) {
 	if !strings.Contains(r.stdout, "revoked already") {
 		t.Errorf("applying it again printed %q", r.stdout)
 	}
+
+	// The revocation rolled the gossip key of hub-a and hub-b with nothing more from
+	// the steward: both hold one key, not network.json's, and hub-a prints it.
+	netw, err := protocol.ParseNetwork(netData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 30*time.Second, func() error {
+		out := strings.TrimSpace(mustHubnet(t, "network", "gossip-key", "current", "-d", dirs["hub-a"]).stdout)
+		key, err := base64.StdEncoding.DecodeString(out)
+		if err != nil || len(key) != 32 || bytes.Equal(key, netw.GossipKey) {
+			return fmt.Errorf("hub-a's current gossip key %q (%v), want a new 32-byte key", out, err)
+		}
+		for _, id := range []string{"hub-a", "hub-b"} {
+			list := mustHubnet(t, "network", "gossip-key", "list", "-d", dirs[id]).stdout
+			if want := node.KeyFingerprint(key) + "  (in use)\n"; list != want {
+				return fmt.Errorf("%s's gossip keys %q, want %q", id, list, want)
+			}
+		}
+		return nil
+	})
 }
 
 // A revocation that is not the steward's is refused by the API with the field named.

@@ -116,24 +116,29 @@ func printHub(w io.Writer, h api.HubInfo, now time.Time) error {
 	field("type", string(p.Type))
 	field("country", country)
 	for i, code := range p.Regions {
-		name := code
-		if r, ok := protocol.RegionByCode(code); ok {
-			name += " " + r.Name
+		if i == 0 {
+			field("regions", regionName(code))
+		} else {
+			field("", regionName(code))
 		}
+	}
+	for i, h := range p.GuessedRegions() {
+		name := "probably " + regionName(h.Value) + ", region from the address"
 		if i == 0 {
 			field("regions", name)
 		} else {
 			field("", name)
 		}
 	}
-	langs := make([]string, len(p.Languages))
-	for i, tag := range p.Languages {
-		langs[i] = tag
-		if n := protocol.LanguageName(tag); n != "" {
-			langs[i] += " (" + n + ")"
+	if guessed := p.GuessedLanguages(); len(guessed) > 0 {
+		tags := make([]string, len(guessed))
+		for i, h := range guessed {
+			tags[i] = h.Value
 		}
+		field("languages", "probably "+languageNames(tags)+", its country's, not declared")
+	} else {
+		field("languages", languageNames(p.Languages))
 	}
-	field("languages", strings.Join(langs, ", "))
 	field("website", p.Website)
 	contact := strings.Join(nonEmpty(p.Contact.Role, p.Contact.Email, p.Contact.Phone), ", ")
 	field("contact", contact)
@@ -171,11 +176,61 @@ func printHub(w io.Writer, h api.HubInfo, now time.Time) error {
 			if !c.Updated.IsZero() {
 				line += ", updated " + c.Updated.Local().Format("2006-01-02 15:04")
 			}
+			if c.Stale(now) {
+				line += " (stale)"
+			}
 			b.WriteString(line + "\n")
 		}
 	}
+	guesses(&b, p)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// guesses writes what was inferred about the hub and counts for search, each value
+// with its source: the regions and languages when the hub declared none, and the
+// sectors read from a catalogue label.
+func guesses(b *strings.Builder, p protocol.Profile) {
+	type line struct{ what, source string }
+	var lines []line
+	for _, h := range p.GuessedRegions() {
+		lines = append(lines, line{"region " + h.Value, h.Source})
+	}
+	for _, h := range p.GuessedLanguages() {
+		lines = append(lines, line{"language " + h.Value, h.Source})
+	}
+	if p.Inferred != nil {
+		for _, h := range p.Inferred.Sectors {
+			lines = append(lines, line{fmt.Sprintf("sector %s level %d", h.Value, h.Level), h.Source})
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	b.WriteString("guessed, not declared (ranks the hub, never excludes it):\n")
+	for _, l := range lines {
+		fmt.Fprintf(b, "  %-18s %s\n", l.what, l.source)
+	}
+}
+
+// regionName is a NUTS code with its region's name: "FI1C1 Varsinais-Suomi".
+func regionName(code string) string {
+	if r, ok := protocol.RegionByCode(code); ok {
+		return code + " " + r.Name
+	}
+	return code
+}
+
+// languageNames is a list of language tags with their names: "fi (Finnish), en (English)".
+func languageNames(tags []string) string {
+	out := make([]string, len(tags))
+	for i, tag := range tags {
+		out[i] = tag
+		if n := protocol.LanguageName(tag); n != "" {
+			out[i] += " (" + n + ")"
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // levels writes a map of specialisations, strongest first, with their labels.

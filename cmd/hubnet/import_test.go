@@ -56,7 +56,8 @@ func TestCLI_importEDIH(t *testing.T) {
 		"  with notes      6\n",
 		"not imported      3\n",
 		"profiles written to " + out,
-		"hubs with notes, by field: website 5, sectors 4, services 2, technologies 2, description 1, id 1, tags 1\n",
+		// Three rows have an address that names no region: each gets a note saying why.
+		"hubs with notes, by field: website 5, sectors 4, regions 3, services 2, technologies 2, description 1, id 1, tags 1\n",
 		"Source: European Commission, EDIH catalogue\n",
 	} {
 		if !strings.Contains(r.stdout, want) {
@@ -68,6 +69,7 @@ func TestCLI_importEDIH(t *testing.T) {
 		`row 7, Atlantis Hub: not imported: Country "Atlantis" is not a country of the catalogue` + "\n",
 		`row 8, ROBOCOAST (robocoast-2): id: "robocoast" is taken by row 2; this hub is "robocoast-2"` + "\n",
 		"row 11, Retail Hub: not imported: repeats row 3 cell for cell\n",
+		"row 9, Verbose Hub (verbose-hub): regions: none derived from the address: no part of the address (Somewhere 1, 1000 Town) is a region's name, and IE postcodes name no region\n",
 	} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr:\n%s\nwant it to contain %q", r.stderr, want)
@@ -280,7 +282,15 @@ func TestCLI_importEDIH_apply(t *testing.T) {
 		t.Errorf("apply printed %q, want %q", r.stdout, want)
 	}
 	r = mustHubnet(t, "-d", hubDir, "hubs", "quantum-valley")
-	for _, want := range []string{"Quantum Valley", "SoE", "DE (Germany)", "de (German)", "Public administration"} {
+	// The region and the languages are guesses from the address and the country, and
+	// the page says so, with where each comes from.
+	for _, want := range []string{"Quantum Valley", "SoE", "DE (Germany)", "Public administration",
+		"  regions:    probably DEA2D Städteregion Aachen, region from the address\n",
+		"  languages:  probably de (German), its country's, not declared\n",
+		"guessed, not declared (ranks the hub, never excludes it):\n",
+		"  region DEA2D       Contact Location: town \"52062 Aachen\", named in the NUTS 3 region Städteregion Aachen\n",
+		"  language de        official language of DE\n",
+		"  sector O level 3   catalogue sector \"Defence\" - 3\n"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("hubs quantum-valley:\n%s\nwant it to contain %q", r.stdout, want)
 		}

@@ -130,6 +130,8 @@ func newRootCmd(a *app) *cobra.Command {
 		newReferCmd(a),
 		newReferralsCmd(a),
 		newReportCmd(a),
+		newUsersCmd(a),
+		newTokensCmd(a),
 		newVocabCmd(a),
 		newImportCmd(a),
 		newVersionCmd(a),

@@ -154,8 +154,15 @@ type proc struct {
 // test ends if it is still running.
 func startHubnet(t *testing.T, args ...string) *proc {
 	t.Helper()
+	return startHubnetEnv(t, nil, args...)
+}
+
+// startHubnetEnv starts the binary in the background as startHubnet does; env adds
+// variables.
+func startHubnetEnv(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
 	p := &proc{cmd: exec.Command(mustBin(t), args...), stderr: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd.Env = cleanEnv()
+	p.cmd.Env = cleanEnv(env...)
 	p.cmd.Stdout = p.stderr
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {

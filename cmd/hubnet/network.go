@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -189,15 +188,8 @@ func readAdmissionKey(path string) (protocol.AdmissionKey, error) {
 
 // parseValidity reads a term such as 365d, 90d or 720h.
 func parseValidity(s string) (time.Duration, error) {
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(days)
-		if err != nil || n <= 0 {
-			return 0, usagef("--valid %q: give days such as 365d, or hours such as 720h", s)
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
+	d, err := parseDays(s)
+	if err != nil {
 		return 0, usagef("--valid %q: give days such as 365d, or hours such as 720h", s)
 	}
 	return d, nil
@@ -544,6 +536,33 @@ func newGossipKeyCmd(a *app) *cobra.Command {
 			return printKeyring(cmd, a, info)
 		},
 	}
+	current := &cobra.Command{
+		Use:   "current -d DIR",
+		Short: "Print the gossip key the running hub encrypts with",
+		Long: `Print the gossip key the running hub encrypts with, in base64. A revocation rolls
+the network's gossip key, so the key in network.json no longer lets a hub in: give a
+hub admitted since this key (gossip-key install and use on it), as privately as
+network.json.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			var k api.GossipKey
+			if _, err := cl.call(operator, func(ac *api.Client) (err error) {
+				k, err = ac.CurrentGossipKey(cmd.Context())
+				return err
+			}); err != nil {
+				return fail("read the gossip key", err, "")
+			}
+			if a.json {
+				return writeJSON(cmd.OutOrStdout(), k)
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), base64.StdEncoding.EncodeToString(k.Key))
+			return nil
+		},
+	}
 	gen := &cobra.Command{
 		Use:   "new",
 		Short: "Print a fresh gossip key",
@@ -565,7 +584,7 @@ func newGossipKeyCmd(a *app) *cobra.Command {
 			"Make KEY the key the running hub encrypts gossip with. Step 2 of 3, once every hub has installed it."),
 		change("remove", "Stop accepting a gossip key",
 			"Remove KEY from the running hub's gossip keyring. Step 3 of 3, once every hub uses the new key: remove the old one."),
-		list)
+		list, current)
 }
 
 func printKeyring(cmd *cobra.Command, a *app, info api.GossipKeyInfo) error {

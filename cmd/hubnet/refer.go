@@ -322,28 +322,14 @@ func (f *referFlags) request(fl *pflag.FlagSet, file referralFile, now time.Time
 		for _, p := range v.Problems {
 			named[p.Field] = true
 		}
-		all := &protocol.ValidationError{What: "referral"}
-		addProblemsOf(all, "need.", req.Need.Validate(), named)
-		addProblemsOf(all, "sme.", req.SME.Validate(), named)
-		addProblemsOf(all, "consent.", req.Consent.Validate(now), named)
-		v.Problems = append(v.Problems, all.Problems...)
+		for _, p := range protocol.ProblemsOf(req.Validate("", now)) {
+			if !named[p.Field] {
+				v.Problems = append(v.Problems, p)
+			}
+		}
 		return req, withFlags(v, referFlagOf)
 	}
 	return req, nil
-}
-
-// addProblemsOf adds err's field problems to v, their fields under prefix, except
-// those of fields named already.
-func addProblemsOf(v *protocol.ValidationError, prefix string, err error, named map[string]bool) {
-	var ve *protocol.ValidationError
-	if !errors.As(err, &ve) {
-		return
-	}
-	for _, p := range ve.Problems {
-		if f := prefix + p.Field; !named[f] {
-			v.Problems = append(v.Problems, protocol.FieldError{Field: f, Rule: p.Rule})
-		}
-	}
 }
 
 // maturityOver lays the scores of --maturity over those of the file. A summary needs

@@ -56,10 +56,24 @@ func (h referralHub) info(t *testing.T, id string) api.ReferralInfo {
 // the other.
 func startReferralHubs(t *testing.T) (advisor, receiver referralHub) {
 	t.Helper()
+	return startReferralHubsWith(t, func(*node.Config) {})
+}
+
+// startReferralHubsWith starts the hubs of startReferralHubs, their configuration
+// altered by change.
+func startReferralHubsWith(t *testing.T, change func(c *node.Config)) (advisor, receiver referralHub) {
+	t.Helper()
 	net := nodetest.Network(t)
 	pa, pr := nodetest.Profile("advisor-hub"), nodetest.Profile("robo-hub")
-	a := nodetest.Start(t, net, pa.ID, &pa)
-	r := nodetest.Start(t, net, pr.ID, &pr, a.GossipAddr())
+	start := func(p protocol.Profile, join ...string) *nodetest.Hub {
+		dir := t.TempDir()
+		nodetest.Init(t, dir, net, p.ID, &p)
+		cfg := nodetest.Config(dir, join...)
+		change(&cfg)
+		return nodetest.StartConfig(t, cfg)
+	}
+	a := start(pa)
+	r := start(pr, a.GossipAddr())
 	nodetest.Eventually(t, 10*time.Second, func() error {
 		if _, err := a.Hub(pr.ID); err != nil {
 			return err
@@ -436,5 +450,50 @@ func TestReferralExample(t *testing.T) {
 	}
 	if err := req.Consent.Validate(req.Consent.GivenAt.AddDate(0, 0, 1)); err != nil {
 		t.Error(err)
+	}
+}
+
+// When the SME's consent ends, `referrals show` says at both hubs when the SME's
+// details were deleted and why, and --json carries the same.
+func TestCLI_referralPurged(t *testing.T) {
+	clock := new(nodetest.Clock)
+	adv, rcv := startReferralHubsWith(t, func(c *node.Config) { c.Now, c.DecisionGrace = clock.Now, 200*time.Millisecond })
+	now := clock.Now()
+	sent, err := adv.Refer(api.ReferralRequest{To: rcv.name,
+		Need: protocol.Need{Sector: "10", Region: "FI193", Category: protocol.CategorySmall, Family: protocol.FamilyTestBeforeInvest,
+			Description: "A bakery wants to test machine vision for quality control on its line."},
+		SME: protocol.SME{Name: "Example Bakery Oy", ContactName: "Aino Example", ContactEmail: "aino@bakery.example"},
+		Consent: protocol.Consent{GivenBy: "managing director", GivenAt: now.Add(-time.Hour), Recipient: rcv.name,
+			Purpose: "referral for AI test-before-invest services", Until: now.Add(time.Hour)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := sent.Referral.ID
+	waitReferral(t, rcv, id, protocol.StateReceived)
+	rcv.must(t, "referrals", "accept", id)
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if info, _ := rcv.Referral(id); info.SME == nil {
+			return fmt.Errorf("no SME at the receiver yet")
+		}
+		return nil
+	})
+
+	clock.Advance(2 * time.Hour)
+	for _, h := range []referralHub{adv, rcv} {
+		info := waitReferral(t, h, id, protocol.StateCancelled)
+		nodetest.Eventually(t, 10*time.Second, func() error {
+			if info = h.info(t, id); info.SMEPurged.IsZero() {
+				return fmt.Errorf("%s: not purged yet", h.name)
+			}
+			return nil
+		})
+		if info.SME != nil || info.SMEPurgeReason != "consent-expired" {
+			t.Errorf("%s: --json has SME %+v, sme_purge_reason %q; want none, consent-expired", h.name, info.SME, info.SMEPurgeReason)
+		}
+		r := h.must(t, "referrals", "show", id)
+		want := "SME details purged on " + info.SMEPurged.Local().Format("2006-01-02 15:04:05") + " (consent-expired: the SME's consent ended)"
+		if !strings.Contains(r.stdout, want) || strings.Contains(r.stdout, "Example Bakery Oy") {
+			t.Errorf("show at %s:\n%s\nwant it to say %q, and not name the SME", h.name, r.stdout, want)
+		}
 	}
 }

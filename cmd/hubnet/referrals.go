@@ -403,9 +403,16 @@ func printReferral(w io.Writer, info api.ReferralInfo, now time.Time) error {
 		field("name", s.Name)
 		field("website", s.Website)
 		field("contact", strings.Join(nonEmpty(s.ContactName, s.ContactEmail, s.ContactPhone), ", "))
+	} else if !info.SMEPurged.IsZero() {
+		info.SMEPurged = info.SMEPurged.Local()
+		fmt.Fprintf(&b, "  %s\n", api.PurgeNote(info, "2006-01-02 15:04:05"))
 	} else {
 		fmt.Fprintf(&b, "  %s\n", smeAbsence(info))
 	}
+
+	b.WriteString("contact persons:\n")
+	field("here", contactLine(info.Contacts, true))
+	field("at "+info.Partner, contactLine(info.Contacts, false))
 
 	b.WriteString("history:\n")
 	_, err := io.WriteString(w, b.String())
@@ -414,7 +421,11 @@ func printReferral(w io.Writer, info api.ReferralInfo, now time.Time) error {
 	}
 	t := newTable(w, "  TIME", "EVENT", "BY", "STATE", "NOTE")
 	for _, ch := range r.History {
-		t.row("  "+stamp(ch.At), ch.Event, ch.By, string(ch.From)+" -> "+string(ch.To), ch.Note)
+		by := ch.By
+		if ch.Person != "" {
+			by += " (" + ch.Person + ")"
+		}
+		t.row("  "+stamp(ch.At), ch.Event, by, string(ch.From)+" -> "+string(ch.To), ch.Note)
 	}
 	return t.flush()
 }

@@ -10,6 +10,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -45,6 +47,11 @@ func newRunCmd(a *app) *cobra.Command {
 		gatewayWait                       time.Duration
 		join                              []string
 		consolePublic                     bool
+		liveRate, readRate                float64
+		clockSkewWarn                     time.Duration
+		retain                            = retention(def.RetainDetails)
+		sessionIdle, sessionMax, linkTTL  time.Duration
+		publicURL                         string
 	)
 	cmd := &cobra.Command{
 		Use:   "run -d DIR",
@@ -75,7 +82,12 @@ Port 0 in an address picks a free port. Every flag can also come from the enviro
 			cfg.GatewayWait = gatewayWait
 			cfg.Join = join
 			cfg.Gossip = gossip
+			cfg.RetainDetails = time.Duration(retain)
 			cfg.Token = a.token
+			cfg.Limits.LiveQueryRate, cfg.Limits.ReadRate = liveRate, readRate
+			cfg.ClockSkewWarn = clockSkewWarn
+			cfg.SessionIdle, cfg.SessionMax, cfg.SignInLinkTTL = sessionIdle, sessionMax, linkTTL
+			cfg.PublicURL = publicURL
 			cfg.Logger = a.logger(cmd.ErrOrStderr(), slog.LevelInfo)
 			cc := console.DefaultConfig()
 			cc.Public = consolePublic
@@ -93,6 +105,15 @@ Port 0 in an address picks a free port. Every flag can also come from the enviro
 	f.StringVar(&clusterAdv, "cluster-advertise", "", "host:port other hubs open NATS routes to (default: the bound address)")
 	f.StringVar(&gossip, "gossip", def.Gossip, "gossip timers: lan, wan (hubs across regions) or local (one machine)")
 	f.BoolVar(&consolePublic, "console-public", defConsole.Public, "let the web console show the directory and search without signing in")
+	lim := node.DefaultLimits()
+	f.Float64Var(&liveRate, "live-query-rate", lim.LiveQueryRate, "live queries a second one address may ask without the operator token; negative: no limit")
+	f.Float64Var(&readRate, "read-rate", lim.ReadRate, "other API requests a second one address may make without the operator token; negative: no limit")
+	f.DurationVar(&clockSkewWarn, "clock-skew-warn", time.Minute, "warn when this hub's clock is further than this from its peers'")
+	f.Var(&retain, "retain-details", "how long after a referral ends to keep the SME's identity and contacts: days (90d) or hours (720h)")
+	f.DurationVar(&sessionIdle, "session-idle", def.SessionIdle, "a person's session ends after this long unused")
+	f.DurationVar(&sessionMax, "session-max", def.SessionMax, "a person's session ends this long after sign-in, used or not")
+	f.DurationVar(&linkTTL, "sign-in-link-ttl", def.SignInLinkTTL, "how long a one-time sign-in link of 'hubnet users add' and 'reset' works")
+	f.StringVar(&publicURL, "public-url", "", "the console's address as people reach it, such as https://hub.example.eu, for sign-in links (default: http:// and --http-addr)")
 	return cmd
 }
 
@@ -114,6 +135,50 @@ func gatewayListen(addr, clusterAddr string) (string, error) {
 		return net.JoinHostPort(host, "0"), nil
 	}
 	return net.JoinHostPort(host, defaultGatewayPort), nil
+}
+
+// retention is the value of --retain-details: a time of more than 0, in days (90d) or
+// as a Go duration (720h).
+type retention time.Duration
+
+func (r *retention) String() string {
+	d := time.Duration(*r)
+	if d%(24*time.Hour) == 0 {
+		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
+	}
+	return d.String()
+}
+
+func (r *retention) Set(s string) error {
+	d, err := parseDays(s)
+	if err != nil {
+		return err
+	}
+	*r = retention(d)
+	return nil
+}
+
+func (r *retention) Type() string { return "duration" }
+
+// parseDays reads a time of more than 0 such as 90d, 36h or 90m.
+func parseDays(s string) (time.Duration, error) {
+	var d time.Duration
+	var err error
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		var n int
+		if n, err = strconv.Atoi(days); err == nil {
+			d = time.Duration(n) * 24 * time.Hour
+		}
+	} else {
+		d, err = time.ParseDuration(s)
+	}
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("give days such as 90d, or hours such as 720h")
+	case d <= 0:
+		return 0, fmt.Errorf("must be more than 0, such as 90d: the SME's details cannot be kept for no time")
+	}
+	return d, nil
 }
 
 // runNode starts a node, its web console mounted with cc, and runs it until ctx is
@@ -158,7 +223,8 @@ func runNode(ctx context.Context, cfg node.Config, cc console.Config) (err error
 	} else {
 		defer removeNodeFile(cfg.DataDir, log)
 	}
-	log.Info("hub ready", "url", nf.URL, "gossip", nf.Gossip, "cluster", nf.Cluster, "node_file", nodeFilePath)
+	log.Info("hub ready", "url", nf.URL, "gossip", nf.Gossip, "cluster", nf.Cluster, "node_file", nodeFilePath,
+		"retain_details", cfg.RetainDetails)
 
 	<-ctx.Done()
 	log.Info("leaving the network")

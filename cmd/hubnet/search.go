@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -173,6 +174,9 @@ func printSearch(w io.Writer, res api.SearchResult, now time.Time) error {
 		free := "-"
 		if h.Free != nil {
 			free = strconv.Itoa(*h.Free)
+			if slices.Contains(h.StaleCapacity, res.Query.Family) {
+				free += ", stale"
+			}
 		}
 		var notes []string
 		if !h.Reachable {
@@ -192,6 +196,9 @@ func printSearch(w io.Writer, res api.SearchResult, now time.Time) error {
 		b.WriteString("\n")
 		if h.Explanation != "" {
 			fmt.Fprintf(&b, "%3s  %s\n", "", h.Explanation)
+		}
+		if g := h.Guesses(); len(g) > 0 {
+			fmt.Fprintf(&b, "%3s  guessed: %s\n", "", strings.Join(g, "; "))
 		}
 	}
 	if l := res.Live; l != nil {

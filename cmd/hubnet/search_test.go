@@ -106,3 +106,43 @@ func TestCLI_vocab(t *testing.T) {
 		t.Errorf("vocab planets: %v", r)
 	}
 }
+
+// TestCLI_search_guesses: a hub imported from the catalogue is found by a search in a
+// language it was not guessed to speak, and the output says which of its values are
+// guesses and that its capacity is stale.
+func TestCLI_search_guesses(t *testing.T) {
+	net := nodetest.Network(t)
+	advisor := nodetest.Profile("advisor")
+	a := nodetest.Start(t, net, advisor.ID, &advisor)
+	imported := nodetest.Profile("imported-hub")
+	imported.Country, imported.Regions, imported.Languages = "DE", nil, []string{"de"}
+	imported.Technologies = map[string]int{"robotics": 4}
+	updated := time.Date(2025, 1, 2, 9, 0, 0, 0, time.UTC)
+	imported.Capacity = map[protocol.Family]protocol.Capacity{
+		protocol.FamilyTestBeforeInvest: {Available: 3, Maximum: 5, Unit: "SMEs per month", Updated: updated},
+	}
+	imported.Inferred = &protocol.Inferred{
+		Regions:   []protocol.Hint{{Value: "DEA2D", Source: `Contact Location: town "52062 Aachen"`}},
+		Languages: []protocol.Hint{{Value: "de", Source: "official language of DE"}},
+	}
+	nodetest.Start(t, net, imported.ID, &imported, a.GossipAddr())
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		_, err := a.Hub("imported-hub")
+		return err
+	})
+
+	r := mustHubnet(t, "--node", "http://"+a.HTTPAddr(), "search", "--tech", "robotics", "--family", "test-before-invest", "--lang", "sv")
+	for _, want := range []string{
+		"1 hub match, best first:",
+		"  3, stale\n",
+		"offers test before invest, 3 of 5 free (SMEs per month), stale: updated 2025-01-02",
+		"languages not declared; sv not among those of its country",
+		"     guessed: probably works in de (German), its country's language, not declared; " +
+			"region DEA2D Städteregion Aachen from the address, not declared; " +
+			"capacity of test before invest stale: updated 2 Jan 2025\n",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("search output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}

@@ -2,11 +2,15 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hubnet-eu/hubnet/node/nodetest"
 )
 
 // checkOneLine fails unless stderr is one line in hubnet's error format.
@@ -169,5 +173,63 @@ func TestInit_unknownField(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("data directory after a refused init: %v, want none", err)
+	}
+}
+
+// TestCLI_retainDetails checks --retain-details comes from the flag, HUBNET_RETAIN_DETAILS
+// or the config file like every setting of run, and that a time of 0 or less is
+// refused naming where it came from.
+func TestCLI_retainDetails(t *testing.T) {
+	dir := t.TempDir()
+	zero := writeFile(t, dir, "zero.yaml", "retain-details: 0\n")
+	words := writeFile(t, dir, "words.yaml", "retain-details: 90 days\n")
+	for _, tt := range []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{"flag", nil, []string{"--retain-details", "0"}, `invalid argument "0" for "--retain-details" flag: must be more than 0`},
+		{"environment", []string{"HUBNET_RETAIN_DETAILS=-1h"}, nil, `HUBNET_RETAIN_DETAILS="-1h": invalid argument "-1h" for "--retain-details" flag: must be more than 0`},
+		{"config file", nil, []string{"--config", zero}, "retain-details: invalid argument \"0\" for \"--retain-details\" flag: must be more than 0"},
+		{"config file, not a time", nil, []string{"--config", words}, "give days such as 90d, or hours such as 720h"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := hubnet(t, tt.env, append([]string{"run", "-d", dir}, tt.args...)...)
+			if r.code == 0 || !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("got %v, want a failure that says %q", r, tt.want)
+			}
+			checkOneLine(t, r)
+		})
+	}
+
+	// A valid setting reaches the node, which says so when it is ready: the
+	// environment beats the config file.
+	net := nodetest.Network(t)
+	p := nodetest.Profile("hub-a")
+	hub := filepath.Join(dir, "hub-a")
+	nodetest.Init(t, hub, net, "hub-a", &p)
+	conf := writeFile(t, dir, "hubnet.yaml", "retain-details: 30d\ngossip-addr: 127.0.0.1:0\ncluster-addr: 127.0.0.1:0\nhttp-addr: 127.0.0.1:0\ngossip: local\n")
+	for _, tt := range []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"config file", nil, "retain_details=720h0m0s"},
+		{"environment over config file", []string{"HUBNET_RETAIN_DETAILS=36h"}, "retain_details=36h0m0s"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			proc := startHubnetEnv(t, tt.env, "run", "-d", hub, "--config", conf)
+			nodetest.Eventually(t, 15*time.Second, func() error {
+				if !strings.Contains(proc.stderr.String(), "hub ready") {
+					return fmt.Errorf("not ready yet:\n%s", proc.stderr)
+				}
+				return nil
+			})
+			if log := proc.stderr.String(); !strings.Contains(log, tt.want) {
+				t.Errorf("log of hubnet run:\n%s\nwant it to say %s", log, tt.want)
+			}
+			proc.stop(t, 10*time.Second)
+		})
 	}
 }

@@ -60,13 +60,21 @@ func TestImport_smallWorkbook(t *testing.T) {
 			Technologies: map[string]int{"robotics": 5, "ai-decision-support": 3},
 			Services:     map[string]int{"field-trial": 4, "sme-support": 2},
 			Sectors:      map[string]int{"C": 5, "D": 4},
+			Inferred: &protocol.Inferred{
+				Regions:   []protocol.Hint{{Value: "FI1B1", Source: `Contact Location: town "02150 Espoo", in Helsinki-Uusimaa`}},
+				Languages: []protocol.Hint{{Value: "fi", Source: "official language of FI"}, {Value: "sv", Source: "official language of FI"}},
+			},
 		}},
 		{row: 3, profile: &protocol.Profile{
 			ID: "retail-hub", Name: "Retail Hub", Title: "Retail Hub Flanders", Type: protocol.HubDIH, Country: "BE",
-			Website: "https://www.retailhub.be", Languages: []string{"nl", "fr", "de"},
+			Website: "https://www.retailhub.be", Languages: []string{"nl"},
 			Technologies: map[string]int{"micro-nanoelectronics-optoelectronics": 3},
 			Services:     map[string]int{"technology-transfer": 1},
 			Sectors:      map[string]int{"G": 4, "I": 2, "79": 2},
+			Inferred: &protocol.Inferred{
+				Regions:   []protocol.Hint{{Value: "BE24", Source: "Contact Location: postcode 3001, in the province Prov. Vlaams-Brabant"}},
+				Languages: []protocol.Hint{{Value: "nl", Source: "official language of Flanders (BE24)"}},
+			},
 		}, notes: []string{`website: "www.retailhub.be" has no scheme; https:// added`}},
 		{row: 5, profile: &protocol.Profile{
 			ID: "quantum-valley", Name: "Quantum Valley", Type: protocol.HubSoE, Country: "DE",
@@ -74,6 +82,11 @@ func TestImport_smallWorkbook(t *testing.T) {
 			Technologies: map[string]int{"robotics": 2},
 			Services:     map[string]int{"finance": 5},
 			Sectors:      map[string]int{"O": 4},
+			Inferred: &protocol.Inferred{
+				Regions:   []protocol.Hint{{Value: "DEA2D", Source: `Contact Location: town "52062 Aachen", named in the NUTS 3 region Städteregion Aachen`}},
+				Languages: []protocol.Hint{{Value: "de", Source: "official language of DE"}},
+				Sectors:   []protocol.Hint{{Value: "O", Level: 3, Source: `catalogue sector "Defence" - 3`}},
+			},
 		}, notes: []string{
 			`website: the catalogue gives only the word "Website"; left out`,
 			`technologies: "Quantum Gravity" is not a catalogue technology; left out`,
@@ -82,6 +95,10 @@ func TestImport_smallWorkbook(t *testing.T) {
 		{row: 6, profile: &protocol.Profile{
 			ID: "empty-hub", Name: "Empty Hub", Title: "A hub with nothing listed", Type: protocol.HubEDIH, Country: "ES",
 			Languages: []string{"es"},
+			Inferred: &protocol.Inferred{
+				Regions:   []protocol.Hint{{Value: "ES412", Source: "Contact Location: postcode 09001, of the province Burgos"}},
+				Languages: []protocol.Hint{{Value: "es", Source: "official language of ES"}},
+			},
 		}, notes: []string{
 			"website: empty in the catalogue; left out",
 			"tags: the catalogue lists no technologies, services or sectors",
@@ -91,7 +108,9 @@ func TestImport_smallWorkbook(t *testing.T) {
 			ID: "robocoast-2", Name: "ROBOCOAST", Title: "Robocoast Sweden", Type: protocol.HubDIH, Country: "SE",
 			Website: "http://robocoast.se", Languages: []string{"sv"},
 			Technologies: map[string]int{"robotics": 4},
+			Inferred:     &protocol.Inferred{Languages: []protocol.Hint{{Value: "sv", Source: "official language of SE"}}},
 		}, notes: []string{
+			"regions: none derived from the address: no part of the address (Somewhere 1, 1000 Town) is a region's name, and SE postcodes name no region",
 			"services: none listed in the catalogue",
 			"sectors: none listed in the catalogue",
 			`id: "robocoast" is taken by row 2; this hub is "robocoast-2"`,
@@ -100,9 +119,11 @@ func TestImport_smallWorkbook(t *testing.T) {
 			ID: "verbose-hub", Name: "Verbose Hub", Type: protocol.HubDIH, Country: "IE",
 			Languages: []string{"en", "ga"}, Description: wantLong,
 			Technologies: map[string]int{"big-data": 2},
+			Inferred:     &protocol.Inferred{Languages: []protocol.Hint{{Value: "en", Source: "official language of IE"}, {Value: "ga", Source: "official language of IE"}}},
 		}, notes: []string{
 			"description: longer than 10000 characters; cut at a word boundary",
 			"website: empty in the catalogue; left out",
+			"regions: none derived from the address: no part of the address (Somewhere 1, 1000 Town) is a region's name, and IE postcodes name no region",
 			"services: none listed in the catalogue",
 			"sectors: none listed in the catalogue",
 		}},
@@ -111,9 +132,11 @@ func TestImport_smallWorkbook(t *testing.T) {
 			Languages:    []string{"tr"},
 			Technologies: map[string]int{"big-data": 3},
 			Services:     map[string]int{"prototyping": 2},
+			Inferred:     &protocol.Inferred{Languages: []protocol.Hint{{Value: "tr", Source: "official language of TR"}}},
 		}, notes: []string{
 			"website: empty in the catalogue; left out",
 			`technologies: "Robotics" has no level 1-5; left out`,
+			"regions: none derived from the address: no part of the address (Somewhere 1, 1000 Town) is a region's name, and TR postcodes name no region",
 			"sectors: none listed in the catalogue",
 		}},
 		{row: 11, reason: "repeats row 3 cell for cell"},
@@ -198,7 +221,9 @@ func TestHub_YAML_commentsAndNotes(t *testing.T) {
 		"hubnet profile apply -f quantum-valley.yaml\n",
 		"# Notes:\n",
 		`#   - technologies: "Quantum Gravity" is not a catalogue technology; left out` + "\n",
-		"\nlanguages: # from the country's official languages; check\n  - de\n",
+		"\n# Guessed, not declared: they rank the hub but never exclude it.",
+		"\ninferred:\n  regions:\n    - value: DEA2D\n",
+		"  languages:\n    - value: de\n      source: official language of DE\n",
 		"\nid: quantum-valley\n",
 	} {
 		if !strings.Contains(got, want) {
@@ -416,6 +441,32 @@ func TestImport_realExport(t *testing.T) {
 	}
 	if imported+notImported != len(hubs) {
 		t.Errorf("imported %d + not imported %d != %d rows", imported, notImported, len(hubs))
+	}
+	withRegion, byCountry, bySource := 0, map[string]int{}, map[string]int{}
+	for _, h := range hubs {
+		if h.Region.Code == "" {
+			t.Logf("row %d %s (%s): no region: %s", h.Row, h.ID, h.Country, h.Region.Why)
+			continue
+		}
+		withRegion++
+		byCountry[h.Country]++
+		src := h.Region.Source
+		switch {
+		case strings.HasPrefix(src, "postcode"):
+			bySource["postcode"]++
+		case strings.Contains(src, "the name of the NUTS"):
+			bySource["region's name"]++
+		case strings.Contains(src, "named in the NUTS"):
+			bySource["word of a region's name"]++
+		case strings.Contains(src, "only NUTS 3"):
+			bySource["only region"]++
+		default:
+			bySource["table of towns"]++
+		}
+	}
+	t.Logf("%d rows with a region; by country %v; by source %v", withRegion, byCountry, bySource)
+	if withRegion < 350 {
+		t.Errorf("%d rows with a region derived from the address, want at least 350", withRegion)
 	}
 	t.Logf("rows read %d, imported %d, with notes %d, not imported %d; types %v; notes per field %v",
 		len(hubs), imported, withNotes, notImported, types, notes)

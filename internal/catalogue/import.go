@@ -35,6 +35,7 @@ type Hub struct {
 	Type    protocol.HubType  `json:"type,omitempty"`    // empty when the row's type is unknown
 	Country string            `json:"country,omitempty"` // the code; empty when unknown
 	Profile *protocol.Profile `json:"-"`                 // nil when not imported
+	Region  RegionHint        `json:"region"`            // derived from the address, or why none was
 	Notes   []Note            `json:"notes,omitempty"`
 	Reason  string            `json:"reason,omitempty"` // why it was not imported
 }
@@ -121,11 +122,7 @@ func importRow(row Row) Hub {
 		return h
 	}
 
-	p := &protocol.Profile{
-		Type:      h.Type,
-		Country:   h.Country,
-		Languages: protocol.OfficialLanguages(h.Country),
-	}
+	p := &protocol.Profile{Type: h.Type, Country: h.Country, Inferred: &protocol.Inferred{}}
 	h.ID = slug(h.Name)
 	if !protocol.ValidID(h.ID) {
 		title := slug(h.Title)
@@ -165,6 +162,9 @@ func importRow(row Row) Hub {
 	})
 	p.Sectors = mapTags(&h, "sectors", row.Sectors, func(label string) ([]string, string) {
 		if codes, ok := protocol.SectorsByCatalogueLabel(label); ok {
+			if !protocol.CatalogueLabelIsNACE(label) {
+				return nil, readAsNACE
+			}
 			return codes, ""
 		}
 		if catalogueSectorLabel(label) {
@@ -172,6 +172,21 @@ func importRow(row Row) Hub {
 		}
 		return nil, "is not a catalogue sector"
 	})
+	p.Inferred.Sectors = sectorHints(row.Sectors)
+	region := deriveRegion(h.Country, row.Location)
+	h.Region = region
+	if region.Code != "" {
+		p.Inferred.Regions = []protocol.Hint{{Value: region.Code, Source: "Contact Location: " + region.Source}}
+	} else {
+		h.note("regions", "none derived from the address: %s", region.Why)
+	}
+	// The guessed languages stay in languages too, as every node requires; the hints
+	// mark them as guessed (docs/protocol.md, "Inferred values").
+	p.Inferred.Languages = languageHints(h.Country, region.Code)
+	p.Languages = make([]string, len(p.Inferred.Languages))
+	for i, l := range p.Inferred.Languages {
+		p.Languages[i] = l.Value
+	}
 	empty := map[string]bool{
 		"technologies": strings.TrimSpace(row.Technologies) == "",
 		"services":     strings.TrimSpace(row.Services) == "",
@@ -272,7 +287,7 @@ func parseTags(field string, known func(string) bool) (tags []catalogueTag, unle
 func mapTags(h *Hub, field, cell string, lookup func(label string) (keys []string, why string)) map[string]int {
 	known := func(label string) bool {
 		keys, why := lookup(label)
-		return len(keys) > 0 || why == "has no NACE equivalent"
+		return len(keys) > 0 || why == "has no NACE equivalent" || why == readAsNACE
 	}
 	tags, unlevelled := parseTags(cell, known)
 	for _, text := range unlevelled {
@@ -281,6 +296,9 @@ func mapTags(h *Hub, field, cell string, lookup func(label string) (keys []strin
 	out := map[string]int{}
 	for _, t := range tags {
 		keys, why := lookup(t.Label)
+		if why == readAsNACE {
+			continue // kept as a hint by sectorHints
+		}
 		if len(keys) == 0 {
 			h.note(field, "%q %s; left out", t.Label, why)
 			continue
@@ -291,6 +309,62 @@ func mapTags(h *Hub, field, cell string, lookup func(label string) (keys []strin
 	}
 	if len(out) == 0 {
 		return nil
+	}
+	return out
+}
+
+// readAsNACE is the reason mapTags gets for a sector label whose NACE codes are a
+// reading of the label: they become hints, not declared sectors.
+const readAsNACE = "is read as NACE codes"
+
+// sectorHints returns the NACE codes of the sector labels that are not NACE
+// activities ("Smart City - 4"), each with its label's level and the label as source;
+// a code reached twice keeps the higher level.
+func sectorHints(cell string) []protocol.Hint {
+	tags, _ := parseTags(cell, func(label string) bool {
+		_, ok := protocol.SectorsByCatalogueLabel(label)
+		return ok || catalogueSectorLabel(label)
+	})
+	var out []protocol.Hint
+	for _, t := range tags {
+		codes, ok := protocol.SectorsByCatalogueLabel(t.Label)
+		if !ok || protocol.CatalogueLabelIsNACE(t.Label) {
+			continue
+		}
+		for _, code := range codes {
+			src := fmt.Sprintf("catalogue sector %q - %d", t.Label, t.Level)
+			if i := slices.IndexFunc(out, func(h protocol.Hint) bool { return h.Value == code }); i >= 0 {
+				if t.Level > out[i].Level {
+					out[i].Level, out[i].Source = t.Level, src
+				}
+				continue
+			}
+			out = append(out, protocol.Hint{Value: code, Level: t.Level, Source: src})
+		}
+	}
+	return out
+}
+
+// languageHints returns the languages a hub in country, maybe in region, is likely
+// to work in: the official languages of its country, or of its part of Belgium.
+func languageHints(country, region string) []protocol.Hint {
+	langs := protocol.OfficialLanguages(country)
+	src := "official language of " + country
+	if country == "BE" && len(region) >= 3 {
+		switch {
+		case region[:3] == "BE2":
+			langs, src = []string{"nl"}, "official language of Flanders ("+region+")"
+		case len(region) >= 5 && region[:5] == "BE336":
+			langs, src = []string{"de", "fr"}, "official language of the German-speaking Community ("+region+")"
+		case region[:3] == "BE3":
+			langs, src = []string{"fr"}, "official language of Wallonia ("+region+")"
+		case region[:3] == "BE1":
+			langs, src = []string{"fr", "nl"}, "official language of Brussels ("+region+")"
+		}
+	}
+	out := make([]protocol.Hint, len(langs))
+	for i, l := range langs {
+		out[i] = protocol.Hint{Value: l, Source: src}
 	}
 	return out
 }

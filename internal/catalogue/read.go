@@ -24,11 +24,12 @@ const (
 	colSectors      = "Formatted sectors"
 	colServices     = "Formatted services"
 	colTechnologies = "Formatted technologies"
+	colLocation     = "Contact Location"
 )
 
-// catalogueColumns are the columns the importer reads; the export's others ("Contact
-// name", emptied because it names a person, and "Contact Location", a postal address)
-// are not used.
+// catalogueColumns are the columns the importer needs. It also reads "Contact
+// Location", a postal address, when the workbook has it, for the hub's region; it never
+// reads "Contact name", which names a person.
 var catalogueColumns = []string{
 	colName, colTitle, colDescription, colCountry, colType, colWebsite, colSectors, colServices, colTechnologies,
 }
@@ -57,6 +58,7 @@ type Row struct {
 	Sectors      string
 	Services     string
 	Technologies string
+	Location     string // "Contact Location": a postal address; "" when the column is missing
 }
 
 // ReadRows reads the rows of the export's sheet "EDIH Catalogue" (or of the only
@@ -136,6 +138,9 @@ func ReadRows(r io.Reader) ([]Row, error) {
 			Services:     cell(colServices),
 			Technologies: cell(colTechnologies),
 		}
+		if _, ok := index[catalogueKey(colLocation)]; ok {
+			row.Location = cell(colLocation)
+		}
 		if row.blank() {
 			continue
 		}
@@ -146,12 +151,12 @@ func ReadRows(r io.Reader) ([]Row, error) {
 
 // blank reports whether every cell the importer reads is empty.
 func (r Row) blank() bool {
-	return strings.TrimSpace(r.Name+r.Title+r.Description+r.Country+r.Type+r.Website+r.Sectors+r.Services+r.Technologies) == ""
+	return strings.TrimSpace(r.Name+r.Title+r.Description+r.Country+r.Type+r.Website+r.Sectors+r.Services+r.Technologies+r.Location) == ""
 }
 
 // key is the row's content, for finding rows that repeat an earlier one.
 func (r Row) key() string {
-	return strings.Join([]string{r.Name, r.Title, r.Description, r.Country, r.Type, r.Website, r.Sectors, r.Services, r.Technologies}, "\x00")
+	return strings.Join([]string{r.Name, r.Title, r.Description, r.Country, r.Type, r.Website, r.Sectors, r.Services, r.Technologies, r.Location}, "\x00")
 }
 
 // catalogueKey is how header texts compare: case and surrounding spaces do not count.

@@ -8,9 +8,6 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// languagesComment marks the languages the importer guessed.
-const languagesComment = "from the country's official languages; check"
-
 // YAML encodes an imported hub's profile as the file `hubnet import edih-xlsx` writes,
 // which `hubnet profile apply -f` reads back: a header that names source, the
 // export's file name, and lists the hub's notes, and the languages marked for
@@ -24,15 +21,19 @@ func (h Hub) YAML(source string) ([]byte, error) {
 		return nil, fmt.Errorf("encode profile %s: %w", h.ID, err)
 	}
 	for i := 0; i+1 < len(body.Content); i += 2 {
-		if body.Content[i].Value == "languages" {
-			body.Content[i].LineComment = "# " + languagesComment
+		if body.Content[i].Value == "inferred" {
+			body.Content[i].HeadComment = "Guessed, not declared: they rank the hub but never exclude it. Declare\n" +
+				"regions above, as the hub knows them, to override. The languages above\n" +
+				"repeat the guessed ones: to declare the hub's own, write them there and\n" +
+				"remove languages below."
 		}
 	}
 	head := []string{
 		fmt.Sprintf("Made by `hubnet import edih-xlsx` from row %d of %s.", h.Row, oneSpace(source)),
 		Attribution + ".",
-		"The catalogue has no regions, languages, contact or capacity: check every field and",
-		"add what is missing, then: hubnet profile apply -f " + h.ID + ".yaml",
+		"The catalogue has no regions, languages, contact or capacity; the region and the",
+		"languages under inferred are guessed from the address and the country. Check every",
+		"field and add what is missing, then: hubnet profile apply -f " + h.ID + ".yaml",
 	}
 	if len(h.Notes) > 0 {
 		head = append(head, "", "Notes:")

@@ -16,12 +16,14 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
@@ -154,8 +156,9 @@ func (c *Console) routes(mux router) {
 	mux.Handle("GET /referrals/{id}", c.handle(webSignedIn, c.referral))
 	mux.Handle("POST /referrals/{id}/{action}", c.handle(webSignedIn, c.act))
 	mux.Handle("GET /me", c.handle(webSignedIn, c.me))
-	mux.Handle("POST /me/profile", c.handle(webSignedIn, c.saveProfile))
-	mux.Handle("POST /me/capacity/{family}", c.handle(webSignedIn, c.setCapacity))
+	mux.Handle("POST /me/profile", c.handle(webOperator, c.saveProfile))
+	mux.Handle("POST /me/capacity/{family}", c.handle(webOperator, c.setCapacity))
+	c.peopleRoutes(mux) // people.go: sign-in links, people and API tokens
 	mux.Handle("GET /reports", c.handle(webSignedIn, c.reports))
 	mux.Handle("GET /reports.csv", c.handle(webSignedIn, c.reportCSV))
 }
@@ -166,13 +169,15 @@ type webAccess int
 const (
 	webOpen      webAccess = iota // anyone: sign-in and sign-out check their own forms
 	webDirectory                  // anyone when Config.Public, else a session
-	webSignedIn                   // a signed-in operator
+	webSignedIn                   // anyone signed in: a person, or the operator token
+	webOperator                   // someone signed in with the scope admin: an operator
 )
 
 // webView is what every console handler knows about its request.
 type webView struct {
-	session string // the session cookie's value when it names a live session, else ""
-	csrf    string // the CSRF token of the session
+	session string     // the session cookie's value when it names a live session, else ""
+	csrf    string     // the CSRF token of the session
+	actor   node.Actor // who the session signs in
 }
 
 // consoleHandler serves one console page.
@@ -185,8 +190,8 @@ func (c *Console) handle(a webAccess, h consoleHandler) http.Handler {
 		webSecurityHeaders(w.Header())
 		w.Header().Set("Cache-Control", "no-store")
 		v := &webView{}
-		if s, ok := c.session(r); ok {
-			v.session, v.csrf = s, c.sessions.csrf(s)
+		if s, a, ok := c.session(r); ok {
+			v.session, v.csrf, v.actor = s, c.sessions.csrf(s), a
 		}
 		post := r.Method == http.MethodPost
 		if post {
@@ -207,7 +212,7 @@ func (c *Console) handle(a webAccess, h consoleHandler) http.Handler {
 				return
 			}
 		}
-		if a == webSignedIn || (a == webDirectory && !c.cfg.Public) {
+		if a == webSignedIn || a == webOperator || (a == webDirectory && !c.cfg.Public) {
 			if v.session == "" {
 				if post {
 					c.fail(w, r, v, http.StatusForbidden, "Your session has ended: sign in again, then send the form again.")
@@ -218,6 +223,11 @@ func (c *Console) handle(a webAccess, h consoleHandler) http.Handler {
 			}
 			if post && !c.sessions.checkCSRF(v.session, r.PostForm.Get("csrf")) {
 				c.fail(w, r, v, http.StatusForbidden, "Refused: the form's security token is missing or out of date. Reload the page and try again.")
+				return
+			}
+			if a == webOperator && !v.actor.Can(api.ScopeAdmin) {
+				c.fail(w, r, v, http.StatusForbidden, "Refused: this is for the hub's operators. You are signed in as "+v.actor.Name+", an "+v.actor.Role+
+					": advisors search, refer, act on referrals and read reports, but do not change the hub's profile, capacity, people or tokens.")
 				return
 			}
 		}
@@ -269,6 +279,9 @@ type webPage struct {
 	Hub      string // this hub's ID
 	HubName  string
 	SignedIn bool
+	Who      string // who is signed in: a person's name, or "operator"
+	Role     string // their role
+	Operator bool   // signed in with the scope admin
 	CSRF     string
 	CSS      string
 	Now      time.Time
@@ -284,6 +297,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, v *webView, sta
 		return
 	}
 	p := webPage{Title: title, Nav: nav, Hub: c.n.ID(), HubName: c.n.ID(), SignedIn: v.session != "", CSRF: v.csrf,
+		Who: v.actor.Name, Role: v.actor.Role, Operator: v.actor.Can(api.ScopeAdmin),
 		CSS: c.css, Now: c.n.Now(), Data: data}
 	if self, err := c.n.Profile(); err == nil && self.Name != "" {
 		p.HubName = self.Name
@@ -357,6 +371,7 @@ var webFuncs = template.FuncMap{
 		return webLevelSelect{Form: f, Name: name, Label: label}
 	},
 	"deref":  func(p *int) int { return *p },
+	"stale":  func(h api.Hit, fam protocol.Family) bool { return fam != "" && slices.Contains(h.StaleCapacity, fam) },
 	"fderef": func(p *float64) float64 { return *p },
 }
 

@@ -353,6 +353,13 @@ func TestConsole_referral(t *testing.T) {
 		t.Errorf("complete without an outcome: status %d, want 400 with the field error\n%s", p.Status, p.Body)
 	}
 	wantRedirect(t, "complete", bb.Post("/referrals/"+id+"/complete", url.Values{"csrf": {csrf}, "outcome": {"service-delivered"}}), "/referrals/"+id)
+	// The SME's details come from hub A once it has heard of the acceptance.
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if info, err := b.Referral(id); err != nil || info.SME == nil {
+			return fmt.Errorf("hub-b has not received the SME's details (%v)", err)
+		}
+		return nil
+	})
 	p = bb.Get("/referrals/" + id)
 	if !strings.Contains(p.Body, `state-completed">completed</span>`) || !strings.Contains(p.Body, "Leipomo Esimerkki Oy") {
 		t.Errorf("hub-b: completed referral page\n%s", p.Body)
@@ -544,4 +551,174 @@ func TestConsole_profile(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// importedProfile is a hub as `hubnet import edih-xlsx` writes it: its region,
+// languages and one sector guessed, each with its source; its capacity two months old.
+func importedProfile(id string) protocol.Profile {
+	p := nodetest.Profile(id)
+	p.Name = "Aachen Robotics"
+	p.Country, p.Regions, p.Languages = "DE", nil, []string{"de"}
+	p.Technologies = map[string]int{"robotics": 4}
+	p.Capacity = map[protocol.Family]protocol.Capacity{
+		protocol.FamilyTestBeforeInvest: {Available: 3, Maximum: 5, Unit: "SMEs per month", Updated: time.Date(2025, 1, 2, 9, 0, 0, 0, time.UTC)},
+	}
+	p.Inferred = &protocol.Inferred{
+		Regions:   []protocol.Hint{{Value: "DEA2D", Source: `Contact Location: town "52062 Aachen"`}},
+		Languages: []protocol.Hint{{Value: "de", Source: "official language of DE"}},
+		Sectors:   []protocol.Hint{{Value: "O", Level: 3, Source: `catalogue sector "Defence" - 3`}},
+	}
+	return p
+}
+
+// TestConsole_guesses: the advisor's search results and the hub page show the
+// imported hub's guessed values as guesses and its old capacity as stale.
+func TestConsole_guesses(t *testing.T) {
+	t.Parallel()
+	net := nodetest.Network(t)
+	pa, pi := nodetest.Profile("hub-a"), importedProfile("imported-hub")
+	a := nodetest.Start(t, net, "hub-a", &pa)
+	i := nodetest.Start(t, net, "imported-hub", &pi, a.GossipAddr())
+	hubs := []*nodetest.Hub{a, i}
+	nodetest.Eventually(t, 10*time.Second, func() error { return nodetest.Converged(hubs) })
+	br := consoletest.NewBrowser(t, a)
+
+	p := br.Get("/search?tech=robotics&family=test-before-invest&lang=sv")
+	if p.Status != http.StatusOK || !strings.Contains(p.Text(), "1 hub matches.") {
+		t.Fatalf("search: status %d; want the imported hub, not excluded by its guessed language\n%s", p.Status, p.Body)
+	}
+	for _, s := range []string{
+		`<ul class="guesses" aria-label="Guessed, not declared"><li>probably works in de (German), its country's language, not declared</li>` +
+			`<li>region DEA2D Städteregion Aachen from the address, not declared</li>` +
+			`<li>capacity of test before invest stale: updated 2 Jan 2025</li></ul>`,
+		`<td class="num">3 <strong class="stale">stale</strong></td>`,
+		"languages not declared; sv not among those of its country",
+	} {
+		if !strings.Contains(p.Text(), s) {
+			t.Errorf("search results lack %s\n%s", s, p.Body)
+		}
+	}
+
+	p = br.Get("/hubs/imported-hub")
+	for _, s := range []string{
+		`<dd class="guess">probably German <span class="code">(de)</span>: guessed from the country, not declared</dd>`,
+		`Probably <code>DEA2D</code> Städteregion Aachen: region from the address, not declared <span class="hint">(Contact Location: town "52062 Aachen")</span>`,
+		`<strong class="stale">stale</strong>`,
+		`<caption>Sectors read from catalogue labels, not declared</caption>`,
+		`catalogue sector "Defence" - 3`,
+	} {
+		if !strings.Contains(p.Text(), s) {
+			t.Errorf("hub page lacks %s\n%s", s, p.Body)
+		}
+	}
+	// A hub that declared its values shows them plainly.
+	if p = br.Get("/hubs/hub-a"); strings.Contains(p.Body, "guess") || strings.Contains(p.Body, "stale") {
+		t.Errorf("hub-a's page marks guesses or stale capacity it does not have\n%s", p.Body)
+	}
+}
+
+// TestConsole_profileKeepsGuesses: the imported hub's operator saves the profile form
+// with the languages as they were: the guesses stay guesses, and the region and
+// sector guesses, which the form does not show, are kept. Changing the languages
+// declares them.
+func TestConsole_profileKeepsGuesses(t *testing.T) {
+	t.Parallel()
+	pi := importedProfile("imported-hub")
+	i := nodetest.Start(t, nodetest.Network(t), "imported-hub", &pi)
+	br := consoletest.NewBrowser(t, i)
+	br.SignIn(i)
+
+	me := br.Get("/me")
+	if !strings.Contains(me.Text(), "probably German: guessed from the country, not declared") ||
+		!strings.Contains(me.Text(), "region from the address, not declared") {
+		t.Errorf("My hub does not mark the guesses\n%s", me.Body)
+	}
+	f := me.Form(t, "profile-form")
+	f.Set("name", "Aachen Robotics Hub")
+	if p := br.Post("/me/profile", f); p.Status != http.StatusSeeOther {
+		t.Fatalf("save: status %d\n%s", p.Status, p.Body)
+	}
+	s, err := i.Self()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Profile; got.Name != "Aachen Robotics Hub" || got.Inferred == nil || len(got.Inferred.Languages) != 1 ||
+		len(got.Inferred.Regions) != 1 || len(got.Inferred.Sectors) != 1 {
+		t.Errorf("saved with the languages unchanged: %+v, inferred %+v; want every guess kept", got, got.Inferred)
+	}
+
+	f.Set("languages", "de, en")
+	if p := br.Post("/me/profile", f); p.Status != http.StatusSeeOther {
+		t.Fatalf("save: status %d\n%s", p.Status, p.Body)
+	}
+	if s, err = i.Self(); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Profile; got.GuessedLanguages() != nil || got.Inferred == nil || len(got.Inferred.Regions) != 1 {
+		t.Errorf("saved with languages changed: languages %v, inferred %+v; want them declared and the region still guessed", got.Languages, got.Inferred)
+	}
+}
+
+// When the SME's consent ends, the referral's page at each hub says when the SME's
+// details were deleted and why, and shows them no more.
+func TestConsole_referralPurged(t *testing.T) {
+	t.Parallel()
+	clock := new(nodetest.Clock)
+	net := nodetest.Network(t)
+	var hubs []*nodetest.Hub
+	for _, id := range []string{"hub-1", "hub-2"} {
+		dir := t.TempDir()
+		p := nodetest.Profile(id)
+		nodetest.Init(t, dir, net, id, &p)
+		cfg := nodetest.Config(dir)
+		if len(hubs) > 0 {
+			cfg.Join = []string{hubs[0].GossipAddr()}
+		}
+		cfg.Now, cfg.DecisionGrace = clock.Now, 200*time.Millisecond
+		hubs = append(hubs, nodetest.StartConfig(t, cfg))
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error { return nodetest.Converged(hubs) })
+	a, b := hubs[0], hubs[1]
+	now := clock.Now()
+	sent, err := a.Refer(api.ReferralRequest{To: b.ID(),
+		Need: protocol.Need{Sector: "10", Region: "FI193", Category: protocol.CategorySmall, Family: protocol.FamilyTestBeforeInvest,
+			Description: "Wants to test machine vision for quality control on a bakery line."},
+		SME: protocol.SME{Name: "Leipomo Esimerkki Oy", ContactName: "Aino Example", ContactEmail: "aino@leipomo.example"},
+		Consent: protocol.Consent{GivenBy: "managing director", GivenAt: now.Add(-time.Hour), Recipient: b.ID(),
+			Purpose: "referral for AI test-before-invest services", Until: now.Add(time.Hour)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := sent.Referral.ID
+	nodetest.WaitState(t, b, id, protocol.StateReceived)
+	if _, err := b.Act(id, protocol.EventAccept, api.ReferralAction{}); err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if info, _ := b.Referral(id); info.SME == nil {
+			return fmt.Errorf("no SME at hub-2 yet")
+		}
+		return nil
+	})
+
+	clock.Advance(2 * time.Hour)
+	for _, h := range []*nodetest.Hub{a, b} {
+		var info api.ReferralInfo
+		nodetest.Eventually(t, 10*time.Second, func() error {
+			info, _ = h.Referral(id)
+			if info.SMEPurged.IsZero() {
+				return fmt.Errorf("%s: not purged yet", h.ID())
+			}
+			return nil
+		})
+		br := consoletest.NewBrowser(t, h)
+		br.SignIn(h)
+		p := br.Get("/referrals/" + id)
+		at := info.SMEPurged.UTC()
+		want := `SME details purged on <time datetime="` + at.Format(time.RFC3339) + `">` + at.Format("2 Jan 2006 15:04 UTC") +
+			"</time> (consent-expired: the SME's consent ended)"
+		if p.Status != http.StatusOK || !strings.Contains(p.Text(), want) || strings.Contains(p.Text(), "Leipomo Esimerkki Oy") {
+			t.Errorf("referral page at %s: status %d\n%s\nwant it to say %q, and not name the SME", h.ID(), p.Status, p.Text(), want)
+		}
+	}
 }

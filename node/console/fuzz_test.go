@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
@@ -114,7 +113,7 @@ func FuzzReferralForm(f *testing.F) {
 		if !req.Consent.Until.IsZero() && req.Consent.Until.Format(time.TimeOnly) != "23:59:59" {
 			t.Fatalf("consent until %v, want the end of a day", req.Consent.Until)
 		}
-		if problems := node.ReferralProblems(req, fuzzSelf, fuzzNow); len(problems) > 0 {
+		if problems := protocol.ProblemsOf(req.Validate(fuzzSelf, fuzzNow)); len(problems) > 0 {
 			checkRefusal(t, &protocol.ValidationError{What: "referral", Problems: problems}) // as Refer returns them
 			for _, p := range problems {
 				if referField(p.Field) == "" {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -63,6 +64,16 @@ func (c *Console) search(w http.ResponseWriter, r *http.Request, v *webView) {
 		status = http.StatusBadRequest
 	} else {
 		var res api.SearchResult
+		if live && v.session == "" {
+			// A visitor's live query makes every hub answer: limited per address.
+			if wait := c.n.TakeLiveQuery(r.RemoteAddr); wait > 0 {
+				secs := int(math.Ceil(wait.Seconds()))
+				w.Header().Set("Retry-After", strconv.Itoa(secs))
+				d.Error = fmt.Sprintf("Too many live searches from your address: wait %d seconds, or search the directory without asking the hubs.", secs)
+				c.render(w, r, v, http.StatusTooManyRequests, "search", "Find a partner", "search", d)
+				return
+			}
+		}
 		if live {
 			res, err = c.n.Query(r.Context(), query, 0)
 		} else {
@@ -130,6 +141,18 @@ type webHub struct {
 	Sectors   []webLevelRow
 	Capacity  []webCapacityRow
 	CanRefer  bool
+
+	// Guesses: what was inferred about the hub and counts in search, with its source.
+	GuessedRegions   []webGuess // when the hub declared no regions
+	GuessedLanguages []webGuess // when the hub declared no languages
+	InferredSectors  []webGuess
+}
+
+// webGuess is one inferred value: its code, its label, for a sector its level, and
+// what it was inferred from.
+type webGuess struct {
+	Code, Label, Source string
+	Level               int
 }
 
 // webLevelRow is one specialisation and its level.
@@ -143,6 +166,7 @@ type webCapacityRow struct {
 	Family    protocol.FamilyInfo
 	Capacity  protocol.Capacity
 	Published bool
+	Stale     bool // updated more than protocol.StaleAfterDays ago: search counts it less
 }
 
 // hub is GET /hubs/{id}: a hub's profile as the directory holds it.
@@ -167,6 +191,17 @@ func (c *Console) hub(w http.ResponseWriter, r *http.Request, v *webView) {
 	}
 	for _, tag := range p.Languages {
 		d.Languages = append(d.Languages, webOption{Value: tag, Label: webLanguage(tag)})
+	}
+	for _, h := range p.GuessedRegions() {
+		d.GuessedRegions = append(d.GuessedRegions, webGuess{Code: h.Value, Label: webRegion(h.Value), Source: h.Source})
+	}
+	for _, h := range p.GuessedLanguages() {
+		d.GuessedLanguages = append(d.GuessedLanguages, webGuess{Code: h.Value, Label: webLanguage(h.Value), Source: h.Source})
+	}
+	if p.Inferred != nil {
+		for _, h := range p.Inferred.Sectors {
+			d.InferredSectors = append(d.InferredSectors, webGuess{Code: h.Value, Label: webSector(h.Value), Source: h.Source, Level: h.Level})
+		}
 	}
 	d.Techs = levelRows(p.Technologies, func(s string) (string, string) { return webTech(s), "" })
 	d.Services = levelRows(p.Services, func(s string) (string, string) {
@@ -196,9 +231,10 @@ func levelRows(m map[string]int, label func(string) (string, string)) []webLevel
 // capacityRows lists the capacity of every service family, published or not.
 func capacityRows(m map[protocol.Family]protocol.Capacity) []webCapacityRow {
 	out := make([]webCapacityRow, len(protocol.Families))
+	now := time.Now()
 	for i, f := range protocol.Families {
 		c, ok := m[f.Slug]
-		out[i] = webCapacityRow{Family: f, Capacity: c, Published: ok}
+		out[i] = webCapacityRow{Family: f, Capacity: c, Published: ok, Stale: ok && c.Stale(now)}
 	}
 	return out
 }

@@ -97,6 +97,7 @@ func profileFromForm(f url.Values, cur *protocol.Profile) (protocol.Profile, []p
 	}
 	if cur != nil {
 		p.ID, p.Capacity = cur.ID, cur.Capacity
+		p.KeepInferred(cur)
 	}
 	for _, r := range webList(f.Get("regions")) {
 		p.Regions = append(p.Regions, strings.ToUpper(r))

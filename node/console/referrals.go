@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/hubnet-eu/hubnet/api"
-	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
@@ -131,7 +130,7 @@ func (c *Console) refer(w http.ResponseWriter, r *http.Request, v *webView) {
 		for _, p := range problems {
 			f.add(p, referField)
 		}
-		for _, p := range node.ReferralProblems(req, c.n.ID(), now) {
+		for _, p := range protocol.ProblemsOf(req.Validate(c.n.ID(), now)) {
 			if !slices.ContainsFunc(problems, func(q protocol.FieldError) bool { return referField(q.Field) == referField(p.Field) }) {
 				f.add(p, referField)
 			}
@@ -139,7 +138,7 @@ func (c *Console) refer(w http.ResponseWriter, r *http.Request, v *webView) {
 		c.renderRefer(w, r, v, http.StatusBadRequest, to, f, "")
 		return
 	}
-	info, err := c.n.Refer(req)
+	info, err := c.n.ReferAs(v.actor, req)
 	switch {
 	case err == nil:
 		http.Redirect(w, r, "/referrals/"+url.PathEscape(info.Referral.ID), http.StatusSeeOther)
@@ -323,6 +322,7 @@ type webReferral struct {
 	Next     string
 	Mine     bool
 	SMENote  string
+	PurgeWhy string // why the SME's identity was purged, when it was
 	Maturity []webScore
 	Actions  []webAction
 	Error    string
@@ -371,7 +371,7 @@ func (c *Console) act(w http.ResponseWriter, r *http.Request, v *webView) {
 	id, ev := r.PathValue("id"), protocol.Event(r.PathValue("action"))
 	a := api.ReferralAction{Reason: strings.TrimSpace(r.PostForm.Get("reason")), Outcome: strings.TrimSpace(r.PostForm.Get("outcome")),
 		Note: strings.TrimSpace(r.PostForm.Get("note"))}
-	_, err := c.n.Act(id, ev, a)
+	_, err := c.n.ActAs(v.actor, id, ev, a)
 	if err == nil {
 		http.Redirect(w, r, "/referrals/"+url.PathEscape(id), http.StatusSeeOther)
 		return
@@ -407,7 +407,7 @@ func (c *Console) act(w http.ResponseWriter, r *http.Request, v *webView) {
 // problems, or nil.
 func (c *Console) renderReferral(w http.ResponseWriter, r *http.Request, v *webView, status int, info api.ReferralInfo, ev protocol.Event, failed *webForm, msg string) {
 	partner := c.hubName(info.Partner)
-	d := &webReferral{Info: info, Partner: partner, SMENote: smeNote(info), Error: msg}
+	d := &webReferral{Info: info, Partner: partner, SMENote: smeNote(info), PurgeWhy: api.PurgeReasons[info.SMEPurgeReason], Error: msg}
 	d.Next, d.Mine = nextStep(info, partner)
 	if m := info.Referral.Need.Maturity; m != nil {
 		for i, s := range []int{m.Strategy, m.Readiness, m.Human, m.Data, m.Automation, m.Green} {

@@ -6,85 +6,40 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
+	"fmt"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hubnet-eu/hubnet/node"
 )
 
-// Sign-in. The operator signs in with the node's token; the console then keeps a
-// session in memory, named by a random cookie, for webSessionTTL. Sessions live in this
-// process only, so a restart (the only way the token changes) ends them all. Every
-// form of a signed-in page carries a CSRF token, an HMAC of the session cookie under
-// a key made at start, and the sign-in form a double-submit cookie; every POST is
-// also checked by http.CrossOriginProtection.
+// Sign-in. A person signs in with their work e-mail address and password, or with a
+// one-time sign-in link (link.go); the hub's own machine may sign in with the
+// operator token, as "operator". The session is the node's (node.Node.NewSession),
+// named by a random cookie: it ends after the node's idle time or its absolute
+// lifetime (node.Config.SessionIdle, SessionMax), at sign-out, and at a restart.
+// Every form of a signed-in page carries a CSRF token, an HMAC of the session cookie
+// under a key made at start, and the sign-in form a double-submit cookie; every POST
+// is also checked by http.CrossOriginProtection.
 
-// webSessionTTL is how long a session lasts after sign-in.
-const webSessionTTL = 12 * time.Hour
-
-// webMaxSessions bounds the sessions kept; past it, signing in ends the oldest.
-const webMaxSessions = 1000
-
-// webSessions holds the live sessions of one console.
+// webSessions holds the console's CSRF key.
 type webSessions struct {
 	csrfKey []byte // HMAC key of CSRF tokens; read-only
-
-	mu      sync.Mutex             // guards expires
-	expires map[[32]byte]time.Time // SHA-256 of the cookie value -> end of the session
 }
 
 func newWebSessions() *webSessions {
-	return &webSessions{csrfKey: webRandom(32), expires: map[[32]byte]time.Time{}}
+	return &webSessions{csrfKey: webRandom(32)}
 }
 
 func webRandom(n int) []byte {
 	b := make([]byte, n)
 	rand.Read(b) // never fails: crypto/rand panics rather than return an error
 	return b
-}
-
-// create starts a session at now and returns its cookie value.
-func (s *webSessions) create(now time.Time) string {
-	value := base64.RawURLEncoding.EncodeToString(webRandom(32))
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var oldest [32]byte
-	var oldestAt time.Time
-	for k, exp := range s.expires {
-		if !exp.After(now) {
-			delete(s.expires, k)
-		} else if oldestAt.IsZero() || exp.Before(oldestAt) {
-			oldest, oldestAt = k, exp
-		}
-	}
-	if len(s.expires) >= webMaxSessions {
-		delete(s.expires, oldest)
-	}
-	s.expires[sha256.Sum256([]byte(value))] = now.Add(webSessionTTL)
-	return value
-}
-
-// valid reports whether value names a session alive at now.
-func (s *webSessions) valid(value string, now time.Time) bool {
-	k := sha256.Sum256([]byte(value)) // the map is keyed by hash: lookups leak nothing about values
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	exp, ok := s.expires[k]
-	if ok && !exp.After(now) {
-		delete(s.expires, k)
-		return false
-	}
-	return ok
-}
-
-// end ends the session named by value.
-func (s *webSessions) end(value string) {
-	s.mu.Lock()
-	delete(s.expires, sha256.Sum256([]byte(value)))
-	s.mu.Unlock()
 }
 
 // csrf returns the CSRF token of the session named by value.
@@ -105,17 +60,18 @@ func (s *webSessions) checkCSRF(value, got string) bool {
 func (c *Console) sessionCookie() string { return "hubnet_session_" + c.n.ID() }
 func (c *Console) loginCookie() string   { return "hubnet_login_" + c.n.ID() }
 
-// session returns the value of the request's session cookie if it names a live
-// session.
-func (c *Console) session(r *http.Request) (string, bool) {
+// session returns the value of the request's session cookie and who it signs in,
+// if it names a live session; it counts as a use of the session.
+func (c *Console) session(r *http.Request) (string, node.Actor, bool) {
 	ck, err := r.Cookie(c.sessionCookie())
 	if err != nil || ck.Value == "" {
-		return "", false
+		return "", node.Actor{}, false
 	}
-	if !c.sessions.valid(ck.Value, c.n.Now()) {
-		return "", false
+	a, ok := c.n.Session(ck.Value)
+	if !ok {
+		return "", node.Actor{}, false
 	}
-	return ck.Value, true
+	return ck.Value, a, true
 }
 
 func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, name, value, path string, maxAge int) {
@@ -126,7 +82,9 @@ func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, name, value,
 // webLogin is the data of the sign-in page.
 type webLogin struct {
 	Next  string
-	Token string // the double-submit token of the form
+	CSRF  string // the double-submit token of the form
+	Email string // as typed, after a wrong password
+	Token bool   // open the operator token's form
 	Error string
 	Out   bool // just signed out
 }
@@ -142,8 +100,8 @@ func (c *Console) loginPage(w http.ResponseWriter, r *http.Request, v *webView) 
 
 // renderLogin shows the sign-in form with a fresh double-submit token.
 func (c *Console) renderLogin(w http.ResponseWriter, r *http.Request, v *webView, status int, d webLogin) {
-	d.Token = base64.RawURLEncoding.EncodeToString(webRandom(24))
-	c.setCookie(w, r, c.loginCookie(), d.Token, "/login", 3600)
+	d.CSRF = base64.RawURLEncoding.EncodeToString(webRandom(24))
+	c.setCookie(w, r, c.loginCookie(), d.CSRF, "/login", 3600)
 	c.render(w, r, v, status, "login", "Sign in", "login", d)
 }
 
@@ -156,20 +114,70 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request, v *webView) {
 			Error: "The sign-in form was out of date or cookies are blocked. Try again; the console needs cookies from this address."})
 		return
 	}
-	token := strings.TrimSpace(r.PostForm.Get("token"))
-	if !c.n.CheckToken(token) { // in constant time; an empty token matches nothing
-		c.n.Logger().Warn("console sign-in refused", "remote", r.RemoteAddr)
-		c.renderLogin(w, r, v, http.StatusUnauthorized, webLogin{Next: next,
-			Error: "That is not this hub's operator token. It is in the file " + node.TokenFile + " of the hub's data directory."})
-		return
+	var (
+		tok string
+		exp time.Time
+		a   node.Actor
+	)
+	if token := strings.TrimSpace(r.PostForm.Get("token")); token != "" || r.PostForm.Get("email") == "" {
+		if wait := c.n.AuthWait(node.RefusedSignIn, r.RemoteAddr); wait > 0 {
+			c.throttled(w, r, v, next, wait, "Too many wrong tries were sent from your address.")
+			return
+		}
+		if !c.n.CheckToken(token) { // in constant time; an empty token matches nothing
+			// Counted, logged at most once a second per address, and, after a few,
+			// each further try waits longer (node.Limits).
+			c.n.AuthFailed(node.RefusedSignIn, r.RemoteAddr)
+			c.renderLogin(w, r, v, http.StatusUnauthorized, webLogin{Next: next, Token: true,
+				Error: "That is not this hub's operator token. It is in the file " + node.TokenFile + " of the hub's data directory."})
+			return
+		}
+		c.n.AuthOK(r.RemoteAddr)
+		a = node.OperatorActor()
+		tok, exp = c.n.NewSession(a)
+	} else {
+		email := strings.TrimSpace(r.PostForm.Get("email"))
+		var err error
+		tok, exp, a, err = c.n.SignIn(email, r.PostForm.Get("password"), r.RemoteAddr)
+		var we *node.WaitError
+		switch {
+		case errors.As(err, &we):
+			msg := "Too many wrong tries were sent from your address."
+			if we.What == "person" {
+				msg = "Too many wrong passwords were tried for this person."
+			}
+			c.throttled(w, r, v, next, we.Wait, msg)
+			return
+		case errors.Is(err, node.ErrSignIn):
+			c.renderLogin(w, r, v, http.StatusUnauthorized, webLogin{Next: next, Email: email,
+				Error: "Wrong e-mail address or password. If you have forgotten your password, ask an operator of the hub for a sign-in link."})
+			return
+		case err != nil:
+			c.fail(w, r, v, http.StatusInternalServerError, "Signing in failed: "+err.Error())
+			return
+		}
 	}
+	c.startSession(w, r, v, tok, exp, a, next)
+}
+
+// startSession sets the cookie of a new session and sends the browser on to next.
+func (c *Console) startSession(w http.ResponseWriter, r *http.Request, v *webView, tok string, exp time.Time, a node.Actor, next string) {
 	if v.session != "" {
-		c.sessions.end(v.session)
+		c.n.EndSession(v.session)
 	}
-	c.setCookie(w, r, c.sessionCookie(), c.sessions.create(c.n.Now()), "/", int(webSessionTTL.Seconds()))
+	c.setCookie(w, r, c.sessionCookie(), tok, "/", int(exp.Sub(c.n.Now()).Seconds()))
 	c.setCookie(w, r, c.loginCookie(), "", "/login", -1)
-	c.n.Logger().Info("console sign-in", "remote", r.RemoteAddr)
+	c.n.Logger().Info("console sign-in", "as", a.Kind, "remote", r.RemoteAddr)
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// throttled answers a sign-in from an address, or for a person, that must wait
+// after too many wrong tries: 429, with Retry-After, and nothing is checked.
+func (c *Console) throttled(w http.ResponseWriter, r *http.Request, v *webView, next string, wait time.Duration, why string) {
+	secs := int(math.Ceil(wait.Seconds()))
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	c.renderLogin(w, r, v, http.StatusTooManyRequests, webLogin{Next: next,
+		Error: fmt.Sprintf("%s Wait %d seconds, then try again.", why, secs)})
 }
 
 func (c *Console) logout(w http.ResponseWriter, r *http.Request, v *webView) {
@@ -178,7 +186,7 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request, v *webView) {
 			c.fail(w, r, v, http.StatusForbidden, "Refused: the form's security token is missing or out of date. Reload the page and try again.")
 			return
 		}
-		c.sessions.end(v.session)
+		c.n.EndSession(v.session)
 	}
 	c.setCookie(w, r, c.sessionCookie(), "", "/", -1)
 	http.Redirect(w, r, "/login?out=1", http.StatusSeeOther)

@@ -6,6 +6,7 @@
 // Start one hub with [Start], a joined network with [StartN]; [StartConsole] chooses
 // the console's configuration. [Hub.Kill] stops a hub as a crash would,
 // [Hub.Restart] brings it back from its data directory. [Eventually] polls a
-// condition instead of sleeping. Synthetic profiles, queries and directories are in
+// condition instead of sleeping; a [Clock] given to the hubs' configuration lets a
+// test move their time on by days. Synthetic profiles, queries and directories are in
 // internal/synth, which does not import testing.
 package nodetest

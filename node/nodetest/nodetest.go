@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -176,6 +177,20 @@ func StartN(t testing.TB, net protocol.Network, n int) []*Hub {
 	}
 	return hubs
 }
+
+// Clock is a clock a test moves forward: the real time plus what Advance added, so
+// that timers and tickers run as they do, and deadlines days away pass at once. Give
+// its Now to every hub of a test (node.Config.Now): hubs whose clocks differ by more
+// than a few minutes refuse each other's messages. It is safe for concurrent use.
+type Clock struct {
+	offset atomic.Int64 // nanoseconds added to the real time
+}
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 // Kill stops the hub without leaving, as a crash would.
 func (h *Hub) Kill() {

@@ -21,12 +21,17 @@ var Header = []string{
 // Row is a row of the small test workbook, by column.
 type Row struct {
 	Country, Name, Type, Title, Website, Technologies, Services, Sectors, Description string
+	Location                                                                          string // "Somewhere 1, 1000 Town" when empty
 }
 
 // Cells returns the row's cells in the order of Header, with an empty contact name and
 // a postal address.
 func (h Row) Cells() []string {
-	return []string{h.Country, h.Name, h.Type, h.Title, "", "Somewhere 1, 1000 Town", h.Website,
+	loc := h.Location
+	if loc == "" {
+		loc = "Somewhere 1, 1000 Town"
+	}
+	return []string{h.Country, h.Name, h.Type, h.Title, "", loc, h.Website,
 		h.Technologies, h.Services, h.Sectors, h.Description}
 }
 
@@ -42,12 +47,14 @@ var Rows = []*Row{
 		Services:     "Field trial - 4,SME support - 2",
 		Sectors:      "Manufacturing and processing - 5, Energy - 3, Electricity - 4",
 		Description:  "  Robots for the Satakunta coast.  \r\nSecond line.  ",
+		Location:     "Konemiehentie 2, 02150 Espoo, Finland",
 	},
 	{ // row 3: labels with commas inside; a website without its scheme
 		Country: "Belgium", Name: "Retail Hub", Type: "DIH", Title: "Retail Hub Flanders", Website: "www.retailhub.be",
 		Technologies: "Micro- and nanoelectronics, optoelectronics - 3",
 		Services:     "Technology transfer - 1",
 		Sectors:      "Retail, wholesale or distribution - 4,Travel and tourism - 2",
+		Location:     "Kapeldreef 75, 3001 Leuven, Belgium",
 	},
 	nil, // row 4: empty, skipped
 	{ // row 5: an unknown technology, an unmappable sector, the "Website" placeholder
@@ -55,9 +62,11 @@ var Rows = []*Row{
 		Technologies: "Quantum Gravity - 3, Robotics - 2",
 		Services:     "Finance - 5",
 		Sectors:      "Regulation - 2, Defence - 3, Public administration - 4",
+		Location:     "Templergraben 55, 52062 Aachen, Germany",
 	},
 	{ // row 6: no tags, no website
 		Country: "Spain", Name: "Empty Hub", Type: "EDIH", Title: "A hub with nothing listed",
+		Location: "C/ lópez bravo nº 70, 09001 Burgos Burgos, Spain",
 	},
 	{ // row 7: unknown country
 		Country: "Atlantis", Name: "Atlantis Hub", Type: "DIH", Technologies: "Robotics - 1",
@@ -80,6 +89,7 @@ var Rows = []*Row{
 		Technologies: "Micro- and nanoelectronics, optoelectronics - 3",
 		Services:     "Technology transfer - 1",
 		Sectors:      "Retail, wholesale or distribution - 4,Travel and tourism - 2",
+		Location:     "Kapeldreef 75, 3001 Leuven, Belgium",
 	},
 	{ // row 12: no name, and a type the catalogue does not have
 		Country: "Italy", Type: "Cluster", Title: "Nameless",
