@@ -56,9 +56,11 @@ func (n *Node) awaitGatewayPeers(ctx context.Context) {
 		return
 	}
 	deadline := time.Now().Add(n.cfg.GatewayWait)
+	var lastJoin time.Time
 	for {
-		if n.ml.NumMembers() <= 1 {
+		if n.ml.NumMembers() <= 1 && time.Since(lastJoin) >= min(n.cfg.RejoinInterval, time.Second) {
 			n.join()
+			lastJoin = time.Now()
 		}
 		if n.gatewayPeersKnown() || !time.Now().Before(deadline) {
 			return
@@ -232,6 +234,7 @@ func (n *Node) repairGateways(now time.Time) {
 	if len(st.inbound) > 0 {
 		n.bus.gw.prune(st.inbound)
 	}
+	n.fetchThroughNewGateways(st)
 	missing := ""
 	for c := range n.gatewayRemotes() {
 		name := n.net.NATSCluster(c)
@@ -260,6 +263,41 @@ func (n *Node) repairGateways(now time.Time) {
 		n.log.Error("restart nats for gateways", "err", err)
 	}
 	n.metrics.gatewayRestarts.Inc()
+}
+
+// fetchThroughNewGateways makes the profile fetches that failed from hubs of a cluster
+// due at once when an outbound gateway to that cluster has come up since the last
+// look: they failed for want of it, most likely, and would otherwise wait out their
+// backoff.
+func (n *Node) fetchThroughNewGateways(st gatewayState) {
+	n.gwMu.Lock()
+	up := map[string]bool{}
+	for name := range st.outbound {
+		if !n.gwUp[name] {
+			up[name] = true
+		}
+	}
+	n.gwUp = map[string]bool{}
+	for name := range st.outbound {
+		n.gwUp[name] = true
+	}
+	n.gwMu.Unlock()
+	if len(up) == 0 {
+		return
+	}
+	d := n.dir
+	d.mu.Lock()
+	due := false
+	for _, p := range d.peers {
+		if p.member && p.failures > 0 && up[n.net.NATSCluster(p.meta.Cluster)] {
+			p.nextFetch = time.Time{}
+			due = true
+		}
+	}
+	d.mu.Unlock()
+	if due {
+		n.wake()
+	}
 }
 
 // reservePort returns port, or a port free now on host when port is 0: the hub

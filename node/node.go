@@ -77,10 +77,11 @@ type Node struct {
 	selfMu sync.Mutex // serializes announcements of the node's own profile
 	keyMu  sync.Mutex // serializes changes of the gossip keyring with their storing
 
-	gwMu           sync.Mutex // guards gwChecked, gwMissingSince and gwRepairs
-	gwChecked      time.Time  // when repairGateways last looked
-	gwMissingSince time.Time  // since when a cluster gossip shows has had no gateway; zero if none
-	gwRepairs      int        // restarts for a missing gateway since none was missing
+	gwMu           sync.Mutex      // guards gwChecked, gwMissingSince, gwRepairs and gwUp
+	gwChecked      time.Time       // when repairGateways last looked
+	gwMissingSince time.Time       // since when a cluster gossip shows has had no gateway; zero if none
+	gwRepairs      int             // restarts for a missing gateway since none was missing
+	gwUp           map[string]bool // remote clusters (NATS names) with an outbound gateway at the last look
 
 	mu       sync.Mutex // guards started, shutdown and routes
 	started  bool
