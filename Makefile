@@ -17,18 +17,29 @@ FUZZTIME ?= 30s
 FUZZMINIMIZETIME ?= 5s
 # The packages with Go benchmarks: `make bench` times them, `make test` runs each once.
 BENCHPKGS := ./protocol/ ./store/ ./node/ ./node/console/
+# Redocly's CLI, pinned, which `make lint-openapi` runs with npx (from the npm registry).
+# 1.34 runs on Debian's Node.js 18 as well as on 20 and later; 2.x needs 20.19.
+REDOCLY  ?= @redocly/cli@1.34.20
+# Where `make test` collects the counts of API requests and answers each package's tests
+# checked against api/openapi.json (package internal/contract).
+CONTRACT := contract.out
 
-.PHONY: help build test race bench fuzz chaos lint fmt tidy demo clean
+.PHONY: help build test race bench fuzz chaos lint lint-openapi fmt tidy demo clean
 
 help: ## List the targets.
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: ## Build the hubnet binary into bin/.
 	$(GO) build -o $(BIN) ./cmd/hubnet
 
 test: ## Run every test with the race detector (real nodes on 127.0.0.1), then each Go benchmark once.
 	$(GO) vet $(PKGS)
-	$(GO) test -race -count=1 -timeout $(TIMEOUT) $(PKGS)
+	@rm -f $(CONTRACT)
+	HUBNET_OPENAPI_COUNTS=$(CURDIR)/$(CONTRACT) $(GO) test -race -count=1 -timeout $(TIMEOUT) $(PKGS)
+	@test -s $(CONTRACT) || { echo "OpenAPI contract: no API request was checked against api/openapi.json: is nodetest's check wired?"; exit 1; }
+	@awk '!($$1 in n) { order[++k] = $$1 } { n[$$1] += $$2; req += $$2; resp += $$3; ref += $$4 } \
+		END { for (i = 1; i <= k; i++) printf "  %-20s %6d requests checked\n", order[i], n[order[i]]; \
+		printf "OpenAPI contract: %d requests and %d answers checked against api/openapi.json (%d requests it refuses, each answered 4xx)\n", req, resp, ref }' $(CONTRACT)
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout $(TIMEOUT) $(BENCHPKGS)
 
 race: ## Same as test: the suite always runs with -race.
@@ -56,9 +67,13 @@ fuzz: ## Run every fuzz target of every package for FUZZTIME each (default 30s).
 chaos: ## Run the chaos harness for 10 minutes (CHAOSFLAGS adds flags) and write chaos.out.
 	$(GO) run ./cmd/hubnet-chaos -hubs 6 -ops 4000 -duration 10m -out chaos.out $(CHAOSFLAGS)
 
-lint: ## gofmt and go vet must be clean.
+lint: lint-openapi ## gofmt and go vet must be clean, and the OpenAPI document lint-free.
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+
+lint-openapi: ## Lint the API's OpenAPI document, api/openapi.json, with Redocly's CLI (needs npx).
+	@command -v npx >/dev/null || { echo "lint-openapi: npx not found: install Node.js and npm (Debian: apt-get install nodejs npm)"; exit 1; }
+	cd api && REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --yes $(REDOCLY) lint --config redocly.yaml openapi.json
 
 fmt: ## Format the code.
 	gofmt -w .
@@ -70,4 +85,4 @@ demo: ## Start a federation of 6 demo hubs on 127.0.0.1 (Ctrl-C stops it).
 	$(GO) run ./cmd/hubnet demo --hubs $${HUBS:-6}
 
 clean: ## Remove build output.
-	rm -rf bin bench.out chaos.out
+	rm -rf bin bench.out chaos.out $(CONTRACT)

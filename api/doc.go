@@ -17,6 +17,14 @@
 //	}
 //	hubs, err := c.Hubs(ctx)
 //
+// # The OpenAPI document
+//
+// [OpenAPI] returns the API's OpenAPI 3.1 document (openapi.json beside this file),
+// which every node serves at GET /v1/openapi.json: other languages generate their
+// clients from it. The types of this package are checked against its schemas by the
+// tests of internal/contract, and every request the tests send to a node, and its
+// answer, against its paths.
+//
 // # Tokens
 //
 // A client sends the operator token with every change and with the reads only the

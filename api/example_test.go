@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"net/http"
 	"os"
 	"time"
 
 	"github.com/hubnet-eu/hubnet/api"
+	"github.com/hubnet-eu/hubnet/internal/contract"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/node/nodetest"
 	"github.com/hubnet-eu/hubnet/protocol"
@@ -92,6 +94,11 @@ func exampleHub() (nodeURL, token string, stop func()) {
 	}
 	cfg := node.DefaultLocalConfig()
 	cfg.DataDir = dir
+	// Every request of the examples, and its answer, is checked against the API's
+	// OpenAPI document, as nodetest checks the tests'.
+	cfg.WrapHTTP = func(h http.Handler) http.Handler {
+		return contract.Check(h, func(problem string) { log.Fatal(problem) })
+	}
 	n, err := node.New(cfg)
 	if err != nil {
 		log.Fatal(err)

@@ -23,6 +23,13 @@ const (
 	ScopeAdmin  = "admin"  // change the profile and capacity, people, tokens, admission and gossip keys
 )
 
+// Roles lists the roles of a person, and Scopes the scopes of the API, in the order
+// forms list them. The store keeps the same lists (node checks that they agree).
+var (
+	Roles  = []string{RoleAdvisor, RoleOperator}
+	Scopes = []string{ScopeRead, ScopeRefer, ScopeAct, ScopeReport, ScopeAdmin}
+)
+
 // CodeForbidden (403) is a request the credentials it came with may not make: an
 // advisor changing the profile, a token without the scope the endpoint needs. The
 // message names the role or the scope needed.

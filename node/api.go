@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"syscall"
 	"unicode/utf8"
@@ -44,7 +45,8 @@ func (n *Node) Handle(pattern string, h http.Handler) {
 	n.routes = routes
 }
 
-// Handler returns the node's HTTP API (/v1/..., /healthz, /metrics) and what Handle
+// Handler returns the node's HTTP API (/v1/..., /healthz, /metrics; its OpenAPI
+// document is api.OpenAPI, served at /v1/openapi.json) and what Handle
 // added to it, such as the web console (see docs/console.md). It is what the node's
 // HTTP server serves.
 func (n *Node) Handler() http.Handler {
@@ -95,6 +97,7 @@ func (n *Node) handler(routes []route) http.Handler {
 	n.referralRoutes(mux)
 	n.admissionRoutes(mux)
 	n.peopleRoutes(mux) // people_api.go: people, sessions, API tokens
+	mux.HandleFunc("GET /v1/openapi.json", handleOpenAPI)
 	for _, r := range routes {
 		mux.Handle(r.pattern, r.h)
 	}
@@ -102,6 +105,12 @@ func (n *Node) handler(routes []route) http.Handler {
 		writeError(w, http.StatusNotFound, api.ErrorBody{Code: "not-found", Message: "no such endpoint: " + r.Method + " " + r.URL.Path})
 	})
 	return n.guard(mux) // limits.go: rate limits, token back-off, JSON only, same-site changes
+}
+
+// handleOpenAPI serves the API's OpenAPI document, api.OpenAPI; it needs no token.
+func handleOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(api.OpenAPI())
 }
 
 func (n *Node) handleHealth(w http.ResponseWriter, r *http.Request) {
@@ -120,8 +129,9 @@ func (n *Node) auth(h http.HandlerFunc) http.HandlerFunc {
 }
 
 // decodeBody reads one JSON value of at most MaxBodySize bytes into v, refusing
-// unknown fields so a misspelt field is reported rather than ignored, and bytes that
-// are not UTF-8, which encoding/json would silently turn into U+FFFD.
+// unknown fields so a misspelt field is reported rather than ignored (a field name in
+// another case too: see caseProblems), and bytes that are not UTF-8, which
+// encoding/json would silently turn into U+FFFD.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodySize))
 	if err != nil {
@@ -142,6 +152,9 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return &protocol.ValidationError{What: "request body", Problems: []protocol.FieldError{{Field: "(json)", Rule: "must hold one JSON value"}}}
+	}
+	if p := caseProblems(data, reflect.TypeOf(v)); len(p) > 0 {
+		return &protocol.ValidationError{What: "request body", Problems: p}
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"time"
 )
@@ -122,6 +123,11 @@ type Config struct {
 	// https://hub.example.eu, which sign-in links start with. Empty means
 	// http://HTTPAddr.
 	PublicURL string
+
+	// WrapHTTP, when not nil, wraps the handler the HTTP server serves: package
+	// nodetest checks every request and answer against the API's OpenAPI document
+	// this way.
+	WrapHTTP func(http.Handler) http.Handler
 
 	// Logger receives the node's logs; nil discards them.
 	Logger *slog.Logger

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hubnet-eu/hubnet/api"
+	"github.com/hubnet-eu/hubnet/internal/contract"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/node/nodetest"
 	"github.com/hubnet-eu/hubnet/protocol"
@@ -84,7 +85,7 @@ func FuzzAPI(f *testing.F) {
 		req := httptest.NewRequest(method, path, bytes.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+token)
 		rec := httptest.NewRecorder()
-		handler.ServeHTTP(rec, req)
+		contract.Wrap(t, handler).ServeHTTP(rec, req) // and the answer is the OpenAPI document's
 		if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
 			t.Fatalf("%s %s %q: %d with Content-Type %q", method, path, body, rec.Code, ct)
 		}

@@ -382,7 +382,11 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		}
 		// A request, body included, is read within 30 s: a slow sender cannot hold a
 		// connection open for ever.
-		n.http = &http.Server{Handler: n.handler(n.routes), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+		h := n.handler(n.routes)
+		if n.cfg.WrapHTTP != nil {
+			h = n.cfg.WrapHTTP(h)
+		}
+		n.http = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
 		n.wg.Go(func() {
 			if err := n.http.Serve(n.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				n.log.Error("http server stopped", "err", err)

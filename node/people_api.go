@@ -80,6 +80,7 @@ func (n *Node) peopleRoutes(mux *http.ServeMux) {
 		case err != nil:
 			reply(w, nil, err)
 		default:
+			w.Header().Set("Content-Type", "application/json") // goes out with the status
 			w.WriteHeader(http.StatusCreated)
 			reply(w, api.Session{Token: tok, Expires: exp, Me: a.Me()}, nil)
 		}
@@ -105,6 +106,7 @@ func (n *Node) peopleRoutes(mux *http.ServeMux) {
 		}
 		l, err := n.AddPerson(req)
 		if err == nil {
+			w.Header().Set("Content-Type", "application/json") // goes out with the status
 			w.WriteHeader(http.StatusCreated)
 		}
 		reply(w, l, err)
@@ -133,6 +135,7 @@ func (n *Node) peopleRoutes(mux *http.ServeMux) {
 		}
 		t, err := n.AddToken(actorOf(r), req)
 		if err == nil {
+			w.Header().Set("Content-Type", "application/json") // goes out with the status
 			w.WriteHeader(http.StatusCreated)
 		}
 		reply(w, t, err)

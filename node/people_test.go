@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/node/nodetest"
 	"github.com/hubnet-eu/hubnet/protocol"
+	"github.com/hubnet-eu/hubnet/store"
 )
 
 // manualClock is a clock the test moves.
@@ -427,5 +429,16 @@ func TestReferral_persons(t *testing.T) {
 		if c == nil || c.Own == nil || c.Partner == nil || c.Own.Email != own || c.Partner.Email != partner {
 			t.Errorf("%s: contacts %+v, want own %s and partner %s", h.ID(), c, own, partner)
 		}
+	}
+}
+
+// The roles and scopes the API shows are those the store keeps: a scope added to one
+// list and not the other would be refused where people are offered it.
+func TestPeople_rolesAndScopesAgree(t *testing.T) {
+	if !slices.Equal(api.Roles, store.Roles) {
+		t.Errorf("api.Roles %v, store.Roles %v", api.Roles, store.Roles)
+	}
+	if !slices.Equal(api.Scopes, store.Scopes) {
+		t.Errorf("api.Scopes %v, store.Scopes %v", api.Scopes, store.Scopes)
 	}
 }

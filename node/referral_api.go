@@ -21,6 +21,8 @@ func (n *Node) referralRoutes(mux *http.ServeMux) {
 		}
 		info, err := n.ReferAs(actorOf(r), req)
 		if err == nil {
+			// The header goes out with the status: set the type reply would set.
+			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusCreated)
 		}
 		reply(w, info, err)

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hubnet-eu/hubnet/internal/contract"
 )
 
 // binDir is the temporary directory TestMain makes for the hubnet binary.
@@ -42,8 +44,16 @@ func mustBin(t *testing.T) string {
 	return bin
 }
 
+// TestMain builds the binary once, and checks every request the tests send to the API
+// of a node they start in-process, and its answer, against the API's OpenAPI document
+// (see package contract).
 func TestMain(m *testing.M) {
-	os.Exit(testMain(m))
+	child := os.Getenv(envTestBin) != ""
+	code := testMain(m)
+	if !child {
+		contract.Report("cmd/hubnet")
+	}
+	os.Exit(code)
 }
 
 // envTestBin names the binary TestMain built, for the test binary run again as a

@@ -62,6 +62,7 @@ var libraries = []struct {
 	{"github.com/hashicorp/memberlist", []string{"node", "cmd/hubnet-bench"}, "gossip is the node's; the bench measures bare memberlist beside it"},
 	{"github.com/hashicorp/serf", []string{"cmd/hubnet-bench"}, "the bench measures a Serf query beside the live query"},
 	{"github.com/nats-io/nats-server", []string{"node", "cmd/hubnet-bench"}, "the embedded server is the node's; the bench measures a bare server beside it"},
+	{"github.com/getkin/kin-openapi", []string{"internal/contract"}, "the tests check the API against its OpenAPI document; the node serves the document and links no validator"},
 }
 
 // protocolLibraries are the only modules protocol may import besides the standard

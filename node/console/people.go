@@ -11,7 +11,6 @@ import (
 	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/protocol"
-	"github.com/hubnet-eu/hubnet/store"
 )
 
 // The pages of people and API tokens, for operators, and the page of a one-time
@@ -111,7 +110,7 @@ func (c *Console) renderPeople(w http.ResponseWriter, r *http.Request, v *webVie
 		c.fail(w, r, v, http.StatusInternalServerError, "The people could not be read: "+err.Error())
 		return
 	}
-	d.People, d.Roles = list, store.Roles
+	d.People, d.Roles = list, api.Roles
 	c.render(w, r, v, status, "people", "People", "people", d)
 }
 
@@ -171,7 +170,7 @@ func (c *Console) renderTokens(w http.ResponseWriter, r *http.Request, v *webVie
 		c.fail(w, r, v, http.StatusInternalServerError, "The tokens could not be read: "+err.Error())
 		return
 	}
-	d.Tokens, d.Scopes, d.Now = list, store.Scopes, c.n.Now()
+	d.Tokens, d.Scopes, d.Now = list, api.Scopes, c.n.Now()
 	c.render(w, r, v, status, "tokens", "API tokens", "tokens", d)
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/hubnet-eu/hubnet/api"
+	"github.com/hubnet-eu/hubnet/internal/contract"
 	"github.com/hubnet-eu/hubnet/internal/synth"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/node/console"
@@ -143,8 +145,14 @@ func StartConfig(t testing.TB, cfg node.Config) *Hub {
 }
 
 // StartConsole starts a node as StartConfig does, its web console mounted with cc.
+// Unless cfg wraps the HTTP handler itself, every request to the node's API and its
+// answer are checked against the API's OpenAPI document (package contract): one the
+// document does not describe fails t.
 func StartConsole(t testing.TB, cfg node.Config, cc console.Config) *Hub {
 	t.Helper()
+	if cfg.WrapHTTP == nil {
+		cfg.WrapHTTP = func(h http.Handler) http.Handler { return contract.Wrap(t, h) }
+	}
 	n, err := node.New(cfg)
 	if err != nil {
 		t.Fatalf("new node: %v", err)
