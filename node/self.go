@@ -12,7 +12,7 @@ import (
 
 // Self returns what the node says about itself.
 func (n *Node) Self() (api.SelfInfo, error) {
-	s := api.SelfInfo{ID: n.id.ID, Network: n.net.Name, SignKey: n.id.SignPublic(), BoxKey: n.id.BoxPub[:], Addrs: n.Addrs(), Cert: n.certInfo()}
+	s := api.SelfInfo{ID: n.id.ID, Network: n.net.Name, Cluster: n.cluster, SignKey: n.id.SignPublic(), BoxKey: n.id.BoxPub[:], Addrs: n.Addrs(), Cert: n.certInfo()}
 	if c, ok := n.ClockSkew(); ok {
 		s.ClockSkew = &c
 	}
@@ -101,6 +101,11 @@ func (n *Node) publishSelf() (uint64, error) {
 	}
 	n.dir.self.Store(&b)
 	n.selfCand.Store(protocol.NewCandidate(&p))
+	if c := n.net.ClusterOf(p.Country); c != n.cluster {
+		// The cluster is fixed for the life of the NATS server: its routes and
+		// gateway name follow it.
+		n.log.Warn("the profile's country belongs to another cluster: restart the hub to move it", "cluster", n.cluster, "new_cluster", c)
+	}
 	return p.Revision, n.setMeta(p.Revision)
 }
 
