@@ -44,13 +44,16 @@ func (n *Node) PutProfile(p protocol.Profile) (protocol.Profile, error) {
 	if p.ID == "" {
 		p.ID = n.id.ID
 	}
+	p.Normalize()
 	return n.putSelf(p)
 }
 
 // SetCapacity changes the capacity of one service family.
 func (n *Node) SetCapacity(family protocol.Family, c api.CapacityChange) (protocol.Profile, error) {
-	if _, ok := protocol.FamilyBySlug(string(family)); !ok {
-		return protocol.Profile{}, &protocol.ValidationError{What: "capacity", Problems: []protocol.FieldError{{Field: "family", Rule: "must be a service family slug such as test-before-invest"}}}
+	if f, ok := protocol.FamilyVocab.Canonical(string(family)); ok {
+		family = protocol.Family(f)
+	} else {
+		return protocol.Profile{}, &protocol.ValidationError{What: "capacity", Problems: []protocol.FieldError{{Field: "family", Rule: protocol.FamilyVocab.Rule(string(family))}}}
 	}
 	if c.Available == nil {
 		return protocol.Profile{}, &protocol.ValidationError{What: "capacity", Problems: []protocol.FieldError{{Field: "available", Rule: "is required"}}}
