@@ -48,7 +48,10 @@ func (n *Node) PutProfile(p protocol.Profile) (protocol.Profile, error) {
 	return n.putSelf(p)
 }
 
-// SetCapacity changes the capacity of one service family.
+// SetCapacity changes the capacity of one service family, named in any case or by its
+// label. Places available above the family's published maximum are refused unless c
+// gives a maximum as well: raising the maximum is said, never done on the side. A
+// family without capacity yet gets the places available as its maximum.
 func (n *Node) SetCapacity(family protocol.Family, c api.CapacityChange) (protocol.Profile, error) {
 	if f, ok := protocol.FamilyVocab.Canonical(string(family)); ok {
 		family = protocol.Family(f)
@@ -59,6 +62,10 @@ func (n *Node) SetCapacity(family protocol.Family, c api.CapacityChange) (protoc
 		return protocol.Profile{}, &protocol.ValidationError{What: "capacity", Problems: []protocol.FieldError{{Field: "available", Rule: "is required"}}}
 	}
 	return n.updateSelf(func(p *protocol.Profile) error {
+		if cur, ok := p.Capacity[family]; ok && c.Maximum == nil && *c.Available > cur.Maximum {
+			return &protocol.ValidationError{What: "capacity", Problems: []protocol.FieldError{{Field: "available",
+				Rule: fmt.Sprintf("must be at most the published maximum, %d; give maximum as well to raise it", cur.Maximum)}}}
+		}
 		applyCapacity(p, family, c)
 		return nil
 	})

@@ -172,8 +172,26 @@ func report(w io.Writer, cmd *cobra.Command, err error) {
 	}
 	fmt.Fprintf(w, "hubnet: %s (%s)\n", msg, hint)
 	for _, p := range probs {
-		fmt.Fprintf(w, "  %s: %s\n", p.Field, p.Rule)
+		fmt.Fprintf(w, "  %s: %s%s\n", p.Field, p.Rule, vocabPointer(p.Rule))
 	}
+}
+
+// vocabPointer returns, for the rule of a value no vocabulary knows, where the
+// vocabulary's list is: " (see 'hubnet vocab technologies')"; "" for other rules.
+func vocabPointer(rule string) string {
+	v, sug := protocol.VocabularyOfRule(rule)
+	if v == nil || v.List == "" {
+		return ""
+	}
+	list := v.List
+	if v == protocol.RegionVocab {
+		country := "COUNTRY"
+		if len(sug) > 0 {
+			country = protocol.RegionCountry(sug[0])
+		}
+		list += " " + country
+	}
+	return " (see 'hubnet vocab " + list + "')"
 }
 
 // message is err's text with a validation error's list of problems replaced by a
