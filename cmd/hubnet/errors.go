@@ -89,6 +89,9 @@ func (e *apiError) Error() string {
 func (e *apiError) hint() string {
 	switch e.Status {
 	case http.StatusUnauthorized:
+		if strings.HasPrefix(e.Body.Message, "wrong token") || strings.HasPrefix(e.Body.Message, "refused") {
+			return "the token given is not one this hub takes: check --token, HUBNET_TOKEN or the file token of -d DIR"
+		}
 		return "give the hub's operator token with --token, HUBNET_TOKEN or -d DIR"
 	case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
 		return "fix what is listed below and try again"

@@ -200,6 +200,9 @@ func readProfileFile(path string, stdin io.Reader) (protocol.Profile, error) {
 	if err != nil {
 		return protocol.Profile{}, fmt.Errorf("profile %s: %w", path, err)
 	}
+	// Codes in any case and labels become the values the API documents; the node
+	// does the same for any client.
+	p.Normalize()
 	return p, nil
 }
 

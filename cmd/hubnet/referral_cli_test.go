@@ -395,7 +395,7 @@ func TestCLI_referralErrors(t *testing.T) {
 	if r = rcv.run(t, "referrals", "--in", "--out"); r.code != exitUsage {
 		t.Errorf("--in --out: %v", r)
 	}
-	if r = rcv.run(t, "referrals", "--state", "pending"); r.code != exitInvalid || !strings.Contains(r.stderr, "\n  --state: must be a referral state") {
+	if r = rcv.run(t, "referrals", "--state", "pending"); r.code != exitInvalid || !strings.Contains(r.stderr, "\n  --state: \"pending\" is not a referral state") {
 		t.Errorf("--state pending: %v", r)
 	}
 	if r = rcv.run(t, "referrals", "acept", id); r.code != exitUsage || !strings.Contains(r.stderr, "did you mean 'hubnet referrals accept'?") {
