@@ -188,7 +188,7 @@ func (p *Profile) Validate() error {
 		r, ok := RegionByCode(code)
 		switch {
 		case !ok:
-			v.add(f, "%s", RegionVocab.Rule(code))
+			v.add(f, "%s", RegionVocab.KeyRule(code))
 		case r.Level < 1 || r.Level > 3:
 			v.add(f, "must be a NUTS 2021 code of level 1, 2 or 3")
 		case RegionCountry(code) != p.Country:
@@ -295,7 +295,7 @@ func capacities(v *problems, m map[Family]Capacity) {
 		c := m[fam]
 		f := "capacity." + string(fam)
 		if _, ok := FamilyBySlug(string(fam)); !ok {
-			v.add(f, "%s", FamilyVocab.Rule(string(fam)))
+			v.add(f, "%s", FamilyVocab.KeyRule(string(fam)))
 			continue
 		}
 		if c.Maximum < 0 {
@@ -324,7 +324,7 @@ func levels(v *problems, field string, m map[string]int, voc *Vocabulary) {
 	for _, k := range sortedKeys(m) {
 		f := field + "." + k
 		if !voc.Has(k) {
-			v.add(f, "%s", voc.Rule(k))
+			v.add(f, "%s", voc.KeyRule(k))
 			continue
 		}
 		if l := m[k]; l < MinLevel || l > MaxLevel {

@@ -276,9 +276,19 @@ func editDistance(a, b string) int {
 //
 // Where the whole list is depends on the surface: the CLI adds 'hubnet vocab' and
 // [Vocabulary.List] (see [VocabularyOfRule]).
-func (v *Vocabulary) Rule(s string) string {
+func (v *Vocabulary) Rule(s string) string { return v.rule(s, true) }
+
+// KeyRule is Rule for a field whose path holds s already, such as "regions.XX999" or
+// "technologies.iot": it leaves out the value ("is not a NUTS 2021 region code such as
+// FI1C1 or DE21").
+func (v *Vocabulary) KeyRule(s string) string { return v.rule(s, false) }
+
+func (v *Vocabulary) rule(s string, value bool) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%q is not a %s", s, v.Name)
+	if value {
+		fmt.Fprintf(&b, "%q ", s)
+	}
+	fmt.Fprintf(&b, "is not a %s", v.Name)
 	sug := v.Suggest(s)
 	if len(sug) > 0 {
 		shown := slices.Clone(sug)
@@ -300,7 +310,7 @@ func (v *Vocabulary) Rule(s string) string {
 // suggests; nil when rule is no vocabulary's.
 func VocabularyOfRule(rule string) (*Vocabulary, []string) {
 	for _, v := range Vocabularies {
-		if !strings.Contains(rule, " is not a "+v.Name) {
+		if !strings.HasPrefix(rule, "is not a "+v.Name) && !strings.Contains(rule, " is not a "+v.Name) {
 			continue
 		}
 		_, after, ok := strings.Cut(rule, "; did you mean ")

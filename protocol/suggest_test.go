@@ -154,6 +154,9 @@ func TestVocabularyOfRule(t *testing.T) {
 	if v, sug := VocabularyOfRule(TechnologyVocab.Rule("xyz")); v != TechnologyVocab || sug != nil {
 		t.Errorf("got %v %q, want technologies without suggestions", v, sug)
 	}
+	if v, sug := VocabularyOfRule(TechnologyVocab.KeyRule("iot")); v != TechnologyVocab || !slices.Equal(sug, []string{"internet-of-things"}) {
+		t.Errorf("key rule: got %v %q", v, sug)
+	}
 	if v, _ := VocabularyOfRule("must be at most 5"); v != nil {
 		t.Errorf("got %v for a rule of no vocabulary", v)
 	}

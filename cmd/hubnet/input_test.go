@@ -171,7 +171,7 @@ technologies:
 		t.Fatalf("bad profile: %v", r)
 	}
 	wantOut(t, "bad profile", r.stderr,
-		`  technologies.iot: "iot" is not a technology slug; did you mean internet-of-things? (see 'hubnet vocab technologies')`,
+		`  technologies.iot: is not a technology slug; did you mean internet-of-things? (see 'hubnet vocab technologies')`,
 		`  country: "Finnland" is not a country code (Eurostat); did you mean FI Finland? (see 'hubnet vocab countries')`,
 		`  type: "Seal" is not a hub type; did you mean SoE? (see 'hubnet vocab types')`)
 }
