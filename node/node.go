@@ -113,6 +113,7 @@ func InitDataDir(dir string, net protocol.Network, id string, p *protocol.Profil
 		if p.ID == "" {
 			p.ID = id
 		}
+		p.Normalize()
 		if p.ID != id {
 			return InitResult{}, &protocol.ValidationError{What: "profile", Problems: []protocol.FieldError{{Field: "id", Rule: "must be the hub's ID " + id}}}
 		}

@@ -44,18 +44,28 @@ func (n *Node) PutProfile(p protocol.Profile) (protocol.Profile, error) {
 	if p.ID == "" {
 		p.ID = n.id.ID
 	}
+	p.Normalize()
 	return n.putSelf(p)
 }
 
-// SetCapacity changes the capacity of one service family.
+// SetCapacity changes the capacity of one service family, named in any case or by its
+// label. Places available above the family's published maximum are refused unless c
+// gives a maximum as well: raising the maximum is said, never done on the side. A
+// family without capacity yet gets the places available as its maximum.
 func (n *Node) SetCapacity(family protocol.Family, c api.CapacityChange) (protocol.Profile, error) {
-	if _, ok := protocol.FamilyBySlug(string(family)); !ok {
-		return protocol.Profile{}, &protocol.ValidationError{What: "capacity", Problems: []protocol.FieldError{{Field: "family", Rule: "must be a service family slug such as test-before-invest"}}}
+	if f, ok := protocol.FamilyVocab.Canonical(string(family)); ok {
+		family = protocol.Family(f)
+	} else {
+		return protocol.Profile{}, &protocol.ValidationError{What: "capacity", Problems: []protocol.FieldError{{Field: "family", Rule: protocol.FamilyVocab.Rule(string(family))}}}
 	}
 	if c.Available == nil {
 		return protocol.Profile{}, &protocol.ValidationError{What: "capacity", Problems: []protocol.FieldError{{Field: "available", Rule: "is required"}}}
 	}
 	return n.updateSelf(func(p *protocol.Profile) error {
+		if cur, ok := p.Capacity[family]; ok && c.Maximum == nil && *c.Available > cur.Maximum {
+			return &protocol.ValidationError{What: "capacity", Problems: []protocol.FieldError{{Field: "available",
+				Rule: fmt.Sprintf("must be at most the published maximum, %d; give maximum as well to raise it", cur.Maximum)}}}
+		}
 		applyCapacity(p, family, c)
 		return nil
 	})

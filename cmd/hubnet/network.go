@@ -254,7 +254,12 @@ other hub.`,
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "certificate of %s in network %s, valid until %s, written to %s\n",
 				c.ID, c.Network, c.Expires().Format(time.DateOnly), out)
-			fmt.Fprintf(cmd.OutOrStdout(), "the hub installs it with: hubnet network install-cert -d DIR %s\n", out)
+			if a.dataDir != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "the hub installs it with: %s\n", shellJoin("hubnet", "network", "install-cert", "-d", a.dataDir, out))
+			} else {
+				fmt.Fprintf(cmd.OutOrStdout(), "the hub's operator installs it with the hub's data directory as DIR:\n  %s\n",
+					shellJoin("hubnet", "network", "install-cert", "-d", "DIR", out))
+			}
 			return nil
 		},
 	}
@@ -474,20 +479,34 @@ same waiting keys.`,
 			}
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "new keys of %s wait for their certificate:\n", k.ID)
-			printAdmitCommand(w, k.ID, k.SignKey, k.BoxKey)
+			printAdmitCommand(w, k.ID, k.SignKey, k.BoxKey, "admission.key", a.dataDir)
 			return nil
 		},
 	}
 }
 
-// printAdmitCommand prints the keys and the command the steward runs to admit them.
-func printAdmitCommand(w io.Writer, id string, sign, box []byte) {
+// printAdmitCommand prints the keys, the command the steward runs to admit them with
+// the admission key keyFile, and the one that installs the certificate in the hub's
+// data directory dir.
+func printAdmitCommand(w io.Writer, id string, sign, box []byte, keyFile, dir string) {
 	sk, bk := base64.StdEncoding.EncodeToString(sign), base64.StdEncoding.EncodeToString(box)
+	cert := id + ".cert"
 	fmt.Fprintf(w, "sign key:   %s\n", sk)
 	fmt.Fprintf(w, "box key:    %s\n", bk)
 	fmt.Fprintf(w, "admission:  the steward runs\n")
-	fmt.Fprintf(w, "              hubnet network admit --key admission.key --id %s --signing-key %s --box-key %s -o %s.cert\n", id, sk, bk, id)
-	fmt.Fprintf(w, "            and you install it with: hubnet network install-cert -d DIR %s.cert\n", id)
+	fmt.Fprintf(w, "              %s\n", shellJoin("hubnet", "network", "admit", "--key", keyFile, "--id", id, "--signing-key", sk, "--box-key", bk, "-o", cert))
+	fmt.Fprintf(w, "            and you install it with:\n")
+	fmt.Fprintf(w, "              %s\n", shellJoin("hubnet", "network", "install-cert", "-d", dir, cert))
+}
+
+// admissionKeyBeside returns the admission key 'hubnet network create' wrote beside
+// networkFile, where the steward keeps it; "admission.key" when there is none.
+func admissionKeyBeside(networkFile string) string {
+	k := filepath.Join(filepath.Dir(networkFile), "admission.key")
+	if _, err := os.Stat(k); err != nil {
+		return "admission.key"
+	}
+	return k
 }
 
 func newGossipKeyCmd(a *app) *cobra.Command {
