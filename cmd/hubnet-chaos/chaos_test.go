@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,5 +71,44 @@ func TestRun_short(t *testing.T) {
 	}
 	if rep.Summary.crossed == 0 {
 		t.Errorf("seed %d: no referral was acted on by both hubs at once, with -cross %v", seed, cfg.Cross)
+	}
+}
+
+// TestRegionMap checks the region map -clusters writes: a valid map of the network,
+// every cluster with hubs, and each hub in the cluster of its profile's country.
+func TestRegionMap(t *testing.T) {
+	for n := 2; n <= len(places); n++ {
+		cs := regionMap(n)
+		net, _, err := protocol.NewNetwork("chaos", rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		net.Clusters = cs
+		if err := net.Validate(); err != nil {
+			t.Errorf("%d clusters: %v", n, err)
+		}
+		hubs := map[string]int{}
+		for i := range n {
+			p := hubProfile(i, "hub")
+			c := net.ClusterOf(p.Country)
+			if want := clusterName(placeOf(i) % n); c != want {
+				t.Errorf("%d clusters: hub %d (%s) in %q, want %q", n, i+1, p.Country, c, want)
+			}
+			hubs[c]++
+		}
+		if len(cs) != n || len(hubs) != n {
+			t.Errorf("%d clusters: map of %d, the first %d hubs in %d: %v", n, len(cs), n, len(hubs), cs)
+		}
+	}
+}
+
+// TestConfig_clusters checks that -clusters out of range is refused, naming the flag.
+func TestConfig_clusters(t *testing.T) {
+	for _, tc := range []struct{ hubs, clusters int }{{6, 0}, {6, 7}, {3, 4}} {
+		cfg := Config{Hubs: tc.hubs, Clusters: tc.clusters, Ops: 1, Duration: time.Minute, Workers: 1, Settle: time.Minute}
+		err := cfg.validate()
+		if err == nil || !strings.Contains(err.Error(), "-clusters must be from 1 to 6") {
+			t.Errorf("-hubs %d -clusters %d: %v, want -clusters refused", tc.hubs, tc.clusters, err)
+		}
 	}
 }
