@@ -463,6 +463,12 @@ var webStates = map[protocol.State]string{
 	protocol.StateOnHold:     "on hold",
 }
 
+// webEvents are the events a referral's history shows, each translated by its
+// name.
+var webEvents = []protocol.Event{protocol.EventSend, protocol.EventReceive, protocol.EventAccept, protocol.EventDecline,
+	protocol.EventHold, protocol.EventAnswer, protocol.EventStart, protocol.EventComplete, protocol.EventFail,
+	protocol.EventCancel, protocol.EventExpire}
+
 // webState names a referral's state for people.
 func webState(s protocol.State) string {
 	if l, ok := webStates[s]; ok {

@@ -62,12 +62,12 @@ func (f *webForm) Label(name string) string {
 
 // webFieldLabels are the labels of fields that mean the same on every form.
 var webFieldLabels = map[string]string{
-	"reason":  "Reason",
-	"outcome": "Outcome",
-	"note":    "Note",
-	"from":    "From",
-	"to":      "Before",
-	"(query)": "The search's address",
+	"reason":    "Reason",
+	"outcome":   "Outcome",
+	"note":      "Note",
+	"from":      "From",
+	"to":        "Before",
+	"(query)":   "The search's address",
 	"available": "Free places now",
 	"maximum":   "Maximum",
 	"unit":      "Unit",

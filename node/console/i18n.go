@@ -43,9 +43,9 @@ var webLanguages = []consoleLanguage{
 // itself, and how it writes a day and a time (Go layouts, numeric per CLDR's
 // short formats).
 type consoleLanguage struct {
-	Code, Name       string
-	DateLayout       string
-	DateTimeLayout   string
+	Code, Name     string
+	DateLayout     string
+	DateTimeLayout string
 }
 
 // langCookie names the cookie that keeps a browser's choice of language. It is the

@@ -35,7 +35,7 @@ type webSearch struct {
 	Hits            []api.Hit
 	From, To, Shown int
 	Page, Pages     int
-	All             bool   // every result on one page
+	All             bool // every result on one page
 	PageURL         []webPageLink
 	Prev, Next      string // URLs of the pages around this one; "" at the ends
 	AllURL          string // URL of every result on one page; "" when they fit on one

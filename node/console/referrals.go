@@ -34,7 +34,7 @@ var referLabels = map[string]string{
 	"need.sector": "Sector of the SME", "need.region": "Region of the SME", "need.category": "Size category",
 	"need.family": "Service family wanted", "need.technologies": "Technologies wanted",
 	"need.description": "The need in words",
-	"sme.name": "SME company name", "sme.website": "SME website", "sme.contact_name": "SME contact person",
+	"sme.name":         "SME company name", "sme.website": "SME website", "sme.contact_name": "SME contact person",
 	"sme.contact_email": "SME contact e-mail", "sme.contact_phone": "SME contact phone",
 	"consent.given_by": "Consent given by", "consent.given_at": "Consent given on",
 	"consent.purpose": "Purpose of the consent", "consent.until": "Consent valid until",
