@@ -143,10 +143,11 @@ func (c *chromium) showed(u string) {
 
 // tab is one person's tab on one hub's console.
 type tab struct {
-	t    *testing.T
-	c    *chromium
-	ctx  context.Context
-	base string // http://127.0.0.1:port of the hub's console
+	t     *testing.T
+	c     *chromium
+	ctx   context.Context
+	base  string // http://127.0.0.1:port of the hub's console
+	width int64  // of the window, in pixels
 }
 
 // tab opens a tab on hub h's console in a browser context of its own.
@@ -170,7 +171,7 @@ func (c *chromium) tab(h *nodetest.Hub) *tab {
 			c.mu.Unlock()
 		}
 	}()
-	tb := &tab{t: c.t, c: c, ctx: ctx, base: "http://" + h.HTTPAddr()}
+	tb := &tab{t: c.t, c: c, ctx: ctx, base: "http://" + h.HTTPAddr(), width: viewportW}
 	tb.do("set the viewport", chromedp.EmulateViewport(viewportW, viewportH, chromedp.EmulateScale(1)))
 	return tb
 }
@@ -272,8 +273,8 @@ func (tb *tab) shot(name string) {
 	tb.t.Helper()
 	b := run(tb, "screenshot "+name, chromedp.FullScreenshot(100))
 	cfg, err := png.DecodeConfig(bytes.NewReader(b))
-	if err != nil || cfg.Width != viewportW || cfg.Height < 200 {
-		tb.t.Fatalf("screenshot %s: %dx%d, %v; want a PNG %d wide", name, cfg.Width, cfg.Height, err, viewportW)
+	if err != nil || int64(cfg.Width) != tb.width || cfg.Height < 200 {
+		tb.t.Fatalf("screenshot %s: %dx%d, %v; want a PNG %d wide", name, cfg.Width, cfg.Height, err, tb.width)
 	}
 	if err := os.WriteFile(filepath.Join(tb.c.shots, "console-"+name+".png"), b, 0o644); err != nil {
 		tb.t.Fatal(err)
@@ -291,8 +292,10 @@ func (tb *tab) signIn(h *nodetest.Hub) int64 {
 	if got := tb.text("main h1"); got != "Sign in" {
 		tb.t.Fatalf("the page shows %q, want the sign-in page", got)
 	}
+	// The token's form folds away under its summary, as a person sees it.
+	tb.do("open the operator token form", chromedp.Click(chromedp.CSS(`details:has(#f-token) > summary`)))
 	tb.typeIn("f-token", token)
-	return tb.press(button("Sign in"))
+	return tb.press(button("Sign in as operator"))
 }
 
 // eventually reloads path until check, reading the page, returns nil, and fails
@@ -370,7 +373,7 @@ func TestConsoleBrowser_referralLoop(t *testing.T) {
 		t.Fatalf("after signing in: status %d at %s, want 200 at /search", st, adv.location())
 	}
 	adv.wantText("header.site nav", "Sign out")
-	adv.wantText("footer.site", "signed in as this hub's operator")
+	adv.wantText("footer.site", "signed in as operator")
 
 	// Search: robotics, test before invest. The technologies fold away until opened.
 	adv.do("open Technologies", chromedp.Click(chromedp.CSS(`details:has(#f-tech) > summary`)))
@@ -387,7 +390,7 @@ func TestConsoleBrowser_referralLoop(t *testing.T) {
 		t.Fatalf("hub-a's search finds %+v, %v; want hub-b only", want.Hits, err)
 	}
 	adv.wantText("#result-count", "1 hub matches.")
-	row := `table.hits tbody tr:has(a[href="/hubs/hub-b"])`
+	row := `table.hits tbody tr:has(a[href^="/hubs/hub-b"])`
 	if got := adv.text(row + " th"); got != "Robo Coast" {
 		t.Errorf("the result's hub reads %q, want Robo Coast", got)
 	}
@@ -395,6 +398,9 @@ func TestConsoleBrowser_referralLoop(t *testing.T) {
 		t.Errorf("the result's explanation reads %q, want %q", got, want.Hits[0].Explanation)
 	}
 	adv.wantText(row, "4", "reachable") // free places, reachability
+	if got := run(adv, "refer link", chromedp.AttributeValue(chromedp.CSS(row+" a.refer-link"), "href")).Value; !strings.Contains(got, "family=test-before-invest") || !strings.Contains(got, "tech=robotics") {
+		t.Errorf("the result's Refer an SME leads to %q, want the search's family and technology in it", got)
+	}
 	adv.shot("search")
 
 	// Hub B's page, then Refer an SME.
@@ -410,6 +416,13 @@ func TestConsoleBrowser_referralLoop(t *testing.T) {
 		t.Fatalf("referral form: status %d", st)
 	}
 	adv.wantText("main h1", "Refer an SME to Robo Coast")
+	// The form carries the search: the family chosen, the technology ticked.
+	if got := run(adv, "family", chromedp.Value(chromedp.ID("f-need-family"))); got != "test-before-invest" {
+		t.Errorf("the form's service family is %q, want test-before-invest from the search", got)
+	}
+	if n := adv.count(`#f-need-technologies input[value="robotics"]:checked`); n != 1 {
+		t.Errorf("robotics is not ticked in the form, although the search asked for it")
+	}
 
 	// The form with an unknown region and no company name comes back with the
 	// problems next to their fields, keeps what was typed, and stores nothing.
@@ -430,7 +443,7 @@ func TestConsoleBrowser_referralLoop(t *testing.T) {
 	if st := adv.press(button("Send the referral")); st != 400 {
 		t.Fatalf("referral with mistakes: status %d, want 400", st)
 	}
-	adv.wantText(".error-summary[role=alert]", "Please correct 2 problems", "need.region", "sme.name")
+	adv.wantText(".error-summary[role=alert]", "Please correct 2 problems", "Region of the SME", "SME company name")
 	adv.wantText("#e-need-region", "Error:", "NUTS")
 	adv.wantText("#e-sme-name", "is required")
 	for id, want := range map[string]string{"f-need-region": "XX999", "f-sme-contact-name": "Aino Example", "f-need-sector": "10"} {
@@ -445,7 +458,7 @@ func TestConsoleBrowser_referralLoop(t *testing.T) {
 
 	// Corrected, it is sent, and the advisor lands on the referral's page.
 	adv.do("clear the region", chromedp.Clear(chromedp.ID("f-need-region")))
-	adv.typeIn("f-need-region", "FI193")
+	adv.typeIn("f-need-region", "Jyväskylä") // a town, which the console places in FI193
 	adv.typeIn("f-sme-name", "Leipomo Esimerkki Oy")
 	if st := adv.press(button("Send the referral")); st != 200 {
 		t.Fatalf("referral: status %d, want the referral's page", st)
@@ -550,4 +563,109 @@ func TestConsoleBrowser_referralLoop(t *testing.T) {
 		t.Errorf("the pages wrote errors to the browser's console:\n%s", strings.Join(p, "\n"))
 	}
 	t.Logf("the referral loop through both consoles took %v", time.Since(start).Round(time.Millisecond))
+}
+
+// viewport sets the tab's window to w by h pixels.
+func (tb *tab) viewport(w, h int64) {
+	tb.t.Helper()
+	tb.do(fmt.Sprintf("set the viewport to %dx%d", w, h), chromedp.EmulateViewport(w, h, chromedp.EmulateScale(1)))
+	tb.width = w
+}
+
+// overflow returns how wide the page is, and the elements that stick out past
+// width, for the message of a test that finds the page scrolls sideways.
+func (tb *tab) overflow(width int) (int, string) {
+	tb.t.Helper()
+	w := run(tb, "page width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+	if w <= width {
+		return w, ""
+	}
+	out := run(tb, "what sticks out", chromedp.Evaluate[string](fmt.Sprintf(`Array.from(document.querySelectorAll("body *"))
+		.filter(e => e.getBoundingClientRect().right > %d && !(e.parentElement && e.parentElement.closest(".table-wrap")))
+		.slice(0, 8).map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className ? "." + e.className : "") +
+			" right=" + Math.round(e.getBoundingClientRect().right)).join(", ")`, width)))
+	return w, out
+}
+
+// TestConsoleBrowser_narrowAndTranslated opens every page at 400 pixels wide, as on
+// a phone, and checks that none scrolls sideways (wide tables scroll inside their
+// own box), then switches to German with the link on the page and checks the page
+// is German, with its lang attribute.
+func TestConsoleBrowser_narrowAndTranslated(t *testing.T) {
+	t.Parallel()
+	c := startChromium(t)
+	a, b := browserHubs(t)
+	now := time.Now()
+	sent, err := a.Refer(api.ReferralRequest{To: b.ID(),
+		Need: protocol.Need{Sector: "10", Region: "FI193", Category: protocol.CategorySmall, Family: protocol.FamilyTestBeforeInvest,
+			Technologies: []string{"robotics"}, Description: "Wants to test machine vision for quality control on a bakery line."},
+		SME: protocol.SME{Name: "Leipomo Esimerkki Oy", ContactName: "Aino Example", ContactEmail: "aino@leipomo.example"},
+		Consent: protocol.Consent{GivenBy: "managing director", GivenAt: now.Add(-time.Hour), Recipient: b.ID(),
+			Purpose: "referral for AI test-before-invest services", Until: now.AddDate(0, 3, 0)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := sent.Referral.ID
+
+	const narrow = 400
+	adv := c.tab(a)
+	adv.viewport(narrow, 800)
+	adv.open("/login")
+	adv.signIn(a)
+	pages := []string{
+		"/search", "/search?tech=robotics&family=test-before-invest&region=FI193",
+		"/search?region=Jyv&tech=nonsense", // the form with its errors
+		"/hubs/hub-b", "/hubs/hub-a", "/refer?to=hub-b&family=test-before-invest&tech=robotics",
+		"/referrals?dir=out", "/referrals/" + id, "/me", "/reports", "/people", "/tokens",
+	}
+	for _, path := range pages {
+		adv.open(path)
+		if w, what := adv.overflow(narrow); w > narrow {
+			t.Errorf("%s is %d pixels wide at a %d-pixel window: it scrolls sideways; sticking out: %s", path, w, narrow, what)
+		}
+	}
+	// The referral form sent with mistakes, and the sign-in page.
+	adv.open("/refer?to=hub-b")
+	adv.press(button("Send the referral"))
+	if w, what := adv.overflow(narrow); w > narrow {
+		t.Errorf("the referral form with its errors is %d pixels wide: %s", w, what)
+	}
+	visitor := c.tab(b)
+	visitor.viewport(narrow, 800)
+	for _, path := range []string{"/login", "/search?text=robot"} {
+		visitor.open(path)
+		if w, what := visitor.overflow(narrow); w > narrow {
+			t.Errorf("%s (signed out) is %d pixels wide at %d: %s", path, w, narrow, what)
+		}
+	}
+
+	// German, chosen with the switch at the foot of the page, stays chosen.
+	adv.open("/search?tech=robotics&family=test-before-invest")
+	if st := adv.press(`//footer//a[normalize-space()="Deutsch"]`); st != 200 {
+		t.Fatalf("switch to German: status %d", st)
+	}
+	if got := adv.location(); got != "/search?tech=robotics&family=test-before-invest" {
+		t.Errorf("the switch went to %s, want back to the search", got)
+	}
+	if lang := run(adv, "html lang", chromedp.Evaluate[string](`document.documentElement.lang`)); lang != "de" {
+		t.Errorf("<html lang=%q>, want de", lang)
+	}
+	adv.wantText("main h1", "Partner-Hub finden")
+	adv.wantText("header.site nav", "Partner finden", "Vermittlungen", "Mein Hub", "Berichte", "Abmelden")
+	adv.wantText("#result-count", "1 Hub passt.")
+	adv.wantText(`table.hits tbody tr:has(a[href^="/hubs/hub-b"])`, "KMU vermitteln", "erreichbar")
+	if w, what := adv.overflow(narrow); w > narrow {
+		t.Errorf("the German search is %d pixels wide at %d: %s", w, narrow, what)
+	}
+	adv.shot("search-de-narrow")
+	adv.open("/referrals/" + id)
+	if got := adv.text(".page-head .state"); got != "angefragt" && got != "empfangen" { // requested or received, as far as it has gone
+		t.Errorf("the referral's state reads %q, want it in German", got)
+	}
+	adv.open("/me")
+	adv.wantText("main h1", "Mein Hub")
+
+	if p := c.consoleProblems(); len(p) != 0 {
+		t.Errorf("the pages wrote errors to the browser's console:\n%s", strings.Join(p, "\n"))
+	}
 }
