@@ -225,3 +225,37 @@ func TestConsole_searchPages(t *testing.T) {
 		t.Errorf("all on one page does not show both hubs")
 	}
 }
+
+// TestConsole_personLanguage checks that a person who signs in reads the console
+// in the language their operator gave them, over the browser's, until they choose
+// another with the switch.
+func TestConsole_personLanguage(t *testing.T) {
+	t.Parallel()
+	h := nodetest.Start(t, nodetest.Network(t), "hub-1", nil)
+	op := consoletest.NewBrowser(t, h)
+	op.SignIn(h)
+	page := op.Get("/people")
+	p := op.Post("/people", url.Values{"csrf": {page.CSRF(t)}, "name": {"Anna Kowalska"}, "email": {"anna@hub-1.example.eu"},
+		"role": {"advisor"}, "language": {"pl-PL"}})
+	m := signInLink.FindStringSubmatch(p.Body)
+	if p.Status != http.StatusOK || m == nil {
+		t.Fatalf("add a person: %d\n%s", p.Status, p.Body)
+	}
+	code, _ := url.QueryUnescape(m[1])
+	br := consoletest.NewBrowser(t, h)
+	f := br.Get("/login/link?code=" + url.QueryEscape(code)).Form(t, "link")
+	f.Set("password", password)
+	f.Set("password2", password)
+	wantRedirect(t, "set password", br.Post("/login/link", f), "/referrals")
+
+	p = getLang(t, br, "/referrals", "en-GB,en;q=0.9")
+	for _, s := range []string{`<html lang="pl">`, "Skierowania", "Brak otrzymanych skierowań.", `(doradca)`} {
+		if !strings.Contains(p.Text(), s) {
+			t.Errorf("Anna's referrals page lacks %q", s)
+		}
+	}
+	br.Get("/language?lang=de&next=/referrals")
+	if p := getLang(t, br, "/referrals", "en"); !strings.Contains(p.Body, `<html lang="de">`) || !strings.Contains(p.Text(), "Keine Vermittlung erhalten.") {
+		t.Errorf("after choosing German, Anna's page is not German")
+	}
+}
