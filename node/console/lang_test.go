@@ -243,7 +243,7 @@ func TestConsole_personLanguage(t *testing.T) {
 	}
 	code, _ := url.QueryUnescape(m[1])
 	br := consoletest.NewBrowser(t, h)
-	f := br.Get("/login/link?code=" + url.QueryEscape(code)).Form(t, "link")
+	f := br.Get("/login/link?code="+url.QueryEscape(code)).Form(t, "link")
 	f.Set("password", password)
 	f.Set("password2", password)
 	wantRedirect(t, "set password", br.Post("/login/link", f), "/referrals")
