@@ -12,11 +12,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"html"
 	"html/template"
 	"io/fs"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -69,44 +72,55 @@ type Console struct {
 	mux      *http.ServeMux
 }
 
-// consoleTemplates parses the embedded templates once per process: the layout and
-// partials with each page's file, then a copy per language whose functions write in
-// that language.
+// consoleTemplates parses the embedded templates once per process and language:
+// the layout and partials with each page's file. A fixed message, {{t "Search"}},
+// is translated as the template is parsed (staticMessage), so a page pays for
+// translation only where a message has values or depends on the data.
 var consoleTemplates = sync.OnceValues(func() (map[string]map[string]*template.Template, error) {
-	en := webLangs()["en"]
-	base, err := template.New("console").Funcs(webFuncs).Funcs(en.funcs()).ParseFS(consoleTemplateFS, "templates/layout.html")
-	if err != nil {
-		return nil, fmt.Errorf("console layout: %w", err)
-	}
 	files, err := fs.Glob(consoleTemplateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
 	}
-	parsed := map[string]*template.Template{}
+	src := map[string]string{}
 	for _, f := range files {
-		name := strings.TrimSuffix(strings.TrimPrefix(f, "templates/"), ".html")
-		if name == "layout" {
-			continue
-		}
-		t, err := template.Must(base.Clone()).ParseFS(consoleTemplateFS, f)
+		b, err := consoleTemplateFS.ReadFile(f)
 		if err != nil {
-			return nil, fmt.Errorf("console page %s: %w", name, err)
+			return nil, err
 		}
-		parsed[name] = t
+		src[strings.TrimSuffix(strings.TrimPrefix(f, "templates/"), ".html")] = string(b)
 	}
 	out := map[string]map[string]*template.Template{}
 	for code, l := range webLangs() {
+		translate := func(s string) string {
+			return staticMessage.ReplaceAllStringFunc(s, func(m string) string {
+				key, err := strconv.Unquote(staticMessage.FindStringSubmatch(m)[1])
+				if err != nil {
+					return m // left for the parser to report
+				}
+				return html.EscapeString(l.T(key))
+			})
+		}
+		base, err := template.New("console").Funcs(webFuncs).Funcs(l.funcs()).Parse(translate(src["layout"]))
+		if err != nil {
+			return nil, fmt.Errorf("console layout in %s: %w", code, err)
+		}
 		out[code] = map[string]*template.Template{}
-		for name, t := range parsed {
-			lt, err := t.Clone()
+		for name, text := range src {
+			if name == "layout" {
+				continue
+			}
+			t, err := template.Must(base.Clone()).New(name + ".html").Parse(translate(text))
 			if err != nil {
 				return nil, fmt.Errorf("console page %s in %s: %w", name, code, err)
 			}
-			out[code][name] = lt.Funcs(l.funcs())
+			out[code][name] = t
 		}
 	}
 	return out, nil
 })
+
+// staticMessage is a fixed message of a template, {{t "…"}}, alone in its action.
+var staticMessage = regexp.MustCompile(`\{\{t ("(?:[^"\\]|\\.)*")\}\}`)
 
 // consoleCSS is the stylesheet's versioned URL.
 var consoleCSS = sync.OnceValue(func() string {
@@ -383,7 +397,8 @@ var webFuncs = template.FuncMap{
 // funcs are the template helpers that write in language l.
 func (l *webLang) funcs() template.FuncMap {
 	return template.FuncMap{
-		"t":        l.T,
+		"t":        func(key string) string { return l.T(key) }, // not variadic: a call costs no slice
+		"tf":       l.T,
 		"num":      l.Num,
 		"date":     l.Date,
 		"datetime": l.DateTime,

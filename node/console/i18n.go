@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/text/language"
@@ -101,7 +102,16 @@ type webLang struct {
 	consoleLanguage
 	tag language.Tag
 	p   *message.Printer
+
+	// fixed caches the translations of messages without values, which pages show by
+	// the hundred: key -> text. It holds at most webCacheMax, as a template may
+	// translate a value that came from elsewhere (a state, an event).
+	fixed  sync.Map
+	cached atomic.Int32
 }
+
+// webCacheMax bounds webLang.fixed; the console has about 550 messages.
+const webCacheMax = 4096
 
 // webLangs are the console's languages by code, each with its printer, made once.
 var webLangs = sync.OnceValue(func() map[string]*webLang {
@@ -158,7 +168,17 @@ func requestLang(r *http.Request, person string) *webLang {
 // T translates the message key, an English text, and fills in args as fmt would,
 // with numbers written the language's way.
 func (l *webLang) T(key string, args ...any) string {
-	return l.p.Sprintf(key, args...)
+	if len(args) > 0 {
+		return l.p.Sprintf(key, args...)
+	}
+	if s, ok := l.fixed.Load(key); ok {
+		return s.(string)
+	}
+	s := l.p.Sprintf(key)
+	if l.cached.Add(1) <= webCacheMax {
+		l.fixed.Store(key, s)
+	}
+	return s
 }
 
 // Num writes a whole number the language's way: 1,234 or 1.234 or 1 234.

@@ -21,8 +21,9 @@ import (
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
-// templateKey finds the messages templates translate: {{t "…"}} and (t "…").
-var templateKey = regexp.MustCompile(`[{( ]t "((?:[^"\\]|\\.)*)"`)
+// templateKey finds the messages templates translate: {{t "…"}}, (t "…"), and
+// with values {{tf "…" …}}.
+var templateKey = regexp.MustCompile(`[{( ]tf? "((?:[^"\\]|\\.)*)"`)
 
 // catalogKeys returns every message the console translates: those written in the
 // templates and in Go calls of T, and the labels of the vocabulary and the forms,
@@ -152,6 +153,9 @@ func TestCatalog_complete(t *testing.T) {
 			if !ok || strings.TrimSpace(tr) == "" {
 				missing = append(missing, k)
 				continue
+			}
+			if strings.Contains(tr, "{{") || strings.Contains(tr, "}}") {
+				t.Errorf("%s: %q translates %q with a template's braces", l.Code, k, tr)
 			}
 			if got, want := verbs(tr), verbs(k); !slices.Equal(got, want) {
 				t.Errorf("%s: %q translates %q with values %v, want %v", l.Code, k, tr, got, want)
