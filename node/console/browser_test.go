@@ -635,6 +635,15 @@ func TestConsoleBrowser_narrowAndTranslated(t *testing.T) {
 		}
 		adv.axeCheck(path + " at 400 px")
 	}
+	// The smallest phones in use are 360 pixels wide.
+	adv.viewport(360, 800)
+	for _, path := range pages {
+		adv.open(path)
+		if w, what := adv.overflow(360); w > 360 {
+			t.Errorf("%s is %d pixels wide at a 360-pixel window: sticking out: %s", path, w, what)
+		}
+	}
+	adv.viewport(narrow, 800)
 	// The referral form sent with mistakes, and the sign-in page.
 	adv.open("/refer?to=hub-b")
 	adv.press(button("Send the referral"))
