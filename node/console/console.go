@@ -330,8 +330,12 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, v *webView, sta
 		http.Error(w, "no such console page: "+name, http.StatusInternalServerError)
 		return
 	}
+	who := v.actor.Name
+	if v.actor.Kind == node.ActorOperator {
+		who = v.lang.T(who) // "operator", a role rather than a name
+	}
 	p := webPage{Title: title, Nav: nav, Hub: c.n.ID(), HubName: c.n.ID(), SignedIn: v.session != "", CSRF: v.csrf,
-		Who: v.actor.Name, Role: v.actor.Role, Operator: v.actor.Can(api.ScopeAdmin),
+		Who: who, Role: v.actor.Role, Operator: v.actor.Can(api.ScopeAdmin),
 		CSS: c.css, Now: c.n.Now(), Lang: v.lang.Code, Langs: langLinks(v.lang, r.URL.RequestURI()), Data: data}
 	if self, err := c.n.Profile(); err == nil && self.Name != "" {
 		p.HubName = self.Name
@@ -394,6 +398,10 @@ var webFuncs = template.FuncMap{
 	"add":    func(a, b int) int { return a + b },
 }
 
+// webDefaultUnit is the unit of capacity a hub gets when it names none (node's
+// SetCapacity); the console translates it, and shows any other unit as written.
+const webDefaultUnit = "SMEs per month"
+
 // funcs are the template helpers that write in language l.
 func (l *webLang) funcs() template.FuncMap {
 	return template.FuncMap{
@@ -419,6 +427,13 @@ func (l *webLang) funcs() template.FuncMap {
 		"state":    func(s any) string { return l.T(webState(protocol.State(fmt.Sprint(s)))) },
 		"sentence": func(s string) string { return webSentence(l.T(s)) },
 		"lang":     func() string { return l.Code },
+		// unit translates the unit of capacity that a hub gets when it names none.
+		"unit": func(u string) string {
+			if u == webDefaultUnit {
+				return l.T(u)
+			}
+			return u
+		},
 	}
 }
 

@@ -259,3 +259,30 @@ func TestConsole_personLanguage(t *testing.T) {
 		t.Errorf("after choosing German, Anna's page is not German")
 	}
 }
+
+// TestConsole_languagesRender renders the pages of a signed-in operator in every
+// language and checks no message shows escaped twice or in English where a
+// translation exists.
+func TestConsole_languagesRender(t *testing.T) {
+	t.Parallel()
+	a, _, _ := consoleHubs(t)
+	br := consoletest.NewBrowser(t, a)
+	br.SignIn(a)
+	for _, lang := range []string{"en", "de", "fr", "it", "es", "fi", "pl"} {
+		br.Get("/language?lang=" + lang + "&next=/")
+		for _, path := range []string{"/search?tech=robotics&family=test-before-invest", "/hubs/hub-b", "/refer?to=hub-b", "/referrals",
+			"/me", "/reports", "/people", "/tokens", "/search?region=nowhere-at-all"} {
+			p := br.Get(path)
+			if p.Status != http.StatusOK && p.Status != http.StatusBadRequest {
+				t.Errorf("%s %s: status %d", lang, path, p.Status)
+			}
+			if strings.Contains(p.Body, "&amp;#") || strings.Contains(p.Body, "%!") {
+				i := max(strings.Index(p.Body, "&amp;#"), strings.Index(p.Body, "%!"))
+				t.Errorf("%s %s: escaped twice or a value missing near %q", lang, path, p.Body[max(0, i-60):min(len(p.Body), i+40)])
+			}
+			if !strings.Contains(p.Body, `<html lang="`+lang+`">`) {
+				t.Errorf("%s %s: not in %s", lang, path, lang)
+			}
+		}
+	}
+}
