@@ -398,6 +398,43 @@ var webFuncs = template.FuncMap{
 	"add":    func(a, b int) int { return a + b },
 }
 
+// webRules are the rules of field problems that people meet most, from the
+// protocol's checks and the console's own, which the console translates; any other
+// rule shows in English, next to its translated label.
+var webRules = []string{
+	"is required",
+	"must be a plain e-mail address such as info@sme.example.eu",
+	"must be a plain e-mail address such as partners@hub.eu",
+	"must be an absolute http or https URL",
+	"must be after given_at",
+	"must not be in the future",
+	"must be in the future: the consent has ended",
+	"must be a NACE Rev. 2 section (A-U) or division (01-99)",
+	"must not be negative",
+	"is required when any score is given: 0 to 100",
+}
+
+// webRulePrefixes are rules that end with the value that broke them: the rule, and
+// its message with the value as %s.
+var webRulePrefixes = [][2]string{
+	{"must be a whole number, got ", "must be a whole number, got %s"},
+	{"must be a date such as 2026-11-22, got ", "must be a date such as 2026-11-22, got %s"},
+}
+
+// rule translates the rule of a field problem into l when it is one of webRules or
+// webRulePrefixes.
+func (l *webLang) rule(r string) string {
+	if slices.Contains(webRules, r) {
+		return l.T(r)
+	}
+	for _, p := range webRulePrefixes {
+		if rest, ok := strings.CutPrefix(r, p[0]); ok {
+			return l.T(p[1], rest)
+		}
+	}
+	return r
+}
+
 // webDefaultUnit is the unit of capacity a hub gets when it names none (node's
 // SetCapacity); the console translates it, and shows any other unit as written.
 const webDefaultUnit = "SMEs per month"
@@ -427,6 +464,7 @@ func (l *webLang) funcs() template.FuncMap {
 		"state":    func(s any) string { return l.T(webState(protocol.State(fmt.Sprint(s)))) },
 		"sentence": func(s string) string { return webSentence(l.T(s)) },
 		"lang":     func() string { return l.Code },
+		"rule":     l.rule,
 		// unit translates the unit of capacity that a hub gets when it names none.
 		"unit": func(u string) string {
 			if u == webDefaultUnit {

@@ -112,6 +112,10 @@ func catalogKeys(t *testing.T) []string {
 	for _, e := range webEvents {
 		add(string(e))
 	}
+	add(webRules...)
+	for _, p := range webRulePrefixes {
+		add(p[1])
+	}
 	add(api.RoleAdvisor, api.RoleOperator, "an "+api.RoleAdvisor, "an "+api.RoleOperator)
 	add("active", "expired", "revoked", "alive", "failed", "left") // token and peer states
 	return slices.Sorted(maps.Keys(keys))

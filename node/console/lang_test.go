@@ -165,6 +165,24 @@ func TestConsole_referFromSearch(t *testing.T) {
 	if strings.Contains(p.Text(), ">need.region<") || strings.Contains(p.Text(), ">sme.contact_email<") {
 		t.Error("the error summary shows the fields' internal names")
 	}
+	// The same in German: labels, the region's problem and the common rules.
+	de := url.Values{}
+	for k, v := range bad {
+		de[k] = v
+	}
+	de.Set("sme.name", "")
+	br.Get("/language?lang=de&next=/")
+	p = br.Post("/refer", de)
+	for _, s := range []string{
+		`<a href="#f-need-region">Region des KMU</a>: Keine NUTS-Region und kein Ort heißt "Jyvaskyl". Meinten Sie Keski-Suomi (FI193)?`,
+		`<a href="#f-sme-contact-email">E-Mail der Kontaktperson im KMU</a>: muss eine einfache E-Mail-Adresse sein`,
+		`<a href="#f-sme-name">Firmenname des KMU</a>: ist erforderlich`, "Bitte 3 Probleme beheben",
+	} {
+		if !strings.Contains(p.Text(), s) {
+			t.Errorf("the German form sent back lacks %s", s)
+		}
+	}
+	br.Get("/language?lang=en&next=/")
 
 	p = br.Post("/refer", vals)
 	if p.Status != http.StatusSeeOther {
