@@ -12,11 +12,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"html"
 	"html/template"
 	"io/fs"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -62,38 +65,62 @@ func DefaultConfig() Config {
 type Console struct {
 	n        *node.Node
 	cfg      Config
-	pages    map[string]*template.Template // page name -> layout and page, parsed once
+	pages    map[string]map[string]*template.Template // language code -> page name -> layout and page, parsed once
 	sessions *webSessions
 	cop      *http.CrossOriginProtection
 	css      string // URL of the stylesheet, versioned by its hash so it can be cached
 	mux      *http.ServeMux
 }
 
-// consoleTemplates parses the embedded templates once per process: the layout and
-// partials with each page's file.
-var consoleTemplates = sync.OnceValues(func() (map[string]*template.Template, error) {
-	base, err := template.New("console").Funcs(webFuncs).ParseFS(consoleTemplateFS, "templates/layout.html")
-	if err != nil {
-		return nil, fmt.Errorf("console layout: %w", err)
-	}
+// consoleTemplates parses the embedded templates once per process and language:
+// the layout and partials with each page's file. A fixed message, {{t "Search"}},
+// is translated as the template is parsed (staticMessage), so a page pays for
+// translation only where a message has values or depends on the data.
+var consoleTemplates = sync.OnceValues(func() (map[string]map[string]*template.Template, error) {
 	files, err := fs.Glob(consoleTemplateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
 	}
-	pages := map[string]*template.Template{}
+	src := map[string]string{}
 	for _, f := range files {
-		name := strings.TrimSuffix(strings.TrimPrefix(f, "templates/"), ".html")
-		if name == "layout" {
-			continue
-		}
-		t, err := template.Must(base.Clone()).ParseFS(consoleTemplateFS, f)
+		b, err := consoleTemplateFS.ReadFile(f)
 		if err != nil {
-			return nil, fmt.Errorf("console page %s: %w", name, err)
+			return nil, err
 		}
-		pages[name] = t
+		src[strings.TrimSuffix(strings.TrimPrefix(f, "templates/"), ".html")] = string(b)
 	}
-	return pages, nil
+	out := map[string]map[string]*template.Template{}
+	for code, l := range webLangs() {
+		translate := func(s string) string {
+			return staticMessage.ReplaceAllStringFunc(s, func(m string) string {
+				key, err := strconv.Unquote(staticMessage.FindStringSubmatch(m)[1])
+				if err != nil {
+					return m // left for the parser to report
+				}
+				return html.EscapeString(l.T(key))
+			})
+		}
+		base, err := template.New("console").Funcs(webFuncs).Funcs(l.funcs()).Parse(translate(src["layout"]))
+		if err != nil {
+			return nil, fmt.Errorf("console layout in %s: %w", code, err)
+		}
+		out[code] = map[string]*template.Template{}
+		for name, text := range src {
+			if name == "layout" {
+				continue
+			}
+			t, err := template.Must(base.Clone()).New(name + ".html").Parse(translate(text))
+			if err != nil {
+				return nil, fmt.Errorf("console page %s in %s: %w", name, code, err)
+			}
+			out[code][name] = t
+		}
+	}
+	return out, nil
 })
+
+// staticMessage is a fixed message of a template, {{t "…"}}, alone in its action.
+var staticMessage = regexp.MustCompile(`\{\{t ("(?:[^"\\]|\\.)*")\}\}`)
 
 // consoleCSS is the stylesheet's versioned URL.
 var consoleCSS = sync.OnceValue(func() string {
@@ -145,6 +172,7 @@ func (c *Console) routes(mux router) {
 	}))
 	mux.Handle("GET /static/", c.static())
 	mux.Handle("GET /favicon.ico", c.favicon())
+	mux.Handle("GET /language", c.handle(webOpen, c.setLanguage))
 	mux.Handle("GET /login", c.handle(webOpen, c.loginPage))
 	mux.Handle("POST /login", c.handle(webOpen, c.login))
 	mux.Handle("POST /logout", c.handle(webOpen, c.logout))
@@ -178,6 +206,7 @@ type webView struct {
 	session string     // the session cookie's value when it names a live session, else ""
 	csrf    string     // the CSRF token of the session
 	actor   node.Actor // who the session signs in
+	lang    *webLang   // the language to answer in
 }
 
 // consoleHandler serves one console page.
@@ -193,10 +222,13 @@ func (c *Console) handle(a webAccess, h consoleHandler) http.Handler {
 		if s, a, ok := c.session(r); ok {
 			v.session, v.csrf, v.actor = s, c.sessions.csrf(s), a
 		}
+		v.lang = requestLang(r, v.actor.Language)
+		w.Header().Set("Content-Language", v.lang.Code)
+		w.Header().Add("Vary", "Accept-Language, Cookie")
 		post := r.Method == http.MethodPost
 		if post {
 			if err := c.cop.Check(r); err != nil {
-				c.fail(w, r, v, http.StatusForbidden, "Refused: this form was sent from another site.")
+				c.fail(w, r, v, http.StatusForbidden, v.lang.T("Refused: this form was sent from another site."))
 				return
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, consoleMaxForm)
@@ -208,26 +240,26 @@ func (c *Console) handle(a webAccess, h consoleHandler) http.Handler {
 				if errors.As(err, &mbe) {
 					status = http.StatusRequestEntityTooLarge
 				}
-				c.fail(w, r, v, status, "The form could not be read: "+err.Error())
+				c.fail(w, r, v, status, v.lang.T("The form could not be read: %s", err.Error()))
 				return
 			}
 		}
 		if a == webSignedIn || a == webOperator || (a == webDirectory && !c.cfg.Public) {
 			if v.session == "" {
 				if post {
-					c.fail(w, r, v, http.StatusForbidden, "Your session has ended: sign in again, then send the form again.")
+					c.fail(w, r, v, http.StatusForbidden, v.lang.T("Your session has ended: sign in again, then send the form again."))
 					return
 				}
 				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
 			if post && !c.sessions.checkCSRF(v.session, r.PostForm.Get("csrf")) {
-				c.fail(w, r, v, http.StatusForbidden, "Refused: the form's security token is missing or out of date. Reload the page and try again.")
+				c.fail(w, r, v, http.StatusForbidden, v.lang.T("Refused: the form's security token is missing or out of date. Reload the page and try again."))
 				return
 			}
 			if a == webOperator && !v.actor.Can(api.ScopeAdmin) {
-				c.fail(w, r, v, http.StatusForbidden, "Refused: this is for the hub's operators. You are signed in as "+v.actor.Name+", an "+v.actor.Role+
-					": advisors search, refer, act on referrals and read reports, but do not change the hub's profile, capacity, people or tokens.")
+				c.fail(w, r, v, http.StatusForbidden, v.lang.T("Refused: this is for the hub's operators. You are signed in as %s, %s: advisors search, refer, act on referrals and read reports, but do not change the hub's profile, capacity, people or tokens.",
+					v.actor.Name, v.lang.T("an "+v.actor.Role)))
 				return
 			}
 		}
@@ -285,20 +317,26 @@ type webPage struct {
 	CSRF     string
 	CSS      string
 	Now      time.Time
+	Lang     string        // the page's language code, for <html lang>
+	Langs    []webLangLink // the language switch
 	Data     any
 }
 
 // render executes the page into a buffer first, so that a template error gives a
 // clean 500 rather than half a page.
 func (c *Console) render(w http.ResponseWriter, r *http.Request, v *webView, status int, name, title, nav string, data any) {
-	t, ok := c.pages[name]
+	t, ok := c.pages[v.lang.Code][name]
 	if !ok {
 		http.Error(w, "no such console page: "+name, http.StatusInternalServerError)
 		return
 	}
+	who := v.actor.Name
+	if v.actor.Kind == node.ActorOperator {
+		who = v.lang.T(who) // "operator", a role rather than a name
+	}
 	p := webPage{Title: title, Nav: nav, Hub: c.n.ID(), HubName: c.n.ID(), SignedIn: v.session != "", CSRF: v.csrf,
-		Who: v.actor.Name, Role: v.actor.Role, Operator: v.actor.Can(api.ScopeAdmin),
-		CSS: c.css, Now: c.n.Now(), Data: data}
+		Who: who, Role: v.actor.Role, Operator: v.actor.Can(api.ScopeAdmin),
+		CSS: c.css, Now: c.n.Now(), Lang: v.lang.Code, Langs: langLinks(v.lang, r.URL.RequestURI()), Data: data}
 	if self, err := c.n.Profile(); err == nil && self.Name != "" {
 		p.HubName = self.Name
 	}
@@ -328,42 +366,26 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, v *webView, statu
 	mp := webMessage{Heading: http.StatusText(status), Message: msg}
 	switch status {
 	case http.StatusForbidden:
-		mp.Heading = "Not allowed"
+		mp.Heading = v.lang.T("Not allowed")
 		if v.session == "" {
-			mp.Link, mp.LinkText = "/login", "Sign in"
+			mp.Link, mp.LinkText = "/login", v.lang.T("Sign in")
 		}
 	case http.StatusNotFound:
-		mp.Heading = "Not found"
-		mp.Link, mp.LinkText = "/search", "Find a partner"
+		mp.Heading = v.lang.T("Not found")
+		mp.Link, mp.LinkText = "/search", v.lang.T("Find a partner")
 	}
 	c.render(w, r, v, status, "message", mp.Heading, "", mp)
 }
 
-// webFuncs are the helpers the templates use.
+// webFuncs are the helpers the templates use that do not depend on the language;
+// webLang.funcs adds those that do.
 var webFuncs = template.FuncMap{
-	"levels":   webLevel,
-	"tech":     webTech,
-	"family":   webFamily,
-	"sector":   webSector,
-	"region":   webRegion,
-	"country":  webCountry,
-	"language": webLanguage,
-	"category": webCategory,
-	"hubtype":  webHubType,
-	"code":     webCode,
-	"state":    func(s protocol.State) string { return strings.ReplaceAll(string(s), "-", " ") },
-	"date":     func(t time.Time) string { return webTime(t, "2 Jan 2006") },
-	"datetime": func(t time.Time) string { return webTime(t, "2 Jan 2006 15:04 UTC") },
-	"iso":      func(t time.Time) string { return webTime(t, time.RFC3339) },
-	"rel":      webRel,
-	"reach": func(now time.Time, reachable bool, lastSeen time.Time) webReach {
-		return webReach{Reachable: reachable, LastSeen: lastSeen, Ago: webRel(now, lastSeen)}
-	},
-	"score":    func(f float64) string { return fmt.Sprintf("%.1f", f) },
-	"fid":      webFieldID,
-	"join":     strings.Join,
-	"strings":  func(xs ...string) []string { return xs },
-	"sentence": webSentence,
+	"levels":  webLevel,
+	"region":  webRegion,
+	"iso":     func(t time.Time) string { return webTime(t, time.RFC3339) },
+	"fid":     webFieldID,
+	"join":    strings.Join,
+	"strings": func(xs ...string) []string { return xs },
 	"counts": func(head string, code bool, rows []webCount) webCounts {
 		return webCounts{Head: head, Code: code, Rows: rows}
 	},
@@ -373,6 +395,84 @@ var webFuncs = template.FuncMap{
 	"deref":  func(p *int) int { return *p },
 	"stale":  func(h api.Hit, fam protocol.Family) bool { return fam != "" && slices.Contains(h.StaleCapacity, fam) },
 	"fderef": func(p *float64) float64 { return *p },
+	"add":    func(a, b int) int { return a + b },
+}
+
+// webRules are the rules of field problems that people meet most, from the
+// protocol's checks and the console's own, which the console translates; any other
+// rule shows in English, next to its translated label.
+var webRules = []string{
+	"is required",
+	"must be a plain e-mail address such as info@sme.example.eu",
+	"must be a plain e-mail address such as partners@hub.eu",
+	"must be an absolute http or https URL",
+	"must be after given_at",
+	"must not be in the future",
+	"must be in the future: the consent has ended",
+	"must be a NACE Rev. 2 section (A-U) or division (01-99)",
+	"must not be negative",
+	"is required when any score is given: 0 to 100",
+}
+
+// webRulePrefixes are rules that end with the value that broke them: the rule, and
+// its message with the value as %s.
+var webRulePrefixes = [][2]string{
+	{"must be a whole number, got ", "must be a whole number, got %s"},
+	{"must be a date such as 2026-11-22, got ", "must be a date such as 2026-11-22, got %s"},
+}
+
+// rule translates the rule of a field problem into l when it is one of webRules or
+// webRulePrefixes.
+func (l *webLang) rule(r string) string {
+	if slices.Contains(webRules, r) {
+		return l.T(r)
+	}
+	for _, p := range webRulePrefixes {
+		if rest, ok := strings.CutPrefix(r, p[0]); ok {
+			return l.T(p[1], rest)
+		}
+	}
+	return r
+}
+
+// webDefaultUnit is the unit of capacity a hub gets when it names none (node's
+// SetCapacity); the console translates it, and shows any other unit as written.
+const webDefaultUnit = "SMEs per month"
+
+// funcs are the template helpers that write in language l.
+func (l *webLang) funcs() template.FuncMap {
+	return template.FuncMap{
+		"t":        func(key string) string { return l.T(key) }, // not variadic: a call costs no slice
+		"tf":       l.T,
+		"num":      l.Num,
+		"date":     l.Date,
+		"datetime": l.DateTime,
+		"rel":      l.Rel,
+		"reach": func(now time.Time, reachable bool, lastSeen time.Time) webReach {
+			return webReach{Reachable: reachable, LastSeen: lastSeen, Ago: l.Rel(now, lastSeen)}
+		},
+		"score":    func(f float64) string { return l.p.Sprintf("%.1f", f) },
+		"tech":     func(slug string) string { return l.T(webTech(slug)) },
+		"service":  func(slug string) string { return l.T(webService(slug)) },
+		"family":   func(f protocol.Family) string { return l.T(webFamily(f)) },
+		"sector":   webSector,
+		"country":  l.Country,
+		"language": l.Language,
+		"category": func(c protocol.Category) string { return l.T(webCategory(c)) },
+		"hubtype":  func(t protocol.HubType) string { return l.T(webHubType(t)) },
+		"code":     func(code string) string { return l.T(webCode(code)) },
+		"state":    func(s any) string { return l.T(webState(protocol.State(fmt.Sprint(s)))) },
+		"sentence": func(s string) string { return webSentence(l.T(s)) },
+		"lang":     func() string { return l.Code },
+		"rule":     l.rule,
+		// unit translates the unit of capacity that a hub gets when it names none.
+		"unit": func(u string) string {
+			if u == webDefaultUnit {
+				return l.T(u)
+			}
+			return u
+		},
+	}
 }
 
 func webTime(t time.Time, layout string) string {
@@ -403,33 +503,6 @@ type webReach struct {
 	Ago       string
 }
 
-// webRel says how long ago, or in how long, t is from now: "3 h ago", "in 2 d".
-func webRel(now, t time.Time) string {
-	if t.IsZero() {
-		return "never"
-	}
-	d := now.Sub(t)
-	future := d < 0
-	if future {
-		d = -d
-	}
-	var s string
-	switch {
-	case d < time.Minute:
-		return "just now"
-	case d < time.Hour:
-		s = fmt.Sprintf("%d min", int(d.Minutes()))
-	case d < 48*time.Hour:
-		s = fmt.Sprintf("%d h", int(d.Hours()))
-	default:
-		s = fmt.Sprintf("%d d", int(d.Hours()/24))
-	}
-	if future {
-		return "in " + s
-	}
-	return s + " ago"
-}
-
 // webLevel draws a specialisation level 1-5 as filled and empty dots.
 func webLevel(l int) string {
 	l = min(max(l, 0), protocol.MaxLevel)
@@ -441,6 +514,35 @@ func webTech(slug string) string {
 		return t.Label
 	}
 	return slug
+}
+
+func webService(slug string) string {
+	if s, ok := protocol.ServiceBySlug(slug); ok {
+		return s.Label
+	}
+	return slug
+}
+
+// webStates name the states of a referral for people. A referral the receiver
+// declined is rejected on the wire, and declined to people (docs/referrals.md).
+var webStates = map[protocol.State]string{
+	protocol.StateRejected:   "declined",
+	protocol.StateInProgress: "in progress",
+	protocol.StateOnHold:     "on hold",
+}
+
+// webEvents are the events a referral's history shows, each translated by its
+// name.
+var webEvents = []protocol.Event{protocol.EventSend, protocol.EventReceive, protocol.EventAccept, protocol.EventDecline,
+	protocol.EventHold, protocol.EventAnswer, protocol.EventStart, protocol.EventComplete, protocol.EventFail,
+	protocol.EventCancel, protocol.EventExpire}
+
+// webState names a referral's state for people.
+func webState(s protocol.State) string {
+	if l, ok := webStates[s]; ok {
+		return l
+	}
+	return string(s)
 }
 
 func webFamily(f protocol.Family) string {

@@ -73,7 +73,7 @@ func TestConsole_search(t *testing.T) {
 	if p.Status != http.StatusOK {
 		t.Fatalf("search: status %d\n%s", p.Status, p.Body)
 	}
-	ib, ic := strings.Index(p.Body, `href="/hubs/hub-b"`), strings.Index(p.Body, `href="/hubs/hub-c"`)
+	ib, ic := strings.Index(p.Body, `href="/hubs/hub-b?`), strings.Index(p.Body, `href="/hubs/hub-c?`)
 	if ib < 0 || ic < 0 || ib > ic {
 		t.Errorf("hub-b at %d and hub-c at %d in the results, want hub-b first", ib, ic)
 	}
@@ -94,7 +94,8 @@ func TestConsole_search(t *testing.T) {
 		t.Fatalf("bad search: status %d, want 400", p.Status)
 	}
 	for _, s := range []string{
-		`<ul class="field-errors" id="e-region"><li><span class="vh">Error: </span>"XX999" is not a NUTS 2021 region code such as FI1C1 or DE21</li></ul>`,
+		`<ul class="field-errors" id="e-region"><li><span class="vh">Error: </span>No NUTS region or town is called "XX999". Type a NUTS code such as FI193, or the name of a region or a town.</li></ul>`,
+		`<a href="#f-region">Region of the SME</a>`,
 		`id="e-min-capacity"`, `must be a whole number, got "lots"`,
 		`value="XX999"`, `value="vision lab"`, `value="lots"`, `value="robotics" checked`,
 		`aria-describedby="h-region e-region" aria-invalid="true"`,
@@ -103,7 +104,7 @@ func TestConsole_search(t *testing.T) {
 			t.Errorf("bad search page lacks %s", s)
 		}
 	}
-	if strings.Contains(p.Body, `href="/hubs/hub-b"`) {
+	if strings.Contains(p.Body, `href="/hubs/hub-b`) {
 		t.Error("a bad search shows results")
 	}
 	if strings.Contains(p.Body, `id="e-country"`) {
@@ -281,13 +282,13 @@ func TestConsole_referral(t *testing.T) {
 		t.Fatalf("bad referral: status %d, want 400\n%s", p.Status, p.Body)
 	}
 	for _, s := range []string{
-		`id="e-need-region"><li><span class="vh">Error: </span>must be a NUTS 2021 code of level 3, such as FI1C1, got level 2</li>`,
+		`id="e-need-region"><li><span class="vh">Error: </span>Etelä-Suomi (FI1C) is a NUTS 2 region; the SME's region must be a NUTS 3 region. Choose one of: Varsinais-Suomi (FI1C1), Kanta-Häme (FI1C2), Päijät-Häme (FI1C3), Kymenlaakso (FI1C4), Etelä-Karjala (FI1C5).</li>`,
 		`id="e-sme-contact-email"><li><span class="vh">Error: </span>must be a plain e-mail address`,
 		`id="e-sme-name"><li><span class="vh">Error: </span>is required`,
 		`id="e-consent-until"><li><span class="vh">Error: </span>must be a date such as 2026-11-22, got "next spring"`,
 		`id="e-need-maturity-readiness"><li><span class="vh">Error: </span>is required when any score is given`,
 		`value="FI1C"`, `value="aino at leipomo"`, `value="next spring"`, "Wants to test machine vision",
-		`<a href="#f-need-region">need.region</a>`,
+		`<a href="#f-need-region">Region of the SME</a>`, `<a href="#f-sme-contact-email">SME contact e-mail</a>`,
 	} {
 		if !strings.Contains(p.Text(), s) {
 			t.Errorf("bad referral page lacks %s", s)

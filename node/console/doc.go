@@ -17,13 +17,23 @@
 // security headers and rendering; session.go signs people in and guards forms;
 // pages.go (search, hub pages, the hub's own page, reports), profile.go (the profile
 // form) and referrals.go are the pages; form.go holds the forms' values and field
-// errors.
+// errors; places.go reads the region boxes (a NUTS code, a region's or a town's
+// name).
+//
+// # Languages
+//
+// i18n.go picks each request's language (the switch's cookie, the person's
+// language, Accept-Language, English) and holds the message catalogue: messages
+// are keyed by their English text, translations/<code>.json translate them, and
+// TestCatalog_complete fails when a language misses one. Templates write
+// {{t "Text"}} for a fixed message, translated as the template is parsed, and
+// {{tf "Text %s" value}} for one with values; Go code calls webLang.T.
 //
 // # Concurrency
 //
 // A [Console] is safe for concurrent use: everything but its sessions is set by
 // [New] and read-only after, and the sessions lock themselves. The templates are
-// parsed once per process.
+// parsed once per process and language.
 //
 // # Caveats
 //

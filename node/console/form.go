@@ -19,6 +19,7 @@ type webForm struct {
 	Values url.Values
 	errs   map[string][]string   // form field -> rules it breaks
 	order  []string              // the fields in the order the page shows them
+	labels map[string]string     // form field -> its label on the page, in English
 	Other  []protocol.FieldError // problems of no field in the form
 }
 
@@ -33,6 +34,43 @@ func newWebForm(v url.Values) *webForm {
 func (f *webForm) inOrder(names []string) *webForm {
 	f.order = names
 	return f
+}
+
+// labelled sets the labels of the fields, which the error summary shows.
+func (f *webForm) labelled(labels map[string]string) *webForm {
+	f.labels = labels
+	return f
+}
+
+// Label returns the label of the field as the page shows it, in English (the
+// template translates it), or the field's name when the form has no label for it.
+func (f *webForm) Label(name string) string {
+	if l, ok := f.labels[name]; ok {
+		return l
+	}
+	if l, ok := webFieldLabels[name]; ok {
+		return l
+	}
+	if slug, ok := strings.CutPrefix(name, "technologies."); ok {
+		return webTech(slug)
+	}
+	if slug, ok := strings.CutPrefix(name, "services."); ok {
+		return webService(slug)
+	}
+	return name
+}
+
+// webFieldLabels are the labels of fields that mean the same on every form.
+var webFieldLabels = map[string]string{
+	"reason":    "Reason",
+	"outcome":   "Outcome",
+	"note":      "Note",
+	"from":      "From",
+	"to":        "Before",
+	"(query)":   "The search's address",
+	"available": "Free places now",
+	"maximum":   "Maximum",
+	"unit":      "Unit",
 }
 
 // Get returns the field's first value.
@@ -102,17 +140,18 @@ func (f *webForm) Summary() []webProblem {
 	slices.SortStableFunc(names, func(a, b string) int { return rank(a) - rank(b) })
 	for _, name := range names {
 		for _, rule := range f.errs[name] {
-			out = append(out, webProblem{Field: name, Link: "#" + webFieldID(name), Rule: rule})
+			out = append(out, webProblem{Field: name, Label: f.Label(name), Link: "#" + webFieldID(name), Rule: rule})
 		}
 	}
 	for _, p := range f.Other {
-		out = append(out, webProblem{Field: p.Field, Rule: p.Rule})
+		out = append(out, webProblem{Field: p.Field, Label: f.Label(p.Field), Rule: p.Rule})
 	}
 	return out
 }
 
 type webProblem struct {
-	Field string
+	Field string // the field's name in the form
+	Label string // its label on the page, in English
 	Link  string // "" when the problem has no field on the page
 	Rule  string
 }

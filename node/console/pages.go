@@ -21,56 +21,111 @@ import (
 
 // webSearch is the data of the search page.
 type webSearch struct {
-	Form   *webForm
-	Vocab  *webVocabulary
-	Live   bool
-	Empty  bool // no criteria: the whole directory, best first
-	Result *api.SearchResult
-	Error  string // a failure that is not the user's
+	Form    *webForm
+	Vocab   *webVocabulary
+	Live    bool
+	Empty   bool // no criteria: the whole directory, best first
+	Result  *api.SearchResult
+	Error   string   // a failure that is not the user's
+	Place   string   // the town or region name the region box named, resolved to the code in Form
+	Regions []string // the region box's suggestions: this hub's country's NUTS 3 regions
+
+	// Paging: the page shows Hits, results From to To of Shown, the most that a
+	// search pages through (Total, up to protocol.MaxQueryLimit).
+	Hits            []api.Hit
+	From, To, Shown int
+	Page, Pages     int
+	All             bool // every result on one page
+	PageURL         []webPageLink
+	Prev, Next      string // URLs of the pages around this one; "" at the ends
+	AllURL          string // URL of every result on one page; "" when they fit on one
+	ReferQuery      string // what a referral takes from the search: ?family=…&tech=…
+}
+
+// webPageLink is one link of the pager.
+type webPageLink struct {
+	N       int
+	URL     string
+	Current bool
 }
 
 // search is GET /search: the form, filled from the URL, and its results. The
-// parameters are those of GET /v1/search, plus live=1 for a live query.
+// parameters are those of GET /v1/search, plus live=1 for a live query, page=N for
+// the Nth page of limit results (20 by default), and all=1 for every result on one
+// page.
 func (c *Console) search(w http.ResponseWriter, r *http.Request, v *webView) {
 	vals, err := queryOf(r)
 	if err != nil {
-		d := &webSearch{Form: newWebForm(url.Values{}).inOrder(searchFormOrder), Vocab: webVocab()}
+		d := &webSearch{Form: newWebForm(url.Values{}).inOrder(searchFormOrder).labelled(searchLabels), Vocab: webVocab()}
 		d.Form.addError(err, searchField)
-		c.render(w, r, v, http.StatusBadRequest, "search", "Find a partner", "search", d)
+		c.render(w, r, v, http.StatusBadRequest, "search", v.lang.T("Find a partner"), "search", d)
 		return
 	}
 	live := vals.Get("live") == "1"
 	q := url.Values{}
 	for k, vs := range vals {
-		if k == "live" {
+		if k == "live" || k == "page" || k == "all" {
 			continue
 		}
 		q[k] = vs
 	}
-	// Codes typed by hand in lower case are meant in upper case.
-	for _, k := range []string{"region", "country"} {
-		if s := q.Get(k); s != "" {
-			q.Set(k, strings.ToUpper(strings.TrimSpace(s)))
+	// Codes typed by hand in lower case are meant in upper case; a region may be
+	// named rather than coded.
+	if s := q.Get("country"); s != "" {
+		q.Set("country", strings.ToUpper(strings.TrimSpace(s)))
+	}
+	d := &webSearch{Form: newWebForm(q).inOrder(searchFormOrder).labelled(searchLabels), Vocab: webVocab(), Live: live,
+		Empty: len(q) == 0, Regions: c.regionChoices()}
+	var regionErr string
+	if s := strings.TrimSpace(q.Get("region")); s != "" {
+		code, problem := regionProblem(v.lang, s, false)
+		if problem != "" {
+			regionErr = problem
+			q.Del("region") // checked on its own: the rest of the query still runs
+		} else {
+			if a := resolveRegion(s); a.Place != nil {
+				d.Place = strings.TrimSpace(s)
+			}
+			q.Set("region", code)
 		}
 	}
-	d := &webSearch{Form: newWebForm(q).inOrder(searchFormOrder), Vocab: webVocab(), Live: live, Empty: len(q) == 0}
+	size, _ := strconv.Atoi(q.Get("limit"))
+	if size <= 0 || size > protocol.MaxQueryLimit {
+		size = protocol.DefaultQueryLimit
+	}
+	page, _ := strconv.Atoi(vals.Get("page"))
+	page = max(page, 1)
+	d.All = vals.Get("all") == "1"
+	// The node ranks the best of the whole directory; a page is a slice of them.
+	ask := url.Values{}
+	for k, vs := range q {
+		ask[k] = vs
+	}
+	if n, err := strconv.Atoi(q.Get("limit")); q.Get("limit") == "" || (err == nil && n > 0 && n <= protocol.MaxQueryLimit) {
+		// A limit out of range is left for ParseSearch to report.
+		if d.All {
+			ask.Set("limit", strconv.Itoa(protocol.MaxQueryLimit))
+		} else {
+			ask.Set("limit", strconv.Itoa(min(page*size, protocol.MaxQueryLimit)))
+		}
+	}
 	status := http.StatusOK
-	query, err := node.ParseSearch(q)
+	query, err := node.ParseSearch(ask)
 	if err != nil {
 		// Report the rest of the query's problems with those of the parameters.
 		d.Form.addError(err, searchField)
 		query.Normalize()
 		d.Form.addError(query.Validate(), searchField)
 		status = http.StatusBadRequest
-	} else {
+	} else if regionErr == "" {
 		var res api.SearchResult
 		if live && v.session == "" {
 			// A visitor's live query makes every hub answer: limited per address.
 			if wait := c.n.TakeLiveQuery(r.RemoteAddr); wait > 0 {
 				secs := int(math.Ceil(wait.Seconds()))
 				w.Header().Set("Retry-After", strconv.Itoa(secs))
-				d.Error = fmt.Sprintf("Too many live searches from your address: wait %d seconds, or search the directory without asking the hubs.", secs)
-				c.render(w, r, v, http.StatusTooManyRequests, "search", "Find a partner", "search", d)
+				d.Error = v.lang.T("Too many live searches from your address: wait %d seconds, or search the directory without asking the hubs.", secs)
+				c.render(w, r, v, http.StatusTooManyRequests, "search", v.lang.T("Find a partner"), "search", d)
 				return
 			}
 		}
@@ -82,17 +137,120 @@ func (c *Console) search(w http.ResponseWriter, r *http.Request, v *webView) {
 		switch {
 		case err == nil:
 			d.Result = &res
+			d.page(vals, res, page, size)
 		case d.Form.addError(err, searchField):
 			status = http.StatusBadRequest
 		default:
 			status, d.Error = http.StatusInternalServerError, err.Error()
 		}
 	}
+	if regionErr != "" {
+		q.Set("region", vals.Get("region")) // show what was typed
+		d.Form.add(protocol.FieldError{Field: "region", Rule: regionErr}, searchField)
+		status = http.StatusBadRequest
+	}
 	if q.Get("country") == "" {
 		// The country was taken from a region, whose own problem says it all.
 		delete(d.Form.errs, "country")
 	}
-	c.render(w, r, v, status, "search", "Find a partner", "search", d)
+	d.ReferQuery = referQuery(q)
+	c.render(w, r, v, status, "search", v.lang.T("Find a partner"), "search", d)
+}
+
+// page cuts the results of res to the page asked for and makes the pager's links.
+func (d *webSearch) page(vals url.Values, res api.SearchResult, page, size int) {
+	d.Shown = min(res.Total, protocol.MaxQueryLimit)
+	link := func(set func(url.Values)) string {
+		u := url.Values{}
+		for k, vs := range vals {
+			if k != "page" && k != "all" {
+				u[k] = vs
+			}
+		}
+		set(u)
+		return "/search?" + u.Encode()
+	}
+	if d.All {
+		d.Hits, d.From, d.To = res.Hits, 1, len(res.Hits)
+		if len(res.Hits) > size {
+			d.Prev = link(func(url.Values) {}) // back to pages
+		}
+		return
+	}
+	d.Pages = max(1, (d.Shown+size-1)/size)
+	d.Page = min(page, d.Pages)
+	start := min((d.Page-1)*size, len(res.Hits))
+	end := min(start+size, len(res.Hits))
+	d.Hits, d.From, d.To = res.Hits[start:end], start+1, end
+	if d.Pages > 1 {
+		for n := 1; n <= d.Pages; n++ {
+			d.PageURL = append(d.PageURL, webPageLink{N: n, Current: n == d.Page,
+				URL: link(func(u url.Values) { u.Set("page", strconv.Itoa(n)) })})
+		}
+		if d.Page > 1 {
+			d.Prev = d.PageURL[d.Page-2].URL
+		}
+		if d.Page < d.Pages {
+			d.Next = d.PageURL[d.Page].URL
+		}
+		d.AllURL = link(func(u url.Values) { u.Set("all", "1") })
+	}
+}
+
+// referQuery is what a referral form takes from a search: the service family,
+// the technologies, the sector, the customer category and a NUTS 3 region, as the
+// query of /refer (and of a hub page, which passes it on).
+func referQuery(q url.Values) string {
+	out := url.Values{}
+	for _, k := range []string{"family", "sector", "category"} {
+		if s := strings.TrimSpace(q.Get(k)); s != "" {
+			out.Set(k, s)
+		}
+	}
+	for _, t := range q["tech"] {
+		for part := range strings.SplitSeq(t, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				out.Add("tech", part)
+			}
+		}
+	}
+	if reg, ok := protocol.RegionByCode(q.Get("region")); ok && reg.Level == 3 {
+		out.Set("region", reg.Code)
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return out.Encode()
+}
+
+// HubURL is the page of hub id, with what the search gives a referral.
+func (d *webSearch) HubURL(id string) string {
+	if d.ReferQuery == "" {
+		return "/hubs/" + url.PathEscape(id)
+	}
+	return "/hubs/" + url.PathEscape(id) + "?" + d.ReferQuery
+}
+
+// ReferURL is the referral form to hub id, filled in from the search.
+func (d *webSearch) ReferURL(id string) string { return referURL(id, d.ReferQuery) }
+
+// referURL is the referral form to hub id, with the query referQuery made.
+func referURL(id, query string) string {
+	u := "/refer?to=" + url.QueryEscape(id)
+	if query != "" {
+		u += "&" + query
+	}
+	return u
+}
+
+// regionChoices are this hub's country's NUTS 3 regions, for the region boxes'
+// suggestions: most SMEs an advisor refers are in the hub's own country.
+func (c *Console) regionChoices() []string {
+	p, err := c.n.Profile()
+	if err != nil || p.Country == "" {
+		return nil
+	}
+	return regionChoices(p.Country)
 }
 
 // queryOf returns the request's URL parameters, or a *protocol.ValidationError when
@@ -110,6 +268,14 @@ func queryOf(r *http.Request) (url.Values, error) {
 // parameters of GET /v1/search.
 var searchFormOrder = []string{"text", "tech", "family", "service", "sector", "country", "region", "reach", "lang",
 	"category", "min_capacity", "type", "limit"}
+
+// searchLabels are the search form's labels, for the error summary.
+var searchLabels = map[string]string{
+	"text": "Words", "tech": "Technologies", "family": "Service family", "service": "Services",
+	"sector": "Sector of the SME", "country": "Country of the SME", "region": "Region of the SME",
+	"reach": "How far may the partner be?", "lang": "Languages the SME works in", "category": "Customer category",
+	"min_capacity": "Free places needed", "type": "Hub types", "limit": "Results per page",
+}
 
 // searchField names the form field of a query's problem: "technologies.0" is the
 // tech field.
@@ -141,6 +307,7 @@ type webHub struct {
 	Sectors   []webLevelRow
 	Capacity  []webCapacityRow
 	CanRefer  bool
+	ReferURL  string // the referral form, with what the search that led here gives it
 
 	// Guesses: what was inferred about the hub and counts in search, with its source.
 	GuessedRegions   []webGuess // when the hub declared no regions
@@ -173,7 +340,7 @@ type webCapacityRow struct {
 func (c *Console) hub(w http.ResponseWriter, r *http.Request, v *webView) {
 	h, err := c.n.Hub(r.PathValue("id"))
 	if errors.Is(err, protocol.ErrNotFound) {
-		c.fail(w, r, v, http.StatusNotFound, "This hub's directory has no hub "+r.PathValue("id")+".")
+		c.fail(w, r, v, http.StatusNotFound, v.lang.T("This hub's directory has no hub %s.", r.PathValue("id")))
 		return
 	}
 	if err != nil {
@@ -181,7 +348,7 @@ func (c *Console) hub(w http.ResponseWriter, r *http.Request, v *webView) {
 		return
 	}
 	p := h.Profile
-	d := &webHub{Hub: h, CanRefer: !h.Self, Capacity: capacityRows(p.Capacity)}
+	d := &webHub{Hub: h, CanRefer: !h.Self, Capacity: capacityRows(p.Capacity), ReferURL: referURL(h.ID, referQuery(r.URL.Query()))}
 	for _, code := range p.Regions {
 		reg, ok := protocol.RegionByCode(code)
 		if !ok {
@@ -282,12 +449,12 @@ func (c *Console) renderMe(w http.ResponseWriter, r *http.Request, v *webView, s
 	d := &webMe{Self: self, NoProfile: self.Profile == nil, Peers: c.n.Peers(), Error: sent.msg, Vocab: webVocab(),
 		Profile: sent.profile}
 	if d.Profile == nil {
-		d.Profile = newWebForm(profileValues(self.Profile)).inOrder(profileFormOrder)
+		d.Profile = newWebForm(profileValues(self.Profile)).inOrder(profileFormOrder).labelled(profileLabels)
 	}
 	if status == http.StatusOK {
 		q := r.URL.Query()
 		if f, ok := protocol.FamilyBySlug(q.Get("saved")); ok {
-			d.Saved = f.Label
+			d.Saved = v.lang.T(f.Label)
 		}
 		if rev, err := strconv.ParseUint(q.Get("profile"), 10, 64); err == nil {
 			d.Revision = strconv.FormatUint(rev, 10)
@@ -309,14 +476,14 @@ func (c *Console) renderMe(w http.ResponseWriter, r *http.Request, v *webView, s
 		}
 		d.Capacity = append(d.Capacity, webCapacityForm{webCapacityRow: row, Form: f})
 	}
-	c.render(w, r, v, status, "me", "My hub", "me", d)
+	c.render(w, r, v, status, "me", v.lang.T("My hub"), "me", d)
 }
 
 // setCapacity is POST /me/capacity/{family}.
 func (c *Console) setCapacity(w http.ResponseWriter, r *http.Request, v *webView) {
 	fam := protocol.Family(r.PathValue("family"))
 	if _, ok := protocol.FamilyBySlug(string(fam)); !ok {
-		c.fail(w, r, v, http.StatusNotFound, "There is no service family "+string(fam)+".")
+		c.fail(w, r, v, http.StatusNotFound, v.lang.T("There is no service family %s.", string(fam)))
 		return
 	}
 	f := newWebForm(r.PostForm)
@@ -348,7 +515,7 @@ func (c *Console) setCapacity(w http.ResponseWriter, r *http.Request, v *webView
 	case f.addError(err, fieldOf):
 		c.renderMe(w, r, v, http.StatusBadRequest, meForms{fam: fam, capForm: f})
 	case errors.Is(err, node.ErrNoProfile):
-		c.renderMe(w, r, v, http.StatusConflict, meForms{fam: fam, capForm: f, msg: "This hub has no profile yet: apply one with `hubnet profile apply -f FILE` first."})
+		c.renderMe(w, r, v, http.StatusConflict, meForms{fam: fam, capForm: f, msg: v.lang.T("This hub has no profile yet: apply one with `hubnet profile apply -f FILE` first.")})
 	default:
 		status, msg := consoleError(err)
 		c.renderMe(w, r, v, status, meForms{fam: fam, capForm: f, msg: msg})
@@ -439,16 +606,16 @@ func (c *Console) reports(w http.ResponseWriter, r *http.Request, v *webView) {
 	}
 	if rep := d.Report; rep != nil {
 		d.CSV = "/reports.csv?" + url.Values{"from": {f.Get("from")}, "to": {f.Get("to")}}.Encode()
-		d.ByCategory = counts(rep.ByCategory, func(k string) string { return webCategory(protocol.Category(k)) })
+		d.ByCategory = counts(rep.ByCategory, func(k string) string { return v.lang.T(webCategory(protocol.Category(k))) })
 		d.BySector = counts(rep.BySector, webSector)
 		d.ByRegion = counts(rep.ByRegion, webRegion)
 		d.ByPartner = counts(rep.ByPartner, c.hubName)
 		for _, fam := range protocol.Families { // every family, so the chart's rows do not move
-			d.ByFamily = append(d.ByFamily, webCount{Key: string(fam.Slug), Label: webSentence(fam.Label), N: rep.ByFamily[string(fam.Slug)]})
+			d.ByFamily = append(d.ByFamily, webCount{Key: string(fam.Slug), Label: webSentence(v.lang.T(fam.Label)), N: rep.ByFamily[string(fam.Slug)]})
 		}
 		d.Chart = barChart(d.ByFamily)
 	}
-	c.render(w, r, v, status, "reports", "Reports", "reports", d)
+	c.render(w, r, v, status, "reports", v.lang.T("Reports"), "reports", d)
 }
 
 // reportCSV is GET /reports.csv: the records of the period, as GET /v1/report

@@ -44,7 +44,7 @@ func (c *Console) renderLink(w http.ResponseWriter, r *http.Request, v *webView,
 	d.CSRF = webToken()
 	d.Min = node.MinPasswordLen
 	c.setCookie(w, r, c.loginCookie(), d.CSRF, "/login", 3600)
-	c.render(w, r, v, status, "link", "Choose your password", "login", d)
+	c.render(w, r, v, status, "link", v.lang.T("Choose your password"), "login", d)
 }
 
 func webToken() string {
@@ -59,12 +59,12 @@ func (c *Console) useLink(w http.ResponseWriter, r *http.Request, v *webView) {
 	got := r.PostForm.Get("csrf")
 	if err != nil || got == "" || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(got)) != 1 {
 		c.renderLink(w, r, v, http.StatusForbidden, webLink{Code: code,
-			Error: "The form was out of date or cookies are blocked. Try again; the console needs cookies from this address."})
+			Error: v.lang.T("The form was out of date or cookies are blocked. Try again; the console needs cookies from this address.")})
 		return
 	}
 	pw := r.PostForm.Get("password")
 	if pw != r.PostForm.Get("password2") {
-		c.renderLink(w, r, v, http.StatusBadRequest, webLink{Code: code, Error: "The two passwords differ. Type the same password twice."})
+		c.renderLink(w, r, v, http.StatusBadRequest, webLink{Code: code, Error: v.lang.T("The two passwords differ. Type the same password twice.")})
 		return
 	}
 	tok, exp, a, err := c.n.UseSignInLink(code, pw, r.RemoteAddr)
@@ -74,13 +74,13 @@ func (c *Console) useLink(w http.ResponseWriter, r *http.Request, v *webView) {
 	)
 	switch {
 	case errors.As(err, &we):
-		c.throttled(w, r, v, "/", we.Wait, "Too many wrong tries were sent from your address.")
+		c.throttled(w, r, v, "/", we.Wait, v.lang.T("Too many wrong tries were sent from your address."))
 		return
 	case errors.As(err, &ve):
 		c.renderLink(w, r, v, http.StatusBadRequest, webLink{Code: code, Error: "Your password " + ve.Problems[0].Rule + "."})
 		return
 	case errors.Is(err, node.ErrSignInLink):
-		c.renderLink(w, r, v, http.StatusUnauthorized, webLink{Error: "This sign-in link or code is wrong, used already or expired. Ask an operator of the hub for a new one."})
+		c.renderLink(w, r, v, http.StatusUnauthorized, webLink{Error: v.lang.T("This sign-in link or code is wrong, used already or expired. Ask an operator of the hub for a new one.")})
 		return
 	case err != nil:
 		c.fail(w, r, v, http.StatusInternalServerError, "Your password could not be set: "+err.Error())
@@ -111,7 +111,7 @@ func (c *Console) renderPeople(w http.ResponseWriter, r *http.Request, v *webVie
 		return
 	}
 	d.People, d.Roles = list, api.Roles
-	c.render(w, r, v, status, "people", "People", "people", d)
+	c.render(w, r, v, status, "people", v.lang.T("People"), "people", d)
 }
 
 func (c *Console) addPerson(w http.ResponseWriter, r *http.Request, v *webView) {
@@ -123,7 +123,7 @@ func (c *Console) addPerson(w http.ResponseWriter, r *http.Request, v *webView) 
 		return
 	}
 	c.renderPeople(w, r, v, http.StatusOK, webPeople{Link: &l, Form: api.PersonRequest{Role: api.RoleAdvisor},
-		Notice: l.Person.Name + " was added. Send them this sign-in link; it works once, until " + l.Expires.UTC().Format("2 Jan 2006 15:04 UTC") + "."})
+		Notice: v.lang.T("%s was added. Send them this sign-in link; it works once, until %s.", l.Person.Name, v.lang.DateTime(l.Expires))})
 }
 
 func (c *Console) resetPerson(w http.ResponseWriter, r *http.Request, v *webView) {
@@ -133,12 +133,12 @@ func (c *Console) resetPerson(w http.ResponseWriter, r *http.Request, v *webView
 		return
 	}
 	c.renderPeople(w, r, v, http.StatusOK, webPeople{Link: &l, Form: api.PersonRequest{Role: api.RoleAdvisor},
-		Notice: "A new sign-in link for " + l.Person.Name + ": it works once, until " + l.Expires.UTC().Format("2 Jan 2006 15:04 UTC") + ". Their password works until they choose a new one."})
+		Notice: v.lang.T("A new sign-in link for %s: it works once, until %s. Their password works until they choose a new one.", l.Person.Name, v.lang.DateTime(l.Expires))})
 }
 
 func (c *Console) removePerson(w http.ResponseWriter, r *http.Request, v *webView) {
 	if v.actor.Kind == node.ActorPerson && v.actor.ID == r.PathValue("id") {
-		c.renderPeople(w, r, v, http.StatusConflict, webPeople{Error: "You cannot remove yourself: ask another operator.", Form: api.PersonRequest{Role: api.RoleAdvisor}})
+		c.renderPeople(w, r, v, http.StatusConflict, webPeople{Error: v.lang.T("You cannot remove yourself: ask another operator."), Form: api.PersonRequest{Role: api.RoleAdvisor}})
 		return
 	}
 	p, err := c.n.RemovePerson(r.PathValue("id"))
@@ -146,7 +146,7 @@ func (c *Console) removePerson(w http.ResponseWriter, r *http.Request, v *webVie
 		c.renderPeople(w, r, v, statusOf(err), webPeople{Error: problemText(err), Form: api.PersonRequest{Role: api.RoleAdvisor}})
 		return
 	}
-	c.renderPeople(w, r, v, http.StatusOK, webPeople{Notice: p.Name + " (" + p.Email + ") was removed and signed out.", Form: api.PersonRequest{Role: api.RoleAdvisor}})
+	c.renderPeople(w, r, v, http.StatusOK, webPeople{Notice: v.lang.T("%s (%s) was removed and signed out.", p.Name, p.Email), Form: api.PersonRequest{Role: api.RoleAdvisor}})
 }
 
 // webTokens is the data of the API tokens page.
@@ -171,7 +171,7 @@ func (c *Console) renderTokens(w http.ResponseWriter, r *http.Request, v *webVie
 		return
 	}
 	d.Tokens, d.Scopes, d.Now = list, api.Scopes, c.n.Now()
-	c.render(w, r, v, status, "tokens", "API tokens", "tokens", d)
+	c.render(w, r, v, status, "tokens", v.lang.T("API tokens"), "tokens", d)
 }
 
 func (c *Console) addToken(w http.ResponseWriter, r *http.Request, v *webView) {
@@ -190,7 +190,7 @@ func (c *Console) addToken(w http.ResponseWriter, r *http.Request, v *webView) {
 		return
 	}
 	c.renderTokens(w, r, v, http.StatusOK, webTokens{New: &t,
-		Notice: "The token " + t.Token.Name + " was made. Copy it now: it is shown this once, and the hub keeps only its hash."})
+		Notice: v.lang.T("The token %s was made. Copy it now: it is shown this once, and the hub keeps only its hash.", t.Token.Name)})
 }
 
 func (c *Console) revokeToken(w http.ResponseWriter, r *http.Request, v *webView) {
@@ -199,7 +199,7 @@ func (c *Console) revokeToken(w http.ResponseWriter, r *http.Request, v *webView
 		c.renderTokens(w, r, v, statusOf(err), webTokens{Error: problemText(err)})
 		return
 	}
-	c.renderTokens(w, r, v, http.StatusOK, webTokens{Notice: "The token " + t.Name + " was revoked: it works no more."})
+	c.renderTokens(w, r, v, http.StatusOK, webTokens{Notice: v.lang.T("The token %s was revoked: it works no more.", t.Name)})
 }
 
 // statusOf is the status of a page that shows err.

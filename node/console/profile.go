@@ -30,6 +30,14 @@ var profileFormOrder = func() []string {
 	return append(out, "sectors")
 }()
 
+// profileLabels are the profile form's labels, for the error summary.
+var profileLabels = map[string]string{
+	"name": "Name", "title": "Title (one line on what the hub does, optional)", "type": "Type", "country": "Country",
+	"regions": "Regions", "website": "Website", "languages": "Languages", "categories": "Customers served",
+	"description": "Description", "contact.role": "Contact role", "contact.email": "Contact e-mail",
+	"contact.phone": "Contact phone", "sectors": "Sectors",
+}
+
 // profileValues fills the profile form from a profile.
 func profileValues(p *protocol.Profile) url.Values {
 	v := url.Values{}
@@ -174,7 +182,7 @@ func addProfileProblem(f *webForm, p protocol.FieldError) {
 
 // saveProfile is POST /me/profile: the whole profile, from the form.
 func (c *Console) saveProfile(w http.ResponseWriter, r *http.Request, v *webView) {
-	f := newWebForm(r.PostForm).inOrder(profileFormOrder)
+	f := newWebForm(r.PostForm).inOrder(profileFormOrder).labelled(profileLabels)
 	cur, err := c.n.Profile()
 	var curp *protocol.Profile
 	switch {

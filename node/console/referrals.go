@@ -28,6 +28,24 @@ var referFields = []string{
 	"consent.given_by", "consent.given_at", "consent.purpose", "consent.until",
 }
 
+// referLabels are the referral form's labels, for the error summary: those of
+// the SME and the consent say whose they are, as the fieldsets around them do.
+var referLabels = map[string]string{
+	"need.sector": "Sector of the SME", "need.region": "Region of the SME", "need.category": "Size category",
+	"need.family": "Service family wanted", "need.technologies": "Technologies wanted",
+	"need.description": "The need in words",
+	"sme.name":         "SME company name", "sme.website": "SME website", "sme.contact_name": "SME contact person",
+	"sme.contact_email": "SME contact e-mail", "sme.contact_phone": "SME contact phone",
+	"consent.given_by": "Consent given by", "consent.given_at": "Consent given on",
+	"consent.purpose": "Purpose of the consent", "consent.until": "Consent valid until",
+}
+
+func init() {
+	for _, d := range maturityDims {
+		referLabels["need.maturity."+d.Value] = d.Label
+	}
+}
+
 // maturityDims are the six dimensions of a digital maturity summary.
 var maturityDims = []webOption{
 	{"strategy", "Digital business strategy"}, {"readiness", "Digital readiness"},
@@ -66,6 +84,7 @@ type webRefer struct {
 	Maturity  []webOption
 	SMEFields []webInput
 	Error     string
+	Regions   []string // the region box's suggestions
 }
 
 // MaturityOpen reports whether the maturity scores are shown unfolded: when any is
@@ -77,10 +96,31 @@ func (d *webRefer) MaturityOpen() bool {
 	})
 }
 
-// referPage is GET /refer?to=ID.
+// referPage is GET /refer?to=ID, with what the search gave: family, tech (one
+// or more, or comma-separated), sector, category and region, the parameters of
+// GET /v1/search. They fill the form in; the advisor checks them.
 func (c *Console) referPage(w http.ResponseWriter, r *http.Request, v *webView) {
-	f := newWebForm(url.Values{"consent.given_at": {c.n.Now().UTC().Format(time.DateOnly)}})
-	c.renderRefer(w, r, v, http.StatusOK, r.URL.Query().Get("to"), f, "")
+	q := r.URL.Query()
+	vals := url.Values{"consent.given_at": {c.n.Now().UTC().Format(time.DateOnly)}}
+	for from, to := range map[string]string{"family": "need.family", "sector": "need.sector", "category": "need.category"} {
+		if s := strings.TrimSpace(q.Get(from)); s != "" {
+			vals.Set(to, s)
+		}
+	}
+	for _, t := range q["tech"] {
+		for part := range strings.SplitSeq(t, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				vals.Add("need.technologies", part)
+			}
+		}
+	}
+	if s := strings.TrimSpace(q.Get("region")); s != "" {
+		if reg, ok := protocol.RegionByCode(resolveRegion(s).Code); ok && reg.Level == 3 {
+			vals.Set("need.region", reg.Name+" ("+reg.Code+")")
+		}
+	}
+	f := newWebForm(vals).inOrder(referFields).labelled(referLabels)
+	c.renderRefer(w, r, v, http.StatusOK, q.Get("to"), f, "")
 }
 
 func (c *Console) renderRefer(w http.ResponseWriter, r *http.Request, v *webView, status int, to string, f *webForm, msg string) {
@@ -93,7 +133,7 @@ func (c *Console) renderRefer(w http.ResponseWriter, r *http.Request, v *webView
 	}
 	switch {
 	case to == "":
-		c.fail(w, r, v, http.StatusBadRequest, "Choose the hub to refer the SME to: find one with Find a partner, then use its Refer an SME link.")
+		c.fail(w, r, v, http.StatusBadRequest, v.lang.T("Choose the hub to refer the SME to: find one with Find a partner, then use its Refer an SME link."))
 		return
 	case errors.Is(err, protocol.ErrNotFound):
 		// Why the hub cannot be referred to, as the node says it: it was revoked, say.
@@ -102,7 +142,7 @@ func (c *Console) renderRefer(w http.ResponseWriter, r *http.Request, v *webView
 			why = notFoundReason(rerr)
 		}
 		if why == "" {
-			why = "This hub's directory has no hub " + to + "."
+			why = v.lang.T("This hub's directory has no hub %s.", to)
 		}
 		c.fail(w, r, v, http.StatusNotFound, why)
 		return
@@ -110,20 +150,29 @@ func (c *Console) renderRefer(w http.ResponseWriter, r *http.Request, v *webView
 		c.fail(w, r, v, http.StatusInternalServerError, err.Error())
 		return
 	case h.Self:
-		c.fail(w, r, v, http.StatusBadRequest, "A hub cannot refer an SME to itself: choose another hub.")
+		c.fail(w, r, v, http.StatusBadRequest, v.lang.T("A hub cannot refer an SME to itself: choose another hub."))
 		return
 	}
-	d := &webRefer{Form: f, To: h, Vocab: webVocab(), Maturity: maturityDims, SMEFields: smeFields, Error: msg}
-	c.render(w, r, v, status, "refer", "Refer an SME to "+h.Profile.Name, "referrals", d)
+	d := &webRefer{Form: f, To: h, Vocab: webVocab(), Maturity: maturityDims, SMEFields: smeFields, Error: msg,
+		Regions: c.regionChoices()}
+	c.render(w, r, v, status, "refer", v.lang.T("Refer an SME to %s", h.Profile.Name), "referrals", d)
 }
 
 // refer is POST /refer: the referral is sent, or the form comes back with every
 // problem next to its field and nothing stored.
 func (c *Console) refer(w http.ResponseWriter, r *http.Request, v *webView) {
 	to := strings.TrimSpace(r.PostForm.Get("to"))
-	f := newWebForm(r.PostForm).inOrder(referFields)
+	f := newWebForm(r.PostForm).inOrder(referFields).labelled(referLabels)
 	now := c.n.Now()
 	req, problems := parseReferral(r.PostForm, to, now)
+	if text := strings.TrimSpace(r.PostForm.Get("need.region")); text != "" {
+		// A place name or a picked suggestion is sent as its NUTS 3 code.
+		code, problem := regionProblem(v.lang, text, true)
+		if problem != "" {
+			problems = append(problems, protocol.FieldError{Field: "need.region", Rule: problem})
+		}
+		req.Need.Region = code
+	}
 	if len(problems) > 0 {
 		// Values that could not be read are not sent; the rest is checked as Refer
 		// would, so that every problem shows at once.
@@ -168,7 +217,7 @@ func parseReferral(v url.Values, to string, now time.Time) (api.ReferralRequest,
 	s := func(k string) string { return strings.TrimSpace(v.Get(k)) }
 	req := api.ReferralRequest{
 		To: to,
-		Need: protocol.Need{Sector: s("need.sector"), Region: strings.ToUpper(s("need.region")),
+		Need: protocol.Need{Sector: s("need.sector"), Region: strings.ToUpper(s("need.region")), // a name is read by refer
 			Category: protocol.Category(s("need.category")), Family: protocol.Family(s("need.family")),
 			Description: s("need.description")},
 		SME: protocol.SME{Name: s("sme.name"), Website: s("sme.website"), ContactName: s("sme.contact_name"),
@@ -249,7 +298,11 @@ func (c *Console) referrals(w http.ResponseWriter, r *http.Request, v *webView) 
 		d.Dir = "in"
 	}
 	status := http.StatusOK
-	list, err := c.n.Referrals(api.ReferralQuery{Direction: d.Dir, State: protocol.State(d.State)})
+	state := protocol.State(d.State)
+	if state == "declined" { // what people call the state rejected (webStates)
+		state, d.State = protocol.StateRejected, string(protocol.StateRejected)
+	}
+	list, err := c.n.Referrals(api.ReferralQuery{Direction: d.Dir, State: state})
 	var ve *protocol.ValidationError
 	switch {
 	case errors.As(err, &ve):
@@ -260,59 +313,59 @@ func (c *Console) referrals(w http.ResponseWriter, r *http.Request, v *webView) 
 	}
 	d.Total = len(list)
 	for _, info := range list[:min(len(list), webMaxRows)] {
-		next, mine := nextStep(info, c.hubName(info.Partner))
+		next, mine := nextStep(v.lang, info, c.hubName(info.Partner))
 		d.Rows = append(d.Rows, webReferralRow{Info: info, Partner: c.hubName(info.Partner), Next: next, Mine: mine,
-			Summary: needSummary(info.Referral.Need)})
+			Summary: needSummary(v.lang, info.Referral.Need)})
 	}
-	c.render(w, r, v, status, "referrals", "Referrals", "referrals", d)
+	c.render(w, r, v, status, "referrals", v.lang.T("Referrals"), "referrals", d)
 }
 
 // needSummary says in a line what the SME needs.
-func needSummary(n protocol.Need) string {
+func needSummary(l *webLang, n protocol.Need) string {
 	desc := n.Description
 	if utf8.RuneCountInString(desc) > 90 {
 		desc = string([]rune(desc)[:89]) + "…"
 	}
-	return fmt.Sprintf("%s, sector %s, %s: %s", webFamily(n.Family), n.Sector, n.Region, desc)
+	return l.T("%s, sector %s, %s: %s", l.T(webFamily(n.Family)), n.Sector, n.Region, desc)
 }
 
-// nextStep says what happens next to a referral and whether this hub is the one to
-// act.
-func nextStep(info api.ReferralInfo, partner string) (string, bool) {
+// nextStep says, in l, what happens next to a referral and whether this hub is
+// the one to act.
+func nextStep(l *webLang, info api.ReferralInfo, partner string) (string, bool) {
 	r := info.Referral
 	if r.State.Final() {
-		return "Nothing: the referral is " + string(r.State), false
+		return l.T("Nothing: the referral is %s", l.T(webState(r.State))), false
 	}
 	if info.Role == protocol.RoleReceiver {
 		switch {
 		case r.State == protocol.StateReceived:
-			return "Accept or decline by " + webTime(r.DecideBy, "2 Jan 2006"), true
+			return l.T("Accept or decline by %s", l.Date(r.DecideBy)), true
 		case r.State == protocol.StateAccepted:
-			return "Start the service", true
+			return l.T("Start the service"), true
 		case r.State == protocol.StateInProgress:
-			return "Complete it when the service is delivered", true
+			return l.T("Complete it when the service is delivered"), true
 		case r.State == protocol.StateOnHold && r.HeldFrom == protocol.StateInProgress:
-			return "Resume the paused service", true
+			return l.T("Resume the paused service"), true
 		case r.State == protocol.StateOnHold:
-			return "Wait for " + partner + " to answer your question", false
+			return l.T("Wait for %s to answer your question", partner), false
 		}
-		return "Wait for " + partner, false
+		return l.T("Wait for %s", partner), false
 	}
 	switch {
 	case r.State == protocol.StateRequested:
-		return "Wait for " + partner + " to receive it", false
+		return l.T("Wait for %s to receive it", partner), false
 	case r.State == protocol.StateReceived:
-		return "Wait for " + partner + " to decide by " + webTime(r.DecideBy, "2 Jan 2006"), false
+		return l.T("Wait for %s to decide by %s", partner, l.Date(r.DecideBy)), false
 	case r.State == protocol.StateOnHold && r.HeldFrom == protocol.StateReceived:
-		return "Answer " + partner + "'s question", true
+		return l.T("Answer the question of %s", partner), true
 	case r.State == protocol.StateOnHold:
-		return partner + " paused the service", false
+		return l.T("%s paused the service", partner), false
 	case r.State == protocol.StateAccepted:
-		return "Wait for " + partner + " to start the service", false
+		return l.T("Wait for %s to start the service", partner), false
 	case r.State == protocol.StateInProgress:
-		return partner + " is delivering the service", false
+		return l.T("%s is delivering the service", partner), false
 	}
-	return "Wait for " + partner, false
+	return l.T("Wait for %s", partner), false
 }
 
 // webReferral is the data of a referral's page.
@@ -359,7 +412,7 @@ func (c *Console) referral(w http.ResponseWriter, r *http.Request, v *webView) {
 
 func (c *Console) referralError(w http.ResponseWriter, r *http.Request, v *webView, err error) {
 	if errors.Is(err, protocol.ErrNotFound) {
-		c.fail(w, r, v, http.StatusNotFound, "This hub has no referral "+r.PathValue("id")+".")
+		c.fail(w, r, v, http.StatusNotFound, v.lang.T("This hub has no referral %s.", r.PathValue("id")))
 		return
 	}
 	c.fail(w, r, v, http.StatusInternalServerError, err.Error())
@@ -389,14 +442,14 @@ func (c *Console) act(w http.ResponseWriter, r *http.Request, v *webView) {
 	)
 	switch {
 	case errors.As(err, &te):
-		status, msg = http.StatusConflict, "Not allowed now: "+err.Error()+"."
+		status, msg = http.StatusConflict, v.lang.T("Not allowed now: %s.", err.Error())
 	case f.addError(err, func(s string) string {
 		if s == "reason" || s == "outcome" || s == "note" {
 			return s
 		}
 		return ""
 	}):
-		status, msg = http.StatusBadRequest, "The "+string(ev)+" form has a problem: see below."
+		status, msg = http.StatusBadRequest, v.lang.T("The form has a problem: see below.")
 	default:
 		status, msg = consoleError(err)
 	}
@@ -407,8 +460,11 @@ func (c *Console) act(w http.ResponseWriter, r *http.Request, v *webView) {
 // problems, or nil.
 func (c *Console) renderReferral(w http.ResponseWriter, r *http.Request, v *webView, status int, info api.ReferralInfo, ev protocol.Event, failed *webForm, msg string) {
 	partner := c.hubName(info.Partner)
-	d := &webReferral{Info: info, Partner: partner, SMENote: smeNote(info), PurgeWhy: api.PurgeReasons[info.SMEPurgeReason], Error: msg}
-	d.Next, d.Mine = nextStep(info, partner)
+	d := &webReferral{Info: info, Partner: partner, SMENote: smeNote(v.lang, info), Error: msg}
+	if why, ok := api.PurgeReasons[info.SMEPurgeReason]; ok {
+		d.PurgeWhy = v.lang.T(why)
+	}
+	d.Next, d.Mine = nextStep(v.lang, info, partner)
 	if m := info.Referral.Need.Maturity; m != nil {
 		for i, s := range []int{m.Strategy, m.Readiness, m.Human, m.Data, m.Automation, m.Green} {
 			d.Maturity = append(d.Maturity, webScore{Label: maturityDims[i].Label, Score: s})
@@ -416,7 +472,7 @@ func (c *Console) renderReferral(w http.ResponseWriter, r *http.Request, v *webV
 	}
 	shown := false
 	for _, a := range info.Actions {
-		wa := actionForm(a, info.Referral)
+		wa := actionForm(v.lang, a, info.Referral)
 		if a == ev && failed != nil {
 			wa.Form, shown = failed, true
 		}
@@ -425,45 +481,45 @@ func (c *Console) renderReferral(w http.ResponseWriter, r *http.Request, v *webV
 	if failed != nil && !shown {
 		d.Problems = failed.Summary()
 	}
-	title := "Referral from " + partner
+	title := v.lang.T("Referral from %s", partner)
 	if info.Role == protocol.RoleSender {
-		title = "Referral to " + partner
+		title = v.lang.T("Referral to %s", partner)
 	}
 	c.render(w, r, v, status, "referral", title, "referrals", d)
 }
 
-// actionForm describes the form of action ev on referral r.
-func actionForm(ev protocol.Event, r protocol.Referral) webAction {
-	a := webAction{Event: ev, Form: newWebForm(url.Values{}), NoteLabel: "Note for the other hub (optional)"}
+// actionForm describes, in l, the form of action ev on referral r.
+func actionForm(l *webLang, ev protocol.Event, r protocol.Referral) webAction {
+	a := webAction{Event: ev, Form: newWebForm(url.Values{}), NoteLabel: l.T("Note for the other hub (optional)")}
 	switch ev {
 	case protocol.EventAccept:
-		a.Legend, a.Button = "Accept the referral", "Accept"
+		a.Legend, a.Button = l.T("Accept the referral"), l.T("Accept")
 	case protocol.EventDecline:
-		a.Legend, a.Button = "Decline the referral", "Decline"
-		a.CodeField, a.CodeLabel, a.Codes = "reason", "Reason", protocol.DeclineReasons
+		a.Legend, a.Button = l.T("Decline the referral"), l.T("Decline")
+		a.CodeField, a.CodeLabel, a.Codes = "reason", l.T("Reason"), protocol.DeclineReasons
 	case protocol.EventHold:
 		if r.State == protocol.StateInProgress {
-			a.Legend, a.Button, a.NoteLabel = "Pause the service", "Pause", "Why the service pauses"
+			a.Legend, a.Button, a.NoteLabel = l.T("Pause the service"), l.T("Pause"), l.T("Why the service pauses")
 		} else {
-			a.Legend, a.Button, a.NoteLabel = "Ask the referring hub for more information", "Ask", "Your question"
+			a.Legend, a.Button, a.NoteLabel = l.T("Ask the referring hub for more information"), l.T("Ask"), l.T("Your question")
 		}
 		a.NoteRequired = true
 	case protocol.EventAnswer:
-		a.Legend, a.Button, a.NoteLabel, a.NoteRequired = "Answer the question", "Answer", "Your answer", true
+		a.Legend, a.Button, a.NoteLabel, a.NoteRequired = l.T("Answer the question"), l.T("Answer"), l.T("Your answer"), true
 	case protocol.EventStart:
-		a.Legend, a.Button = "Start the service", "Start"
+		a.Legend, a.Button = l.T("Start the service"), l.T("Start")
 		if r.State == protocol.StateOnHold {
-			a.Legend, a.Button = "Resume the service", "Resume"
+			a.Legend, a.Button = l.T("Resume the service"), l.T("Resume")
 		}
 	case protocol.EventComplete:
-		a.Legend, a.Button = "Complete the referral", "Complete"
-		a.CodeField, a.CodeLabel, a.Codes = "outcome", "Outcome", protocol.Outcomes
+		a.Legend, a.Button = l.T("Complete the referral"), l.T("Complete")
+		a.CodeField, a.CodeLabel, a.Codes = "outcome", l.T("Outcome"), protocol.Outcomes
 	case protocol.EventFail:
-		a.Legend, a.Button = "Report that the service cannot be delivered", "Report failure"
-		a.CodeField, a.CodeLabel, a.Codes = "reason", "Reason", protocol.FailReasons
+		a.Legend, a.Button = l.T("Report that the service cannot be delivered"), l.T("Report failure")
+		a.CodeField, a.CodeLabel, a.Codes = "reason", l.T("Reason"), protocol.FailReasons
 	case protocol.EventCancel:
-		a.Legend, a.Button = "Cancel the referral", "Cancel referral"
-		a.CodeField, a.CodeLabel, a.Codes = "reason", "Reason", protocol.CancelReasons
+		a.Legend, a.Button = l.T("Cancel the referral"), l.T("Cancel referral")
+		a.CodeField, a.CodeLabel, a.Codes = "reason", l.T("Reason"), protocol.CancelReasons
 	default:
 		a.Legend, a.Button = string(ev), string(ev)
 	}
@@ -471,7 +527,7 @@ func actionForm(ev protocol.Event, r protocol.Referral) webAction {
 }
 
 // smeNote says why the SME's identity is not shown, when it is not.
-func smeNote(info api.ReferralInfo) string {
+func smeNote(l *webLang, info api.ReferralInfo) string {
 	if info.SME != nil {
 		return ""
 	}
@@ -479,15 +535,15 @@ func smeNote(info api.ReferralInfo) string {
 	accepted := slices.ContainsFunc(r.History, func(ch protocol.Change) bool { return ch.Event == protocol.EventAccept })
 	switch {
 	case info.Role == protocol.RoleSender:
-		return "This hub no longer holds the SME's identity."
+		return l.T("This hub no longer holds the SME's identity.")
 	case r.State == protocol.StateCancelled && accepted:
-		return "The SME's identity was deleted when the referral was cancelled: its consent no longer holds."
+		return l.T("The SME's identity was deleted when the referral was cancelled: its consent no longer holds.")
 	case r.State == protocol.StateRejected || r.State == protocol.StateExpired || r.State == protocol.StateCancelled:
-		return "The SME's identity was never shared with this hub: the referral was not accepted."
+		return l.T("The SME's identity was never shared with this hub: the referral was not accepted.")
 	case accepted && !r.State.Final():
-		return "The SME's identity is on its way, sealed so that only this hub can read it. Reload the page in a moment."
+		return l.T("The SME's identity is on its way, sealed so that only this hub can read it. Reload the page in a moment.")
 	case accepted:
-		return "This hub no longer holds the SME's identity."
+		return l.T("This hub no longer holds the SME's identity.")
 	}
-	return "The SME's identity is sealed: the referring hub sends it, readable only by this hub, once you accept."
+	return l.T("The SME's identity is sealed: the referring hub sends it, readable only by this hub, once you accept.")
 }

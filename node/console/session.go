@@ -7,7 +7,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"math"
 	"net/http"
 	"net/url"
@@ -102,7 +101,7 @@ func (c *Console) loginPage(w http.ResponseWriter, r *http.Request, v *webView) 
 func (c *Console) renderLogin(w http.ResponseWriter, r *http.Request, v *webView, status int, d webLogin) {
 	d.CSRF = base64.RawURLEncoding.EncodeToString(webRandom(24))
 	c.setCookie(w, r, c.loginCookie(), d.CSRF, "/login", 3600)
-	c.render(w, r, v, status, "login", "Sign in", "login", d)
+	c.render(w, r, v, status, "login", v.lang.T("Sign in"), "login", d)
 }
 
 func (c *Console) login(w http.ResponseWriter, r *http.Request, v *webView) {
@@ -111,7 +110,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request, v *webView) {
 	got := r.PostForm.Get("csrf")
 	if err != nil || got == "" || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(got)) != 1 {
 		c.renderLogin(w, r, v, http.StatusForbidden, webLogin{Next: next,
-			Error: "The sign-in form was out of date or cookies are blocked. Try again; the console needs cookies from this address."})
+			Error: v.lang.T("The sign-in form was out of date or cookies are blocked. Try again; the console needs cookies from this address.")})
 		return
 	}
 	var (
@@ -121,7 +120,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request, v *webView) {
 	)
 	if token := strings.TrimSpace(r.PostForm.Get("token")); token != "" || r.PostForm.Get("email") == "" {
 		if wait := c.n.AuthWait(node.RefusedSignIn, r.RemoteAddr); wait > 0 {
-			c.throttled(w, r, v, next, wait, "Too many wrong tries were sent from your address.")
+			c.throttled(w, r, v, next, wait, v.lang.T("Too many wrong tries were sent from your address."))
 			return
 		}
 		if !c.n.CheckToken(token) { // in constant time; an empty token matches nothing
@@ -129,7 +128,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request, v *webView) {
 			// each further try waits longer (node.Limits).
 			c.n.AuthFailed(node.RefusedSignIn, r.RemoteAddr)
 			c.renderLogin(w, r, v, http.StatusUnauthorized, webLogin{Next: next, Token: true,
-				Error: "That is not this hub's operator token. It is in the file " + node.TokenFile + " of the hub's data directory."})
+				Error: v.lang.T("That is not this hub's operator token. It is in the file %s of the hub's data directory.", node.TokenFile)})
 			return
 		}
 		c.n.AuthOK(r.RemoteAddr)
@@ -142,15 +141,15 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request, v *webView) {
 		var we *node.WaitError
 		switch {
 		case errors.As(err, &we):
-			msg := "Too many wrong tries were sent from your address."
+			msg := v.lang.T("Too many wrong tries were sent from your address.")
 			if we.What == "person" {
-				msg = "Too many wrong passwords were tried for this person."
+				msg = v.lang.T("Too many wrong passwords were tried for this person.")
 			}
 			c.throttled(w, r, v, next, we.Wait, msg)
 			return
 		case errors.Is(err, node.ErrSignIn):
 			c.renderLogin(w, r, v, http.StatusUnauthorized, webLogin{Next: next, Email: email,
-				Error: "Wrong e-mail address or password. If you have forgotten your password, ask an operator of the hub for a sign-in link."})
+				Error: v.lang.T("Wrong e-mail address or password. If you have forgotten your password, ask an operator of the hub for a sign-in link.")})
 			return
 		case err != nil:
 			c.fail(w, r, v, http.StatusInternalServerError, "Signing in failed: "+err.Error())
@@ -177,13 +176,13 @@ func (c *Console) throttled(w http.ResponseWriter, r *http.Request, v *webView, 
 	secs := int(math.Ceil(wait.Seconds()))
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	c.renderLogin(w, r, v, http.StatusTooManyRequests, webLogin{Next: next,
-		Error: fmt.Sprintf("%s Wait %d seconds, then try again.", why, secs)})
+		Error: why + " " + v.lang.T("Wait %d seconds, then try again.", secs)})
 }
 
 func (c *Console) logout(w http.ResponseWriter, r *http.Request, v *webView) {
 	if v.session != "" {
 		if !c.sessions.checkCSRF(v.session, r.PostForm.Get("csrf")) {
-			c.fail(w, r, v, http.StatusForbidden, "Refused: the form's security token is missing or out of date. Reload the page and try again.")
+			c.fail(w, r, v, http.StatusForbidden, v.lang.T("Refused: the form's security token is missing or out of date. Reload the page and try again."))
 			return
 		}
 		c.n.EndSession(v.session)
