@@ -206,9 +206,18 @@ func (s *Store) Referrals(f ReferralFilter) ([]ReferralRecord, error) {
 func (s *Store) writeChange(tx *bolt.Tx, rec *ReferralRecord, out []Outgoing, kpis []protocol.KPIRecord) error {
 	now := s.clock()
 	if rec != nil {
+		prev, stored, err := storedState(tx, rec.Referral.ID)
+		if err != nil {
+			return err
+		}
 		rec.Updated = now
 		if err := putReferral(tx, rec); err != nil {
 			return err
+		}
+		if ev, ok := referralEvent(prev, !stored, rec, now); ok { // events.go
+			if _, err := s.addEvent(tx, ev); err != nil {
+				return err
+			}
 		}
 	}
 	for _, o := range out {
