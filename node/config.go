@@ -111,6 +111,9 @@ type Config struct {
 	// http://HTTPAddr.
 	PublicURL string
 
+	// Notify says how e-mails and webhooks are sent (notify_config.go).
+	Notify NotifyConfig
+
 	// WrapHTTP, when not nil, wraps the handler the HTTP server serves: package
 	// nodetest checks every request and answer against the API's OpenAPI document
 	// this way.
@@ -150,6 +153,8 @@ func DefaultConfig() Config {
 		SessionIdle:   time.Hour,
 		SessionMax:    12 * time.Hour,
 		SignInLinkTTL: 72 * time.Hour,
+
+		Notify: DefaultNotifyConfig(),
 	}
 }
 
@@ -163,6 +168,7 @@ func DefaultLocalConfig() Config {
 	c.Gossip = "local"
 	c.RejoinInterval = 500 * time.Millisecond
 	c.SyncInterval = 500 * time.Millisecond
+	c.Notify.RetryMin, c.Notify.RetryMax, c.Notify.CheckEvery = 50*time.Millisecond, time.Second, 200*time.Millisecond
 	return c
 }
 
@@ -228,6 +234,7 @@ func (c *Config) validate() error {
 		}
 	}
 	errs = append(errs, c.Limits.validate()...)
+	errs = append(errs, c.Notify.validate()...)
 	if c.ClockSkewWarn <= 0 {
 		c.ClockSkewWarn = time.Minute
 	}
