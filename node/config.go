@@ -169,6 +169,7 @@ func DefaultLocalConfig() Config {
 	c.RejoinInterval = 500 * time.Millisecond
 	c.SyncInterval = 500 * time.Millisecond
 	c.Notify.RetryMin, c.Notify.RetryMax, c.Notify.CheckEvery = 50*time.Millisecond, time.Second, 200*time.Millisecond
+	c.Notify.Delay = 20 * time.Millisecond
 	return c
 }
 

@@ -29,29 +29,66 @@ type mailer struct {
 	timeout time.Duration
 }
 
-// sendMail renders d's event in d's language and sends it to d's address.
-func (q *notifier) sendMail(ctx context.Context, d store.Delivery) error {
+// sendMails renders each delivery's event in its language and sends them all in one
+// SMTP session; it returns each one's error, nil for those the server took.
+func (q *notifier) sendMails(ctx context.Context, ds []store.Delivery) []error {
+	errs := make([]error, len(ds))
 	if q.mail == nil {
-		return errGiveUp{errors.New("no SMTP server is configured (hubnet run --smtp-host)")}
+		for i := range errs {
+			errs[i] = errGiveUp{errors.New("no SMTP server is configured (hubnet run --smtp-host)")}
+		}
+		return errs
 	}
-	ev, err := q.n.store.Event(d.Event)
+	type msg struct {
+		i    int
+		to   string
+		data []byte
+	}
+	var msgs []msg
+	for i, d := range ds {
+		ev, err := q.n.store.Event(d.Event)
+		if err != nil {
+			errs[i] = errGiveUp{err}
+			continue
+		}
+		data, err := renderMail(d.Language, q.n.apiEvent(ev)).encode(q.mail.cfg.From, d.Target, d.ID, q.n.cfg.Now())
+		if err != nil {
+			errs[i] = errGiveUp{err}
+			continue
+		}
+		msgs = append(msgs, msg{i, d.Target, data})
+	}
+	if len(msgs) == 0 {
+		return errs
+	}
+	c, err := q.mail.open(ctx)
 	if err != nil {
-		return errGiveUp{err}
+		for _, m := range msgs {
+			errs[m.i] = err
+		}
+		return errs
 	}
-	msg := renderMail(d.Language, q.n.apiEvent(ev))
-	data, err := msg.encode(q.mail.cfg.From, d.Target, d.ID, q.n.cfg.Now())
-	if err != nil {
-		return errGiveUp{err}
+	defer c.Close()
+	for _, m := range msgs {
+		if err := q.mail.send(c, m.to, m.data); err != nil {
+			errs[m.i] = err
+			if c.Reset() != nil { // the session is lost: the rest fail too, and are tried again
+				for _, rest := range msgs {
+					if rest.i > m.i {
+						errs[rest.i] = err
+					}
+				}
+				return errs
+			}
+		}
 	}
-	return q.mail.send(ctx, d.Target, data)
+	c.Quit()
+	return errs
 }
 
-// send delivers the message data to the address to.
-func (m *mailer) send(ctx context.Context, to string, data []byte) error {
-	from, err := mail.ParseAddress(m.cfg.From)
-	if err != nil {
-		return errGiveUp{fmt.Errorf("sender address: %w", err)}
-	}
+// open connects to the mail server, encrypts the connection as configured and signs
+// in. The connection's deadline is NotifyConfig.Timeout from now.
+func (m *mailer) open(ctx context.Context) (*smtp.Client, error) {
 	addr := net.JoinHostPort(m.cfg.Host, strconv.Itoa(m.cfg.Port))
 	deadline := time.Now().Add(m.timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
@@ -59,28 +96,32 @@ func (m *mailer) send(ctx context.Context, to string, data []byte) error {
 	}
 	dialer := &net.Dialer{Deadline: deadline}
 	tlsCfg := &tls.Config{ServerName: m.cfg.Host, RootCAs: m.cfg.RootCAs, MinVersion: tls.VersionTLS12}
-	var conn net.Conn
+	var (
+		conn net.Conn
+		err  error
+	)
 	if m.cfg.TLS == "tls" {
 		conn, err = (&tls.Dialer{NetDialer: dialer, Config: tlsCfg}).DialContext(ctx, "tcp", addr)
 	} else {
 		conn, err = dialer.DialContext(ctx, "tcp", addr)
 	}
 	if err != nil {
-		return fmt.Errorf("connect to mail server %s: %w", addr, err)
+		return nil, fmt.Errorf("connect to mail server %s: %w", addr, err)
 	}
 	conn.SetDeadline(deadline)
 	c, err := smtp.NewClient(conn, m.cfg.Host)
 	if err != nil {
 		conn.Close()
-		return fmt.Errorf("mail server %s: %w", addr, err)
+		return nil, fmt.Errorf("mail server %s: %w", addr, err)
 	}
-	defer c.Close()
 	if m.cfg.TLS == "starttls" {
 		if ok, _ := c.Extension("STARTTLS"); !ok {
-			return errGiveUp{fmt.Errorf("mail server %s does not offer STARTTLS; set the TLS mode to tls or none", addr)}
+			c.Close()
+			return nil, errGiveUp{fmt.Errorf("mail server %s does not offer STARTTLS; set the TLS mode to tls or none", addr)}
 		}
 		if err := c.StartTLS(tlsCfg); err != nil {
-			return fmt.Errorf("STARTTLS with %s: %w", addr, err)
+			c.Close()
+			return nil, fmt.Errorf("STARTTLS with %s: %w", addr, err)
 		}
 	}
 	if m.cfg.Username != "" {
@@ -92,11 +133,22 @@ func (m *mailer) send(ctx context.Context, to string, data []byte) error {
 		case slices.Contains(list, "LOGIN"):
 			auth = &loginAuth{user: m.cfg.Username, pass: m.cfg.Password}
 		default:
-			return errGiveUp{fmt.Errorf("mail server %s offers no AUTH PLAIN or LOGIN (it offers %q)", addr, mechs)}
+			c.Close()
+			return nil, errGiveUp{fmt.Errorf("mail server %s offers no AUTH PLAIN or LOGIN (it offers %q)", addr, mechs)}
 		}
 		if err := c.Auth(auth); err != nil {
-			return fmt.Errorf("sign in to mail server %s as %s: %w", addr, m.cfg.Username, err)
+			c.Close()
+			return nil, fmt.Errorf("sign in to mail server %s as %s: %w", addr, m.cfg.Username, err)
 		}
+	}
+	return c, nil
+}
+
+// send sends the message data to the address to in the session c.
+func (m *mailer) send(c *smtp.Client, to string, data []byte) error {
+	from, err := mail.ParseAddress(m.cfg.From)
+	if err != nil {
+		return errGiveUp{fmt.Errorf("sender address: %w", err)}
 	}
 	if err := c.Mail(from.Address); err != nil {
 		return fmt.Errorf("MAIL FROM %s: %w", from.Address, err)
@@ -114,7 +166,7 @@ func (m *mailer) send(ctx context.Context, to string, data []byte) error {
 	if err := w.Close(); err != nil {
 		return fmt.Errorf("send message: %w", err)
 	}
-	return c.Quit()
+	return nil
 }
 
 // loginAuth is AUTH LOGIN, which net/smtp lacks: the user name, then the password,

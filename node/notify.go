@@ -98,6 +98,13 @@ func (q *notifier) run() {
 		case <-ctx.Done():
 			return
 		case <-changed:
+			// Wait a little, so that the notifications of a burst of changes go
+			// out together, and never compete with the changes themselves.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(q.cfg.Delay):
+			}
 		case <-timer.C:
 		case <-check.C:
 			q.dueSoon()
@@ -125,16 +132,11 @@ func (q *notifier) sendDue(ctx context.Context) time.Time {
 		if len(due) == 0 || ctx.Err() != nil {
 			return next
 		}
-		sem := make(chan struct{}, q.cfg.Workers)
-		var wg sync.WaitGroup
-		for _, d := range due {
-			sem <- struct{}{}
-			wg.Go(func() {
-				defer func() { <-sem }()
-				q.deliver(ctx, d)
-			})
+		// The outcomes of a batch are written in one transaction: one write to the
+		// disk, not one per notification.
+		if err := q.n.store.NotifyAttempts(q.sendBatch(ctx, due)); err != nil {
+			q.n.log.Error("record notifications", "err", err)
 		}
-		wg.Wait()
 		if len(due) < notifyBatch {
 			return next
 		}
@@ -142,37 +144,71 @@ func (q *notifier) sendDue(ctx context.Context) time.Time {
 	return q.n.cfg.Now()
 }
 
-// deliver makes one attempt at d and records its outcome.
-func (q *notifier) deliver(ctx context.Context, d store.Delivery) {
-	status, errText, httpStatus := store.DeliveryDelivered, "", 0
-	var err error
-	switch d.Channel {
-	case store.ChannelWebhook:
-		httpStatus, err = q.callWebhook(ctx, d)
-	case store.ChannelEmail:
-		err = q.sendMail(ctx, d)
-	default:
-		err = errGiveUp{fmt.Errorf("unknown channel %q", d.Channel)}
+// sendBatch makes one attempt at each delivery of due: the webhook calls
+// NotifyConfig.Workers at a time, the e-mails one after the other in one SMTP
+// session. It returns the outcomes to record; an attempt cut short because the node
+// is stopping is not one.
+func (q *notifier) sendBatch(ctx context.Context, due []store.Delivery) []store.Attempt {
+	errs := make([]error, len(due))
+	status := make([]int, len(due))
+	var (
+		mails []int
+		wg    sync.WaitGroup
+	)
+	sem := make(chan struct{}, q.cfg.Workers)
+	for i, d := range due {
+		switch d.Channel {
+		case store.ChannelWebhook:
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				status[i], errs[i] = q.callWebhook(ctx, d)
+			})
+		case store.ChannelEmail:
+			mails = append(mails, i)
+		default:
+			errs[i] = errGiveUp{fmt.Errorf("unknown channel %q", d.Channel)}
+		}
 	}
-	due := time.Time{}
+	if len(mails) > 0 {
+		wg.Go(func() {
+			batch := make([]store.Delivery, len(mails))
+			for k, i := range mails {
+				batch[k] = due[i]
+			}
+			for k, err := range q.sendMails(ctx, batch) {
+				errs[mails[k]] = err
+			}
+		})
+	}
+	wg.Wait()
+	out := make([]store.Attempt, 0, len(due))
+	for i, d := range due {
+		if errs[i] != nil && ctx.Err() != nil && errors.Is(errs[i], context.Canceled) {
+			continue // stopped mid-way: not the receiver's failure; the next start tries again
+		}
+		out = append(out, q.outcome(d, status[i], errs[i]))
+	}
+	return out
+}
+
+// outcome is the attempt at d that ended with err and, for a webhook, the HTTP
+// status.
+func (q *notifier) outcome(d store.Delivery, httpStatus int, err error) store.Attempt {
+	a := store.Attempt{ID: d.ID, Status: store.DeliveryDelivered, HTTPStatus: httpStatus}
 	if err != nil {
-		errText = err.Error()
+		a.Error = err.Error()
 		var gu errGiveUp
 		if errors.As(err, &gu) || d.Attempts+1 >= q.cfg.Attempts {
-			status = store.DeliveryFailed
+			a.Status = store.DeliveryFailed
 		} else {
-			status, due = store.DeliveryPending, q.n.cfg.Now().Add(retryWait(q.cfg.RetryMin, q.cfg.RetryMax, d.Attempts))
+			a.Status, a.Due = store.DeliveryPending, q.n.cfg.Now().Add(retryWait(q.cfg.RetryMin, q.cfg.RetryMax, d.Attempts))
 		}
 		q.n.log.Warn("notification failed", "delivery", d.ID, "channel", d.Channel, "target", d.Target,
 			"attempt", d.Attempts+1, "err", err)
 	}
-	if ctx.Err() != nil && err != nil {
-		return // stopped mid-way: not the receiver's failure; the next start tries again
-	}
-	if err := q.n.store.NotifyAttempt(d.ID, status, due, errText, httpStatus); err != nil {
-		q.n.log.Error("record notification", "delivery", d.ID, "err", err)
-	}
-	q.sent.WithLabelValues(d.Channel, status).Inc()
+	q.sent.WithLabelValues(d.Channel, a.Status).Inc()
+	return a
 }
 
 // errGiveUp is a failure that another attempt cannot mend: the delivery ends failed.
@@ -180,8 +216,8 @@ type errGiveUp struct{ error }
 
 func (e errGiveUp) Unwrap() error { return e.error }
 
-// retryWait is the wait after the failed attempt number attempts+1: min doubled per
-// earlier attempt, at most max.
+// retryWait is the wait after the failed attempt number attempts+1: lo doubled per
+// earlier attempt, at most hi.
 func retryWait(lo, hi time.Duration, attempts int) time.Duration {
 	d := lo
 	for range min(attempts, 30) {

@@ -29,8 +29,13 @@ type NotifyConfig struct {
 	// Timeout bounds one attempt: the SMTP conversation, or the webhook's answer.
 	// Default 10 seconds.
 	Timeout time.Duration
-	// Workers is how many notifications are sent at once. Default 4.
+	// Workers is how many webhook calls are made at once; the e-mails of a batch go
+	// one after the other through one SMTP session. Default 4.
 	Workers int
+	// Delay is how long the node waits after a change before it sends its
+	// notifications, so that those of a burst of changes go out together, in one
+	// SMTP session and with one write to the disk. Default 500 milliseconds.
+	Delay time.Duration
 	// CheckEvery is how often the node looks for referrals whose deadline is within
 	// 24 hours. Default 1 minute.
 	CheckEvery time.Duration
@@ -64,7 +69,7 @@ type SMTPConfig struct {
 // DefaultNotifyConfig returns the defaults of NotifyConfig's timers and bounds.
 func DefaultNotifyConfig() NotifyConfig {
 	return NotifyConfig{RetryMin: 30 * time.Second, RetryMax: time.Hour, Attempts: 12, Timeout: 10 * time.Second,
-		Workers: 4, CheckEvery: time.Minute, Keep: 90 * 24 * time.Hour}
+		Workers: 4, Delay: 500 * time.Millisecond, CheckEvery: time.Minute, Keep: 90 * 24 * time.Hour}
 }
 
 // validate fills the defaults in and returns every problem.
@@ -74,7 +79,7 @@ func (c *NotifyConfig) validate() []error {
 	for _, d := range []struct {
 		v   *time.Duration
 		def time.Duration
-	}{{&c.RetryMin, def.RetryMin}, {&c.RetryMax, def.RetryMax}, {&c.Timeout, def.Timeout}, {&c.CheckEvery, def.CheckEvery}, {&c.Keep, def.Keep}} {
+	}{{&c.RetryMin, def.RetryMin}, {&c.RetryMax, def.RetryMax}, {&c.Timeout, def.Timeout}, {&c.CheckEvery, def.CheckEvery}, {&c.Keep, def.Keep}, {&c.Delay, def.Delay}} {
 		if *d.v <= 0 {
 			*d.v = d.def
 		}

@@ -46,7 +46,7 @@ type hookReceiver struct {
 	bad   []string // calls refused, and why
 }
 
-func startHookReceiver(t *testing.T) *hookReceiver {
+func startHookReceiver(t testing.TB) *hookReceiver {
 	t.Helper()
 	h := &hookReceiver{}
 	h.secret.Store(new(string))
@@ -142,7 +142,7 @@ func (h *hookReceiver) waitCall(t *testing.T, what string, match func(c hookCall
 }
 
 // register adds a webhook to h's hub through the API and keeps its secret.
-func (h *hookReceiver) register(t *testing.T, hub *nodetest.Hub, id string, topics ...string) api.NewWebhook {
+func (h *hookReceiver) register(t testing.TB, hub *nodetest.Hub, id string, topics ...string) api.NewWebhook {
 	t.Helper()
 	nw, err := operatorClient(t, hub).AddWebhook(t.Context(), api.WebhookRequest{ID: id, URL: h.srv.URL + "/hubnet", Topics: topics})
 	if err != nil {
@@ -156,7 +156,7 @@ func (h *hookReceiver) register(t *testing.T, hub *nodetest.Hub, id string, topi
 }
 
 // operatorClient is an API client of hub with the operator token.
-func operatorClient(t *testing.T, hub *nodetest.Hub) *api.Client {
+func operatorClient(t testing.TB, hub *nodetest.Hub) *api.Client {
 	t.Helper()
 	tok, err := node.ReadToken(hub.Dir)
 	if err != nil {
@@ -354,8 +354,10 @@ func TestNotify_webhookRetriedOnceAfterRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	i := slices.IndexFunc(log, func(d api.Delivery) bool { return d.ID == first.Delivery })
-	if i < 0 || log[i].Status != "delivered" || log[i].Attempts < 3 || log[i].LastStatus != http.StatusNoContent {
-		t.Fatalf("delivery log %+v, want %s delivered after 2 failures or more", log, first.Delivery)
+	// The first failure at least is recorded before the next attempt; one cut short by
+	// the stop may not be.
+	if i < 0 || log[i].Status != "delivered" || log[i].Attempts < 2 || log[i].LastStatus != http.StatusNoContent {
+		t.Fatalf("delivery log %+v, want %s delivered after a failure or more", log, first.Delivery)
 	}
 	again, err := oc.Redeliver(t.Context(), first.Delivery)
 	if err != nil || again.RedeliveryOf != first.Delivery || again.Event != first.Event.Seq {

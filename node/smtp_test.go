@@ -56,7 +56,7 @@ type sentMail struct {
 
 // startMailServer starts an SMTP server, implicit TLS when implicit, STARTTLS
 // otherwise, offering the AUTH mechanisms mechs.
-func startMailServer(t *testing.T, implicit bool, mechs ...string) *mailServer {
+func startMailServer(t testing.TB, implicit bool, mechs ...string) *mailServer {
 	t.Helper()
 	cert, roots := testCert(t)
 	m := &mailServer{Roots: roots, mechs: mechs}
@@ -167,7 +167,7 @@ func (l *loginServer) Next(resp []byte) ([]byte, bool, error) {
 }
 
 // testCert makes a self-signed certificate for 127.0.0.1 and a pool that trusts it.
-func testCert(t *testing.T) (tls.Certificate, *x509.CertPool) {
+func testCert(t testing.TB) (tls.Certificate, *x509.CertPool) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

@@ -494,34 +494,57 @@ func (s *Store) NotifyDue(now time.Time, limit int) ([]Delivery, time.Time, erro
 	return due, next, nil
 }
 
-// NotifyAttempt records an attempt to send the pending delivery id. When status is
-// DeliveryPending it failed and is tried again at due; otherwise it ended, and moves
-// to the log. errText and httpStatus say what the server answered. A delivery no
-// longer pending (its webhook removed meanwhile) is left alone.
+// Attempt is the outcome of an attempt to send a pending delivery.
+type Attempt struct {
+	ID string
+	// Status is DeliveryPending when the attempt failed and the delivery is tried
+	// again at Due; otherwise the delivery ended, and moves to the log.
+	Status string
+	Due    time.Time
+	// Error and HTTPStatus say what the server answered.
+	Error      string
+	HTTPStatus int
+}
+
+// NotifyAttempt records an attempt to send the pending delivery id: see Attempt.
 func (s *Store) NotifyAttempt(id, status string, due time.Time, errText string, httpStatus int) error {
+	return s.NotifyAttempts([]Attempt{{ID: id, Status: status, Due: due, Error: errText, HTTPStatus: httpStatus}})
+}
+
+// NotifyAttempts records attempts, all in one transaction. A delivery no longer
+// pending (its webhook removed meanwhile) is left alone.
+func (s *Store) NotifyAttempts(attempts []Attempt) error {
 	err := s.update(func(tx *bolt.Tx) error {
-		out := tx.Bucket(bucketNotifyOutbox)
-		var d Delivery
-		if err := getJSON(out, id, &d); err != nil {
-			if err == ErrNotFound {
-				return nil
+		out, log := tx.Bucket(bucketNotifyOutbox), tx.Bucket(bucketNotifyLog)
+		for _, a := range attempts {
+			var d Delivery
+			if err := getJSON(out, a.ID, &d); err != nil {
+				if err == ErrNotFound {
+					continue
+				}
+				return err
 			}
-			return err
+			d.Attempts++
+			d.LastError, d.LastStatus = a.Error, a.HTTPStatus
+			if a.Status == DeliveryPending {
+				d.Due = a.Due.UTC()
+				if err := putJSON(out, a.ID, &d); err != nil {
+					return err
+				}
+				continue
+			}
+			d.Status, d.Due, d.Finished = a.Status, time.Time{}, s.clock()
+			if err := out.Delete([]byte(a.ID)); err != nil {
+				return err
+			}
+			if err := putJSON(log, a.ID, &d); err != nil {
+				return err
+			}
 		}
-		d.Attempts++
-		d.LastError, d.LastStatus = errText, httpStatus
-		if status == DeliveryPending {
-			d.Due = due.UTC()
-			return putJSON(out, id, &d)
-		}
-		d.Status, d.Due, d.Finished = status, time.Time{}, s.clock()
-		if err := out.Delete([]byte(id)); err != nil {
-			return err
-		}
-		return putJSON(tx.Bucket(bucketNotifyLog), id, &d)
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("record delivery %s: %w", id, err)
+		return fmt.Errorf("record %d delivery attempts: %w", len(attempts), err)
 	}
 	return nil
 }
