@@ -488,3 +488,53 @@ func TestNotify_personTopics(t *testing.T) {
 		t.Errorf("MyTopics with the operator token = %v, want 400", err)
 	}
 }
+
+// A referral not decided: the receiving hub's people and webhook hear, once, that
+// the decision is due within 24 hours, and then that it expired.
+func TestNotify_deadlineAndExpiry(t *testing.T) {
+	ms := startMailServer(t, false, "PLAIN")
+	hook := startHookReceiver(t)
+	a, b := hubsWith(t, func(c *node.Config) {
+		c.ReceiveWithin, c.DecideWithin, c.DecisionGrace = time.Second, 3*time.Second, 200*time.Millisecond
+		c.Notify.SMTP = smtpConfig(ms, "starttls")
+		c.Notify.AllowHTTPWebhooks = true
+	})
+	if _, err := b.AddPerson(api.PersonRequest{Name: "Eve Example", Email: "eve@hub-2.example.eu", Role: api.RoleAdvisor}); err != nil {
+		t.Fatal(err)
+	}
+	hook.register(t, b, "deadlines", api.TopicDeadline, api.TopicExpiry)
+	id := receivedReferral(t, a, b, referralTo(b.ID()))
+	due := hook.waitCall(t, "referral.due-soon", func(c hookCall) bool {
+		return c.Event.Type == "referral.due-soon" && c.Event.Referral.ID == id
+	})
+	if due.Event.Referral.Due.IsZero() || due.Event.Referral.State != "received" {
+		t.Errorf("due-soon event %+v", due.Event.Referral)
+	}
+	hook.waitCall(t, "referral.expired", func(c hookCall) bool {
+		return c.Event.Type == "referral.expired" && c.Event.Referral.ID == id
+	})
+	var subjects []string
+	nodetest.Eventually(t, 15*time.Second, func() error {
+		subjects = nil
+		for _, m := range mailTo(t, ms, "eve@hub-2.example.eu") {
+			subjects = append(subjects, m.Subject)
+		}
+		if !slices.Contains(subjects, "Referral with hub-1 expired") {
+			return fmt.Errorf("e-mails to Eve: %q", subjects)
+		}
+		return nil
+	})
+	want := []string{"New referral from hub-1", "Referral from hub-1: decision due within 24 hours", "Referral with hub-1 expired"}
+	if !slices.Equal(subjects, want) {
+		t.Errorf("e-mails to Eve: %q, want %q", subjects, want)
+	}
+	n := 0
+	for _, c := range hook.Calls() {
+		if c.Event.Type == "referral.due-soon" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d calls of referral.due-soon, want 1", n)
+	}
+}
