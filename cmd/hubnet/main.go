@@ -137,6 +137,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newImportCmd(a),
 		newVersionCmd(a),
 	)
+	a.registerCompletions(root)
 	return root
 }
 

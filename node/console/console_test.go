@@ -94,7 +94,7 @@ func TestConsole_search(t *testing.T) {
 		t.Fatalf("bad search: status %d, want 400", p.Status)
 	}
 	for _, s := range []string{
-		`<ul class="field-errors" id="e-region"><li><span class="vh">Error: </span>is not a NUTS 2021 region; use a level 2 or 3 code such as FI1C1</li></ul>`,
+		`<ul class="field-errors" id="e-region"><li><span class="vh">Error: </span>"XX999" is not a NUTS 2021 region code such as FI1C1 or DE21</li></ul>`,
 		`id="e-min-capacity"`, `must be a whole number, got "lots"`,
 		`value="XX999"`, `value="vision lab"`, `value="lots"`, `value="robotics" checked`,
 		`aria-describedby="h-region e-region" aria-invalid="true"`,
