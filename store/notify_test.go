@@ -300,3 +300,54 @@ func checkSchema5(t *testing.T, s *Store, d *oldData) {
 		t.Errorf("redelivery took the ID of the delivery it repeats")
 	}
 }
+
+// Events and ended deliveries older than the retention are pruned; the numbering
+// goes on. Removing a webhook drops what it still had to send.
+func TestStore_prune(t *testing.T) {
+	clock := newTestClock()
+	s := mustOpenClock(t, clock)
+	if _, err := s.AddWebhook(Webhook{ID: "crm", URL: "https://crm.example.eu/h", Secret: "0123456789abcdef0123456789abcdef"}, false); err != nil {
+		t.Fatal(err)
+	}
+	mustSave(t, s, testRecord(t, protocol.RoleSender, clock.Now()), nil, nil)
+	due, _, _ := s.NotifyDue(clock.Now(), 10)
+	if err := s.NotifyAttempt(due[0].ID, DeliveryDelivered, time.Time{}, "", 200); err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(48 * time.Hour)
+	mustSave(t, s, testRecord(t, protocol.RoleSender, clock.Now()), nil, nil)
+	cut := clock.Now().Add(-time.Hour)
+	if n, err := s.PruneEvents(cut, 100); err != nil || n != 1 {
+		t.Errorf("PruneEvents = %d, %v; want 1", n, err)
+	}
+	if n, err := s.PruneDeliveries(cut, 100); err != nil || n != 1 {
+		t.Errorf("PruneDeliveries = %d, %v; want 1", n, err)
+	}
+	if oldest, _ := s.OldestEvent(); oldest != 2 {
+		t.Errorf("oldest event %d, want 2", oldest)
+	}
+	if _, err := s.RemoveWebhook("crm"); err != nil {
+		t.Fatal(err)
+	}
+	if due, _, _ := s.NotifyDue(clock.Now(), 10); len(due) != 0 {
+		t.Errorf("%d deliveries pending after the webhook was removed", len(due))
+	}
+	mustSave(t, s, testRecord(t, protocol.RoleSender, clock.Now()), nil, nil)
+	if evs := mustEvents(t, s, 0); len(evs) != 2 || evs[1].Seq != 3 {
+		t.Errorf("events after pruning %+v, want 2 and 3", evs)
+	}
+}
+
+// The hub's recipients are checked field by field, and stored whole or not at all.
+func TestStore_SetRecipients_checked(t *testing.T) {
+	s := mustOpen(t)
+	err := s.SetRecipients([]Recipient{{Email: "team@hub.example.eu", Topics: []string{"decision"}},
+		{Email: "TEAM@hub.example.eu", Language: "not a tag!", Topics: []string{"directory"}}, {Email: "x", Topics: nil}})
+	want := []string{"recipients.1.email", "recipients.1.language", "recipients.1.topics.0", "recipients.2.email", "recipients.2.topics"}
+	if got := fieldsOf(t, err); !slices.Equal(got, want) {
+		t.Errorf("fields %v, want %v", got, want)
+	}
+	if list, _ := s.Recipients(); len(list) != 0 {
+		t.Errorf("stored %v after a refusal", list)
+	}
+}

@@ -218,6 +218,11 @@ func (s *Store) writeChange(tx *bolt.Tx, rec *ReferralRecord, out []Outgoing, kp
 			if _, err := s.addEvent(tx, ev); err != nil {
 				return err
 			}
+			if rec.Referral.State.Final() {
+				if err := tx.Bucket(bucketDueMarks).Delete([]byte(rec.Referral.ID)); err != nil {
+					return fmt.Errorf("delete due mark: %w", err)
+				}
+			}
 		}
 	}
 	for _, o := range out {
