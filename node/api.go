@@ -97,6 +97,7 @@ func (n *Node) handler(routes []route) http.Handler {
 	n.referralRoutes(mux)
 	n.admissionRoutes(mux)
 	n.peopleRoutes(mux) // people_api.go: people, sessions, API tokens
+	n.notifyRoutes(mux) // notify_api.go: the change feed, webhooks, notifications
 	mux.HandleFunc("GET /v1/openapi.json", handleOpenAPI)
 	for _, r := range routes {
 		mux.Handle(r.pattern, r.h)

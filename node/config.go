@@ -124,6 +124,9 @@ type Config struct {
 	// http://HTTPAddr.
 	PublicURL string
 
+	// Notify says how e-mails and webhooks are sent (notify_config.go).
+	Notify NotifyConfig
+
 	// WrapHTTP, when not nil, wraps the handler the HTTP server serves: package
 	// nodetest checks every request and answer against the API's OpenAPI document
 	// this way.
@@ -166,6 +169,8 @@ func DefaultConfig() Config {
 		SessionIdle:   time.Hour,
 		SessionMax:    12 * time.Hour,
 		SignInLinkTTL: 72 * time.Hour,
+
+		Notify: DefaultNotifyConfig(),
 	}
 }
 
@@ -182,6 +187,8 @@ func DefaultLocalConfig() Config {
 	c.Gossip = "local"
 	c.RejoinInterval = 500 * time.Millisecond
 	c.SyncInterval = 500 * time.Millisecond
+	c.Notify.RetryMin, c.Notify.RetryMax, c.Notify.CheckEvery = 50*time.Millisecond, time.Second, 200*time.Millisecond
+	c.Notify.Delay = 20 * time.Millisecond
 	return c
 }
 
@@ -261,6 +268,7 @@ func (c *Config) validate() error {
 		}
 	}
 	errs = append(errs, c.Limits.validate()...)
+	errs = append(errs, c.Notify.validate()...)
 	if c.ClockSkewWarn <= 0 {
 		c.ClockSkewWarn = time.Minute
 	}

@@ -34,7 +34,11 @@
 // referral_receive.go (messages applied and acknowledged), referral_act.go (Act),
 // referral_deadline.go (expiry), referral_retention.go (the consent's end and the
 // purge of the SME's identity), referral_revoked.go (the referrals with a revoked
-// hub end), referral_read.go, report.go (KPIs). HTTP lives in
+// hub end), referral_read.go, report.go (KPIs). Notifications and integrations:
+// notify.go (the notifier: the outbox of e-mails and webhook calls, backoff, the
+// deadline within 24 hours), notify_config.go, mail.go (SMTP), mailtext.go (the
+// e-mails' texts in English, German and French), notify_api.go (the change feed,
+// webhooks, the delivery log, recipients and people's topics). HTTP lives in
 // api.go (the handler, authentication, errors) and the *_api.go files beside their
 // concept.
 //
@@ -62,7 +66,10 @@
 // or a signed hint shows a newer revision than the cached one. A referral change is
 // stored with its outgoing message in one transaction; the dispatcher delivers the
 // message until a signed acknowledgement comes back; the receiver stores the message
-// and its ID before it acknowledges (docs/referrals.md).
+// and its ID before it acknowledges (docs/referrals.md). Every change of a referral's
+// state and every new revision in the directory is also an event of the change feed,
+// written with its e-mails and webhook calls in the change's transaction; the
+// notifier sends them after, so that they never hold a referral up.
 //
 // # Concurrency
 //

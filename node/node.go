@@ -68,6 +68,7 @@ type Node struct {
 	queries                     *queries                           // live queries waiting for answers
 	referrals                   *referrals                         // the referral engine
 	access                      *access                            // sessions and API tokens' last use
+	notify                      *notifier                          // e-mails and webhooks of events (notify.go)
 
 	wakeCh chan struct{} // buffered 1: wakes the reconcile loop
 	ready  chan struct{} // closed once the first join attempt and reconcile are done
@@ -298,6 +299,7 @@ func newNode(cfg Config, s *store.Store) (*Node, error) {
 	n.queries = newQueries()
 	n.referrals = newReferrals(n)
 	n.access = newAccess(n)
+	n.notify = newNotifier(n)
 	return n, nil
 }
 
@@ -399,6 +401,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	n.wg.Go(n.referrals.run)
 	n.wg.Go(n.trust.runSeen)
 	n.wg.Go(n.runAccess)
+	n.wg.Go(n.notify.run)
 	n.log.Info("node started", "gossip", n.GossipAddr(), "route", n.routeAddr, "cluster", n.cluster, "gateway", n.gatewayAddr(), "http", n.HTTPAddr())
 	return nil
 }

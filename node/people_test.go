@@ -159,6 +159,15 @@ func TestAPI_roles(t *testing.T) {
 		{"DELETE", "/v1/tokens/nothing", "", "admin"},
 		{"GET", "/v1/gossip-keys", "", "admin"},
 		{"POST", "/v1/revocations", `{}`, "admin"},
+		{"GET", "/v1/events?after=0", "", "read"},
+		{"GET", "/v1/webhooks", "", "admin"},
+		{"POST", "/v1/webhooks", `{"url":"ftp://x"}`, "admin"},
+		{"DELETE", "/v1/webhooks/nothing", "", "admin"},
+		{"GET", "/v1/deliveries", "", "admin"},
+		{"POST", "/v1/deliveries/0000000000000001/redeliver", "", "admin"},
+		{"GET", "/v1/notifications/recipients", "", "admin"},
+		{"PUT", "/v1/notifications/recipients", `[]`, "admin"},
+		{"GET", "/v1/me/notifications", "", "read"},
 	}
 	for _, rt := range routes {
 		for _, a := range actors {

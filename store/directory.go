@@ -67,7 +67,15 @@ func (s *Store) PutHub(h Hub) error {
 		if h.Fetched.IsZero() {
 			h.Fetched = now
 		}
-		return putHub(tx, h)
+		if err := putHub(tx, h); err != nil {
+			return err
+		}
+		typ := EventHubUpdated
+		if err != nil { // ErrNotFound: not cached before
+			typ = EventHubAdded
+		}
+		_, err = s.addEvent(tx, Event{Type: typ, At: now, Hub: &EventHub{ID: id, Name: h.Profile.Name, Revision: h.Profile.Revision}})
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("put hub %s: %w", id, err)
@@ -175,7 +183,11 @@ func (s *Store) DeleteHub(id string) error {
 		if err := b.Delete([]byte(id)); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketBodies).Delete([]byte(id))
+		if err := tx.Bucket(bucketBodies).Delete([]byte(id)); err != nil {
+			return err
+		}
+		_, err := s.addEvent(tx, Event{Type: EventHubRemoved, At: s.clock(), Hub: &EventHub{ID: id}})
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("delete hub %s: %w", id, err)

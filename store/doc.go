@@ -61,8 +61,24 @@
 //	                                   use, revocation
 //	token_hashes   <SHA-256>           the token ID
 //
+// and, since schema 5 (events.go, notify.go):
+//
+//	events           <seq, 8 bytes>      an event of the change feed; the bucket's
+//	                                     sequence is the last number given
+//	notify_outbox    <delivery ID>       a notification to send: channel, target,
+//	                                     event, attempts, due; the bucket's sequence
+//	                                     numbers the deliveries
+//	notify_log       <delivery ID>       a notification sent or given up
+//	webhooks         <webhook ID>        URL, secret, topics
+//	notify_settings  person/<person ID>  the topics a person chose
+//	                 hub/recipients      the hub's recipients of e-mails
+//	due_marks        <referral ID>       the deadline a referral.due-soon event was
+//	                                     written for
+//
 // A referral's contact persons at the two hubs are in its row of referrals, as
-// contacts.
+// contacts. Every write of a referral whose state changes, or that is new, and every
+// new revision of a hub in the directory, adds an event and queues its notifications
+// in the same transaction ([Store.Events], [Store.NotifyDue]).
 //
 // Times in keys and in the inbox are 12 bytes that sort as the times do: Unix seconds
 // with the sign bit flipped, then nanoseconds, big-endian.

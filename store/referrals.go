@@ -206,9 +206,23 @@ func (s *Store) Referrals(f ReferralFilter) ([]ReferralRecord, error) {
 func (s *Store) writeChange(tx *bolt.Tx, rec *ReferralRecord, out []Outgoing, kpis []protocol.KPIRecord) error {
 	now := s.clock()
 	if rec != nil {
+		prev, stored, err := storedState(tx, rec.Referral.ID)
+		if err != nil {
+			return err
+		}
 		rec.Updated = now
 		if err := putReferral(tx, rec); err != nil {
 			return err
+		}
+		if ev, ok := referralEvent(prev, !stored, rec, now); ok { // events.go
+			if _, err := s.addEvent(tx, ev); err != nil {
+				return err
+			}
+			if rec.Referral.State.Final() {
+				if err := tx.Bucket(bucketDueMarks).Delete([]byte(rec.Referral.ID)); err != nil {
+					return fmt.Errorf("delete due mark: %w", err)
+				}
+			}
 		}
 	}
 	for _, o := range out {

@@ -44,6 +44,7 @@ var fixtures = []fixture{
 	{version: 2, write: writeSchema2, check: checkSchema2},
 	{version: 3, write: writeSchema3, check: checkSchema3},
 	{version: 4, write: writeSchema4, check: checkSchema4},
+	{version: 5, write: writeSchema5, check: checkSchema5},
 }
 
 // oldData is what the fixtures write: one hub's data, hub-one's, with its keys and

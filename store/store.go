@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -13,7 +14,7 @@ import (
 
 // SchemaVersion is the version of the file layout this build reads and writes: the
 // number of migrations it knows.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // initialMmapSize is the size of bbolt's first memory map of the file.
 const initialMmapSize = 1 << 30
@@ -46,6 +47,14 @@ var (
 	bucketTokens       = []byte("tokens")
 	bucketTokenHashes  = []byte("token_hashes")
 
+	// Since schema 5: the change feed and notifications; see events.go and notify.go.
+	bucketEvents         = []byte("events")
+	bucketNotifyOutbox   = []byte("notify_outbox")
+	bucketNotifyLog      = []byte("notify_log")
+	bucketWebhooks       = []byte("webhooks")
+	bucketNotifySettings = []byte("notify_settings")
+	bucketDueMarks       = []byte("due_marks")
+
 	keySchema = []byte("schema")
 )
 
@@ -74,6 +83,9 @@ type Store struct {
 	wmu     sync.Mutex // guards writes and writing
 	writes  []*write   // waiting for the next commit
 	writing bool       // a goroutine is committing
+
+	feed feed        // wakes the readers of the change feed; see events.go
+	mail atomic.Bool // whether e-mail notifications are queued; see SetMail
 }
 
 // write is one call of update waiting for its commit.
@@ -205,6 +217,7 @@ func (s *Store) drain() {
 // commit runs a group of writes in one transaction, or each alone if one fails.
 func (s *Store) commit(group []*write) {
 	defer func() {
+		s.feed.committed()
 		for _, w := range group {
 			close(w.done)
 		}
@@ -305,6 +318,14 @@ var migrations = []migration{
 	}},
 	{name: "create people and token buckets", up: func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{bucketPeople, bucketPeopleEmails, bucketTokens, bucketTokenHashes} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	}},
+	{name: "create feed and notification buckets", up: func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketEvents, bucketNotifyOutbox, bucketNotifyLog, bucketWebhooks, bucketNotifySettings, bucketDueMarks} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}

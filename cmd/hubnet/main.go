@@ -132,6 +132,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newReportCmd(a),
 		newUsersCmd(a),
 		newTokensCmd(a),
+		newWebhooksCmd(a),
 		newVocabCmd(a),
 		newImportCmd(a),
 		newVersionCmd(a),

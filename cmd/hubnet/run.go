@@ -52,6 +52,7 @@ func newRunCmd(a *app) *cobra.Command {
 		retain                            = retention(def.RetainDetails)
 		sessionIdle, sessionMax, linkTTL  time.Duration
 		publicURL                         string
+		notify                            notifyFlags // notify_flags.go
 	)
 	cmd := &cobra.Command{
 		Use:   "run -d DIR",
@@ -88,6 +89,9 @@ Port 0 in an address picks a free port. Every flag can also come from the enviro
 			cfg.ClockSkewWarn = clockSkewWarn
 			cfg.SessionIdle, cfg.SessionMax, cfg.SignInLinkTTL = sessionIdle, sessionMax, linkTTL
 			cfg.PublicURL = publicURL
+			if err := notify.apply(&cfg); err != nil {
+				return err
+			}
 			cfg.Logger = a.logger(cmd.ErrOrStderr(), slog.LevelInfo)
 			cc := console.DefaultConfig()
 			cc.Public = consolePublic
@@ -114,6 +118,7 @@ Port 0 in an address picks a free port. Every flag can also come from the enviro
 	f.DurationVar(&sessionMax, "session-max", def.SessionMax, "a person's session ends this long after sign-in, used or not")
 	f.DurationVar(&linkTTL, "sign-in-link-ttl", def.SignInLinkTTL, "how long a one-time sign-in link of 'hubnet users add' and 'reset' works")
 	f.StringVar(&publicURL, "public-url", "", "the console's address as people reach it, such as https://hub.example.eu, for sign-in links (default: http:// and --http-addr)")
+	notify.register(f)
 	return cmd
 }
 

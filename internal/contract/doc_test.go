@@ -133,6 +133,16 @@ var schemaTypes = map[string]struct {
 	"Session":         {reflect.TypeFor[api.Session](), false},
 	"Contacts":        {reflect.TypeFor[api.Contacts](), false},
 	"PersonContact":   {reflect.TypeFor[protocol.PersonContact](), false},
+	"FeedEvent":       {reflect.TypeFor[api.Event](), false},
+	"FeedReferral":    {reflect.TypeFor[api.EventReferral](), false},
+	"FeedHub":         {reflect.TypeFor[api.EventHub](), false},
+	"Events":          {reflect.TypeFor[api.Events](), false},
+	"Webhook":         {reflect.TypeFor[api.Webhook](), false},
+	"WebhookRequest":  {reflect.TypeFor[api.WebhookRequest](), false},
+	"NewWebhook":      {reflect.TypeFor[api.NewWebhook](), false},
+	"Delivery":        {reflect.TypeFor[api.Delivery](), false},
+	"Recipient":       {reflect.TypeFor[api.Recipient](), false},
+	"NotifyTopics":    {reflect.TypeFor[api.NotifyTopics](), false},
 }
 
 // jsonField is a field of a Go struct as encoding/json writes it.
@@ -407,6 +417,8 @@ func TestSchemas_vocabularies(t *testing.T) {
 		{"Reach", strs(protocol.ReachRegion, protocol.ReachCountry, protocol.ReachNeighbours, protocol.ReachAnywhere)},
 		{"Role", strs(protocol.RoleSender, protocol.RoleReceiver, protocol.RoleSystem)},
 		{"Scope", []string{api.ScopeRead, api.ScopeRefer, api.ScopeAct, api.ScopeReport, api.ScopeAdmin}},
+		{"FeedEventType", api.EventTypes},
+		{"Topic", api.Topics},
 	} {
 		got := enum(c.schema)
 		if !slices.Equal(sorted(got), sorted(c.want)) {

@@ -493,6 +493,12 @@ func TestConsoleBrowser_referralLoop(t *testing.T) {
 	op.wantText(in+" th", "test before invest, sector 10, FI193", "bakery line")
 	op.shot("referrals")
 	op.axeCheck("the referrals received")
+	// The worklist has it, oldest first, with its due date.
+	if st := op.open("/worklist"); st != 200 {
+		t.Fatalf("worklist: status %d", st)
+	}
+	op.wantText("table.worklist tbody", "Accept or decline by", "Hub Keski-Suomi", "today", "nobody yet")
+	op.shot("worklist")
 
 	// Open it: the need shows, the SME is sealed; accept, start, complete.
 	if st := op.press(fmt.Sprintf(`//table//a[@href="/referrals/%s"]`, id)); st != 200 {
