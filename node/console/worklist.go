@@ -58,7 +58,7 @@ func (c *Console) worklist(w http.ResponseWriter, r *http.Request, v *webView) {
 	now := c.n.Now()
 	for _, info := range list {
 		partner := c.hubName(info.Partner)
-		next, mine := nextStep(info, partner)
+		next, mine := nextStep(v.lang, info, partner)
 		if !mine {
 			continue
 		}
@@ -69,7 +69,7 @@ func (c *Console) worklist(w http.ResponseWriter, r *http.Request, v *webView) {
 		if who == "me" && contact != "" && !strings.EqualFold(contact, v.actor.Email) {
 			continue
 		}
-		row := webWorkRow{Info: info, Partner: partner, Summary: needSummary(info.Referral.Need), Next: next,
+		row := webWorkRow{Info: info, Partner: partner, Summary: needSummary(v.lang, info.Referral.Need), Next: next,
 			Since: info.Referral.Created, Due: dueOf(info.Referral), Contact: contact}
 		if h := info.Referral.History; len(h) > 0 {
 			row.Since = h[len(h)-1].At
