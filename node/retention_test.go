@@ -196,9 +196,13 @@ func TestRetention_afterEnding(t *testing.T) {
 		if info.Referral.State != protocol.StateCompleted || info.Referral.Outcome != "service-delivered" {
 			t.Errorf("%s at %s: %s (%s) after the purge, want completed as it was", late, h.ID(), info.Referral.State, info.Referral.Outcome)
 		}
-		if got := h.Purges("retention"); got != 2 {
-			t.Errorf("%s counted %v purges for retention, want 2", h.ID(), got)
-		}
+		// The purge is counted just after its commit, which the wait above sees.
+		nodetest.Eventually(t, 5*time.Second, func() error {
+			if got := h.Purges("retention"); got != 2 {
+				return fmt.Errorf("%s counted %v purges for retention, want 2", h.ID(), got)
+			}
+			return nil
+		})
 	}
 }
 
