@@ -13,6 +13,9 @@ PKGS     := ./...
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+# Where `make release` writes its binaries and SHA256SUMS, and for which architectures.
+DIST     ?= dist
+ARCHES   ?= amd64 arm64
 # Test timeout for the whole suite; the suite itself takes a few minutes.
 TIMEOUT  ?= 15m
 # How long `make fuzz` runs each fuzz target, and how long it may spend making each
@@ -29,13 +32,23 @@ REDOCLY  ?= @redocly/cli@1.34.20
 # checked against api/openapi.json (package internal/contract).
 CONTRACT := contract.out
 
-.PHONY: help build test race bench fuzz chaos lint lint-openapi fmt tidy demo clean
+.PHONY: help build release test race bench fuzz chaos lint lint-openapi fmt tidy demo clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: ## Build the hubnet binary into bin/, with its version and commit (hubnet version).
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/hubnet
+
+release: ## Build static linux binaries (ARCHES: amd64 arm64) into dist/ with SHA256SUMS.
+	@mkdir -p $(DIST)
+	@rm -f $(DIST)/hubnet-*-linux-* $(DIST)/SHA256SUMS
+	for arch in $(ARCHES); do \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath \
+			-ldflags '-s -w $(LDFLAGS)' -o $(DIST)/hubnet-$(VERSION)-linux-$$arch ./cmd/hubnet; \
+	done
+	cd $(DIST) && sha256sum hubnet-$(VERSION)-linux-* > SHA256SUMS
+	@cat $(DIST)/SHA256SUMS
 
 test: ## Run every test with the race detector (real nodes on 127.0.0.1), then each Go benchmark once.
 	$(GO) vet $(PKGS)
@@ -90,4 +103,4 @@ demo: ## Start a federation of 6 demo hubs on 127.0.0.1 (Ctrl-C stops it).
 	$(GO) run ./cmd/hubnet demo --hubs $${HUBS:-6}
 
 clean: ## Remove build output.
-	rm -rf bin bench.out chaos.out $(CONTRACT)
+	rm -rf bin $(DIST) bench.out chaos.out $(CONTRACT)
