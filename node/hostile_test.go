@@ -737,7 +737,7 @@ func TestHostile_hintAboveRevisionFetchesOnce(t *testing.T) {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		for line := range strings.SplitSeq(string(b), "\n") {
-			if v, ok := strings.CutPrefix(line, `hubnet_profile_fetches_total{result="ok"} `); ok {
+			if v, ok := strings.CutPrefix(line, `hubnet_profile_fetches_total{result="ok",source="owner"} `); ok {
 				f, _ := strconv.ParseFloat(v, 64)
 				return f
 			}
