@@ -545,8 +545,8 @@ func TestHostile_NATS(t *testing.T) {
 		}(), replyNone, ""},
 		{"profile request: malformed body", protocol.ProfileSubject("hub-a"), []byte(`{"v":`), replyError, "profile request"},
 		{"profile request: version 99", protocol.ProfileSubject("hub-a"), []byte(`{"v":99}`), replyError, "version 99"},
-		{"reserved query subject", "hubnet.v1.hub.hub-a.query", signedNow(t, h.bID, protocol.TypeQuery, "hub-a", protocol.Query{}),
-			replyNoResponse, ""},
+		{"query: addressed to one hub on its own subject", protocol.QuerySubject("hub-a"), signedNow(t, h.bID, protocol.TypeQuery, "hub-a", protocol.Query{}),
+			replyNone, ""},
 	}
 	before := h.state()
 	for _, c := range cases {
