@@ -28,12 +28,22 @@ type directory struct {
 
 	self atomic.Pointer[[]byte] // the node's own signed profile, as served
 
-	mu       sync.Mutex       // guards peers, purges, inFlight and peak
+	// slots holds a token for each profile request in flight: at most
+	// cfg.FetchConcurrency at once.
+	slots chan struct{}
+
+	mu       sync.Mutex       // guards peers, purges, pending, inFlight and peak
 	peers    map[string]*peer // every hub heard of: in the store or in gossip
 	purges   []string         // revoked hubs not in peers, whose profile goes
-	inFlight int              // profile fetches started and not yet done, at most cfg.FetchConcurrency
+	pending  int              // fetches started and not done, waiting included: at most maxPending per slot
+	inFlight int              // fetches holding a slot, asking
 	peak     int              // the most fetches ever in flight at once
 }
+
+// maxPending is how many fetches may wait, their pause included, for each slot:
+// enough to keep the slots busy through the pauses, few enough that a hub joining a
+// network of hundreds does not hold a goroutine per hub.
+const maxPending = 8
 
 // maxHolders bounds the holders remembered for one hub's profile.
 const maxHolders = 8
@@ -58,7 +68,7 @@ type peer struct {
 }
 
 func newDirectory(n *Node) *directory {
-	return &directory{n: n, peers: map[string]*peer{}}
+	return &directory{n: n, peers: map[string]*peer{}, slots: make(chan struct{}, n.cfg.FetchConcurrency)}
 }
 
 // load reads the cached directory and the node's own profile from the store.
@@ -362,10 +372,9 @@ func (d *directory) reconcile() {
 		if !p.member {
 			continue
 		}
-		if want := max(p.meta.Revision, p.hinted); want > p.cached && !p.fetching && !now.Before(p.nextFetch) && d.inFlight < d.n.cfg.FetchConcurrency {
+		if want := max(p.meta.Revision, p.hinted); want > p.cached && !p.fetching && !now.Before(p.nextFetch) && d.pending < maxPending*d.n.cfg.FetchConcurrency {
 			p.fetching = true
-			d.inFlight++
-			d.peak = max(d.peak, d.inFlight)
+			d.pending++
 			fetches = append(fetches, id)
 		}
 	}
@@ -411,29 +420,50 @@ func (d *directory) reconcile() {
 }
 
 // fetch gets hub id's signed profile and stores it if it verifies. It waits between
-// half of FetchJitter and all of it first, so that hubs hearing of a change at once do not all ask
-// at once, and a holder in this node's cluster has time to announce its copy. It asks
-// such a holder when one is known, the owner otherwise. A failure at a holder is
+// half of FetchJitter and all of it first, so that hubs hearing of a change at once do
+// not all ask at once, and a holder in this node's cluster has time to announce its
+// copy; then it waits for one of the FetchConcurrency slots. It asks such a holder
+// when one is known, the owner otherwise. A failure at a holder is
 // retried soon, from another holder or the owner; a failure at the owner backs off,
 // doubling up to a minute.
 func (d *directory) fetch(id string) {
+	defer d.n.wake() // room for the next fetch
+	var err error
 	if j := d.n.cfg.FetchJitter; j > 0 {
 		select {
 		case <-d.n.ctx.Done():
+			err = d.n.ctx.Err()
 		case <-time.After(j/2 + rand.N(j/2+1)):
+		}
+	}
+	if err == nil {
+		select {
+		case <-d.n.ctx.Done():
+			err = d.n.ctx.Err()
+		case d.slots <- struct{}{}:
 		}
 	}
 	d.mu.Lock()
 	p := d.peers[id]
+	if err != nil {
+		d.pending--
+		p.fetching = false
+		d.mu.Unlock()
+		return
+	}
+	d.inFlight++
+	d.peak = max(d.peak, d.inFlight)
 	want := max(p.meta.Revision, p.hinted)
 	source := d.holderLocked(id, p, want)
 	d.mu.Unlock()
 
-	rev, err := d.fetchOnce(id, source, want)
-	defer d.n.wake() // a slot is free for the next fetch
+	var rev uint64
+	rev, err = d.fetchOnce(id, source, want)
+	<-d.slots
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.inFlight--
+	d.pending--
 	p.fetching = false
 	kind := "owner"
 	if source != id {

