@@ -55,11 +55,12 @@ type Hit struct {
 type LiveInfo struct {
 	TimeoutMS   int64    `json:"timeout_ms"`
 	TookMS      float64  `json:"took_ms"`
-	Asked       []string `json:"asked"`       // reachable hubs, asked
+	Asked       []string `json:"asked"`       // reachable hubs whose cached profile can match, asked
 	Answered    []string `json:"answered"`    // answered in time
 	Late        []string `json:"late"`        // asked, no answer before the deadline
 	Failed      []string `json:"failed"`      // answered with an error
-	Unreachable []string `json:"unreachable"` // in the directory but not reachable: not asked
+	Unreachable []string `json:"unreachable"` // can match but not reachable: not asked, or asked and gone
+	NotAsked    []string `json:"not_asked"`   // reachable and can match, past the node's bound on hubs asked
 }
 
 // LiveQuery is the body of POST /v1/query: the query's fields, and how long to wait

@@ -374,3 +374,66 @@ func freePort(t *testing.T) int {
 	t.Fatal("no free port for gossip")
 	return 0
 }
+
+// A live query asks only the hubs whose profile can match, in every cluster, at most
+// as many as the asking hub's bound; a matching hub that stops is named unreachable.
+func TestClusters_liveQueryAsksHubsThatCanMatch(t *testing.T) {
+	net, hubs, _ := clusterHubs(t)
+	quantum := map[string]string{"de-1": "DE", "fi-2": "FI", "it-1": "IT"}
+	for id, country := range quantum {
+		p := nodetest.ProfileIn(id, country)
+		p.Technologies = map[string]int{"quantum-technologies": 4}
+		if _, err := hubs[id].PutProfile(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// fi-3 asks two hubs at most.
+	dir := t.TempDir()
+	p := nodetest.ProfileIn("fi-3", "FI")
+	nodetest.Init(t, dir, net, "fi-3", &p)
+	cfg := nodetest.Config(dir, hubs["fi-1"].GossipAddr())
+	cfg.LiveQueryHubs = 2
+	hubs["fi-3"] = nodetest.StartConfig(t, cfg)
+	waitSupercluster(t, all(hubs)...)
+
+	q := protocol.Query{Technologies: []string{"quantum-technologies"}}
+	res, err := hubs["fi-1"].Query(t.Context(), q, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"de-1", "fi-2", "it-1"}
+	if got := res.Live; !slices.Equal(got.Asked, want) || !slices.Equal(got.Answered, want) || len(got.Late)+len(got.Unreachable)+len(got.NotAsked) != 0 {
+		t.Errorf("fi-1 asked %v, answered %v, late %v, unreachable %v, not asked %v; want %v asked and answering",
+			got.Asked, got.Answered, got.Late, got.Unreachable, got.NotAsked, want)
+	}
+
+	res, err = hubs["fi-3"].Query(t.Context(), q, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Live; len(got.Asked) != 2 || !slices.Equal(got.Answered, got.Asked) || len(got.NotAsked) != 1 ||
+		!slices.Equal(slices.Sorted(slices.Values(append(slices.Clone(got.Asked), got.NotAsked...))), want) {
+		t.Errorf("fi-3, bound 2, asked %v, answered %v, not asked %v; want two of %v asked and answering, the third not asked",
+			got.Asked, got.Answered, got.NotAsked, want)
+	}
+
+	// it-1 stops. Whether or not gossip has noticed yet, it is not counted as answering,
+	// and once gossip has it is unreachable and not asked.
+	hubs["it-1"].Kill()
+	nodetest.Eventually(t, 15*time.Second, func() error {
+		res, err := hubs["fi-1"].Query(t.Context(), q, time.Second)
+		if err != nil {
+			return err
+		}
+		got := res.Live
+		if slices.Contains(got.Answered, "it-1") {
+			t.Fatalf("stopped it-1 answered: %+v", got)
+		}
+		if want := []string{"de-1", "fi-2"}; !slices.Equal(got.Asked, want) || !slices.Equal(got.Answered, want) ||
+			!slices.Equal(got.Unreachable, []string{"it-1"}) || len(got.Late) != 0 {
+			return fmt.Errorf("asked %v, answered %v, late %v, unreachable %v; want it-1 alone unreachable",
+				got.Asked, got.Answered, got.Late, got.Unreachable)
+		}
+		return nil
+	})
+}

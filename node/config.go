@@ -69,6 +69,16 @@ type Config struct {
 	SyncInterval time.Duration
 	// FetchTimeout bounds one profile fetch over NATS, retries included. Default 2s.
 	FetchTimeout time.Duration
+	// FetchConcurrency bounds the profile fetches in flight at once. Default 4.
+	FetchConcurrency int
+	// FetchJitter is the longest a fetch waits, at least half of it, before it asks:
+	// hubs that hear of a change together spread their fetches, and the first of a
+	// cluster to hold the profile serves the others. Default 500ms; zero takes the
+	// default, a negative value waits not at all.
+	FetchJitter time.Duration
+	// LiveQueryHubs bounds the hubs a live query asks: those whose cached profile can
+	// match, at most this many. Default 50.
+	LiveQueryHubs int
 
 	// ReceiveWithin is how long a sent referral may wait to be stored by the receiving
 	// hub before it expires. Default 72h: a hub may be down over a weekend.
@@ -157,6 +167,10 @@ func DefaultConfig() Config {
 		SyncInterval:   5 * time.Second,
 		FetchTimeout:   2 * time.Second,
 
+		FetchConcurrency: 4,
+		FetchJitter:      500 * time.Millisecond,
+		LiveQueryHubs:    50,
+
 		ReceiveWithin:   72 * time.Hour,
 		DecideWithin:    10 * 24 * time.Hour,
 		DecisionGrace:   time.Minute,
@@ -189,6 +203,7 @@ func DefaultLocalConfig() Config {
 	c.SyncInterval = 500 * time.Millisecond
 	c.Notify.RetryMin, c.Notify.RetryMax, c.Notify.CheckEvery = 50*time.Millisecond, time.Second, 200*time.Millisecond
 	c.Notify.Delay = 20 * time.Millisecond
+	c.FetchJitter = 50 * time.Millisecond
 	return c
 }
 
@@ -253,6 +268,18 @@ func (c *Config) validate() error {
 	}
 	if c.FetchTimeout <= 0 {
 		c.FetchTimeout = def.FetchTimeout
+	}
+	if c.FetchConcurrency <= 0 {
+		c.FetchConcurrency = def.FetchConcurrency
+	}
+	switch {
+	case c.FetchJitter == 0:
+		c.FetchJitter = def.FetchJitter
+	case c.FetchJitter < 0:
+		c.FetchJitter = 0
+	}
+	if c.LiveQueryHubs <= 0 {
+		c.LiveQueryHubs = def.LiveQueryHubs
 	}
 	for _, d := range []struct {
 		v   *time.Duration

@@ -28,10 +28,25 @@ type directory struct {
 
 	self atomic.Pointer[[]byte] // the node's own signed profile, as served
 
-	mu     sync.Mutex       // guards peers and purges
-	peers  map[string]*peer // every hub heard of: in the store or in gossip
-	purges []string         // revoked hubs not in peers, whose profile goes
+	// slots holds a token for each profile request in flight: at most
+	// cfg.FetchConcurrency at once.
+	slots chan struct{}
+
+	mu       sync.Mutex       // guards peers, purges, pending, inFlight and peak
+	peers    map[string]*peer // every hub heard of: in the store or in gossip
+	purges   []string         // revoked hubs not in peers, whose profile goes
+	pending  int              // fetches started and not done, waiting included: at most maxPending per slot
+	inFlight int              // fetches holding a slot, asking
+	peak     int              // the most fetches ever in flight at once
 }
+
+// maxPending is how many fetches may wait, their pause included, for each slot:
+// enough to keep the slots busy through the pauses, few enough that a hub joining a
+// network of hundreds does not hold a goroutine per hub.
+const maxPending = 8
+
+// maxHolders bounds the holders remembered for one hub's profile.
+const maxHolders = 8
 
 // peer is what the node knows of one other hub.
 type peer struct {
@@ -47,12 +62,13 @@ type peer struct {
 	fetched   time.Time     // when a profile was last fetched from it, as a member; zero if none is stored
 	hinted    uint64        // highest revision announced by a profile hint
 	fetching  bool
-	failures  int       // fetches failed in a row
-	nextFetch time.Time // no fetch before this, after a failure
+	holders   map[string]uint64 // hubs of this node's cluster that said they hold its profile, at which revision
+	failures  int               // fetches from the owner failed in a row
+	nextFetch time.Time         // no fetch before this, after a failure
 }
 
 func newDirectory(n *Node) *directory {
-	return &directory{n: n, peers: map[string]*peer{}}
+	return &directory{n: n, peers: map[string]*peer{}, slots: make(chan struct{}, n.cfg.FetchConcurrency)}
 }
 
 // load reads the cached directory and the node's own profile from the store.
@@ -82,13 +98,31 @@ func (d *directory) subscribe() error {
 	if _, err := nc.Subscribe(protocol.SubjectProfileEvent, d.onHint); err != nil {
 		return fmt.Errorf("subscribe profile hints: %w", err)
 	}
+	if _, err := nc.Subscribe(d.haveSubject(), d.onHave); err != nil {
+		return fmt.Errorf("subscribe profile holdings: %w", err)
+	}
 	return nc.Flush()
 }
 
-// serveProfile replies with the node's signed profile, or a signed not-found error.
+// haveSubject is where the hubs of this node's cluster tell each other which profiles
+// they hold; a network without a region map is one cluster.
+func (d *directory) haveSubject() string {
+	if d.n.cluster == "" {
+		return protocol.HaveSubject("all")
+	}
+	return protocol.HaveSubject(d.n.cluster)
+}
+
+// serveProfile replies with the node's signed profile, or the verified copy it holds
+// of another hub's, or a signed not-found error.
 func (d *directory) serveProfile(m *nats.Msg) {
-	if _, err := protocol.ParseProfileRequest(m.Data); err != nil {
+	req, err := protocol.ParseProfileRequest(m.Data)
+	if err != nil {
 		d.n.replyError(m, "", err)
+		return
+	}
+	if req.Hub != "" && req.Hub != d.n.id.ID {
+		d.serveCopy(m, req)
 		return
 	}
 	if b := d.self.Load(); b != nil {
@@ -96,6 +130,56 @@ func (d *directory) serveProfile(m *nats.Msg) {
 		return
 	}
 	d.n.replyError(m, "", fmt.Errorf("hub %s has no profile yet: %w", d.n.id.ID, protocol.ErrNotFound))
+}
+
+// serveCopy replies with the stored copy of another hub's profile: the owner's signed
+// envelope as it was fetched and verified, if it is at the revision asked or newer.
+func (d *directory) serveCopy(m *nats.Msg, req protocol.ProfileRequest) {
+	h, err := d.n.store.Hub(req.Hub)
+	if err == nil && h.Profile.Revision < req.Revision {
+		err = fmt.Errorf("revision %d of %s held, %d asked: %w", h.Profile.Revision, req.Hub, req.Revision, protocol.ErrNotFound)
+	}
+	var b []byte
+	if err == nil {
+		b, err = h.Envelope.Marshal()
+	}
+	if err != nil {
+		d.n.replyError(m, "", fmt.Errorf("profile of %s from %s: %w", req.Hub, d.n.id.ID, err))
+		return
+	}
+	m.Respond(b)
+}
+
+// onHave records that a hub of this node's cluster holds a copy of a profile.
+func (d *directory) onHave(m *nats.Msg) {
+	h, err := protocol.ParseProfileHave(m.Data)
+	if err != nil || h.ID == d.n.id.ID {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	holder, p := d.peers[h.ID], d.peers[h.Hub]
+	if holder == nil || !holder.member || holder.meta.Cluster != d.n.cluster || p == nil {
+		return // a holder must be a member of this cluster, seen in gossip
+	}
+	if p.holders == nil {
+		p.holders = map[string]uint64{}
+	}
+	if _, ok := p.holders[h.ID]; ok || len(p.holders) < maxHolders {
+		p.holders[h.ID] = max(p.holders[h.ID], h.Revision)
+	}
+}
+
+// announce tells the hubs of this node's cluster that it holds revision rev of hub
+// id's profile, so they fetch it from here rather than from the owner.
+func (d *directory) announce(id string, rev uint64) {
+	b, err := json.Marshal(protocol.ProfileHave{V: protocol.Version, ID: d.n.id.ID, Hub: id, Revision: rev})
+	if err == nil {
+		err = d.n.bus.nc.Publish(d.haveSubject(), b)
+	}
+	if err != nil {
+		d.n.log.Debug("announce profile held", "peer", id, "err", err)
+	}
 }
 
 // replyError answers a request with a signed wire error, addressed to hub to ("" when
@@ -288,8 +372,9 @@ func (d *directory) reconcile() {
 		if !p.member {
 			continue
 		}
-		if want := max(p.meta.Revision, p.hinted); want > p.cached && !p.fetching && !now.Before(p.nextFetch) {
+		if want := max(p.meta.Revision, p.hinted); want > p.cached && !p.fetching && !now.Before(p.nextFetch) && d.pending < maxPending*d.n.cfg.FetchConcurrency {
 			p.fetching = true
+			d.pending++
 			fetches = append(fetches, id)
 		}
 	}
@@ -334,20 +419,72 @@ func (d *directory) reconcile() {
 	}
 }
 
-// fetch asks a hub for its signed profile and stores it if it verifies. While the
-// route to a new member is still forming the request finds no responder; it retries
-// quickly within FetchTimeout. A failure backs off, doubling up to a minute.
+// fetch gets hub id's signed profile and stores it if it verifies. It waits between
+// half of FetchJitter and all of it first, so that hubs hearing of a change at once do
+// not all ask at once, and a holder in this node's cluster has time to announce its
+// copy; then it waits for one of the FetchConcurrency slots. It asks such a holder
+// when one is known, the owner otherwise. A failure at a holder is
+// retried soon, from another holder or the owner; a failure at the owner backs off,
+// doubling up to a minute.
 func (d *directory) fetch(id string) {
-	rev, err := d.fetchOnce(id)
+	defer d.n.wake() // room for the next fetch
+	var err error
+	if j := d.n.cfg.FetchJitter; j > 0 {
+		select {
+		case <-d.n.ctx.Done():
+			err = d.n.ctx.Err()
+		case <-time.After(j/2 + rand.N(j/2+1)):
+		}
+	}
+	if err == nil {
+		select {
+		case <-d.n.ctx.Done():
+			err = d.n.ctx.Err()
+		case d.slots <- struct{}{}:
+		}
+	}
+	d.mu.Lock()
+	p := d.peers[id]
+	if err != nil {
+		d.pending--
+		p.fetching = false
+		d.mu.Unlock()
+		return
+	}
+	d.inFlight++
+	d.peak = max(d.peak, d.inFlight)
+	want := max(p.meta.Revision, p.hinted)
+	source := d.holderLocked(id, p, want)
+	d.mu.Unlock()
+
+	var rev uint64
+	rev, err = d.fetchOnce(id, source, want)
+	<-d.slots
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	p := d.peers[id]
+	d.inFlight--
+	d.pending--
 	p.fetching = false
+	kind := "owner"
+	if source != id {
+		kind = "peer"
+	}
 	if err != nil {
+		result := "failed"
+		if errors.Is(err, errForged) {
+			result = "refused"
+		}
+		d.n.metrics.fetches.WithLabelValues(kind, result).Inc()
+		if source != id {
+			// The holder may have lost or never had the copy: forgotten, and the next
+			// fetch, from another holder or the owner, goes as soon as the loop runs.
+			delete(p.holders, source)
+			d.n.log.Debug("profile fetch from holder failed", "peer", id, "holder", source, "err", err)
+			return
+		}
 		p.failures++
 		backoff := min(time.Second<<min(p.failures-1, 6), time.Minute)
 		p.nextFetch = d.n.cfg.Now().Add(backoff/2 + rand.N(backoff/2))
-		d.n.metrics.fetches.WithLabelValues("failed").Inc()
 		d.n.log.Debug("profile fetch failed", "peer", id, "err", err, "retry_in", backoff)
 		return
 	}
@@ -359,35 +496,75 @@ func (d *directory) fetch(id string) {
 		// rather than fetched for on every tick; gossip brings the real revision.
 		p.hinted = 0
 	}
-	d.n.metrics.fetches.WithLabelValues("ok").Inc()
+	d.n.metrics.fetches.WithLabelValues(kind, "ok").Inc()
+	if source == id {
+		// Only copies from the owner are announced: one or a few hubs of the cluster
+		// fetch from the owner, and the others from them.
+		d.n.wg.Go(func() { d.announce(id, rev) })
+	}
 }
 
-func (d *directory) fetchOnce(id string) (uint64, error) {
+// holderLocked returns a hub of this node's cluster, alive in gossip, that said it
+// holds p's profile at revision want or newer; p's owner when none did. d.mu is held.
+func (d *directory) holderLocked(id string, p *peer, want uint64) string {
+	var ids []string
+	for h, rev := range p.holders {
+		if hp := d.peers[h]; rev >= want && hp != nil && hp.member && hp.meta.Cluster == d.n.cluster {
+			ids = append(ids, h)
+		}
+	}
+	if len(ids) == 0 {
+		return id
+	}
+	return ids[rand.N(len(ids))]
+}
+
+// errForged marks a profile that failed its owner's signature or checks.
+var errForged = errors.New("profile copy refused")
+
+// fetchOnce asks source (the owner id, or a holder of its profile) for id's signed
+// profile at revision want or newer, checks it against the owner's signature and
+// stores it. It returns the revision stored.
+func (d *directory) fetchOnce(id, source string, want uint64) (uint64, error) {
 	ctx, cancel := context.WithTimeout(d.n.ctx, d.n.cfg.FetchTimeout)
 	defer cancel()
-	req, err := json.Marshal(protocol.ProfileRequest{V: protocol.Version})
+	r := protocol.ProfileRequest{V: protocol.Version}
+	if source != id {
+		r.Hub, r.Revision = id, want
+	}
+	req, err := json.Marshal(r)
 	if err != nil {
 		return 0, err
 	}
 	var msg *nats.Msg
 	for wait := 10 * time.Millisecond; ; wait = min(wait*2, 200*time.Millisecond) {
 		var err error
-		msg, err = d.n.bus.nc.RequestWithContext(ctx, protocol.ProfileSubject(id), req)
+		msg, err = d.n.bus.nc.RequestWithContext(ctx, protocol.ProfileSubject(source), req)
 		if err == nil {
 			break
 		}
 		if !errors.Is(err, nats.ErrNoResponders) {
-			return 0, fmt.Errorf("request profile of %s: %w", id, err)
+			return 0, fmt.Errorf("request profile of %s from %s: %w", id, source, err)
 		}
 		select {
 		case <-ctx.Done():
-			return 0, fmt.Errorf("request profile of %s: no route yet: %w", id, ctx.Err())
+			return 0, fmt.Errorf("request profile of %s from %s: no route yet: %w", id, source, ctx.Err())
 		case <-time.After(wait):
 		}
 	}
+	if source != id {
+		if env, err := protocol.OpenEnvelope(msg.Data); err == nil && env.From == source && env.Type == protocol.TypeError {
+			// The holder's own signed refusal: it has no copy at that revision.
+			if _, _, err := d.n.admit(msg.Data, inbound{from: source, toAll: true, document: true}); err != nil {
+				return 0, err
+			}
+			return 0, env.Decode(nil)
+		}
+	}
+	// Whoever served it, the profile must carry its owner's signature.
 	env, _, err := d.n.admit(msg.Data, inbound{from: id, toAll: true, document: true})
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("%w: %w", errForged, err)
 	}
 	if env.Type == protocol.TypeError {
 		return 0, env.Decode(nil)
@@ -395,7 +572,10 @@ func (d *directory) fetchOnce(id string) (uint64, error) {
 	p, err := protocol.ProfileOf(env)
 	if err != nil {
 		d.n.drop(id, "bad-profile", err)
-		return 0, err
+		return 0, fmt.Errorf("%w: %w", errForged, err)
+	}
+	if p.ID != id {
+		return 0, fmt.Errorf("%w: profile of %s in answer for %s", errForged, p.ID, id)
 	}
 	// Search sees the profile no later than the directory does: once a caller can
 	// read it from the store, a search finds it too. The index keeps the newest
@@ -405,8 +585,15 @@ func (d *directory) fetchOnce(id string) (uint64, error) {
 	if err != nil && !errors.Is(err, store.ErrStale) {
 		return 0, fmt.Errorf("store profile of %s: %w", id, err)
 	}
-	d.n.log.Debug("profile stored", "peer", id, "revision", p.Revision)
+	d.n.log.Debug("profile stored", "peer", id, "revision", p.Revision, "from", source)
 	return p.Revision, nil
+}
+
+// fetchPeak returns the most profile fetches this node has had in flight at once.
+func (d *directory) fetchPeak() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.peak
 }
 
 // peerView is a copy of one peer's state for the API.

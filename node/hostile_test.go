@@ -545,8 +545,8 @@ func TestHostile_NATS(t *testing.T) {
 		}(), replyNone, ""},
 		{"profile request: malformed body", protocol.ProfileSubject("hub-a"), []byte(`{"v":`), replyError, "profile request"},
 		{"profile request: version 99", protocol.ProfileSubject("hub-a"), []byte(`{"v":99}`), replyError, "version 99"},
-		{"reserved query subject", "hubnet.v1.hub.hub-a.query", signedNow(t, h.bID, protocol.TypeQuery, "hub-a", protocol.Query{}),
-			replyNoResponse, ""},
+		{"query: addressed to one hub on its own subject", protocol.QuerySubject("hub-a"), signedNow(t, h.bID, protocol.TypeQuery, "hub-a", protocol.Query{}),
+			replyNone, ""},
 	}
 	before := h.state()
 	for _, c := range cases {
@@ -737,7 +737,7 @@ func TestHostile_hintAboveRevisionFetchesOnce(t *testing.T) {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		for line := range strings.SplitSeq(string(b), "\n") {
-			if v, ok := strings.CutPrefix(line, `hubnet_profile_fetches_total{result="ok"} `); ok {
+			if v, ok := strings.CutPrefix(line, `hubnet_profile_fetches_total{result="ok",source="owner"} `); ok {
 				f, _ := strconv.ParseFloat(v, 64)
 				return f
 			}

@@ -13,7 +13,7 @@ import (
 type metrics struct {
 	reg     *prometheus.Registry
 	dropped *prometheus.CounterVec // messages refused, by reason
-	fetches *prometheus.CounterVec // profile fetches, by result
+	fetches *prometheus.CounterVec // profile fetches, by source and result
 	// searches counts searches by kind (local, live); answers counts the answers to
 	// live queries, by what became of them.
 	searches *prometheus.CounterVec
@@ -39,8 +39,8 @@ func newMetrics(n *Node) *metrics {
 		}, []string{"reason"}),
 		fetches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hubnet_profile_fetches_total",
-			Help: "Profile fetches from other hubs, by result.",
-		}, []string{"result"}),
+			Help: "Profile fetches from other hubs, by source (owner, or peer: a hub of the cluster holding a copy) and result (ok, failed, refused: a copy that failed its owner's signature).",
+		}, []string{"source", "result"}),
 		searches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hubnet_searches_total",
 			Help: "Searches answered, by kind: local (the directory cache) or live (asking the hubs).",
@@ -121,7 +121,16 @@ func newMetrics(n *Node) *metrics {
 		s, _ := n.ClockSkew()
 		return float64(s.Peers)
 	})
-	m.reg.MustRegister(clock, clockPeers, m.dropped, m.fetches, m.searches, m.answers, m.liveTime, m.referralMsgs, m.purges, peers, n.refusals.total,
+	inFlightPeak := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hubnet_profile_fetches_in_flight_peak",
+		Help: "The most profile fetches this hub has had in flight at once since it started.",
+	}, func() float64 { return float64(n.dir.fetchPeak()) })
+	for _, source := range []string{"owner", "peer"} {
+		for _, result := range []string{"ok", "failed", "refused"} {
+			m.fetches.WithLabelValues(source, result) // shown at 0 before the first
+		}
+	}
+	m.reg.MustRegister(inFlightPeak, clock, clockPeers, m.dropped, m.fetches, m.searches, m.answers, m.liveTime, m.referralMsgs, m.purges, peers, n.refusals.total,
 		m.gatewayRestarts, gateways, clusters,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m

@@ -2,9 +2,11 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,8 +23,9 @@ const (
 )
 
 // queries routes answers to the live queries waiting for them. Answers come to one
-// wildcard subscription, INBOX.<query ID>, rather than one subscription per query,
-// so a query costs no subscription round trip across the mesh.
+// wildcard subscription, INBOX.<query ID>.<hub ID>, rather than one subscription per
+// query, so a query costs no subscription round trip across the mesh; the hub ID in
+// the subject tells whose subject had no responder when NATS says so.
 type queries struct {
 	inbox   string // subject prefix of answers to this node
 	mu      sync.Mutex
@@ -37,10 +40,14 @@ func newQueries() *queries {
 // hub's own.
 func (n *Node) subscribeQueries() error {
 	nc := n.bus.nc
-	if _, err := nc.Subscribe(protocol.SubjectQuery, n.onQuery); err != nil {
-		return fmt.Errorf("subscribe live queries: %w", err)
+	// Queries come to this hub's own subject; the subject of every hub is still
+	// served, for hubs that ask the whole network.
+	for _, subj := range []string{protocol.QuerySubject(n.id.ID), protocol.SubjectQuery} {
+		if _, err := nc.Subscribe(subj, n.onQuery); err != nil {
+			return fmt.Errorf("subscribe live queries: %w", err)
+		}
 	}
-	if _, err := nc.Subscribe(n.queries.inbox+".*", n.onAnswer); err != nil {
+	if _, err := nc.Subscribe(n.queries.inbox+".*.*", n.onAnswer); err != nil {
 		return fmt.Errorf("subscribe query answers: %w", err)
 	}
 	return nil
@@ -49,7 +56,7 @@ func (n *Node) subscribeQueries() error {
 // onAnswer hands an answer to the query waiting for it; an answer after the deadline
 // finds none and is counted late.
 func (n *Node) onAnswer(m *nats.Msg) {
-	id := m.Subject[len(n.queries.inbox)+1:]
+	id, _, _ := strings.Cut(m.Subject[len(n.queries.inbox)+1:], ".")
 	n.queries.mu.Lock()
 	ch := n.queries.waiting[id]
 	n.queries.mu.Unlock()
@@ -60,10 +67,15 @@ func (n *Node) onAnswer(m *nats.Msg) {
 	}
 }
 
-// Query asks every reachable hub for its capacity now and its own evaluation of q,
-// waits until all have answered or the timeout (0 for DefaultQueryTimeout) passes,
-// and ranks the directory with the answers' capacity in place of the cached one.
-// A hub that does not answer is named in the result and ranked from the cache.
+// Query asks the reachable hubs that can match q for their capacity now and their own
+// evaluation of q, waits until all have answered or the timeout (0 for
+// DefaultQueryTimeout) passes, and ranks the directory with the answers' capacity in
+// place of the cached one. A hub that does not answer is named in the result and
+// ranked from the cache.
+//
+// The hubs asked are those whose cached profile matches q but for the capacity, which
+// is what the answers bring: at most Config.LiveQueryHubs, the best ranked first. The
+// others that can match are named, not asked; hubs that cannot match are neither.
 func (n *Node) Query(ctx context.Context, q protocol.Query, timeout time.Duration) (api.SearchResult, error) {
 	m, err := protocol.NewMatcher(q)
 	if err != nil {
@@ -78,18 +90,44 @@ func (n *Node) Query(ctx context.Context, q protocol.Query, timeout time.Duratio
 	}
 	start := time.Now()
 	info := &api.LiveInfo{TimeoutMS: timeout.Milliseconds(), Asked: []string{}, Answered: []string{}, Late: []string{},
-		Failed: []string{}, Unreachable: []string{}}
+		Failed: []string{}, Unreachable: []string{}, NotAsked: []string{}}
+	// A hub can match if its cached profile does with any capacity: its capacity now
+	// is what it answers.
+	anyCap := m.Query()
+	anyCap.MinCapacity = 0
+	sel, err := protocol.NewMatcher(anyCap)
+	if err != nil {
+		return api.SearchResult{}, err
+	}
 	keys := map[string][]byte{}
+	var can []protocol.Ranked
 	for _, p := range n.dir.snapshot() {
+		c, ok := n.index.get(p.ID)
+		if !ok || p.ID == n.id.ID {
+			continue
+		}
+		r, ok := sel.Rank(c)
 		switch {
-		case p.ID == n.id.ID:
+		case !ok:
 		case p.Member && p.SignKey != nil:
 			keys[p.ID] = p.SignKey
-			info.Asked = append(info.Asked, p.ID)
+			can = append(can, r)
 		default:
 			info.Unreachable = append(info.Unreachable, p.ID)
 		}
 	}
+	slices.SortFunc(can, protocol.CompareRanked)
+	for i, r := range can {
+		id := r.Candidate.Profile.ID
+		if i < n.cfg.LiveQueryHubs {
+			info.Asked = append(info.Asked, id)
+		} else {
+			info.NotAsked = append(info.NotAsked, id)
+			delete(keys, id)
+		}
+	}
+	slices.Sort(info.Asked)
+	slices.Sort(info.NotAsked)
 
 	env, err := protocol.Sign(n.id, protocol.TypeQuery, "", m.Query(), n.cfg.Now())
 	if err != nil {
@@ -110,8 +148,11 @@ func (n *Node) Query(ctx context.Context, q protocol.Query, timeout time.Duratio
 			delete(n.queries.waiting, env.ID)
 			n.queries.mu.Unlock()
 		}()
-		if err := n.bus.nc.PublishMsg(&nats.Msg{Subject: protocol.SubjectQuery, Reply: n.queries.inbox + "." + env.ID, Data: data}); err != nil {
-			return api.SearchResult{}, fmt.Errorf("send live query: %w", err)
+		for _, id := range info.Asked {
+			msg := &nats.Msg{Subject: protocol.QuerySubject(id), Reply: n.queries.inbox + "." + env.ID + "." + id, Data: data}
+			if err := n.bus.nc.PublishMsg(msg); err != nil {
+				return api.SearchResult{}, fmt.Errorf("send live query to %s: %w", id, err)
+			}
 		}
 		// Checking a signature takes longer than an answer takes to arrive, so the
 		// answers are opened by a worker per CPU while this loop tallies them.
@@ -129,7 +170,18 @@ func (n *Node) Query(ctx context.Context, q protocol.Query, timeout time.Duratio
 					case <-done:
 						return
 					case msg := <-ch:
-						from, a, err := n.openAnswer(msg.Data, env.ID, keys)
+						var (
+							from string
+							a    protocol.QueryAnswer
+							err  error
+						)
+						if msg.Header.Get("Status") == "503" {
+							// NATS knows no subscriber of the hub's subject: it is gone.
+							_, from, _ = strings.Cut(msg.Subject[len(n.queries.inbox)+1:], ".")
+							err = errNoResponder
+						} else {
+							from, a, err = n.openAnswer(msg.Data, env.ID, keys)
+						}
 						select {
 						case opened <- openedAnswer{from, a, err}:
 						case <-done:
@@ -141,15 +193,23 @@ func (n *Node) Query(ctx context.Context, q protocol.Query, timeout time.Duratio
 		}
 		timer := time.NewTimer(timeout)
 		defer timer.Stop()
+		gone := map[string]bool{}
 	collect:
-		for len(answers)+len(info.Failed) < len(keys) {
+		for len(answers)+len(info.Failed)+len(gone) < len(keys) {
 			select {
 			case <-ctx.Done():
 				return api.SearchResult{}, ctx.Err()
 			case <-timer.C:
 				break collect
 			case o := <-opened:
-				if _, dup := answers[o.from]; o.from == "" || dup || slices.Contains(info.Failed, o.from) {
+				if _, dup := answers[o.from]; o.from == "" || dup || gone[o.from] || slices.Contains(info.Failed, o.from) {
+					continue
+				}
+				if errors.Is(o.err, errNoResponder) {
+					if _, asked := keys[o.from]; asked {
+						gone[o.from] = true
+						info.Unreachable = append(info.Unreachable, o.from)
+					}
 					continue
 				}
 				if o.err != nil {
@@ -171,12 +231,13 @@ func (n *Node) Query(ctx context.Context, q protocol.Query, timeout time.Duratio
 		}
 	}
 	for _, id := range info.Asked {
-		if _, ok := answers[id]; !ok && !slices.Contains(info.Failed, id) {
+		if _, ok := answers[id]; !ok && !slices.Contains(info.Failed, id) && !slices.Contains(info.Unreachable, id) {
 			info.Late = append(info.Late, id)
 		}
 	}
 	slices.Sort(info.Answered)
 	slices.Sort(info.Failed)
+	slices.Sort(info.Unreachable)
 
 	top, total := n.rank(m, live)
 	res := api.SearchResult{Query: m.Query(), Total: total, Hits: make([]api.Hit, len(top)), Live: info}
@@ -197,6 +258,9 @@ func (n *Node) Query(ctx context.Context, q protocol.Query, timeout time.Duratio
 	n.metrics.liveTime.Observe(took.Seconds())
 	return res, nil
 }
+
+// errNoResponder is the outcome of asking a hub whose subject NATS knows no subscriber of.
+var errNoResponder = errors.New("no responder")
 
 // openedAnswer is an answer to a live query after openAnswer: its sender ("" when it
 // cannot be told), and the answer or why it was refused.

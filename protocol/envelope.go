@@ -187,8 +187,49 @@ type ProfileHint struct {
 
 // ProfileRequest asks a hub for its signed profile, on [ProfileSubject]. It is not
 // signed: every member may read any profile, and the answer is signed by its owner.
+// With Hub set it asks for the copy of another hub's profile the answering hub holds,
+// at Revision or newer: a profile is signed by its owner, so any holder may serve it.
+// The answer is then the owner's signed profile, or an error wrapping ErrNotFound.
 type ProfileRequest struct {
-	V int `json:"v"`
+	V        int    `json:"v"`
+	Hub      string `json:"hub,omitempty"`      // whose profile; "" for the answering hub's own
+	Revision uint64 `json:"revision,omitempty"` // the oldest revision wanted; 0 for any
+}
+
+// ProfileHave tells the hubs of one cluster, on [HaveSubject], that hub ID holds a
+// verified copy of Hub's profile at Revision and serves it. It is not signed: a copy
+// is checked against its owner's signature when fetched, so a false note costs one
+// failed fetch and nothing else.
+type ProfileHave struct {
+	V        int    `json:"v"`
+	ID       string `json:"id"`  // the holder
+	Hub      string `json:"hub"` // whose profile it holds
+	Revision uint64 `json:"revision"`
+}
+
+// ParseProfileHave decodes a have note and checks its version and fields.
+func ParseProfileHave(data []byte) (ProfileHave, error) {
+	var h ProfileHave
+	if err := json.Unmarshal(data, &h); err != nil {
+		return ProfileHave{}, &ValidationError{What: "profile have", Problems: []FieldError{{Field: "(json)", Rule: err.Error()}}}
+	}
+	if h.V != Version {
+		return ProfileHave{}, fmt.Errorf("profile have of version %d: %w", h.V, ErrUnknownVersion)
+	}
+	var p []FieldError
+	if h.ID == "" {
+		p = append(p, FieldError{Field: "id", Rule: "must not be empty"})
+	}
+	if h.Hub == "" || h.Hub == h.ID {
+		p = append(p, FieldError{Field: "hub", Rule: "must name a hub other than id"})
+	}
+	if h.Revision == 0 {
+		p = append(p, FieldError{Field: "revision", Rule: "must be at least 1"})
+	}
+	if len(p) > 0 {
+		return ProfileHave{}, &ValidationError{What: "profile have", Problems: p}
+	}
+	return h, nil
 }
 
 // ParseProfileRequest decodes a profile request and checks its version. The error is

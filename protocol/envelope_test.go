@@ -688,3 +688,22 @@ func TestParseProfileRequest(t *testing.T) {
 		})
 	}
 }
+
+func TestParseProfileHave(t *testing.T) {
+	if h, err := ParseProfileHave([]byte(`{"v":1,"id":"hub-a","hub":"hub-b","revision":3}`)); err != nil || h.Revision != 3 {
+		t.Fatalf("got %+v, %v; want the note", h, err)
+	}
+	_, err := ParseProfileHave([]byte(`{"v":1,"id":"","hub":"","revision":0}`))
+	var ve *ValidationError
+	if !errors.As(err, &ve) || len(ve.Problems) != 3 {
+		t.Fatalf("got %v, want three problems: id, hub and revision", err)
+	}
+	for i, field := range []string{"id", "hub", "revision"} {
+		if ve.Problems[i].Field != field {
+			t.Errorf("problem %d names %q, want %q", i, ve.Problems[i].Field, field)
+		}
+	}
+	if _, err := ParseProfileHave([]byte(`{"v":2,"id":"hub-a","hub":"hub-b","revision":3}`)); !errors.Is(err, ErrUnknownVersion) {
+		t.Errorf("version 2: got %v, want %v", err, ErrUnknownVersion)
+	}
+}

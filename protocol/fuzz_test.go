@@ -768,13 +768,31 @@ func FuzzEnvelopeDecode(f *testing.F) {
 // FuzzParseProfileRequest: any bytes give a request of this version or an error,
 // never a panic.
 func FuzzParseProfileRequest(f *testing.F) {
-	for _, s := range []string{`{"v":1}`, `{"v":99}`, `{"v":`, `null`, `{"v":1e400}`, `[]`} {
+	for _, s := range []string{`{"v":1}`, `{"v":99}`, `{"v":`, `null`, `{"v":1e400}`, `[]`, `{"v":1,"hub":"hub-b","revision":3}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := ParseProfileRequest(data)
 		if err == nil && r.V != Version {
 			t.Fatalf("accepted version %d", r.V)
+		}
+	})
+}
+
+// FuzzParseProfileHave: any bytes give a note of this version naming a holder, another
+// hub and a revision, or an error naming what is wrong; never a panic.
+func FuzzParseProfileHave(f *testing.F) {
+	for _, s := range []string{`{"v":1,"id":"hub-a","hub":"hub-b","revision":3}`, `{"v":1,"id":"hub-a","hub":"hub-a","revision":3}`,
+		`{"v":1,"id":"","hub":"","revision":0}`, `{"v":2,"id":"hub-a","hub":"hub-b","revision":3}`, `{"v":`, `null`, `[]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		h, err := ParseProfileHave(data)
+		if err != nil {
+			return
+		}
+		if h.V != Version || h.ID == "" || h.Hub == "" || h.Hub == h.ID || h.Revision == 0 {
+			t.Fatalf("accepted %+v", h)
 		}
 	})
 }

@@ -17,3 +17,10 @@ func ProfileSubject(id string) string { return subjectPrefix + "hub." + id + ".p
 
 // ReferralSubject is where hub id receives referral messages.
 func ReferralSubject(id string) string { return subjectPrefix + "hub." + id + ".referral" }
+
+// HaveSubject is where the hubs of cluster c tell each other which profiles they hold
+// (ProfileHave). Only that cluster's hubs subscribe, so gateways carry it nowhere else.
+func HaveSubject(c string) string { return subjectPrefix + "cluster." + c + ".have" }
+
+// QuerySubject is where hub id answers live queries addressed to it alone.
+func QuerySubject(id string) string { return subjectPrefix + "hub." + id + ".query" }

@@ -218,7 +218,10 @@ func printSearch(w io.Writer, res api.SearchResult, now time.Time) error {
 			fmt.Fprintf(&b, "Answered with an error: %s.\n", strings.Join(l.Failed, ", "))
 		}
 		if len(l.Unreachable) > 0 {
-			fmt.Fprintf(&b, "Not reachable, not asked: %s.\n", strings.Join(l.Unreachable, ", "))
+			fmt.Fprintf(&b, "Could match, not reachable: %s.\n", strings.Join(l.Unreachable, ", "))
+		}
+		if len(l.NotAsked) > 0 {
+			fmt.Fprintf(&b, "Could match, not asked (past this hub's bound): %s.\n", strings.Join(l.NotAsked, ", "))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
