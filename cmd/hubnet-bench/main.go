@@ -113,7 +113,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "hubnet-bench:", serr)
 			return 2
 		}
-		report, err = scaleBench(ns, *wait, *idle, cmp.Or(*queries, 100))
+		var partial func(string) error
+		if *out != "" {
+			partial = func(report string) error { return writeSection(*out, "scale", report) }
+		}
+		report, err = scaleBench(ns, *wait, *idle, cmp.Or(*queries, 100), partial)
 	case "search":
 		report, err = searchBench(cmp.Or(*queries, 5000), *hubs)
 	case "referrals":

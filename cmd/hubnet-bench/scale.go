@@ -58,8 +58,10 @@ type scaleResult struct {
 }
 
 // scaleBench measures each size with the clusters of the default region map and, up
-// to the first size at which it fails to converge, as one full mesh.
-func scaleBench(sizes []int, wait, idle time.Duration, queries int) (string, error) {
+// to the first size at which it fails to converge, as one full mesh. After each
+// measurement it hands the report so far to partial, when set, so that a run cut
+// short keeps what it measured.
+func scaleBench(sizes []int, wait, idle time.Duration, queries int, partial func(string) error) (string, error) {
 	wait = cmp.Or(wait, scaleWait)
 	limit := openFileLimit()
 	loadBefore := loadAverages()
@@ -84,6 +86,11 @@ func scaleBench(sizes []int, wait, idle time.Duration, queries int) (string, err
 			}
 			fmt.Fprintf(os.Stderr, "scale %d %s: %s\n", n, topo, r.line())
 			results = append(results, r)
+			if partial != nil {
+				if err := partial(renderScale(results, wait, idle, limit, loadBefore, loadAverages())); err != nil {
+					return "", err
+				}
+			}
 		}
 	}
 	return renderScale(results, wait, idle, limit, loadBefore, loadAverages()), nil
