@@ -97,9 +97,9 @@ func scaleBench(sizes []int, wait, idle time.Duration, queries int, partial func
 }
 
 // scaleFiles estimates the open files n hubs need in one process: per hub its
-// listeners, store and gossip sockets, and two per connection between hubs (both
-// ends are in the process): a route to every hub of its cluster, a gateway to each
-// other cluster and one from each hub of the other clusters.
+// listeners, store, gossip sockets and clients, and two per connection between hubs
+// (both ends are in the process): a route to every other hub of its cluster, and an
+// outbound gateway to each other cluster (whose other end is some hub's inbound one).
 func scaleFiles(n int, topo string) int {
 	const perHub = 12
 	if topo == "mesh" {
@@ -112,7 +112,7 @@ func scaleFiles(n int, topo string) int {
 	}
 	files := perHub * n
 	for _, c := range counts {
-		files += c*(c-1) + 2*2*c*(len(counts)-1)
+		files += c*(c-1) + 2*c*(len(counts)-1)
 	}
 	return files
 }

@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -237,7 +238,11 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, op
 		}
 		console.Mount(n, console.DefaultConfig())
 		if err := n.Start(ctx); err != nil {
-			return fail("demo: start "+profiles[i].ID, err, "choose free ports with --base-port, or leave it out")
+			hint := "choose free ports with --base-port, or leave it out"
+			if errors.Is(err, syscall.EMFILE) || strings.Contains(err.Error(), "too many open files") {
+				hint = fmt.Sprintf("%d hubs were running: this process may not open more files; run fewer hubs (--hubs, --country)", i)
+			}
+			return fail("demo: start "+profiles[i].ID, err, hint)
 		}
 		nodes = append(nodes, n)
 	}
