@@ -114,10 +114,13 @@ by region), NATS routes inside each cluster and gateways between them.`,
 				if len(codes) > 0 {
 					where = "in " + strings.Join(codes, ", ")
 				}
-				opts.Intro = fmt.Sprintf("%d hubs from %s, %s, in %d regional clusters (%s).\n"+
+				clusters := fmt.Sprintf("%d regional clusters", demoClusterCount(opts.Clusters, opts.Profiles))
+				if clusters == "1 regional clusters" {
+					clusters = "one regional cluster"
+				}
+				opts.Intro = fmt.Sprintf("%d hubs from %s, %s, in %s (%s).\n"+
 					"Their capacity figures are illustrative, derived from each hub's ID.\n\n",
-					len(opts.Profiles), filepath.Base(fromCatalogue), where, demoClusterCount(opts.Clusters, opts.Profiles),
-					catalogue.Attribution)
+					len(opts.Profiles), filepath.Base(fromCatalogue), where, clusters, catalogue.Attribution)
 			} else {
 				profiles, err := demoProfiles()
 				if err != nil {
