@@ -34,7 +34,8 @@ const usage = `usage: hubnet-bench [-out FILE] [-rounds N] [-sizes 10,25] [-wait
        hubnet-bench [-out FILE] gobench BENCH-OUTPUT
        hubnet-bench [-out FILE] [-queries N] [-hubs N] search
        hubnet-bench [-out FILE] [-rounds N] [-sizes 10,25] [-wait D] [-queries N] [-serf-queries N] live
-       hubnet-bench [-out FILE] [-n N] [-m M] [-callers C] [-rounds R] [-wait D] referrals`
+       hubnet-bench [-out FILE] [-n N] [-m M] [-callers C] [-rounds R] [-wait D] referrals
+       hubnet-bench [-out FILE] [-sizes 25,50,100,250,457] [-wait D] [-idle D] [-queries N] scale`
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -48,7 +49,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	out := fs.String("out", "", "markdown file to update between the benchmark's markers (stdout only when empty)")
 	rounds := fs.Int("rounds", 0, "rounds per size: fresh federations (default 5 for federation, 3 for live and referrals)")
-	sizes := fs.String("sizes", "10,25", "federation sizes, comma-separated")
+	sizes := fs.String("sizes", "10,25", "federation sizes, comma-separated (scale: default "+scaleSizes+")")
+	idle := fs.Duration("idle", 30*time.Second, "scale: how long the federation idles while its CPU is measured")
 	gossip := fs.String("gossip", "lan,local", "gossip presets to measure failure detection with")
 	queries := fs.Int("queries", 0, "queries timed per run (default 5000 for search, 500 per round and size for live)")
 	hubs := fs.Int("hubs", searchHubs, "search: synthetic hubs in the directory")
@@ -76,8 +78,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	if *rounds < 0 || *queries < 0 || *wait < 0 || *hubs < 1 || *serfQueries < 1 || *n < 1 || *m < 1 || *callers < 1 {
-		fmt.Fprintln(stderr, "hubnet-bench: -rounds, -queries and -wait must not be negative; -hubs, -serf-queries, -n, -m and -callers must be positive")
+	if *rounds < 0 || *queries < 0 || *wait < 0 || *idle <= 0 || *hubs < 1 || *serfQueries < 1 || *n < 1 || *m < 1 || *callers < 1 {
+		fmt.Fprintln(stderr, "hubnet-bench: -rounds, -queries and -wait must not be negative; -idle, -hubs, -serf-queries, -n, -m and -callers must be positive")
 		return 2
 	}
 	var (
@@ -100,6 +102,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 		} else {
 			report, err = liveBench(ns, cmp.Or(*rounds, 3), cmp.Or(*queries, 500), *serfQueries, *cpuProfile, *wait)
 		}
+	case "scale":
+		set := false
+		fs.Visit(func(f *flag.Flag) { set = set || f.Name == "sizes" })
+		if !set {
+			*sizes = scaleSizes
+		}
+		ns, serr := parseSizesUpTo(*sizes, scaleMaxHubs)
+		if serr != nil {
+			fmt.Fprintln(stderr, "hubnet-bench:", serr)
+			return 2
+		}
+		var partial func(string) error
+		if *out != "" {
+			partial = func(report string) error { return writeSection(*out, "scale", report) }
+		}
+		report, err = scaleBench(ns, *wait, *idle, cmp.Or(*queries, 100), partial)
 	case "search":
 		report, err = searchBench(cmp.Or(*queries, 5000), *hubs)
 	case "referrals":
@@ -122,12 +140,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // parseSizes reads -sizes: numbers from 2 to 60, comma-separated.
-func parseSizes(sizes string) ([]int, error) {
+func parseSizes(sizes string) ([]int, error) { return parseSizesUpTo(sizes, 60) }
+
+// scaleSizes are the sizes the scale benchmark measures by default.
+const scaleSizes = "25,50,100,250,457"
+
+// parseSizesUpTo reads -sizes: numbers from 2 to most, separated by commas.
+func parseSizesUpTo(sizes string, most int) ([]int, error) {
 	var ns []int
 	for _, s := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 2 || n > 60 {
-			return nil, fmt.Errorf("-sizes: %q must be numbers from 2 to 60", s)
+		if err != nil || n < 2 || n > most {
+			return nil, fmt.Errorf("-sizes: %q must be numbers from 2 to %d", s, most)
 		}
 		ns = append(ns, n)
 	}

@@ -107,6 +107,17 @@ func TestRun_referrals(t *testing.T) {
 	)
 }
 
+func TestRun_scale(t *testing.T) {
+	// Four hubs: in the clusters of the default map and as a mesh.
+	report := runBench(t, "scale", "-sizes", "4", "-idle", "1s", "-queries", "3", "-wait", "2m", "scale")
+	mustMatch(t, report,
+		`^Measured on .*; load average [\d.]+ / [\d.]+ / [\d.]+ before the run`,
+		`^\| hubs \| topology \| clusters \| last start → every directory complete \|`,
+		`^\| 4 \| clusters \| [1-4] \| `+pos+` \| `+pos+` \| `+pos+` / `+pos+` \(\d+ of \d+\) \| -?\d+\.\d MB \| \d+ \| \d+\.\d \| \d+% \|$`,
+		`^\| 4 \| mesh \| 1 \| `+pos+` \| `+pos+` \| `+pos+` / `+pos+` \(\d+ of \d+\) \| `,
+	)
+}
+
 func TestRun_usage(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -116,6 +127,8 @@ func TestRun_usage(t *testing.T) {
 		{"no benchmark", nil, 2},
 		{"unknown benchmark", []string{"nosuch"}, 2},
 		{"size out of range", []string{"-sizes", "1", "live"}, 2},
+		{"scale size out of range", []string{"-sizes", "458", "scale"}, 2},
+		{"idle of zero", []string{"-idle", "0s", "scale"}, 2},
 		{"negative wait", []string{"-wait", "-1s", "federation"}, 2},
 		{"gobench without a file", []string{"gobench"}, 2},
 		{"gobench of a missing file", []string{"gobench", filepath.Join(t.TempDir(), "none.txt")}, 1},

@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -44,11 +45,15 @@ const (
 	demoMaxHubs      = 12
 	demoReadyTimeout = 10 * time.Second
 	demoSyncTimeout  = 20 * time.Second
+	// demoWaitPerHub is added to both timeouts for each hub: the whole catalogue
+	// takes minutes to start on a small machine.
+	demoWaitPerHub = time.Second
 )
 
 func newDemoCmd(a *app) *cobra.Command {
 	var (
-		hubs          int
+		hubsFlag      string
+		countries     string
 		keep          string
 		basePort      int
 		fromCatalogue string
@@ -72,15 +77,28 @@ instead, imported as 'hubnet import edih-xlsx' does: N hubs that list technologi
 spread over countries (one from each country in order of country code, then a second
 from each, and so on; each country's hubs in row order). The catalogue has no
 capacity, so each gets illustrative figures in two or three service families, derived
-from its ID: the same hub gets the same figures on every run.`,
-		Example: "  hubnet demo\n  hubnet demo --hubs 12 --keep ./demo --base-port 7480\n  hubnet demo --from-catalogue edih-catalogue.xlsx --hubs 10",
-		Args:    cobra.NoArgs,
+from its ID: the same hub gets the same figures on every run. --hubs all runs every
+hub of the catalogue that lists technologies, and --country IT,FI only those of the
+countries given (all of them unless --hubs says how many). Hubs from the catalogue
+form the network's regional clusters: the default region map for the catalogue's
+hubs per country (a cluster for each country with 4 hubs or more, the others grouped
+by region), NATS routes inside each cluster and gateways between them.`,
+		Example: "  hubnet demo\n  hubnet demo --hubs 12 --keep ./demo --base-port 7480\n" +
+			"  hubnet demo --from-catalogue edih-catalogue.xlsx --hubs 10\n" +
+			"  hubnet demo --from-catalogue edih-catalogue.xlsx --country IT,FI\n" +
+			"  hubnet demo --from-catalogue edih-catalogue.xlsx --hubs all",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if hubs < 1 || hubs > demoMaxHubs {
-				return usagef("--hubs must be 1 to %d, got %d", demoMaxHubs, hubs)
+			hubs, err := parseDemoHubs(hubsFlag, fromCatalogue != "", countries != "" && !cmd.Flags().Changed("hubs"))
+			if err != nil {
+				return err
 			}
-			if basePort < 0 || basePort+hubs-1 > 65535 {
-				return usagef("--base-port must leave room for %d ports below 65536, got %d", hubs, basePort)
+			codes, err := parseDemoCountries(countries)
+			if err != nil {
+				return err
+			}
+			if len(codes) > 0 && fromCatalogue == "" {
+				return usagef("--country needs --from-catalogue: the built-in hubs are a fixed set")
 			}
 			opts := demoOptions{Keep: keep, BasePort: basePort}
 			if fromCatalogue != "" {
@@ -88,12 +106,21 @@ from its ID: the same hub gets the same figures on every run.`,
 				if err != nil {
 					return err
 				}
-				if opts.Profiles, err = catalogueDemoProfiles(all, hubs); err != nil {
+				if opts.Profiles, err = catalogueDemoProfiles(all, hubs, codes); err != nil {
 					return fail("demo", fmt.Errorf("%s: %w", fromCatalogue, err), "")
 				}
-				opts.Intro = fmt.Sprintf("%d hubs from %s, spread over countries (%s).\n"+
+				opts.Clusters = protocol.DefaultClusters(catalogue.CountHubs(all))
+				where := "spread over countries"
+				if len(codes) > 0 {
+					where = "in " + strings.Join(codes, ", ")
+				}
+				clusters := fmt.Sprintf("%d regional clusters", demoClusterCount(opts.Clusters, opts.Profiles))
+				if clusters == "1 regional clusters" {
+					clusters = "one regional cluster"
+				}
+				opts.Intro = fmt.Sprintf("%d hubs from %s, %s, in %s (%s).\n"+
 					"Their capacity figures are illustrative, derived from each hub's ID.\n\n",
-					hubs, filepath.Base(fromCatalogue), catalogue.Attribution)
+					len(opts.Profiles), filepath.Base(fromCatalogue), where, clusters, catalogue.Attribution)
 			} else {
 				profiles, err := demoProfiles()
 				if err != nil {
@@ -101,12 +128,16 @@ from its ID: the same hub gets the same figures on every run.`,
 				}
 				opts.Profiles = profiles[:hubs]
 			}
+			if n := len(opts.Profiles); basePort < 0 || basePort+n-1 > 65535 {
+				return usagef("--base-port must leave room for %d ports below 65536, got %d", n, basePort)
+			}
 			log := a.logger(cmd.ErrOrStderr(), slog.LevelWarn)
 			return runDemo(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), log, opts)
 		},
 	}
 	f := cmd.Flags()
-	f.IntVar(&hubs, "hubs", 6, "how many hubs to run, 1 to 12")
+	f.StringVar(&hubsFlag, "hubs", "6", "how many hubs to run: 1 to 12 built-in ones, or with --from-catalogue any number or 'all'")
+	f.StringVar(&countries, "country", "", "with --from-catalogue, run only the hubs of these countries (Eurostat codes, e.g. IT,FI)")
 	f.StringVar(&keep, "keep", "", "keep the hubs' data in DIR, and reuse it on the next run")
 	f.IntVar(&basePort, "base-port", 0, "HTTP port of the first hub, the others following (default: free ports)")
 	f.StringVar(&fromCatalogue, "from-catalogue", "", "run hubs imported from the EDIH catalogue's XLSX export `FILE` instead of the built-in ones")
@@ -153,6 +184,7 @@ func demoProfiles() ([]protocol.Profile, error) {
 // demoOptions say which hubs a demo runs and where.
 type demoOptions struct {
 	Profiles []protocol.Profile // the hubs, each joining the first
+	Clusters []protocol.Cluster // the region map of a new network; none for one full mesh
 	Intro    string             // printed before the table of hubs: where they come from
 	Keep     string             // the directory to keep the hubs' data in; "" for a temporary one
 	BasePort int                // HTTP port of the first hub, the others following; 0 picks free ports
@@ -172,7 +204,7 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, op
 	} else if err := os.MkdirAll(root, 0o700); err != nil {
 		return fail("demo", err, "")
 	}
-	netw, adm, err := demoNetwork(root)
+	netw, adm, err := demoNetwork(root, opts.Clusters)
 	if err != nil {
 		return fail("demo", err, "remove "+root+" to start afresh")
 	}
@@ -209,7 +241,11 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, op
 		}
 		console.Mount(n, console.DefaultConfig())
 		if err := n.Start(ctx); err != nil {
-			return fail("demo: start "+profiles[i].ID, err, "choose free ports with --base-port, or leave it out")
+			hint := "choose free ports with --base-port, or leave it out"
+			if errors.Is(err, syscall.EMFILE) || strings.Contains(err.Error(), "too many open files") {
+				hint = fmt.Sprintf("%d hubs were running: this process may not open more files; run fewer hubs (--hubs, --country)", i)
+			}
+			return fail("demo: start "+profiles[i].ID, err, hint)
 		}
 		nodes = append(nodes, n)
 	}
@@ -218,8 +254,8 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, op
 		case <-n.Ready():
 		case <-ctx.Done():
 			return nil
-		case <-time.After(demoReadyTimeout):
-			return fail("demo", fmt.Errorf("hub %s not ready after %v", n.ID(), demoReadyTimeout), "")
+		case <-time.After(demoReadyTimeout + time.Duration(hubs)*demoWaitPerHub):
+			return fail("demo", fmt.Errorf("hub %s not ready after %v", n.ID(), demoReadyTimeout+time.Duration(hubs)*demoWaitPerHub), "")
 		}
 	}
 	if err := waitDirectories(ctx, nodes, profiles); err != nil {
@@ -250,15 +286,19 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, op
 	}
 	url := nodeFileOf(nodes[0]).URL
 	self := selfCommand()
+	ex := demoExample(profiles)
 	fmt.Fprintf(stdout, `
 %d hubs are running and every one lists all of them. Try:
   %s --node %s hubs
   %s --node %s hubs %s
   %s -d %s peers
-  %s --node %s search --tech ai-decision-support --family test-before-invest --region FI1C1
-  %s --node %s search --tech robotics --live
-  curl '%s/v1/search?tech=cybersecurity&country=FI&reach=neighbours'
-`, hubs, self, url, self, url, nodes[len(nodes)-1].ID(), self, dirs[0], self, url, self, url, url)
+  %s --node %s search --tech %s --country %s
+  %s --node %s search --tech %s --live
+  curl '%s/v1/search?tech=%s&country=%s&reach=neighbours'
+`, hubs, self, url, self, url, profiles[ex].ID, self, dirs[0],
+		self, url, demoTech(profiles[ex]), profiles[ex].Country,
+		self, url, demoTech(profiles[ex]),
+		url, demoTech(profiles[ex]), profiles[ex].Country)
 	if referrals > 0 {
 		printDemoReferrals(stdout, nodes[0], referrals, self+" -d "+dirs[0])
 	}
@@ -273,7 +313,7 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, op
 
 // demoNetwork reads the demo network and its admission key from root, or makes them:
 // the demo's hubs are admitted by the demo itself, as the network's steward.
-func demoNetwork(root string) (protocol.Network, protocol.AdmissionKey, error) {
+func demoNetwork(root string, clusters []protocol.Cluster) (protocol.Network, protocol.AdmissionKey, error) {
 	file, keyFile := filepath.Join(root, "network.json"), filepath.Join(root, "admission.key")
 	data, err := os.ReadFile(file)
 	if err == nil {
@@ -289,6 +329,10 @@ func demoNetwork(root string) (protocol.Network, protocol.AdmissionKey, error) {
 	}
 	n, adm, err := protocol.NewNetwork("demo", rand.Reader)
 	if err != nil {
+		return protocol.Network{}, protocol.AdmissionKey{}, err
+	}
+	n.Clusters = clusters
+	if err := n.Validate(); err != nil {
 		return protocol.Network{}, protocol.AdmissionKey{}, err
 	}
 	for _, f := range []struct {
@@ -308,7 +352,8 @@ func demoNetwork(root string) (protocol.Network, protocol.AdmissionKey, error) {
 
 // waitDirectories polls until every node's directory lists every demo hub.
 func waitDirectories(ctx context.Context, nodes []*node.Node, profiles []protocol.Profile) error {
-	deadline := time.Now().Add(demoSyncTimeout)
+	wait := demoSyncTimeout + time.Duration(len(nodes))*demoWaitPerHub
+	deadline := time.Now().Add(wait)
 	for {
 		missing := ""
 		for _, n := range nodes {
@@ -321,7 +366,7 @@ func waitDirectories(ctx context.Context, nodes []*node.Node, profiles []protoco
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("hubs did not find each other in %v: %s", demoSyncTimeout, missing)
+			return fmt.Errorf("hubs did not find each other in %v: %s", wait, missing)
 		}
 		select {
 		case <-ctx.Done():
@@ -380,22 +425,105 @@ func selfCommand() string {
 	return "hubnet"
 }
 
-// catalogueDemoProfiles picks n of the imported hubs that list technologies, spread
-// over countries: the first of each country in order of country code, then the second
-// of each, and so on, each country's hubs in row order. Each gets illustrative
-// capacity. It fails when fewer than n hubs qualify.
-func catalogueDemoProfiles(hubs []catalogue.Hub, n int) ([]protocol.Profile, error) {
-	byCountry := map[string][]protocol.Profile{}
-	for _, h := range hubs {
-		if h.Imported() && len(h.Profile.Technologies) > 0 {
-			byCountry[h.Country] = append(byCountry[h.Country], *h.Profile)
+// demoAllHubs is the number of hubs --hubs all asks for.
+const demoAllHubs = -1
+
+// parseDemoHubs reads --hubs: a number, 1 to demoMaxHubs for the built-in hubs and
+// any positive number from the catalogue, or "all" from the catalogue. all says
+// that --hubs was left out where the default is every hub (with --country).
+func parseDemoHubs(v string, fromCatalogue, all bool) (int, error) {
+	if all || (fromCatalogue && v == "all") {
+		return demoAllHubs, nil
+	}
+	n, err := strconv.Atoi(v)
+	switch {
+	case fromCatalogue && (err != nil || n < 1):
+		return 0, usagef("--hubs must be a number of 1 or more, or 'all', got %q", v)
+	case !fromCatalogue && (err != nil || n < 1 || n > demoMaxHubs):
+		return 0, usagef("--hubs must be 1 to %d (more with --from-catalogue), got %q", demoMaxHubs, v)
+	}
+	return n, nil
+}
+
+// parseDemoCountries reads --country: Eurostat country codes separated by commas,
+// each known and given once. It returns them in upper case, in the order given.
+func parseDemoCountries(v string) ([]string, error) {
+	if strings.TrimSpace(v) == "" {
+		return nil, nil
+	}
+	var out []string
+	for _, f := range strings.Split(v, ",") {
+		code := strings.ToUpper(strings.TrimSpace(f))
+		if _, ok := protocol.CountryByCode(code); !ok {
+			return nil, usagef("--country: %q is not a known country code (Eurostat codes separated by commas, e.g. IT,FI)", f)
+		}
+		if slices.Contains(out, code) {
+			return nil, usagef("--country: %s is given twice", code)
+		}
+		out = append(out, code)
+	}
+	return out, nil
+}
+
+// demoClusterCount returns how many clusters of the region map the profiles' hubs
+// are in.
+func demoClusterCount(clusters []protocol.Cluster, profiles []protocol.Profile) int {
+	n := protocol.Network{Clusters: clusters}
+	seen := map[string]bool{}
+	for _, p := range profiles {
+		seen[n.ClusterOf(p.Country)] = true
+	}
+	return len(seen)
+}
+
+// demoExample returns the index of the hub the demo's printed searches find: the
+// last hub in another country than the first, else the last.
+func demoExample(profiles []protocol.Profile) int {
+	for i := len(profiles) - 1; i > 0; i-- {
+		if profiles[i].Country != profiles[0].Country {
+			return i
 		}
 	}
-	countries := slices.Sorted(maps.Keys(byCountry))
+	return len(profiles) - 1
+}
+
+// demoTech returns a technology p lists, the first in order of slug: every demo hub
+// lists one.
+func demoTech(p protocol.Profile) string {
+	techs := slices.Sorted(maps.Keys(p.Technologies))
+	if len(techs) == 0 {
+		return "robotics"
+	}
+	return techs[0]
+}
+
+// catalogueDemoProfiles picks n of the imported hubs that list technologies (all of
+// them when n is demoAllHubs), in the countries given or in all, spread over
+// countries: the first of each country in order of country code, then the second of
+// each, and so on, each country's hubs in row order. Each gets illustrative
+// capacity. It fails when fewer than n hubs qualify, or a country given has none.
+func catalogueDemoProfiles(hubs []catalogue.Hub, n int, countries []string) ([]protocol.Profile, error) {
+	byCountry := map[string][]protocol.Profile{}
+	total := 0
+	for _, h := range hubs {
+		if h.Imported() && len(h.Profile.Technologies) > 0 && (len(countries) == 0 || slices.Contains(countries, h.Country)) {
+			byCountry[h.Country] = append(byCountry[h.Country], *h.Profile)
+			total++
+		}
+	}
+	for _, c := range countries {
+		if len(byCountry[c]) == 0 {
+			return nil, fmt.Errorf("--country: %s has no imported hub that lists technologies", c)
+		}
+	}
+	if n == demoAllHubs {
+		n = total
+	}
+	countryCodes := slices.Sorted(maps.Keys(byCountry))
 	var out []protocol.Profile
 	for round := 0; len(out) < n; round++ {
 		picked := false
-		for _, c := range countries {
+		for _, c := range countryCodes {
 			if round < len(byCountry[c]) && len(out) < n {
 				p := byCountry[c][round]
 				p.Capacity = illustrativeCapacity(p)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -272,7 +273,7 @@ func TestCatalogueDemoProfiles_spreadOverCountries(t *testing.T) {
 		{Row: 7, Name: "not imported", Country: "AT", Reason: "test"},
 		hub(8, "fi-three", "FI", robotics),
 	}
-	got, err := catalogueDemoProfiles(hubs, 5)
+	got, err := catalogueDemoProfiles(hubs, 5, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +293,7 @@ func TestCatalogueDemoProfiles_spreadOverCountries(t *testing.T) {
 	if hubs[0].Profile.Capacity != nil {
 		t.Errorf("picking changed the imported profile: %v", hubs[0].Profile.Capacity)
 	}
-	if _, err := catalogueDemoProfiles(hubs, 6); err == nil || !strings.Contains(err.Error(), "only 5 imported hubs list technologies") {
+	if _, err := catalogueDemoProfiles(hubs, 6, nil); err == nil || !strings.Contains(err.Error(), "only 5 imported hubs list technologies") {
 		t.Errorf("6 of 5 hubs: got %v, want an error saying only 5 qualify", err)
 	}
 }
@@ -348,7 +349,7 @@ func TestDemo_fromCatalogue(t *testing.T) {
 	out := p.stderr.String()
 	// Countries by code: BE, DE, FI first.
 	for _, want := range []string{
-		"3 hubs from catalogue.xlsx, spread over countries (Source: European Commission, EDIH catalogue).",
+		"3 hubs from catalogue.xlsx, spread over countries, in 2 regional clusters (Source: European Commission, EDIH catalogue).",
 		"capacity figures are illustrative, derived from each hub's ID",
 		"retail-hub", "quantum-valley", "robocoast",
 	} {
@@ -378,4 +379,129 @@ func TestDemo_fromCatalogue(t *testing.T) {
 		t.Errorf("retail-hub: %+v, want the imported profile", h.Profile)
 	}
 	p.stop(t, 15*time.Second)
+}
+
+// TestDemo_fromCatalogueCountries runs `hubnet demo --from-catalogue --country FI,DE`
+// on the small test workbook: the hub of each country, in two regional clusters
+// (north and west). It runs every example the demo prints and checks that each finds
+// what it promises.
+func TestDemo_fromCatalogueCountries(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "catalogue.xlsx")
+	if err := os.WriteFile(file, cataloguetest.Workbook(t, cataloguetest.Header, cataloguetest.Rows), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	keep := filepath.Join(dir, "demo")
+	p := startHubnet(t, "demo", "--from-catalogue", file, "--country", "fi,DE", "--keep", keep)
+	nodetest.Eventually(t, 60*time.Second, func() error {
+		select {
+		case <-p.done:
+			t.Fatalf("demo stopped: %v\n%s", p.err, p.stderr.String())
+		default:
+		}
+		if !strings.Contains(p.stderr.String(), "Press Ctrl-C to stop.") {
+			return errors.New("demo has not printed its examples yet")
+		}
+		return nil
+	})
+	out := p.stderr.String()
+	if want := "2 hubs from catalogue.xlsx, in FI, DE, in 2 regional clusters"; !strings.Contains(out, want) {
+		t.Errorf("demo printed:\n%s\nwant it to contain %q", out, want)
+	}
+	nf, err := os.ReadFile(filepath.Join(keep, "network.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	netw, err := protocol.ParseNetwork(nf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := [2]string{netw.ClusterOf("FI"), netw.ClusterOf("DE")}; got != [2]string{"north", "west"} {
+		t.Errorf("clusters of FI and DE: %v, want north and west", got)
+	}
+	// Every printed command runs, and each finds the hub it names or searches for:
+	// robocoast, the hub of the other country than the first (quantum-valley).
+	ran := 0
+	for _, line := range strings.Split(out, "\n") {
+		line = strings.TrimSpace(line)
+		if _, cli, ok := strings.Cut(line, "in different states: "); ok {
+			line = cli
+		}
+		switch {
+		case strings.HasPrefix(line, "curl '"):
+			u := strings.TrimSuffix(strings.TrimPrefix(line, "curl '"), "'")
+			resp, err := http.Get(u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatalf("%s: %s, %v", line, resp.Status, err)
+			}
+			if !strings.Contains(string(body), `"robocoast"`) {
+				t.Errorf("%s found %s, want robocoast", line, body)
+			}
+			ran++
+		case strings.HasPrefix(line, "hubnet "):
+			args := splitDemoLine(t, strings.TrimPrefix(line, "hubnet "))
+			r := mustHubnet(t, args...)
+			ran++
+			want := ""
+			switch {
+			case slices.Contains(args, "search"), slices.Contains(args, "hubs"):
+				want = "robocoast"
+			case slices.Contains(args, "peers"):
+				want = "robocoast"
+			}
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("%s printed:\n%s\nwant it to contain %q", line, r.stdout, want)
+			}
+		}
+	}
+	// hubs, hubs ID, peers, 2 searches, curl; referrals, show, accept, report.
+	if ran != 10 {
+		t.Errorf("ran %d printed examples, want 10:\n%s", ran, out)
+	}
+	p.stop(t, 15*time.Second)
+}
+
+// splitDemoLine splits a printed command line into its arguments, honouring double
+// quotes.
+func splitDemoLine(t *testing.T, line string) []string {
+	var args []string
+	for i, part := range strings.Split(line, `"`) {
+		if i%2 == 1 {
+			args = append(args, part)
+			continue
+		}
+		args = append(args, strings.Fields(part)...)
+	}
+	return args
+}
+
+// TestDemo_countryRefused checks that --country names the flag and the rule when a
+// code is unknown, and is refused without --from-catalogue.
+func TestDemo_countryRefused(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "catalogue.xlsx")
+	if err := os.WriteFile(file, cataloguetest.Workbook(t, cataloguetest.Header, cataloguetest.Rows), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"demo", "--from-catalogue", file, "--country", "IT,XX"}, `--country: "XX" is not a known country code`},
+		{[]string{"demo", "--from-catalogue", file, "--country", "FI,FI"}, "--country: FI is given twice"},
+		{[]string{"demo", "--from-catalogue", file, "--country", "AT"}, "--country: AT has no imported hub that lists technologies"},
+		{[]string{"demo", "--country", "FI"}, "--country needs --from-catalogue"},
+		{[]string{"demo", "--hubs", "all"}, "--hubs must be 1 to 12"},
+		{[]string{"demo", "--from-catalogue", file, "--hubs", "0"}, "--hubs must be a number of 1 or more, or 'all'"},
+	} {
+		r := hubnet(t, nil, c.args...)
+		if r.code == 0 || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("hubnet %s: %v\nwant a failure saying %q", strings.Join(c.args, " "), r, c.want)
+		}
+	}
 }

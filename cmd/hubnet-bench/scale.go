@@ -1,0 +1,351 @@
+// The scale benchmark: federations of up to the whole EDIH catalogue in one process,
+// in the regional clusters of the default region map and as one full mesh, started
+// hub after hub, each joining the first.
+//
+//	go run ./cmd/hubnet-bench -out docs/benchmarks.md -sizes 25,50,100 scale
+//
+// Every wait has a deadline (-wait, else 5 minutes per size and topology); the full
+// mesh is not tried at sizes above the first at which it did not converge; a size
+// whose open files would pass the process's limit is reported as not measured.
+
+package main
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"maps"
+	mrand "math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hubnet-eu/hubnet/internal/catalogue"
+	"github.com/hubnet-eu/hubnet/node"
+	"github.com/hubnet-eu/hubnet/protocol"
+)
+
+// scaleMaxHubs is the largest size: the hubs of the EDIH catalogue.
+const scaleMaxHubs = 457
+
+// scaleWait bounds each wait of a size when -wait is not given.
+const scaleWait = 5 * time.Minute
+
+// scaleResult holds one size and topology's measurements.
+type scaleResult struct {
+	n        int
+	topology string // "clusters" or "mesh"
+	clusters int    // clusters the hubs are in
+	skipped  string // why the size was not measured, "" when it was
+	converge time.Duration
+	failed   string // why the directories were not complete, "" when they were
+	detect   time.Duration
+	detected bool
+	live     latencies
+	asked    []int // hubs each live query asked
+	answered []int // hubs that answered each live query
+	rssPer   float64
+	gorPer   float64
+	fdsPer   float64
+	idleCPU  float64 // share of one core over the idle period
+	idle     time.Duration
+}
+
+// scaleBench measures each size with the clusters of the default region map and, up
+// to the first size at which it fails to converge, as one full mesh. After each
+// measurement it hands the report so far to partial, when set, so that a run cut
+// short keeps what it measured.
+func scaleBench(sizes []int, wait, idle time.Duration, queries int, partial func(string) error) (string, error) {
+	wait = cmp.Or(wait, scaleWait)
+	limit := openFileLimit()
+	loadBefore := loadAverages()
+	var results []scaleResult
+	meshFailed := 0
+	for _, n := range sizes {
+		for _, topo := range []string{"clusters", "mesh"} {
+			r := scaleResult{n: n, topology: topo}
+			switch need := scaleFiles(n, topo); {
+			case topo == "mesh" && meshFailed > 0:
+				r.skipped = fmt.Sprintf("not tried: the mesh of %d hubs did not converge", meshFailed)
+			case limit > 0 && need > limit*9/10:
+				r.skipped = fmt.Sprintf("not measured: about %d open files needed, the process may open %d", need, limit)
+			default:
+				var err error
+				if r, err = scaleOnce(n, topo, wait, idle, queries); err != nil {
+					return "", fmt.Errorf("%d hubs, %s: %w", n, topo, err)
+				}
+				if r.failed != "" && topo == "mesh" {
+					meshFailed = n
+				}
+			}
+			fmt.Fprintf(os.Stderr, "scale %d %s: %s\n", n, topo, r.line())
+			results = append(results, r)
+			if partial != nil {
+				if err := partial(renderScale(results, wait, idle, limit, loadBefore, loadAverages())); err != nil {
+					return "", err
+				}
+			}
+		}
+	}
+	return renderScale(results, wait, idle, limit, loadBefore, loadAverages()), nil
+}
+
+// scaleFiles estimates the open files n hubs need in one process: per hub its
+// listeners, store, gossip sockets and clients, and two per connection between hubs
+// (both ends are in the process): a route to every other hub of its cluster, and an
+// outbound gateway to each other cluster (whose other end is some hub's inbound one).
+func scaleFiles(n int, topo string) int {
+	const perHub = 12
+	if topo == "mesh" {
+		return perHub*n + n*(n-1)
+	}
+	counts := map[string]int{}
+	netw := protocol.Network{Clusters: protocol.DefaultClusters(catalogue.HubsPerCountry)}
+	for _, c := range scaleCountries(n) {
+		counts[netw.ClusterOf(c)]++
+	}
+	files := perHub * n
+	for _, c := range counts {
+		files += c*(c-1) + 2*c*(len(counts)-1)
+	}
+	return files
+}
+
+// scaleCountries returns the countries of n hubs drawn, without replacement, from the
+// hubs of the EDIH catalogue, the same every run: at 457, the whole catalogue.
+func scaleCountries(n int) []string {
+	var all []string
+	for _, c := range slices.Sorted(maps.Keys(catalogue.HubsPerCountry)) {
+		for range catalogue.HubsPerCountry[c] {
+			all = append(all, c)
+		}
+	}
+	r := mrand.New(mrand.NewPCG(1, 2))
+	r.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
+	return all[:min(n, len(all))]
+}
+
+// scaleProfiles returns n synthetic profiles in the countries of scaleCountries, each
+// covering the first NUTS 2 region of its country.
+func scaleProfiles(n int) []protocol.Profile {
+	ps := liveProfiles(n, uint64(n))
+	for i, c := range scaleCountries(n) {
+		ps[i].ID = fmt.Sprintf("hub-%03d", i)
+		ps[i].Country = c
+		ps[i].Regions = nil
+		if rs := protocol.RegionsOf(c, 2); len(rs) > 0 {
+			ps[i].Regions = []string{rs[0].Code}
+		}
+	}
+	return ps
+}
+
+// scaleOnce starts n hubs in topology topo, one after another, and measures them.
+// A federation whose directories are not complete within wait is reported with
+// failed set, and its resources, but no live queries and no failure detection.
+func scaleOnce(n int, topo string, wait, idle time.Duration, queries int) (r scaleResult, err error) {
+	r = scaleResult{n: n, topology: topo, idle: idle}
+	root, err := os.MkdirTemp("", "hubnet-bench-scale-")
+	if err != nil {
+		return r, err
+	}
+	defer os.RemoveAll(root)
+	netw, adm, err := protocol.NewNetwork("bench", rand.Reader)
+	if err != nil {
+		return r, err
+	}
+	if topo == "clusters" {
+		netw.Clusters = protocol.DefaultClusters(catalogue.HubsPerCountry)
+	}
+	profiles := scaleProfiles(n)
+	clusters := map[string]bool{}
+	for _, p := range profiles {
+		clusters[netw.ClusterOf(p.Country)] = true
+	}
+	r.clusters = len(clusters)
+
+	runtime.GC()
+	debug.FreeOSMemory()
+	rssBefore, gorBefore, fdsBefore := rssMB(), runtime.NumGoroutine(), openFiles()
+	var hubs []*node.Node
+	defer func() {
+		for _, h := range hubs {
+			h.Shutdown()
+		}
+	}()
+	for i := range profiles {
+		p := profiles[i]
+		dir := filepath.Join(root, p.ID)
+		if _, err := node.InitDataDir(dir, netw, p.ID, &p); err != nil {
+			return r, fmt.Errorf("init %s: %w", p.ID, err)
+		}
+		if _, err := node.Admit(dir, adm, 24*time.Hour); err != nil {
+			return r, fmt.Errorf("admit %s: %w", p.ID, err)
+		}
+		cfg := node.DefaultLocalConfig()
+		cfg.DataDir = dir
+		cfg.HTTPAddr = ""
+		if i > 0 {
+			cfg.Join = []string{hubs[0].GossipAddr()}
+		}
+		h, err := node.New(cfg)
+		if err != nil {
+			return r, fmt.Errorf("new %s: %w", p.ID, err)
+		}
+		if err := h.Start(context.Background()); err != nil {
+			// On a starved machine a hub's own NATS connection can time out: that is
+			// a figure of this size, not a failure of the benchmark.
+			h.Shutdown()
+			r.failed = fmt.Sprintf("hub %d of %d did not start: %v", i+1, n, err)
+			return r, nil
+		}
+		hubs = append(hubs, h)
+	}
+	last := time.Now()
+	if err := waitFor(wait, func() bool { return complete(hubs) }); err != nil {
+		r.failed = fmt.Sprintf("not within %v", wait)
+		fmt.Fprintf(os.Stderr, "scale %d %s: %v; %s\n", n, topo, err, firstLines(missing(hubs), 5))
+	} else {
+		r.converge = time.Since(last)
+	}
+
+	// Idle: what the federation costs when nothing happens.
+	cpu0, t0 := processCPU(), time.Now()
+	time.Sleep(idle)
+	r.idleCPU = (processCPU() - cpu0).Seconds() / time.Since(t0).Seconds()
+	runtime.GC()
+	debug.FreeOSMemory()
+	r.rssPer = (rssMB() - rssBefore) / float64(n)
+	r.gorPer = float64(runtime.NumGoroutine()-gorBefore) / float64(n)
+	if f := openFiles(); f >= 0 && fdsBefore >= 0 {
+		r.fdsPer = float64(f-fdsBefore) / float64(n)
+	}
+	if r.failed != "" {
+		return r, nil
+	}
+
+	q, _ := liveQuery(profiles)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	for i := range queries + liveWarmup {
+		took, out, err := askHubnet(ctx, hubs[0], q)
+		if err != nil {
+			return r, fmt.Errorf("live query: %w", err)
+		}
+		if i >= liveWarmup {
+			r.live = append(r.live, took)
+			r.answered = append(r.answered, out.answered)
+			r.asked = append(r.asked, out.answered+len(out.late)+len(out.failed))
+		}
+	}
+
+	victim := hubs[n/2]
+	t1 := time.Now()
+	victim.Shutdown()
+	others := slices.Delete(slices.Clone(hubs), n/2, n/2+1)
+	hubs = others // the victim is shut down already
+	defer victim.Shutdown()
+	if err := waitFor(wait, func() bool {
+		for _, h := range others {
+			hi, err := h.Hub(victim.ID())
+			if err != nil || hi.Reachable {
+				return false
+			}
+		}
+		return true
+	}); err == nil {
+		r.detect, r.detected = time.Since(t1), true
+	}
+	return r, nil
+}
+
+// line is the short form of r for progress on stderr.
+func (r scaleResult) line() string {
+	switch {
+	case r.skipped != "":
+		return r.skipped
+	case r.failed != "":
+		return "directories " + r.failed
+	}
+	return fmt.Sprintf("complete %v after the last start, live median %s p99 %s, idle CPU %.0f%%",
+		r.converge.Round(time.Millisecond), fine(r.live.quantile(0.5)), fine(r.live.quantile(0.99)), 100*r.idleCPU)
+}
+
+// renderScale writes the results as a markdown table with how they were measured.
+func renderScale(results []scaleResult, wait, idle time.Duration, limit int, loadBefore, loadAfter string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Measured on %s; load average %s before the run and %s after (the machine is shared).\n", machine(), loadBefore, loadAfter)
+	fmt.Fprintf(&b, "Every hub a real node in this one process (open files allowed: %d), started one after another, each joining the first, "+
+		"with the countries of the EDIH catalogue (hubs drawn at random, the same every run) and synthetic profiles; "+
+		"`clusters` is the default region map of the catalogue, `mesh` one full mesh of routes. "+
+		"Each wait is bounded by %v; resources are per hub, after %v idle; CPU is the process's over those %v, in shares of one core. "+
+		"The live query is timed from the first hub, after 20 untimed; “asked” counts the hubs it asked.\n\n", limit, wait, idle, idle)
+	b.WriteString("| hubs | topology | clusters | last start → every directory complete | killed hub unreachable for all | live query median / p99 (answered of asked) | memory per hub | goroutines per hub | open files per hub | idle CPU |\n")
+	b.WriteString("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, r := range results {
+		if r.skipped != "" {
+			fmt.Fprintf(&b, "| %d | %s | – | %s | – | – | – | – | – | – |\n", r.n, r.topology, r.skipped)
+			continue
+		}
+		conv, det, live := "**"+r.failed+"**", "–", "–"
+		if strings.HasPrefix(r.failed, "hub ") { // did not start: nothing more measured
+			fmt.Fprintf(&b, "| %d | %s | %d | %s | – | – | – | – | – | – |\n", r.n, r.topology, r.clusters, conv)
+			continue
+		}
+		if r.failed == "" {
+			conv = fine(r.converge)
+			det = "not within " + wait.String()
+			if r.detected {
+				det = fine(r.detect)
+			}
+			live = fmt.Sprintf("%s / %s (%s of %s)", fine(r.live.quantile(0.5)), fine(r.live.quantile(0.99)), spreadInt(r.answered), spreadInt(r.asked))
+		}
+		fmt.Fprintf(&b, "| %d | %s | %d | %s | %s | %s | %.1f MB | %.0f | %.1f | %.0f%% |\n",
+			r.n, r.topology, r.clusters, conv, det, live, r.rssPer, r.gorPer, r.fdsPer, 100*r.idleCPU)
+	}
+	return b.String()
+}
+
+// firstLines returns the first k parts of a missing() report.
+func firstLines(s string, k int) string {
+	parts := strings.Split(s, "; ")
+	if len(parts) > k {
+		return strings.Join(parts[:k], "; ") + fmt.Sprintf("; ... (%d more)", len(parts)-k)
+	}
+	return s
+}
+
+// openFileLimit returns the process's limit of open files (Go raises the soft limit
+// to the hard one at start), 0 when unknown.
+func openFileLimit() int {
+	var l syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+		return 0
+	}
+	return int(min(l.Cur, 1<<30))
+}
+
+// openFiles returns the process's open files, -1 where /proc is not there.
+func openFiles() int {
+	es, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	return len(es)
+}
+
+// loadAverages returns the machine's load averages over 1, 5 and 15 minutes,
+// "unknown" where /proc is not there.
+func loadAverages() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " / ")
+	}
+	return "unknown"
+}
