@@ -39,10 +39,12 @@ func catalogueCountries(n int) []string {
 //
 //	go test ./node -run '^$' -bench 'Federation_converge' -benchtime 1x
 //
-// HUBNET_BENCH_SIZES=30,60,100 measures other sizes, HUBNET_BENCH_TOPOLOGY=clusters
-// (or mesh) one topology only.
+// It starts 10 hubs of each, so that the smoke run of every benchmark in make test
+// stays short on two busy cores; HUBNET_BENCH_SIZES=20,40,60 measures other sizes,
+// HUBNET_BENCH_TOPOLOGY=clusters (or mesh) one topology only. hubnet-bench scale
+// measures the large sizes.
 func BenchmarkFederation_converge(b *testing.B) {
-	sizes := []int{20, 40}
+	sizes := []int{10}
 	if s := os.Getenv("HUBNET_BENCH_SIZES"); s != "" {
 		sizes = nil
 		for _, f := range strings.Split(s, ",") {
