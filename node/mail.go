@@ -29,9 +29,9 @@ type mailer struct {
 	timeout time.Duration
 }
 
-// sendMails renders each delivery's event in its language and sends them all in one
+// sendMails renders each delivery's event, from events, in its language and sends them all in one
 // SMTP session; it returns each one's error, nil for those the server took.
-func (q *notifier) sendMails(ctx context.Context, ds []store.Delivery) []error {
+func (q *notifier) sendMails(ctx context.Context, ds []store.Delivery, events map[uint64]store.Event) []error {
 	errs := make([]error, len(ds))
 	if q.mail == nil {
 		for i := range errs {
@@ -46,9 +46,9 @@ func (q *notifier) sendMails(ctx context.Context, ds []store.Delivery) []error {
 	}
 	var msgs []msg
 	for i, d := range ds {
-		ev, err := q.n.store.Event(d.Event)
-		if err != nil {
-			errs[i] = errGiveUp{err}
+		ev, ok := events[d.Event]
+		if !ok {
+			errs[i] = errGiveUp{fmt.Errorf("event %d: %w", d.Event, store.ErrNotFound)}
 			continue
 		}
 		data, err := renderMail(d.Language, q.n.apiEvent(ev)).encode(q.mail.cfg.From, d.Target, d.ID, q.n.cfg.Now())

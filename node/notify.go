@@ -60,6 +60,9 @@ type notifier struct {
 func newNotifier(n *Node) *notifier {
 	q := &notifier{n: n, cfg: n.cfg.Notify,
 		http: &http.Client{Timeout: n.cfg.Notify.Timeout,
+			// Connections kept open for the workers: a batch calls the same webhooks.
+			Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: n.cfg.Notify.Workers,
+				IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: n.cfg.Notify.Timeout, ForceAttemptHTTP2: true},
 			// A webhook that redirects is answered as a failure, not followed: the
 			// operator registered the address the events go to.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
@@ -149,6 +152,9 @@ func (q *notifier) sendDue(ctx context.Context) time.Time {
 // session. It returns the outcomes to record; an attempt cut short because the node
 // is stopping is not one.
 func (q *notifier) sendBatch(ctx context.Context, due []store.Delivery) []store.Attempt {
+	// The events of the batch, read once: an event has a delivery per webhook and
+	// per address.
+	events := q.events(due)
 	errs := make([]error, len(due))
 	status := make([]int, len(due))
 	var (
@@ -162,7 +168,7 @@ func (q *notifier) sendBatch(ctx context.Context, due []store.Delivery) []store.
 			sem <- struct{}{}
 			wg.Go(func() {
 				defer func() { <-sem }()
-				status[i], errs[i] = q.callWebhook(ctx, d)
+				status[i], errs[i] = q.callWebhook(ctx, d, events)
 			})
 		case store.ChannelEmail:
 			mails = append(mails, i)
@@ -176,7 +182,7 @@ func (q *notifier) sendBatch(ctx context.Context, due []store.Delivery) []store.
 			for k, i := range mails {
 				batch[k] = due[i]
 			}
-			for k, err := range q.sendMails(ctx, batch) {
+			for k, err := range q.sendMails(ctx, batch, events) {
 				errs[mails[k]] = err
 			}
 		})
@@ -243,15 +249,31 @@ func (n *Node) apiEvent(ev store.Event) api.Event {
 	return out
 }
 
-// callWebhook posts d's event to its webhook, signed, and returns the HTTP status.
-func (q *notifier) callWebhook(ctx context.Context, d store.Delivery) (int, error) {
+// events reads the events of the deliveries ds; one that is gone (pruned) is left
+// out.
+func (q *notifier) events(ds []store.Delivery) map[uint64]store.Event {
+	out := map[uint64]store.Event{}
+	for _, d := range ds {
+		if _, ok := out[d.Event]; ok {
+			continue
+		}
+		if ev, err := q.n.store.Event(d.Event); err == nil {
+			out[d.Event] = ev
+		}
+	}
+	return out
+}
+
+// callWebhook posts d's event, from events, to its webhook, signed, and returns the
+// HTTP status.
+func (q *notifier) callWebhook(ctx context.Context, d store.Delivery, events map[uint64]store.Event) (int, error) {
 	w, err := q.n.store.Webhook(d.Target)
 	if err != nil {
 		return 0, errGiveUp{fmt.Errorf("webhook %s: %w", d.Target, err)}
 	}
-	ev, err := q.n.store.Event(d.Event)
-	if err != nil {
-		return 0, errGiveUp{err}
+	ev, ok := events[d.Event]
+	if !ok {
+		return 0, errGiveUp{fmt.Errorf("event %d: %w", d.Event, store.ErrNotFound)}
 	}
 	body, err := json.Marshal(q.n.apiEvent(ev))
 	if err != nil {

@@ -129,5 +129,4 @@ func BenchmarkReferral_notifications(b *testing.B) {
 	b.ReportMetric(float64(mOff.Microseconds())/1000, "ms-median-off")
 	b.ReportMetric(float64(mOn.Microseconds())/1000, "ms-median-on")
 	b.ReportMetric(float64(mOn)/float64(mOff), "on/off")
-	b.ReportMetric(0, "ns/op")
 }

@@ -18,6 +18,9 @@ func goBench(file string) (string, error) {
 	}
 	runs := map[string][]float64{}
 	cpu := map[string][]float64{} // cpu-ns/op, where a benchmark reports it
+	// notify holds, per run of node.Referral_notifications, its medians off and on
+	// and their ratio.
+	var notify [][3]float64
 	var names []string
 	pkg := ""
 	for _, line := range strings.Split(string(data), "\n") {
@@ -37,12 +40,25 @@ func goBench(file string) (string, error) {
 			names = append(names, name)
 		}
 		runs[name] = append(runs[name], ns)
+		var run [3]float64
 		for i := 4; i+1 < len(f); i += 2 {
-			if f[i+1] == "cpu-ns/op" {
-				if v, err := strconv.ParseFloat(f[i], 64); err == nil {
-					cpu[name] = append(cpu[name], v)
-				}
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				continue
 			}
+			switch f[i+1] {
+			case "cpu-ns/op":
+				cpu[name] = append(cpu[name], v)
+			case "ms-median-off":
+				run[0] = v
+			case "ms-median-on":
+				run[1] = v
+			case "on/off":
+				run[2] = v
+			}
+		}
+		if run[2] > 0 {
+			notify = append(notify, run)
 		}
 	}
 	if len(names) == 0 {
@@ -82,5 +98,22 @@ func goBench(file string) (string, error) {
 				time.Duration(total).Round(time.Microsecond), total/plain, time.Duration(plain).Round(time.Microsecond))
 		}
 	}
+	// Notifications on against off, each run's medians in the same run.
+	if len(notify) > 0 {
+		slices.SortFunc(notify, func(a, b [3]float64) int { return cmpFloat(a[2], b[2]) })
+		m := notify[len(notify)/2]
+		fmt.Fprintf(&b, "\nA referral end to end with notifications on (a webhook call and an e-mail for every event) and off, alternating in the same run: medians %.1f ms on and %.1f ms off, ratio %.2f (the median of %d runs; target: within 1.10).\n",
+			m[1], m[0], m[2], len(notify))
+	}
 	return b.String(), nil
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }

@@ -181,7 +181,9 @@ func (c *Console) routes(mux router) {
 	mux.Handle("GET /refer", c.handle(webSignedIn, c.referPage))
 	mux.Handle("POST /refer", c.handle(webSignedIn, c.refer))
 	mux.Handle("GET /referrals", c.handle(webSignedIn, c.referrals))
-	mux.Handle("GET /worklist", c.handle(webSignedIn, c.worklist)) // worklist.go
+	mux.Handle("GET /worklist", c.handle(webSignedIn, c.worklist))           // worklist.go
+	mux.Handle("GET /notifications", c.handle(webSignedIn, c.notifications)) // notifications.go
+	mux.Handle("POST /notifications", c.handle(webSignedIn, c.saveTopics))
 	mux.Handle("GET /referrals/{id}", c.handle(webSignedIn, c.referral))
 	mux.Handle("POST /referrals/{id}/{action}", c.handle(webSignedIn, c.act))
 	mux.Handle("GET /me", c.handle(webSignedIn, c.me))

@@ -122,3 +122,47 @@ func worklistEmpty(t *testing.T, br *consoletest.Browser) ([]string, string) {
 	ids, _, body := worklistRows(t, br, "/worklist")
 	return ids, body
 }
+
+// A person chooses the topics of their e-mails on the notifications page; the
+// operator token, which is nobody, has none, and sees the hub's webhooks.
+func TestConsole_notifications(t *testing.T) {
+	t.Parallel()
+	_, b := twoHubs(t)
+	aino := personBrowser(t, b, "Aino Virtanen", "aino@hub-b.example.eu", "advisor")
+	p := aino.Get("/notifications")
+	checked := regexp.MustCompile(`value="([a-z]+)" checked`)
+	var got []string
+	for _, m := range checked.FindAllStringSubmatch(p.Body, -1) {
+		got = append(got, m[1])
+	}
+	if p.Status != http.StatusOK || strings.Join(got, ",") != "received,decision,hold,deadline,expiry" {
+		t.Fatalf("notifications page: %d, checked %v\n%s", p.Status, got, p.Body)
+	}
+	if strings.Contains(p.Text(), "Webhooks") {
+		t.Error("an advisor sees the hub's webhooks")
+	}
+	f := p.Form(t, "topics")
+	f["topic"] = []string{"decision", "deadline"}
+	p = aino.Post("/notifications", f)
+	if p.Status != http.StatusOK || !strings.Contains(p.Text(), "Saved") {
+		t.Fatalf("save: %d\n%s", p.Status, p.Body)
+	}
+	people, err := b.People()
+	if err != nil {
+		t.Fatal(err)
+	}
+	topics, err := b.PersonTopics(people[0].ID)
+	if err != nil || strings.Join(topics.Topics, ",") != "decision,deadline" {
+		t.Errorf("stored topics %v, %v", topics, err)
+	}
+	f["topic"] = []string{"directory"}
+	if p := aino.Post("/notifications", f); p.Status != http.StatusBadRequest || !strings.Contains(p.Text(), "topics.0") {
+		t.Errorf("a topic that is none: %d\n%s", p.Status, p.Body)
+	}
+	op := consoletest.NewBrowser(t, b)
+	op.SignIn(b)
+	if p := op.Get("/notifications"); p.Status != http.StatusOK || !strings.Contains(p.Text(), "you get no e-mails") ||
+		!strings.Contains(p.Text(), "Webhooks") {
+		t.Errorf("the operator token's notifications page: %d\n%s", p.Status, p.Body)
+	}
+}
