@@ -8,6 +8,11 @@ SHELL := bash
 GO       ?= go
 BIN      := bin/hubnet
 PKGS     := ./...
+# The version and commit 'hubnet version' prints, from git: the nearest tag (or the
+# commit) with -dirty for local changes; "dev" outside a checkout.
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
+LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # Test timeout for the whole suite; the suite itself takes a few minutes.
 TIMEOUT  ?= 15m
 # How long `make fuzz` runs each fuzz target, and how long it may spend making each
@@ -29,8 +34,8 @@ CONTRACT := contract.out
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-build: ## Build the hubnet binary into bin/.
-	$(GO) build -o $(BIN) ./cmd/hubnet
+build: ## Build the hubnet binary into bin/, with its version and commit (hubnet version).
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/hubnet
 
 test: ## Run every test with the race detector (real nodes on 127.0.0.1), then each Go benchmark once.
 	$(GO) vet $(PKGS)

@@ -192,7 +192,7 @@ func TestClient_SetCapacity_invalid(t *testing.T) {
 	_, h := oneHub(t)
 	_, err := clientOf(t, h).SetCapacity(context.Background(), "no-such-family", api.CapacityChange{})
 	e := wantAPIError(t, err, http.StatusBadRequest, protocol.CodeBadRequest)
-	want := []protocol.FieldError{{Field: "family", Rule: "must be a service family slug such as test-before-invest"}}
+	want := []protocol.FieldError{{Field: "family", Rule: `"no-such-family" is not a service family such as test-before-invest or skills-and-training`}}
 	if !slices.Equal(e.Problems, want) {
 		t.Errorf("got problems %+v, want %+v", e.Problems, want)
 	}

@@ -27,8 +27,10 @@ type PeerInfo struct {
 	State     string    `json:"state"` // alive, left (said goodbye), failed or revoked
 	Gossip    string    `json:"gossip,omitempty"`
 	Route     string    `json:"route,omitempty"`
-	Revision  uint64    `json:"revision"`        // gossiped profile revision
-	Cached    uint64    `json:"cached_revision"` // revision in this hub's directory
+	Cluster   string    `json:"cluster,omitempty"` // its cluster of the region map; none without one
+	Gateway   string    `json:"gateway,omitempty"` // host:port of its NATS gateway, in a network with clusters
+	Revision  uint64    `json:"revision"`          // gossiped profile revision
+	Cached    uint64    `json:"cached_revision"`   // revision in this hub's directory
 	LastSeen  time.Time `json:"last_seen,omitzero"`
 	Reachable bool      `json:"reachable"`
 }
@@ -37,6 +39,7 @@ type PeerInfo struct {
 type SelfInfo struct {
 	ID       string            `json:"id"`
 	Network  string            `json:"network"`
+	Cluster  string            `json:"cluster,omitempty"` // of the region map, fixed at start; none without one
 	SignKey  []byte            `json:"sign_key"`
 	BoxKey   []byte            `json:"box_key"`
 	Addrs    Addrs             `json:"addrs"`
@@ -64,7 +67,8 @@ type ClockSkew struct {
 type Addrs struct {
 	HTTP    string `json:"http"`
 	Gossip  string `json:"gossip"`
-	Cluster string `json:"cluster"`
+	Cluster string `json:"cluster"`           // the NATS route listener, as other hubs reach it
+	Gateway string `json:"gateway,omitempty"` // the NATS gateway listener, in a network with clusters
 	Client  string `json:"client"`
 }
 

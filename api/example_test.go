@@ -70,7 +70,7 @@ func ExampleError() {
 	// Output:
 	// true
 	// 400 bad-request true
-	// family: must be a service family slug such as test-before-invest
+	// family: "robotics" is not a service family such as test-before-invest or skills-and-training
 }
 
 // exampleHub starts hub robocoast on 127.0.0.1 for an example, and returns its URL,

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -15,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -25,74 +27,213 @@ import (
 
 // bus is the node's embedded NATS server and its in-process client connection. The
 // server's cluster routes follow the membership: setRoutes is called with the route
-// address of every live member and reloads the server when the set changed.
+// address of every live member of the hub's cluster and reloads the server when the
+// set changed.
 //
-// Routes run over TLS 1.3 and both ends present a certificate made from the hub's
-// Ed25519 signing key. There is no certificate authority: a route is accepted, in
-// either direction, only when the key on the other side is the certified signing key
-// of a hub admitted to the network and not revoked (routeCheck). So a process without
-// admission cannot attach to the mesh, and a revoked hub's routes are closed.
+// Routes and gateways run over TLS 1.3 and both ends present a certificate made from
+// the hub's Ed25519 signing key. There is no certificate authority: a route or gateway
+// connection is accepted, in either direction, only when the key on the other side is
+// the certified signing key of a hub admitted to the network and not revoked (check).
+// So a process without admission cannot attach to the mesh, and a revoked hub's routes
+// are closed by a reload (recheck), its gateways by cutGateways.
+//
+// In a network with a region map the server is a gateway of its cluster, named by
+// protocol.Network.NATSCluster. nats-server cannot reload gateway settings, so the
+// remote gateways are those given at start; the others are discovered from inbound
+// connections and from the cluster's routes. restart replaces the server by a new one
+// on the same ports, with fresh remotes; the client connection follows it.
 type bus struct {
-	srv  *server.Server
 	nc   *nats.Conn
-	base *server.Options // as started; cloned for every reload, never changed
+	cur  *inProcess // the server the client connection dials, replaced by restart
+	spec busSpec
 	log  *slog.Logger
+	gw   *gatewayConns // inbound gateway connections by peer key; nil without a gateway
 
-	mu     sync.Mutex        // serializes reloads; guards routes
+	mu     sync.Mutex        // serializes reloads and restarts; guards srv, base and routes
+	srv    *server.Server    // the running server
+	base   *server.Options   // as started; cloned for every reload, never changed
 	routes map[string]string // hub ID -> route host:port currently configured
 }
 
-// startBus starts the embedded server and connects to it in-process. check decides
-// whether the key on the other end of a route belongs to an admitted hub; it is given
-// nil for a route that presents no certificate. The client
-// listener, on loopback, takes the operator's token.
-func startBus(cfg *Config, net protocol.Network, id protocol.Identity, token string, check func(ed25519.PublicKey) error, log *slog.Logger, ref *refusals) (*bus, error) {
-	chost, cport, _ := splitHostPort(cfg.ClientAddr)
-	rhost, rport, _ := splitHostPort(cfg.ClusterAddr)
-	tlsConf, err := routeTLS(id, check)
-	if err != nil {
+// busSpec is what the bus is started with.
+type busSpec struct {
+	net   protocol.Network
+	id    protocol.Identity
+	token string
+	check func(ed25519.PublicKey) error
+	ref   *refusals // logs the server's refusals, bounded
+
+	clientHost, routeHost string
+	clientPort, routePort int    // 0 picks a free port
+	routeAdvertise        string // host:port, or "" for the bound address
+
+	// cluster is the hub's cluster of the region map, "" without one: then there is no
+	// gateway, and the fields below are unused.
+	cluster     string
+	gatewayHost string
+	gatewayPort int    // 0 picks a free port
+	gatewayAdv  string // host:port the other clusters dial
+	// remotes are the gateways to dial at start: cluster name -> host:port of some of
+	// its hubs.
+	remotes map[string][]string
+}
+
+// inProcess hands the client connection the current server: after a restart it
+// reconnects to the new one.
+type inProcess struct{ srv atomic.Pointer[server.Server] }
+
+func (p *inProcess) InProcessConn() (net.Conn, error) {
+	s := p.srv.Load()
+	if s == nil {
+		return nil, errors.New("nats server not running")
+	}
+	return s.InProcessConn()
+}
+
+// startBus starts the embedded server and connects to it in-process. spec.check decides
+// whether the key on the other end of a route or gateway belongs to an admitted hub; it
+// is given nil for a connection that presents no certificate. The client listener, on
+// loopback, takes the operator's token.
+func startBus(spec busSpec, log *slog.Logger) (*bus, error) {
+	b := &bus{spec: spec, log: log, cur: &inProcess{}, routes: map[string]string{}}
+	if spec.cluster != "" {
+		b.gw = newGatewayConns()
+	}
+	if err := b.startServer(); err != nil {
 		return nil, err
 	}
+	nc, err := nats.Connect("", nats.InProcessServer(b.cur), nats.Name(spec.id.ID), nats.Token(spec.token),
+		nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond), nats.ReconnectJitter(50*time.Millisecond, 0))
+	if err != nil {
+		b.srv.Shutdown()
+		return nil, fmt.Errorf("nats in-process connection: %w", err)
+	}
+	b.nc = nc
+	return b, nil
+}
+
+// startServer starts a server from spec and makes it current. The ports it binds are
+// written back into spec, so a restart binds the same. Callers hold mu, or own b.
+func (b *bus) startServer() error {
+	spec := b.spec
+	routeTLS, err := peerTLS(spec.id, spec.check, nil)
+	if err != nil {
+		return err
+	}
+	name := spec.net.NATSCluster(spec.cluster)
 	opts := &server.Options{
-		ServerName:    id.ID,
-		Host:          chost,
-		Port:          randomIfZero(cport),
+		ServerName:    spec.id.ID,
+		Host:          spec.clientHost,
+		Port:          randomIfZero(spec.clientPort),
 		NoSigs:        true,
-		Authorization: token,
+		Authorization: spec.token,
+		// Nothing of hubnet uses the system account, and its all-to-all statistics
+		// are the largest cost of an idle supercluster of a few hundred servers.
+		NoSystemAccount: true,
 		Cluster: server.ClusterOpts{
-			Name:           net.ClusterName(),
-			Host:           rhost,
-			Port:           randomIfZero(rport),
-			Advertise:      cfg.ClusterAdvertise,
-			TLSConfig:      tlsConf,
+			Name:           name,
+			Host:           spec.routeHost,
+			Port:           randomIfZero(spec.routePort),
+			Advertise:      spec.routeAdvertise,
+			TLSConfig:      routeTLS,
 			TLSTimeout:     2,
 			PoolSize:       -1, // one route per pair of hubs; no pinned accounts
 			ConnectRetries: 5,
 		},
-		CustomRouterAuthentication: &routeAuth{check}, // a pointer: reloads compare it
+		CustomRouterAuthentication: &routeAuth{spec.check}, // a pointer: reloads compare it
+		Routes:                     b.urls(b.routes),
+	}
+	if spec.cluster != "" {
+		gwTLS, err := peerTLS(spec.id, spec.check, b.gw)
+		if err != nil {
+			return err
+		}
+		opts.Gateway = server.GatewayOpts{
+			Name:      name,
+			Host:      spec.gatewayHost,
+			Port:      randomIfZero(spec.gatewayPort),
+			Advertise: spec.gatewayAdv,
+			TLSConfig: gwTLS,
+			// Handshakes of a few hundred gateways at once take longer than routes'.
+			TLSTimeout: 5,
+			// An implicit gateway is dropped after three failed rounds; one named at
+			// start is tried for ever, backing off.
+			ConnectRetries: 3,
+			ConnectBackoff: true,
+		}
+		for _, c := range slices.Sorted(maps.Keys(spec.remotes)) {
+			if c == spec.cluster {
+				continue
+			}
+			r := &server.RemoteGatewayOpts{Name: spec.net.NATSCluster(c)}
+			for _, a := range spec.remotes[c] {
+				r.URLs = append(r.URLs, &url.URL{Scheme: "nats", Host: a})
+			}
+			opts.Gateway.Gateways = append(opts.Gateway.Gateways, r)
+		}
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
-		return nil, fmt.Errorf("nats server: %w", err)
+		return fmt.Errorf("nats server: %w", err)
 	}
-	srv.SetLoggerV2(natsLogger{log.With("part", "nats"), ref}, false, false, false) // ref: refusals, logged bounded
+	srv.SetLoggerV2(natsLogger{b.log.With("part", "nats"), b.spec.ref}, false, false, false) // ref: refusals, logged bounded
 	srv.Start()
 	if !srv.ReadyForConnections(10 * time.Second) {
 		srv.Shutdown()
-		return nil, fmt.Errorf("nats server on %s and %s: not ready in 10s", cfg.ClientAddr, cfg.ClusterAddr)
+		return fmt.Errorf("nats server on %s:%d and %s:%d: not ready in 10s", spec.clientHost, spec.clientPort, spec.routeHost, spec.routePort)
 	}
-	nc, err := nats.Connect("", nats.InProcessServer(srv), nats.Name(id.ID), nats.Token(token), nats.MaxReconnects(-1))
-	if err != nil {
-		srv.Shutdown()
-		return nil, fmt.Errorf("nats in-process connection: %w", err)
+	b.spec.clientPort = srv.Addr().(*net.TCPAddr).Port
+	b.spec.routePort = srv.ClusterAddr().Port
+	if spec.cluster != "" {
+		b.spec.gatewayPort = srv.GatewayAddr().Port
 	}
-	return &bus{srv: srv, nc: nc, base: opts, log: log, routes: map[string]string{}}, nil
+	b.srv, b.base = srv, opts
+	b.cur.srv.Store(srv)
+	return nil
 }
 
-// routeTLS is the TLS configuration of the routes, for both ends: the hub's own
+// restart replaces the server by a new one on the same ports, dialling remotes as its
+// gateways, and with the routes of the old one. The client connection reconnects to
+// it and subscribes again; requests in flight fail and are retried by their senders.
+// It is how connections that cannot be closed one by one, outbound gateways, are
+// closed, and how a hub that started without a gateway to dial gets one.
+func (b *bus) restart(remotes map[string][]string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	old := b.srv
+	b.cur.srv.Store(nil)
+	old.Shutdown()
+	old.WaitForShutdown()
+	b.spec.remotes = remotes
+	var err error
+	// The ports were just freed; a moment may pass before they can be bound again.
+	for try := range 10 {
+		if err = b.startServer(); err == nil {
+			break
+		}
+		time.Sleep(time.Duration(try+1) * 50 * time.Millisecond)
+	}
+	if err != nil {
+		return fmt.Errorf("restart nats server: %w", err)
+	}
+	// The node's subscriptions are back once the client has reconnected and the new
+	// server has answered a ping after them.
+	deadline := time.Now().Add(5 * time.Second)
+	for !b.nc.IsConnected() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := b.nc.FlushTimeout(time.Until(deadline)); err != nil {
+		b.log.Warn("nats client not back after the restart", "err", err)
+	}
+	b.log.Info("nats server restarted", "gateways", len(remotes))
+	return nil
+}
+
+// peerTLS is the TLS configuration of routes and gateways, for both ends: the hub's own
 // certificate, self-signed with its signing key, and a check of the other end's key
-// in place of a chain of authorities.
-func routeTLS(id protocol.Identity, check func(ed25519.PublicKey) error) (*tls.Config, error) {
+// in place of a chain of authorities. With gw not nil, every connection accepted is
+// recorded there with the key of its peer, so cutGateways can close it.
+func peerTLS(id protocol.Identity, check func(ed25519.PublicKey) error, gw *gatewayConns) (*tls.Config, error) {
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1),
 		Subject:      pkix.Name{CommonName: id.ID},
@@ -106,17 +247,21 @@ func routeTLS(id protocol.Identity, check func(ed25519.PublicKey) error) (*tls.C
 	if err != nil {
 		return nil, fmt.Errorf("route certificate: %w", err)
 	}
-	verify := func(cs tls.ConnectionState) error {
+	peerKey := func(cs tls.ConnectionState) (ed25519.PublicKey, error) {
 		if len(cs.PeerCertificates) == 0 {
-			return check(nil)
+			return nil, check(nil)
 		}
 		key, ok := cs.PeerCertificates[0].PublicKey.(ed25519.PublicKey)
 		if !ok {
-			return fmt.Errorf("route certificate with a %T key, want Ed25519: %w", cs.PeerCertificates[0].PublicKey, protocol.ErrCertInvalid)
+			return nil, fmt.Errorf("peer certificate with a %T key, want Ed25519: %w", cs.PeerCertificates[0].PublicKey, protocol.ErrCertInvalid)
 		}
-		return check(key)
+		return key, check(key)
 	}
-	return &tls.Config{
+	verify := func(cs tls.ConnectionState) error {
+		_, err := peerKey(cs)
+		return err
+	}
+	conf := &tls.Config{
 		MinVersion:   tls.VersionTLS13,
 		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: id.SignKey}},
 		// Membership, not a certificate authority, vouches for the other end: the
@@ -124,7 +269,24 @@ func routeTLS(id protocol.Identity, check func(ed25519.PublicKey) error) (*tls.C
 		InsecureSkipVerify: true,
 		ClientAuth:         tls.RequestClientCert,
 		VerifyConnection:   verify,
-	}, nil
+	}
+	if gw != nil {
+		// On the accepting side the configuration is made per connection, to learn
+		// which connection the verified key came over.
+		conf.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+			c := conf.Clone()
+			c.GetConfigForClient = nil
+			c.VerifyConnection = func(cs tls.ConnectionState) error {
+				key, err := peerKey(cs)
+				if err == nil {
+					gw.add(key, hello.Conn)
+				}
+				return err
+			}
+			return c, nil
+		}
+	}
+	return conf, nil
 }
 
 // errRouteNoCert is the error for a route opened without a certificate.
@@ -152,10 +314,25 @@ func randomIfZero(port int) int {
 }
 
 // clusterAddr returns the address the route listener is bound to.
-func (b *bus) clusterAddr() *net.TCPAddr { return b.srv.ClusterAddr() }
+func (b *bus) clusterAddr() *net.TCPAddr { return b.server().ClusterAddr() }
 
 // clientURL returns the nats:// URL of the loopback client listener.
-func (b *bus) clientURL() string { return b.srv.ClientURL() }
+func (b *bus) clientURL() string { return b.server().ClientURL() }
+
+// gatewayAddr returns the address the gateway listener is bound to, nil without one.
+func (b *bus) gatewayAddr() *net.TCPAddr {
+	if b.spec.cluster == "" {
+		return nil
+	}
+	return b.server().GatewayAddr()
+}
+
+// server returns the running server.
+func (b *bus) server() *server.Server {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.srv
+}
 
 // recheck reloads the server with the same routes, which makes it check every route
 // it accepted again, closing those of hubs no longer admitted.
@@ -201,8 +378,9 @@ func (b *bus) setRoutes(want map[string]string) error {
 // close drains nothing: in-flight requests fail, and senders retry.
 func (b *bus) close() {
 	b.nc.Close()
-	b.srv.Shutdown()
-	b.srv.WaitForShutdown()
+	srv := b.server()
+	srv.Shutdown()
+	srv.WaitForShutdown()
 }
 
 // hostPort joins a host and port.

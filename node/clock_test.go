@@ -40,7 +40,7 @@ func TestClockSkew_hubWithWrongClockWarns(t *testing.T) {
 	announce := func(h *nodetest.Hub, i int) {
 		t.Helper()
 		avail := i
-		if _, err := h.SetCapacity(protocol.FamilyTestBeforeInvest, api.CapacityChange{Available: &avail}); err != nil {
+		if _, err := h.SetCapacity(protocol.FamilyTestBeforeInvest, api.CapacityChange{Available: &avail, Maximum: &avail}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -30,6 +30,19 @@ type Config struct {
 	// bound address, or the gossip advertise host with the bound port when bound to
 	// every interface.
 	ClusterAdvertise string
+	// GatewayAddr is the host:port of the embedded NATS server's gateway listener, which
+	// the hubs of other clusters connect to; only in a network with a region map. Other
+	// hubs reach it at the host of ClusterAdvertise (or of the route) with the bound
+	// port. Port 0 picks a free port. Default "0.0.0.0:7222"; empty means the host of
+	// ClusterAddr and a free port.
+	GatewayAddr string
+	// GatewayWait is how long a starting hub of a network with a region map waits for
+	// gossip to show a hub it reaches the other clusters through, one of another
+	// cluster or of its own, before it starts its NATS server without. Default 5s.
+	GatewayWait time.Duration
+	// GatewayRepair is how long a hub lets a cluster that gossip shows stay without a
+	// gateway connection before it restarts its NATS server to dial it. Default 30s.
+	GatewayRepair time.Duration
 	// ClientAddr is the embedded NATS server's client listener. It binds loopback only;
 	// the node itself connects in-process. Default "127.0.0.1:0".
 	ClientAddr string
@@ -130,6 +143,9 @@ func DefaultConfig() Config {
 	return Config{
 		GossipAddr:     "0.0.0.0:7946",
 		ClusterAddr:    "0.0.0.0:6222",
+		GatewayAddr:    "0.0.0.0:7222",
+		GatewayWait:    5 * time.Second,
+		GatewayRepair:  30 * time.Second,
 		ClientAddr:     "127.0.0.1:0",
 		HTTPAddr:       "127.0.0.1:7480",
 		RejoinInterval: 5 * time.Second,
@@ -159,6 +175,9 @@ func DefaultLocalConfig() Config {
 	c := DefaultConfig()
 	c.GossipAddr = "127.0.0.1:0"
 	c.ClusterAddr = "127.0.0.1:0"
+	c.GatewayAddr = "127.0.0.1:0"
+	c.GatewayWait = time.Second
+	c.GatewayRepair = 10 * time.Second
 	c.HTTPAddr = "127.0.0.1:0"
 	c.Gossip = "local"
 	c.RejoinInterval = 500 * time.Millisecond
@@ -178,6 +197,14 @@ func (c *Config) validate() error {
 		if _, _, err := splitHostPort(a.v); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", a.name, err))
 		}
+	}
+	if c.GatewayAddr == "" {
+		if h, _, err := splitHostPort(c.ClusterAddr); err == nil {
+			c.GatewayAddr = net.JoinHostPort(h, "0")
+		}
+	}
+	if _, _, err := splitHostPort(c.GatewayAddr); err != nil {
+		errs = append(errs, fmt.Errorf("GatewayAddr: %w", err))
 	}
 	for _, a := range []struct{ name, v string }{
 		{"HTTPAddr", c.HTTPAddr}, {"GossipAdvertise", c.GossipAdvertise}, {"ClusterAdvertise", c.ClusterAdvertise},
@@ -207,6 +234,12 @@ func (c *Config) validate() error {
 	}
 	if c.DeadReclaim <= 0 {
 		c.DeadReclaim = def.DeadReclaim
+	}
+	if c.GatewayWait <= 0 {
+		c.GatewayWait = def.GatewayWait
+	}
+	if c.GatewayRepair <= 0 {
+		c.GatewayRepair = def.GatewayRepair
 	}
 	if c.SyncInterval <= 0 {
 		c.SyncInterval = def.SyncInterval

@@ -257,7 +257,8 @@ func (d *directory) reconcile() {
 		at        time.Time
 	}
 	var changes []change
-	var fetches []string // hubs whose profile to fetch
+	var fetches []string        // hubs whose profile to fetch
+	cuts := map[string]string{} // revoked hubs -> their gateway address, whose gateways to close
 	d.mu.Lock()
 	purges := d.purges
 	d.purges = nil
@@ -265,6 +266,7 @@ func (d *directory) reconcile() {
 		if p.revoked && !p.purged {
 			p.purged, p.cached, p.hinted, p.fetched = true, 0, 0, time.Time{}
 			purges = append(purges, id)
+			cuts[id] = p.meta.GatewayAddr()
 		}
 		if p.member && now.Unix() > p.meta.Cert.NotAfter {
 			d.n.log.Warn("hub's certificate expired", "peer", id, "not_after", time.Unix(p.meta.Cert.NotAfter, 0).UTC())
@@ -272,8 +274,9 @@ func (d *directory) reconcile() {
 		}
 		if p.member {
 			// One side of each pair opens the route: when both dial at once NATS
-			// closes one as a duplicate and may redial only a second later.
-			if id > d.n.id.ID {
+			// closes one as a duplicate and may redial only a second later. Routes
+			// join the hubs of one cluster; gateways join the clusters.
+			if id > d.n.id.ID && p.meta.Cluster == d.n.cluster {
 				routes[id] = p.meta.Route
 			}
 			p.lastSeen = now
@@ -304,6 +307,17 @@ func (d *directory) reconcile() {
 			d.n.log.Error("close routes of revoked hubs", "err", err)
 		}
 	}
+	for _, id := range purges {
+		restarted, err := d.n.cutGateways(id, d.n.trust.keysOf(id), cuts[id])
+		if err != nil {
+			d.n.log.Error("close gateways of revoked hub", "peer", id, "err", err)
+		}
+		if restarted {
+			d.n.metrics.gatewayRestarts.Inc()
+			break // the new server has none of the revoked hubs' connections
+		}
+	}
+	d.n.repairGateways(now)
 	for _, c := range changes {
 		if c.reachable {
 			d.n.log.Info("hub reachable", "peer", c.id)
@@ -400,6 +414,8 @@ type peerView struct {
 	ID        string
 	Gossip    string
 	Route     string
+	Cluster   string // its cluster, as it gossips it
+	Gateway   string // host:port of its gateway, "" if none
 	Revision  uint64
 	Cached    uint64
 	Fetched   time.Time // when a profile was last fetched from it; zero if none is stored
@@ -416,7 +432,7 @@ type peerView struct {
 
 // view copies the peer's state.
 func (p *peer) view(id string) peerView {
-	return peerView{ID: id, Gossip: p.gossip, Route: p.meta.Route, Revision: p.meta.Revision,
+	return peerView{ID: id, Gossip: p.gossip, Route: p.meta.Route, Cluster: p.meta.Cluster, Gateway: p.meta.GatewayAddr(), Revision: p.meta.Revision,
 		Cached: p.cached, Fetched: p.fetched, Member: p.member, Left: p.left, Reachable: p.reachable, LastSeen: p.lastSeen,
 		SignKey: p.meta.Cert.SignKey, BoxKey: p.meta.Cert.BoxKey, Issued: p.meta.Cert.Issued, NotAfter: p.meta.Cert.NotAfter,
 		Revoked: p.revoked}

@@ -15,7 +15,9 @@
 // # The files
 //
 // One concept a file. The running hub: node.go (lifecycle), config.go, bus.go (the
-// embedded NATS server and its routes), membership.go (memberlist and its delegates),
+// embedded NATS server, its routes and its restart), gateway.go (the region map's
+// gateways: remotes at start, repair, revoked hubs cut off), membership.go (memberlist
+// and its delegates),
 // log.go, metrics.go, refusals.go (every refusal counted, and logged bounded),
 // limits.go (what HTTP clients may ask without the token), clock.go (how far the
 // clock is from the peers'). Who may do what at the hub: access.go (actors, roles and
@@ -66,12 +68,17 @@
 //
 // memberlist calls the delegates with its own locks held, so they copy what they need
 // and never block; the reconcile loop does the work. Reloads of the NATS server's routes
-// are serialized in bus.setRoutes. The store is safe for concurrent use. All exported
+// and the restarts of the server (bus.restart, for gateways) are serialized by the
+// bus's mutex; a restart blocks the reconcile loop until the client connection has
+// subscribed again on the new server. The store is safe for concurrent use. All exported
 // methods of [Node] are safe for concurrent use.
 //
 // # Caveats
 //
-// Topology v1 is one NATS cluster, a full mesh of routes: right for up to about 50
-// hubs. memberlist's Members() hands out nodes it keeps changing, so this package never
+// Without a region map the network is one NATS cluster, a full mesh of routes: right
+// for up to about 50 hubs. With one, each cluster is such a mesh and the clusters are
+// joined by NATS gateways, which nats-server cannot reconfigure while it runs: a hub
+// fixes its cluster and its remote gateways at Start, after joining gossip, and
+// restarts its server to change them. memberlist's Members() hands out nodes it keeps changing, so this package never
 // reads it; membership events are its only view of other hubs.
 package node

@@ -21,6 +21,7 @@ import (
 
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/node/nodetest"
+	"github.com/hubnet-eu/hubnet/protocol"
 )
 
 // logLines is a log destination that counts the lines a node writes, by level.
@@ -278,6 +279,39 @@ func TestRefusals_routeWithOtherKeyCounted(t *testing.T) {
 	nodetest.Eventually(t, 5*time.Second, func() error {
 		if n := h.Refused(node.RefusedRoute, "key-type"); n != 3 {
 			return fmt.Errorf("route refusals for the key type: %v, want 3", n)
+		}
+		return nil
+	})
+}
+
+// A hub of a network with a region map is a NATS gateway as well: plain-TCP
+// connections to its gateway port are refused, counted as gateway refusals and
+// logged a few lines a second, like those to the route port.
+func TestRefusals_gatewayFloodCounted(t *testing.T) {
+	lines := &logLines{}
+	dir := t.TempDir()
+	p := nodetest.ProfileIn("hub-gw", "FI")
+	nodetest.Init(t, dir, nodetest.ClusteredNetwork(t, protocol.Cluster{Name: "fi", Countries: []string{"FI"}}), "hub-gw", &p)
+	cfg := nodetest.Config(dir)
+	cfg.Logger = slog.New(slog.NewTextHandler(lines, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	h := nodetest.StartConfig(t, cfg)
+	gw := h.Addrs().Gateway
+	if gw == "" {
+		t.Fatal("the hub of a clustered network has no gateway address")
+	}
+
+	from := lines.count()
+	start := time.Now()
+	const n = 300
+	floodRoutes(t, gw, n)
+	took := time.Since(start)
+	got := refusalLines(t, lines, from)
+	if len(got) > boundFor(took) {
+		t.Errorf("%d lines for %d connections in %v, want at most %d:\n%s", len(got), n, took, boundFor(took), strings.Join(got, "\n"))
+	}
+	nodetest.Eventually(t, 5*time.Second, func() error {
+		if c := h.Refused(node.RefusedGateway, "plain-tcp"); c != n {
+			return fmt.Errorf("gateway refusals counted: %v, want %d", c, n)
 		}
 		return nil
 	})

@@ -10,7 +10,8 @@ import (
 
 // Peers returns the node itself and every other hub it has heard of, sorted by ID.
 func (n *Node) Peers() []api.PeerInfo {
-	self := api.PeerInfo{ID: n.id.ID, Self: true, State: "alive", Gossip: n.GossipAddr(), Route: n.routeAddr, Reachable: true, LastSeen: n.cfg.Now()}
+	self := api.PeerInfo{ID: n.id.ID, Self: true, State: "alive", Gossip: n.GossipAddr(), Route: n.routeAddr,
+		Cluster: n.cluster, Gateway: n.gatewayAddr(), Reachable: true, LastSeen: n.cfg.Now()}
 	if p, _, err := n.store.Self(); err == nil {
 		self.Revision, self.Cached = p.Revision, p.Revision
 	}
@@ -25,7 +26,7 @@ func (n *Node) Peers() []api.PeerInfo {
 		case p.Left:
 			state = "left"
 		}
-		out = append(out, api.PeerInfo{ID: p.ID, State: state, Gossip: p.Gossip, Route: p.Route, Revision: p.Revision,
+		out = append(out, api.PeerInfo{ID: p.ID, State: state, Gossip: p.Gossip, Route: p.Route, Cluster: p.Cluster, Gateway: p.Gateway, Revision: p.Revision,
 			Cached: p.Cached, LastSeen: p.LastSeen, Reachable: p.Reachable})
 	}
 	sortBy(out, func(p api.PeerInfo) string { return p.ID })

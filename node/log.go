@@ -22,9 +22,18 @@ type natsLogger struct {
 func (n natsLogger) Noticef(format string, v ...any) {
 	msg := fmt.Sprintf(format, v...)
 	if n.ref != nil {
-		if src, _, text, ok := natsConn(msg); ok && natsClosedByFailure(text) {
-			n.ref.follow(src, slog.LevelInfo, "nats server", "event", msg)
-			return
+		if src, _, text, ok := natsConn(msg); ok {
+			switch {
+			case natsClosedByFailure(text):
+				n.ref.follow(src, slog.LevelInfo, "nats server", "event", msg)
+				return
+			case strings.HasPrefix(text, "Processing inbound"):
+				// Said of every connection before its handshake, so anyone who can
+				// reach the port could fill the log with it: what becomes of the
+				// connection is logged, as a refusal or as a link that is up.
+				n.l.Debug("nats server", "event", msg)
+				return
+			}
 		}
 	}
 	n.l.Info("nats server", "event", msg)

@@ -25,6 +25,9 @@ type metrics struct {
 	referralMsgs *prometheus.CounterVec
 	// purges counts the SME identities this hub deleted, by reason.
 	purges *prometheus.CounterVec
+	// gatewayRestarts counts restarts of the NATS server for its gateways: to close
+	// one through a revoked hub, or to dial a cluster it had no gateway to.
+	gatewayRestarts prometheus.Counter
 }
 
 func newMetrics(n *Node) *metrics {
@@ -59,6 +62,10 @@ func newMetrics(n *Node) *metrics {
 			Name: "hubnet_sme_purges_total",
 			Help: "SME identities this hub deleted, by reason: consent-expired, retention, partner-revoked, cancelled.",
 		}, []string{"reason"}),
+		gatewayRestarts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hubnet_gateway_restarts_total",
+			Help: "Restarts of the embedded NATS server for its gateways: to close one through a revoked hub, or to dial a cluster it had none to.",
+		}),
 	}
 	peers := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "hubnet_peers_reachable",
@@ -71,6 +78,34 @@ func newMetrics(n *Node) *metrics {
 			}
 		}
 		return float64(c)
+	})
+	// Gateway connections, counted from the connections themselves: nats-server's list
+	// of known gateways drifts from its sockets.
+	gateways := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hubnet_gateway_connections",
+		Help: "NATS gateway connections to other clusters: outbound (one per cluster reached) plus inbound.",
+	}, func() float64 {
+		if n.bus == nil {
+			return 0
+		}
+		st, err := n.bus.gateways()
+		if err != nil {
+			return 0
+		}
+		return float64(len(st.outbound) + len(st.inbound))
+	})
+	clusters := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hubnet_gateway_clusters_reached",
+		Help: "Other clusters this hub has an outbound NATS gateway connection to.",
+	}, func() float64 {
+		if n.bus == nil {
+			return 0
+		}
+		st, err := n.bus.gateways()
+		if err != nil {
+			return 0
+		}
+		return float64(len(st.outbound))
 	})
 	clock := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "hubnet_clock_offset_seconds",
@@ -87,6 +122,7 @@ func newMetrics(n *Node) *metrics {
 		return float64(s.Peers)
 	})
 	m.reg.MustRegister(clock, clockPeers, m.dropped, m.fetches, m.searches, m.answers, m.liveTime, m.referralMsgs, m.purges, peers, n.refusals.total,
+		m.gatewayRestarts, gateways, clusters,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

@@ -47,23 +47,27 @@ type Node struct {
 	keyring  *memberlist.Keyring
 	keyRolls keyRolls // the gossip key rolls that follow revocations (keyroll.go)
 
-	bus        *bus
-	ml         *memberlist.Memberlist
-	delegate   *delegate
-	routeAddr  string // host:port other hubs route to
-	gossipAddr string // host:port other hubs join at
-	httpLn     net.Listener
-	http       *http.Server
-	metrics    *metrics
-	refusals   *refusals  // counts and logs, bounded, what the hub refuses
-	limits     *limiter   // Config.Limits at work
-	clock      *clockSkew // how far the clock is from the peers'
-	dir        *directory
-	index      *index                             // other hubs' profiles, ready for search
-	selfCand   atomic.Pointer[protocol.Candidate] // the own profile, for live queries
-	queries    *queries                           // live queries waiting for answers
-	referrals  *referrals                         // the referral engine
-	access     *access                            // sessions and API tokens' last use
+	bus       *bus
+	ml        *memberlist.Memberlist
+	delegate  *delegate
+	routeAddr string // host:port other hubs route to
+	cluster   string // the hub's cluster of the region map, fixed at Start; "" without one
+	// gatewayPort and boundRoutePort are the ports the NATS server binds in a network
+	// with clusters, fixed before it starts; 0 without clusters.
+	gatewayPort, boundRoutePort int
+	gossipAddr                  string // host:port other hubs join at
+	httpLn                      net.Listener
+	http                        *http.Server
+	metrics                     *metrics
+	refusals                    *refusals  // counts and logs, bounded, what the hub refuses
+	limits                      *limiter   // Config.Limits at work
+	clock                       *clockSkew // how far the clock is from the peers'
+	dir                         *directory
+	index                       *index                             // other hubs' profiles, ready for search
+	selfCand                    atomic.Pointer[protocol.Candidate] // the own profile, for live queries
+	queries                     *queries                           // live queries waiting for answers
+	referrals                   *referrals                         // the referral engine
+	access                      *access                            // sessions and API tokens' last use
 
 	wakeCh chan struct{} // buffered 1: wakes the reconcile loop
 	ready  chan struct{} // closed once the first join attempt and reconcile are done
@@ -72,6 +76,12 @@ type Node struct {
 	wg     sync.WaitGroup
 	selfMu sync.Mutex // serializes announcements of the node's own profile
 	keyMu  sync.Mutex // serializes changes of the gossip keyring with their storing
+
+	gwMu           sync.Mutex      // guards gwChecked, gwMissingSince, gwRepairs and gwUp
+	gwChecked      time.Time       // when repairGateways last looked
+	gwMissingSince time.Time       // since when a cluster gossip shows has had no gateway; zero if none
+	gwRepairs      int             // restarts for a missing gateway since none was missing
+	gwUp           map[string]bool // remote clusters (NATS names) with an outbound gateway at the last look
 
 	mu       sync.Mutex // guards started, shutdown and routes
 	started  bool
@@ -103,6 +113,7 @@ func InitDataDir(dir string, net protocol.Network, id string, p *protocol.Profil
 		if p.ID == "" {
 			p.ID = id
 		}
+		p.Normalize()
 		if p.ID != id {
 			return InitResult{}, &protocol.ValidationError{What: "profile", Problems: []protocol.FieldError{{Field: "id", Rule: "must be the hub's ID " + id}}}
 		}
@@ -327,27 +338,41 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if err := n.trust.load(); err != nil {
 		return err
 	}
-	if n.bus, err = startBus(&n.cfg, n.net, n.id, n.token, n.routeCheck, n.log, n.refusals); err != nil {
-		return err
-	}
-	n.routeAddr = n.advertisedRoute()
-	if err := n.dir.load(); err != nil {
-		return err
-	}
-	if err := n.dir.subscribe(); err != nil {
-		return err
-	}
-	if err := n.subscribeQueries(); err != nil {
-		return err
-	}
-	if err := n.referrals.subscribe(); err != nil {
-		return err
-	}
-	if err := n.subscribeKeyRoll(); err != nil {
-		return err
-	}
-	if n.ml, err = memberlist.Create(n.memberlistConfig()); err != nil {
-		return fmt.Errorf("gossip on %s: %w", n.cfg.GossipAddr, err)
+	n.cluster = n.net.ClusterOf(n.ownCountry())
+	if n.cluster == "" {
+		// One full mesh: the NATS server starts first, then gossip shows its route.
+		if err := n.startBus(nil); err != nil {
+			return err
+		}
+		if err := n.dir.load(); err != nil {
+			return err
+		}
+		if err := n.subscribe(); err != nil {
+			return err
+		}
+		if n.ml, err = memberlist.Create(n.memberlistConfig()); err != nil {
+			return fmt.Errorf("gossip on %s: %w", n.cfg.GossipAddr, err)
+		}
+	} else {
+		// Clusters: gossip first, so that the NATS server starts with gateways to
+		// dial, which nats-server cannot add later. Gossip carries the route and
+		// gateway addresses before the server binds them.
+		if err := n.reserveAddrs(); err != nil {
+			return err
+		}
+		if err := n.dir.load(); err != nil {
+			return err
+		}
+		if n.ml, err = memberlist.Create(n.memberlistConfig()); err != nil {
+			return fmt.Errorf("gossip on %s: %w", n.cfg.GossipAddr, err)
+		}
+		n.awaitGatewayPeers(ctx)
+		if err := n.startBus(n.gatewayRemotes()); err != nil {
+			return err
+		}
+		if err := n.subscribe(); err != nil {
+			return err
+		}
 	}
 	// Read once, now: memberlist changes its local node when the metadata changes.
 	ln := n.ml.LocalNode()
@@ -374,17 +399,102 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	n.wg.Go(n.referrals.run)
 	n.wg.Go(n.trust.runSeen)
 	n.wg.Go(n.runAccess)
-	n.log.Info("node started", "gossip", n.GossipAddr(), "cluster", n.routeAddr, "http", n.HTTPAddr())
+	n.log.Info("node started", "gossip", n.GossipAddr(), "route", n.routeAddr, "cluster", n.cluster, "gateway", n.gatewayAddr(), "http", n.HTTPAddr())
 	return nil
 }
 
-// advertisedRoute is the host:port other hubs open NATS routes to.
-func (n *Node) advertisedRoute() string {
+// ownCountry returns the country of the hub's stored profile, "" without one.
+func (n *Node) ownCountry() string {
+	p, _, err := n.store.Self()
+	if err != nil {
+		return ""
+	}
+	return p.Country
+}
+
+// subscribe subscribes the node's handlers on the bus.
+func (n *Node) subscribe() error {
+	if err := n.dir.subscribe(); err != nil {
+		return err
+	}
+	if err := n.subscribeQueries(); err != nil {
+		return err
+	}
+	if err := n.referrals.subscribe(); err != nil {
+		return err
+	}
+	return n.subscribeKeyRoll()
+}
+
+// busSpec returns the bus's settings from the configuration.
+func (n *Node) busSpec(remotes map[string][]string) busSpec {
+	chost, cport, _ := splitHostPort(n.cfg.ClientAddr)
+	rhost, rport, _ := splitHostPort(n.cfg.ClusterAddr)
+	ghost, gport, _ := splitHostPort(n.cfg.GatewayAddr)
+	return busSpec{net: n.net, id: n.id, token: n.token, check: n.routeCheck, ref: n.refusals,
+		clientHost: chost, clientPort: cport, routeHost: rhost, routePort: rport, routeAdvertise: n.cfg.ClusterAdvertise,
+		cluster: n.cluster, gatewayHost: ghost, gatewayPort: gport, remotes: remotes}
+}
+
+// startBus starts the NATS server, with remotes as its gateways to dial in a network
+// with clusters. Without clusters it sets the route address from the bound port; with
+// them reserveAddrs has set it, and the gateway's, already.
+func (n *Node) startBus(remotes map[string][]string) error {
+	spec := n.busSpec(remotes)
+	if n.cluster != "" {
+		spec.routePort, spec.gatewayPort = n.boundRoutePort, n.gatewayPort
+		spec.gatewayAdv = n.gatewayAddr()
+	}
+	var err error
+	if n.bus, err = startBus(spec, n.log); err != nil {
+		return err
+	}
+	if n.cluster == "" {
+		n.routeAddr = n.advertisedRoute(n.bus.clusterAddr())
+	}
+	return nil
+}
+
+// reserveAddrs fixes the route and gateway ports before the NATS server binds them,
+// picking free ones for port 0, and sets the addresses the hub gossips.
+func (n *Node) reserveAddrs() error {
+	rhost, rport, _ := splitHostPort(n.cfg.ClusterAddr)
+	ghost, gport, _ := splitHostPort(n.cfg.GatewayAddr)
+	var err error
+	if n.boundRoutePort, err = reservePort(rhost, rport); err != nil {
+		return fmt.Errorf("route listener: %w", err)
+	}
+	if n.gatewayPort, err = reservePort(ghost, gport); err != nil {
+		return fmt.Errorf("gateway listener: %w", err)
+	}
+	ip := net.ParseIP(rhost)
+	if rhost == "" {
+		ip = net.IPv4zero
+	}
+	n.routeAddr = n.advertisedRoute(&net.TCPAddr{IP: ip, Port: n.boundRoutePort})
+	return nil
+}
+
+// gatewayAddr returns the host:port other clusters dial this hub's gateway at, "" when
+// it has none: the host of the advertised route, the gateway's port.
+func (n *Node) gatewayAddr() string {
+	if n.cluster == "" || n.gatewayPort == 0 {
+		return ""
+	}
+	host, _, err := net.SplitHostPort(n.routeAddr)
+	if err != nil {
+		return ""
+	}
+	return hostPort(host, n.gatewayPort)
+}
+
+// advertisedRoute is the host:port other hubs open NATS routes to, for a route
+// listener bound to a.
+func (n *Node) advertisedRoute(a *net.TCPAddr) string {
 	if n.cfg.ClusterAdvertise != "" {
 		return n.cfg.ClusterAdvertise
 	}
-	a := n.bus.clusterAddr()
-	if a.IP.IsUnspecified() {
+	if a.IP == nil || a.IP.IsUnspecified() {
 		host := "127.0.0.1"
 		if h, _, err := splitHostPort(n.cfg.GossipAdvertise); err == nil && h != "" {
 			host = h
@@ -416,7 +526,7 @@ func (n *Node) Ready() <-chan struct{} { return n.ready }
 
 // Addrs returns the bound addresses; empty before Start.
 func (n *Node) Addrs() api.Addrs {
-	a := api.Addrs{HTTP: n.HTTPAddr(), Gossip: n.GossipAddr(), Cluster: n.routeAddr}
+	a := api.Addrs{HTTP: n.HTTPAddr(), Gossip: n.GossipAddr(), Cluster: n.routeAddr, Gateway: n.gatewayAddr()}
 	if n.bus != nil {
 		a.Client = n.bus.clientURL()
 	}

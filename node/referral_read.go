@@ -1,8 +1,6 @@
 package node
 
 import (
-	"slices"
-
 	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/protocol"
 	"github.com/hubnet-eu/hubnet/store"
@@ -34,10 +32,11 @@ func (n *Node) Referrals(q api.ReferralQuery) ([]api.ReferralInfo, error) {
 		return nil, &protocol.ValidationError{What: "referral list", Problems: []protocol.FieldError{{Field: "direction", Rule: "must be in or out"}}}
 	}
 	if q.State != "" {
-		if !slices.Contains(protocol.States, q.State) {
-			return nil, &protocol.ValidationError{What: "referral list", Problems: []protocol.FieldError{{Field: "state", Rule: "must be a referral state such as received or accepted"}}}
+		st, ok := protocol.ParseState(string(q.State))
+		if !ok {
+			return nil, &protocol.ValidationError{What: "referral list", Problems: []protocol.FieldError{{Field: "state", Rule: protocol.StateVocab.Rule(string(q.State))}}}
 		}
-		f.States = []protocol.State{q.State}
+		f.States = []protocol.State{st}
 	}
 	recs, err := n.store.Referrals(f)
 	if err != nil {

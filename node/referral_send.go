@@ -37,6 +37,8 @@ func (n *Node) Refer(req api.ReferralRequest) (api.ReferralInfo, error) {
 // person becomes the referral's contact at this hub (referral_people.go).
 func (n *Node) ReferAs(by Actor, req api.ReferralRequest) (api.ReferralInfo, error) {
 	now := n.cfg.Now()
+	req.To = strings.ToLower(strings.TrimSpace(req.To))
+	req.Need.Normalize()
 	if err := req.Validate(n.id.ID, now); err != nil {
 		return api.ReferralInfo{}, err
 	}

@@ -10,17 +10,19 @@ import (
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
-// TestSearch_largeDirectory checks search over 3,000 hubs, enough for the parallel
-// scan, against a plain scan and sort of every hub.
+// TestSearch_largeDirectory checks search over 5,000 hubs against a plain scan and
+// sort of every hub: synthetic queries, whose gates admit a few hundred hubs scored in
+// one part, and broad ones that admit enough to be scored in parallel parts.
 func TestSearch_largeDirectory(t *testing.T) {
-	const size = 3000
+	const size = 5000
 	h := largeHub(t, size)
 	profiles := synth.Profiles(size, 7)
 	cands := make([]*protocol.Candidate, len(profiles))
 	for i := range profiles {
 		cands[i] = protocol.NewCandidate(&profiles[i])
 	}
-	for i, q := range synth.Queries(40, 3) {
+	broad := []protocol.Query{{}, {Languages: []string{"en"}}, {Text: "a"}, {Limit: protocol.MaxQueryLimit}}
+	for i, q := range append(synth.Queries(40, 3), broad...) {
 		res, err := h.Search(q)
 		if err != nil {
 			t.Fatal(err)

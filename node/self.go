@@ -12,7 +12,7 @@ import (
 
 // Self returns what the node says about itself.
 func (n *Node) Self() (api.SelfInfo, error) {
-	s := api.SelfInfo{ID: n.id.ID, Network: n.net.Name, SignKey: n.id.SignPublic(), BoxKey: n.id.BoxPub[:], Addrs: n.Addrs(), Cert: n.certInfo()}
+	s := api.SelfInfo{ID: n.id.ID, Network: n.net.Name, Cluster: n.cluster, SignKey: n.id.SignPublic(), BoxKey: n.id.BoxPub[:], Addrs: n.Addrs(), Cert: n.certInfo()}
 	if c, ok := n.ClockSkew(); ok {
 		s.ClockSkew = &c
 	}
@@ -44,18 +44,28 @@ func (n *Node) PutProfile(p protocol.Profile) (protocol.Profile, error) {
 	if p.ID == "" {
 		p.ID = n.id.ID
 	}
+	p.Normalize()
 	return n.putSelf(p)
 }
 
-// SetCapacity changes the capacity of one service family.
+// SetCapacity changes the capacity of one service family, named in any case or by its
+// label. Places available above the family's published maximum are refused unless c
+// gives a maximum as well: raising the maximum is said, never done on the side. A
+// family without capacity yet gets the places available as its maximum.
 func (n *Node) SetCapacity(family protocol.Family, c api.CapacityChange) (protocol.Profile, error) {
-	if _, ok := protocol.FamilyBySlug(string(family)); !ok {
-		return protocol.Profile{}, &protocol.ValidationError{What: "capacity", Problems: []protocol.FieldError{{Field: "family", Rule: "must be a service family slug such as test-before-invest"}}}
+	if f, ok := protocol.FamilyVocab.Canonical(string(family)); ok {
+		family = protocol.Family(f)
+	} else {
+		return protocol.Profile{}, &protocol.ValidationError{What: "capacity", Problems: []protocol.FieldError{{Field: "family", Rule: protocol.FamilyVocab.Rule(string(family))}}}
 	}
 	if c.Available == nil {
 		return protocol.Profile{}, &protocol.ValidationError{What: "capacity", Problems: []protocol.FieldError{{Field: "available", Rule: "is required"}}}
 	}
 	return n.updateSelf(func(p *protocol.Profile) error {
+		if cur, ok := p.Capacity[family]; ok && c.Maximum == nil && *c.Available > cur.Maximum {
+			return &protocol.ValidationError{What: "capacity", Problems: []protocol.FieldError{{Field: "available",
+				Rule: fmt.Sprintf("must be at most the published maximum, %d; give maximum as well to raise it", cur.Maximum)}}}
+		}
 		applyCapacity(p, family, c)
 		return nil
 	})
@@ -101,6 +111,11 @@ func (n *Node) publishSelf() (uint64, error) {
 	}
 	n.dir.self.Store(&b)
 	n.selfCand.Store(protocol.NewCandidate(&p))
+	if c := n.net.ClusterOf(p.Country); c != n.cluster {
+		// The cluster is fixed for the life of the NATS server: its routes and
+		// gateway name follow it.
+		n.log.Warn("the profile's country belongs to another cluster: restart the hub to move it", "cluster", n.cluster, "new_cluster", c)
+	}
 	return p.Revision, n.setMeta(p.Revision)
 }
 

@@ -135,6 +135,19 @@ func (t *trust) member(key ed25519.PublicKey) (string, error) {
 	return id, nil
 }
 
+// keysOf returns every signing key that hub id was admitted with this run.
+func (t *trust) keysOf(id string) []ed25519.PublicKey {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []ed25519.PublicKey
+	for k, owner := range t.keys {
+		if owner == id {
+			out = append(out, ed25519.PublicKey(k))
+		}
+	}
+	return out
+}
+
 // revocation returns the newest revocation of hub id.
 func (t *trust) revocation(id string) (protocol.Revocation, bool) {
 	t.mu.Lock()

@@ -21,6 +21,14 @@
 // and by the EC catalogue's label. The NUTS and NACE tables are generated from Eurostat's
 // lists by internal/gen (go generate ./protocol).
 //
+// # Matching
+//
+// A hub's profile is prepared once for search as a [Candidate], with its [Gate]: what
+// the cheap filters read. A [Matcher] is one query prepared; [Matcher.AdmitIndexed]
+// reads a [GateIndex] over many gates to admit hubs 64 at a time, and [Matcher.Rank]
+// scores each admitted hub. The gate turns a hub down only when the score would, so
+// admitting first changes no result. docs/matching.md has the rules.
+//
 // # Concurrency
 //
 // Everything here is safe for concurrent use: values are plain data and the lookup

@@ -58,13 +58,15 @@ const idRule = "must be 3-48 characters of a-z, 0-9 and '-', starting and ending
 
 // Network is what every hub of one federation shares, as `hubnet network create`
 // writes it to network.json: a name, the key that encrypts and authenticates gossip,
-// and the public admission keys of its steward, which sign node certificates and
-// revocations.
+// the public admission keys of its steward, which sign node certificates and
+// revocations, and the region map that puts hubs into clusters. A network without a
+// region map is one full mesh of routes.
 type Network struct {
-	V             int      `json:"v"`
-	Name          string   `json:"name"`
-	GossipKey     []byte   `json:"gossip_key"`     // 32 bytes, base64 in JSON
-	AdmissionKeys [][]byte `json:"admission_keys"` // Ed25519 public keys, base64 in JSON
+	V             int       `json:"v"`
+	Name          string    `json:"name"`
+	GossipKey     []byte    `json:"gossip_key"`         // 32 bytes, base64 in JSON
+	AdmissionKeys [][]byte  `json:"admission_keys"`     // Ed25519 public keys, base64 in JSON
+	Clusters      []Cluster `json:"clusters,omitempty"` // the region map; none: one mesh
 }
 
 // MaxAdmissionKeys bounds the admission keys of a network: a steward rolling its key
@@ -91,6 +93,7 @@ func (n Network) Validate() error {
 			p.add(fmt.Sprintf("admission_keys[%d]", i), "must be a 32-byte Ed25519 public key")
 		}
 	}
+	validateClusters(n.Clusters, &p)
 	return p.err()
 }
 
@@ -107,5 +110,15 @@ func ParseNetwork(data []byte) (Network, error) {
 // none, are refused before they are decrypted.
 func (n Network) GossipLabel() string { return "hubnet/v1/" + n.Name }
 
-// ClusterName is the NATS cluster name of the network's mesh.
+// ClusterName is the NATS cluster name of the network's mesh. With a region map, each
+// cluster is named by NATSCluster instead.
 func (n Network) ClusterName() string { return "hubnet-" + n.Name }
+
+// NATSCluster is the NATS cluster and gateway name of the network's cluster c, or the
+// network's mesh when c is "".
+func (n Network) NATSCluster(c string) string {
+	if c == "" {
+		return n.ClusterName()
+	}
+	return n.ClusterName() + "." + c
+}

@@ -3,9 +3,11 @@ package protocol
 import (
 	"cmp"
 	"fmt"
+	"iter"
 	"maps"
 	"math"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -127,26 +129,31 @@ type Candidate struct {
 	country    int16 // index in Countries, -1 if unknown
 	free       [numFamilies]int16
 	tech       [numTechnologies]uint8
+	described  uint64 // a bit per technology named in the description of a hub that lists none
 
-	service   [numServices]uint8
-	section   [numSections]uint8 // level of each NACE section listed as such
-	inSection [numSections]uint8 // highest level of the section or a division in it
-	langBits  [4]uint64          // a bit per known primary language (languageIndex)
-	hintLang  [4]uint64          // likewise, for languages inferred and not declared
-	declLangs bool               // the hub declared languages: they filter
-	hintSec   [numSections]uint8 // level of each NACE section read from a label
-	hintDiv   [numDivisions]uint8
-	described uint64             // a bit per technology named in the description of a hub that lists none
-	staleAt   [numFamilies]int64 // capacity's updated time, Unix seconds; 0 when unknown
-
-	Profile         *Profile
-	offered         uint8               // a bit per family offered through its services
-	division        [numDivisions]uint8 // level of each NACE division
-	langs           []string            // primary language subtags, in the profile's order
-	regions         []string            // declared regions, or failing those the inferred ones
+	// What many queries read, in the next two lines: a scored hub costs two or three
+	// cache misses, not one per part.
+	staleAt         [numFamilies]int64 // capacity's updated time, Unix seconds; 0 when unknown
+	tie             uint64             // tieKey
+	service         [numServices]uint8
+	inSection       [numSections]uint8 // highest level of the section or a division in it
+	declLangs       bool               // the hub declared languages: they filter
 	regionsInferred bool
-	words           []string  // folded words of ID, name, title and description, sorted, distinct
-	prefixes        [8]uint64 // a bit per hash of the first three bytes of a word
+	regions         []string           // declared regions, or failing those the inferred ones
+	langBits        [4]uint64          // a bit per known primary language (languageIndex)
+	hintLang        [4]uint64          // likewise, for languages inferred and not declared
+	section         [numSections]uint8 // level of each NACE section listed as such
+	hintSec         [numSections]uint8 // level of each NACE section read from a label
+	hintDiv         [numDivisions]uint8
+
+	Profile  *Profile
+	offered  uint8               // a bit per family offered through its services
+	division [numDivisions]uint8 // level of each NACE division
+	langs    []string            // primary language subtags, in the profile's order
+	text     string              // folded words of ID, name, title and description, sorted, distinct, end to end
+	ends     []uint32            // where each word of text ends
+	prefixes [8]uint64           // a bit per hash of the first three bytes of a word
+	gate     Gate
 }
 
 // NewCandidate prepares a validated profile for matching. Values the vocabulary does
@@ -228,13 +235,16 @@ func NewCandidate(p *Profile) *Candidate {
 		c.described = describedTechnologies(words)
 	}
 	slices.Sort(words)
-	c.words = slices.Clip(slices.Compact(words))
-	for _, w := range c.words {
+	words = slices.Compact(words)
+	c.text, c.ends = packWords(words)
+	for _, w := range words {
 		if len(w) >= prefixLen {
 			bit := prefixBit(w)
 			c.prefixes[bit/64] |= 1 << (bit % 64)
 		}
 	}
+	c.setGate()
+	c.tie = tieKey(c)
 	return c
 }
 
@@ -251,6 +261,7 @@ func (c *Candidate) setCapacity(capacity map[Family]Capacity) {
 			}
 		}
 	}
+	c.setGate()
 }
 
 // WithCapacity returns a copy of the candidate whose profile has the given capacity
@@ -286,6 +297,8 @@ type Matcher struct {
 	region3  string // the SME's NUTS 3 region, "" if unknown
 	region1  string // the SME's NUTS 1 region, "" if unknown
 	stale    int64  // capacity updated before this Unix time is stale
+	gate     gateMasks
+	groups   [][]int // features of a GateIndex, by set checked: a hub needs one of each
 	minProx  Proximity
 	prox     []Proximity // by country index: how near a hub in that country is at best
 	types    uint8       // bits of the hub types accepted; 0 for all
@@ -379,6 +392,7 @@ func NewMatcherAt(q Query, now time.Time) (*Matcher, error) {
 		m.category = 1 << categoryIndex[string(q.Category)]
 	}
 	m.tokens = appendWords(nil, q.Text)
+	m.prepareGate()
 	return m, nil
 }
 
@@ -395,15 +409,20 @@ func (m *Matcher) Limit() int {
 
 // Score returns the hub's score, 0 to 100 in hundredths, and whether it passes every filter the
 // query sets. It does not allocate.
-func (m *Matcher) Score(c *Candidate) (float64, bool) { return m.score(c, false) }
+func (m *Matcher) Score(c *Candidate) (float64, bool) {
+	s, _, ok := m.score(c, false)
+	return s, ok
+}
 
-// score is Score; textChecked says the caller has checked the text already.
-func (m *Matcher) score(c *Candidate, textChecked bool) (float64, bool) {
+// score is Score, with the hub's Proximity; textChecked says the caller has checked
+// the text already.
+func (m *Matcher) score(c *Candidate, textChecked bool) (float64, Proximity, bool) {
+	prox := ProximityUnknown
 	if m.types != 0 && c.hubType&m.types == 0 {
-		return 0, false
+		return 0, 0, false
 	}
 	if m.category != 0 && c.categories != 0 && c.categories&m.category == 0 {
-		return 0, false
+		return 0, 0, false
 	}
 	var total float64
 	if len(m.tech) > 0 {
@@ -412,24 +431,24 @@ func (m *Matcher) score(c *Candidate, textChecked bool) (float64, bool) {
 			cov = m.describedCoverage(c)
 		}
 		if cov == 0 {
-			return 0, false
+			return 0, 0, false
 		}
 		total += WeightTechnology * cov
 	}
 	if len(m.service) > 0 {
 		cov := coverage(c.service[:], m.service)
 		if cov == 0 {
-			return 0, false
+			return 0, 0, false
 		}
 		total += WeightService * cov
 	}
 	if m.family >= 0 {
 		if c.families&(1<<m.family) == 0 {
-			return 0, false
+			return 0, 0, false
 		}
 		free, known := m.Free(c)
 		if m.q.MinCapacity > 0 && (!known || free < m.q.MinCapacity) {
-			return 0, false
+			return 0, 0, false
 		}
 		v := float64(min(free, CapacityFull)) / CapacityFull
 		if m.isStale(c) {
@@ -444,25 +463,25 @@ func (m *Matcher) score(c *Candidate, textChecked bool) (float64, bool) {
 	if len(m.langs) > 0 {
 		v := m.language(c)
 		if v == 0 && c.declLangs {
-			return 0, false
+			return 0, 0, false
 		}
 		total += WeightLanguage * v
 	}
 	if m.prox != nil {
-		prox := m.Proximity(c)
+		prox = m.Proximity(c)
 		if prox < m.minProx {
-			return 0, false
+			return 0, 0, false
 		}
 		total += WeightDistance * m.distance(prox)
 	}
 	if !textChecked && !m.hasWords(c) {
-		return 0, false
+		return 0, 0, false
 	}
 	if m.weights == 0 {
-		return 0, true
+		return 0, prox, true
 	}
 	// Rounded to hundredths, so that hubs equal on paper tie exactly.
-	return math.Round(10000*total/float64(m.weights)) / 100, true
+	return math.Round(10000*total/float64(m.weights)) / 100, prox, true
 }
 
 // coverage is the share, 0 to 1, of the highest levels that the hub's levels of the
@@ -634,8 +653,9 @@ func (m *Matcher) hasWords(c *Candidate) bool {
 				return false // no word of the hub starts as t does
 			}
 		}
-		i, _ := slices.BinarySearch(c.words, t)
-		if i == len(c.words) || !strings.HasPrefix(c.words[i], t) {
+		n := len(c.ends)
+		i := sort.Search(n, func(i int) bool { return c.word(i) >= t })
+		if i == n || !strings.HasPrefix(c.word(i), t) {
 			return false
 		}
 	}
@@ -645,58 +665,138 @@ func (m *Matcher) hasWords(c *Candidate) bool {
 // Explain says, part by part, why the hub scores what it does: the levels of what is
 // wanted, its capacity in the family, its languages and its place.
 func (m *Matcher) Explain(c *Candidate) []string {
-	var out []string
+	_, reasons := m.ExplainJoined(c)
+	return reasons
+}
+
+// ExplainJoined is Explain, with the reasons also joined by "; " as one text. Both
+// come from one buffer: a search explains every hub it returns.
+func (m *Matcher) ExplainJoined(c *Candidate) (string, []string) {
+	var w reasonWriter
+	w.buf.Grow(256)
 	p := c.Profile
 	if len(m.tech) > 0 {
 		if coverage(c.tech[:], m.tech) == 0 && c.described != 0 {
-			var named []string
+			w.start()
+			w.buf.WriteString("lists no technologies; its description names ")
+			n := 0
 			for _, i := range m.tech {
 				if c.described&(1<<i) != 0 {
-					named = append(named, Technologies[i].Label)
+					if n > 0 {
+						w.buf.WriteString(", ")
+					}
+					w.buf.WriteString(Technologies[i].Label)
+					n++
 				}
 			}
-			out = append(out, fmt.Sprintf("lists no technologies; its description names %s (counted as level %d)", strings.Join(named, ", "), DescribedLevel))
+			w.buf.WriteString(" (counted as level ")
+			w.buf.WriteString(strconv.Itoa(DescribedLevel))
+			w.buf.WriteByte(')')
+			w.end()
 		} else {
-			out = appendLevels(out, m.tech, c.tech[:], func(i int) string { return Technologies[i].Label })
+			writeLevels(&w, m.tech, c.tech[:], func(i int) string { return Technologies[i].Label })
 		}
 	}
 	if len(m.service) > 0 {
-		out = appendLevels(out, m.service, c.service[:], func(i int) string { return Services[i].Label })
+		writeLevels(&w, m.service, c.service[:], func(i int) string { return Services[i].Label })
 	}
 	if m.family >= 0 {
 		fam := Families[m.family]
 		capa, ok := p.Capacity[fam.Slug]
-		switch {
-		case !ok:
-			out = append(out, fmt.Sprintf("offers %s, capacity not published", fam.Label))
-		case m.isStale(c):
-			out = append(out, fmt.Sprintf("offers %s, %d of %d free (%s), stale: updated %s", fam.Label, capa.Free(), capa.Maximum, capa.Unit, capa.Updated.Format(time.DateOnly)))
-		default:
-			out = append(out, fmt.Sprintf("offers %s, %d of %d free (%s)", fam.Label, capa.Free(), capa.Maximum, capa.Unit))
+		w.start()
+		w.buf.WriteString("offers ")
+		w.buf.WriteString(fam.Label)
+		if !ok {
+			w.buf.WriteString(", capacity not published")
+		} else {
+			w.buf.WriteString(", ")
+			w.buf.WriteString(strconv.Itoa(capa.Free()))
+			w.buf.WriteString(" of ")
+			w.buf.WriteString(strconv.Itoa(capa.Maximum))
+			w.buf.WriteString(" free (")
+			w.buf.WriteString(capa.Unit)
+			w.buf.WriteByte(')')
+			if m.isStale(c) {
+				w.buf.WriteString(", stale: updated ")
+				var day [len(time.DateOnly)]byte
+				w.buf.Write(capa.Updated.AppendFormat(day[:0], time.DateOnly))
+			}
 		}
+		w.end()
 	}
 	if m.section >= 0 {
-		out = append(out, m.explainSector(c))
+		w.add(m.explainSector(c))
 	}
 	if len(m.langs) > 0 {
-		out = append(out, m.explainLanguages(c))
+		w.add(m.explainLanguages(c))
 	}
 	if m.q.Country != "" {
 		prox := m.Proximity(c)
-		where := p.Country
 		_, r := m.nearestRegion(c)
 		if r == "" && len(c.regions) > 0 {
 			r = c.regions[0]
 		}
+		w.start()
 		if r != "" {
-			where = "region " + r
+			w.buf.WriteString("region ")
+			w.buf.WriteString(r)
 			if c.regionsInferred {
-				where += " (from its address)"
+				w.buf.WriteString(" (from its address)")
 			}
+		} else {
+			w.buf.WriteString(p.Country)
 		}
-		out = append(out, where+", "+prox.String())
+		w.buf.WriteString(", ")
+		w.buf.WriteString(prox.String())
+		w.end()
 	}
-	return out
+	return w.result()
+}
+
+// reasonWriter writes reasons end to end in one buffer with "; " between them, so
+// that the reasons and their join come from one allocation.
+type reasonWriter struct {
+	buf    strings.Builder
+	bounds [2 * maxReasons]int // where each reason starts and ends in buf
+	n      int                 // bounds used
+}
+
+// maxReasons is the most reasons Explain gives: one per part of the score, and
+// "lacks" after the technologies and the services.
+const maxReasons = 10
+
+// start begins a reason; end ends it.
+func (w *reasonWriter) start() {
+	if w.n > 0 {
+		w.buf.WriteString("; ")
+	}
+	w.bounds[w.n] = w.buf.Len()
+	w.n++
+}
+
+func (w *reasonWriter) end() {
+	w.bounds[w.n] = w.buf.Len()
+	w.n++
+}
+
+// add writes s as a reason.
+func (w *reasonWriter) add(s string) {
+	w.start()
+	w.buf.WriteString(s)
+	w.end()
+}
+
+// result returns the reasons joined, and each of them; "" and nil for none.
+func (w *reasonWriter) result() (string, []string) {
+	if w.n == 0 {
+		return "", nil
+	}
+	all := w.buf.String()
+	out := make([]string, w.n/2)
+	for i := range out {
+		out[i] = all[w.bounds[2*i]:w.bounds[2*i+1]]
+	}
+	return all, out
 }
 
 // explainSector says the hub's level in the sector asked for and where it comes
@@ -753,29 +853,46 @@ func (m *Matcher) explainLanguages(c *Candidate) string {
 	return r
 }
 
-// appendLevels adds "X level 5, Y level 3 (wanted)" and "lacks Z" for the wanted
+// writeLevels writes "X level 5, Y level 3 (wanted)" and "lacks Z" for the wanted
 // items, the highest levels first.
-func appendLevels(out []string, wanted []int, levels []uint8, label func(int) string) []string {
-	have := slices.Clone(wanted)
-	have = slices.DeleteFunc(have, func(i int) bool { return levels[i] == 0 })
+func writeLevels(w *reasonWriter, wanted []int, levels []uint8, label func(int) string) {
+	var room [numTechnologies]int
+	have := room[:0]
+	for _, i := range wanted {
+		if levels[i] > 0 {
+			have = append(have, i)
+		}
+	}
 	slices.SortStableFunc(have, func(a, b int) int { return cmp.Compare(levels[b], levels[a]) })
 	if len(have) > 0 {
-		parts := make([]string, len(have))
+		w.start()
 		for k, i := range have {
-			parts[k] = fmt.Sprintf("%s level %d", label(i), levels[i])
+			if k > 0 {
+				w.buf.WriteString(", ")
+			}
+			w.buf.WriteString(label(i))
+			w.buf.WriteString(" level ")
+			w.buf.WriteString(strconv.Itoa(int(levels[i])))
 		}
-		out = append(out, strings.Join(parts, ", ")+" (wanted)")
+		w.buf.WriteString(" (wanted)")
+		w.end()
 	}
-	var lacks []string
+	lacks := 0
 	for _, i := range wanted {
 		if levels[i] == 0 {
-			lacks = append(lacks, label(i))
+			if lacks == 0 {
+				w.start()
+				w.buf.WriteString("lacks ")
+			} else {
+				w.buf.WriteString(", ")
+			}
+			w.buf.WriteString(label(i))
+			lacks++
 		}
 	}
-	if len(lacks) > 0 {
-		out = append(out, "lacks "+strings.Join(lacks, ", "))
+	if lacks > 0 {
+		w.end()
 	}
-	return out
 }
 
 // Ranked is a hub that passed the query's filters, with its score.
@@ -785,6 +902,7 @@ type Ranked struct {
 	Free      int       // free places in the family asked for; -1 when not published or no family
 	Proximity Proximity // how near the hub is to the SME
 	Fresh     int       // Free when the capacity is not stale, else -1
+	tie       uint64    // the candidate's tieKey
 }
 
 // Rank scores c and says whether it passes the filters.
@@ -798,12 +916,29 @@ func (m *Matcher) RankTextChecked(c *Candidate) (Ranked, bool) { return m.rank(c
 // each of them begins one of its Words.
 func (m *Matcher) Tokens() []string { return m.tokens }
 
-// Words returns the hub's folded words (of its ID, name, title and description),
-// sorted and distinct. The caller must not change them.
-func (c *Candidate) Words() []string { return c.words }
+// Words yields the hub's folded words (of its ID, name, title and description),
+// sorted and distinct.
+func (c *Candidate) Words() iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for i := range c.ends {
+			if !yield(c.word(i)) {
+				return
+			}
+		}
+	}
+}
+
+// word returns the i-th of the hub's words.
+func (c *Candidate) word(i int) string {
+	start := uint32(0)
+	if i > 0 {
+		start = c.ends[i-1]
+	}
+	return c.text[start:c.ends[i]]
+}
 
 func (m *Matcher) rank(c *Candidate, textChecked bool) (Ranked, bool) {
-	s, ok := m.score(c, textChecked)
+	s, prox, ok := m.score(c, textChecked)
 	if !ok {
 		return Ranked{}, false
 	}
@@ -815,7 +950,7 @@ func (m *Matcher) rank(c *Candidate, textChecked bool) (Ranked, bool) {
 	if known && m.isStale(c) {
 		fresh = -1
 	}
-	return Ranked{Candidate: c, Score: s, Free: free, Proximity: m.Proximity(c), Fresh: fresh}, true
+	return Ranked{Candidate: c, Score: s, Free: free, Proximity: prox, Fresh: fresh, tie: c.tie}, true
 }
 
 // CompareRanked orders results best first: higher score; then nearer to the SME;
@@ -836,26 +971,25 @@ func CompareRanked(a, b Ranked) int {
 	if c := cmp.Compare(b.Free, a.Free); c != 0 {
 		return c
 	}
-	ca, cb := a.Candidate, b.Candidate
-	if ca.declLangs != cb.declLangs {
-		if ca.declLangs {
-			return -1
-		}
-		return 1
-	}
-	if ca.regionsInferred != cb.regionsInferred {
-		if cb.regionsInferred {
-			return -1
-		}
-		return 1
-	}
-	if c := cmp.Compare(ca.hubType, cb.hubType); c != 0 {
+	if c := cmp.Compare(a.tie, b.tie); c != 0 {
 		return c
 	}
-	if c := cmp.Compare(idHash(ca.Profile.ID), idHash(cb.Profile.ID)); c != 0 {
-		return c
+	return cmp.Compare(a.Candidate.Profile.ID, b.Candidate.Profile.ID)
+}
+
+// tieKey packs the last tie-breaks of CompareRanked into one number, smaller first,
+// so that comparing two hubs reads neither their candidates nor their IDs: languages
+// guessed (1) after declared (0), then regions inferred after declared, then the
+// type's bit, then the hash of the ID.
+func tieKey(c *Candidate) uint64 {
+	var k uint64
+	if !c.declLangs {
+		k |= 1 << 41
 	}
-	return cmp.Compare(ca.Profile.ID, cb.Profile.ID)
+	if c.regionsInferred {
+		k |= 1 << 40
+	}
+	return k | uint64(c.hubType)<<32 | uint64(idHash(c.Profile.ID))
 }
 
 // idHash is FNV-1a of a hub's ID: the last tie-break, stable and not alphabetical.
@@ -889,6 +1023,25 @@ var languageIndex = func() map[string]int {
 	}
 	return m
 }()
+
+// packWords returns the words end to end in one string, and where each ends: a
+// directory of 10,000 hubs then holds two objects of words per hub, neither of which
+// the collector must look into, where a slice of strings would give it a million
+// pointers to follow on every cycle.
+func packWords(words []string) (string, []uint32) {
+	n := 0
+	for _, w := range words {
+		n += len(w)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	ends := make([]uint32, len(words))
+	for i, w := range words {
+		b.WriteString(w)
+		ends[i] = uint32(b.Len())
+	}
+	return b.String(), ends
+}
 
 // appendWords appends the words of s, folded: lower case, common Latin accents
 // removed, split at everything that is not a letter or a digit.

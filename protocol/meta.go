@@ -7,6 +7,7 @@ import (
 	"net"
 	"regexp"
 	"strconv"
+	"strings"
 )
 
 // MaxMetaSize is memberlist's limit on node metadata; it panics past it, so every Meta
@@ -25,6 +26,59 @@ type Meta struct {
 	Route    string `json:"r"`   // host:port of the hub's NATS cluster listener
 	Revision uint64 `json:"rev"` // the hub's current profile revision
 	Cert     Cert   `json:"c"`
+	// Cluster is the hub's cluster of the network's region map; "" in a network
+	// without one.
+	Cluster string `json:"-"`
+	// Gateway is the port of the hub's NATS gateway listener, at the host of Route;
+	// 0 when the hub has no gateway.
+	Gateway int `json:"-"`
+}
+
+// metaWire is Meta as it travels. Cluster and Gateway share one field, "g": "fi:7222",
+// or "fi" without a gateway, left out without a cluster. Two fields would not leave
+// the largest metadata under memberlist's limit.
+type metaWire struct {
+	V        int    `json:"v"`
+	ID       string `json:"id"`
+	Route    string `json:"r"`
+	Revision uint64 `json:"rev"`
+	Cert     Cert   `json:"c"`
+	Gateway  string `json:"g,omitempty"`
+}
+
+// MarshalJSON encodes m in its wire form.
+func (m Meta) MarshalJSON() ([]byte, error) {
+	w := metaWire{V: m.V, ID: m.ID, Route: m.Route, Revision: m.Revision, Cert: m.Cert, Gateway: m.Cluster}
+	if m.Gateway != 0 {
+		w.Gateway += ":" + strconv.Itoa(m.Gateway)
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON decodes the wire form. A "g" that is not cluster[:port] is an error.
+func (m *Meta) UnmarshalJSON(data []byte) error {
+	var w metaWire
+	if err := json.Unmarshal(data, &w); err != nil {
+		return err
+	}
+	*m = Meta{V: w.V, ID: w.ID, Route: w.Route, Revision: w.Revision, Cert: w.Cert, Cluster: w.Gateway}
+	if c, port, ok := strings.Cut(w.Gateway, ":"); ok {
+		n, err := strconv.Atoi(port)
+		if err != nil || port == "" || port[0] < '0' || port[0] > '9' {
+			return fmt.Errorf("meta field g %q: want cluster or cluster:port", w.Gateway)
+		}
+		m.Cluster, m.Gateway = c, n
+	}
+	return nil
+}
+
+// GatewayAddr returns the host:port of the hub's NATS gateway listener, or "".
+func (m *Meta) GatewayAddr() string {
+	host, _, err := net.SplitHostPort(m.Route)
+	if m.Gateway == 0 || err != nil {
+		return ""
+	}
+	return net.JoinHostPort(host, strconv.Itoa(m.Gateway))
 }
 
 // Cert is a hub's node certificate in its compact gossip form (see Certificate): the
@@ -92,6 +146,14 @@ func (m *Meta) Validate() error {
 		p.add("r", "must be host:port with a DNS name or IP address")
 	} else if n, err := strconv.Atoi(port); err != nil || port[0] == '+' || n < 1 || n > 65535 {
 		p.add("r", "port must be 1-65535")
+	}
+	if m.Cluster != "" && !ValidClusterName(m.Cluster) {
+		p.add("g", "cluster "+clusterRule)
+	}
+	if m.Gateway < 0 || m.Gateway > 65535 {
+		p.add("g", "gateway port must be 1-65535, or none")
+	} else if m.Gateway != 0 && m.Cluster == "" {
+		p.add("g", "must name the cluster of the gateway")
 	}
 	if len(m.Cert.SignKey) != ed25519.PublicKeySize {
 		p.add("c.sk", "must be a 32-byte Ed25519 public key")

@@ -46,12 +46,15 @@ func largestMeta(notAfter int64) Meta {
 			NotAfter: notAfter,
 			Sig:      bytes.Repeat([]byte{0xff}, ed25519.SignatureSize),
 		},
+		Cluster: strings.Repeat("c", MaxClusterName),
+		Gateway: 65535,
 	}
 }
 
 // sameMeta reports whether a and b are equal, a nil and an empty slice alike.
 func sameMeta(a, b Meta) bool {
 	return a.V == b.V && a.ID == b.ID && a.Route == b.Route && a.Revision == b.Revision &&
+		a.Cluster == b.Cluster && a.Gateway == b.Gateway &&
 		bytes.Equal(a.Cert.SignKey, b.Cert.SignKey) && bytes.Equal(a.Cert.BoxKey, b.Cert.BoxKey) &&
 		a.Cert.NotAfter == b.Cert.NotAfter && a.Cert.Issued == b.Cert.Issued && bytes.Equal(a.Cert.Sig, b.Cert.Sig)
 }
@@ -99,6 +102,8 @@ func TestMeta_Encode_roundTrip(t *testing.T) {
 		{"IPv6 route", func(m *Meta) { m.Route = "[2001:db8::1]:4248" }},
 		{"hostname route", func(m *Meta) { m.Route = "hub-one.example.eu:6222" }},
 		{"port 1", func(m *Meta) { m.Route = "10.0.0.1:1" }},
+		{"cluster and gateway", func(m *Meta) { m.Cluster, m.Gateway = "fi", 7222 }},
+		{"cluster without gateway", func(m *Meta) { m.Cluster = "south-east" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -140,6 +145,11 @@ func TestMeta_Encode_invalid(t *testing.T) {
 		{"box key missing", func(m *Meta) { m.Cert.BoxKey = nil }, []string{"c.bk"}},
 		{"signature short", func(m *Meta) { m.Cert.Sig = m.Cert.Sig[:10] }, []string{"c.s"}},
 		{"not after negative", func(m *Meta) { m.Cert.NotAfter = -1 }, []string{"c.na"}},
+		{"cluster upper case", func(m *Meta) { m.Cluster, m.Gateway = "FI", 7222 }, []string{"g"}},
+		{"cluster too long", func(m *Meta) { m.Cluster = strings.Repeat("a", MaxClusterName+1) }, []string{"g"}},
+		{"gateway without cluster", func(m *Meta) { m.Gateway = 7222 }, []string{"g"}},
+		{"gateway port 65536", func(m *Meta) { m.Cluster, m.Gateway = "fi", 65536 }, []string{"g"}},
+		{"gateway port negative", func(m *Meta) { m.Cluster, m.Gateway = "fi", -1 }, []string{"g"}},
 		{"everything", func(m *Meta) { *m = Meta{Cert: Cert{NotAfter: -1, Sig: []byte{1}}} },
 			[]string{"v", "id", "r", "c.sk", "c.bk", "c.s", "c.na"}},
 	}
@@ -180,6 +190,11 @@ func TestDecodeMeta_refuses(t *testing.T) {
 		{"version 2", bytes.Replace(valid, []byte(`"v":1`), []byte(`"v":2`), 1), ErrUnknownVersion, nil},
 		{"version missing", bytes.Replace(valid, []byte(`"v":1,`), nil, 1), ErrUnknownVersion, nil},
 		{"null", []byte("null"), ErrUnknownVersion, nil},
+		{"gateway without a port", bytes.Replace(valid, []byte(`"v":1,`), []byte(`"v":1,"g":"fi:",`), 1), ErrInvalid, []string{"(json)"}},
+		{"gateway port signed", bytes.Replace(valid, []byte(`"v":1,`), []byte(`"v":1,"g":"fi:+7222",`), 1), ErrInvalid, []string{"(json)"}},
+		{"gateway of two ports", bytes.Replace(valid, []byte(`"v":1,`), []byte(`"v":1,"g":"fi:1:2",`), 1), ErrInvalid, []string{"(json)"}},
+		{"gateway not a string", bytes.Replace(valid, []byte(`"v":1,`), []byte(`"v":1,"g":7222,`), 1), ErrInvalid, []string{"(json)"}},
+		{"gateway port 0 given", bytes.Replace(valid, []byte(`"v":1,`), []byte(`"v":1,"g":":7222",`), 1), ErrInvalid, []string{"g"}},
 		{"invalid fields", []byte(`{"v":1,"id":"x","r":"nowhere","c":{"sk":"AAAA"}}`), ErrInvalid, []string{"id", "r", "c.sk", "c.bk"}},
 	}
 	for _, tt := range tests {

@@ -171,11 +171,16 @@ func (p *Profile) Validate() error {
 	text(&v, "description", p.Description, 0, MaxDescriptionLen)
 	switch p.Type {
 	case HubEDIH, HubSoE, HubDIH:
-	default:
+	case "":
 		v.add("type", "must be one of EDIH, SoE, DIH")
+	default:
+		v.add("type", "%s", HubTypeVocab.Rule(string(p.Type)))
 	}
-	if _, ok := CountryByCode(p.Country); !ok {
+	switch _, ok := CountryByCode(p.Country); {
+	case !ok && p.Country == "":
 		v.add("country", "must be a known country code (Eurostat, e.g. FI, EL, DE)")
+	case !ok:
+		v.add("country", "%s", CountryVocab.Rule(p.Country))
 	}
 	seen := map[string]bool{}
 	for _, code := range p.Regions {
@@ -183,7 +188,7 @@ func (p *Profile) Validate() error {
 		r, ok := RegionByCode(code)
 		switch {
 		case !ok:
-			v.add(f, "is not a NUTS 2021 region; use a level 1, 2 or 3 code such as FI1C1")
+			v.add(f, "%s", RegionVocab.KeyRule(code))
 		case r.Level < 1 || r.Level > 3:
 			v.add(f, "must be a NUTS 2021 code of level 1, 2 or 3")
 		case RegionCountry(code) != p.Country:
@@ -219,7 +224,7 @@ func (p *Profile) Validate() error {
 		f := "categories." + strconv.Itoa(i)
 		switch {
 		case !ValidCategory(string(c)):
-			v.add(f, "%q must be a customer category: %s", c, categoryList)
+			v.add(f, "%s", CategoryVocab.Rule(string(c)))
 		case seen[string(c)]:
 			v.add(f, "%q is listed twice", c)
 		}
@@ -232,12 +237,9 @@ func (p *Profile) Validate() error {
 		}
 	}
 	text(&v, "contact.phone", p.Contact.Phone, 0, 40)
-	levels(&v, "technologies", p.Technologies, func(k string) bool { _, ok := TechnologyBySlug(k); return ok },
-		"must be a technology slug")
-	levels(&v, "services", p.Services, func(k string) bool { _, ok := ServiceBySlug(k); return ok },
-		"must be a service slug")
-	levels(&v, "sectors", p.Sectors, func(k string) bool { _, ok := SectorByCode(k); return ok },
-		"must be a NACE Rev. 2 section (A-U) or division (01-99)")
+	levels(&v, "technologies", p.Technologies, TechnologyVocab)
+	levels(&v, "services", p.Services, ServiceVocab)
+	levels(&v, "sectors", p.Sectors, SectorVocab)
 	capacities(&v, p.Capacity)
 	if p.Inferred != nil {
 		inferred(&v, p.Country, p.Inferred)
@@ -293,7 +295,7 @@ func capacities(v *problems, m map[Family]Capacity) {
 		c := m[fam]
 		f := "capacity." + string(fam)
 		if _, ok := FamilyBySlug(string(fam)); !ok {
-			v.add(f, "must be a service family: test-before-invest, skills-and-training, support-to-find-investments, innovation-ecosystem or digital-maturity-assessment")
+			v.add(f, "%s", FamilyVocab.KeyRule(string(fam)))
 			continue
 		}
 		if c.Maximum < 0 {
@@ -317,11 +319,12 @@ func text(v *problems, field, s string, minLen, maxLen int) {
 	}
 }
 
-func levels(v *problems, field string, m map[string]int, known func(string) bool, rule string) {
+// levels checks that every key of m is a value of the vocabulary voc with a level.
+func levels(v *problems, field string, m map[string]int, voc *Vocabulary) {
 	for _, k := range sortedKeys(m) {
 		f := field + "." + k
-		if !known(k) {
-			v.add(f, rule)
+		if !voc.Has(k) {
+			v.add(f, "%s", voc.KeyRule(k))
 			continue
 		}
 		if l := m[k]; l < MinLevel || l > MaxLevel {

@@ -47,13 +47,32 @@ type Query struct {
 	Limit        int       `json:"limit,omitempty"`        // results wanted; 0 for DefaultQueryLimit
 }
 
-// Normalize fills what follows from other fields: the version, and the country of a
-// region given alone.
+// Normalize writes what a person typed as the values hubs exchange, through each
+// field's vocabulary (codes and slugs in any case, labels and names where the
+// vocabulary accepts them: see [Vocabulary]), and fills what follows from other
+// fields: the version, and the country of a known region given alone. What no
+// vocabulary knows is left as it is, for Validate to report with suggestions.
 func (q *Query) Normalize() {
 	if q.V == 0 {
 		q.V = Version
 	}
-	if q.Country == "" && q.Region != "" {
+	q.Technologies = canonList(TechnologyVocab, q.Technologies)
+	q.Services = canonList(ServiceVocab, q.Services)
+	q.Family = canon(FamilyVocab, q.Family)
+	q.Sector = canon(SectorVocab, q.Sector)
+	q.Country = canon(CountryVocab, q.Country)
+	q.Region = canon(RegionVocab, q.Region)
+	q.Reach = canon(ReachVocab, q.Reach)
+	if q.Languages != nil {
+		langs := make([]string, len(q.Languages))
+		for i, l := range q.Languages {
+			langs[i] = CanonicalLanguageTag(l)
+		}
+		q.Languages = langs
+	}
+	q.Category = canon(CategoryVocab, q.Category)
+	q.Types = canonList(HubTypeVocab, q.Types)
+	if _, ok := RegionByCode(q.Region); ok && q.Country == "" {
 		q.Country = RegionCountry(q.Region)
 	}
 }
@@ -64,30 +83,28 @@ func (q *Query) Validate() error {
 	if q.V != 0 && q.V != Version {
 		v.add("v", "must be %d", Version)
 	}
-	list(&v, "technologies", q.Technologies, func(s string) bool { _, ok := TechnologyBySlug(s); return ok },
-		"must be a technology slug such as ai-decision-support or robotics")
-	list(&v, "services", q.Services, func(s string) bool { _, ok := ServiceBySlug(s); return ok },
-		"must be a service slug such as prototyping or field-trial")
+	list(&v, "technologies", q.Technologies, TechnologyVocab)
+	list(&v, "services", q.Services, ServiceVocab)
 	if q.Family != "" {
 		if _, ok := FamilyBySlug(string(q.Family)); !ok {
-			v.add("family", "must be a service family: test-before-invest, skills-and-training, support-to-find-investments, innovation-ecosystem or digital-maturity-assessment")
+			v.add("family", FamilyVocab.Rule(string(q.Family)))
 		}
 	}
 	if q.Sector != "" {
 		if _, ok := SectorByCode(q.Sector); !ok {
-			v.add("sector", "must be a NACE Rev. 2 section (A-U) or division (01-99)")
+			v.add("sector", SectorVocab.Rule(q.Sector))
 		}
 	}
 	if q.Country != "" {
 		if _, ok := CountryByCode(q.Country); !ok {
-			v.add("country", "must be a known country code (Eurostat, e.g. FI, EL, DE)")
+			v.add("country", CountryVocab.Rule(q.Country))
 		}
 	}
 	if q.Region != "" {
 		r, ok := RegionByCode(q.Region)
 		switch {
 		case !ok:
-			v.add("region", "is not a NUTS 2021 region; use a level 2 or 3 code such as FI1C1")
+			v.add("region", RegionVocab.Rule(q.Region))
 		case r.Level != 2 && r.Level != 3:
 			v.add("region", "must be a NUTS 2021 code of level 2 or 3, got level %d", r.Level)
 		case q.Country != "" && RegionCountry(q.Region) != q.Country:
@@ -105,11 +122,11 @@ func (q *Query) Validate() error {
 			v.add("reach", "%s needs the SME's country or region", q.Reach)
 		}
 	default:
-		v.add("reach", "must be region, country, neighbours or anywhere")
+		v.add("reach", ReachVocab.Rule(string(q.Reach)))
 	}
-	list(&v, "languages", q.Languages, ValidLanguageTag, "must be a BCP 47 language tag such as en, fi or pt-BR")
+	languages(&v, "languages", q.Languages)
 	if q.Category != "" && !ValidCategory(string(q.Category)) {
-		v.add("category", "must be a customer category: %s", categoryList)
+		v.add("category", CategoryVocab.Rule(string(q.Category)))
 	}
 	switch {
 	case q.MinCapacity < 0 || q.MinCapacity > MaxMinCapacity:
@@ -117,8 +134,7 @@ func (q *Query) Validate() error {
 	case q.MinCapacity > 0 && q.Family == "":
 		v.add("min_capacity", "needs a service family: capacity is per family")
 	}
-	list(&v, "types", q.Types, func(t HubType) bool { return t == HubEDIH || t == HubSoE || t == HubDIH },
-		"must be EDIH, SoE or DIH")
+	list(&v, "types", q.Types, HubTypeVocab)
 	text(&v, "text", q.Text, 0, MaxQueryText)
 	if q.Limit < 0 || q.Limit > MaxQueryLimit {
 		v.add("limit", "must be 0 to %d", MaxQueryLimit)
@@ -126,18 +142,34 @@ func (q *Query) Validate() error {
 	return v.err()
 }
 
-// list checks that every element of a list is known and listed once.
-func list[T ~string](v *problems, field string, xs []T, known func(T) bool, rule string) {
+// list checks that every element of a list is a value of the vocabulary voc, listed
+// once.
+func list[T ~string](v *problems, field string, xs []T, voc *Vocabulary) {
 	seen := make(map[T]bool, len(xs))
 	for i, x := range xs {
 		f := field + "." + strconv.Itoa(i)
 		switch {
-		case !known(x):
-			v.add(f, "%q %s", x, rule)
+		case !voc.Has(string(x)):
+			v.add(f, "%s", voc.Rule(string(x)))
 		case seen[x]:
 			v.add(f, "%q is listed twice", x)
 		}
 		seen[x] = true
+	}
+}
+
+// languages checks that every element of a list is a language tag, listed once.
+func languages(v *problems, field string, tags []string) {
+	seen := make(map[string]bool, len(tags))
+	for i, tag := range tags {
+		f := field + "." + strconv.Itoa(i)
+		switch {
+		case !ValidLanguageTag(tag):
+			v.add(f, "%q must be a BCP 47 language tag such as en, fi or pt-BR", tag)
+		case seen[tag]:
+			v.add(f, "%q is listed twice", tag)
+		}
+		seen[tag] = true
 	}
 }
 

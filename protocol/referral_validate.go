@@ -72,23 +72,33 @@ func (n *Need) check(v *problems, p string) {
 
 // needCodes checks the coded fields a need and a KPI record share.
 func needCodes(v *problems, p, sector, region string, c Category, f Family, techs []string) {
-	if _, ok := SectorByCode(sector); !ok {
+	switch _, ok := SectorByCode(sector); {
+	case !ok && sector == "":
 		v.add(p+"sector", sectorRule)
+	case !ok:
+		v.add(p+"sector", "%s", SectorVocab.Rule(sector))
 	}
 	switch r, ok := RegionByCode(region); {
+	case !ok && region == "":
+		v.add(p+"region", "is required: a NUTS 2021 code of level 3, such as FI1C1")
 	case !ok:
-		v.add(p+"region", "is not a NUTS 2021 region; use a level 3 code such as FI1C1")
+		v.add(p+"region", "%s", RegionVocab.Rule(region))
 	case r.Level != 3:
 		v.add(p+"region", "must be a NUTS 2021 code of level 3, such as FI1C1, got level %d", r.Level)
 	}
-	if !ValidCategory(string(c)) {
+	switch {
+	case c == "":
 		v.add(p+"category", "must be a customer category: %s", categoryList)
+	case !ValidCategory(string(c)):
+		v.add(p+"category", "%s", CategoryVocab.Rule(string(c)))
 	}
-	if _, ok := FamilyBySlug(string(f)); !ok {
+	switch _, ok := FamilyBySlug(string(f)); {
+	case !ok && f == "":
 		v.add(p+"family", familyRule)
+	case !ok:
+		v.add(p+"family", "%s", FamilyVocab.Rule(string(f)))
 	}
-	list(v, p+"technologies", techs, func(s string) bool { _, ok := TechnologyBySlug(s); return ok },
-		"must be a technology slug such as ai-decision-support or robotics")
+	list(v, p+"technologies", techs, TechnologyVocab)
 }
 
 // Validate checks the consent as it must be at time now: complete, given (give or take

@@ -84,6 +84,7 @@ func TestRun_search(t *testing.T) {
 		`^\| with free text \| \d+ \| `,
 		`^\| without free text \| \d+ \| `,
 		`^\d+ of the 20 queries \(\d+%\) returned at least one hub\.$`,
+		`^Per query the process used `+dur+` of CPU time .* and allocated \d+\.\d kB; the collector ran \d+ times during the timed queries\.`,
 	)
 }
 

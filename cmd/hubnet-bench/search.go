@@ -10,7 +10,9 @@ import (
 	"crypto/rand"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hubnet-eu/hubnet/internal/synth"
@@ -77,6 +79,10 @@ func searchBench(n, hubs int) (string, error) {
 	}
 	var all, text, plain latencies
 	hits := 0
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	load := loadAverage()
+	cpu0 := processCPU()
 	for _, q := range synth.Queries(n, searchQuerySeed) {
 		start := time.Now()
 		res, err := h.Search(q)
@@ -94,17 +100,54 @@ func searchBench(n, hubs int) (string, error) {
 			hits++
 		}
 	}
+	use := searchUse{cpu: (processCPU() - cpu0) / time.Duration(max(n, 1)), load: load}
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	use.bytes = (after.TotalAlloc - before.TotalAlloc) / uint64(max(n, 1))
+	use.gcs = after.NumGC - before.NumGC
 	// Every other hub is in the directory: a search that saw fewer would time less work.
 	probe, err := h.Search(protocol.Query{Technologies: []string{protocol.Technologies[0].Slug}, Limit: 1})
 	if err != nil {
 		return "", err
 	}
-	fmt.Fprintf(os.Stderr, "search: %d queries, median %v, p99 %v; %d of %d hubs have %s\n",
-		n, fine(all.quantile(0.5)), fine(all.quantile(0.99)), probe.Total, hubs, protocol.Technologies[0].Slug)
-	return renderSearch(hubs, all, text, plain, hits), nil
+	fmt.Fprintf(os.Stderr, "search: %d queries, median %v, p99 %v, CPU %v and %d bytes a query, %d collections; %d of %d hubs have %s\n",
+		n, fine(all.quantile(0.5)), fine(all.quantile(0.99)), fine(use.cpu), use.bytes, use.gcs, probe.Total, hubs, protocol.Technologies[0].Slug)
+	return renderSearch(hubs, all, text, plain, hits, use), nil
 }
 
-func renderSearch(hubs int, all, text, plain latencies, hits int) string {
+// searchUse is what the timed queries cost the process, beside their wall time: on a
+// shared machine the CPU time is the steadier figure, and the bytes allocated set how
+// often the collector runs, which sets much of the p99.
+type searchUse struct {
+	cpu   time.Duration // user and system time of the whole process per query
+	bytes uint64        // allocated per query
+	gcs   uint32        // garbage collections during the timed queries
+	load  string        // the machine's load average over a minute when they began; "" if unknown
+}
+
+// loadAverage returns the first figure of /proc/loadavg, "" where there is none.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(data))
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
+}
+
+// processCPU is the user and system CPU time of the process so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func renderSearch(hubs int, all, text, plain latencies, hits int, use searchUse) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Measured %s on %s. One hub with %d synthetic hubs in its directory (`synth.Profiles(%d, %d)`); %d queries from `synth.Queries(%d, %d)`, one at a time, after %d untimed warm-up queries.\n\n",
 		time.Now().UTC().Format("2006-01-02"), machine(), hubs, hubs, searchHubsSeed, len(all), len(all), searchQuerySeed, searchWarmup)
@@ -117,6 +160,12 @@ func renderSearch(hubs int, all, text, plain latencies, hits int) string {
 			fine(r.d.quantile(0.5)), fine(r.d.quantile(0.9)), fine(r.d.quantile(0.99)), fine(r.d.max()))
 	}
 	fmt.Fprintf(&b, "\n%d of the %d queries (%.0f%%) returned at least one hub.\n", hits, len(all), 100*float64(hits)/float64(max(len(all), 1)))
+	fmt.Fprintf(&b, "\nPer query the process used %s of CPU time (user and system, all goroutines, the collector's included) and allocated %.1f kB; the collector ran %d times during the timed queries.",
+		fine(use.cpu), float64(use.bytes)/1000, use.gcs)
+	if use.load != "" {
+		fmt.Fprintf(&b, " The load average was %s when they began: on a shared machine the wall times, the p99 most, follow it.", use.load)
+	}
+	b.WriteString("\n")
 	b.WriteString("\nTarget: p99 under 1 ms per query.\n")
 	return b.String()
 }

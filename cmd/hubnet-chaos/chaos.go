@@ -14,6 +14,7 @@ import (
 // Config is one chaos run.
 type Config struct {
 	Hubs     int           // hubs started; at least 3
+	Clusters int           // clusters of the region map, 1 to 6 and at most Hubs; 1 is one full mesh without a map
 	Ops      int           // operations planned
 	Duration time.Duration // of the load, over which the operations and the faults are spread
 	Faults   int           // faults planned; 0 means one per 15s of load, and at least 3
@@ -33,6 +34,9 @@ func (c *Config) validate() error {
 	var errs []error
 	if c.Hubs < 3 {
 		errs = append(errs, fmt.Errorf("-hubs must be at least 3, got %d", c.Hubs))
+	}
+	if c.Clusters < 1 || c.Clusters > len(places) || c.Clusters > c.Hubs {
+		errs = append(errs, fmt.Errorf("-clusters must be from 1 to %d (the hubs' countries) and at most -hubs, got %d", len(places), c.Clusters))
 	}
 	if c.Ops < 1 {
 		errs = append(errs, fmt.Errorf("-ops must be at least 1, got %d", c.Ops))
@@ -63,12 +67,15 @@ const setupTimeout = 3 * time.Minute
 type Report struct {
 	Config       Config
 	Binary       string
+	Layout       string // the hubs' clusters, or one full mesh
 	Dir          string
 	Kept         bool
 	Build        time.Duration // of the hubnet binary, when the harness built it
 	Setup        time.Duration // from init until every hub knew every other
 	Load         time.Duration
 	Started      int // operations started
+	Referred     int // referrals created with an answer
+	AcrossGW     int // of them, from a hub of one cluster to a hub of another
 	Tallies      map[string]*tally
 	Skipped      map[string]int
 	Refusals     []string
@@ -113,19 +120,24 @@ func run(ctx context.Context, cfg Config) (rep *Report, err error) {
 		rep.Build = time.Since(t)
 	}
 	t0 := time.Now()
-	c, err := newCluster(setupCtx, rep.Binary, rep.Dir, cfg.Gossip, cfg.Hubs, logf)
+	c, err := newCluster(setupCtx, rep.Binary, rep.Dir, cfg.Gossip, cfg.Hubs, cfg.Clusters, logf)
 	if err != nil {
 		return rep, err
 	}
 	defer c.close()
-	logf("starting %d hubs in %s", cfg.Hubs, rep.Dir)
+	rep.Layout = c.layout()
+	logf("starting %d hubs in %s", cfg.Hubs, c.layout())
 	if err := c.startAll(setupCtx); err != nil {
 		return rep, err
 	}
 	cl := newClient()
 	periodFrom := time.Now().AddDate(0, 0, -1)
-	if _, _, problems := settle(setupCtx, c, cl, time.Minute, periodFrom); len(problems) > 0 {
+	views, _, problems := settle(setupCtx, c, cl, time.Minute, periodFrom)
+	if len(problems) > 0 {
 		return rep, fmt.Errorf("the hubs did not get to know each other within a minute:\n\t%s", joinLines(problems))
+	}
+	if problems := clusterProblems(c, views); len(problems) > 0 {
+		return rep, fmt.Errorf("the hubs are not in the clusters of the region map:\n\t%s", joinLines(problems))
 	}
 	rep.Setup = time.Since(t0)
 	logf("%d hubs know each other after %v", cfg.Hubs, rep.Setup.Round(time.Millisecond))
@@ -136,7 +148,7 @@ func run(ctx context.Context, cfg Config) (rep *Report, err error) {
 		return rep, err
 	}
 	inj := &injector{c: c, api: cl, logf: logf}
-	faults := planFaults(cfg.Seed, cfg.Hubs, cfg.Faults, cfg.Duration)
+	faults := planFaults(cfg.Seed, cfg.Hubs, cfg.Clusters, cfg.Faults, cfg.Duration)
 	logf("load: %d operations and %d faults over %v, seed %d", cfg.Ops, len(faults), cfg.Duration, cfg.Seed)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -156,6 +168,14 @@ func run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	d.mu.Lock()
 	rep.Started, rep.Tallies, rep.Skipped = d.started, d.tallies, d.skipped
 	rep.Refusals, rep.ServerErrors = d.refusals, d.srvErrors
+	for _, cr := range d.creates {
+		if cr.outcome == outcomeOK {
+			rep.Referred++
+			if c.hubs[cr.from].cluster != c.hubs[cr.to].cluster {
+				rep.AcrossGW++
+			}
+		}
+	}
 	rep.Problems = append(rep.Problems, d.findings...)
 	d.mu.Unlock()
 	for _, f := range rep.Faults {
@@ -201,16 +221,60 @@ func run(ctx context.Context, cfg Config) (rep *Report, err error) {
 }
 
 // settle polls every hub until the network has settled or bound has passed, and
-// returns the last views, how long it took, and what was still unsettled.
+// returns the last views, how long it took, and what was still unsettled. With a
+// region map, settled includes every hub's gateways to every other cluster.
 func settle(ctx context.Context, c *cluster, cl *client, bound time.Duration, from time.Time) ([]hubView, time.Duration, []string) {
 	t0 := time.Now()
 	for {
 		views := snapshot(ctx, c, cl, from, time.Now().AddDate(0, 0, 2))
 		problems := unsettled(views)
+		if len(problems) == 0 {
+			problems = gatewayProblems(ctx, c, cl)
+		}
 		if len(problems) == 0 || time.Since(t0) > bound || !sleep(ctx, 250*time.Millisecond) {
 			return views, time.Since(t0), problems
 		}
 	}
+}
+
+// gatewayProblems returns, in a network with a region map, the hubs without an
+// outbound gateway to every other cluster.
+func gatewayProblems(ctx context.Context, c *cluster, cl *client) []string {
+	if c.clusters < 2 {
+		return nil
+	}
+	var out []string
+	for _, h := range c.hubs {
+		reached, _, err := cl.gateways(ctx, h)
+		switch {
+		case err != nil:
+			out = append(out, err.Error())
+		case reached != c.clusters-1:
+			out = append(out, fmt.Sprintf("%s has gateways to %d other clusters, want %d", h.id, reached, c.clusters-1))
+		}
+	}
+	return out
+}
+
+// clusterProblems returns where a hub's cluster, by itself or by another hub's member
+// list, is not the one the region map gives it.
+func clusterProblems(c *cluster, views []hubView) []string {
+	want := map[string]string{}
+	for _, h := range c.hubs {
+		want[h.id] = h.cluster
+	}
+	var out []string
+	for _, v := range views {
+		if v.self.Cluster != want[v.id] {
+			out = append(out, fmt.Sprintf("%s says it is in cluster %q, want %q", v.id, v.self.Cluster, want[v.id]))
+		}
+		for _, p := range v.peers {
+			if w, ok := want[p.ID]; ok && p.Cluster != w {
+				out = append(out, fmt.Sprintf("%s lists %s in cluster %q, want %q", v.id, p.ID, p.Cluster, w))
+			}
+		}
+	}
+	return out
 }
 
 // build compiles the hubnet command of the module the harness runs in, into dir.

@@ -3,18 +3,21 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
-// TestRun_short makes a chaos run of about two minutes: six hubnet processes, 500
-// operations over 75 seconds, a third of the actions taken by both hubs of a referral
-// at once, every kind of fault at least once, then the checks. The
+// TestRun_short makes a chaos run of about two minutes: six hubnet processes in two
+// clusters joined by gateways, 500 operations over 75 seconds, a third of the actions
+// taken by both hubs of a referral at once, every kind of fault at least once (the
+// first at the busiest gateway hub of a cluster), then the checks. The
 // seed comes from the clock unless HUBNET_CHAOS_SEED gives one; a failure names it.
 func TestRun_short(t *testing.T) {
 	if testing.Short() {
@@ -27,7 +30,7 @@ func TestRun_short(t *testing.T) {
 			t.Fatalf("HUBNET_CHAOS_SEED: %v", err)
 		}
 	}
-	cfg := Config{Hubs: 6, Ops: 500, Duration: 75 * time.Second, Faults: 5, Workers: 4, Settle: time.Minute, Cross: 0.3,
+	cfg := Config{Hubs: 6, Clusters: 2, Ops: 500, Duration: 75 * time.Second, Faults: 5, Workers: 4, Settle: time.Minute, Cross: 0.3,
 		Seed: seed, Dir: t.TempDir(), Gossip: "local", Logf: t.Logf}
 	rep, err := run(context.Background(), cfg)
 	if err != nil {
@@ -42,8 +45,8 @@ func TestRun_short(t *testing.T) {
 			log := filepath.Join(cfg.Dir, h+".log")
 			t.Logf("the end of %s:\n%s", log, logTail(log, 30))
 		}
-		t.Fatalf("%d inconsistencies; run again with HUBNET_CHAOS_SEED=%d, or: go run ./cmd/hubnet-chaos -seed %d -ops %d -duration %v -faults %d -cross %v",
-			len(rep.Problems), seed, seed, cfg.Ops, cfg.Duration, cfg.Faults, cfg.Cross)
+		t.Fatalf("%d inconsistencies; run again with HUBNET_CHAOS_SEED=%d, or: go run ./cmd/hubnet-chaos -seed %d -clusters %d -ops %d -duration %v -faults %d -cross %v",
+			len(rep.Problems), seed, seed, cfg.Clusters, cfg.Ops, cfg.Duration, cfg.Faults, cfg.Cross)
 	}
 	// The run did what it is for: every kind of fault, and referrals to their end.
 	kinds := map[faultKind]bool{}
@@ -56,7 +59,56 @@ func TestRun_short(t *testing.T) {
 	if n := rep.Summary.states[protocol.StateCompleted]; n == 0 || rep.Summary.delivered != n {
 		t.Errorf("seed %d: %d referrals completed and %d services delivered; want some, and as many of each", seed, n, rep.Summary.delivered)
 	}
+	if rep.AcrossGW == 0 || rep.AcrossGW == rep.Referred {
+		t.Errorf("seed %d: %d of %d referrals across a gateway; want some, and some inside a cluster", seed, rep.AcrossGW, rep.Referred)
+	}
+	gatewayFault := false
+	for _, f := range rep.Faults {
+		gatewayFault = gatewayFault || (f.gateway && f.err == nil)
+	}
+	if !gatewayFault {
+		t.Errorf("seed %d: no fault was aimed at a gateway hub", seed)
+	}
 	if rep.Summary.crossed == 0 {
 		t.Errorf("seed %d: no referral was acted on by both hubs at once, with -cross %v", seed, cfg.Cross)
+	}
+}
+
+// TestRegionMap checks the region map -clusters writes: a valid map of the network,
+// every cluster with hubs, and each hub in the cluster of its profile's country.
+func TestRegionMap(t *testing.T) {
+	for n := 2; n <= len(places); n++ {
+		cs := regionMap(n)
+		net, _, err := protocol.NewNetwork("chaos", rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		net.Clusters = cs
+		if err := net.Validate(); err != nil {
+			t.Errorf("%d clusters: %v", n, err)
+		}
+		hubs := map[string]int{}
+		for i := range n {
+			p := hubProfile(i, "hub")
+			c := net.ClusterOf(p.Country)
+			if want := clusterName(placeOf(i) % n); c != want {
+				t.Errorf("%d clusters: hub %d (%s) in %q, want %q", n, i+1, p.Country, c, want)
+			}
+			hubs[c]++
+		}
+		if len(cs) != n || len(hubs) != n {
+			t.Errorf("%d clusters: map of %d, the first %d hubs in %d: %v", n, len(cs), n, len(hubs), cs)
+		}
+	}
+}
+
+// TestConfig_clusters checks that -clusters out of range is refused, naming the flag.
+func TestConfig_clusters(t *testing.T) {
+	for _, tc := range []struct{ hubs, clusters int }{{6, 0}, {6, 7}, {3, 4}} {
+		cfg := Config{Hubs: tc.hubs, Clusters: tc.clusters, Ops: 1, Duration: time.Minute, Workers: 1, Settle: time.Minute}
+		err := cfg.validate()
+		if err == nil || !strings.Contains(err.Error(), "-clusters must be from 1 to 6") {
+			t.Errorf("-hubs %d -clusters %d: %v, want -clusters refused", tc.hubs, tc.clusters, err)
+		}
 	}
 }

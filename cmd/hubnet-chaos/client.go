@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hubnet-eu/hubnet/api"
@@ -100,4 +105,52 @@ func apiMessage(e *api.Error) string {
 		return ""
 	}
 	return " " + e.Code + ": " + e.Message
+}
+
+// gateways reads hub h's gateway connections from its /metrics: the other clusters it
+// has an outbound gateway to, and the gateway connections other clusters' hubs opened
+// to it.
+func (c *client) gateways(ctx context.Context, h *hub) (reached, inbound int, err error) {
+	base := h.url()
+	if base == "" {
+		return 0, 0, fmt.Errorf("%s is down", h.id)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s: metrics: %w", h.id, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, 0, fmt.Errorf("%s: metrics: %s", h.id, resp.Status)
+	}
+	var conns, found int
+	sc := bufio.NewScanner(io.LimitReader(resp.Body, 4<<20))
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		if !ok || (name != "hubnet_gateway_connections" && name != "hubnet_gateway_clusters_reached") {
+			continue
+		}
+		v, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("%s: metrics: %s: %w", h.id, name, err)
+		}
+		if name == "hubnet_gateway_connections" {
+			conns = int(v)
+		} else {
+			reached = int(v)
+		}
+		found++
+	}
+	if err := sc.Err(); err != nil {
+		return 0, 0, fmt.Errorf("%s: metrics: %w", h.id, err)
+	}
+	if found != 2 {
+		return 0, 0, fmt.Errorf("%s: metrics: no hubnet_gateway_connections or hubnet_gateway_clusters_reached", h.id)
+	}
+	return reached, conns - reached, nil
 }

@@ -38,7 +38,8 @@ type nodeFile struct {
 	ID      string `json:"id"`
 	HTTP    string `json:"http"`
 	Gossip  string `json:"gossip"`
-	Cluster string `json:"cluster"`
+	Cluster string `json:"cluster"` // the NATS route listener
+	Gateway string `json:"gateway"` // the NATS gateway listener, in a network with a region map
 	URL     string `json:"url"`
 }
 
@@ -53,10 +54,11 @@ type process struct {
 
 // hub is one hub of the cluster and the process that runs it, if any.
 type hub struct {
-	id    string
-	dir   string // data directory
-	log   string // its processes' stdout and stderr, appended start after start
-	token string // operator token, read after init
+	id      string
+	cluster string // of the region map; "" in a single mesh
+	dir     string // data directory
+	log     string // its processes' stdout and stderr, appended start after start
+	token   string // operator token, read after init
 
 	mu      sync.Mutex // guards the fields below
 	proc    *process   // nil while the hub is down
@@ -92,6 +94,7 @@ type cluster struct {
 	// admissionKey is the steward's admission.key, which admits every hub at init.
 	admissionKey string
 	gossip       string // gossip timers of every hub
+	clusters     int    // of the region map; 1 is one full mesh without a map
 	hubs         []*hub
 	logf         func(format string, args ...any)
 
@@ -101,21 +104,86 @@ type cluster struct {
 }
 
 // newCluster creates a network in root and initialises n hubs in it; none is started.
-func newCluster(ctx context.Context, bin, root, gossip string, n int, logf func(string, ...any)) (*cluster, error) {
+// With clusters 1 the network has no region map and its hubs form one full mesh; with
+// more, its region map puts the hubs' countries into that many clusters, joined by
+// gateways (see regionMap).
+func newCluster(ctx context.Context, bin, root, gossip string, n, clusters int, logf func(string, ...any)) (*cluster, error) {
 	c := &cluster{bin: bin, root: root, netFile: filepath.Join(root, "network.json"),
-		admissionKey: filepath.Join(root, "admission.key"), gossip: gossip, logf: logf, procs: map[int]*process{}}
-	if _, err := c.hubnet(ctx, "network", "create", "chaos", "-o", c.netFile, "--key", c.admissionKey); err != nil {
+		admissionKey: filepath.Join(root, "admission.key"), gossip: gossip, clusters: clusters, logf: logf, procs: map[int]*process{}}
+	if _, err := c.hubnet(ctx, "network", "create", "chaos", "-o", c.netFile, "--key", c.admissionKey, "--no-clusters"); err != nil {
 		return nil, err
+	}
+	if clusters > 1 {
+		if err := c.writeRegionMap(regionMap(clusters)); err != nil {
+			return nil, err
+		}
 	}
 	for i := range n {
 		id := fmt.Sprintf("hub-%d", i+1)
 		h := &hub{id: id, dir: filepath.Join(root, id), log: filepath.Join(root, id+".log")}
+		if clusters > 1 {
+			h.cluster = clusterName(placeOf(i) % clusters)
+		}
 		if err := c.initHub(ctx, h, hubProfile(i, id)); err != nil {
 			return nil, err
 		}
 		c.hubs = append(c.hubs, h)
 	}
 	return c, nil
+}
+
+// writeRegionMap puts the region map cs into the network file, as a steward editing
+// network.json would, before any hub is initialised with it.
+func (c *cluster) writeRegionMap(cs []protocol.Cluster) error {
+	data, err := os.ReadFile(c.netFile)
+	if err != nil {
+		return err
+	}
+	var n protocol.Network
+	if err := json.Unmarshal(data, &n); err != nil {
+		return fmt.Errorf("%s: %w", c.netFile, err)
+	}
+	n.Clusters = cs
+	if err := n.Validate(); err != nil {
+		return fmt.Errorf("region map of the run: %w", err)
+	}
+	if data, err = json.MarshalIndent(n, "", "  "); err != nil {
+		return err
+	}
+	return os.WriteFile(c.netFile, append(data, '\n'), 0o600)
+}
+
+// regionMap returns a region map of n clusters, c1 to cn, for the countries of the
+// hubs' profiles: the k-th country of places is in cluster k mod n, so that hub i is
+// in cluster (i mod 6) mod n and every cluster has hubs once there are n of them.
+func regionMap(n int) []protocol.Cluster {
+	cs := make([]protocol.Cluster, n)
+	for k := range cs {
+		cs[k].Name = clusterName(k)
+	}
+	for k, pl := range places {
+		cs[k%n].Countries = append(cs[k%n].Countries, pl.country)
+	}
+	return cs
+}
+
+func clusterName(k int) string { return fmt.Sprintf("c%d", k+1) }
+
+// layout says how the hubs are spread: "one full mesh", or their clusters.
+func (c *cluster) layout() string {
+	if c.clusters < 2 {
+		return "one full mesh"
+	}
+	byCluster := map[string][]string{}
+	for _, h := range c.hubs {
+		byCluster[h.cluster] = append(byCluster[h.cluster], h.id)
+	}
+	var parts []string
+	for k := range c.clusters {
+		name := clusterName(k)
+		parts = append(parts, fmt.Sprintf("%s (%s)", name, strings.Join(byCluster[name], " ")))
+	}
+	return fmt.Sprintf("%d clusters joined by gateways: %s", c.clusters, strings.Join(parts, ", "))
 }
 
 // initHub is the whole setup of one hub before its first start: `hubnet init` with the
@@ -174,6 +242,9 @@ func (c *cluster) start(ctx context.Context, h *hub) error {
 	}
 	args := []string{"run", "-d", h.dir, "--gossip", c.gossip,
 		"--gossip-addr", "127.0.0.1:0", "--cluster-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"}
+	if c.clusters > 1 {
+		args = append(args, "--gateway-addr", "127.0.0.1:0")
+	}
 	if len(join) > 0 {
 		args = append(args, "--join", strings.Join(join, ","))
 	}
@@ -402,14 +473,19 @@ func logTail(path string, n int) string {
 	return "\t" + strings.Join(lines, "\n\t")
 }
 
+// places are the countries of the hubs, the i-th hub in places[i mod 6].
+var places = []struct{ country, region, lang string }{
+	{"FI", "FI1C", "fi"}, {"SE", "SE11", "sv"}, {"SI", "SI04", "sl"},
+	{"PT", "PT11", "pt"}, {"PL", "PL91", "pl"}, {"IT", "ITH4", "it"},
+}
+
+// placeOf returns the index in places of the i-th hub's country.
+func placeOf(i int) int { return i % len(places) }
+
 // hubProfile is the first profile of the i-th hub: hubs in six countries, each with
 // room in two service families.
 func hubProfile(i int, id string) protocol.Profile {
-	places := []struct{ country, region, lang string }{
-		{"FI", "FI1C", "fi"}, {"SE", "SE11", "sv"}, {"SI", "SI04", "sl"},
-		{"PT", "PT11", "pt"}, {"PL", "PL91", "pl"}, {"IT", "ITH4", "it"},
-	}
-	pl := places[i%len(places)]
+	pl := places[placeOf(i)]
 	return protocol.Profile{
 		ID:           id,
 		Name:         "Chaos hub " + id,

@@ -4,10 +4,13 @@
 // stops them with SIGSTOP past the failure detector's timeout, and tears the commit a
 // killed hub was making. Then it lets the network settle and checks that every hub
 // agrees, that nothing confirmed was lost and that nothing was applied or counted
-// twice. docs/reliability.md says what it checks and how to run it; `make chaos` runs
+// twice. With -clusters N the network's region map puts the hubs into N clusters
+// joined by NATS gateways, and faults are aimed at the busiest gateway hubs too.
+// docs/reliability.md says what it checks and how to run it; `make chaos` runs
 // it for ten minutes.
 //
 //	go run ./cmd/hubnet-chaos -hubs 6 -ops 400 -duration 90s -seed 42
+//	go run ./cmd/hubnet-chaos -clusters 2 -cross 0.3 -duration 90s -seed 7
 //
 // # Where to start
 //

@@ -14,7 +14,10 @@ import (
 
 // The faults, one at a time, at times drawn from the seed over the load: a hub killed
 // and restarted, a hub stopped past the failure detector's timeout and let go on, and
-// a hub killed in the middle of a commit that a power cut tore, then restarted.
+// a hub killed in the middle of a commit that a power cut tore, then restarted. With a
+// region map every hub is a gateway of its cluster; a gateway fault is aimed, when it
+// comes, at the hub of the planned hub's cluster that the most hubs of other clusters
+// have their outbound gateway to, so that their traffic into the cluster is cut.
 
 // faultKind is a kind of fault.
 type faultKind int
@@ -45,11 +48,14 @@ type fault struct {
 	hold   time.Duration // pause: the least time the hub stays stopped
 	margin time.Duration // pause: how long it stays stopped after a hub declared it failed
 	seed   uint64        // torn write: which pages
+	// gateway aims the fault at the busiest gateway hub of the planned hub's cluster.
+	gateway bool
 }
 
 // planFaults draws n faults over a load of the given duration from seed: every kind
-// once, in a random order, then any.
-func planFaults(seed uint64, hubs, n int, duration time.Duration) []fault {
+// once, in a random order, then any. With more than one cluster, the first fault and
+// about half of the others are gateway faults.
+func planFaults(seed uint64, hubs, clusters, n int, duration time.Duration) []fault {
 	rng := rand.New(rand.NewPCG(seed, 5))
 	kinds := []faultKind{faultKill, faultPause, faultTorn}
 	rng.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
@@ -71,6 +77,9 @@ func planFaults(seed uint64, hubs, n int, duration time.Duration) []fault {
 		// A quarter of the restarts come at once, before the others can have noticed.
 		if rng.IntN(4) > 0 {
 			f.down = time.Duration(rng.IntN(4000)) * time.Millisecond
+		}
+		if clusters > 1 {
+			f.gateway = rng.IntN(2) == 0 || i == 0
 		}
 		plan = append(plan, f)
 	}
@@ -108,6 +117,10 @@ func (inj *injector) run(ctx context.Context, plan []fault, start, end time.Time
 			break
 		}
 		h := inj.c.hubs[f.hub]
+		aim := ""
+		if inj.c.clusters > 1 {
+			h, aim = inj.aim(ctx, h, f.gateway)
+		}
 		rec := faultRecord{fault: f, hubID: h.id, start: time.Since(start)}
 		switch f.kind {
 		case faultKill:
@@ -118,7 +131,7 @@ func (inj *injector) run(ctx context.Context, plan []fault, start, end time.Time
 			rec.pid, rec.detail, rec.err = inj.torn(ctx, h, f)
 		}
 		if rec.err == nil {
-			rec.detail += "; " + inj.back(ctx, h)
+			rec.detail = aim + rec.detail + "; " + inj.back(ctx, h)
 		}
 		if rec.err != nil {
 			inj.logf("fault %s of %s: %v", f.kind, h.id, rec.err)
@@ -217,6 +230,35 @@ func (inj *injector) pause(ctx context.Context, h *hub, f fault) (int, string, e
 	}
 	return pid, fmt.Sprintf("SIGSTOP for %v, %s declared it failed after %v, then SIGCONT",
 		stopped.Round(time.Millisecond), observer.id, declared.Round(time.Millisecond)), nil
+}
+
+// aim returns the hub a fault planned for h hits, and says where that hub is: with
+// gateway, the running hub of h's cluster with the most gateway connections from
+// other clusters' hubs (h on a tie, or when none can be read), else h.
+func (inj *injector) aim(ctx context.Context, h *hub, gateway bool) (*hub, string) {
+	_, best, err := inj.api.gateways(ctx, h)
+	if err != nil {
+		best = -1
+	}
+	target := h
+	if gateway {
+		for _, o := range inj.c.hubs {
+			if o == h || o.cluster != h.cluster {
+				continue
+			}
+			if _, in, err := inj.api.gateways(ctx, o); err == nil && in > best {
+				target, best = o, in
+			}
+		}
+	}
+	what := "hub"
+	if gateway {
+		what = "gateway fault at the busiest hub"
+	}
+	if best < 0 {
+		return target, fmt.Sprintf("%s of cluster %s; ", what, target.cluster)
+	}
+	return target, fmt.Sprintf("%s of cluster %s, %d gateway connections from other clusters; ", what, target.cluster, best)
 }
 
 // back waits until every other hub lists h alive again at its current address, and

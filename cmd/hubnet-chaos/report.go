@@ -20,11 +20,12 @@ var opOrder = []string{"refer", "accept", "decline", "hold", "answer", "start", 
 // write prints the report as text.
 func (r *Report) write(w io.Writer) {
 	c := r.Config
-	fmt.Fprintf(w, "hubnet chaos run: seed %d, %d hubs (gossip %s), %d operations and %d faults planned over %v\n",
-		c.Seed, c.Hubs, c.Gossip, c.Ops, c.Faults, c.Duration)
+	fmt.Fprintf(w, "hubnet chaos run: seed %d, %d hubs in %d cluster(s) (gossip %s), %d operations and %d faults planned over %v\n",
+		c.Seed, c.Hubs, c.Clusters, c.Gossip, c.Ops, c.Faults, c.Duration)
 	if r.Build > 0 {
 		fmt.Fprintf(w, "hubnet built in %v\n", r.Build.Round(time.Millisecond))
 	}
+	fmt.Fprintf(w, "hubs: %s\n", r.Layout)
 	fmt.Fprintf(w, "setup: %d hubs initialised, started and knowing each other in %v\n", c.Hubs, r.Setup.Round(time.Millisecond))
 
 	fmt.Fprintf(w, "\noperations: %d of %d started in %v, %d at a time\n", r.Started, c.Ops, r.Load.Round(time.Millisecond), c.Workers)
@@ -44,6 +45,9 @@ func (r *Report) write(w io.Writer) {
 	fmt.Fprintf(tw, "  total\t%d\t%d\t%d\t%d\t\n", total[outcomeOK], total[outcomeRefused], total[outcomeFailed], total[outcomeUnknown])
 	tw.Flush()
 	fmt.Fprintln(w, "  (failed: the hub was not reached; unknown: no answer, so it may have been done)")
+	if c.Clusters > 1 {
+		fmt.Fprintf(w, "  referrals created: %d, %d of them from one cluster to another, across a gateway\n", r.Referred, r.AcrossGW)
+	}
 	for _, k := range sortedKeys(r.Skipped) {
 		fmt.Fprintf(w, "  not run, %s: %d\n", k, r.Skipped[k])
 	}

@@ -93,7 +93,7 @@ func TestCLI_threeHubs(t *testing.T) {
 			nodeFiles[id] = nf
 			return err
 		})
-		if nf := nodeFiles[id]; nf.ID != id || !strings.HasPrefix(nf.URL, "http://127.0.0.1:") || nf.Gossip == "" || nf.Cluster == "" {
+		if nf := nodeFiles[id]; nf.ID != id || !strings.HasPrefix(nf.URL, "http://127.0.0.1:") || nf.Gossip == "" || nf.Cluster == "" || nf.Gateway == "" {
 			t.Fatalf("node.json of %s: %+v", id, nf)
 		}
 	}
@@ -129,9 +129,17 @@ func TestCLI_threeHubs(t *testing.T) {
 			t.Errorf("hubs table:\n%s\nwant it to contain %q", r.stdout, want)
 		}
 	}
+	// The default region map puts the three countries into three clusters, joined by
+	// gateways across the three processes.
 	r = mustHubnet(t, "--node", nodeFiles["hub-c"].URL, "peers")
-	if strings.Count(r.stdout, "alive") != 3 {
-		t.Errorf("peers of hub-c:\n%s\nwant three alive", r.stdout)
+	if strings.Count(r.stdout, "alive") != 3 || !strings.Contains(r.stdout, "CLUSTER") {
+		t.Errorf("peers of hub-c:\n%s\nwant three alive, with their clusters", r.stdout)
+	}
+	for _, line := range strings.Split(r.stdout, "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) > 2 && map[string]string{"hub-a": "fi", "hub-b": "se", "hub-c": "si"}[f[0]] != f[2] {
+			t.Errorf("peers of hub-c: %q, want hub-a in fi, hub-b in se, hub-c in si", line)
+		}
 	}
 
 	// A capacity change on hub-a reaches hub-b.

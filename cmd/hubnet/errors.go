@@ -89,6 +89,9 @@ func (e *apiError) Error() string {
 func (e *apiError) hint() string {
 	switch e.Status {
 	case http.StatusUnauthorized:
+		if strings.HasPrefix(e.Body.Message, "wrong token") || strings.HasPrefix(e.Body.Message, "refused") {
+			return "the token given is not one this hub takes: check --token, HUBNET_TOKEN or the file token of -d DIR"
+		}
 		return "give the hub's operator token with --token, HUBNET_TOKEN or -d DIR"
 	case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
 		return "fix what is listed below and try again"
@@ -172,8 +175,26 @@ func report(w io.Writer, cmd *cobra.Command, err error) {
 	}
 	fmt.Fprintf(w, "hubnet: %s (%s)\n", msg, hint)
 	for _, p := range probs {
-		fmt.Fprintf(w, "  %s: %s\n", p.Field, p.Rule)
+		fmt.Fprintf(w, "  %s: %s%s\n", p.Field, p.Rule, vocabPointer(p.Rule))
 	}
+}
+
+// vocabPointer returns, for the rule of a value no vocabulary knows, where the
+// vocabulary's list is: " (see 'hubnet vocab technologies')"; "" for other rules.
+func vocabPointer(rule string) string {
+	v, sug := protocol.VocabularyOfRule(rule)
+	if v == nil || v.List == "" {
+		return ""
+	}
+	list := v.List
+	if v == protocol.RegionVocab {
+		country := "COUNTRY"
+		if len(sug) > 0 {
+			country = protocol.RegionCountry(sug[0])
+		}
+		list += " " + country
+	}
+	return " (see 'hubnet vocab " + list + "')"
 }
 
 // message is err's text with a validation error's list of problems replaced by a

@@ -254,7 +254,16 @@ type importReport struct {
 	Imported    int            `json:"imported"`
 	WithNotes   int            `json:"with_notes"`
 	NotImported int            `json:"not_imported"`
-	Hubs        []reportHub    `json:"hubs"` // the rows imported or refused: all, or the one of --name
+	Regions     []regionCount  `json:"regions_by_country"` // of the hubs imported, by country code
+	Hubs        []reportHub    `json:"hubs"`               // the rows imported or refused: all, or the one of --name
+}
+
+// regionCount is how many of a country's imported hubs got a region from their
+// address.
+type regionCount struct {
+	Country    string `json:"country"`
+	Imported   int    `json:"imported"`
+	WithRegion int    `json:"with_region"`
 }
 
 // reportHub is one row of an importReport.
@@ -284,7 +293,33 @@ func newImportReport(source, out string, read int, all, selected []catalogue.Hub
 		}
 		rep.Hubs = append(rep.Hubs, rh)
 	}
+	rep.Regions = regionCounts(selected)
 	return rep
+}
+
+// regionCounts counts, by country, the imported hubs and those whose address gave a
+// region.
+func regionCounts(hubs []catalogue.Hub) []regionCount {
+	by := map[string]*regionCount{}
+	for _, h := range hubs {
+		if !h.Imported() {
+			continue
+		}
+		c := by[h.Country]
+		if c == nil {
+			c = &regionCount{Country: h.Country}
+			by[h.Country] = c
+		}
+		c.Imported++
+		if h.Region.Code != "" {
+			c.WithRegion++
+		}
+	}
+	out := make([]regionCount, 0, len(by))
+	for _, code := range slices.Sorted(maps.Keys(by)) {
+		out = append(out, *by[code])
+	}
+	return out
 }
 
 // writeImported writes the profile of every imported hub of rep. Without force it
@@ -405,6 +440,9 @@ func printImportSummary(w io.Writer, rep *importReport, name, reportFile string)
 	if notes := noteCounts(rep); notes != "" {
 		fmt.Fprintf(&b, "hubs with notes, by field: %s\n", notes)
 	}
+	if name == "" {
+		b.WriteString(regionTable(rep.Regions))
+	}
 	switch {
 	case reportFile != "":
 		fmt.Fprintf(&b, "report: %s\n", reportFile)
@@ -414,6 +452,32 @@ func printImportSummary(w io.Writer, rep *importReport, name, reportFile string)
 	b.WriteString(catalogue.Attribution + "\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// regionTable renders how many imported hubs got a region from their address, in
+// all and by country, five countries a line:
+//
+//	regions from the address: 317 of 457 imported hubs (69%); by country, with a region of imported:
+//	  AT   9 of 12   BE  10 of 14   ...
+func regionTable(counts []regionCount) string {
+	total, with := 0, 0
+	for _, c := range counts {
+		total, with = total+c.Imported, with+c.WithRegion
+	}
+	if total == 0 {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "regions from the address: %d of %d imported hubs (%.0f%%); by country, with a region of imported:\n",
+		with, total, 100*float64(with)/float64(total))
+	for line := range slices.Chunk(counts, 5) {
+		cells := make([]string, len(line))
+		for i, c := range line {
+			cells[i] = fmt.Sprintf("%-2s %3d of %-3d", c.Country, c.WithRegion, c.Imported)
+		}
+		b.WriteString(strings.TrimRight("  "+strings.Join(cells, "  "), " ") + "\n")
+	}
+	return b.String()
 }
 
 // typeCounts renders rows per hub type as "EDIH 168, SoE 83, DIH 206".

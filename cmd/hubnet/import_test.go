@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -338,5 +340,63 @@ func TestDecodeProfile_importedHubs(t *testing.T) {
 				t.Fatal("got no hub imported, want some")
 			}
 		})
+	}
+}
+
+// TestCLI_importEDIH_realExportRegions imports the real export and checks the summary's
+// table of regions against the profiles written: for each country, how many of its
+// hubs' files carry a region inferred from the address.
+func TestCLI_importEDIH_realExportRegions(t *testing.T) {
+	if _, err := os.Stat(realCatalogue); err != nil {
+		t.Skipf("no %s: the shared reference data is not beside this repository", filepath.Clean(realCatalogue))
+	}
+	out := filepath.Join(t.TempDir(), "profiles")
+	r := mustHubnet(t, "import", "edih-xlsx", realCatalogue, "--out", out)
+
+	want := map[string][2]int{} // country -> with a region, imported; from the files
+	total, with := 0, 0
+	for _, name := range yamlFiles(t, out) {
+		data, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := decodeProfile(data)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		c := want[p.Country]
+		c[1]++
+		total++
+		if len(p.GuessedRegions()) > 0 {
+			c[0]++
+			with++
+		}
+		want[p.Country] = c
+	}
+	head := fmt.Sprintf("regions from the address: %d of %d imported hubs (%.0f%%); by country, with a region of imported:\n",
+		with, total, 100*float64(with)/float64(total))
+	if !strings.Contains(r.stdout, head) {
+		t.Fatalf("stdout:\n%s\nwant it to contain %q", r.stdout, head)
+	}
+	got := map[string][2]int{}
+	table := strings.SplitN(r.stdout, head, 2)[1]
+	for _, line := range strings.Split(table, "\n") {
+		if !strings.HasPrefix(line, "  ") {
+			break
+		}
+		f := strings.Fields(line)
+		for i := 0; i+3 < len(f); i += 4 {
+			w, _ := strconv.Atoi(f[i+1])
+			n, _ := strconv.Atoi(f[i+3])
+			got[f[i]] = [2]int{w, n}
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("table by country (with a region, imported):\n got %v\nwant %v (from the files written)\nstdout:\n%s", got, want, r.stdout)
+	}
+	// 317 of the 457 rows carry a postcode and a town; most of them, and some others,
+	// give a region.
+	if total != 457 || with < 320 {
+		t.Errorf("%d of %d hubs with a region, want at least 320 of 457", with, total)
 	}
 }

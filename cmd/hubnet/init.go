@@ -76,7 +76,7 @@ runs the hub too gives --admission-key and the hub is admitted at once.`,
 			res, err := node.InitDataDir(a.dataDir, netw, id, p)
 			if errors.Is(err, node.ErrInitialised) {
 				return fail("init", fmt.Errorf("%s is initialised already", a.dataDir),
-					"run it with 'hubnet run -d "+a.dataDir+"', or give another -d")
+					"run it with: "+shellJoin("hubnet", "run", "-d", a.dataDir)+"; or give another -d")
 			}
 			if err != nil {
 				return fail("init "+a.dataDir, err, "")
@@ -103,15 +103,16 @@ runs the hub too gives --admission-key and the hub is admitted at once.`,
 				fmt.Fprintf(w, "box key:    %s\n", base64.StdEncoding.EncodeToString(res.BoxKey))
 				fmt.Fprintf(w, "admission:  admitted until %s\n", cert.Expires().Format(time.DateOnly))
 			} else {
-				printAdmitCommand(w, res.ID, res.SignKey, res.BoxKey)
+				printAdmitCommand(w, res.ID, res.SignKey, res.BoxKey, admissionKeyBeside(networkFile), a.dataDir)
 			}
 			fmt.Fprintf(w, "token file: %s\n", res.TokenFile)
 			if p != nil {
 				fmt.Fprintf(w, "profile:    revision %d\n", res.Revision)
 			} else {
-				fmt.Fprintf(w, "profile:    none yet; apply one with 'hubnet -d %s profile apply -f profile.yaml'\n", a.dataDir)
+				fmt.Fprintf(w, "profile:    none yet; write one (docs/examples/profile.yaml) and, with the hub running, apply it with:\n")
+				fmt.Fprintf(w, "              %s\n", shellJoin("hubnet", "-d", a.dataDir, "profile", "apply", "-f", "profile.yaml"))
 			}
-			fmt.Fprintf(w, "start it:   hubnet run -d %s\n", a.dataDir)
+			fmt.Fprintf(w, "start it:   %s\n", shellJoin("hubnet", "run", "-d", a.dataDir))
 			return nil
 		},
 	}

@@ -136,6 +136,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newImportCmd(a),
 		newVersionCmd(a),
 	)
+	a.registerCompletions(root)
 	return root
 }
 

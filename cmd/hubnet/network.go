@@ -9,11 +9,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hubnet-eu/hubnet/api"
+	"github.com/hubnet-eu/hubnet/internal/catalogue"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/protocol"
 	"github.com/hubnet-eu/hubnet/store"
@@ -21,14 +23,14 @@ import (
 
 func newNetworkCmd(a *app) *cobra.Command {
 	return groupCmd("network", "Create a network, admit and revoke hubs, roll keys",
-		newNetworkCreateCmd(a), newAdmitCmd(a), newInstallCertCmd(a), newRevokeCmd(a),
+		newNetworkCreateCmd(a), newClustersCmd(a), newAdmitCmd(a), newInstallCertCmd(a), newRevokeCmd(a),
 		newRotateKeysCmd(a), newGossipKeyCmd(a))
 }
 
 func newNetworkCreateCmd(a *app) *cobra.Command {
 	var (
-		out, keyOut string
-		force       bool
+		out, keyOut, catalogueFile string
+		force, noClusters          bool
 	)
 	cmd := &cobra.Command{
 		Use:   "create NAME",
@@ -39,16 +41,39 @@ every hub of the network needs it for 'hubnet init'; hand it over privately, sin
 gossip key lets its holder hear the network's gossip. admission.key (or --key FILE)
 holds the admission private key: it stays with the network's steward, who admits hubs
 with 'hubnet network admit' and revokes them with 'hubnet network revoke'. Both files
-are readable by you only. Existing files are kept unless --force is given.`,
-		Example: "  hubnet network create nordic-edihs -o network.json --key admission.key",
-		Args:    exactArgs(1),
+are readable by you only. Existing files are kept unless --force is given.
+
+network.json also holds the region map: hubs form clusters by the country of their
+profile, a full mesh inside each and NATS gateways between them. By default each country
+with 4 hubs or more of the EC's EDIH catalogue (May 2025) is a cluster, and the others are
+grouped by region; --catalogue counts the hubs of a newer export instead. --no-clusters
+makes one full mesh of every hub, as networks were before region maps: right for a few
+dozen hubs. 'hubnet network clusters' prints the map.`,
+		Example: "  hubnet network create nordic-edihs -o network.json --key admission.key\n" +
+			"  hubnet network create eu-edihs --catalogue edih-catalogue.xlsx\n" +
+			"  hubnet network create pilot --no-clusters",
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !cmd.Flags().Changed("key") {
 				keyOut = filepath.Join(filepath.Dir(out), "admission.key") // beside network.json
 			}
+			if noClusters && catalogueFile != "" {
+				return usagef("give --no-clusters or --catalogue, not both")
+			}
 			n, adm, err := protocol.NewNetwork(args[0], rand.Reader)
 			if err != nil {
 				return fail("create network", err, "")
+			}
+			if !noClusters {
+				counts := catalogue.HubsPerCountry
+				if catalogueFile != "" {
+					hubs, err := readCatalogueFile(catalogueFile)
+					if err != nil {
+						return err
+					}
+					counts = catalogue.CountHubs(hubs)
+				}
+				n.Clusters = protocol.DefaultClusters(counts)
 			}
 			if !force {
 				for _, f := range []string{out, keyOut} {
@@ -75,13 +100,77 @@ are readable by you only. Existing files are kept unless --force is given.`,
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "network %s written to %s (mode 0600: it holds the gossip key, share it privately)\n", n.Name, out)
 			fmt.Fprintf(w, "admission key written to %s (mode 0600: the steward keeps it; it admits and revokes hubs)\n", keyOut)
+			if n.Clustered() {
+				fmt.Fprintf(w, "region map of %d clusters; see it with: hubnet network clusters --network %s\n", len(n.Clusters), out)
+			} else {
+				fmt.Fprintln(w, "no region map: the hubs form one full mesh")
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "network.json", "the network file to write")
+	cmd.Flags().BoolVar(&noClusters, "no-clusters", false, "no region map: one full mesh of every hub")
+	cmd.Flags().StringVar(&catalogueFile, "catalogue", "", "count the hubs per country in this XLSX export of the EDIH catalogue")
 	cmd.Flags().StringVar(&keyOut, "key", "admission.key", "the admission key file to write (default: beside the network file)")
 	cmd.Flags().BoolVar(&force, "force", false, "replace the files if they exist")
 	return cmd
+}
+
+func newClustersCmd(a *app) *cobra.Command {
+	var networkFile string
+	cmd := &cobra.Command{
+		Use:   "clusters [--network network.json]",
+		Short: "Print the region map: which countries each cluster holds",
+		Long: `Print the region map of the network in network.json: each cluster with its
+countries. A hub belongs to the cluster of its profile's country, or to "other" when no
+cluster lists it. A network without a region map is one full mesh of every hub.
+
+The steward changes the map by editing the "clusters" of network.json (each a name of at
+most 16 characters of a-z, 0-9 and '-', and its country codes; a country in one cluster
+only) and handing the file to every hub, which takes it when stopped with
+'hubnet network install-cert --network' and moves at its next start.`,
+		Example: "  hubnet network clusters --network network.json\n  hubnet network clusters --json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			n, err := readNetworkFile(networkFile)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				cs := n.Clusters
+				if cs == nil {
+					cs = []protocol.Cluster{}
+				}
+				return writeJSON(cmd.OutOrStdout(), cs)
+			}
+			w := cmd.OutOrStdout()
+			if !n.Clustered() {
+				fmt.Fprintf(w, "network %s has no region map: its hubs form one full mesh\n", n.Name)
+				return nil
+			}
+			t := newTable(w, "CLUSTER", "COUNTRIES")
+			for _, c := range n.Clusters {
+				t.row(c.Name, strings.Join(c.Countries, " "))
+			}
+			t.row(protocol.OtherCluster, "every other country, and hubs without a profile")
+			return t.flush()
+		},
+	}
+	cmd.Flags().StringVar(&networkFile, "network", "network.json", "the network.json of 'hubnet network create'")
+	return cmd
+}
+
+// readNetworkFile reads and validates network.json at path.
+func readNetworkFile(path string) (protocol.Network, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return protocol.Network{}, fail("read network", err, "give the network.json of 'hubnet network create' with --network")
+	}
+	n, err := protocol.ParseNetwork(data)
+	if err != nil {
+		return protocol.Network{}, fail("read network", fmt.Errorf("network %s: %w", path, err), "")
+	}
+	return n, nil
 }
 
 // readAdmissionKey reads the steward's admission key file.
@@ -165,7 +254,12 @@ other hub.`,
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "certificate of %s in network %s, valid until %s, written to %s\n",
 				c.ID, c.Network, c.Expires().Format(time.DateOnly), out)
-			fmt.Fprintf(cmd.OutOrStdout(), "the hub installs it with: hubnet network install-cert -d DIR %s\n", out)
+			if a.dataDir != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "the hub installs it with: %s\n", shellJoin("hubnet", "network", "install-cert", "-d", a.dataDir, out))
+			} else {
+				fmt.Fprintf(cmd.OutOrStdout(), "the hub's operator installs it with the hub's data directory as DIR:\n  %s\n",
+					shellJoin("hubnet", "network", "install-cert", "-d", "DIR", out))
+			}
 			return nil
 		},
 	}
@@ -385,20 +479,34 @@ same waiting keys.`,
 			}
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "new keys of %s wait for their certificate:\n", k.ID)
-			printAdmitCommand(w, k.ID, k.SignKey, k.BoxKey)
+			printAdmitCommand(w, k.ID, k.SignKey, k.BoxKey, "admission.key", a.dataDir)
 			return nil
 		},
 	}
 }
 
-// printAdmitCommand prints the keys and the command the steward runs to admit them.
-func printAdmitCommand(w io.Writer, id string, sign, box []byte) {
+// printAdmitCommand prints the keys, the command the steward runs to admit them with
+// the admission key keyFile, and the one that installs the certificate in the hub's
+// data directory dir.
+func printAdmitCommand(w io.Writer, id string, sign, box []byte, keyFile, dir string) {
 	sk, bk := base64.StdEncoding.EncodeToString(sign), base64.StdEncoding.EncodeToString(box)
+	cert := id + ".cert"
 	fmt.Fprintf(w, "sign key:   %s\n", sk)
 	fmt.Fprintf(w, "box key:    %s\n", bk)
 	fmt.Fprintf(w, "admission:  the steward runs\n")
-	fmt.Fprintf(w, "              hubnet network admit --key admission.key --id %s --signing-key %s --box-key %s -o %s.cert\n", id, sk, bk, id)
-	fmt.Fprintf(w, "            and you install it with: hubnet network install-cert -d DIR %s.cert\n", id)
+	fmt.Fprintf(w, "              %s\n", shellJoin("hubnet", "network", "admit", "--key", keyFile, "--id", id, "--signing-key", sk, "--box-key", bk, "-o", cert))
+	fmt.Fprintf(w, "            and you install it with:\n")
+	fmt.Fprintf(w, "              %s\n", shellJoin("hubnet", "network", "install-cert", "-d", dir, cert))
+}
+
+// admissionKeyBeside returns the admission key 'hubnet network create' wrote beside
+// networkFile, where the steward keeps it; "admission.key" when there is none.
+func admissionKeyBeside(networkFile string) string {
+	k := filepath.Join(filepath.Dir(networkFile), "admission.key")
+	if _, err := os.Stat(k); err != nil {
+		return "admission.key"
+	}
+	return k
 }
 
 func newGossipKeyCmd(a *app) *cobra.Command {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,8 +15,9 @@ func newPeersCmd(a *app) *cobra.Command {
 		Use:   "peers",
 		Short: "List the hubs this node gossips with",
 		Long: `List this hub and every other hub its node has heard of in the gossip network:
-its state (alive, suspect or gone), gossip and NATS route addresses, the profile
-revision it gossips and, when this node's copy is older, the revision it holds.`,
+its state (alive, suspect or gone), its cluster in a network with a region map, gossip
+and NATS route addresses, the profile revision it gossips and, when this node's copy is
+older, the revision it holds.`,
 		Example: "  hubnet -d ./hub peers\n  hubnet --node http://127.0.0.1:7480 peers --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -37,7 +39,12 @@ revision it gossips and, when this node's copy is older, the revision it holds.`
 				return err
 			}
 			now := time.Now()
-			t := newTable(w, "ID", "STATE", "GOSSIP", "ROUTE", "REV", "LAST SEEN")
+			clustered := slices.ContainsFunc(peers, func(p api.PeerInfo) bool { return p.Cluster != "" })
+			headers := []string{"ID", "STATE", "GOSSIP", "ROUTE", "REV", "LAST SEEN"}
+			if clustered {
+				headers = slices.Insert(headers, 2, "CLUSTER")
+			}
+			t := newTable(w, headers...)
 			for _, p := range peers {
 				rev := fmt.Sprint(p.Revision)
 				if p.Cached != p.Revision {
@@ -47,7 +54,11 @@ revision it gossips and, when this node's copy is older, the revision it holds.`
 				if p.Self {
 					seen = "self"
 				}
-				t.row(p.ID, p.State, p.Gossip, p.Route, rev, seen)
+				if clustered {
+					t.row(p.ID, p.State, p.Cluster, p.Gossip, p.Route, rev, seen)
+				} else {
+					t.row(p.ID, p.State, p.Gossip, p.Route, rev, seen)
+				}
 			}
 			return t.flush()
 		},

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -102,6 +104,9 @@ profile's revision grows by one and the other hubs fetch the new one.`,
 	return cmd
 }
 
+// capacityFlagOf names the argument or flag of each field of a capacity change.
+var capacityFlagOf = map[string]string{"family": "FAMILY", "available": "N", "maximum": "--max", "unit": "--unit"}
+
 func newCapacitySetCmd(a *app) *cobra.Command {
 	var (
 		maximum int
@@ -112,21 +117,24 @@ func newCapacitySetCmd(a *app) *cobra.Command {
 		Short: "Set the places available now in one service family",
 		Long: `Set how many places (N) the hub has free now in the service family FAMILY, one of
 test-before-invest, skills-and-training, support-to-find-investments,
-innovation-ecosystem or digital-maturity-assessment. --max changes the maximum too;
-without it the maximum stays, or grows to N. --unit names what is counted (default:
-the current unit, else "SMEs per month").`,
+innovation-ecosystem or digital-maturity-assessment. --max changes the maximum too.
+Without --max the maximum stays, and N above it is refused: raising the maximum is
+said with --max, never done on the side (a family with no capacity yet takes N as its
+maximum). --unit names what is counted (default: the current unit, else "SMEs per
+month").`,
 		Example: "  hubnet -d ./hub profile capacity set test-before-invest 2 --max 10",
 		Args:    exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			fam := protocol.Family(args[0])
 			n, err := strconv.Atoi(args[1])
 			if err != nil {
 				return usagef("N must be a whole number, got %q", args[1])
 			}
-			if _, ok := protocol.FamilyBySlug(string(fam)); !ok {
+			f, ok := protocol.FamilyVocab.Canonical(args[0])
+			if !ok {
 				return fail("set capacity", &protocol.ValidationError{What: "capacity", Problems: []protocol.FieldError{{
-					Field: "family", Rule: fmt.Sprintf("%q must be a service family: test-before-invest, skills-and-training, support-to-find-investments, innovation-ecosystem or digital-maturity-assessment", fam)}}}, "")
+					Field: "FAMILY", Rule: protocol.FamilyVocab.Rule(args[0])}}}, "")
 			}
+			fam := protocol.Family(f)
 			ch := api.CapacityChange{Available: &n, Unit: unit}
 			if cmd.Flags().Changed("max") {
 				ch.Maximum = &maximum
@@ -140,7 +148,15 @@ the current unit, else "SMEs per month").`,
 				saved, err = ac.SetCapacity(cmd.Context(), fam, ch)
 				return err
 			}); err != nil {
-				return fail("set capacity", err, "")
+				var (
+					ae   *apiError
+					hint string
+				)
+				if errors.As(err, &ae) && ae.Status == http.StatusBadRequest && ch.Maximum == nil &&
+					slices.ContainsFunc(ae.Body.Problems, func(p protocol.FieldError) bool { return p.Field == "available" }) {
+					hint = "to raise the maximum too: " + a.cmdline("profile", "capacity", "set", string(fam), args[1], "--max", args[1])
+				}
+				return fail("set capacity", withFlags(err, capacityFlagOf), hint)
 			}
 			if a.json {
 				return writeJSON(cmd.OutOrStdout(), saved)
@@ -184,6 +200,9 @@ func readProfileFile(path string, stdin io.Reader) (protocol.Profile, error) {
 	if err != nil {
 		return protocol.Profile{}, fmt.Errorf("profile %s: %w", path, err)
 	}
+	// Codes in any case and labels become the values the API documents; the node
+	// does the same for any client.
+	p.Normalize()
 	return p, nil
 }
 

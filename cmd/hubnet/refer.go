@@ -133,7 +133,7 @@ func newReferCmd(a *app) *cobra.Command {
 				_, err := cmd.OutOrStdout().Write(raw)
 				return err
 			}
-			return printReferred(cmd.OutOrStdout(), info)
+			return printReferred(cmd.OutOrStdout(), info, a.cmdline("referrals", "show", info.Referral.ID))
 		},
 	}
 	fl := cmd.Flags()
@@ -424,8 +424,9 @@ func withFlags(err error, flagOf map[string]string) error {
 	return err
 }
 
-// printReferred says what became of a new referral and what happens next.
-func printReferred(w io.Writer, info api.ReferralInfo) error {
+// printReferred says what became of a new referral and what happens next; follow is
+// the command that shows it.
+func printReferred(w io.Writer, info api.ReferralInfo, follow string) error {
 	r := info.Referral
 	var b strings.Builder
 	fmt.Fprintf(&b, "Referral %s to %s: %s.\n", r.ID, r.To, r.State)
@@ -433,7 +434,7 @@ func printReferred(w io.Writer, info api.ReferralInfo) error {
 		fmt.Fprintf(&b, "It is delivered when hub %s acknowledges it: now if it is reachable, else when it is back.\n", r.To)
 	}
 	fmt.Fprintf(&b, "Then %s accepts, declines or asks for more information; it sees the need, and the SME's identity only once it accepts.\n", r.To)
-	fmt.Fprintf(&b, "Follow it with: hubnet referrals show %s\n", r.ID)
+	fmt.Fprintf(&b, "Follow it with: %s\n", follow)
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -159,7 +159,7 @@ func TestCLI_referralLoop(t *testing.T) {
 	// Refer from a file.
 	file := writeFile(t, dir, "referral.yaml", referralYAML(rcv.name))
 	r := adv.must(t, "refer", "-f", file)
-	for _, want := range []string{": requested.", "delivered when hub robo-hub acknowledges it", "hubnet referrals show "} {
+	for _, want := range []string{": requested.", "delivered when hub robo-hub acknowledges it", "Follow it with: hubnet --node http://" + adv.HTTPAddr() + " referrals show "} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("refer printed:\n%s\nwant it to contain %q", r.stdout, want)
 		}
@@ -395,7 +395,7 @@ func TestCLI_referralErrors(t *testing.T) {
 	if r = rcv.run(t, "referrals", "--in", "--out"); r.code != exitUsage {
 		t.Errorf("--in --out: %v", r)
 	}
-	if r = rcv.run(t, "referrals", "--state", "pending"); r.code != exitInvalid || !strings.Contains(r.stderr, "\n  --state: must be a referral state") {
+	if r = rcv.run(t, "referrals", "--state", "pending"); r.code != exitInvalid || !strings.Contains(r.stderr, "\n  --state: \"pending\" is not a referral state") {
 		t.Errorf("--state pending: %v", r)
 	}
 	if r = rcv.run(t, "referrals", "acept", id); r.code != exitUsage || !strings.Contains(r.stderr, "did you mean 'hubnet referrals accept'?") {
@@ -415,7 +415,7 @@ func TestCLI_referralErrors(t *testing.T) {
 	}
 	checkOneLine(t, r)
 	r = hubnet(t, []string{"HUBNET_NODE=http://" + rcv.HTTPAddr(), "HUBNET_TOKEN=wrong"}, "referrals")
-	if r.code != exitError || !strings.Contains(r.stderr, "give the hub's operator token") {
+	if r.code != exitError || !strings.Contains(r.stderr, "wrong token: ") || !strings.Contains(r.stderr, "check --token, HUBNET_TOKEN") {
 		t.Errorf("referrals with a wrong token: %v", r)
 	}
 }

@@ -111,7 +111,7 @@ var listFlagOf = map[string]string{"direction": "--in/--out", "state": "--state"
 func (f *listFlags) register(fl *pflag.FlagSet) {
 	fl.BoolVar(&f.in, "in", false, "only the referrals this hub received")
 	fl.BoolVar(&f.out, "out", false, "only the referrals this hub sent")
-	fl.StringVar(&f.state, "state", "", "only those in this state: "+stateNames())
+	fl.StringVar(&f.state, "state", "", "only those in this state: "+stateNames()+" (a declined referral is rejected; --state declined finds it too)")
 	fl.StringVar(&f.partner, "partner", "", "only those with this hub")
 	fl.StringVar(&f.from, "from", "", "only those created on or after this date (2026-01-01)")
 	fl.StringVar(&f.to, "to", "", "only those created before this date")

@@ -31,10 +31,11 @@ const leaveTimeout = 3 * time.Second
 // secret: the operator token stays in its own file.
 type nodeFile struct {
 	ID      string `json:"id"`
-	HTTP    string `json:"http"`    // bound HTTP address, host:port
-	Gossip  string `json:"gossip"`  // gossip address other hubs join
-	Cluster string `json:"cluster"` // NATS route address
-	URL     string `json:"url"`     // base URL of the HTTP API, "" with HTTP off
+	HTTP    string `json:"http"`              // bound HTTP address, host:port
+	Gossip  string `json:"gossip"`            // gossip address other hubs join
+	Cluster string `json:"cluster"`           // NATS route address
+	Gateway string `json:"gateway,omitempty"` // NATS gateway address, in a network with a region map
+	URL     string `json:"url"`               // base URL of the HTTP API, "" with HTTP off
 }
 
 func newRunCmd(a *app) *cobra.Command {
@@ -42,6 +43,8 @@ func newRunCmd(a *app) *cobra.Command {
 	var (
 		gossipAddr, clusterAddr, httpAddr string
 		gossipAdv, clusterAdv, gossip     string
+		gatewayAddr                       string
+		gatewayWait                       time.Duration
 		join                              []string
 		consolePublic                     bool
 		liveRate, readRate                float64
@@ -71,6 +74,12 @@ Port 0 in an address picks a free port. Every flag can also come from the enviro
 			cfg.DataDir = a.dataDir
 			cfg.GossipAddr, cfg.ClusterAddr, cfg.HTTPAddr = gossipAddr, clusterAddr, httpAddr
 			cfg.GossipAdvertise, cfg.ClusterAdvertise = gossipAdv, clusterAdv
+			gw, err := gatewayListen(gatewayAddr, clusterAddr)
+			if err != nil {
+				return err
+			}
+			cfg.GatewayAddr = gw
+			cfg.GatewayWait = gatewayWait
 			cfg.Join = join
 			cfg.Gossip = gossip
 			cfg.RetainDetails = time.Duration(retain)
@@ -88,6 +97,8 @@ Port 0 in an address picks a free port. Every flag can also come from the enviro
 	f := cmd.Flags()
 	f.StringVar(&gossipAddr, "gossip-addr", def.GossipAddr, "host:port to gossip on, UDP and TCP")
 	f.StringVar(&clusterAddr, "cluster-addr", def.ClusterAddr, "host:port of the NATS route listener other hubs connect to")
+	f.StringVar(&gatewayAddr, "gateway-addr", "", "host:port of the NATS gateway listener the hubs of other clusters connect to, in a network with a region map\n(default: port 7222 at the host of --cluster-addr, a free port if its port is 0)")
+	f.DurationVar(&gatewayWait, "gateway-wait", def.GatewayWait, "how long a starting hub waits for gossip to show a hub of another cluster, or of its own, before its NATS server starts")
 	f.StringVar(&httpAddr, "http-addr", def.HTTPAddr, `host:port of the HTTP API and console; "" turns HTTP off`)
 	f.StringSliceVar(&join, "join", nil, "gossip address (host:port) of a hub to join; repeat or separate with commas")
 	f.StringVar(&gossipAdv, "gossip-advertise", "", "host:port other hubs reach the gossip listener at (default: the bound address)")
@@ -104,6 +115,26 @@ Port 0 in an address picks a free port. Every flag can also come from the enviro
 	f.DurationVar(&linkTTL, "sign-in-link-ttl", def.SignInLinkTTL, "how long a one-time sign-in link of 'hubnet users add' and 'reset' works")
 	f.StringVar(&publicURL, "public-url", "", "the console's address as people reach it, such as https://hub.example.eu, for sign-in links (default: http:// and --http-addr)")
 	return cmd
+}
+
+// defaultGatewayPort is the gateway port beside the default route port 6222.
+const defaultGatewayPort = "7222"
+
+// gatewayListen returns the gateway listener's address: addr when given, else the
+// host of the route listener clusterAddr with port 7222, or a free port when the route
+// listener has port 0.
+func gatewayListen(addr, clusterAddr string) (string, error) {
+	if addr != "" {
+		return addr, nil
+	}
+	host, port, err := net.SplitHostPort(clusterAddr)
+	if err != nil {
+		return "", usagef("--cluster-addr %q: give host:port", clusterAddr)
+	}
+	if port == "0" {
+		return net.JoinHostPort(host, "0"), nil
+	}
+	return net.JoinHostPort(host, defaultGatewayPort), nil
 }
 
 // retention is the value of --retain-details: a time of more than 0, in days (90d) or
@@ -208,7 +239,7 @@ func runNode(ctx context.Context, cfg node.Config, cc console.Config) (err error
 // nodeFileOf describes where a started node listens.
 func nodeFileOf(n *node.Node) nodeFile {
 	a := n.Addrs()
-	nf := nodeFile{ID: n.ID(), HTTP: a.HTTP, Gossip: a.Gossip, Cluster: a.Cluster}
+	nf := nodeFile{ID: n.ID(), HTTP: a.HTTP, Gossip: a.Gossip, Cluster: a.Cluster, Gateway: a.Gateway}
 	if a.HTTP != "" {
 		nf.URL = "http://" + dialable(a.HTTP)
 	}

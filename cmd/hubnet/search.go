@@ -115,7 +115,8 @@ NACE sections (C) or divisions (10), places Eurostat country codes (FI, EL) and 
 	return cmd
 }
 
-// query is the flags as a query.
+// query is the flags as a query, normalized as the node would: codes in any case and
+// labels become the values the API documents.
 func (f *searchFlags) query() protocol.Query {
 	q := protocol.Query{
 		Technologies: f.tech, Services: f.service, Family: protocol.Family(f.family), Sector: f.sector,
@@ -125,6 +126,7 @@ func (f *searchFlags) query() protocol.Query {
 	for _, t := range f.types {
 		q.Types = append(q.Types, protocol.HubType(t))
 	}
+	q.Normalize()
 	return q
 }
 
@@ -197,6 +199,11 @@ func printSearch(w io.Writer, res api.SearchResult, now time.Time) error {
 		if h.Explanation != "" {
 			fmt.Fprintf(&b, "%3s  %s\n", "", h.Explanation)
 		}
+		if res.Query.Family == "" {
+			if c := capacityLine(h); c != "" {
+				fmt.Fprintf(&b, "%3s  free: %s\n", "", c)
+			}
+		}
 		if g := h.Guesses(); len(g) > 0 {
 			fmt.Fprintf(&b, "%3s  guessed: %s\n", "", strings.Join(g, "; "))
 		}
@@ -216,6 +223,36 @@ func printSearch(w io.Writer, res api.SearchResult, now time.Time) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// capacityLine says, for a search without a family, the free places of every family
+// the hub publishes, in the order of protocol.Families: "test before invest 4 of 10,
+// skills and training 9 of 12 (SMEs per month)". "" for a hub that publishes none.
+func capacityLine(h api.Hit) string {
+	var parts []string
+	units := map[string]bool{}
+	for _, f := range protocol.Families {
+		c, ok := h.Capacity[f.Slug]
+		if !ok {
+			continue
+		}
+		p := fmt.Sprintf("%s %d of %d", f.Label, c.Free(), c.Maximum)
+		if slices.Contains(h.StaleCapacity, f.Slug) {
+			p += " (stale)"
+		}
+		parts = append(parts, p)
+		units[c.Unit] = true
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	line := strings.Join(parts, ", ")
+	if len(units) == 1 {
+		for u := range units {
+			line += " (" + u + ")"
+		}
+	}
+	return line
 }
 
 func plural(n int, one, many string) string {

@@ -78,7 +78,7 @@ func TestCLI_search(t *testing.T) {
 
 	// Bad input: exit code 4, each problem named by its flag, on stderr.
 	r = hubnet(t, nil, "--node", url, "search", "--tech", "robots", "--min-capacity", "2")
-	if r.code != exitInvalid || !strings.Contains(r.stderr, `--tech: "robots" must be a technology slug`) ||
+	if r.code != exitInvalid || !strings.Contains(r.stderr, `--tech: "robots" is not a technology slug; did you mean robotics? (see 'hubnet vocab technologies')`) ||
 		!strings.Contains(r.stderr, "--min-capacity: needs a service family") {
 		t.Errorf("bad search: %v", r)
 	}

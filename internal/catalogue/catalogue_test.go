@@ -471,3 +471,40 @@ func TestImport_realExport(t *testing.T) {
 	t.Logf("rows read %d, imported %d, with notes %d, not imported %d; types %v; notes per field %v",
 		len(hubs), imported, withNotes, notImported, types, notes)
 }
+
+// TestHubsPerCountry checks the built-in counts against the real export when the
+// shared reference data is there.
+func TestHubsPerCountry(t *testing.T) {
+	total := 0
+	for code, n := range HubsPerCountry {
+		if _, ok := protocol.CountryByCode(code); !ok || n <= 0 {
+			t.Errorf("%s: %d hubs, want a known country and a positive count", code, n)
+		}
+		total += n
+	}
+	if total != 457 || len(HubsPerCountry) != 38 {
+		t.Errorf("got %d hubs in %d countries, want 457 in 38", total, len(HubsPerCountry))
+	}
+	f, err := os.Open(realCatalogue)
+	if errors.Is(err, os.ErrNotExist) {
+		t.Skipf("no %s: the shared reference data is not beside this repository", filepath.Clean(realCatalogue))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := ReadRows(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := CountHubs(Import(rows)); !reflect.DeepEqual(got, HubsPerCountry) {
+		t.Errorf("CountHubs of the export: got %v, want %v", got, HubsPerCountry)
+	}
+}
+
+func TestCountHubs(t *testing.T) {
+	hubs := []Hub{{Country: "IT", Profile: &protocol.Profile{}}, {Country: "IT", Reason: "no type"}, {Country: "FI"}, {Reason: "no country"}}
+	if got, want := CountHubs(hubs), map[string]int{"IT": 2, "FI": 1}; !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}

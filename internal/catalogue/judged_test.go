@@ -144,3 +144,41 @@ func precisionNDCG(ranked []protocol.Ranked, relevant map[string]int, k int) (fl
 	}
 	return float64(hits) / float64(k), dcg / ideal
 }
+
+// TestJudgedQuestions_gate: over the real catalogue, where languages, regions and
+// sectors are guessed and many hubs list no technologies, the gate a node's search
+// passes first never turns down a hub that the judged questions rank, read hub by hub
+// or through its index.
+func TestJudgedQuestions_gate(t *testing.T) {
+	data, err := os.ReadFile("testdata/advisor-questions.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var qs []judgedQuestion
+	if err := yaml.Unmarshal(data, &qs); err != nil {
+		t.Fatal(err)
+	}
+	cs := realCandidates(t)
+	gates := make([]protocol.Gate, len(cs))
+	for i, c := range cs {
+		gates[i] = c.Gate()
+	}
+	index := protocol.NewGateIndex(gates)
+	for _, jq := range qs {
+		m, err := protocol.NewMatcher(jq.Query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		admitted, indexed := make([]uint64, (len(cs)+63)/64), make([]uint64, (len(cs)+63)/64)
+		m.AdmitAll(gates, admitted)
+		m.AdmitIndexed(index, indexed)
+		if !slices.Equal(indexed, admitted) {
+			t.Errorf("%s: AdmitIndexed and AdmitAll admit different hubs", jq.ID)
+		}
+		for i, c := range cs {
+			if _, pass := m.Score(c); pass && admitted[i/64]&(1<<(i%64)) == 0 {
+				t.Errorf("%s: the gate turns down %s, which passes", jq.ID, c.Profile.ID)
+			}
+		}
+	}
+}

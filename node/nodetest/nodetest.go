@@ -50,6 +50,38 @@ func NetworkKey(t testing.TB) (protocol.Network, protocol.AdmissionKey) {
 	return n, adm
 }
 
+// ClusteredNetwork returns a fresh network, as Network does, whose region map is
+// clusters. Hubs join the cluster of their profile's country: see ProfileIn.
+func ClusteredNetwork(t testing.TB, clusters ...protocol.Cluster) protocol.Network {
+	t.Helper()
+	n := Network(t)
+	n.Clusters = clusters
+	if err := n.Validate(); err != nil {
+		t.Fatalf("region map: %v", err)
+	}
+	return n
+}
+
+// ProfileIn returns Profile(id) for a hub in country, covering its first NUTS 2
+// region.
+func ProfileIn(id, country string) protocol.Profile {
+	p := Profile(id)
+	p.Country = country
+	p.Regions = nil
+	if rs := protocol.RegionsOf(country, 2); len(rs) > 0 {
+		p.Regions = []string{rs[0].Code}
+	}
+	return p
+}
+
+// StartIn starts hub id with ProfileIn(id, country), joined to join: in a network with
+// a region map, a hub of country's cluster.
+func StartIn(t testing.TB, net protocol.Network, id, country string, join ...string) *Hub {
+	t.Helper()
+	p := ProfileIn(id, country)
+	return Start(t, net, id, &p, join...)
+}
+
 // admissions holds the admission key of every network Network made, by public key.
 var admissions sync.Map
 
