@@ -292,8 +292,7 @@ func (tb *tab) signIn(h *nodetest.Hub) int64 {
 	if got := tb.text("main h1"); got != "Sign in" {
 		tb.t.Fatalf("the page shows %q, want the sign-in page", got)
 	}
-	// The token's form folds away under its summary, as a person sees it.
-	tb.do("open the operator token form", chromedp.Click(chromedp.CSS(`details:has(#f-token) > summary`)))
+	tb.do("open the operator token's form", chromedp.Click(chromedp.CSS(`details:has(#f-token) > summary`)))
 	tb.typeIn("f-token", token)
 	return tb.press(button("Sign in as operator"))
 }
@@ -373,7 +372,7 @@ func TestConsoleBrowser_referralLoop(t *testing.T) {
 		t.Fatalf("after signing in: status %d at %s, want 200 at /search", st, adv.location())
 	}
 	adv.wantText("header.site nav", "Sign out")
-	adv.wantText("footer.site", "signed in as operator")
+	adv.wantText("footer.site", "signed in as operator (operator)")
 
 	// Search: robotics, test before invest. The technologies fold away until opened.
 	adv.do("open Technologies", chromedp.Click(chromedp.CSS(`details:has(#f-tech) > summary`)))

@@ -339,7 +339,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, v *webView, sta
 	}
 	p := webPage{Title: title, Nav: nav, Hub: c.n.ID(), HubName: c.n.ID(), SignedIn: v.session != "", CSRF: v.csrf,
 		Who: who, Role: v.actor.Role, Operator: v.actor.Can(api.ScopeAdmin),
-		CSS: c.css, Now: c.n.Now(), Lang: v.lang.Code, Langs: langLinks(v.lang, r.URL.RequestURI()), Data: data}
+		CSS: c.css, Now: c.n.Now(), Lang: v.lang.Code, Langs: langLinks(v.lang, pageURI(r)), Data: data}
 	if self, err := c.n.Profile(); err == nil && self.Name != "" {
 		p.HubName = self.Name
 	}
@@ -354,6 +354,19 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, v *webView, sta
 	if r.Method != http.MethodHead {
 		w.Write(buf.Bytes())
 	}
+}
+
+// pageURI is where the language switch goes back to: the page itself, or for a
+// form's answer the page the form was on (its Referer, when it is this site's),
+// since the switch's link cannot send the form again.
+func pageURI(r *http.Request) string {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return r.URL.RequestURI()
+	}
+	if ref, err := url.Parse(r.Referer()); err == nil && ref.Host == r.Host && ref.Path != "" {
+		return ref.RequestURI()
+	}
+	return "/"
 }
 
 // webMessage is the data of a page that only says something.
