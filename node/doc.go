@@ -27,9 +27,9 @@
 // trust.go (certificates, revocations, the seen-ID set), admission.go (the hub's own
 // certificate, key rotation), keyroll.go (the gossip key roll that follows a
 // revocation), seal.go (sealing what goes out to one hub). What every hub knows:
-// directory.go (the reconcile loop and profile fetches), self.go (the hub's own
+// directory.go (the reconcile loop and profile fetches, from owners or holders of the cluster), self.go (the hub's own
 // profile and capacity), hubs.go (the directory as the API shows it), search.go (the
-// index and ranking), query.go (live queries, asked and answered). Referrals:
+// index and ranking), query.go (live queries to the hubs that can match, asked and answered). Referrals:
 // referral.go (the engine), referral_send.go (Refer and the outbox dispatcher),
 // referral_receive.go (messages applied and acknowledged), referral_act.go (Act),
 // referral_deadline.go (expiry), referral_retention.go (the consent's end and the
