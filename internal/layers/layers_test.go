@@ -42,6 +42,8 @@ var mayImport = map[string][]string{
 	"node/console/consoletest": {"node/nodetest", "node/console", "node", "protocol", "api"},
 	"internal":                 {"internal", "node", "store", "protocol", "api"},
 	"cmd":                      {"node/console", "node/nodetest", "node", "store", "protocol", "api", "internal"},
+	// The examples in the docs are programs an integrator writes: the API client only.
+	"docs/examples": {"api", "protocol"},
 }
 
 // testsMayImport are the layers any test may import besides those of its package:
