@@ -23,6 +23,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -175,9 +176,13 @@ func scaleOnce(n int, topo string, wait, idle time.Duration, queries int) (r sca
 	rssBefore, gorBefore, fdsBefore := rssMB(), runtime.NumGoroutine(), openFiles()
 	var hubs []*node.Node
 	defer func() {
+		// All at once: one after another, the hubs of a mesh that did not converge
+		// took minutes to stop, each still redialling the others.
+		var wg sync.WaitGroup
 		for _, h := range hubs {
-			h.Shutdown()
+			wg.Go(func() { h.Shutdown() })
 		}
+		wg.Wait()
 	}()
 	for i := range profiles {
 		p := profiles[i]
