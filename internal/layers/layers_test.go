@@ -18,7 +18,7 @@ const module = "github.com/hubnet-eu/hubnet"
 // layer names the part of the project a package belongs to.
 func layer(pkg string) string {
 	rel := strings.TrimPrefix(strings.TrimPrefix(pkg, module), "/")
-	for _, l := range []string{"node/console/consoletest", "node/console", "node/nodetest", "protocol", "store", "api", "node", "cmd", "internal"} {
+	for _, l := range []string{"node/console/consoletest", "node/console", "node/nodetest", "protocol", "store", "api", "node", "cmd", "internal", "docs/examples"} {
 		if rel == l || strings.HasPrefix(rel, l+"/") {
 			return l
 		}
