@@ -537,9 +537,9 @@ func webService(slug string) string {
 }
 
 // webStates name the states of a referral for people. A referral the receiver
-// declined is rejected on the wire, and declined to people (docs/referrals.md).
+// declined is rejected, the one name of the state in the CLI, the API and the docs
+// (docs/referrals.md); the filter of the lists also takes "declined".
 var webStates = map[protocol.State]string{
-	protocol.StateRejected:   "declined",
 	protocol.StateInProgress: "in progress",
 	protocol.StateOnHold:     "on hold",
 }
