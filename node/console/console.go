@@ -476,7 +476,6 @@ func (l *webLang) funcs() template.FuncMap {
 		"code":     func(code string) string { return l.T(webCode(code)) },
 		"state":    func(s any) string { return l.T(webState(protocol.State(fmt.Sprint(s)))) },
 		"sentence": func(s string) string { return webSentence(l.T(s)) },
-		"lang":     func() string { return l.Code },
 		"rule":     l.rule,
 		// unit translates the unit of capacity that a hub gets when it names none.
 		"unit": func(u string) string {
