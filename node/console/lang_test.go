@@ -47,6 +47,13 @@ func TestConsole_language(t *testing.T) {
 			t.Errorf("the German search page still says %q", s)
 		}
 	}
+	// Countries are named in German, in German order: Österreich between Norwegen and Polen.
+	order := []string{">Belgien (BE)<", ">Deutschland (DE)<", ">Finnland (FI)<", ">Norwegen (NO)<", ">Österreich (AT)<", ">Polen (PL)<"}
+	for i := 1; i < len(order); i++ {
+		if a, b := strings.Index(p.Text(), order[i-1]), strings.Index(p.Text(), order[i]); a < 0 || b < 0 || a > b {
+			t.Errorf("the German country list has %s at %d and %s at %d", order[i-1], a, order[i], b)
+		}
+	}
 	if got := p.Header.Get("Content-Language"); got != "de" {
 		t.Errorf("Content-Language %q, want de", got)
 	}
