@@ -30,11 +30,14 @@ import (
 )
 
 const (
-	// browserTimeout bounds a whole browser test, Chromium's start included.
-	browserTimeout = 60 * time.Second
+	// browserTimeout bounds a whole browser test, Chromium's start included. A test
+	// takes about 40 s on two cores busy with other tests, axe-core included.
+	browserTimeout = 180 * time.Second
 	// stepTimeout bounds one step, so that an element that never shows fails the
 	// test with its selector instead of waiting for browserTimeout.
 	stepTimeout = 10 * time.Second
+	// axeTimeout bounds one check of a page with axe-core.
+	axeTimeout = 60 * time.Second
 	// viewportW and viewportH are the fixed window of every page and screenshot.
 	viewportW, viewportH = 1280, 900
 )
@@ -722,12 +725,18 @@ func (tb *tab) axeCheck(what string) {
 		return
 	}
 	// DevTools' evaluation is not bound by the page's content security policy, which
-	// forbids scripts: the page itself stays script-free.
-	tb.do("load axe-core", chromedp.Evaluate[chromedp.Void](src))
-	got := run(tb, "axe-core on "+what, chromedp.Evaluate[string](`axe.run(document, {resultTypes: ["violations"]}).then(r =>
+	// forbids scripts: the page itself stays script-free. axe-core takes seconds on a
+	// long page of a busy machine: it has a step of its own.
+	ctx, cancel := context.WithTimeout(tb.ctx, axeTimeout)
+	defer cancel()
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](src+`;
+	axe.run(document, {resultTypes: ["violations"]}).then(r =>
 		r.violations.filter(v => v.impact === "serious" || v.impact === "critical")
 			.map(v => v.impact + " " + v.id + ": " + v.help + " (" + v.nodes.slice(0, 3).map(n => n.target.join(" ")).join("; ") + ")")
 			.join("\n"))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		tb.t.Fatalf("axe-core on %s: %v", what, err)
+	}
 	if got != "" {
 		tb.t.Errorf("axe-core finds on %s:\n%s", what, got)
 	}

@@ -467,20 +467,20 @@ func (l *webLang) funcs() template.FuncMap {
 		"reach": func(now time.Time, reachable bool, lastSeen time.Time) webReach {
 			return webReach{Reachable: reachable, LastSeen: lastSeen, Ago: l.Rel(now, lastSeen)}
 		},
-		"score":    func(f float64) string { return l.p.Sprintf("%.1f", f) },
-		"tech":     func(slug string) string { return l.T(webTech(slug)) },
-		"service":  func(slug string) string { return l.T(webService(slug)) },
-		"family":   func(f protocol.Family) string { return l.T(webFamily(f)) },
-		"sector":   webSector,
-		"country":  l.Country,
-		"language": l.Language,
-		"category": func(c protocol.Category) string { return l.T(webCategory(c)) },
-		"hubtype":  func(t protocol.HubType) string { return l.T(webHubType(t)) },
-		"code":     func(code string) string { return l.T(webCode(code)) },
-		"state":    func(s any) string { return l.T(webState(protocol.State(fmt.Sprint(s)))) },
-		"sentence": func(s string) string { return webSentence(l.T(s)) },
-		"lang":     func() string { return l.Code },
-		"rule":     l.rule,
+		"score":     func(f float64) string { return l.p.Sprintf("%.1f", f) },
+		"tech":      func(slug string) string { return l.T(webTech(slug)) },
+		"service":   func(slug string) string { return l.T(webService(slug)) },
+		"family":    func(f protocol.Family) string { return l.T(webFamily(f)) },
+		"sector":    webSector,
+		"country":   l.Country,
+		"language":  l.Language,
+		"category":  func(c protocol.Category) string { return l.T(webCategory(c)) },
+		"hubtype":   func(t protocol.HubType) string { return l.T(webHubType(t)) },
+		"code":      func(code string) string { return l.T(webCode(code)) },
+		"state":     func(s any) string { return l.T(webState(protocol.State(fmt.Sprint(s)))) },
+		"sentence":  func(s string) string { return webSentence(l.T(s)) },
+		"rule":      l.rule,
+		"countries": l.Countries,
 		// unit translates the unit of capacity that a hub gets when it names none.
 		"unit": func(u string) string {
 			if u == webDefaultUnit {
@@ -540,9 +540,9 @@ func webService(slug string) string {
 }
 
 // webStates name the states of a referral for people. A referral the receiver
-// declined is rejected on the wire, and declined to people (docs/referrals.md).
+// declined is rejected, the one name of the state in the CLI, the API and the docs
+// (docs/referrals.md); the filter of the lists also takes "declined".
 var webStates = map[protocol.State]string{
-	protocol.StateRejected:   "declined",
 	protocol.StateInProgress: "in progress",
 	protocol.StateOnHold:     "on hold",
 }

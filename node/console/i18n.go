@@ -14,15 +14,19 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/text/collate"
 	"golang.org/x/text/language"
 	"golang.org/x/text/language/display"
 	"golang.org/x/text/message"
 	"golang.org/x/text/message/catalog"
+
+	"github.com/hubnet-eu/hubnet/protocol"
 )
 
 //go:embed translations/*.json
@@ -108,6 +112,9 @@ type webLang struct {
 	// translate a value that came from elsewhere (a state, an event).
 	fixed  sync.Map
 	cached atomic.Int32
+
+	countriesOnce sync.Once
+	countries     []protocol.Country // in the language's order; set once by Countries
 }
 
 // webCacheMax bounds webLang.fixed; the console has about 550 messages.
@@ -242,6 +249,21 @@ func (l *webLang) Language(tag string) string {
 		}
 	}
 	return webLanguage(tag)
+}
+
+// Countries returns the countries of the vocabulary named in the language and in
+// its alphabetical order ("Deutschland" under D), made once per language.
+func (l *webLang) Countries() []protocol.Country {
+	l.countriesOnce.Do(func() {
+		out := make([]protocol.Country, len(protocol.Countries))
+		for i, c := range protocol.Countries {
+			out[i] = protocol.Country{Code: c.Code, Name: l.Country(c.Code)}
+		}
+		col := collate.New(l.tag, collate.IgnoreCase)
+		slices.SortStableFunc(out, func(a, b protocol.Country) int { return col.CompareString(a.Name, b.Name) })
+		l.countries = out
+	})
+	return l.countries
 }
 
 // webLangLink is one entry of the language switch.

@@ -47,6 +47,13 @@ func TestConsole_language(t *testing.T) {
 			t.Errorf("the German search page still says %q", s)
 		}
 	}
+	// Countries are named in German, in German order: Österreich between Norwegen and Polen.
+	order := []string{">Belgien (BE)<", ">Deutschland (DE)<", ">Finnland (FI)<", ">Norwegen (NO)<", ">Österreich (AT)<", ">Polen (PL)<"}
+	for i := 1; i < len(order); i++ {
+		if a, b := strings.Index(p.Text(), order[i-1]), strings.Index(p.Text(), order[i]); a < 0 || b < 0 || a > b {
+			t.Errorf("the German country list has %s at %d and %s at %d", order[i-1], a, order[i], b)
+		}
+	}
 	if got := p.Header.Get("Content-Language"); got != "de" {
 		t.Errorf("Content-Language %q, want de", got)
 	}
@@ -197,7 +204,8 @@ func TestConsole_referFromSearch(t *testing.T) {
 		t.Errorf("the referral's need is %+v, want FI193, test before invest, sector 10 and both technologies", n)
 	}
 
-	// Declined, the referral is shown as declined, and the filter takes the word.
+	// Declined, the referral is rejected, the state's one name, and the filter takes
+	// the verb's word too.
 	id := list[0].Referral.ID
 	nodetest.WaitState(t, b, id, protocol.StateReceived)
 	if _, err := b.Act(id, protocol.EventDecline, api.ReferralAction{Reason: "no-capacity"}); err != nil {
@@ -205,12 +213,12 @@ func TestConsole_referFromSearch(t *testing.T) {
 	}
 	nodetest.WaitState(t, a, id, protocol.StateRejected)
 	p = br.Get("/referrals?dir=out&state=declined")
-	if p.Status != http.StatusOK || !strings.Contains(p.Text(), "1 referral sent (state: declined).") ||
-		!strings.Contains(p.Text(), `<span class="state state-rejected">declined</span>`) {
+	if p.Status != http.StatusOK || !strings.Contains(p.Text(), "1 referral sent (state: rejected).") ||
+		!strings.Contains(p.Text(), `<span class="state state-rejected">rejected</span>`) {
 		t.Errorf("sent referrals, state declined: status %d\n%s", p.Status, p.Text())
 	}
-	if strings.Contains(p.Text(), ">rejected<") {
-		t.Error("the list shows the wire's word rejected")
+	if !strings.Contains(p.Body, `<option value="rejected" selected>rejected</option>`) {
+		t.Error("the filter does not show the state it found, rejected")
 	}
 }
 

@@ -83,7 +83,8 @@ func (c *Console) search(w http.ResponseWriter, r *http.Request, v *webView) {
 			regionErr = problem
 			q.Del("region") // checked on its own: the rest of the query still runs
 		} else {
-			if a := resolveRegion(s); a.Place != nil {
+			// Say where a town lies; a region's own name needs no telling.
+			if a := resolveRegion(s); a.Place != nil && foldName(s) != foldName(a.Place.Region.Name) {
 				d.Place = strings.TrimSpace(s)
 			}
 			q.Set("region", code)

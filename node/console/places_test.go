@@ -80,3 +80,30 @@ func TestRegionProblem(t *testing.T) {
 		t.Errorf("German problem %q", p)
 	}
 }
+
+// FuzzResolveRegion reads whatever a person may type in a region box: it never
+// panics, and names a region that exists or none.
+func FuzzResolveRegion(f *testing.F) {
+	for _, s := range []string{"FI193", "fi193", "Jyväskylä", "Keski-Suomi (FI193)", "Miasto Kraków", "München, Kreisfreie Stadt",
+		"Valencia/València", "(FI193)", "((", "Jyvaskyl", "", " ", "\xff\xfe", "ẞ", "Arr. de Bruxelles-Capitale"} {
+		f.Add(s)
+	}
+	en := webLangs()["en"]
+	f.Fuzz(func(t *testing.T, s string) {
+		a := resolveRegion(s)
+		if a.Code != "" {
+			if _, ok := protocol.RegionByCode(a.Code); !ok {
+				t.Fatalf("resolveRegion(%q) = %q, no region", s, a.Code)
+			}
+		}
+		for _, r := range a.Suggestions {
+			if _, ok := protocol.RegionByCode(r.Code); !ok {
+				t.Fatalf("resolveRegion(%q) suggests %q, no region", s, r.Code)
+			}
+		}
+		code, problem := regionProblem(en, s, true)
+		if (code == "") == (problem == "") && strings.TrimSpace(s) != "" {
+			t.Fatalf("regionProblem(%q) = %q, %q: want a code or a problem", s, code, problem)
+		}
+	})
+}

@@ -299,8 +299,8 @@ func (c *Console) referrals(w http.ResponseWriter, r *http.Request, v *webView) 
 	}
 	status := http.StatusOK
 	state := protocol.State(d.State)
-	if state == "declined" { // what people call the state rejected (webStates)
-		state, d.State = protocol.StateRejected, string(protocol.StateRejected)
+	if st, ok := protocol.ParseState(d.State); ok { // "declined", "Rejected": rejected
+		state, d.State = st, string(st)
 	}
 	list, err := c.n.Referrals(api.ReferralQuery{Direction: d.Dir, State: state})
 	var ve *protocol.ValidationError
