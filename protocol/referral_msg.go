@@ -95,9 +95,26 @@ type Sealed struct {
 // SealSME encrypts the SME's identity from hub from to the hub whose box public key is
 // to.
 func SealSME(sme SME, from Identity, to [32]byte, rand io.Reader) (Sealed, error) {
-	plain, err := json.Marshal(sme)
+	return sealValue("SME", sme, from, to, rand)
+}
+
+// OpenSME decrypts an SME's identity sealed to the identity by the hub whose box
+// public key is from, or the key the sealed value names. Earlier box private keys of
+// the identity, newest first, are tried after its current one.
+func OpenSME(s Sealed, to Identity, from [32]byte, earlier ...[32]byte) (SME, error) {
+	var sme SME
+	if err := openValue("SME", s, to, from, earlier, &sme); err != nil {
+		return SME{}, err
+	}
+	return sme, nil
+}
+
+// sealValue encrypts v, as JSON, from hub from to the hub whose box public key is to;
+// what names v in errors.
+func sealValue(what string, v any, from Identity, to [32]byte, rand io.Reader) (Sealed, error) {
+	plain, err := json.Marshal(v)
 	if err != nil {
-		return Sealed{}, fmt.Errorf("encode SME: %w", err)
+		return Sealed{}, fmt.Errorf("encode %s: %w", what, err)
 	}
 	var nonce [24]byte
 	if _, err := io.ReadFull(rand, nonce[:]); err != nil {
@@ -106,19 +123,20 @@ func SealSME(sme SME, from Identity, to [32]byte, rand io.Reader) (Sealed, error
 	return Sealed{Nonce: nonce[:], Box: box.Seal(nil, plain, &nonce, &to, &from.BoxKey), From: from.BoxPub[:]}, nil
 }
 
-// OpenSME decrypts an SME's identity sealed to the identity by the hub whose box
-// public key is from, or the key the sealed value names. Earlier box private keys of
-// the identity, newest first, are tried after its current one.
-func OpenSME(s Sealed, to Identity, from [32]byte, earlier ...[32]byte) (SME, error) {
+// openValue decrypts s, sealed to the identity by the hub whose box public key is from
+// (or the key s names), into v, trying the earlier box keys after the current one;
+// what names the value in errors ("sealed SME").
+func openValue(what string, s Sealed, to Identity, from [32]byte, earlier [][32]byte, v any) error {
+	what = "sealed " + what
 	if len(s.Nonce) != 24 {
-		return SME{}, &ValidationError{What: "sealed SME", Problems: []FieldError{{Field: "nonce", Rule: "must be 24 bytes"}}}
+		return &ValidationError{What: what, Problems: []FieldError{{Field: "nonce", Rule: "must be 24 bytes"}}}
 	}
 	switch len(s.From) {
 	case 0:
 	case 32:
 		copy(from[:], s.From)
 	default:
-		return SME{}, &ValidationError{What: "sealed SME", Problems: []FieldError{{Field: "from", Rule: "must be a 32-byte X25519 public key"}}}
+		return &ValidationError{What: what, Problems: []FieldError{{Field: "from", Rule: "must be a 32-byte X25519 public key"}}}
 	}
 	var nonce [24]byte
 	copy(nonce[:], s.Nonce)
@@ -127,13 +145,12 @@ func OpenSME(s Sealed, to Identity, from [32]byte, earlier ...[32]byte) (SME, er
 		plain, ok = box.Open(nil, s.Box, &nonce, &from, &earlier[i])
 	}
 	if !ok {
-		return SME{}, fmt.Errorf("sealed SME does not open with this hub's key: %w", ErrBadSignature)
+		return fmt.Errorf("%s does not open with this hub's key: %w", what, ErrBadSignature)
 	}
-	var sme SME
-	if err := json.Unmarshal(plain, &sme); err != nil {
-		return SME{}, &ValidationError{What: "sealed SME", Problems: []FieldError{{Field: "(json)", Rule: err.Error()}}}
+	if err := json.Unmarshal(plain, v); err != nil {
+		return &ValidationError{What: what, Problems: []FieldError{{Field: "(json)", Rule: err.Error()}}}
 	}
-	return sme, nil
+	return nil
 }
 
 // KPIKind is the kind of a KPI record.

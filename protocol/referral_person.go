@@ -1,8 +1,6 @@
 package protocol
 
 import (
-	"encoding/json"
-	"fmt"
 	"io"
 	"net/mail"
 	"strings"
@@ -97,43 +95,16 @@ func (r *Referral) SetPerson(ev Event, person string) {
 // SealContact encrypts a hub's contact person from hub from to the hub whose box
 // public key is to, as SealSME does the SME's identity.
 func SealContact(c PersonContact, from Identity, to [32]byte, rand io.Reader) (Sealed, error) {
-	plain, err := json.Marshal(c)
-	if err != nil {
-		return Sealed{}, fmt.Errorf("encode contact: %w", err)
-	}
-	var nonce [24]byte
-	if _, err := io.ReadFull(rand, nonce[:]); err != nil {
-		return Sealed{}, fmt.Errorf("nonce: %w", err)
-	}
-	return Sealed{Nonce: nonce[:], Box: box.Seal(nil, plain, &nonce, &to, &from.BoxKey), From: from.BoxPub[:]}, nil
+	return sealValue("contact", c, from, to, rand)
 }
 
 // OpenContact decrypts a contact person sealed to the identity by the hub whose box
 // public key is from (or the key the sealed value names), trying earlier box keys
 // after the current one, and checks it.
 func OpenContact(s Sealed, to Identity, from [32]byte, earlier ...[32]byte) (PersonContact, error) {
-	if len(s.Nonce) != 24 {
-		return PersonContact{}, &ValidationError{What: "sealed contact", Problems: []FieldError{{Field: "nonce", Rule: "must be 24 bytes"}}}
-	}
-	switch len(s.From) {
-	case 0:
-	case 32:
-		copy(from[:], s.From)
-	default:
-		return PersonContact{}, &ValidationError{What: "sealed contact", Problems: []FieldError{{Field: "from", Rule: "must be a 32-byte X25519 public key"}}}
-	}
-	var nonce [24]byte
-	copy(nonce[:], s.Nonce)
-	plain, ok := box.Open(nil, s.Box, &nonce, &from, &to.BoxKey)
-	for i := 0; !ok && i < len(earlier); i++ {
-		plain, ok = box.Open(nil, s.Box, &nonce, &from, &earlier[i])
-	}
-	if !ok {
-		return PersonContact{}, fmt.Errorf("sealed contact does not open with this hub's key: %w", ErrBadSignature)
-	}
 	var c PersonContact
-	if err := json.Unmarshal(plain, &c); err != nil {
-		return PersonContact{}, &ValidationError{What: "sealed contact", Problems: []FieldError{{Field: "(json)", Rule: err.Error()}}}
+	if err := openValue("contact", s, to, from, earlier, &c); err != nil {
+		return PersonContact{}, err
 	}
 	if err := c.Validate(); err != nil {
 		return PersonContact{}, err
