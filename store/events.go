@@ -205,17 +205,26 @@ func (s *Store) OldestEvent() (uint64, error) {
 // PruneEvents deletes the events older than before, at most limit of them, and
 // returns how many it deleted. The sequence goes on from where it was.
 func (s *Store) PruneEvents(before time.Time, limit int) (int, error) {
+	return s.pruneFront(bucketEvents, "events", limit, func(v []byte) (bool, error) {
+		var r eventRow
+		if err := json.Unmarshal(v, &r); err != nil {
+			return false, fmt.Errorf("decode event: %w", err)
+		}
+		return r.At.Before(before), nil
+	})
+}
+
+// pruneFront deletes entries from the front of bucket, in key order, while old
+// reports them old, at most limit of them, in one transaction, and returns how many
+// it deleted; what names the entries in errors ("events").
+func (s *Store) pruneFront(bucket []byte, what string, limit int, old func(v []byte) (bool, error)) (int, error) {
 	n := 0
 	err := s.update(func(tx *bolt.Tx) error {
 		n = 0
-		c := tx.Bucket(bucketEvents).Cursor()
+		c := tx.Bucket(bucket).Cursor()
 		for k, v := c.First(); k != nil && n < limit; k, v = c.First() {
-			var r eventRow
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("decode event: %w", err)
-			}
-			if !r.At.Before(before) {
-				break
+			if ok, err := old(v); err != nil || !ok {
+				return err
 			}
 			if err := c.Delete(); err != nil {
 				return err
@@ -225,7 +234,7 @@ func (s *Store) PruneEvents(before time.Time, limit int) (int, error) {
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("prune events: %w", err)
+		return 0, fmt.Errorf("prune %s: %w", what, err)
 	}
 	return n, nil
 }

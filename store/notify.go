@@ -629,29 +629,13 @@ func (s *Store) Redeliver(id string) (Delivery, error) {
 // PruneDeliveries deletes the ended deliveries that finished before before, at most
 // limit of them, and returns how many it deleted.
 func (s *Store) PruneDeliveries(before time.Time, limit int) (int, error) {
-	n := 0
-	err := s.update(func(tx *bolt.Tx) error {
-		n = 0
-		c := tx.Bucket(bucketNotifyLog).Cursor()
-		for k, v := c.First(); k != nil && n < limit; k, v = c.First() {
-			var d Delivery
-			if err := json.Unmarshal(v, &d); err != nil {
-				return fmt.Errorf("decode delivery: %w", err)
-			}
-			if !d.Finished.Before(before) {
-				break
-			}
-			if err := c.Delete(); err != nil {
-				return err
-			}
-			n++
+	return s.pruneFront(bucketNotifyLog, "deliveries", limit, func(v []byte) (bool, error) {
+		var d Delivery
+		if err := json.Unmarshal(v, &d); err != nil {
+			return false, fmt.Errorf("decode delivery: %w", err)
 		}
-		return nil
+		return d.Finished.Before(before), nil
 	})
-	if err != nil {
-		return 0, fmt.Errorf("prune deliveries: %w", err)
-	}
-	return n, nil
 }
 
 // putJSON writes v under key in b.
