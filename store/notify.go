@@ -208,17 +208,7 @@ func (s *Store) AddWebhook(w Webhook, insecure bool) (Webhook, error) {
 
 // Webhooks returns every webhook, by ID.
 func (s *Store) Webhooks() ([]Webhook, error) {
-	out := []Webhook{}
-	err := s.view(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketWebhooks).ForEach(func(k, v []byte) error {
-			var w Webhook
-			if err := json.Unmarshal(v, &w); err != nil {
-				return fmt.Errorf("decode webhook %s: %w", k, err)
-			}
-			out = append(out, w)
-			return nil
-		})
-	})
+	out, err := listJSON[Webhook](s, bucketWebhooks, "webhook")
 	if err != nil {
 		return nil, fmt.Errorf("list webhooks: %w", err)
 	}
@@ -648,6 +638,26 @@ func putJSON(b *bolt.Bucket, key string, v any) error {
 		return fmt.Errorf("write %s: %w", key, err)
 	}
 	return nil
+}
+
+// listJSON returns every value of bucket, decoded, in key order, as an empty slice
+// when there is none; what names a value in errors ("webhook").
+func listJSON[T any](s *Store, bucket []byte, what string) ([]T, error) {
+	out := []T{}
+	err := s.view(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucket).ForEach(func(k, v []byte) error {
+			var x T
+			if err := json.Unmarshal(v, &x); err != nil {
+				return fmt.Errorf("decode %s %s: %w", what, k, err)
+			}
+			out = append(out, x)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // getJSON reads key of b into v, or returns ErrNotFound.

@@ -164,17 +164,7 @@ func (s *Store) Person(ref string) (Person, error) {
 // People returns every person, by name, then e-mail address. The slice is empty, not
 // nil, when there is nobody.
 func (s *Store) People() ([]Person, error) {
-	out := []Person{}
-	err := s.view(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketPeople).ForEach(func(k, v []byte) error {
-			var p Person
-			if err := json.Unmarshal(v, &p); err != nil {
-				return fmt.Errorf("decode person %s: %w", k, err)
-			}
-			out = append(out, p)
-			return nil
-		})
-	})
+	out, err := listJSON[Person](s, bucketPeople, "person")
 	if err != nil {
 		return nil, fmt.Errorf("list people: %w", err)
 	}

@@ -146,17 +146,7 @@ func (s *Store) AddToken(t Token) (Token, error) {
 
 // Tokens returns every token, revoked ones too, newest first.
 func (s *Store) Tokens() ([]Token, error) {
-	out := []Token{}
-	err := s.view(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketTokens).ForEach(func(k, v []byte) error {
-			var t Token
-			if err := json.Unmarshal(v, &t); err != nil {
-				return fmt.Errorf("decode token %s: %w", k, err)
-			}
-			out = append(out, t)
-			return nil
-		})
-	})
+	out, err := listJSON[Token](s, bucketTokens, "token")
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
