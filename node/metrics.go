@@ -81,32 +81,24 @@ func newMetrics(n *Node) *metrics {
 	})
 	// Gateway connections, counted from the connections themselves: nats-server's list
 	// of known gateways drifts from its sockets.
-	gateways := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "hubnet_gateway_connections",
-		Help: "NATS gateway connections to other clusters: outbound (one per cluster reached) plus inbound.",
-	}, func() float64 {
-		if n.bus == nil {
-			return 0
-		}
-		st, err := n.bus.gateways()
-		if err != nil {
-			return 0
-		}
-		return float64(len(st.outbound) + len(st.inbound))
-	})
-	clusters := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "hubnet_gateway_clusters_reached",
-		Help: "Other clusters this hub has an outbound NATS gateway connection to.",
-	}, func() float64 {
-		if n.bus == nil {
-			return 0
-		}
-		st, err := n.bus.gateways()
-		if err != nil {
-			return 0
-		}
-		return float64(len(st.outbound))
-	})
+	gatewayGauge := func(name, help string, count func(gatewayState) int) prometheus.GaugeFunc {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
+			if n.bus == nil {
+				return 0
+			}
+			st, err := n.bus.gateways()
+			if err != nil {
+				return 0
+			}
+			return float64(count(st))
+		})
+	}
+	gateways := gatewayGauge("hubnet_gateway_connections",
+		"NATS gateway connections to other clusters: outbound (one per cluster reached) plus inbound.",
+		func(st gatewayState) int { return len(st.outbound) + len(st.inbound) })
+	clusters := gatewayGauge("hubnet_gateway_clusters_reached",
+		"Other clusters this hub has an outbound NATS gateway connection to.",
+		func(st gatewayState) int { return len(st.outbound) })
 	clock := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "hubnet_clock_offset_seconds",
 		Help: "How far this hub's clock is ahead of its peers' (negative: behind), the median over the peers heard from in the last hour.",
