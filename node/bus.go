@@ -73,8 +73,9 @@ type busSpec struct {
 	// admission returns the hub's own admission certificate, carried in its TLS
 	// certificate; one without a signature is not carried.
 	admission func() protocol.Certificate
-	// gone reports whether host:port is the route address of a hub that is no longer a
-	// member: the server failing to dial it again is expected, not an error.
+	// gone reports whether host:port is the route or gateway address of a hub that is
+	// no longer a member: the server failing to dial it again is expected, not an
+	// error.
 	gone func(addr string) bool
 	ref  *refusals // logs the server's refusals, bounded
 
