@@ -54,11 +54,14 @@ type notifier struct {
 	cfg  NotifyConfig
 	http *http.Client
 	mail *mailer // nil without an SMTP server
-	sent *prometheus.CounterVec
+	// links are the e-mail addresses sign-in links were asked for, waiting for
+	// runLinks (people_mail.go).
+	links chan string
+	sent  *prometheus.CounterVec
 }
 
 func newNotifier(n *Node) *notifier {
-	q := &notifier{n: n, cfg: n.cfg.Notify,
+	q := &notifier{n: n, cfg: n.cfg.Notify, links: make(chan string, linkMailQueue),
 		http: &http.Client{Timeout: n.cfg.Notify.Timeout,
 			// Connections kept open for the workers: a batch calls the same webhooks.
 			Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: n.cfg.Notify.Workers,
