@@ -103,6 +103,21 @@ func TestConsole_worklist(t *testing.T) {
 	if want := []string{ids[1], ids[0], ids[2]}; strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("the hub's worklist %v, want %v", got, want)
 	}
+	// In Finnish, every word of the page is Finnish.
+	aino.Get("/language?lang=fi&next=/worklist")
+	_, _, body = worklistRows(t, aino, "/worklist")
+	for _, want := range []string{"<h1>Työlista</h1>", "Ohjaukset, jotka odottavat sinun toimiasi", "Valitse sähköpostisi", ">Omat<",
+		">Keskittymän<", "2 ohjausta odottaa.", ">Tehtävä<", ">Odottanut<", ">Määräaika<", "Yhteyshenkilö täällä", "tänään", "ei vielä ketään"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the Finnish worklist lacks %q\n%s", want, body)
+		}
+	}
+	for _, english := range []string{"Worklist", "waiting for you", "Choose your e-mails", ">Mine<", "referrals wait", ">To do<", "nobody yet", "today"} {
+		if strings.Contains(body, english) {
+			t.Errorf("the Finnish worklist says %q in English", english)
+		}
+	}
+	aino.Get("/language?lang=en&next=/worklist")
 	// The operator token is nobody: it sees the hub's.
 	op := consoletest.NewBrowser(t, b)
 	op.SignIn(b)
