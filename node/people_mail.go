@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hubnet-eu/hubnet/api"
+	"github.com/hubnet-eu/hubnet/protocol"
 	"github.com/hubnet-eu/hubnet/store"
 )
 
@@ -113,7 +114,7 @@ func (n *Node) RequestSignInLink(email, remote string) error {
 		return ErrNoMail
 	}
 	key := strings.ToLower(strings.TrimSpace(email))
-	if at := strings.IndexByte(key, '@'); at < 1 || at == len(key)-1 || len(key) > 254 || strings.ContainsAny(key, " \t\r\n<>") {
+	if !protocol.ValidEmail(key) {
 		return fieldError("sign-in link request", "email", "must be a work e-mail address such as aino@hub.example.eu")
 	}
 	ip, now := remoteIP(remote), time.Now()
