@@ -85,7 +85,8 @@ func newNotifier(n *Node) *notifier {
 	return q
 }
 
-// run sends due deliveries, notes deadlines and prunes until the node stops.
+// run sends due deliveries and prunes until the node stops; deadlines are noted on
+// the referral engine's deadline pass (dueSoon).
 func (q *notifier) run() {
 	ctx := q.n.ctx
 	prune := time.NewTicker(time.Hour)

@@ -19,7 +19,8 @@ import (
 )
 
 // Sign-in. A person signs in with their work e-mail address and password, or with a
-// one-time sign-in link (link.go); the hub's own machine may sign in with the
+// one-time sign-in link (people.go), which a hub with a mail server e-mails to a
+// person who asks for it here (askLink); the hub's own machine may sign in with the
 // operator token, as "operator". The session is the node's (node.Node.NewSession),
 // named by a random cookie: it ends after the node's idle time or its absolute
 // lifetime (node.Config.SessionIdle, SessionMax), at sign-out, and at a restart.
