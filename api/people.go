@@ -63,11 +63,18 @@ type PersonRequest struct {
 // and POST /v1/people/{person}/reset: what an e-mail to the person carries. Opening
 // Link lets the person choose a password and signs them in; Code is the same secret
 // for the console's sign-in page. Both work once, until Expires.
+//
+// When the hub has a mail server, the link is e-mailed to the person, in their
+// language, and the answer says so with Emailed and carries neither Link nor Code:
+// only the person sees them. When the e-mail could not be sent, MailError says why
+// and the answer carries the link, for the operator to pass on.
 type SignInLink struct {
-	Person  Person    `json:"person"`
-	Link    string    `json:"link"`
-	Code    string    `json:"code"`
-	Expires time.Time `json:"expires"`
+	Person    Person    `json:"person"`
+	Link      string    `json:"link,omitempty"`
+	Code      string    `json:"code,omitempty"`
+	Expires   time.Time `json:"expires"`
+	Emailed   bool      `json:"emailed,omitempty"`
+	MailError string    `json:"mail_error,omitempty"`
 }
 
 // Token is an API token as the API shows it: never the token itself, which is shown
@@ -103,6 +110,18 @@ type NewToken struct {
 type SessionRequest struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
+}
+
+// LinkRequest is the body of POST /v1/sessions/link: a person who asks for a
+// one-time sign-in link by e-mail.
+type LinkRequest struct {
+	Email string `json:"email"`
+}
+
+// LinkRequested is the answer of POST /v1/sessions/link. It is the same whether
+// or not a person has the address, so that nobody learns who does.
+type LinkRequested struct {
+	Message string `json:"message"`
 }
 
 // Session is a signed-in person's session: Token goes in "Authorization: Bearer"
@@ -185,6 +204,16 @@ func (c *Client) SignIn(ctx context.Context, email, password string) (Session, e
 	var s Session
 	_, err := c.do(ctx, http.MethodPost, "/v1/sessions", nil, SessionRequest{Email: email, Password: password}, false, &s)
 	return s, err
+}
+
+// RequestSignInLink asks the hub to e-mail a one-time sign-in link to the person
+// whose work e-mail address is email, if there is one: POST /v1/sessions/link,
+// without a token. It needs the hub to have a mail server, and is throttled like
+// SignIn.
+func (c *Client) RequestSignInLink(ctx context.Context, email string) (LinkRequested, error) {
+	var out LinkRequested
+	_, err := c.do(ctx, http.MethodPost, "/v1/sessions/link", nil, LinkRequest{Email: email}, false, &out)
+	return out, err
 }
 
 // SignOut ends the session the client's token names: DELETE /v1/sessions/current.

@@ -123,12 +123,19 @@ var (
 // wait after too many wrong tries.
 type WaitError struct {
 	Wait time.Duration
-	What string // "address" or "person"
+	// What waits: "address" or "person" after wrong passwords; "link-address" or
+	// "link" (the e-mail address asked for) after sign-in links asked for.
+	What string
 }
 
 func (e *WaitError) Error() string {
-	if e.What == "person" {
+	switch e.What {
+	case "person":
 		return "too many wrong passwords for this person: wait " + retryAfter(e.Wait) + " s before trying again"
+	case "link":
+		return "too many sign-in links were asked for this e-mail address: wait " + retryAfter(e.Wait) + " s before asking again"
+	case "link-address":
+		return "too many sign-in links were asked for from your address: wait " + retryAfter(e.Wait) + " s before asking again"
 	}
 	return "too many wrong tries from your address: wait " + retryAfter(e.Wait) + " s before trying again"
 }

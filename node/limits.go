@@ -110,7 +110,10 @@ type limiter struct {
 	live, read *buckets // nil: no limit
 	auth       *backoff // nil: no back-off
 	persons    *backoff // wrong passwords by the e-mail address tried; nil: no back-off
-	cop        *http.CrossOriginProtection
+	// Sign-in links asked for, by client address and by the e-mail address asked
+	// for (people_mail.go); nil: no back-off.
+	linkAddrs, linkPersons *backoff
+	cop                    *http.CrossOriginProtection
 }
 
 func newLimiter(l Limits) *limiter {
@@ -124,6 +127,8 @@ func newLimiter(l Limits) *limiter {
 	if l.AuthFreeFailures > 0 {
 		lm.auth = &backoff{free: l.AuthFreeFailures, first: l.AuthBackoff, max: l.AuthBackoffMax, clients: l.Clients, m: map[string]*failures{}}
 		lm.persons = &backoff{free: l.AuthFreeFailures, first: l.AuthBackoff, max: l.AuthBackoffMax, clients: l.Clients, m: map[string]*failures{}}
+		lm.linkAddrs = &backoff{free: l.AuthFreeFailures, first: l.AuthBackoff, max: l.AuthBackoffMax, clients: l.Clients, m: map[string]*failures{}}
+		lm.linkPersons = &backoff{free: linkMailsFree - 1, first: linkMailsWait, max: linkMailsWaitMax, clients: l.Clients, m: map[string]*failures{}}
 	}
 	return lm
 }

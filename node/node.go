@@ -414,6 +414,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	n.wg.Go(n.trust.runSeen)
 	n.wg.Go(n.runAccess)
 	n.wg.Go(n.notify.run)
+	n.wg.Go(n.notify.runLinks)
 	n.log.Info("node started", "gossip", n.GossipAddr(), "route", n.routeAddr, "cluster", n.cluster, "gateway", n.gatewayAddr(), "http", n.HTTPAddr())
 	return nil
 }

@@ -36,8 +36,10 @@ import (
 // webhook receiver uses to drop the copy.
 //
 // The notifier also writes the event referral.due-soon for each referral whose
-// deadline is within 24 hours (NotifyConfig.CheckEvery), and prunes the feed and the
-// log past NotifyConfig.Keep.
+// deadline is within 24 hours, at most every NotifyConfig.CheckEvery, on the pass
+// of the referral engine that enforces deadlines: that pass reads the open
+// referrals already, and a second read of them all would cost as much again
+// (referral_deadline.go). It prunes the feed and the log past NotifyConfig.Keep.
 
 // dueSoonWithin is how near a deadline is when referral.due-soon is written.
 const dueSoonWithin = 24 * time.Hour
@@ -54,11 +56,16 @@ type notifier struct {
 	cfg  NotifyConfig
 	http *http.Client
 	mail *mailer // nil without an SMTP server
-	sent *prometheus.CounterVec
+	// links are the e-mail addresses sign-in links were asked for, waiting for
+	// runLinks (people_mail.go).
+	links chan string
+	sent  *prometheus.CounterVec
+
+	dueChecked time.Time // wall time of the last look for deadlines; only dueSoon's caller uses it
 }
 
 func newNotifier(n *Node) *notifier {
-	q := &notifier{n: n, cfg: n.cfg.Notify,
+	q := &notifier{n: n, cfg: n.cfg.Notify, links: make(chan string, linkMailQueue),
 		http: &http.Client{Timeout: n.cfg.Notify.Timeout,
 			// Connections kept open for the workers: a batch calls the same webhooks.
 			Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: n.cfg.Notify.Workers,
@@ -78,16 +85,14 @@ func newNotifier(n *Node) *notifier {
 	return q
 }
 
-// run sends due deliveries, notes deadlines and prunes until the node stops.
+// run sends due deliveries and prunes until the node stops; deadlines are noted on
+// the referral engine's deadline pass (dueSoon).
 func (q *notifier) run() {
 	ctx := q.n.ctx
-	check := time.NewTicker(q.cfg.CheckEvery)
-	defer check.Stop()
 	prune := time.NewTicker(time.Hour)
 	defer prune.Stop()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	q.dueSoon()
 	q.prune()
 	for {
 		changed := q.n.store.EventsChanged()
@@ -109,8 +114,6 @@ func (q *notifier) run() {
 			case <-time.After(q.cfg.Delay):
 			}
 		case <-timer.C:
-		case <-check.C:
-			q.dueSoon()
 		case <-prune.C:
 			q.prune()
 		}
@@ -139,10 +142,10 @@ func (q *notifier) sendDue(ctx context.Context) time.Time {
 		// disk, not one per notification.
 		if err := q.n.store.NotifyAttempts(q.sendBatch(ctx, due)); err != nil {
 			q.n.log.Error("record notifications", "err", err)
+			return q.n.cfg.Now().Add(q.cfg.RetryMin)
 		}
-		if len(due) < notifyBatch {
-			return next
-		}
+		// The next read says when the next is due, the retries of this batch
+		// included: next, read before them, does not know them.
 	}
 	return q.n.cfg.Now()
 }
@@ -314,16 +317,16 @@ func Sign(secret string, at time.Time, body []byte) string {
 	return "t=" + t + ",v1=" + hex.EncodeToString(m.Sum(nil))
 }
 
-// dueSoon writes referral.due-soon for the open referrals whose next step is due
-// within 24 hours and has not passed.
-func (q *notifier) dueSoon() {
-	now := q.n.cfg.Now()
-	open, err := q.n.store.Referrals(store.ReferralFilter{States: []protocol.State{protocol.StateRequested,
-		protocol.StateReceived, protocol.StateOnHold}})
-	if err != nil {
-		q.n.log.Error("read referrals for deadlines", "err", err)
+// dueSoon writes referral.due-soon for the referrals of open, read at now by the
+// referral engine's deadline pass, whose next step is due within 24 hours and has
+// not passed. The pass runs more often than NotifyConfig.CheckEvery; dueSoon looks
+// at most that often. Only the referral engine's goroutine calls it.
+func (q *notifier) dueSoon(open []store.ReferralRecord, now time.Time) {
+	wall := time.Now()
+	if !q.dueChecked.IsZero() && wall.Sub(q.dueChecked) < q.cfg.CheckEvery {
 		return
 	}
+	q.dueChecked = wall
 	for _, rec := range open {
 		due := store.DueOf(rec.Referral)
 		if due.IsZero() || due.Before(now) || due.Sub(now) > dueSoonWithin {

@@ -36,8 +36,10 @@ type NotifyConfig struct {
 	// notifications, so that those of a burst of changes go out together, in one
 	// SMTP session and with one write to the disk. Default 500 milliseconds.
 	Delay time.Duration
-	// CheckEvery is how often the node looks for referrals whose deadline is within
-	// 24 hours. Default 1 minute.
+	// CheckEvery is how often, at most, the node looks for referrals whose deadline
+	// is within 24 hours. The look rides on the pass that enforces deadlines, which
+	// runs every half DecisionGrace, between 100 milliseconds and 10 seconds.
+	// Default 1 minute.
 	CheckEvery time.Duration
 	// Keep is how long events stay in the change feed and ended deliveries in the
 	// delivery log. Default 90 days.

@@ -53,7 +53,8 @@ func apiPerson(p store.Person) api.Person {
 }
 
 // AddPerson adds a person and returns their first one-time sign-in link, with which
-// they choose a password. A person that breaks a rule, or whose e-mail address
+// they choose a password; with a mail server, the link is e-mailed to them instead
+// (see deliverLink). A person that breaks a rule, or whose e-mail address
 // another has, is refused with a *protocol.ValidationError naming the field.
 func (n *Node) AddPerson(req api.PersonRequest) (api.SignInLink, error) {
 	id, err := uuid.NewV7()
@@ -68,12 +69,13 @@ func (n *Node) AddPerson(req api.PersonRequest) (api.SignInLink, error) {
 		return api.SignInLink{}, err
 	}
 	n.log.Info("person added", "person", saved.ID, "role", saved.Role)
-	return n.signInLink(saved, code), nil
+	return n.deliverLink(n.signInLink(saved, code)), nil
 }
 
 // ResetPerson makes a new one-time sign-in link for the person whose ID or e-mail
 // address is ref, in place of any earlier link. The person's password, if they have
-// one, works until they choose a new one with the link.
+// one, works until they choose a new one with the link. With a mail server, the
+// link is e-mailed to them instead (see deliverLink).
 func (n *Node) ResetPerson(ref string) (api.SignInLink, error) {
 	var code string
 	saved, err := n.store.UpdatePerson(ref, func(p *store.Person) error {
@@ -84,7 +86,7 @@ func (n *Node) ResetPerson(ref string) (api.SignInLink, error) {
 		return api.SignInLink{}, err
 	}
 	n.log.Info("sign-in link made", "person", saved.ID)
-	return n.signInLink(saved, code), nil
+	return n.deliverLink(n.signInLink(saved, code)), nil
 }
 
 // RemovePerson removes the person whose ID or e-mail address is ref and ends their

@@ -85,6 +85,25 @@ func (n *Node) peopleRoutes(mux *http.ServeMux) {
 			reply(w, api.Session{Token: tok, Expires: exp, Me: a.Me()}, nil)
 		}
 	})
+	mux.HandleFunc("POST /v1/sessions/link", func(w http.ResponseWriter, r *http.Request) {
+		var req api.LinkRequest
+		if err := decodeBody(w, r, &req); err != nil {
+			reply(w, nil, err)
+			return
+		}
+		err := n.RequestSignInLink(req.Email, r.RemoteAddr)
+		var we *WaitError
+		switch {
+		case errors.As(err, &we):
+			tooMany(w, we.Wait, we.Error())
+		case err != nil:
+			reply(w, nil, err)
+		default:
+			w.Header().Set("Content-Type", "application/json") // goes out with the status
+			w.WriteHeader(http.StatusAccepted)
+			reply(w, api.LinkRequested{Message: LinkRequestedMessage}, nil)
+		}
+	})
 	mux.HandleFunc("DELETE /v1/sessions/current", func(w http.ResponseWriter, r *http.Request) {
 		a, ok := ActorOf(r.Context())
 		if !ok || a.Kind != ActorPerson {

@@ -18,7 +18,7 @@ var openStates = []protocol.State{protocol.StateRequested, protocol.StateReceive
 // deadlines enforces, by this hub's clock, what time ends: the SME's consent (see
 // lapse), the deadlines to receive and to decide (expire), and the time the SME's
 // identity is kept after a referral ends (retain). Open referrals are read once for
-// the first two.
+// the first two and for the notifications of deadlines within 24 hours.
 func (e *referrals) deadlines() {
 	now := e.n.cfg.Now()
 	open, err := e.n.store.Referrals(store.ReferralFilter{States: openStates})
@@ -28,6 +28,9 @@ func (e *referrals) deadlines() {
 		// A referral whose consent ended is cancelled, not expired: lapse goes first.
 		open = e.lapse(open, now)
 		e.expire(open, now)
+		// The notifier's look for deadlines within 24 hours reads the same list
+		// (notify.go); a referral expire just ended is past its deadline, skipped.
+		e.n.notify.dueSoon(open, now)
 	}
 	e.retain(now)
 }

@@ -193,6 +193,7 @@ func testCert(t testing.TB) (tls.Certificate, *x509.CertPool) {
 // readMail is an e-mail taken apart as its reader's program would.
 type readMail struct {
 	To, Subject, Language string
+	MessageID             string
 	Text, HTML            string
 	Parts                 []string // content types of the parts
 }
@@ -209,7 +210,8 @@ func parseMail(t *testing.T, data []byte) readMail {
 	if err != nil {
 		t.Fatalf("subject: %v", err)
 	}
-	out := readMail{To: msg.Header.Get("To"), Subject: subject, Language: msg.Header.Get("Content-Language")}
+	out := readMail{To: msg.Header.Get("To"), Subject: subject, Language: msg.Header.Get("Content-Language"),
+		MessageID: msg.Header.Get("Message-ID")}
 	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/alternative" {
 		t.Fatalf("Content-Type %q (%v), want multipart/alternative", msg.Header.Get("Content-Type"), err)
@@ -243,8 +245,32 @@ func parseMail(t *testing.T, data []byte) readMail {
 	return out
 }
 
-// mailTo returns the mails to addr.
+// mailTo returns the notifications mailed to addr.
 func mailTo(t *testing.T, m *mailServer, addr string) []readMail {
+	t.Helper()
+	var out []readMail
+	for _, r := range allMailTo(t, m, addr) {
+		if !strings.HasPrefix(r.MessageID, "<link-") {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// linkMailTo returns the sign-in links mailed to addr.
+func linkMailTo(t *testing.T, m *mailServer, addr string) []readMail {
+	t.Helper()
+	var out []readMail
+	for _, r := range allMailTo(t, m, addr) {
+		if strings.HasPrefix(r.MessageID, "<link-") {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// allMailTo returns the mails to addr.
+func allMailTo(t *testing.T, m *mailServer, addr string) []readMail {
 	t.Helper()
 	var out []readMail
 	for _, s := range m.Mails() {

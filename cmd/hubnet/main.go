@@ -133,6 +133,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newUsersCmd(a),
 		newTokensCmd(a),
 		newWebhooksCmd(a),
+		newRecipientsCmd(a),
 		newVocabCmd(a),
 		newImportCmd(a),
 		newVersionCmd(a),

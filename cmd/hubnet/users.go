@@ -40,14 +40,17 @@ func newUsersAddCmd(a *app) *cobra.Command {
 	var req api.PersonRequest
 	c := &cobra.Command{
 		Use:   "add EMAIL --name NAME [--role advisor|operator]",
-		Short: "Add a person and print their one-time sign-in link",
+		Short: "Add a person and e-mail or print their one-time sign-in link",
 		Long: `Add a person who signs in to the console (and the API) as themselves, under their
 work e-mail address, with a role: advisor (search, refer, act on referrals, reports)
 or operator (also the hub's profile, capacity, people and API tokens).
 
-It prints a one-time sign-in link: send it to the person, who opens it and chooses
-a password. It works once, for 72 hours unless the node is run otherwise. It needs
-the operator token, or an operator's session or an API token with the scope admin.`,
+The person gets a one-time sign-in link, which they open to choose a password. It
+works once, for 72 hours unless the node is run otherwise. When the hub has a mail
+server (hubnet run --smtp-host), the link is e-mailed to the person, in their
+language, and not printed; otherwise, or when the e-mail fails, it is printed: send
+it to the person. It needs the operator token, or an operator's session or an API
+token with the scope admin.`,
 		Example: `  hubnet -d ./hub users add aino@hub.example.eu --name "Aino Virtanen"
   hubnet -d ./hub users add eero@hub.example.eu --name "Eero Korhonen" --role operator --language fi`,
 		Args: cobra.ExactArgs(1),
@@ -71,9 +74,11 @@ func newUsersResetCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "reset EMAIL",
 		Short: "Make a new one-time sign-in link for a person who forgot their password",
-		Long: `Make a new one-time sign-in link for the person, in place of any earlier one, and
-print it: send it to the person, who opens it and chooses a new password. Their
-old password works until then.`,
+		Long: `Make a new one-time sign-in link for the person, in place of any earlier one: the
+person opens it and chooses a new password. Their old password works until then.
+When the hub has a mail server, the link is e-mailed to the person and not
+printed; otherwise it is printed: send it to the person. A person may also ask for
+a link themselves on the console's sign-in page, when the hub has a mail server.`,
 		Example: "  hubnet -d ./hub users reset aino@hub.example.eu",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -102,6 +107,14 @@ func (a *app) printLink(cmd *cobra.Command, what string, f func(*api.Client) (ap
 	if a.json {
 		_, err := w.Write(raw)
 		return err
+	}
+	if l.Emailed {
+		_, err = fmt.Fprintf(w, "%s <%s>, %s\nsign-in link e-mailed to %s (works once, until %s)\n",
+			l.Person.Name, l.Person.Email, l.Person.Role, l.Person.Email, when(l.Expires))
+		return err
+	}
+	if l.MailError != "" {
+		fmt.Fprintf(cmd.ErrOrStderr(), "warning: the sign-in link could not be e-mailed: %s\nsend it to the person yourself:\n", l.MailError)
 	}
 	_, err = fmt.Fprintf(w, "%s <%s>, %s\nsign-in link (works once, until %s):\n  %s\ncode: %s\n",
 		l.Person.Name, l.Person.Email, l.Person.Role, when(l.Expires), l.Link, l.Code)

@@ -130,6 +130,8 @@ var schemaTypes = map[string]struct {
 	"TokenRequest":    {reflect.TypeFor[api.TokenRequest](), false},
 	"NewToken":        {reflect.TypeFor[api.NewToken](), false},
 	"SessionRequest":  {reflect.TypeFor[api.SessionRequest](), false},
+	"LinkRequest":     {reflect.TypeFor[api.LinkRequest](), false},
+	"LinkRequested":   {reflect.TypeFor[api.LinkRequested](), false},
 	"Session":         {reflect.TypeFor[api.Session](), false},
 	"Contacts":        {reflect.TypeFor[api.Contacts](), false},
 	"PersonContact":   {reflect.TypeFor[protocol.PersonContact](), false},

@@ -332,6 +332,13 @@ func link(label string) string {
 // A's search for robotics test-before-invest finds.
 func browserHubs(t *testing.T) (a, b *nodetest.Hub) {
 	t.Helper()
+	return browserHubsWith(t, func(*node.Config) {})
+}
+
+// browserHubsWith starts the hubs of browserHubs, hub-b's configuration changed by
+// change.
+func browserHubsWith(t *testing.T, change func(c *node.Config)) (a, b *nodetest.Hub) {
+	t.Helper()
 	net := nodetest.Network(t)
 	pa, pb := nodetest.Profile("hub-a"), nodetest.Profile("hub-b")
 	pa.Name, pa.Title = "Hub Keski-Suomi", "AI and automation for Central Finland's SMEs"
@@ -343,7 +350,11 @@ func browserHubs(t *testing.T) (a, b *nodetest.Hub) {
 	pb.Regions = []string{"FI19"}
 	pb.Capacity = map[protocol.Family]protocol.Capacity{protocol.FamilyTestBeforeInvest: {Available: 4, Maximum: 10, Unit: "SMEs per month"}}
 	a = nodetest.Start(t, net, "hub-a", &pa)
-	b = nodetest.Start(t, net, "hub-b", &pb, a.GossipAddr())
+	dir := t.TempDir()
+	nodetest.Init(t, dir, net, "hub-b", &pb)
+	cfg := nodetest.Config(dir, a.GossipAddr())
+	change(&cfg)
+	b = nodetest.StartConfig(t, cfg)
 	hubs := []*nodetest.Hub{a, b}
 	nodetest.Eventually(t, 10*time.Second, func() error { return nodetest.Converged(hubs) })
 	return a, b
@@ -739,5 +750,76 @@ func (tb *tab) axeCheck(what string) {
 	}
 	if got != "" {
 		tb.t.Errorf("axe-core finds on %s:\n%s", what, got)
+	}
+}
+
+// TestConsoleBrowser_signInLinkByEmail: at a hub with a mail server, a person who
+// has no password yet asks for a sign-in link on the sign-in page, opens the link
+// from the e-mail, chooses a password and finds the worklist in her language,
+// Finnish. Each page is photographed.
+func TestConsoleBrowser_signInLinkByEmail(t *testing.T) {
+	t.Parallel()
+	c := startChromium(t)
+	ms := nodetest.StartMailServer(t)
+	a, b := browserHubsWith(t, func(cfg *node.Config) { cfg.Notify.SMTP = ms.SMTP() })
+	const email = "aino@robocoast.example.eu"
+	if _, err := b.AddPerson(api.PersonRequest{Name: "Aino Virtanen", Email: email, Role: api.RoleAdvisor, Language: "fi"}); err != nil {
+		t.Fatal(err)
+	}
+	ms.Wait(t, email, 1) // the operator's link, which she lost
+	now := time.Now()
+	sent, err := a.Refer(api.ReferralRequest{To: b.ID(),
+		Need: protocol.Need{Sector: "10", Region: "FI193", Category: protocol.CategorySmall, Family: protocol.FamilyTestBeforeInvest,
+			Technologies: []string{"robotics"}, Description: "Wants to test machine vision for quality control on a bakery line."},
+		SME: protocol.SME{Name: "Leipomo Esimerkki Oy", ContactName: "Aino Example", ContactEmail: "aino@leipomo.example"},
+		Consent: protocol.Consent{GivenBy: "managing director", GivenAt: now.Add(-time.Hour), Recipient: b.ID(),
+			Purpose: "referral for AI test-before-invest services", Until: now.AddDate(0, 3, 0)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodetest.WaitState(t, b, sent.Referral.ID, protocol.StateReceived)
+
+	aino := c.tab(b)
+	aino.open("/login")
+	aino.do("open the form of a link by e-mail", chromedp.Click(chromedp.CSS(`details:has(#f-link-email) > summary`)))
+	aino.typeIn("f-link-email", email)
+	if st := aino.press(button("E-mail me a sign-in link")); st != 200 {
+		t.Fatalf("ask for a link: status %d", st)
+	}
+	aino.wantText("#link-asked", "If "+email+" is the address of a person at this hub, a sign-in link is on its way")
+	aino.shot("login-email")
+	aino.axeCheck("the sign-in page after a link was asked for")
+
+	// Her e-mails: the operator's link, the new referral, the link she asked for.
+	var path string
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		links := 0
+		for _, m := range ms.To(email) {
+			if _, p, ok := strings.Cut(m.Text, "http://"+b.HTTPAddr()+"/login/link?"); ok {
+				links++
+				p, _, _ = strings.Cut(p, "\n")
+				path = "/login/link?" + strings.TrimSpace(p)
+			}
+		}
+		if links < 2 {
+			return fmt.Errorf("%d e-mails with a sign-in link to %s, want 2", links, email)
+		}
+		return nil
+	})
+	aino.open(path)
+	aino.typeIn("f-password", "correct horse battery staple")
+	aino.typeIn("f-password2", "correct horse battery staple")
+	aino.press(button("Set password and sign in"))
+	if got := aino.location(); got != "/referrals" {
+		t.Errorf("after choosing a password the console shows %s, want /referrals", got)
+	}
+	aino.open("/worklist")
+	aino.wantText("main h1", "Työlista")
+	aino.wantText("main", "Ohjaukset, jotka odottavat sinun toimiasi", "1 ohjaus odottaa.", "tänään", "ei vielä ketään")
+	aino.shot("worklist-fi")
+	aino.axeCheck("the Finnish worklist")
+
+	if p := c.consoleProblems(); len(p) != 0 {
+		t.Errorf("the pages wrote errors to the browser's console:\n%s", strings.Join(p, "\n"))
 	}
 }

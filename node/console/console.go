@@ -175,6 +175,7 @@ func (c *Console) routes(mux router) {
 	mux.Handle("GET /language", c.handle(webOpen, c.setLanguage))
 	mux.Handle("GET /login", c.handle(webOpen, c.loginPage))
 	mux.Handle("POST /login", c.handle(webOpen, c.login))
+	mux.Handle("POST /login/email", c.handle(webOpen, c.askLink))
 	mux.Handle("POST /logout", c.handle(webOpen, c.logout))
 	mux.Handle("GET /search", c.handle(webDirectory, c.search))
 	mux.Handle("GET /hubs/{id}", c.handle(webDirectory, c.hub))

@@ -105,7 +105,7 @@ func catalogKeys(t *testing.T) []string {
 	for _, x := range smeFields {
 		add(x.Label)
 	}
-	for _, m := range []map[string]string{webCodes, searchLabels, referLabels, profileLabels, webFieldLabels, api.PurgeReasons} {
+	for _, m := range []map[string]string{webCodes, searchLabels, referLabels, profileLabels, webFieldLabels, api.PurgeReasons, topicLabels} {
 		add(slices.Collect(maps.Values(m))...)
 	}
 	add(slices.Collect(maps.Values(webCategories))...)

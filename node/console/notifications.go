@@ -8,8 +8,9 @@ import (
 )
 
 // The notifications page: a person chooses which e-mails they get; an operator also
-// sees the hub's recipients, webhooks and the newest deliveries, which the API and
-// `hubnet webhooks` change.
+// sees the hub's recipients, webhooks and the newest deliveries, which the API,
+// `hubnet recipients` and `hubnet webhooks` change. The page is in the console's
+// language, the topics' labels too.
 
 // webTopic is a topic with what it means and whether it is chosen.
 type webTopic struct {
@@ -17,7 +18,8 @@ type webTopic struct {
 	Chosen      bool
 }
 
-// topicLabels says what each topic of a person's e-mails means.
+// topicLabels says what each topic of a person's e-mails means; the page
+// translates them.
 var topicLabels = map[string]string{
 	api.TopicReceived: "a referral arrives",
 	api.TopicDecision: "a referral is accepted or declined",
@@ -52,7 +54,7 @@ func (c *Console) renderNotifications(w http.ResponseWriter, r *http.Request, v 
 			c.fail(w, r, v, http.StatusInternalServerError, err.Error())
 			return
 		}
-		d.Topics = webTopics(t.Topics)
+		d.Topics = webTopics(v.lang, t.Topics)
 	}
 	if d.Operator = v.actor.Can(api.ScopeAdmin); d.Operator {
 		var err error
@@ -66,15 +68,15 @@ func (c *Console) renderNotifications(w http.ResponseWriter, r *http.Request, v 
 			return
 		}
 	}
-	c.render(w, r, v, status, "notifications", "Notifications", "worklist", d)
+	c.render(w, r, v, status, "notifications", v.lang.T("Notifications"), "worklist", d)
 }
 
-// webTopics lists every topic of a person's e-mails, those of chosen checked.
-func webTopics(chosen []string) []webTopic {
+// webTopics lists every topic of a person's e-mails, in l, those of chosen checked.
+func webTopics(l *webLang, chosen []string) []webTopic {
 	out := []webTopic{}
 	for _, t := range api.Topics {
-		if l, ok := topicLabels[t]; ok {
-			out = append(out, webTopic{Slug: t, Label: l, Chosen: slices.Contains(chosen, t)})
+		if label, ok := topicLabels[t]; ok {
+			out = append(out, webTopic{Slug: t, Label: l.T(label), Chosen: slices.Contains(chosen, t)})
 		}
 	}
 	return out
@@ -83,14 +85,15 @@ func webTopics(chosen []string) []webTopic {
 // saveTopics is POST /notifications: the person's choice of e-mails.
 func (c *Console) saveTopics(w http.ResponseWriter, r *http.Request, v *webView) {
 	if v.actor.Email == "" {
-		c.fail(w, r, v, http.StatusBadRequest, "The operator token is nobody: it gets no e-mails. Sign in as yourself to choose yours.")
+		c.fail(w, r, v, http.StatusBadRequest, v.lang.T("The operator token is nobody: it gets no e-mails. Sign in as yourself to choose yours."))
 		return
 	}
 	chosen := r.PostForm["topic"]
 	t, err := c.n.SetPersonTopics(v.actor.ID, chosen)
 	if err != nil {
-		c.renderNotifications(w, r, v, statusOf(err), webNotifications{Topics: webTopics(chosen), Error: problemText(err)})
+		c.renderNotifications(w, r, v, statusOf(err), webNotifications{Topics: webTopics(v.lang, chosen), Error: problemText(err)})
 		return
 	}
-	c.renderNotifications(w, r, v, http.StatusOK, webNotifications{Topics: webTopics(t.Topics), Notice: "Saved: your e-mails are about what is checked."})
+	c.renderNotifications(w, r, v, http.StatusOK, webNotifications{Topics: webTopics(v.lang, t.Topics),
+		Notice: v.lang.T("Saved: your e-mails are about what is checked.")})
 }

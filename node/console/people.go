@@ -14,7 +14,8 @@ import (
 )
 
 // The pages of people and API tokens, for operators, and the page of a one-time
-// sign-in link, where a person chooses a password.
+// sign-in link, where a person chooses a password. When the hub has a mail server,
+// a link made on the people page is e-mailed to the person and not shown.
 
 func (c *Console) peopleRoutes(mux router) {
 	mux.Handle("GET /login/link", c.handle(webOpen, c.linkPage))
@@ -122,8 +123,21 @@ func (c *Console) addPerson(w http.ResponseWriter, r *http.Request, v *webView) 
 		c.renderPeople(w, r, v, statusOf(err), webPeople{Form: req, Error: problemText(err)})
 		return
 	}
-	c.renderPeople(w, r, v, http.StatusOK, webPeople{Link: &l, Form: api.PersonRequest{Role: api.RoleAdvisor},
-		Notice: v.lang.T("%s was added. Send them this sign-in link; it works once, until %s.", l.Person.Name, v.lang.DateTime(l.Expires))})
+	d := webPeople{Link: &l, Form: api.PersonRequest{Role: api.RoleAdvisor},
+		Notice: v.lang.T("%s was added. Send them this sign-in link; it works once, until %s.", l.Person.Name, v.lang.DateTime(l.Expires))}
+	if l.Emailed {
+		d.Link, d.Notice = nil, v.lang.T("%s was added, and their sign-in link e-mailed to them; it works once, until %s.", l.Person.Name, v.lang.DateTime(l.Expires))
+	}
+	c.renderPeople(w, r, v, http.StatusOK, linkMailError(v, l, d))
+}
+
+// linkMailError adds to d, the page after a sign-in link was made, why the link
+// could not be e-mailed, if it could not.
+func linkMailError(v *webView, l api.SignInLink, d webPeople) webPeople {
+	if l.MailError != "" {
+		d.Error = v.lang.T("The sign-in link could not be e-mailed (%s): send it to them yourself.", l.MailError)
+	}
+	return d
 }
 
 func (c *Console) resetPerson(w http.ResponseWriter, r *http.Request, v *webView) {
@@ -132,8 +146,12 @@ func (c *Console) resetPerson(w http.ResponseWriter, r *http.Request, v *webView
 		c.renderPeople(w, r, v, statusOf(err), webPeople{Error: problemText(err), Form: api.PersonRequest{Role: api.RoleAdvisor}})
 		return
 	}
-	c.renderPeople(w, r, v, http.StatusOK, webPeople{Link: &l, Form: api.PersonRequest{Role: api.RoleAdvisor},
-		Notice: v.lang.T("A new sign-in link for %s: it works once, until %s. Their password works until they choose a new one.", l.Person.Name, v.lang.DateTime(l.Expires))})
+	d := webPeople{Link: &l, Form: api.PersonRequest{Role: api.RoleAdvisor},
+		Notice: v.lang.T("A new sign-in link for %s: it works once, until %s. Their password works until they choose a new one.", l.Person.Name, v.lang.DateTime(l.Expires))}
+	if l.Emailed {
+		d.Link, d.Notice = nil, v.lang.T("A new sign-in link was e-mailed to %s: it works once, until %s. Their password works until they choose a new one.", l.Person.Name, v.lang.DateTime(l.Expires))
+	}
+	c.renderPeople(w, r, v, http.StatusOK, linkMailError(v, l, d))
 }
 
 func (c *Console) removePerson(w http.ResponseWriter, r *http.Request, v *webView) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hubnet-eu/hubnet/api"
+	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/node/console/consoletest"
 	"github.com/hubnet-eu/hubnet/node/nodetest"
 	"github.com/hubnet-eu/hubnet/protocol"
@@ -237,5 +238,99 @@ func TestConsole_signInAsPerson(t *testing.T) {
 	op.SignIn(h)
 	if p := op.Get("/me"); !strings.Contains(p.Text(), `signed in as <span class="who">operator</span> (operator)`) {
 		t.Errorf("operator token's /me\n%s", p.Body)
+	}
+}
+
+var mailedCode = regexp.MustCompile(`/login/link\?code=(\S+)`)
+
+// With a mail server, a sign-in link made on the people page goes to the person by
+// e-mail and is not shown; a person asks for one on the sign-in page, which answers
+// the same for an address nobody has, and throttles the asking.
+func TestConsole_signInLinkByEmail(t *testing.T) {
+	t.Parallel()
+	ms := nodetest.StartMailServer(t)
+	dir := t.TempDir()
+	p := nodetest.Profile("hub-1")
+	nodetest.Init(t, dir, nodetest.Network(t), "hub-1", &p)
+	cfg := nodetest.Config(dir)
+	cfg.Notify.SMTP = ms.SMTP()
+	cfg.Limits = node.DefaultLimits()
+	h := nodetest.StartConfig(t, cfg)
+
+	op := consoletest.NewBrowser(t, h)
+	op.SignIn(h)
+	page := op.Get("/people")
+	added := op.Post("/people", url.Values{"csrf": {page.CSRF(t)}, "name": {"Anna Beispiel"}, "email": {"anna@hub-1.example.eu"},
+		"role": {"advisor"}, "language": {"de"}})
+	if added.Status != http.StatusOK || !strings.Contains(added.Text(), "Anna Beispiel was added, and their sign-in link e-mailed to them") ||
+		signInLink.MatchString(added.Body) || strings.Contains(added.Body, "/login/link?code=") {
+		t.Errorf("add with a mail server: %d, want the link e-mailed and not shown\n%s", added.Status, added.Body)
+	}
+	if m := ms.Wait(t, "anna@hub-1.example.eu", 1); m.Language != "de" || !strings.Contains(m.Subject, "Ihr Anmeldelink") {
+		t.Errorf("the link's e-mail %q in %q, want German", m.Subject, m.Language)
+	}
+
+	br := consoletest.NewBrowser(t, h)
+	login := br.Get("/login")
+	if !strings.Contains(login.Body, `id="login-email"`) || strings.Contains(login.Text(), "An operator of the hub gives you a one-time sign-in link") {
+		t.Fatalf("sign-in page with a mail server offers no link by e-mail\n%s", login.Body)
+	}
+	ask := func(email string) consoletest.Page {
+		t.Helper()
+		f := br.Get("/login").Form(t, "login-email")
+		f.Set("email", email)
+		return br.Post("/login/email", f)
+	}
+	// What the page says, with the address typed put aside.
+	asked := regexp.MustCompile(`id="link-asked">([^<]*)<`)
+	answer := func(p consoletest.Page, email string) string {
+		m := asked.FindStringSubmatch(p.Text())
+		if m == nil {
+			return "(no answer)"
+		}
+		return strings.ReplaceAll(m[1], email, "ADDRESS")
+	}
+	known, unknown := ask("anna@hub-1.example.eu"), ask("nobody@hub-1.example.eu")
+	if known.Status != http.StatusOK || !strings.Contains(answer(known, "anna@hub-1.example.eu"), "If ADDRESS is the address of a person at this hub, a sign-in link is on its way") {
+		t.Errorf("asked for Anna: %d\n%s", known.Status, known.Body)
+	}
+	if unknown.Status != known.Status || answer(unknown, "nobody@hub-1.example.eu") != answer(known, "anna@hub-1.example.eu") {
+		t.Errorf("the answers for Anna and for nobody differ: %q and %q", answer(known, "anna@hub-1.example.eu"), answer(unknown, "nobody@hub-1.example.eu"))
+	}
+	m := ms.Wait(t, "anna@hub-1.example.eu", 2)
+	code := mailedCode.FindStringSubmatch(m.Text)
+	if code == nil {
+		t.Fatalf("no link in the e-mail:\n%s", m.Text)
+	}
+	c, _ := url.QueryUnescape(code[1])
+	f := br.Get("/login/link?code="+url.QueryEscape(c)).Form(t, "link")
+	f.Set("password", password)
+	f.Set("password2", password)
+	wantRedirect(t, "the e-mailed link", br.Post("/login/link", f), "/referrals")
+	if n := len(ms.To("nobody@hub-1.example.eu")); n != 0 {
+		t.Errorf("%d e-mails to an address nobody has", n)
+	}
+
+	// Three links for one address, then it waits: for Anna, as for anybody.
+	other := consoletest.NewBrowser(t, h)
+	br = other
+	ask("anna@hub-1.example.eu")
+	ask("anna@hub-1.example.eu")
+	p4 := ask("anna@hub-1.example.eu")
+	if p4.Status != http.StatusTooManyRequests || p4.Header.Get("Retry-After") == "" ||
+		!strings.Contains(p4.Text(), "Too many sign-in links were asked for this e-mail address") {
+		t.Errorf("a fourth link for Anna: %d, want 429 with Retry-After\n%s", p4.Status, p4.Body)
+	}
+
+	// Without a mail server: no offer, and the operator sees the link.
+	_, plain := twoHubs(t)
+	br = consoletest.NewBrowser(t, plain)
+	if p := br.Get("/login"); strings.Contains(p.Body, `id="login-email"`) || !strings.Contains(p.Text(), "An operator of the hub gives you a one-time sign-in link") {
+		t.Errorf("sign-in page without a mail server offers a link by e-mail\n%s", p.Body)
+	}
+	f = br.Get("/login").Form(t, "login-person")
+	f.Set("email", "anna@hub-1.example.eu")
+	if p := br.Post("/login/email", f); p.Status != http.StatusConflict || !strings.Contains(p.Text(), "This hub sends no e-mails") {
+		t.Errorf("asked without a mail server: %d\n%s", p.Status, p.Body)
 	}
 }

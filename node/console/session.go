@@ -15,10 +15,12 @@ import (
 	"time"
 
 	"github.com/hubnet-eu/hubnet/node"
+	"github.com/hubnet-eu/hubnet/protocol"
 )
 
 // Sign-in. A person signs in with their work e-mail address and password, or with a
-// one-time sign-in link (link.go); the hub's own machine may sign in with the
+// one-time sign-in link (people.go), which a hub with a mail server e-mails to a
+// person who asks for it here (askLink); the hub's own machine may sign in with the
 // operator token, as "operator". The session is the node's (node.Node.NewSession),
 // named by a random cookie: it ends after the node's idle time or its absolute
 // lifetime (node.Config.SessionIdle, SessionMax), at sign-out, and at a restart.
@@ -86,6 +88,10 @@ type webLogin struct {
 	Token bool   // open the operator token's form
 	Error string
 	Out   bool // just signed out
+	// Mail says the hub e-mails sign-in links: the page offers one; Asked is the
+	// answer to a link asked for.
+	Mail  bool
+	Asked string
 }
 
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request, v *webView) {
@@ -100,6 +106,7 @@ func (c *Console) loginPage(w http.ResponseWriter, r *http.Request, v *webView) 
 // renderLogin shows the sign-in form with a fresh double-submit token.
 func (c *Console) renderLogin(w http.ResponseWriter, r *http.Request, v *webView, status int, d webLogin) {
 	d.CSRF = base64.RawURLEncoding.EncodeToString(webRandom(24))
+	d.Mail = c.n.MailsSignInLinks()
 	c.setCookie(w, r, c.loginCookie(), d.CSRF, "/login", 3600)
 	c.render(w, r, v, status, "login", v.lang.T("Sign in"), "login", d)
 }
@@ -148,8 +155,11 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request, v *webView) {
 			c.throttled(w, r, v, next, we.Wait, msg)
 			return
 		case errors.Is(err, node.ErrSignIn):
-			c.renderLogin(w, r, v, http.StatusUnauthorized, webLogin{Next: next, Email: email,
-				Error: v.lang.T("Wrong e-mail address or password. If you have forgotten your password, ask an operator of the hub for a sign-in link.")})
+			msg := v.lang.T("Wrong e-mail address or password. If you have forgotten your password, ask an operator of the hub for a sign-in link.")
+			if c.n.MailsSignInLinks() {
+				msg = v.lang.T("Wrong e-mail address or password. If you have forgotten your password, have a sign-in link e-mailed to you below.")
+			}
+			c.renderLogin(w, r, v, http.StatusUnauthorized, webLogin{Next: next, Email: email, Error: msg})
 			return
 		case err != nil:
 			c.fail(w, r, v, http.StatusInternalServerError, "Signing in failed: "+err.Error())
@@ -157,6 +167,45 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request, v *webView) {
 		}
 	}
 	c.startSession(w, r, v, tok, exp, a, next)
+}
+
+// askLink is POST /login/email: a person asks for a one-time sign-in link by
+// e-mail. The page says the same whether or not anybody has the address; the node
+// throttles the requests per client address and per e-mail address asked for.
+func (c *Console) askLink(w http.ResponseWriter, r *http.Request, v *webView) {
+	next := webNext(r.PostForm.Get("next"))
+	ck, err := r.Cookie(c.loginCookie())
+	got := r.PostForm.Get("csrf")
+	if err != nil || got == "" || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(got)) != 1 {
+		c.renderLogin(w, r, v, http.StatusForbidden, webLogin{Next: next,
+			Error: v.lang.T("The sign-in form was out of date or cookies are blocked. Try again; the console needs cookies from this address.")})
+		return
+	}
+	email := strings.TrimSpace(r.PostForm.Get("email"))
+	err = c.n.RequestSignInLink(email, r.RemoteAddr)
+	var (
+		we *node.WaitError
+		ve *protocol.ValidationError
+	)
+	switch {
+	case errors.As(err, &we):
+		msg := v.lang.T("Too many sign-in links were asked for from your address.")
+		if we.What == "link" {
+			msg = v.lang.T("Too many sign-in links were asked for this e-mail address.")
+		}
+		c.throttled(w, r, v, next, we.Wait, msg)
+	case errors.Is(err, node.ErrNoMail):
+		c.renderLogin(w, r, v, http.StatusConflict, webLogin{Next: next,
+			Error: v.lang.T("This hub sends no e-mails, so it cannot e-mail you a sign-in link: ask an operator of the hub for one.")})
+	case errors.As(err, &ve):
+		c.renderLogin(w, r, v, http.StatusBadRequest, webLogin{Next: next, Email: email,
+			Error: v.lang.T("Type your work e-mail address, such as aino@hub.example.eu, to have a sign-in link e-mailed to you.")})
+	case err != nil:
+		c.fail(w, r, v, http.StatusInternalServerError, "The sign-in link could not be asked for: "+err.Error())
+	default:
+		c.renderLogin(w, r, v, http.StatusOK, webLogin{Next: next, Email: email,
+			Asked: v.lang.T("If %s is the address of a person at this hub, a sign-in link is on its way to it. Open it to choose your password; it works once.", email)})
+	}
 }
 
 // startSession sets the cookie of a new session and sends the browser on to next.

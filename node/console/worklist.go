@@ -46,7 +46,7 @@ func (c *Console) worklist(w http.ResponseWriter, r *http.Request, v *webView) {
 	case who == "" || (who == "me" && !canMine):
 		who = "hub"
 	case who != "me" && who != "hub":
-		c.fail(w, r, v, http.StatusBadRequest, "who must be me or hub, got "+who)
+		c.fail(w, r, v, http.StatusBadRequest, v.lang.T("who must be me or hub, got %s", who))
 		return
 	}
 	d := &webWorklist{Who: who, CanMine: canMine}
@@ -80,7 +80,7 @@ func (c *Console) worklist(w http.ResponseWriter, r *http.Request, v *webView) {
 	}
 	slices.SortStableFunc(d.Rows, func(a, b webWorkRow) int { return a.Since.Compare(b.Since) })
 	d.Rows = d.Rows[:min(len(d.Rows), webMaxRows)]
-	c.render(w, r, v, http.StatusOK, "worklist", "Worklist", "worklist", d)
+	c.render(w, r, v, http.StatusOK, "worklist", v.lang.T("Worklist"), "worklist", d)
 }
 
 // dueOf is when the decision a referral waits for is due: to accept or decline one

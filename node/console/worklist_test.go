@@ -103,6 +103,21 @@ func TestConsole_worklist(t *testing.T) {
 	if want := []string{ids[1], ids[0], ids[2]}; strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("the hub's worklist %v, want %v", got, want)
 	}
+	// In Finnish, every word of the page is Finnish.
+	aino.Get("/language?lang=fi&next=/worklist")
+	_, _, body = worklistRows(t, aino, "/worklist")
+	for _, want := range []string{"<h1>Työlista</h1>", "Ohjaukset, jotka odottavat sinun toimiasi", "Valitse sähköpostisi", ">Omat<",
+		">Keskittymän<", "2 ohjausta odottaa.", ">Tehtävä<", ">Odottanut<", ">Määräaika<", "Yhteyshenkilö täällä", "tänään", "ei vielä ketään"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the Finnish worklist lacks %q\n%s", want, body)
+		}
+	}
+	for _, english := range []string{"Worklist", "waiting for you", "Choose your e-mails", ">Mine<", "referrals wait", ">To do<", "nobody yet", "today"} {
+		if strings.Contains(body, english) {
+			t.Errorf("the Finnish worklist says %q in English", english)
+		}
+	}
+	aino.Get("/language?lang=en&next=/worklist")
 	// The operator token is nobody: it sees the hub's.
 	op := consoletest.NewBrowser(t, b)
 	op.SignIn(b)
@@ -159,10 +174,24 @@ func TestConsole_notifications(t *testing.T) {
 	if p := aino.Post("/notifications", f); p.Status != http.StatusBadRequest || !strings.Contains(p.Text(), "topics.0") {
 		t.Errorf("a topic that is none: %d\n%s", p.Status, p.Body)
 	}
+	// In Polish, the labels of the topics too.
+	aino.Get("/language?lang=pl&next=/notifications")
+	pl := aino.Get("/notifications").Text()
+	for _, want := range []string{"<h1>Powiadomienia</h1>", "Twoje e-maile", "Wyślij mi e-mail, gdy", "przychodzi skierowanie",
+		"skierowanie zostaje przyjęte lub odrzucone", ">Zapisz<"} {
+		if !strings.Contains(pl, want) {
+			t.Errorf("the Polish notifications page lacks %q\n%s", want, pl)
+		}
+	}
+	for _, english := range []string{"Your e-mails", "a referral arrives", ">Save<"} {
+		if strings.Contains(pl, english) {
+			t.Errorf("the Polish notifications page says %q in English", english)
+		}
+	}
 	op := consoletest.NewBrowser(t, b)
 	op.SignIn(b)
 	if p := op.Get("/notifications"); p.Status != http.StatusOK || !strings.Contains(p.Text(), "you get no e-mails") ||
-		!strings.Contains(p.Text(), "Webhooks") {
+		!strings.Contains(p.Text(), "Webhooks") || !strings.Contains(p.Text(), "hubnet recipients add") {
 		t.Errorf("the operator token's notifications page: %d\n%s", p.Status, p.Body)
 	}
 }

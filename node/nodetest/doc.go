@@ -7,6 +7,7 @@
 // the console's configuration. [Hub.Kill] stops a hub as a crash would,
 // [Hub.Restart] brings it back from its data directory. [Eventually] polls a
 // condition instead of sleeping; a [Clock] given to the hubs' configuration lets a
-// test move their time on by days. Synthetic profiles, queries and directories are in
+// test move their time on by days. [StartMailServer] is a real SMTP server that
+// keeps the e-mails a hub sends. Synthetic profiles, queries and directories are in
 // internal/synth, which does not import testing.
 package nodetest
