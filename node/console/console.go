@@ -471,7 +471,7 @@ func (l *webLang) funcs() template.FuncMap {
 		"tech":      func(slug string) string { return l.T(webTech(slug)) },
 		"service":   func(slug string) string { return l.T(webService(slug)) },
 		"family":    func(f protocol.Family) string { return l.T(webFamily(f)) },
-		"sector":    webSector,
+		"sector":    func(code string) string { return l.T(webSector(code)) },
 		"country":   l.Country,
 		"language":  l.Language,
 		"category":  func(c protocol.Category) string { return l.T(webCategory(c)) },
