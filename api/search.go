@@ -49,6 +49,10 @@ type Hit struct {
 	// Set by a live query.
 	Answered bool     `json:"answered,omitempty"`  // the hub answered in time; capacity is its own, now
 	HubScore *float64 `json:"hub_score,omitempty"` // the hub's own evaluation, when it answered and matched
+
+	// Why holds Reasons as data, for readers of other languages than English. A node
+	// sets it for callers in its own process, such as the console; it is not sent.
+	Why []protocol.Reason `json:"-"`
 }
 
 // LiveInfo says which hubs a live query reached.
