@@ -57,10 +57,10 @@ func Problems(code string, keys []string, msgs map[string]string) []string {
 }
 
 // SourceKeys returns the messages that the Go files of dir, tests left out, pass as
-// the string literal argument arg (0 for the first) of a call of one of funcs, by a
-// function's name ("usagef") or a method's ("T"). A call at a place that fits the
-// other functions too counts once for each.
-func SourceKeys(dir string, funcs map[string]int) ([]string, error) {
+// string literal arguments to calls of funcs: a function's name ("usagef") or a
+// method's ("T") with the positions of its arguments that are keys (0 for the
+// first).
+func SourceKeys(dir string, funcs map[string][]int) ([]string, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil {
 		return nil, err
@@ -87,13 +87,14 @@ func SourceKeys(dir string, funcs map[string]int) ([]string, error) {
 			case *ast.SelectorExpr:
 				name = fun.Sel.Name
 			}
-			arg, ok := funcs[name]
-			if !ok || arg >= len(call.Args) {
-				return true
-			}
-			if lit, ok := call.Args[arg].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-				if k, err := strconv.Unquote(lit.Value); err == nil && k != "" {
-					keys[k] = true
+			for _, arg := range funcs[name] {
+				if arg >= len(call.Args) {
+					continue
+				}
+				if lit, ok := call.Args[arg].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+					if k, err := strconv.Unquote(lit.Value); err == nil && k != "" {
+						keys[k] = true
+					}
 				}
 			}
 			return true

@@ -28,6 +28,7 @@ type Catalog struct {
 	builder *catalog.Builder
 	langs   map[string]*Lang
 	matcher language.Matcher
+	keys    map[string]bool // every key a file translates
 }
 
 // NewCatalog builds a catalogue from the files <dir>/<code>.json of fsys, one for
@@ -35,6 +36,7 @@ type Catalog struct {
 // translation is left out: the message shows in English.
 func NewCatalog(fsys fs.FS, dir string) (*Catalog, error) {
 	b := catalog.NewBuilder(catalog.Fallback(language.English))
+	keys := map[string]bool{}
 	for _, code := range Languages[1:] {
 		tag := language.MustParse(code)
 		for _, src := range []struct {
@@ -52,14 +54,15 @@ func NewCatalog(fsys fs.FS, dir string) (*Catalog, error) {
 				if err := b.SetString(tag, key, text); err != nil {
 					return nil, fmt.Errorf("translation %s %q: %w", code, key, err)
 				}
+				keys[key] = true
 			}
 		}
 	}
-	c := &Catalog{builder: b, langs: map[string]*Lang{}}
+	c := &Catalog{builder: b, langs: map[string]*Lang{}, keys: keys}
 	tags := make([]language.Tag, len(Languages))
 	for i, code := range Languages {
 		tags[i] = language.MustParse(code)
-		c.langs[code] = &Lang{Code: code, Tag: tags[i], p: message.NewPrinter(tags[i], message.Catalog(b))}
+		c.langs[code] = &Lang{Code: code, Tag: tags[i], p: message.NewPrinter(tags[i], message.Catalog(b)), keys: keys}
 	}
 	c.matcher = language.NewMatcher(tags)
 	return c, nil
@@ -108,11 +111,21 @@ type Lang struct {
 	Code string       // BCP 47 code, such as de
 	Tag  language.Tag // the code parsed
 	p    *message.Printer
+	keys map[string]bool // of the catalogue; read only
 }
 
 // T translates the message key, an English text, and fills in args as fmt would,
 // with numbers written the language's way.
 func (l *Lang) T(key string, args ...any) string { return l.p.Sprintf(key, args...) }
+
+// Text translates s when the catalogue has it as a key, and returns any other
+// text as it is: a message made at run time, which may hold a '%' of its own.
+func (l *Lang) Text(s string) string {
+	if !l.keys[s] {
+		return s
+	}
+	return l.p.Sprintf(s)
+}
 
 // Printer returns the language's printer.
 func (l *Lang) Printer() *message.Printer { return l.p }

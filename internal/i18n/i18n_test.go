@@ -7,11 +7,20 @@ import (
 )
 
 // TestVocab_complete fails when a language misses the translation of a label of the
-// vocabulary or a NACE name, or translates one the vocabulary no longer has.
+// vocabulary, a NACE name or a message of a search's reasons, or translates one
+// nothing uses.
 func TestVocab_complete(t *testing.T) {
-	keys := VocabKeys()
-	if len(keys) < 150 {
-		t.Fatalf("found %d labels, want 150 or more: technologies, services, families and NACE names", len(keys))
+	keys, err := SourceKeys(".", map[string][]int{"T": {0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys = append(keys, VocabKeys()...)
+	keys = append(keys, "SMEs per month") // the unit of capacity a hub gets when it names none
+	for _, p := range proximities {
+		keys = append(keys, p.String())
+	}
+	if len(keys) < 180 {
+		t.Fatalf("found %d messages, want 180 or more: the vocabulary's labels, NACE names and reasons", len(keys))
 	}
 	for _, code := range Languages[1:] {
 		msgs, err := ReadVocab(code)

@@ -9,7 +9,8 @@ import (
 
 // VocabKeys returns the English labels of the vocabulary that vocab/<code>.json
 // translates, sorted: technologies, services, service families and the names of the
-// NACE sections and divisions. Countries and languages are named from CLDR.
+// NACE sections and divisions. Countries and languages are named from CLDR. The
+// files also translate the messages of a search's reasons (Lang.Why).
 func VocabKeys() []string {
 	keys := map[string]bool{}
 	for _, x := range protocol.Technologies {

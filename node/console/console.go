@@ -480,7 +480,7 @@ func (l *webLang) funcs() template.FuncMap {
 		"state":     func(s any) string { return l.T(webState(protocol.State(fmt.Sprint(s)))) },
 		"sentence":  func(s string) string { return webSentence(l.T(s)) },
 		"rule":      l.rule,
-		"why":       l.Why,
+		"why":       func(h api.Hit) string { return l.lang.Why(h.Why, h.Explanation) },
 		"countries": l.Countries,
 		// unit translates the unit of capacity that a hub gets when it names none.
 		"unit": func(u string) string {

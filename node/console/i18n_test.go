@@ -110,9 +110,6 @@ func catalogKeys(t *testing.T) []string {
 	}
 	add(api.RoleAdvisor, api.RoleOperator, "an "+api.RoleAdvisor, "an "+api.RoleOperator)
 	add("active", "expired", "revoked", "alive", "failed", "left") // token and peer states
-	for _, p := range webProximities {
-		add(p.String())
-	}
 	return slices.Sorted(maps.Keys(keys))
 }
 

@@ -1,36 +1,37 @@
-package console
+package i18n
 
 import (
 	"strings"
+	"time"
 
-	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
-// The console writes a search result's reasons from their data, Hit.Why, in the
-// reader's language; the API's Explanation stays in English for its callers.
+// A search's reasons are written from their data, protocol.Reason, in the reader's
+// language; the API's explanation stays in English for its callers.
 
-// webProximities are the proximities a reason names; their English names are keys.
-var webProximities = []protocol.Proximity{
+// proximities are the proximities a reason names; their English names are keys.
+var proximities = []protocol.Proximity{
 	protocol.ProximityElsewhere, protocol.ProximityNeighbour, protocol.ProximityCountry,
 	protocol.ProximityNearby, protocol.ProximityRegion, protocol.ProximityNUTS3,
 }
 
-// Why writes why the hit ranks where it does, its reasons joined by "; ". A hit
-// without the reasons' data, from another source, keeps its English explanation.
-func (l *webLang) Why(h api.Hit) string {
-	if h.Why == nil || l.Code == "en" {
-		return h.Explanation
+// Why writes why a hub ranks where it does, its reasons joined by "; ". Without
+// the reasons' data (a node of an older version) it returns the English
+// explanation, english.
+func (l *Lang) Why(reasons []protocol.Reason, english string) string {
+	if len(reasons) == 0 || l.Code == "en" {
+		return english
 	}
-	parts := make([]string, len(h.Why))
-	for i, r := range h.Why {
-		parts[i] = l.reason(r)
+	parts := make([]string, len(reasons))
+	for i, r := range reasons {
+		parts[i] = l.Reason(r)
 	}
 	return strings.Join(parts, "; ")
 }
 
-// reason writes one reason in the language.
-func (l *webLang) reason(r protocol.Reason) string {
+// Reason writes one reason in the language.
+func (l *Lang) Reason(r protocol.Reason) string {
 	switch r.Kind {
 	case protocol.ReasonLevels:
 		return l.T("%s (wanted)", l.items(r.Items, true))
@@ -39,17 +40,20 @@ func (l *webLang) reason(r protocol.Reason) string {
 	case protocol.ReasonDescribed:
 		return l.T("lists no technologies; its description names %s (counted as level %d)", l.items(r.Items, false), r.Level)
 	case protocol.ReasonCapacity:
-		fam := l.T(webFamily(r.Family))
+		fam := string(r.Family)
+		if f, ok := protocol.FamilyBySlug(fam); ok {
+			fam = l.T(f.Label)
+		}
 		if !r.Published {
 			return l.T("offers %s, capacity not published", fam)
 		}
 		unit := r.Unit
-		if unit == webDefaultUnit {
+		if unit == "SMEs per month" { // the unit a hub gets when it names none
 			unit = l.T(unit)
 		}
 		s := l.T("offers %s, %d of %d free (%s)", fam, r.Free, r.Maximum, unit)
 		if r.Stale {
-			s = l.T("%s, stale: updated %s", s, l.Date(r.Updated))
+			s = l.T("%s, stale: updated %s", s, r.Updated.Format(time.DateOnly))
 		}
 		return s
 	case protocol.ReasonSector:
@@ -91,7 +95,7 @@ func (l *webLang) reason(r protocol.Reason) string {
 }
 
 // items writes technologies or services, "Robotik Stufe 5, …" with levels.
-func (l *webLang) items(items []protocol.ReasonItem, levels bool) string {
+func (l *Lang) items(items []protocol.ReasonItem, levels bool) string {
 	parts := make([]string, len(items))
 	for i, it := range items {
 		parts[i] = l.T(it.Label)
