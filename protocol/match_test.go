@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"reflect"
@@ -266,6 +267,20 @@ func TestExplain_example(t *testing.T) {
 		if !reflect.DeepEqual(reasons[i], w) {
 			t.Errorf("reason %d:\n got %+v\nwant %+v", i, reasons[i], w)
 		}
+	}
+	// The API sends them as JSON, their kinds by name; they read back the same.
+	b, err := json.Marshal(reasons)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{`"kind":"levels"`, `"basis":"broader"`, `"proximity":"neighbouring region"`} {
+		if !strings.Contains(string(b), s) {
+			t.Errorf("reasons in JSON lack %s: %s", s, b)
+		}
+	}
+	var back []Reason
+	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, wantData) {
+		t.Errorf("reasons from JSON: %v\n got %+v\nwant %+v", err, back, wantData)
 	}
 	// technology 40×8/15, capacity 15×3/5, sector 10×0.6×4/5 (the section's level),
 	// language 10, distance 50×0.7 (FI19 and FI1C share NUTS 1 FI1) over

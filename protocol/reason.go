@@ -34,38 +34,85 @@ const (
 
 // ReasonItem is a technology or a service in a reason, with the hub's level in it.
 type ReasonItem struct {
-	Label string // in English, as in Technologies and Services
-	Level int    // 1 to 5; 0 in ReasonLacks
+	Label string `json:"label"`           // in English, as in Technologies and Services
+	Level int    `json:"level,omitempty"` // 1 to 5; 0 in ReasonLacks
 }
 
 // Reason is one part of why a hub ranks where it does, as data: a reader can be told
 // it in any language. Its String is the English text of Explain. Which fields are
 // set depends on Kind.
 type Reason struct {
-	Kind  ReasonKind
-	Items []ReasonItem
-	Level int // ReasonDescribed: the level each item counts as; ReasonSector: the hub's level
+	Kind  ReasonKind   `json:"kind"`
+	Items []ReasonItem `json:"items,omitempty"`
+	Level int          `json:"level,omitempty"` // ReasonDescribed: the level each item counts as; ReasonSector: the hub's level
 
-	Family    Family // ReasonCapacity: the family asked for
-	Published bool   // ReasonCapacity: the hub publishes its capacity in Family
-	Free      int
-	Maximum   int
-	Unit      string
-	Stale     bool      // ReasonCapacity: updated longer ago than StaleAfterDays
-	Updated   time.Time // ReasonCapacity: when, if Stale
+	Family    Family    `json:"family,omitempty"`    // ReasonCapacity: the family asked for
+	Published bool      `json:"published,omitempty"` // ReasonCapacity: the hub publishes its capacity in Family
+	Free      int       `json:"free,omitempty"`
+	Maximum   int       `json:"maximum,omitempty"`
+	Unit      string    `json:"unit,omitempty"`
+	Stale     bool      `json:"stale,omitempty"`  // ReasonCapacity: updated longer ago than StaleAfterDays
+	Updated   time.Time `json:"updated,omitzero"` // ReasonCapacity: when, if Stale
 
-	Sector string      // ReasonSector: the NACE code asked for
-	Basis  SectorBasis // ReasonSector
-	Source string      // ReasonSector: the catalogue label the level was read from
+	Sector string      `json:"sector,omitempty"` // ReasonSector: the NACE code asked for
+	Basis  SectorBasis `json:"basis,omitempty"`  // ReasonSector
+	Source string      `json:"source,omitempty"` // ReasonSector: the catalogue label the level was read from
 
-	Languages []string // ReasonLanguages: those of the SME's the hub works in, in the SME's order
-	Wanted    []string // ReasonLanguages: the SME's languages, when the hub works in none
-	Missing   string   // ReasonLanguages: the SME's first language, when the hub does not work in it
-	Guessed   bool     // ReasonLanguages, ReasonPlace: from the hub's country or address, not declared
+	Languages []string `json:"languages,omitempty"` // ReasonLanguages: those of the SME's the hub works in, in the SME's order
+	Wanted    []string `json:"wanted,omitempty"`    // ReasonLanguages: the SME's languages, when the hub works in none
+	Missing   string   `json:"missing,omitempty"`   // ReasonLanguages: the SME's first language, when the hub does not work in it
+	Guessed   bool     `json:"guessed,omitempty"`   // ReasonLanguages, ReasonPlace: from the hub's country or address, not declared
 
-	Region    string    // ReasonPlace: the hub's region nearest to the SME; "" for its country
-	Country   string    // ReasonPlace
-	Proximity Proximity // ReasonPlace
+	Region    string    `json:"region,omitempty"`    // ReasonPlace: the hub's region nearest to the SME; "" for its country
+	Country   string    `json:"country,omitempty"`   // ReasonPlace
+	Proximity Proximity `json:"proximity,omitempty"` // ReasonPlace
+}
+
+var (
+	reasonKindNames  = [...]string{"", "levels", "lacks", "described", "capacity", "sector", "languages", "place"}
+	sectorBasisNames = [...]string{"declared", "broader", "label"}
+)
+
+// String returns the kind's name in JSON: levels, lacks, described, capacity,
+// sector, languages or place.
+func (k ReasonKind) String() string {
+	if int(k) < len(reasonKindNames) {
+		return reasonKindNames[k]
+	}
+	return ""
+}
+
+// MarshalText writes the kind's name.
+func (k ReasonKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText reads a kind's name; an unknown one, from a newer node, reads as 0.
+func (k *ReasonKind) UnmarshalText(b []byte) error {
+	*k = ReasonKind(max(0, slices.Index(reasonKindNames[:], string(b))))
+	return nil
+}
+
+// MarshalText writes the basis: declared, broader or label.
+func (s SectorBasis) MarshalText() ([]byte, error) {
+	if int(s) < len(sectorBasisNames) {
+		return []byte(sectorBasisNames[s]), nil
+	}
+	return nil, nil
+}
+
+// UnmarshalText reads a basis; an unknown one reads as declared.
+func (s *SectorBasis) UnmarshalText(b []byte) error {
+	*s = SectorBasis(max(0, slices.Index(sectorBasisNames[:], string(b))))
+	return nil
+}
+
+// MarshalText writes the proximity as String does.
+func (p Proximity) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// UnmarshalText reads a proximity as String writes it; an unknown one reads as
+// ProximityUnknown.
+func (p *Proximity) UnmarshalText(b []byte) error {
+	*p = Proximity(max(0, slices.Index(proximityNames[:], string(b))))
+	return nil
 }
 
 // Explain says, part by part, why the hub scores what it does: the levels of what is
