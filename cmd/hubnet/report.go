@@ -22,7 +22,7 @@ func newReportCmd(a *app) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "report",
-		Short: "Report this hub's KPIs of a period: services delivered and collaborations",
+		Short: a.T("Report this hub's KPIs of a period: services delivered and collaborations"),
 		Long: `Sum what this hub's referrals achieved from --from up to --to, in the shape of the
 EDIH KPI reporting: the customers served through referrals (a service delivered for
 each referral to this hub that completed) by customer category, sector, region and

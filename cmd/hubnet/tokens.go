@@ -13,7 +13,7 @@ import (
 )
 
 func newTokensCmd(a *app) *cobra.Command {
-	return groupCmd("tokens", "Make, list and revoke API tokens for integrations",
+	return groupCmd("tokens", a.T("Make, list and revoke API tokens for integrations"),
 		newTokensAddCmd(a), newTokensListCmd(a), newTokensRevokeCmd(a))
 }
 
@@ -21,7 +21,7 @@ func newTokensAddCmd(a *app) *cobra.Command {
 	var scopes, expires string
 	c := &cobra.Command{
 		Use:   "add NAME --scope SCOPES [--expires 90d|2027-06-30]",
-		Short: "Make an API token and print it, this once",
+		Short: a.T("Make an API token and print it, this once"),
 		Long: `Make an API token for another program, such as a CRM, named NAME, that may do
 what its scopes allow: ` + scopeList + `.
   read    read referrals           refer   send referrals
@@ -97,7 +97,7 @@ func parseExpiry(s string, now time.Time) (time.Time, error) {
 func newTokensListCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:     "list",
-		Short:   "List the API tokens, revoked ones too, with their last use",
+		Short:   a.T("List the API tokens, revoked ones too, with their last use"),
 		Example: "  hubnet -d ./hub tokens list",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -129,7 +129,7 @@ func newTokensListCmd(a *app) *cobra.Command {
 				if !k.Expires.IsZero() {
 					exp = when(k.Expires)
 				}
-				t.row(k.Name, strings.Join(k.Scopes, ","), k.State, exp, ago(k.LastUsed, now), k.CreatedBy, k.ID)
+				t.row(k.Name, strings.Join(k.Scopes, ","), k.State, exp, a.ago(k.LastUsed, now), k.CreatedBy, k.ID)
 			}
 			return t.flush()
 		},
@@ -139,7 +139,7 @@ func newTokensListCmd(a *app) *cobra.Command {
 func newTokensRevokeCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:     "revoke NAME|ID",
-		Short:   "Revoke an API token: it stops working at once",
+		Short:   a.T("Revoke an API token: it stops working at once"),
 		Example: "  hubnet -d ./hub tokens revoke crm",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -32,7 +32,7 @@ func contactLine(c *api.Contacts, own bool) string {
 }
 
 func newUsersCmd(a *app) *cobra.Command {
-	return groupCmd("users", "Add, list, remove people who sign in to the console, and give them sign-in links",
+	return groupCmd("users", a.T("Add, list, remove people who sign in to the console, and give them sign-in links"),
 		newUsersAddCmd(a), newUsersListCmd(a), newUsersRemoveCmd(a), newUsersResetCmd(a))
 }
 
@@ -40,7 +40,7 @@ func newUsersAddCmd(a *app) *cobra.Command {
 	var req api.PersonRequest
 	c := &cobra.Command{
 		Use:   "add EMAIL --name NAME [--role advisor|operator]",
-		Short: "Add a person and print their one-time sign-in link",
+		Short: a.T("Add a person and print their one-time sign-in link"),
 		Long: `Add a person who signs in to the console (and the API) as themselves, under their
 work e-mail address, with a role: advisor (search, refer, act on referrals, reports)
 or operator (also the hub's profile, capacity, people and API tokens).
@@ -70,7 +70,7 @@ the operator token, or an operator's session or an API token with the scope admi
 func newUsersResetCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "reset EMAIL",
-		Short: "Make a new one-time sign-in link for a person who forgot their password",
+		Short: a.T("Make a new one-time sign-in link for a person who forgot their password"),
 		Long: `Make a new one-time sign-in link for the person, in place of any earlier one, and
 print it: send it to the person, who opens it and chooses a new password. Their
 old password works until then.`,
@@ -111,7 +111,7 @@ func (a *app) printLink(cmd *cobra.Command, what string, f func(*api.Client) (ap
 func newUsersListCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:     "list",
-		Short:   "List the people who sign in to the console",
+		Short:   a.T("List the people who sign in to the console"),
 		Example: "  hubnet -d ./hub users list\n  hubnet -d ./hub users list --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -159,7 +159,7 @@ func (a *app) printPeople(w io.Writer, raw []byte, list []api.Person) error {
 func newUsersRemoveCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "remove EMAIL",
-		Short: "Remove a person and end their sessions",
+		Short: a.T("Remove a person and end their sessions"),
 		Long: `Remove the person: they can no longer sign in, and their sessions end at once.
 Their name stays in the history of the referrals they acted on.`,
 		Example: "  hubnet -d ./hub users remove aino@hub.example.eu",

@@ -14,7 +14,7 @@ import (
 var topicList = strings.Join(api.Topics, ", ")
 
 func newWebhooksCmd(a *app) *cobra.Command {
-	return groupCmd("webhooks", "Register webhooks, and read and repeat their deliveries",
+	return groupCmd("webhooks", a.T("Register webhooks, and read and repeat their deliveries"),
 		newWebhooksAddCmd(a), newWebhooksListCmd(a), newWebhooksRemoveCmd(a), newWebhooksDeliveriesCmd(a),
 		newWebhooksRedeliverCmd(a))
 }
@@ -23,7 +23,7 @@ func newWebhooksAddCmd(a *app) *cobra.Command {
 	var id, topics string
 	c := &cobra.Command{
 		Use:   "add URL [--id ID] [--topics TOPICS]",
-		Short: "Register a webhook and print its signing secret, this once",
+		Short: a.T("Register a webhook and print its signing secret, this once"),
 		Long: `Register URL, an https address of another program such as a CRM, to be called with
 the hub's events: each as a JSON POST, signed with the secret printed here (the header
 Hubnet-Signature; docs/api.md says how to check it), retried with growing waits until
@@ -73,7 +73,7 @@ none means all.`,
 func newWebhooksListCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:     "list",
-		Short:   "List the webhooks",
+		Short:   a.T("List the webhooks"),
 		Example: "  hubnet -d ./hub webhooks list",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -114,7 +114,7 @@ func newWebhooksListCmd(a *app) *cobra.Command {
 func newWebhooksRemoveCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:     "remove ID",
-		Short:   "Remove a webhook and what it still had to send",
+		Short:   a.T("Remove a webhook and what it still had to send"),
 		Example: "  hubnet -d ./hub webhooks remove crm",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -145,7 +145,7 @@ func newWebhooksDeliveriesCmd(a *app) *cobra.Command {
 	var limit int
 	c := &cobra.Command{
 		Use:   "deliveries [ID|E-MAIL]",
-		Short: "Show the delivery log: webhook calls and e-mails, newest first",
+		Short: a.T("Show the delivery log: webhook calls and e-mails, newest first"),
 		Long: `Show the newest notifications, pending and ended, of the webhook ID or the e-mail
 address given, or of all: how many attempts each took, how the last one went, and
 when the next is due. Send one again with 'hubnet webhooks redeliver DELIVERY'.`,
@@ -184,12 +184,12 @@ when the next is due. Send one again with 'hubnet webhooks redeliver DELIVERY'.`
 			now := time.Now()
 			t := newTable(w, "DELIVERY", "EVENT", "TYPE", "TO", "STATUS", "ATTEMPTS", "LAST ERROR", "WHEN")
 			for _, d := range list {
-				at := "created " + ago(d.Created, now)
+				at := "created " + a.ago(d.Created, now)
 				switch {
 				case d.Status == "pending" && !d.Due.IsZero():
 					at = "next " + when(d.Due)
 				case !d.Finished.IsZero():
-					at = ago(d.Finished, now)
+					at = a.ago(d.Finished, now)
 				}
 				to := d.Channel + " " + d.Target
 				t.row(d.ID, d.Event, d.Type, to, d.Status, d.Attempts, d.LastError, at)
@@ -204,7 +204,7 @@ when the next is due. Send one again with 'hubnet webhooks redeliver DELIVERY'.`
 func newWebhooksRedeliverCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:     "redeliver DELIVERY",
-		Short:   "Send a delivery again, as a new delivery",
+		Short:   a.T("Send a delivery again, as a new delivery"),
 		Example: "  hubnet -d ./hub webhooks redeliver 000000000000002a",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
