@@ -138,3 +138,7 @@ func (a *app) familyLabel(f protocol.Family) string {
 
 // languageCodes are the codes --lang takes, for its help and its error.
 func languageCodes() string { return strings.Join(slices.Clone(i18n.Languages), ", ") }
+
+// cliWords are words the node writes that the command line shows translated with
+// Text: the states of a token and the roles of people.
+var cliWords = []string{msg("active"), msg("expired"), msg("revoked"), msg("advisor"), msg("operator")}

@@ -47,7 +47,7 @@ takes back, or as JSON with --json.`,
 				return fail("show profile", err, "")
 			}
 			if self.Profile == nil {
-				return fail("show profile", fmt.Errorf("hub %s has no profile yet", self.ID),
+				return fail("show profile", errors.New(a.T("hub %s has no profile yet", self.ID)),
 					"apply one: hubnet profile apply -f profile.yaml")
 			}
 			if a.json {
@@ -96,7 +96,7 @@ profile's revision grows by one and the other hubs fetch the new one.`,
 			if a.json {
 				return writeJSON(cmd.OutOrStdout(), saved)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "profile of %s applied: revision %d\n", saved.ID, saved.Revision)
+			fmt.Fprintln(cmd.OutOrStdout(), a.T("profile of %s applied: revision %d", saved.ID, saved.Revision))
 			return nil
 		},
 	}
@@ -162,8 +162,8 @@ month").`,
 				return writeJSON(cmd.OutOrStdout(), saved)
 			}
 			got := saved.Capacity[fam]
-			fmt.Fprintf(cmd.OutOrStdout(), "%s %s: %d of %d %s available (revision %d)\n",
-				saved.ID, fam, got.Available, got.Maximum, got.Unit, saved.Revision)
+			fmt.Fprintln(cmd.OutOrStdout(), a.T("%s %s: %d of %d %s available (revision %d)",
+				saved.ID, fam, got.Available, got.Maximum, a.unit(got.Unit), saved.Revision))
 			return nil
 		},
 	}

@@ -103,8 +103,8 @@ func (a *app) printLink(cmd *cobra.Command, what string, f func(*api.Client) (ap
 		_, err := w.Write(raw)
 		return err
 	}
-	_, err = fmt.Fprintf(w, "%s <%s>, %s\nsign-in link (works once, until %s):\n  %s\ncode: %s\n",
-		l.Person.Name, l.Person.Email, l.Person.Role, when(l.Expires), l.Link, l.Code)
+	_, err = fmt.Fprintf(w, "%s <%s>, %s\n%s\n  %s\n%s\n", l.Person.Name, l.Person.Email, a.lang.Text(l.Person.Role),
+		a.T("sign-in link (works once, until %s):", when(l.Expires)), l.Link, a.T("code: %s", l.Code))
 	return err
 }
 
@@ -138,20 +138,20 @@ func (a *app) printPeople(w io.Writer, raw []byte, list []api.Person) error {
 		return err
 	}
 	if len(list) == 0 {
-		_, err := fmt.Fprintln(w, "Nobody yet. Add a person with 'hubnet users add EMAIL --name NAME'.")
+		_, err := fmt.Fprintln(w, a.T("Nobody yet. Add a person with 'hubnet users add EMAIL --name NAME'."))
 		return err
 	}
-	t := newTable(w, "EMAIL", "NAME", "ROLE", "PASSWORD", "LINK UNTIL")
+	t := newTable(w, a.T("EMAIL"), a.T("NAME"), a.T("ROLE"), a.T("PASSWORD"), a.T("LINK UNTIL"))
 	for _, p := range list {
-		pw := "not yet"
+		pw := a.T("not yet")
 		if p.PasswordSet {
-			pw = "set"
+			pw = a.T("set")
 		}
 		link := "-"
 		if !p.LinkExpires.IsZero() {
 			link = when(p.LinkExpires)
 		}
-		t.row(p.Email, p.Name, p.Role, pw, link)
+		t.row(p.Email, p.Name, a.lang.Text(p.Role), pw, link)
 	}
 	return t.flush()
 }
@@ -182,7 +182,7 @@ Their name stays in the history of the referrals they acted on.`,
 				_, err := w.Write(raw)
 				return err
 			}
-			_, err = fmt.Fprintf(w, "removed %s <%s>, %s; their sessions ended\n", p.Name, p.Email, p.Role)
+			_, err = fmt.Fprintln(w, a.T("removed %s <%s>, %s; their sessions ended", p.Name, p.Email, a.lang.Text(p.Role)))
 			return err
 		},
 	}

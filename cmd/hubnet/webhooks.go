@@ -56,12 +56,12 @@ none means all.`,
 				_, err := w.Write(raw)
 				return err
 			}
-			t := "all"
+			t := a.T("all")
 			if len(nw.Webhook.Topics) > 0 {
 				t = strings.Join(nw.Webhook.Topics, ",")
 			}
-			_, err = fmt.Fprintf(w, "webhook %s to %s, topics %s; its signing secret:\n  %s\nCopy it now: it is shown this once.\n",
-				nw.Webhook.ID, nw.Webhook.URL, t, nw.Secret)
+			_, err = fmt.Fprintf(w, "%s\n  %s\n%s\n", a.T("webhook %s to %s, topics %s; its signing secret:", nw.Webhook.ID, nw.Webhook.URL, t),
+				nw.Secret, a.T("Copy it now: it is shown this once."))
 			return err
 		},
 	}
@@ -95,12 +95,12 @@ func newWebhooksListCmd(a *app) *cobra.Command {
 				return err
 			}
 			if len(list) == 0 {
-				_, err := fmt.Fprintln(w, "No webhooks. Register one with 'hubnet webhooks add https://...'.")
+				_, err := fmt.Fprintln(w, a.T("No webhooks. Register one with 'hubnet webhooks add https://...'."))
 				return err
 			}
-			t := newTable(w, "ID", "URL", "TOPICS", "ADDED")
+			t := newTable(w, a.T("ID"), a.T("URL"), a.T("TOPICS"), a.T("ADDED"))
 			for _, h := range list {
-				topics := "all"
+				topics := a.T("all")
 				if len(h.Topics) > 0 {
 					topics = strings.Join(h.Topics, ",")
 				}
@@ -135,7 +135,7 @@ func newWebhooksRemoveCmd(a *app) *cobra.Command {
 				_, err := w.Write(raw)
 				return err
 			}
-			_, err = fmt.Fprintf(w, "removed webhook %s (%s)\n", h.ID, h.URL)
+			_, err = fmt.Fprintln(w, a.T("removed webhook %s (%s)", h.ID, h.URL))
 			return err
 		},
 	}
@@ -178,16 +178,16 @@ when the next is due. Send one again with 'hubnet webhooks redeliver DELIVERY'.`
 				return err
 			}
 			if len(list) == 0 {
-				_, err := fmt.Fprintln(w, "No deliveries.")
+				_, err := fmt.Fprintln(w, a.T("No deliveries."))
 				return err
 			}
 			now := time.Now()
-			t := newTable(w, "DELIVERY", "EVENT", "TYPE", "TO", "STATUS", "ATTEMPTS", "LAST ERROR", "WHEN")
+			t := newTable(w, a.T("DELIVERY"), a.T("EVENT"), a.T("TYPE"), a.T("TO"), a.T("STATUS"), a.T("ATTEMPTS"), a.T("LAST ERROR"), a.T("WHEN"))
 			for _, d := range list {
-				at := "created " + a.ago(d.Created, now)
+				at := a.T("created %s", a.ago(d.Created, now))
 				switch {
 				case d.Status == "pending" && !d.Due.IsZero():
-					at = "next " + when(d.Due)
+					at = a.T("next %s", when(d.Due))
 				case !d.Finished.IsZero():
 					at = a.ago(d.Finished, now)
 				}
@@ -210,7 +210,7 @@ func newWebhooksRedeliverCmd(a *app) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.client()
 			if err != nil {
-				return fail("redeliver "+args[0], err, "")
+				return fail(a.T("redeliver %s", args[0]), err, "")
 			}
 			var d api.Delivery
 			raw, err := c.call(change, func(ac *api.Client) (err error) {
@@ -218,14 +218,14 @@ func newWebhooksRedeliverCmd(a *app) *cobra.Command {
 				return err
 			})
 			if err != nil {
-				return fail("redeliver "+args[0], err, "see the deliveries with 'hubnet webhooks deliveries'")
+				return fail(a.T("redeliver %s", args[0]), err, "see the deliveries with 'hubnet webhooks deliveries'")
 			}
 			w := cmd.OutOrStdout()
 			if a.json {
 				_, err := w.Write(raw)
 				return err
 			}
-			_, err = fmt.Fprintf(w, "delivery %s queued: event %d (%s) to %s %s again\n", d.ID, d.Event, d.Type, d.Channel, d.Target)
+			_, err = fmt.Fprintln(w, a.T("delivery %s queued: event %d (%s) to %s %s again", d.ID, d.Event, d.Type, d.Channel, d.Target))
 			return err
 		},
 	}
