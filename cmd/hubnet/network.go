@@ -78,7 +78,7 @@ dozen hubs. 'hubnet network clusters' prints the map.`,
 			if !force {
 				for _, f := range []string{out, keyOut} {
 					if _, err := os.Stat(f); err == nil {
-						return fail("create network", fmt.Errorf("%s exists", f), "give --force to replace it, or -o/--key another file")
+						return fail("create network", errors.New(a.T("%s exists", f)), "give --force to replace it, or -o/--key another file")
 					}
 				}
 			}
@@ -98,12 +98,12 @@ dozen hubs. 'hubnet network clusters' prints the map.`,
 				return writeJSON(cmd.OutOrStdout(), map[string]string{"name": n.Name, "file": out, "admission_key": keyOut})
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "network %s written to %s (mode 0600: it holds the gossip key, share it privately)\n", n.Name, out)
-			fmt.Fprintf(w, "admission key written to %s (mode 0600: the steward keeps it; it admits and revokes hubs)\n", keyOut)
+			fmt.Fprintln(w, a.T("network %s written to %s (mode 0600: it holds the gossip key, share it privately)", n.Name, out))
+			fmt.Fprintln(w, a.T("admission key written to %s (mode 0600: the steward keeps it; it admits and revokes hubs)", keyOut))
 			if n.Clustered() {
-				fmt.Fprintf(w, "region map of %d clusters; see it with: hubnet network clusters --network %s\n", len(n.Clusters), out)
+				fmt.Fprintln(w, a.T("region map of %d clusters; see it with: %s", len(n.Clusters), shellJoin("hubnet", "network", "clusters", "--network", out)))
 			} else {
-				fmt.Fprintln(w, "no region map: the hubs form one full mesh")
+				fmt.Fprintln(w, a.T("no region map: the hubs form one full mesh"))
 			}
 			return nil
 		},
@@ -145,10 +145,10 @@ only) and handing the file to every hub, which takes it when stopped with
 			}
 			w := cmd.OutOrStdout()
 			if !n.Clustered() {
-				fmt.Fprintf(w, "network %s has no region map: its hubs form one full mesh\n", n.Name)
+				fmt.Fprintln(w, a.T("network %s has no region map: its hubs form one full mesh", n.Name))
 				return nil
 			}
-			t := newTable(w, "CLUSTER", "COUNTRIES")
+			t := newTable(w, a.T("CLUSTER"), a.T("COUNTRIES"))
 			for _, c := range n.Clusters {
 				t.row(c.Name, strings.Join(c.Countries, " "))
 			}
@@ -252,12 +252,12 @@ other hub.`,
 			if err := os.WriteFile(out, data, 0o644); err != nil {
 				return fail("admit", err, "")
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "certificate of %s in network %s, valid until %s, written to %s\n",
-				c.ID, c.Network, c.Expires().Format(time.DateOnly), out)
+			fmt.Fprintln(cmd.OutOrStdout(), a.T("certificate of %s in network %s, valid until %s, written to %s",
+				c.ID, c.Network, c.Expires().Format(time.DateOnly), out))
 			if a.dataDir != "" {
-				fmt.Fprintf(cmd.OutOrStdout(), "the hub installs it with: %s\n", shellJoin("hubnet", "network", "install-cert", "-d", a.dataDir, out))
+				fmt.Fprintln(cmd.OutOrStdout(), a.T("the hub installs it with: %s", shellJoin("hubnet", "network", "install-cert", "-d", a.dataDir, out)))
 			} else {
-				fmt.Fprintf(cmd.OutOrStdout(), "the hub's operator installs it with the hub's data directory as DIR:\n  %s\n",
+				fmt.Fprintf(cmd.OutOrStdout(), "%s\n  %s\n", a.T("the hub's operator installs it with the hub's data directory as DIR:"),
 					shellJoin("hubnet", "network", "install-cert", "-d", "DIR", out))
 			}
 			return nil
@@ -314,7 +314,7 @@ how it learns a new admission key.`,
 			res, err := node.InstallCertificate(a.dataDir, c, netw)
 			if errors.Is(err, store.ErrInUse) {
 				if netw != nil {
-					return fail("install certificate", errors.New("the hub is running"), "stop it to give it a new network.json")
+					return fail("install certificate", errors.New(a.T("the hub is running")), "stop it to give it a new network.json")
 				}
 				return a.installCertOnline(cmd, c)
 			}
@@ -324,9 +324,9 @@ how it learns a new admission key.`,
 			if a.json {
 				return writeJSON(cmd.OutOrStdout(), res)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "certificate of %s installed, valid until %s\n", res.ID, res.NotAfter.Format(time.DateOnly))
+			fmt.Fprintln(cmd.OutOrStdout(), a.T("certificate of %s installed, valid until %s", res.ID, res.NotAfter.Format(time.DateOnly)))
 			if res.Rotated {
-				fmt.Fprintln(cmd.OutOrStdout(), "the hub now uses its new keys; start it again with 'hubnet run -d "+a.dataDir+"'")
+				fmt.Fprintln(cmd.OutOrStdout(), a.T("the hub now uses its new keys; start it again with: %s", shellJoin("hubnet", "run", "-d", a.dataDir)))
 			}
 			return nil
 		},
@@ -351,7 +351,7 @@ func (a *app) installCertOnline(cmd *cobra.Command, c protocol.Certificate) erro
 	if a.json {
 		return writeJSON(cmd.OutOrStdout(), ci)
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "certificate of %s installed on the running hub, valid until %s\n", c.ID, ci.NotAfter.Format(time.DateOnly))
+	fmt.Fprintln(cmd.OutOrStdout(), a.T("certificate of %s installed on the running hub, valid until %s", c.ID, ci.NotAfter.Format(time.DateOnly)))
 	return nil
 }
 
@@ -392,7 +392,7 @@ leaves the directory. The steward may admit the hub again later with a new certi
 				return err
 			}
 			if a.dataDir == "" && a.nodeURL == "" {
-				fmt.Fprintf(w, "revocation of %s written to %s; hand it to a running hub: hubnet network revoke --apply -d DIR %s\n", r.ID, out, out)
+				fmt.Fprintln(w, a.T("revocation of %s written to %s; hand it to a running hub: %s", r.ID, out, shellJoin("hubnet", "network", "revoke", "--apply", "-d", "DIR", out)))
 				return nil
 			}
 			return a.applyRevocation(cmd, r)
@@ -439,15 +439,15 @@ func (a *app) applyRevocation(cmd *cobra.Command, r protocol.Revocation) error {
 		res, err = ac.Revoke(cmd.Context(), r)
 		return err
 	}); err != nil {
-		return fail("apply revocation of "+r.ID, err, "")
+		return fail(a.T("apply revocation of %s", r.ID), err, "")
 	}
 	if a.json {
 		return writeJSON(cmd.OutOrStdout(), map[string]any{"id": r.ID, "new": res.New})
 	}
 	if res.New {
-		fmt.Fprintf(cmd.OutOrStdout(), "%s revoked; the revocation spreads to every hub through gossip\n", r.ID)
+		fmt.Fprintln(cmd.OutOrStdout(), a.T("%s revoked; the revocation spreads to every hub through gossip", r.ID))
 	} else {
-		fmt.Fprintf(cmd.OutOrStdout(), "%s was revoked already\n", r.ID)
+		fmt.Fprintln(cmd.OutOrStdout(), a.T("%s was revoked already", r.ID))
 	}
 	return nil
 }
@@ -469,7 +469,7 @@ same waiting keys.`,
 			}
 			k, err := node.RotateKeys(a.dataDir)
 			if errors.Is(err, store.ErrInUse) {
-				return fail("rotate keys", errors.New("the hub is running"), "stop it first; it keeps its referrals")
+				return fail("rotate keys", errors.New(a.T("the hub is running")), "stop it first; it keeps its referrals")
 			}
 			if err != nil {
 				return fail("rotate keys", err, "")
@@ -478,7 +478,7 @@ same waiting keys.`,
 				return writeJSON(cmd.OutOrStdout(), k)
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "new keys of %s wait for their certificate:\n", k.ID)
+			fmt.Fprintln(w, a.T("new keys of %s wait for their certificate:", k.ID))
 			a.printAdmitCommand(w, k.ID, k.SignKey, k.BoxKey, "admission.key", a.dataDir)
 			return nil
 		},
