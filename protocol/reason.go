@@ -152,13 +152,28 @@ func ReasonTexts(reasons []Reason) (string, []string) {
 	return all, out
 }
 
-// maxReasons is the most reasons Reasons gives: one per part of the score, and
-// "lacks" after the technologies and the services.
-const maxReasons = 10
+// maxReasons returns the most reasons Reasons gives for the query: one per part of
+// the score it asks for, and "lacks" after the technologies and the services. A
+// search explains every hub it returns, so the slice is made no larger.
+func (m *Matcher) maxReasons() int {
+	n := 0
+	for _, part := range []bool{m.family >= 0, m.section >= 0, len(m.langs) > 0, m.q.Country != ""} {
+		if part {
+			n++
+		}
+	}
+	if len(m.tech) > 0 {
+		n += 2
+	}
+	if len(m.service) > 0 {
+		n += 2
+	}
+	return n
+}
 
 // Reasons says, part by part, why the hub scores what it does, as data.
 func (m *Matcher) Reasons(c *Candidate) []Reason {
-	out := make([]Reason, 0, maxReasons)
+	out := make([]Reason, 0, m.maxReasons())
 	items := make([]ReasonItem, 0, len(m.tech)+len(m.service))
 	p := c.Profile
 	if len(m.tech) > 0 {
