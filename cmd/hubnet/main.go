@@ -79,12 +79,16 @@ else HUBNET_NODE, else the node.json that 'hubnet run -d DIR' writes into DIR wh
 --token, HUBNET_TOKEN, or the token file of -d DIR.
 
 Settings come from flags, then the environment (HUBNET_NODE, HUBNET_DATA_DIR,
-HUBNET_TOKEN, HUBNET_JSON, HUBNET_LOG_FORMAT, HUBNET_LOG_LEVEL, HUBNET_CONFIG, and for
-'run' HUBNET_<FLAG> such as HUBNET_GOSSIP_ADDR), then the YAML file of --config, whose
-keys are the flag names of the global flags and of 'run':
+HUBNET_TOKEN, HUBNET_JSON, HUBNET_LOG_FORMAT, HUBNET_LOG_LEVEL, HUBNET_LANG,
+HUBNET_CONFIG, and for 'run' HUBNET_<FLAG> such as HUBNET_GOSSIP_ADDR), then the YAML
+file of --config, whose keys are the flag names of the global flags and of 'run':
   data-dir: /var/lib/hubnet
   gossip-addr: 0.0.0.0:7946
   join: [hub-a.example.eu:7946, hub-b.example.eu:7946]
+
+Messages are in English, German, French, Italian, Spanish, Finnish or Polish: --lang
+(en, de, fr, it, es, fi, pl), else the locale of LC_ALL, LC_MESSAGES or LANG, such as
+de_DE.UTF-8, else English. JSON output stays as the API writes it.
 
 Exit codes:
   0  ok
