@@ -49,6 +49,10 @@ type Hit struct {
 	// Set by a live query.
 	Answered bool     `json:"answered,omitempty"`  // the hub answered in time; capacity is its own, now
 	HubScore *float64 `json:"hub_score,omitempty"` // the hub's own evaluation, when it answered and matched
+
+	// Why holds Reasons as data, for readers of other languages than English: the
+	// console and the command line write it in theirs.
+	Why []protocol.Reason `json:"why,omitempty"`
 }
 
 // LiveInfo says which hubs a live query reached.

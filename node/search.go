@@ -303,10 +303,11 @@ const parallelScan = 4096
 // hit describes a ranked hub for the API.
 func (n *Node) hit(m *protocol.Matcher, r protocol.Ranked, rank int) api.Hit {
 	p := r.Candidate.Profile
-	explanation, reasons := m.ExplainJoined(r.Candidate)
+	why := m.Reasons(r.Candidate)
+	explanation, reasons := protocol.ReasonTexts(why)
 	h := api.Hit{
 		Rank: rank, ID: p.ID, Name: p.Name, Type: p.Type, Country: p.Country, Regions: p.Regions,
-		Languages: p.Languages, Score: r.Score, Explanation: explanation, Reasons: reasons,
+		Languages: p.Languages, Score: r.Score, Explanation: explanation, Reasons: reasons, Why: why,
 		Proximity: m.Proximity(r.Candidate).String(), Capacity: p.Capacity, Revision: p.Revision,
 	}
 	if h.Reasons == nil {

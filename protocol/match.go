@@ -2,7 +2,6 @@ package protocol
 
 import (
 	"cmp"
-	"fmt"
 	"iter"
 	"maps"
 	"math"
@@ -503,32 +502,25 @@ func (m *Matcher) Free(c *Candidate) (int, bool) {
 	return int(c.free[m.family]), c.published&(1<<m.family) != 0
 }
 
-// Kinds of sector level, for the reasons.
-const (
-	sectorDeclared = iota // listed for the sector asked for, or a division of it
-	sectorBroader         // listed for the section of the division asked for
-	sectorLabel           // read from a catalogue label that is not a NACE activity
-)
-
 // sectorLevel returns the hub's level in the sector asked for, the factor it counts
 // with, and where it comes from: the best of a level declared for the sector (or, for
 // a section, one of its divisions), one declared for the section of the division
 // asked (BroaderSector), and one read from a label (InferredSector).
-func (m *Matcher) sectorLevel(c *Candidate) (uint8, float64, int) {
+func (m *Matcher) sectorLevel(c *Candidate) (uint8, float64, SectorBasis) {
 	type option struct {
 		l    uint8
 		f    float64
-		kind int
+		kind SectorBasis
 	}
 	var opts [4]option
 	if m.division < 0 {
-		opts[0] = option{c.inSection[m.section], 1, sectorDeclared}
-		opts[1] = option{c.hintSec[m.section], InferredSector, sectorLabel}
+		opts[0] = option{c.inSection[m.section], 1, SectorDeclared}
+		opts[1] = option{c.hintSec[m.section], InferredSector, SectorFromLabel}
 	} else {
-		opts[0] = option{c.division[m.division], 1, sectorDeclared}
-		opts[1] = option{c.section[m.section], BroaderSector, sectorBroader}
-		opts[2] = option{c.hintDiv[m.division], InferredSector, sectorLabel}
-		opts[3] = option{c.hintSec[m.section], InferredSector * BroaderSector, sectorLabel}
+		opts[0] = option{c.division[m.division], 1, SectorDeclared}
+		opts[1] = option{c.section[m.section], BroaderSector, SectorBroader}
+		opts[2] = option{c.hintDiv[m.division], InferredSector, SectorFromLabel}
+		opts[3] = option{c.hintSec[m.section], InferredSector * BroaderSector, SectorFromLabel}
 	}
 	best := option{}
 	for _, o := range opts {
@@ -660,239 +652,6 @@ func (m *Matcher) hasWords(c *Candidate) bool {
 		}
 	}
 	return true
-}
-
-// Explain says, part by part, why the hub scores what it does: the levels of what is
-// wanted, its capacity in the family, its languages and its place.
-func (m *Matcher) Explain(c *Candidate) []string {
-	_, reasons := m.ExplainJoined(c)
-	return reasons
-}
-
-// ExplainJoined is Explain, with the reasons also joined by "; " as one text. Both
-// come from one buffer: a search explains every hub it returns.
-func (m *Matcher) ExplainJoined(c *Candidate) (string, []string) {
-	var w reasonWriter
-	w.buf.Grow(256)
-	p := c.Profile
-	if len(m.tech) > 0 {
-		if coverage(c.tech[:], m.tech) == 0 && c.described != 0 {
-			w.start()
-			w.buf.WriteString("lists no technologies; its description names ")
-			n := 0
-			for _, i := range m.tech {
-				if c.described&(1<<i) != 0 {
-					if n > 0 {
-						w.buf.WriteString(", ")
-					}
-					w.buf.WriteString(Technologies[i].Label)
-					n++
-				}
-			}
-			w.buf.WriteString(" (counted as level ")
-			w.buf.WriteString(strconv.Itoa(DescribedLevel))
-			w.buf.WriteByte(')')
-			w.end()
-		} else {
-			writeLevels(&w, m.tech, c.tech[:], func(i int) string { return Technologies[i].Label })
-		}
-	}
-	if len(m.service) > 0 {
-		writeLevels(&w, m.service, c.service[:], func(i int) string { return Services[i].Label })
-	}
-	if m.family >= 0 {
-		fam := Families[m.family]
-		capa, ok := p.Capacity[fam.Slug]
-		w.start()
-		w.buf.WriteString("offers ")
-		w.buf.WriteString(fam.Label)
-		if !ok {
-			w.buf.WriteString(", capacity not published")
-		} else {
-			w.buf.WriteString(", ")
-			w.buf.WriteString(strconv.Itoa(capa.Free()))
-			w.buf.WriteString(" of ")
-			w.buf.WriteString(strconv.Itoa(capa.Maximum))
-			w.buf.WriteString(" free (")
-			w.buf.WriteString(capa.Unit)
-			w.buf.WriteByte(')')
-			if m.isStale(c) {
-				w.buf.WriteString(", stale: updated ")
-				var day [len(time.DateOnly)]byte
-				w.buf.Write(capa.Updated.AppendFormat(day[:0], time.DateOnly))
-			}
-		}
-		w.end()
-	}
-	if m.section >= 0 {
-		w.add(m.explainSector(c))
-	}
-	if len(m.langs) > 0 {
-		w.add(m.explainLanguages(c))
-	}
-	if m.q.Country != "" {
-		prox := m.Proximity(c)
-		_, r := m.nearestRegion(c)
-		if r == "" && len(c.regions) > 0 {
-			r = c.regions[0]
-		}
-		w.start()
-		if r != "" {
-			w.buf.WriteString("region ")
-			w.buf.WriteString(r)
-			if c.regionsInferred {
-				w.buf.WriteString(" (from its address)")
-			}
-		} else {
-			w.buf.WriteString(p.Country)
-		}
-		w.buf.WriteString(", ")
-		w.buf.WriteString(prox.String())
-		w.end()
-	}
-	return w.result()
-}
-
-// reasonWriter writes reasons end to end in one buffer with "; " between them, so
-// that the reasons and their join come from one allocation.
-type reasonWriter struct {
-	buf    strings.Builder
-	bounds [2 * maxReasons]int // where each reason starts and ends in buf
-	n      int                 // bounds used
-}
-
-// maxReasons is the most reasons Explain gives: one per part of the score, and
-// "lacks" after the technologies and the services.
-const maxReasons = 10
-
-// start begins a reason; end ends it.
-func (w *reasonWriter) start() {
-	if w.n > 0 {
-		w.buf.WriteString("; ")
-	}
-	w.bounds[w.n] = w.buf.Len()
-	w.n++
-}
-
-func (w *reasonWriter) end() {
-	w.bounds[w.n] = w.buf.Len()
-	w.n++
-}
-
-// add writes s as a reason.
-func (w *reasonWriter) add(s string) {
-	w.start()
-	w.buf.WriteString(s)
-	w.end()
-}
-
-// result returns the reasons joined, and each of them; "" and nil for none.
-func (w *reasonWriter) result() (string, []string) {
-	if w.n == 0 {
-		return "", nil
-	}
-	all := w.buf.String()
-	out := make([]string, w.n/2)
-	for i := range out {
-		out[i] = all[w.bounds[2*i]:w.bounds[2*i+1]]
-	}
-	return all, out
-}
-
-// explainSector says the hub's level in the sector asked for and where it comes
-// from: declared for it, declared for its section, or read from a catalogue label.
-func (m *Matcher) explainSector(c *Candidate) string {
-	s, _ := SectorByCode(m.q.Sector)
-	l, _, kind := m.sectorLevel(c)
-	if l == 0 {
-		return fmt.Sprintf("sector %s %s not listed", s.Code, s.Name)
-	}
-	sec, _ := SectorByCode(s.Section)
-	switch kind {
-	case sectorBroader:
-		return fmt.Sprintf("sector %s %s level %d, section %s: covers %s %s", sec.Code, sec.Name, l, sec.Code, s.Code, s.Name)
-	case sectorLabel:
-		code := s.Code
-		if m.division >= 0 && c.hintDiv[m.division] == 0 {
-			code = sec.Code
-		}
-		src := ""
-		for _, h := range c.Profile.Inferred.Sectors {
-			if h.Value == code {
-				src = h.Source
-			}
-		}
-		return fmt.Sprintf("sector %s %s: read from %s, not a level declared for it", s.Code, s.Name, src)
-	}
-	return fmt.Sprintf("sector %s %s level %d", s.Code, s.Name, l)
-}
-
-// explainLanguages says which of the SME's languages the hub works in, and whether
-// that is declared or a guess from its country.
-func (m *Matcher) explainLanguages(c *Candidate) string {
-	var has []string
-	for i, l := range m.langs {
-		k := m.langIdx[i]
-		switch {
-		case c.declLangs && slices.Contains(c.langs, l):
-			has = append(has, l)
-		case !c.declLangs && k >= 0 && c.hintLang[k/64]&(1<<(k%64)) != 0:
-			has = append(has, l)
-		}
-	}
-	if len(has) == 0 {
-		return "languages not declared; " + strings.Join(m.langs, ", ") + " not among those of its country"
-	}
-	r := "works in " + strings.Join(has, ", ")
-	if !c.declLangs {
-		r = "probably works in " + strings.Join(has, ", ") + " (its country's language, not declared)"
-	}
-	if has[0] != m.langs[0] {
-		r += ", not in " + m.langs[0]
-	}
-	return r
-}
-
-// writeLevels writes "X level 5, Y level 3 (wanted)" and "lacks Z" for the wanted
-// items, the highest levels first.
-func writeLevels(w *reasonWriter, wanted []int, levels []uint8, label func(int) string) {
-	var room [numTechnologies]int
-	have := room[:0]
-	for _, i := range wanted {
-		if levels[i] > 0 {
-			have = append(have, i)
-		}
-	}
-	slices.SortStableFunc(have, func(a, b int) int { return cmp.Compare(levels[b], levels[a]) })
-	if len(have) > 0 {
-		w.start()
-		for k, i := range have {
-			if k > 0 {
-				w.buf.WriteString(", ")
-			}
-			w.buf.WriteString(label(i))
-			w.buf.WriteString(" level ")
-			w.buf.WriteString(strconv.Itoa(int(levels[i])))
-		}
-		w.buf.WriteString(" (wanted)")
-		w.end()
-	}
-	lacks := 0
-	for _, i := range wanted {
-		if levels[i] == 0 {
-			if lacks == 0 {
-				w.start()
-				w.buf.WriteString("lacks ")
-			} else {
-				w.buf.WriteString(", ")
-			}
-			w.buf.WriteString(label(i))
-			lacks++
-		}
-	}
-	if lacks > 0 {
-		w.end()
-	}
 }
 
 // Ranked is a hub that passed the query's filters, with its score.

@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"reflect"
@@ -243,6 +244,43 @@ func TestExplain_example(t *testing.T) {
 	}
 	if got := m.Explain(c); !slices.Equal(got, want) {
 		t.Errorf("explanation:\n got %q\nwant %q", got, want)
+	}
+	// The same reasons as data, for readers in other languages: each writes its text.
+	reasons := m.Reasons(c)
+	if len(reasons) != len(want) {
+		t.Fatalf("got %d reasons, want %d: %+v", len(reasons), len(want), reasons)
+	}
+	for i, r := range reasons {
+		if r.String() != want[i] {
+			t.Errorf("reason %d: got %q, want %q", i, r.String(), want[i])
+		}
+	}
+	wantData := []Reason{
+		{Kind: ReasonLevels, Items: []ReasonItem{{"Artificial Intelligence & Decision support", 5}, {"Robotics", 3}}},
+		{Kind: ReasonLacks, Items: []ReasonItem{{Label: "Cybersecurity"}}},
+		{Kind: ReasonCapacity, Family: FamilyTestBeforeInvest, Published: true, Free: 3, Maximum: 10, Unit: "SMEs per month"},
+		{Kind: ReasonSector, Sector: "10", Level: 4, Basis: SectorBroader},
+		{Kind: ReasonLanguages, Languages: []string{"en", "fi"}},
+		{Kind: ReasonPlace, Region: "FI19", Country: "FI", Proximity: ProximityNearby},
+	}
+	for i, w := range wantData {
+		if !reflect.DeepEqual(reasons[i], w) {
+			t.Errorf("reason %d:\n got %+v\nwant %+v", i, reasons[i], w)
+		}
+	}
+	// The API sends them as JSON, their kinds by name; they read back the same.
+	b, err := json.Marshal(reasons)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{`"kind":"levels"`, `"basis":"broader"`, `"proximity":"neighbouring region"`} {
+		if !strings.Contains(string(b), s) {
+			t.Errorf("reasons in JSON lack %s: %s", s, b)
+		}
+	}
+	var back []Reason
+	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, wantData) {
+		t.Errorf("reasons from JSON: %v\n got %+v\nwant %+v", err, back, wantData)
 	}
 	// technology 40×8/15, capacity 15×3/5, sector 10×0.6×4/5 (the section's level),
 	// language 10, distance 50×0.7 (FI19 and FI1C share NUTS 1 FI1) over

@@ -24,6 +24,10 @@ func SectorByCode(code string) (Sector, bool) {
 	return s, ok
 }
 
+// Sectors returns the NACE sections and divisions, each section followed by its
+// divisions, in a new slice.
+func Sectors() []Sector { return slices.Clone(naceSectors) }
+
 // Sections returns the 21 NACE sections, A to U, in a new slice.
 func Sections() []Sector { return slices.Clone(naceSections) }
 

@@ -57,7 +57,7 @@ func (a *app) client() (*client, error) {
 	}
 	var err error
 	if c.api, err = api.NewClient(c.url, c.token); err != nil {
-		return nil, usagef("%w", err)
+		return nil, &usageError{err: err}
 	}
 	return c, nil
 }
@@ -79,9 +79,9 @@ func (c *client) call(acc access, f func(*api.Client) error) ([]byte, error) {
 	const hint = "give --token, HUBNET_TOKEN or the hub's data directory with -d DIR"
 	switch {
 	case acc == change && c.token == "":
-		return nil, fail("this change needs the hub's operator token", &usageError{c.tokenErr}, hint)
+		return nil, fail("this change needs the hub's operator token", &usageError{err: c.tokenErr}, hint)
 	case acc == operator && c.token == "":
-		return nil, fail("this needs the hub's operator token", &usageError{c.tokenErr}, hint)
+		return nil, fail("this needs the hub's operator token", &usageError{err: c.tokenErr}, hint)
 	}
 	var raw []byte
 	err := f(c.api.WithRawBody(&raw))

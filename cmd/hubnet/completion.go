@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hubnet-eu/hubnet/api"
+	"github.com/hubnet-eu/hubnet/internal/i18n"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
@@ -171,8 +172,10 @@ var vocabFlags = map[string]*protocol.Vocabulary{
 // registerCompletions gives every command of the tree under root what completion
 // offers: vocabulary values for the flags of vocabFlags, hub IDs for hubs, refer --to
 // and referrals --partner, referral IDs for referrals show and the actions, lists and
-// countries for vocab, families for profile capacity set.
+// countries for vocab, families for profile capacity set, and the languages of the
+// messages for --lang.
 func (a *app) registerCompletions(root *cobra.Command) {
+	_ = root.RegisterFlagCompletionFunc("lang", cobra.FixedCompletions(i18n.Languages, cobra.ShellCompDirectiveNoFileComp))
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		path := strings.TrimPrefix(c.CommandPath(), root.Name()+" ")

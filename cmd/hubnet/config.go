@@ -44,7 +44,7 @@ func (a *app) loadSettings(cmd *cobra.Command) error {
 		}
 	})
 	if len(errs) > 0 {
-		return &usageError{errors.Join(errs...)}
+		return &usageError{err: errors.Join(errs...)}
 	}
 	if a.config == "" {
 		return nil
@@ -66,7 +66,7 @@ func (a *app) loadSettings(cmd *cobra.Command) error {
 		}
 	})
 	if len(errs) > 0 {
-		return fail("config file "+a.config, &usageError{errors.Join(errs...)}, "")
+		return fail("config file "+a.config, &usageError{err: errors.Join(errs...)}, "")
 	}
 	return nil
 }
@@ -81,7 +81,7 @@ func envName(flag string) string {
 func (a *app) readConfigFile(path string) (map[string][]string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fail("read config file", &usageError{err}, "give an existing file to --config")
+		return nil, fail("read config file", &usageError{err: err}, "give an existing file to --config")
 	}
 	known := map[string]bool{}
 	for _, fs := range []*pflag.FlagSet{a.root.PersistentFlags(), a.run.LocalFlags()} {

@@ -64,7 +64,7 @@ func newDemoCmd(a *app) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Run a network of demo hubs on this machine",
+		Short: a.T("Run a network of demo hubs on this machine"),
 		Long: `Run N hubs (default 6, at most 12) in this process, all on 127.0.0.1, with the
 profiles of real European Digital Innovation Hubs. Each joins the first; once every
 hub's directory lists them all, the command prints their HTTP URLs and runs until

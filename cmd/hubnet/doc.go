@@ -16,4 +16,8 @@
 //	   its own
 //
 // Errors go to stderr as one line, "hubnet: <what failed>: <why> (<what to do>)".
+//
+// What hubnet says itself (errors, hints, results, the short help) is in the language
+// of --lang, HUBNET_LANG or the locale (LC_ALL, LC_MESSAGES, LANG), else English: see
+// i18n.go and docs/operations.md. JSON output stays as the API writes it.
 package main

@@ -42,14 +42,18 @@ func fail(op string, err error, hint string) error {
 
 // usageError is a bad flag or argument found by a command itself (exit code 2). Cobra's
 // own errors, returned before any command runs, are usage errors too.
-type usageError struct{ err error }
+type usageError struct {
+	err    error
+	format string // the message's key, when made by usagef: report translates it
+	args   []any
+}
 
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
 
-// usagef returns a usage error with a formatted message.
+// usagef returns a usage error with a formatted message; format is a message key.
 func usagef(format string, args ...any) error {
-	return &usageError{fmt.Errorf(format, args...)}
+	return &usageError{err: fmt.Errorf(format, args...), format: format, args: args}
 }
 
 // unreachableError is returned when no node answers (exit code 3).
@@ -66,7 +70,7 @@ func (e *unreachableError) Error() string {
 }
 func (e *unreachableError) Unwrap() error { return e.Err }
 func (e *unreachableError) hint() string {
-	return "is `hubnet run` running? give --node or -d"
+	return msg("is `hubnet run` running? give --node or -d")
 }
 
 // apiError is an error response of a node's HTTP API.
@@ -90,19 +94,19 @@ func (e *apiError) hint() string {
 	switch e.Status {
 	case http.StatusUnauthorized:
 		if strings.HasPrefix(e.Body.Message, "wrong token") || strings.HasPrefix(e.Body.Message, "refused") {
-			return "the token given is not one this hub takes: check --token, HUBNET_TOKEN or the file token of -d DIR"
+			return msg("the token given is not one this hub takes: check --token, HUBNET_TOKEN or the file token of -d DIR")
 		}
-		return "give the hub's operator token with --token, HUBNET_TOKEN or -d DIR"
+		return msg("give the hub's operator token with --token, HUBNET_TOKEN or -d DIR")
 	case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
-		return "fix what is listed below and try again"
+		return msg("fix what is listed below and try again")
 	case http.StatusConflict:
 		if e.Body.Code == api.CodeNoProfile {
-			return "apply a profile first: hubnet profile apply -f profile.yaml"
+			return msg("apply a profile first: hubnet profile apply -f profile.yaml")
 		}
 	}
 	switch e.Body.Code {
 	case api.CodeStorageFull, api.CodeStorageReadOnly, api.CodeStorageFailed:
-		return "the hub's disk refused the write, not the input"
+		return msg("the hub's disk refused the write, not the input")
 	}
 	return ""
 }
@@ -157,31 +161,51 @@ func exitCode(err error, started bool) int {
 }
 
 // report prints err to w as one line, "hubnet: <what failed>: <why> (<what to do>)",
-// followed by one line for each field problem it carries.
-func report(w io.Writer, cmd *cobra.Command, err error) {
-	msg := oneLine(message(err))
-	hint := hintOf(err)
-	if name, ok := unknownCommand(msg); ok && cmd != nil {
+// followed by one line for each field problem it carries. What hubnet says itself
+// is in the language of the command line; what a node or the system says is not.
+func (a *app) report(w io.Writer, cmd *cobra.Command, err error) {
+	msg := oneLine(a.say(err))
+	hint := a.lang.Text(hintOf(err))
+	if name, ok := unknownCommand(err.Error()); ok && cmd != nil {
 		if s := cmd.SuggestionsFor(name); len(s) > 0 {
-			hint = "did you mean '" + cmd.CommandPath() + " " + s[0] + "'?"
+			hint = a.T("did you mean '%s %s'?", cmd.CommandPath(), s[0])
 		}
 	}
 	probs := problemsOf(err)
 	if hint == "" && len(probs) > 0 {
-		hint = "fix what is listed below and try again"
+		hint = a.T("fix what is listed below and try again")
 	}
 	if hint == "" && cmd != nil {
-		hint = "see '" + cmd.CommandPath() + " --help'"
+		hint = a.T("see '%s --help'", cmd.CommandPath())
 	}
 	fmt.Fprintf(w, "hubnet: %s (%s)\n", msg, hint)
 	for _, p := range probs {
-		fmt.Fprintf(w, "  %s: %s%s\n", p.Field, p.Rule, vocabPointer(p.Rule))
+		fmt.Fprintf(w, "  %s: %s%s\n", p.Field, p.Rule, a.vocabPointer(p.Rule))
 	}
+}
+
+// say is err's message in the language of the command line: what failed and the
+// usage errors hubnet finds are translated, the causes below them are not.
+func (a *app) say(err error) string {
+	switch e := err.(type) {
+	case *failure:
+		return a.lang.Text(e.Op) + ": " + a.say(e.Err)
+	case *usageError:
+		if e.format != "" {
+			return a.T(e.format, e.args...)
+		}
+	case *unreachableError:
+		if e.URL == "" {
+			return a.T("no running node found: %s", a.say(e.Err))
+		}
+		return a.T("node at %s is unreachable: %s", e.URL, a.say(e.Err))
+	}
+	return message(err)
 }
 
 // vocabPointer returns, for the rule of a value no vocabulary knows, where the
 // vocabulary's list is: " (see 'hubnet vocab technologies')"; "" for other rules.
-func vocabPointer(rule string) string {
+func (a *app) vocabPointer(rule string) string {
 	v, sug := protocol.VocabularyOfRule(rule)
 	if v == nil || v.List == "" {
 		return ""
@@ -194,7 +218,7 @@ func vocabPointer(rule string) string {
 		}
 		list += " " + country
 	}
-	return " (see 'hubnet vocab " + list + "')"
+	return " (" + a.T("see 'hubnet vocab %s'", list) + ")"
 }
 
 // message is err's text with a validation error's list of problems replaced by a

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -18,7 +19,7 @@ import (
 func newHubsCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "hubs [ID]",
-		Short: "List the hubs in this node's directory, or show one",
+		Short: a.T("List the hubs in this node's directory, or show one"),
 		Long: `List every hub whose profile this node holds, this hub included, or with ID show
 that hub's profile: where it works, in which languages, what it is good at and how
 much room it has. The directory is local: it answers while the network is split, and
@@ -40,15 +41,15 @@ a hub that went away stays listed as not reachable.`,
 				if err != nil {
 					var ae *apiError
 					if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
-						return fail("show hub "+args[0], errors.New("not in this node's directory"), "see 'hubnet hubs' for the hubs it knows")
+						return fail(a.T("show hub %s", args[0]), errors.New(a.T("not in this node's directory")), "see 'hubnet hubs' for the hubs it knows")
 					}
-					return fail("show hub "+args[0], err, "")
+					return fail(a.T("show hub %s", args[0]), err, "")
 				}
 				if a.json {
 					_, err := w.Write(raw)
 					return err
 				}
-				return printHub(w, h, time.Now())
+				return a.printHub(w, h, time.Now())
 			}
 			var hubs []api.HubInfo
 			raw, err := c.call(anyone, func(ac *api.Client) (err error) {
@@ -63,13 +64,13 @@ a hub that went away stays listed as not reachable.`,
 				return err
 			}
 			now := time.Now()
-			t := newTable(w, "ID", "NAME", "COUNTRY", "TYPE", "REV", "REACHABLE", "LAST SEEN")
+			t := newTable(w, a.T("ID"), a.T("NAME"), a.T("COUNTRY"), a.T("TYPE"), a.T("REV"), a.T("REACHABLE"), a.T("LAST SEEN"))
 			for _, h := range hubs {
-				seen := ago(h.LastSeen, now)
+				seen := a.ago(h.LastSeen, now)
 				if h.Self {
-					seen = "self"
+					seen = a.T("self")
 				}
-				t.row(h.ID, h.Profile.Name, h.Profile.Country, h.Profile.Type, h.Revision, yesNo(h.Reachable), seen)
+				t.row(h.ID, h.Profile.Name, h.Profile.Country, h.Profile.Type, h.Revision, a.yesNo(h.Reachable), seen)
 			}
 			return t.flush()
 		},
@@ -87,29 +88,35 @@ func maxArgs(n int) cobra.PositionalArgs {
 }
 
 // printHub writes one hub's profile for people to read.
-func printHub(w io.Writer, h api.HubInfo, now time.Time) error {
+func (a *app) printHub(w io.Writer, h api.HubInfo, now time.Time) error {
 	p := h.Profile
 	country := p.Country
-	if c, ok := protocol.CountryByCode(p.Country); ok {
-		country += " (" + c.Name + ")"
+	if _, ok := protocol.CountryByCode(p.Country); ok {
+		country += " (" + a.lang.Country(p.Country) + ")"
 	}
-	status := "reachable"
+	status := a.T("reachable")
 	if !h.Reachable {
-		status = "not reachable"
+		status = a.T("not reachable")
 	}
-	seen := "last seen " + ago(h.LastSeen, now)
+	seen := a.T("last seen %s", a.ago(h.LastSeen, now))
 	if h.Self {
-		seen = "this hub"
+		seen = a.T("this hub")
 	}
 
+	// The names of the fields, in the language, padded to the longest.
+	names := map[string]string{}
+	width := 11 // as wide as the English "languages:" and a space
+	for _, n := range []string{msg("title"), msg("type"), msg("country"), msg("regions"), msg("languages"),
+		msg("website"), msg("contact"), msg("revision")} {
+		names[n] = a.lang.Text(n) + ":"
+		width = max(width, utf8.RuneCountInString(names[n]))
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s  %s\n", h.ID, p.Name)
 	field := func(name, value string) {
-		if name != "" {
-			name += ":"
-		}
+		label := names[name]
 		if value != "" {
-			fmt.Fprintf(&b, "  %-11s %s\n", name, value)
+			fmt.Fprintf(&b, "  %s%s %s\n", label, strings.Repeat(" ", width-utf8.RuneCountInString(label)), value)
 		}
 	}
 	field("title", p.Title)
@@ -123,7 +130,7 @@ func printHub(w io.Writer, h api.HubInfo, now time.Time) error {
 		}
 	}
 	for i, h := range p.GuessedRegions() {
-		name := "probably " + regionName(h.Value) + ", region from the address"
+		name := a.T("probably %s, region from the address", regionName(h.Value))
 		if i == 0 {
 			field("regions", name)
 		} else {
@@ -135,54 +142,48 @@ func printHub(w io.Writer, h api.HubInfo, now time.Time) error {
 		for i, h := range guessed {
 			tags[i] = h.Value
 		}
-		field("languages", "probably "+languageNames(tags)+", its country's, not declared")
+		field("languages", a.T("probably %s, its country's, not declared", a.languageNames(tags)))
 	} else {
-		field("languages", languageNames(p.Languages))
+		field("languages", a.languageNames(p.Languages))
 	}
 	field("website", p.Website)
 	contact := strings.Join(nonEmpty(p.Contact.Role, p.Contact.Email, p.Contact.Phone), ", ")
 	field("contact", contact)
 	field("revision", fmt.Sprintf("%d, %s, %s", h.Revision, status, seen))
 
-	levels(&b, "technologies", p.Technologies, func(slug string) string {
-		if t, ok := protocol.TechnologyBySlug(slug); ok {
-			return t.Label
-		}
-		return slug
-	})
-	levels(&b, "services", p.Services, func(slug string) string {
+	levels(&b, a.T("technologies (level 1-5):"), p.Technologies, a.techLabel)
+	levels(&b, a.T("services (level 1-5):"), p.Services, func(slug string) string {
 		if s, ok := protocol.ServiceBySlug(slug); ok {
-			if f, ok := protocol.FamilyBySlug(string(s.Family)); ok {
-				return s.Label + " (" + f.Label + ")"
-			}
-			return s.Label
+			return a.lang.Text(s.Label) + " (" + a.familyLabel(s.Family) + ")"
 		}
 		return slug
 	})
-	levels(&b, "sectors", p.Sectors, func(code string) string {
+	levels(&b, a.T("sectors (level 1-5):"), p.Sectors, func(code string) string {
 		if s, ok := protocol.SectorByCode(code); ok {
-			return code + " " + s.Name
+			return code + " " + a.lang.Text(s.Name)
 		}
 		return code
 	})
 	if len(p.Capacity) > 0 {
-		b.WriteString("capacity (available of maximum):\n")
+		b.WriteString(a.T("capacity (available of maximum):") + "\n")
 		for _, f := range protocol.Families {
 			c, ok := p.Capacity[f.Slug]
 			if !ok {
 				continue
 			}
-			line := fmt.Sprintf("  %-30s %3d of %d %s", f.Label, c.Available, c.Maximum, c.Unit)
+			label := a.familyLabel(f.Slug)
+			pad := strings.Repeat(" ", max(0, 30-utf8.RuneCountInString(label)))
+			line := "  " + label + pad + " " + a.T("%3d of %d %s", c.Available, c.Maximum, a.unit(c.Unit))
 			if !c.Updated.IsZero() {
-				line += ", updated " + c.Updated.Local().Format("2006-01-02 15:04")
+				line += a.T(", updated %s", c.Updated.Local().Format("2006-01-02 15:04"))
 			}
 			if c.Stale(now) {
-				line += " (stale)"
+				line += " (" + a.T("stale") + ")"
 			}
 			b.WriteString(line + "\n")
 		}
 	}
-	guesses(&b, p)
+	a.guesses(&b, p)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -190,26 +191,27 @@ func printHub(w io.Writer, h api.HubInfo, now time.Time) error {
 // guesses writes what was inferred about the hub and counts for search, each value
 // with its source: the regions and languages when the hub declared none, and the
 // sectors read from a catalogue label.
-func guesses(b *strings.Builder, p protocol.Profile) {
+func (a *app) guesses(b *strings.Builder, p protocol.Profile) {
 	type line struct{ what, source string }
 	var lines []line
 	for _, h := range p.GuessedRegions() {
-		lines = append(lines, line{"region " + h.Value, h.Source})
+		lines = append(lines, line{a.T("region %s", h.Value), h.Source})
 	}
 	for _, h := range p.GuessedLanguages() {
-		lines = append(lines, line{"language " + h.Value, h.Source})
+		lines = append(lines, line{a.T("language %s", h.Value), h.Source})
 	}
 	if p.Inferred != nil {
 		for _, h := range p.Inferred.Sectors {
-			lines = append(lines, line{fmt.Sprintf("sector %s level %d", h.Value, h.Level), h.Source})
+			lines = append(lines, line{a.T("sector %s level %d", h.Value, h.Level), h.Source})
 		}
 	}
 	if len(lines) == 0 {
 		return
 	}
-	b.WriteString("guessed, not declared (ranks the hub, never excludes it):\n")
+	b.WriteString(a.T("guessed, not declared (ranks the hub, never excludes it):") + "\n")
 	for _, l := range lines {
-		fmt.Fprintf(b, "  %-18s %s\n", l.what, l.source)
+		pad := strings.Repeat(" ", max(0, 18-utf8.RuneCountInString(l.what)))
+		fmt.Fprintf(b, "  %s%s %s\n", l.what, pad, l.source)
 	}
 }
 
@@ -222,25 +224,26 @@ func regionName(code string) string {
 }
 
 // languageNames is a list of language tags with their names: "fi (Finnish), en (English)".
-func languageNames(tags []string) string {
+func (a *app) languageNames(tags []string) string {
 	out := make([]string, len(tags))
 	for i, tag := range tags {
 		out[i] = tag
-		if n := protocol.LanguageName(tag); n != "" {
+		if n := a.lang.Language(tag); n != tag {
 			out[i] += " (" + n + ")"
 		}
 	}
 	return strings.Join(out, ", ")
 }
 
-// levels writes a map of specialisations, strongest first, with their labels.
+// levels writes a map of specialisations under its title, strongest first, with
+// their labels.
 func levels(b *strings.Builder, title string, m map[string]int, label func(string) string) {
 	if len(m) == 0 {
 		return
 	}
 	keys := sortedKeys(m)
 	sort.SliceStable(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] })
-	fmt.Fprintf(b, "%s (level 1-5):\n", title)
+	b.WriteString(title + "\n")
 	for _, k := range keys {
 		fmt.Fprintf(b, "  %d  %s\n", m[k], label(k))
 	}

@@ -21,7 +21,7 @@ import (
 )
 
 func newImportCmd(a *app) *cobra.Command {
-	return groupCmd("import", "Make hub profiles from other sources", newImportEDIHCmd(a))
+	return groupCmd("import", a.T("Make hub profiles from other sources"), newImportEDIHCmd(a))
 }
 
 const importEDIHLong = `Read the European Commission's EDIH catalogue export (the XLSX file its "Download
@@ -61,7 +61,7 @@ func newImportEDIHCmd(a *app) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "edih-xlsx FILE.xlsx",
-		Short: "Write hub profiles from the EC's EDIH catalogue export",
+		Short: a.T("Write hub profiles from the EC's EDIH catalogue export"),
 		Long:  importEDIHLong,
 		Example: `  hubnet import edih-xlsx edih-catalogue.xlsx --out ./profiles
   hubnet import edih-xlsx edih-catalogue.xlsx --name robocoast --out ./hub

@@ -4,10 +4,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -25,7 +28,7 @@ func newInitCmd(a *app) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "init -d DIR --network network.json --id ID [--profile profile.yaml]",
-		Short: "Prepare a hub's data directory: keys, token and first profile",
+		Short: a.T("Prepare a hub's data directory: keys, token and first profile"),
 		Long: `Prepare the data directory DIR for the hub ID of the network in network.json: a
 store with fresh signing and box keys, an operator token (DIR/token, mode 0600) and,
 with --profile, the hub's first profile. An invalid profile is refused before anything
@@ -96,23 +99,24 @@ runs the hub too gives --admission-key and the hub is admitted at once.`,
 				}{res, cert})
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "hub:        %s\n", res.ID)
-			fmt.Fprintf(w, "network:    %s\n", netw.Name)
+			line, indent := a.initLines(w)
+			line("hub", res.ID)
+			line("network", netw.Name)
 			if cert != nil {
-				fmt.Fprintf(w, "sign key:   %s\n", base64.StdEncoding.EncodeToString(res.SignKey))
-				fmt.Fprintf(w, "box key:    %s\n", base64.StdEncoding.EncodeToString(res.BoxKey))
-				fmt.Fprintf(w, "admission:  admitted until %s\n", cert.Expires().Format(time.DateOnly))
+				line("sign key", base64.StdEncoding.EncodeToString(res.SignKey))
+				line("box key", base64.StdEncoding.EncodeToString(res.BoxKey))
+				line("admission", a.T("admitted until %s", cert.Expires().Format(time.DateOnly)))
 			} else {
-				printAdmitCommand(w, res.ID, res.SignKey, res.BoxKey, admissionKeyBeside(networkFile), a.dataDir)
+				a.printAdmitCommand(w, res.ID, res.SignKey, res.BoxKey, admissionKeyBeside(networkFile), a.dataDir)
 			}
-			fmt.Fprintf(w, "token file: %s\n", res.TokenFile)
+			line("token file", res.TokenFile)
 			if p != nil {
-				fmt.Fprintf(w, "profile:    revision %d\n", res.Revision)
+				line("profile", a.T("revision %d", res.Revision))
 			} else {
-				fmt.Fprintf(w, "profile:    none yet; write one (docs/examples/profile.yaml) and, with the hub running, apply it with:\n")
-				fmt.Fprintf(w, "              %s\n", shellJoin("hubnet", "-d", a.dataDir, "profile", "apply", "-f", "profile.yaml"))
+				line("profile", a.T("none yet; write one (docs/examples/profile.yaml) and, with the hub running, apply it with:"))
+				fmt.Fprintf(w, "%s%s\n", indent, shellJoin("hubnet", "-d", a.dataDir, "profile", "apply", "-f", "profile.yaml"))
 			}
-			fmt.Fprintf(w, "start it:   %s\n", shellJoin("hubnet", "run", "-d", a.dataDir))
+			line("start it", shellJoin("hubnet", "run", "-d", a.dataDir))
 			return nil
 		},
 	}
@@ -129,4 +133,21 @@ runs the hub too gives --admission-key and the hub is admitted at once.`,
 func initialised(dir string) bool {
 	_, err := os.Stat(filepath.Join(dir, node.StoreFile))
 	return err == nil || !errors.Is(err, fs.ErrNotExist)
+}
+
+// initFields are the names of the lines init prints, which initLines translates.
+var initFields = []string{msg("hub"), msg("network"), msg("sign key"), msg("box key"), msg("admission"),
+	msg("token file"), msg("profile"), msg("start it")}
+
+// initLines returns a function that writes "name: value" with the names, translated,
+// in one column as wide as the longest, and the indent of a command printed below.
+func (a *app) initLines(w io.Writer) (line func(name, value string), indent string) {
+	width := 11 // "token file:"
+	for _, n := range initFields {
+		width = max(width, utf8.RuneCountInString(a.lang.Text(n))+1)
+	}
+	return func(name, value string) {
+		label := a.lang.Text(name) + ":"
+		fmt.Fprintf(w, "%s%s %s\n", label, strings.Repeat(" ", width-utf8.RuneCountInString(label)), value)
+	}, strings.Repeat(" ", width+3)
 }

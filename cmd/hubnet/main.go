@@ -9,6 +9,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hubnet-eu/hubnet/internal/i18n"
 )
 
 func main() {
@@ -26,7 +28,7 @@ func main() {
 
 // execute runs the command line args and returns the exit code.
 func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	a := &app{}
+	a := &app{lang: chooseLang(args, os.Getenv)}
 	root := newRootCmd(a)
 	root.SetArgs(args)
 	root.SetOut(stdout)
@@ -35,7 +37,7 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
-	report(stderr, cmd, err)
+	a.report(stderr, cmd, err)
 	return exitCode(err, a.started)
 }
 
@@ -51,6 +53,8 @@ type app struct {
 	json      bool
 	logFormat string
 	logLevel  string
+	langCode  string     // --lang
+	lang      *i18n.Lang // the language of messages: --lang, else the environment's
 
 	level   slog.Level // parsed logLevel
 	started bool       // the root's PersistentPreRunE ran: later errors are not cobra's
@@ -75,12 +79,16 @@ else HUBNET_NODE, else the node.json that 'hubnet run -d DIR' writes into DIR wh
 --token, HUBNET_TOKEN, or the token file of -d DIR.
 
 Settings come from flags, then the environment (HUBNET_NODE, HUBNET_DATA_DIR,
-HUBNET_TOKEN, HUBNET_JSON, HUBNET_LOG_FORMAT, HUBNET_LOG_LEVEL, HUBNET_CONFIG, and for
-'run' HUBNET_<FLAG> such as HUBNET_GOSSIP_ADDR), then the YAML file of --config, whose
-keys are the flag names of the global flags and of 'run':
+HUBNET_TOKEN, HUBNET_JSON, HUBNET_LOG_FORMAT, HUBNET_LOG_LEVEL, HUBNET_LANG,
+HUBNET_CONFIG, and for 'run' HUBNET_<FLAG> such as HUBNET_GOSSIP_ADDR), then the YAML
+file of --config, whose keys are the flag names of the global flags and of 'run':
   data-dir: /var/lib/hubnet
   gossip-addr: 0.0.0.0:7946
   join: [hub-a.example.eu:7946, hub-b.example.eu:7946]
+
+Messages are in English, German, French, Italian, Spanish, Finnish or Polish: --lang
+(en, de, fr, it, es, fi, pl), else the locale of LC_ALL, LC_MESSAGES or LANG, such as
+de_DE.UTF-8, else English. JSON output stays as the API writes it.
 
 Exit codes:
   0  ok
@@ -94,7 +102,7 @@ Exit codes:
 func newRootCmd(a *app) *cobra.Command {
 	root := &cobra.Command{
 		Use:                "hubnet",
-		Short:              "A federated directory of Digital Innovation Hubs",
+		Short:              a.T("A federated directory of Digital Innovation Hubs"),
 		Long:               rootLong,
 		SilenceErrors:      true,
 		SilenceUsage:       true,
@@ -102,6 +110,9 @@ func newRootCmd(a *app) *cobra.Command {
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			a.started = true
 			if err := a.loadSettings(cmd); err != nil {
+				return err
+			}
+			if err := a.setLang(); err != nil {
 				return err
 			}
 			return a.checkLogFlags()
@@ -116,6 +127,7 @@ func newRootCmd(a *app) *cobra.Command {
 	pf.BoolVar(&a.json, "json", false, "print JSON instead of a table or text")
 	pf.StringVar(&a.logFormat, "log-format", "text", "log format: text or json")
 	pf.StringVar(&a.logLevel, "log-level", "", "log level: debug, info, warn or error (default info; warn for demo)")
+	pf.StringVar(&a.langCode, "lang", "", "language of hubnet's messages: "+languageCodes()+" (env HUBNET_LANG; default: LC_ALL, LC_MESSAGES or LANG, else en)")
 
 	a.run = newRunCmd(a)
 	root.AddCommand(

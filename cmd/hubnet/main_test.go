@@ -84,11 +84,13 @@ func (r result) String() string {
 	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 }
 
-// cleanEnv is the test process's environment without HUBNET_ variables, plus extra.
+// cleanEnv is the test process's environment without HUBNET_ variables and the
+// locale, which would choose the language of the messages, plus extra.
 func cleanEnv(extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "HUBNET_") {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(kv, "HUBNET_") && name != "LC_ALL" && name != "LC_MESSAGES" && name != "LANG" {
 			env = append(env, kv)
 		}
 	}

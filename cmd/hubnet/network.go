@@ -22,7 +22,7 @@ import (
 )
 
 func newNetworkCmd(a *app) *cobra.Command {
-	return groupCmd("network", "Create a network, admit and revoke hubs, roll keys",
+	return groupCmd("network", a.T("Create a network, admit and revoke hubs, roll keys"),
 		newNetworkCreateCmd(a), newClustersCmd(a), newAdmitCmd(a), newInstallCertCmd(a), newRevokeCmd(a),
 		newRotateKeysCmd(a), newGossipKeyCmd(a))
 }
@@ -34,7 +34,7 @@ func newNetworkCreateCmd(a *app) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "create NAME",
-		Short: "Create a network: network.json for every hub, admission.key for its steward",
+		Short: a.T("Create a network: network.json for every hub, admission.key for its steward"),
 		Long: `Create a network called NAME with a fresh gossip key and a fresh admission key pair.
 network.json (or -o FILE) holds the name, the gossip key and the admission public key:
 every hub of the network needs it for 'hubnet init'; hand it over privately, since the
@@ -78,7 +78,7 @@ dozen hubs. 'hubnet network clusters' prints the map.`,
 			if !force {
 				for _, f := range []string{out, keyOut} {
 					if _, err := os.Stat(f); err == nil {
-						return fail("create network", fmt.Errorf("%s exists", f), "give --force to replace it, or -o/--key another file")
+						return fail("create network", errors.New(a.T("%s exists", f)), "give --force to replace it, or -o/--key another file")
 					}
 				}
 			}
@@ -98,12 +98,12 @@ dozen hubs. 'hubnet network clusters' prints the map.`,
 				return writeJSON(cmd.OutOrStdout(), map[string]string{"name": n.Name, "file": out, "admission_key": keyOut})
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "network %s written to %s (mode 0600: it holds the gossip key, share it privately)\n", n.Name, out)
-			fmt.Fprintf(w, "admission key written to %s (mode 0600: the steward keeps it; it admits and revokes hubs)\n", keyOut)
+			fmt.Fprintln(w, a.T("network %s written to %s (mode 0600: it holds the gossip key, share it privately)", n.Name, out))
+			fmt.Fprintln(w, a.T("admission key written to %s (mode 0600: the steward keeps it; it admits and revokes hubs)", keyOut))
 			if n.Clustered() {
-				fmt.Fprintf(w, "region map of %d clusters; see it with: hubnet network clusters --network %s\n", len(n.Clusters), out)
+				fmt.Fprintln(w, a.T("region map of %d clusters; see it with: %s", len(n.Clusters), shellJoin("hubnet", "network", "clusters", "--network", out)))
 			} else {
-				fmt.Fprintln(w, "no region map: the hubs form one full mesh")
+				fmt.Fprintln(w, a.T("no region map: the hubs form one full mesh"))
 			}
 			return nil
 		},
@@ -120,7 +120,7 @@ func newClustersCmd(a *app) *cobra.Command {
 	var networkFile string
 	cmd := &cobra.Command{
 		Use:   "clusters [--network network.json]",
-		Short: "Print the region map: which countries each cluster holds",
+		Short: a.T("Print the region map: which countries each cluster holds"),
 		Long: `Print the region map of the network in network.json: each cluster with its
 countries. A hub belongs to the cluster of its profile's country, or to "other" when no
 cluster lists it. A network without a region map is one full mesh of every hub.
@@ -145,10 +145,10 @@ only) and handing the file to every hub, which takes it when stopped with
 			}
 			w := cmd.OutOrStdout()
 			if !n.Clustered() {
-				fmt.Fprintf(w, "network %s has no region map: its hubs form one full mesh\n", n.Name)
+				fmt.Fprintln(w, a.T("network %s has no region map: its hubs form one full mesh", n.Name))
 				return nil
 			}
-			t := newTable(w, "CLUSTER", "COUNTRIES")
+			t := newTable(w, a.T("CLUSTER"), a.T("COUNTRIES"))
 			for _, c := range n.Clusters {
 				t.row(c.Name, strings.Join(c.Countries, " "))
 			}
@@ -208,7 +208,7 @@ func newAdmitCmd(a *app) *cobra.Command {
 	var keyFile, id, signKey, boxKey, valid, out string
 	cmd := &cobra.Command{
 		Use:   "admit --key admission.key --id ID --signing-key KEY --box-key KEY [--valid 365d]",
-		Short: "Admit a hub: issue its node certificate (the steward)",
+		Short: a.T("Admit a hub: issue its node certificate (the steward)"),
 		Long: `Issue the node certificate of hub ID with the public keys 'hubnet init' printed for it,
 signed with the network's admission key and valid for --valid (default 365d). The
 certificate goes to standard output, or to -o FILE; the hub's operator installs it with
@@ -252,12 +252,12 @@ other hub.`,
 			if err := os.WriteFile(out, data, 0o644); err != nil {
 				return fail("admit", err, "")
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "certificate of %s in network %s, valid until %s, written to %s\n",
-				c.ID, c.Network, c.Expires().Format(time.DateOnly), out)
+			fmt.Fprintln(cmd.OutOrStdout(), a.T("certificate of %s in network %s, valid until %s, written to %s",
+				c.ID, c.Network, c.Expires().Format(time.DateOnly), out))
 			if a.dataDir != "" {
-				fmt.Fprintf(cmd.OutOrStdout(), "the hub installs it with: %s\n", shellJoin("hubnet", "network", "install-cert", "-d", a.dataDir, out))
+				fmt.Fprintln(cmd.OutOrStdout(), a.T("the hub installs it with: %s", shellJoin("hubnet", "network", "install-cert", "-d", a.dataDir, out)))
 			} else {
-				fmt.Fprintf(cmd.OutOrStdout(), "the hub's operator installs it with the hub's data directory as DIR:\n  %s\n",
+				fmt.Fprintf(cmd.OutOrStdout(), "%s\n  %s\n", a.T("the hub's operator installs it with the hub's data directory as DIR:"),
 					shellJoin("hubnet", "network", "install-cert", "-d", "DIR", out))
 			}
 			return nil
@@ -277,7 +277,7 @@ func newInstallCertCmd(a *app) *cobra.Command {
 	var networkFile string
 	cmd := &cobra.Command{
 		Use:   "install-cert -d DIR CERT",
-		Short: "Install the hub's node certificate from the steward",
+		Short: a.T("Install the hub's node certificate from the steward"),
 		Long: `Install the node certificate CERT (a file, or - for standard input) that the steward
 issued with 'hubnet network admit'. It must be for this hub, its network and its keys,
 or for the keys 'hubnet network rotate-keys' made, which then become the hub's keys.
@@ -314,7 +314,7 @@ how it learns a new admission key.`,
 			res, err := node.InstallCertificate(a.dataDir, c, netw)
 			if errors.Is(err, store.ErrInUse) {
 				if netw != nil {
-					return fail("install certificate", errors.New("the hub is running"), "stop it to give it a new network.json")
+					return fail("install certificate", errors.New(a.T("the hub is running")), "stop it to give it a new network.json")
 				}
 				return a.installCertOnline(cmd, c)
 			}
@@ -324,9 +324,9 @@ how it learns a new admission key.`,
 			if a.json {
 				return writeJSON(cmd.OutOrStdout(), res)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "certificate of %s installed, valid until %s\n", res.ID, res.NotAfter.Format(time.DateOnly))
+			fmt.Fprintln(cmd.OutOrStdout(), a.T("certificate of %s installed, valid until %s", res.ID, res.NotAfter.Format(time.DateOnly)))
 			if res.Rotated {
-				fmt.Fprintln(cmd.OutOrStdout(), "the hub now uses its new keys; start it again with 'hubnet run -d "+a.dataDir+"'")
+				fmt.Fprintln(cmd.OutOrStdout(), a.T("the hub now uses its new keys; start it again with: %s", shellJoin("hubnet", "run", "-d", a.dataDir)))
 			}
 			return nil
 		},
@@ -351,7 +351,7 @@ func (a *app) installCertOnline(cmd *cobra.Command, c protocol.Certificate) erro
 	if a.json {
 		return writeJSON(cmd.OutOrStdout(), ci)
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "certificate of %s installed on the running hub, valid until %s\n", c.ID, ci.NotAfter.Format(time.DateOnly))
+	fmt.Fprintln(cmd.OutOrStdout(), a.T("certificate of %s installed on the running hub, valid until %s", c.ID, ci.NotAfter.Format(time.DateOnly)))
 	return nil
 }
 
@@ -359,7 +359,7 @@ func newRevokeCmd(a *app) *cobra.Command {
 	var keyFile, reason, out string
 	cmd := &cobra.Command{
 		Use:   "revoke --key admission.key ID",
-		Short: "Revoke a hub's admission (the steward)",
+		Short: a.T("Revoke a hub's admission (the steward)"),
 		Long: `Sign the revocation of hub ID with the network's admission key: every certificate of
 the hub issued until now is void. The revocation goes to standard output or -o FILE;
 with -d DIR or --node it is also handed to that running hub, which stores it, applies
@@ -392,7 +392,7 @@ leaves the directory. The steward may admit the hub again later with a new certi
 				return err
 			}
 			if a.dataDir == "" && a.nodeURL == "" {
-				fmt.Fprintf(w, "revocation of %s written to %s; hand it to a running hub: hubnet network revoke --apply -d DIR %s\n", r.ID, out, out)
+				fmt.Fprintln(w, a.T("revocation of %s written to %s; hand it to a running hub: %s", r.ID, out, shellJoin("hubnet", "network", "revoke", "--apply", "-d", "DIR", out)))
 				return nil
 			}
 			return a.applyRevocation(cmd, r)
@@ -409,7 +409,7 @@ leaves the directory. The steward may admit the hub again later with a new certi
 func newApplyRevocationCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "apply -d DIR FILE",
-		Short: "Hand a signed revocation to a running hub",
+		Short: a.T("Hand a signed revocation to a running hub"),
 		Long: `Hand the revocation in FILE (or - for standard input), signed by the steward with
 'hubnet network revoke', to the running hub of -d DIR or --node, which applies it and
 spreads it through gossip.`,
@@ -439,15 +439,15 @@ func (a *app) applyRevocation(cmd *cobra.Command, r protocol.Revocation) error {
 		res, err = ac.Revoke(cmd.Context(), r)
 		return err
 	}); err != nil {
-		return fail("apply revocation of "+r.ID, err, "")
+		return fail(a.T("apply revocation of %s", r.ID), err, "")
 	}
 	if a.json {
 		return writeJSON(cmd.OutOrStdout(), map[string]any{"id": r.ID, "new": res.New})
 	}
 	if res.New {
-		fmt.Fprintf(cmd.OutOrStdout(), "%s revoked; the revocation spreads to every hub through gossip\n", r.ID)
+		fmt.Fprintln(cmd.OutOrStdout(), a.T("%s revoked; the revocation spreads to every hub through gossip", r.ID))
 	} else {
-		fmt.Fprintf(cmd.OutOrStdout(), "%s was revoked already\n", r.ID)
+		fmt.Fprintln(cmd.OutOrStdout(), a.T("%s was revoked already", r.ID))
 	}
 	return nil
 }
@@ -455,7 +455,7 @@ func (a *app) applyRevocation(cmd *cobra.Command, r protocol.Revocation) error {
 func newRotateKeysCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "rotate-keys -d DIR",
-		Short: "Make new signing and box keys for a stopped hub",
+		Short: a.T("Make new signing and box keys for a stopped hub"),
 		Long: `Make new signing and box keys for the hub in DIR, which must be stopped. They wait
 until the steward certifies them: this prints the 'hubnet network admit' command to send
 to the steward. Installing that certificate with 'hubnet network install-cert' switches
@@ -469,7 +469,7 @@ same waiting keys.`,
 			}
 			k, err := node.RotateKeys(a.dataDir)
 			if errors.Is(err, store.ErrInUse) {
-				return fail("rotate keys", errors.New("the hub is running"), "stop it first; it keeps its referrals")
+				return fail("rotate keys", errors.New(a.T("the hub is running")), "stop it first; it keeps its referrals")
 			}
 			if err != nil {
 				return fail("rotate keys", err, "")
@@ -478,8 +478,8 @@ same waiting keys.`,
 				return writeJSON(cmd.OutOrStdout(), k)
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "new keys of %s wait for their certificate:\n", k.ID)
-			printAdmitCommand(w, k.ID, k.SignKey, k.BoxKey, "admission.key", a.dataDir)
+			fmt.Fprintln(w, a.T("new keys of %s wait for their certificate:", k.ID))
+			a.printAdmitCommand(w, k.ID, k.SignKey, k.BoxKey, "admission.key", a.dataDir)
 			return nil
 		},
 	}
@@ -488,15 +488,16 @@ same waiting keys.`,
 // printAdmitCommand prints the keys, the command the steward runs to admit them with
 // the admission key keyFile, and the one that installs the certificate in the hub's
 // data directory dir.
-func printAdmitCommand(w io.Writer, id string, sign, box []byte, keyFile, dir string) {
+func (a *app) printAdmitCommand(w io.Writer, id string, sign, box []byte, keyFile, dir string) {
 	sk, bk := base64.StdEncoding.EncodeToString(sign), base64.StdEncoding.EncodeToString(box)
 	cert := id + ".cert"
-	fmt.Fprintf(w, "sign key:   %s\n", sk)
-	fmt.Fprintf(w, "box key:    %s\n", bk)
-	fmt.Fprintf(w, "admission:  the steward runs\n")
-	fmt.Fprintf(w, "              %s\n", shellJoin("hubnet", "network", "admit", "--key", keyFile, "--id", id, "--signing-key", sk, "--box-key", bk, "-o", cert))
-	fmt.Fprintf(w, "            and you install it with:\n")
-	fmt.Fprintf(w, "              %s\n", shellJoin("hubnet", "network", "install-cert", "-d", dir, cert))
+	line, indent := a.initLines(w)
+	line("sign key", sk)
+	line("box key", bk)
+	line("admission", a.T("the steward runs"))
+	fmt.Fprintf(w, "%s%s\n", indent, shellJoin("hubnet", "network", "admit", "--key", keyFile, "--id", id, "--signing-key", sk, "--box-key", bk, "-o", cert))
+	fmt.Fprintf(w, "%s%s\n", indent[2:], a.T("and you install it with:"))
+	fmt.Fprintf(w, "%s%s\n", indent, shellJoin("hubnet", "network", "install-cert", "-d", dir, cert))
 }
 
 // admissionKeyBeside returns the admission key 'hubnet network create' wrote beside
@@ -513,7 +514,7 @@ func newGossipKeyCmd(a *app) *cobra.Command {
 	change := func(op, short, long string) *cobra.Command {
 		return &cobra.Command{
 			Use:   op + " -d DIR KEY",
-			Short: short,
+			Short: a.T(short),
 			Long:  long,
 			Args:  exactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
@@ -538,7 +539,7 @@ func newGossipKeyCmd(a *app) *cobra.Command {
 	}
 	list := &cobra.Command{
 		Use:   "list -d DIR",
-		Short: "Show the running hub's gossip keyring, by fingerprint",
+		Short: a.T("Show the running hub's gossip keyring, by fingerprint"),
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cl, err := a.client()
@@ -557,7 +558,7 @@ func newGossipKeyCmd(a *app) *cobra.Command {
 	}
 	current := &cobra.Command{
 		Use:   "current -d DIR",
-		Short: "Print the gossip key the running hub encrypts with",
+		Short: a.T("Print the gossip key the running hub encrypts with"),
 		Long: `Print the gossip key the running hub encrypts with, in base64. A revocation rolls
 the network's gossip key, so the key in network.json no longer lets a hub in: give a
 hub admitted since this key (gossip-key install and use on it), as privately as
@@ -584,7 +585,7 @@ network.json.`,
 	}
 	gen := &cobra.Command{
 		Use:   "new",
-		Short: "Print a fresh gossip key",
+		Short: a.T("Print a fresh gossip key"),
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			k := make([]byte, 32)
@@ -595,7 +596,7 @@ network.json.`,
 			return nil
 		},
 	}
-	return groupCmd("gossip-key", "Roll the network's gossip key without downtime",
+	return groupCmd("gossip-key", a.T("Roll the network's gossip key without downtime"),
 		gen,
 		change("install", "Accept a new gossip key, besides the current one",
 			"Add KEY to the running hub's gossip keyring: it accepts gossip encrypted with it from now on. Step 1 of 3: install the new key at every hub."),

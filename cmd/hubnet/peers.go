@@ -13,7 +13,7 @@ import (
 func newPeersCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "peers",
-		Short: "List the hubs this node gossips with",
+		Short: a.T("List the hubs this node gossips with"),
 		Long: `List this hub and every other hub its node has heard of in the gossip network:
 its state (alive, suspect or gone), its cluster in a network with a region map, gossip
 and NATS route addresses, the profile revision it gossips and, when this node's copy is
@@ -40,19 +40,19 @@ older, the revision it holds.`,
 			}
 			now := time.Now()
 			clustered := slices.ContainsFunc(peers, func(p api.PeerInfo) bool { return p.Cluster != "" })
-			headers := []string{"ID", "STATE", "GOSSIP", "ROUTE", "REV", "LAST SEEN"}
+			headers := []string{a.T("ID"), a.T("STATE"), a.T("GOSSIP"), a.T("ROUTE"), a.T("REV"), a.T("LAST SEEN")}
 			if clustered {
-				headers = slices.Insert(headers, 2, "CLUSTER")
+				headers = slices.Insert(headers, 2, a.T("CLUSTER"))
 			}
 			t := newTable(w, headers...)
 			for _, p := range peers {
 				rev := fmt.Sprint(p.Revision)
 				if p.Cached != p.Revision {
-					rev = fmt.Sprintf("%d (have %d)", p.Revision, p.Cached)
+					rev = a.T("%d (have %d)", p.Revision, p.Cached)
 				}
-				seen := ago(p.LastSeen, now)
+				seen := a.ago(p.LastSeen, now)
 				if p.Self {
-					seen = "self"
+					seen = a.T("self")
 				}
 				if clustered {
 					t.row(p.ID, p.State, p.Cluster, p.Gossip, p.Route, rev, seen)

@@ -19,17 +19,17 @@ import (
 )
 
 func newProfileCmd(a *app) *cobra.Command {
-	return groupCmd("profile", "Show and change this hub's profile",
+	return groupCmd("profile", a.T("Show and change this hub's profile"),
 		newProfileShowCmd(a),
 		newProfileApplyCmd(a),
-		groupCmd("capacity", "Change this hub's free capacity", newCapacitySetCmd(a)),
+		groupCmd("capacity", a.T("Change this hub's free capacity"), newCapacitySetCmd(a)),
 	)
 }
 
 func newProfileShowCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "show",
-		Short: "Print this hub's profile as YAML (or JSON with --json)",
+		Short: a.T("Print this hub's profile as YAML (or JSON with --json)"),
 		Long: `Print the profile of the hub the node runs, as YAML that 'hubnet profile apply -f'
 takes back, or as JSON with --json.`,
 		Example: "  hubnet -d ./hub profile show > profile.yaml",
@@ -47,7 +47,7 @@ takes back, or as JSON with --json.`,
 				return fail("show profile", err, "")
 			}
 			if self.Profile == nil {
-				return fail("show profile", fmt.Errorf("hub %s has no profile yet", self.ID),
+				return fail("show profile", errors.New(a.T("hub %s has no profile yet", self.ID)),
 					"apply one: hubnet profile apply -f profile.yaml")
 			}
 			if a.json {
@@ -67,7 +67,7 @@ func newProfileApplyCmd(a *app) *cobra.Command {
 	var file string
 	cmd := &cobra.Command{
 		Use:   "apply -f FILE",
-		Short: "Replace this hub's profile with a YAML file",
+		Short: a.T("Replace this hub's profile with a YAML file"),
 		Long: `Replace the profile of the hub the node runs with the YAML file FILE ('-' reads
 standard input). A misspelt field is refused by name; the node checks every field and
 refuses the whole profile if one breaks a rule, so nothing changes. On success the
@@ -96,7 +96,7 @@ profile's revision grows by one and the other hubs fetch the new one.`,
 			if a.json {
 				return writeJSON(cmd.OutOrStdout(), saved)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "profile of %s applied: revision %d\n", saved.ID, saved.Revision)
+			fmt.Fprintln(cmd.OutOrStdout(), a.T("profile of %s applied: revision %d", saved.ID, saved.Revision))
 			return nil
 		},
 	}
@@ -114,7 +114,7 @@ func newCapacitySetCmd(a *app) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "set FAMILY N",
-		Short: "Set the places available now in one service family",
+		Short: a.T("Set the places available now in one service family"),
 		Long: `Set how many places (N) the hub has free now in the service family FAMILY, one of
 test-before-invest, skills-and-training, support-to-find-investments,
 innovation-ecosystem or digital-maturity-assessment. --max changes the maximum too.
@@ -162,8 +162,8 @@ month").`,
 				return writeJSON(cmd.OutOrStdout(), saved)
 			}
 			got := saved.Capacity[fam]
-			fmt.Fprintf(cmd.OutOrStdout(), "%s %s: %d of %d %s available (revision %d)\n",
-				saved.ID, fam, got.Available, got.Maximum, got.Unit, saved.Revision)
+			fmt.Fprintln(cmd.OutOrStdout(), a.T("%s %s: %d of %d %s available (revision %d)",
+				saved.ID, fam, got.Available, got.Maximum, a.unit(got.Unit), saved.Revision))
 			return nil
 		},
 	}

@@ -89,7 +89,7 @@ func newReferCmd(a *app) *cobra.Command {
 	var f referFlags
 	cmd := &cobra.Command{
 		Use:   "refer --to HUB (-f FILE | flags)",
-		Short: "Refer an SME to another hub, with its consent",
+		Short: a.T("Refer an SME to another hub, with its consent"),
 		Long:  referLong,
 		Example: `  hubnet -d ./hub refer -f referral.yaml
   hubnet -d ./hub refer -f referral.yaml --to digihall --consent-until 2027-06-30
@@ -125,7 +125,7 @@ func newReferCmd(a *app) *cobra.Command {
 			if err != nil {
 				var ae *apiError
 				if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
-					return fail("refer to "+req.To, err, "see 'hubnet hubs' for the hubs this node knows")
+					return fail(a.T("refer to %s", req.To), err, "see 'hubnet hubs' for the hubs this node knows")
 				}
 				return fail("refer", withFlags(err, referFlagOf), "")
 			}
@@ -133,7 +133,7 @@ func newReferCmd(a *app) *cobra.Command {
 				_, err := cmd.OutOrStdout().Write(raw)
 				return err
 			}
-			return printReferred(cmd.OutOrStdout(), info, a.cmdline("referrals", "show", info.Referral.ID))
+			return a.printReferred(cmd.OutOrStdout(), info, a.cmdline("referrals", "show", info.Referral.ID))
 		},
 	}
 	fl := cmd.Flags()
@@ -426,15 +426,15 @@ func withFlags(err error, flagOf map[string]string) error {
 
 // printReferred says what became of a new referral and what happens next; follow is
 // the command that shows it.
-func printReferred(w io.Writer, info api.ReferralInfo, follow string) error {
+func (a *app) printReferred(w io.Writer, info api.ReferralInfo, follow string) error {
 	r := info.Referral
 	var b strings.Builder
-	fmt.Fprintf(&b, "Referral %s to %s: %s.\n", r.ID, r.To, r.State)
+	b.WriteString(a.T("Referral %s to %s: %s.", r.ID, r.To, r.State) + "\n")
 	if info.Pending > 0 {
-		fmt.Fprintf(&b, "It is delivered when hub %s acknowledges it: now if it is reachable, else when it is back.\n", r.To)
+		b.WriteString(a.T("It is delivered when hub %s acknowledges it: now if it is reachable, else when it is back.", r.To) + "\n")
 	}
-	fmt.Fprintf(&b, "Then %s accepts, declines or asks for more information; it sees the need, and the SME's identity only once it accepts.\n", r.To)
-	fmt.Fprintf(&b, "Follow it with: %s\n", follow)
+	b.WriteString(a.T("Then %s accepts, declines or asks for more information; it sees the need, and the SME's identity only once it accepts.", r.To) + "\n")
+	b.WriteString(a.T("Follow it with: %s", follow) + "\n")
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -65,7 +65,7 @@ func newReferralsCmd(a *app) *cobra.Command {
 	var f listFlags
 	cmd := &cobra.Command{
 		Use:   "referrals",
-		Short: "List the referrals this hub sent and received; show and act on one",
+		Short: a.T("List the referrals this hub sent and received; show and act on one"),
 		Long:  strings.Replace(referralsLong, "{codes}", codesHelp(), 1),
 		Example: `  hubnet -d ./hub referrals
   hubnet -d ./hub referrals --in --state received
@@ -86,7 +86,7 @@ func newReferralsCmd(a *app) *cobra.Command {
 	var lf listFlags
 	list := &cobra.Command{
 		Use:     "list",
-		Short:   "List the referrals (the same as 'hubnet referrals')",
+		Short:   a.T("List the referrals (the same as 'hubnet referrals')"),
 		Example: "  hubnet -d ./hub referrals list --in --state received",
 		Args:    cobra.NoArgs,
 		RunE:    func(cmd *cobra.Command, _ []string) error { return lf.run(a, cmd) },
@@ -150,13 +150,13 @@ func (f *listFlags) run(a *app, cmd *cobra.Command) error {
 	}
 	if len(list) == 0 {
 		if q.Direction == "" && f.state == "" && f.partner == "" && f.from == "" && f.to == "" {
-			_, err := fmt.Fprintln(w, "No referrals yet. Refer an SME with 'hubnet refer --to HUB -f referral.yaml'.")
+			_, err := fmt.Fprintln(w, a.T("No referrals yet. Refer an SME with 'hubnet refer --to HUB -f referral.yaml'."))
 			return err
 		}
-		_, err := fmt.Fprintln(w, "No referral matches.")
+		_, err := fmt.Fprintln(w, a.T("No referral matches."))
 		return err
 	}
-	return printReferrals(w, list, time.Now())
+	return a.printReferrals(w, list, time.Now())
 }
 
 // period reads --from and --to as the node reads the dates of GET /v1/referrals: a
@@ -185,11 +185,11 @@ func (f *listFlags) period() (from, to time.Time, err error) {
 }
 
 // printReferrals writes the referrals as a table.
-func printReferrals(w io.Writer, list []api.ReferralInfo, now time.Time) error {
-	t := newTable(w, "ID", "DIRECTION", "PARTNER", "STATE", "AGE", "NEXT", "NEED")
+func (a *app) printReferrals(w io.Writer, list []api.ReferralInfo, now time.Time) error {
+	t := newTable(w, a.T("ID"), a.T("DIRECTION"), a.T("PARTNER"), a.T("STATE"), a.T("AGE"), a.T("NEXT"), a.T("NEED"))
 	for _, info := range list {
 		r := info.Referral
-		t.row(r.ID, direction(info.Role), info.Partner, r.State, ago(r.Created, now), nextOf(info),
+		t.row(r.ID, direction(info.Role), info.Partner, r.State, a.ago(r.Created, now), a.nextOf(info),
 			strings.Join(nonEmpty(string(r.Need.Family), r.Need.Sector, r.Need.Region), ", "))
 	}
 	return t.flush()
@@ -207,7 +207,7 @@ func direction(r protocol.Role) string {
 // (a sender's cancel left out: it may cancel whenever the referral is open),
 // "waiting for" the other hub, and "delivering" while a message is unacknowledged.
 // A final referral has nothing next: "".
-func nextOf(info api.ReferralInfo) string {
+func (a *app) nextOf(info api.ReferralInfo) string {
 	var acts []string
 	for _, ev := range info.Actions {
 		if ev != protocol.EventCancel {
@@ -220,10 +220,10 @@ func nextOf(info api.ReferralInfo) string {
 		next = strings.Join(acts, ", ")
 	case info.Referral.State.Final():
 	case info.Pending == 0:
-		next = "waiting for " + info.Partner
+		next = a.T("waiting for %s", info.Partner)
 	}
 	if info.Pending > 0 {
-		next = strings.Join(nonEmpty(next, "delivering"), "; ")
+		next = strings.Join(nonEmpty(next, a.T("delivering")), "; ")
 	}
 	return next
 }
@@ -270,7 +270,7 @@ func referralError(op, id string, err error) error {
 func newReferralShowCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "show ID",
-		Short: "Show one referral: its need, consent, the SME when this hub holds it, and history",
+		Short: a.T("Show one referral: its need, consent, the SME when this hub holds it, and history"),
 		Long: `Show everything this hub holds of referral ID: where it stands and what can happen
 next, the need, the consent record, the SME's identity and contacts when this hub
 holds them, and the history of the referral with times, hubs and notes. A receiving
@@ -296,67 +296,72 @@ hub holds the SME's identity only after it accepted; a cancel deletes it again.`
 				_, err := cmd.OutOrStdout().Write(raw)
 				return err
 			}
-			return printReferral(cmd.OutOrStdout(), info, time.Now())
+			return a.printReferral(cmd.OutOrStdout(), info, time.Now())
 		},
 	}
 }
 
+// referralFields are the names of the fields of a referral, which printReferral
+// translates.
+var referralFields = []string{msg("direction"), msg("state"), msg("reason"), msg("outcome"), msg("next"),
+	msg("delivering"), msg("created"), msg("deadline"), msg("sector"), msg("region"), msg("category"),
+	msg("family"), msg("technologies"), msg("maturity"), msg("description"), msg("given by"), msg("for"),
+	msg("purpose"), msg("until"), msg("name"), msg("website"), msg("contact"), msg("here")}
+
 // printReferral writes one referral for people to read.
-func printReferral(w io.Writer, info api.ReferralInfo, now time.Time) error {
+func (a *app) printReferral(w io.Writer, info api.ReferralInfo, now time.Time) error {
 	r := info.Referral
 	var b strings.Builder
-	field := func(name, value string) {
-		if name != "" {
-			name += ":"
-		}
-		if value != "" {
-			fmt.Fprintf(&b, "  %-13s %s\n", name, value)
-		}
-	}
+	at := a.T("at %s", info.Partner)
+	field := a.fieldWriter(&b, 13, referralFields...)
 	stamp := func(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05") }
 
-	fmt.Fprintf(&b, "referral %s\n", r.ID)
+	fmt.Fprintf(&b, "%s\n", a.T("referral %s", r.ID))
 	if info.Role == protocol.RoleReceiver {
-		field("direction", "in, from "+r.From)
+		field("direction", a.T("in, from %s", r.From))
 	} else {
-		field("direction", "out, to "+r.To)
+		field("direction", a.T("out, to %s", r.To))
 	}
 	state := string(r.State)
 	if r.State == protocol.StateOnHold && r.HeldFrom == protocol.StateReceived {
-		state += " (asked for information)"
+		state += " (" + a.T("asked for information") + ")"
 	} else if r.State == protocol.StateOnHold {
-		state += " (paused)"
+		state += " (" + a.T("paused") + ")"
 	}
 	field("state", state)
 	field("reason", r.Reason)
 	field("outcome", r.Outcome)
-	next := nextOf(info)
+	next := a.nextOf(info)
 	if next == "" {
-		next = "nothing: the referral is " + string(r.State)
+		next = a.T("nothing: the referral is %s", r.State)
 	}
 	if info.Role == protocol.RoleSender && slices.Contains(info.Actions, protocol.EventCancel) {
-		next += " (this hub may cancel it)"
+		next += " (" + a.T("this hub may cancel it") + ")"
 	}
 	field("next", next)
 	if info.Pending > 0 {
-		field("delivering", fmt.Sprintf("%d %s to %s, sent when it acknowledges", info.Pending, plural(info.Pending, "message", "messages"), info.Partner))
+		if info.Pending == 1 {
+			field("delivering", a.T("1 message to %s, sent when it acknowledges", info.Partner))
+		} else {
+			field("delivering", a.T("%d messages to %s, sent when it acknowledges", info.Pending, info.Partner))
+		}
 	}
-	field("created", stamp(r.Created)+" ("+ago(r.Created, now)+")")
+	field("created", stamp(r.Created)+" ("+a.ago(r.Created, now)+")")
 	switch r.State {
 	case protocol.StateRequested:
-		field("deadline", "to be received by "+stamp(r.AckBy))
+		field("deadline", a.T("to be received by %s", stamp(r.AckBy)))
 	case protocol.StateReceived:
-		field("deadline", "to be decided by "+stamp(r.DecideBy))
+		field("deadline", a.T("to be decided by %s", stamp(r.DecideBy)))
 	case protocol.StateOnHold:
 		if r.HeldFrom == protocol.StateReceived {
-			field("deadline", "to be decided by "+stamp(r.DecideBy))
+			field("deadline", a.T("to be decided by %s", stamp(r.DecideBy)))
 		}
 	}
 
 	n := r.Need
-	b.WriteString("need:\n")
+	b.WriteString(a.T("need:") + "\n")
 	if s, ok := protocol.SectorByCode(n.Sector); ok {
-		field("sector", n.Sector+" "+s.Name)
+		field("sector", n.Sector+" "+a.lang.Text(s.Name))
 	} else {
 		field("sector", n.Sector)
 	}
@@ -366,21 +371,14 @@ func printReferral(w io.Writer, info api.ReferralInfo, now time.Time) error {
 		field("region", n.Region)
 	}
 	field("category", string(n.Category))
-	if f, ok := protocol.FamilyBySlug(string(n.Family)); ok {
-		field("family", f.Label)
-	} else {
-		field("family", string(n.Family))
-	}
+	field("family", a.familyLabel(n.Family))
 	techs := make([]string, len(n.Technologies))
 	for i, slug := range n.Technologies {
-		techs[i] = slug
-		if t, ok := protocol.TechnologyBySlug(slug); ok {
-			techs[i] = t.Label
-		}
+		techs[i] = a.techLabel(slug)
 	}
 	field("technologies", strings.Join(techs, ", "))
 	if m := n.Maturity; m != nil {
-		field("maturity", fmt.Sprintf("strategy %d, readiness %d, human %d, data %d, automation %d, green %d (0-100)",
+		field("maturity", a.T("strategy %d, readiness %d, human %d, data %d, automation %d, green %d (0-100)",
 			m.Strategy, m.Readiness, m.Human, m.Data, m.Automation, m.Green))
 	}
 	for i, line := range wrap(n.Description, 64) {
@@ -392,13 +390,13 @@ func printReferral(w io.Writer, info api.ReferralInfo, now time.Time) error {
 	}
 
 	c := r.Consent
-	b.WriteString("consent:\n")
+	b.WriteString(a.T("consent:") + "\n")
 	field("given by", c.GivenBy+", "+stamp(c.GivenAt))
 	field("for", c.Recipient)
 	field("purpose", c.Purpose)
 	field("until", stamp(c.Until))
 
-	b.WriteString("SME:\n")
+	b.WriteString(a.T("SME:") + "\n")
 	if s := info.SME; s != nil {
 		field("name", s.Name)
 		field("website", s.Website)
@@ -407,19 +405,19 @@ func printReferral(w io.Writer, info api.ReferralInfo, now time.Time) error {
 		info.SMEPurged = info.SMEPurged.Local()
 		fmt.Fprintf(&b, "  %s\n", api.PurgeNote(info, "2006-01-02 15:04:05"))
 	} else {
-		fmt.Fprintf(&b, "  %s\n", smeAbsence(info))
+		fmt.Fprintf(&b, "  %s\n", a.smeAbsence(info))
 	}
 
-	b.WriteString("contact persons:\n")
+	b.WriteString(a.T("contact persons:") + "\n")
 	field("here", contactLine(info.Contacts, true))
-	field("at "+info.Partner, contactLine(info.Contacts, false))
+	field(at, contactLine(info.Contacts, false))
 
-	b.WriteString("history:\n")
+	b.WriteString(a.T("history:") + "\n")
 	_, err := io.WriteString(w, b.String())
 	if err != nil {
 		return err
 	}
-	t := newTable(w, "  TIME", "EVENT", "BY", "STATE", "NOTE")
+	t := newTable(w, "  "+a.T("TIME"), a.T("EVENT"), a.T("BY"), a.T("STATE"), a.T("NOTE"))
 	for _, ch := range r.History {
 		by := ch.By
 		if ch.Person != "" {
@@ -431,20 +429,20 @@ func printReferral(w io.Writer, info api.ReferralInfo, now time.Time) error {
 }
 
 // smeAbsence says why this hub does not hold the SME's identity.
-func smeAbsence(info api.ReferralInfo) string {
+func (a *app) smeAbsence(info api.ReferralInfo) string {
 	r := info.Referral
 	accepted := slices.ContainsFunc(r.History, func(c protocol.Change) bool { return c.Event == protocol.EventAccept })
 	switch {
 	case info.Role == protocol.RoleSender:
-		return "not held at this hub"
+		return a.T("not held at this hub")
 	case r.State == protocol.StateCancelled && accepted:
-		return "deleted: the referral was cancelled"
+		return a.T("deleted: the referral was cancelled")
 	case !accepted:
-		return "sealed: not shared with this hub, which sees only the need until it accepts"
+		return a.T("sealed: not shared with this hub, which sees only the need until it accepts")
 	case r.State.Final():
-		return "not held at this hub"
+		return a.T("not held at this hub")
 	}
-	return "not yet received: " + r.From + " sends it, sealed to this hub, when it learns of the acceptance"
+	return a.T("not yet received: %s sends it, sealed to this hub, when it learns of the acceptance", r.From)
 }
 
 // wrap breaks s into lines of at most width characters at spaces.
@@ -482,33 +480,33 @@ var actionFlagOf = map[string]string{"reason": "--reason", "outcome": "--outcome
 const exampleID = "019a2b3c-4d5e-7f60-8a9b-0c1d2e3f4a5b"
 
 var referralActions = []referralAction{
-	{event: protocol.EventAccept, use: "accept ID", short: "Accept a referral this hub received",
+	{event: protocol.EventAccept, use: "accept ID", short: msg("Accept a referral this hub received"),
 		long: `Accept referral ID: this hub takes the SME on. Acceptance cannot be undone: an
 accepted referral ends as completed, failed or cancelled. When the referring hub
 learns of it, it sends the SME's identity and contacts, sealed to this hub.`,
 		example: `--note "Vision lab free in May; we call the SME this week"`},
-	{event: protocol.EventDecline, use: "decline ID --reason R", short: "Decline a referral this hub received, with a reason",
+	{event: protocol.EventDecline, use: "decline ID --reason R", short: msg("Decline a referral this hub received, with a reason"),
 		long:    "Decline referral ID, with one of the reasons below. The referring hub can then refer the SME elsewhere.",
 		example: `--reason no-capacity --note "Fully booked until March"`, codes: protocol.DeclineReasons},
-	{event: protocol.EventHold, use: "hold ID --note TEXT", short: "Ask the referring hub for information, or pause the service",
+	{event: protocol.EventHold, use: "hold ID --note TEXT", short: msg("Ask the referring hub for information, or pause the service"),
 		long: `Put referral ID on hold. A received referral on hold asks the referring hub for
 the information --note names; it answers with 'hubnet referrals answer'. A started
 service on hold is paused; 'hubnet referrals start' resumes it.`,
 		example: `--note "Which production line, and how many units a day?"`, needs: "what information this hub needs, or why the service pauses"},
-	{event: protocol.EventAnswer, use: "answer ID --note TEXT", short: "Answer a request for information on a referral this hub sent",
+	{event: protocol.EventAnswer, use: "answer ID --note TEXT", short: msg("Answer a request for information on a referral this hub sent"),
 		long:    "Answer the receiving hub's request for information on referral ID with --note; the referral goes back to the receiving hub's decision.",
 		example: `--note "Line 2, about 4000 units a day"`, needs: "the answer"},
-	{event: protocol.EventStart, use: "start ID", short: "Start the service on an accepted referral, or resume a paused one",
+	{event: protocol.EventStart, use: "start ID", short: msg("Start the service on an accepted referral, or resume a paused one"),
 		long: "Start the service on accepted referral ID, or resume it when it was paused."},
-	{event: protocol.EventComplete, use: "complete ID --outcome O", short: "Close a referral with its outcome",
+	{event: protocol.EventComplete, use: "complete ID --outcome O", short: msg("Close a referral with its outcome"),
 		long: `Close referral ID, whose service has started, with one of the outcomes below. Both
 hubs then count it in their KPI report: this hub a service delivered, both a
 collaboration (see 'hubnet report').`,
 		example: `--outcome service-delivered --note "Vision trial done; 96% of defects found"`, codes: protocol.Outcomes, outcome: true},
-	{event: protocol.EventFail, use: "fail ID --reason R", short: "Close an accepted referral this hub cannot deliver",
+	{event: protocol.EventFail, use: "fail ID --reason R", short: msg("Close an accepted referral this hub cannot deliver"),
 		long:    "Close accepted or started referral ID as failed, with one of the reasons below.",
 		example: `--reason sme-unreachable`, codes: protocol.FailReasons},
-	{event: protocol.EventCancel, use: "cancel ID --reason R", short: "Cancel a referral this hub sent",
+	{event: protocol.EventCancel, use: "cancel ID --reason R", short: msg("Cancel a referral this hub sent"),
 		long: `Cancel referral ID, which this hub sent and which is still open, with one of the
 reasons below; consent-withdrawn when the SME withdraws its consent. The receiving
 hub then deletes the SME's identity and keeps only the anonymous record.`,
@@ -532,7 +530,7 @@ func newReferralActionCmd(a *app, s referralAction) *cobra.Command {
 	}
 	cmd := &cobra.Command{
 		Use:     s.use,
-		Short:   s.short,
+		Short:   a.T(s.short),
 		Long:    long,
 		Example: example,
 		Args:    exactArgs(1),
@@ -558,7 +556,7 @@ func newReferralActionCmd(a *app, s referralAction) *cobra.Command {
 				_, err := cmd.OutOrStdout().Write(raw)
 				return err
 			}
-			return printActed(cmd.OutOrStdout(), info)
+			return a.printActed(cmd.OutOrStdout(), info)
 		},
 	}
 	fl := cmd.Flags()
@@ -572,21 +570,27 @@ func newReferralActionCmd(a *app, s referralAction) *cobra.Command {
 }
 
 // printActed says where a referral stands after this hub acted on it.
-func printActed(w io.Writer, info api.ReferralInfo) error {
+func (a *app) printActed(w io.Writer, info api.ReferralInfo) error {
 	r := info.Referral
 	var b strings.Builder
-	was := ""
 	if n := len(r.History); n > 0 {
-		was = " (was " + string(r.History[n-1].From) + ")"
-	}
-	fmt.Fprintf(&b, "Referral %s: %s%s.\n", r.ID, r.State, was)
-	if info.Pending > 0 {
-		fmt.Fprintf(&b, "%s learns of it when it acknowledges the message.\n", info.Partner)
+		b.WriteString(a.T("Referral %s: %s (was %s).", r.ID, r.State, r.History[n-1].From) + "\n")
 	} else {
-		fmt.Fprintf(&b, "%s has acknowledged it.\n", info.Partner)
+		b.WriteString(a.T("Referral %s: %s.", r.ID, r.State) + "\n")
 	}
-	if next := nextOf(info); next != "" && !strings.HasPrefix(next, "waiting") && next != "delivering" {
-		fmt.Fprintf(&b, "Next at this hub: %s.\n", strings.TrimSuffix(next, "; delivering"))
+	if info.Pending > 0 {
+		b.WriteString(a.T("%s learns of it when it acknowledges the message.", info.Partner) + "\n")
+	} else {
+		b.WriteString(a.T("%s has acknowledged it.", info.Partner) + "\n")
+	}
+	var acts []string
+	for _, ev := range info.Actions {
+		if ev != protocol.EventCancel {
+			acts = append(acts, string(ev))
+		}
+	}
+	if len(acts) > 0 {
+		b.WriteString(a.T("Next at this hub: %s.", strings.Join(acts, ", ")) + "\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

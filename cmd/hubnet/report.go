@@ -22,7 +22,7 @@ func newReportCmd(a *app) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "report",
-		Short: "Report this hub's KPIs of a period: services delivered and collaborations",
+		Short: a.T("Report this hub's KPIs of a period: services delivered and collaborations"),
 		Long: `Sum what this hub's referrals achieved from --from up to --to, in the shape of the
 EDIH KPI reporting: the customers served through referrals (a service delivered for
 each referral to this hub that completed) by customer category, sector, region and
@@ -78,7 +78,7 @@ operator token (--token, HUBNET_TOKEN or -d DIR).`,
 				_, err := cmd.OutOrStdout().Write(raw)
 				return err
 			}
-			return printReport(cmd.OutOrStdout(), rep)
+			return a.printReport(cmd.OutOrStdout(), rep)
 		},
 	}
 	f := cmd.Flags()
@@ -89,25 +89,25 @@ operator token (--token, HUBNET_TOKEN or -d DIR).`,
 }
 
 // printReport writes the report as the EDIH KPI reporting groups it.
-func printReport(w io.Writer, r api.Report) error {
+func (a *app) printReport(w io.Writer, r api.Report) error {
 	var b strings.Builder
 	last := r.To.AddDate(0, 0, -1)
-	fmt.Fprintf(&b, "KPI report of %s, %s to %s (both included)\n\n", r.Hub, r.From.Format(time.DateOnly), last.Format(time.DateOnly))
+	b.WriteString(a.T("KPI report of %s, %s to %s (both included)", r.Hub, r.From.Format(time.DateOnly), last.Format(time.DateOnly)) + "\n\n")
 
-	fmt.Fprintf(&b, "Customers served through referrals (services delivered): %d\n", r.ServicesDelivered)
+	b.WriteString(a.T("Customers served through referrals (services delivered): %d", r.ServicesDelivered) + "\n")
 	if r.ServicesDelivered > 0 {
 		var cats []row
 		for _, c := range protocol.Categories {
 			cats = append(cats, row{string(c), r.ByCategory[string(c)]})
 		}
-		section(&b, "by customer category", cats)
-		section(&b, "by sector (NACE)", counted(r.BySector, func(code string) string {
+		section(&b, a.T("by customer category"), cats)
+		section(&b, a.T("by sector (NACE)"), counted(r.BySector, func(code string) string {
 			if s, ok := protocol.SectorByCode(code); ok {
-				return code + " " + s.Name
+				return code + " " + a.lang.Text(s.Name)
 			}
 			return code
 		}))
-		section(&b, "by region (NUTS 3)", counted(r.ByRegion, func(code string) string {
+		section(&b, a.T("by region (NUTS 3)"), counted(r.ByRegion, func(code string) string {
 			if reg, ok := protocol.RegionByCode(code); ok {
 				return code + " " + reg.Name
 			}
@@ -115,16 +115,16 @@ func printReport(w io.Writer, r api.Report) error {
 		}))
 		var fams []row
 		for _, f := range protocol.Families {
-			fams = append(fams, row{f.Label, r.ByFamily[string(f.Slug)]})
+			fams = append(fams, row{a.familyLabel(f.Slug), r.ByFamily[string(f.Slug)]})
 		}
-		section(&b, "by type of support (service family)", fams)
+		section(&b, a.T("by type of support (service family)"), fams)
 	}
-	fmt.Fprintf(&b, "\nCollaborations with other hubs (completed referrals): %d\n", r.Collaborations)
+	b.WriteString("\n" + a.T("Collaborations with other hubs (completed referrals): %d", r.Collaborations) + "\n")
 	if r.Collaborations > 0 {
-		section(&b, "by partner hub", counted(r.ByPartner, func(id string) string { return id }))
+		section(&b, a.T("by partner hub"), counted(r.ByPartner, func(id string) string { return id }))
 	}
 	if r.ServicesDelivered == 0 && r.Collaborations == 0 {
-		b.WriteString("\nNo referral of this hub completed in the period.\n")
+		b.WriteString("\n" + a.T("No referral of this hub completed in the period.") + "\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -56,7 +56,7 @@ func newRunCmd(a *app) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "run -d DIR",
-		Short: "Run this hub's node until interrupted",
+		Short: a.T("Run this hub's node until interrupted"),
 		Long: `Run the node of the hub initialised in DIR: gossip membership, the NATS mesh with
 the other hubs, and the HTTP API. Once it is ready it writes DIR/node.json with its
 addresses, so that 'hubnet -d DIR ...' finds it. SIGINT or SIGTERM makes it leave the

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -30,7 +31,7 @@ type searchFlags struct {
 // flagOfField names the flag for a field of the query, as the node names it.
 var flagOfField = map[string]string{
 	"technologies": "--tech", "services": "--service", "family": "--family", "sector": "--sector",
-	"country": "--country", "region": "--region", "reach": "--reach", "languages": "--lang",
+	"country": "--country", "region": "--region", "reach": "--reach", "languages": "--languages",
 	"category": "--category", "min_capacity": "--min-capacity", "types": "--type", "text": "--text",
 	"limit": "--limit", "timeout_ms": "--timeout",
 }
@@ -39,7 +40,7 @@ func newSearchCmd(a *app) *cobra.Command {
 	var f searchFlags
 	cmd := &cobra.Command{
 		Use:   "search",
-		Short: "Find the partner hubs that fit an SME's need, best first",
+		Short: a.T("Find the partner hubs that fit an SME's need, best first"),
 		Long: `Rank the hubs of this node's directory against what you know of the SME: the
 technologies and services it needs, its sector, where it is and how far it may go,
 the languages it works in, its size, and the free capacity it needs. Each hub comes
@@ -47,7 +48,7 @@ with the reasons for its place. Every flag is optional; lists take several value
 comma-separated or by repeating the flag.
 
 Hard filters: a hub must offer at least one wanted technology and one wanted
-service, offer the family, lie within --reach, work in one of --lang, serve the
+service, offer the family, lie within --reach, work in one of --languages, serve the
 --category, be of one of --type, have --min-capacity free places in the family and
 contain every word of --text. The sector, languages, capacity and distance only
 rank. docs/matching.md explains the score.
@@ -60,7 +61,7 @@ Values: technologies, services and families are slugs (see 'hubnet vocab'), sect
 NACE sections (C) or divisions (10), places Eurostat country codes (FI, EL) and NUTS
 2021 regions (FI1C1), languages BCP 47 tags (fi, en).`,
 		Example: `  hubnet search --tech ai-decision-support --family test-before-invest --region FI1C1
-  hubnet search --tech robotics,internet-of-things --sector 10 --country FI --reach neighbours --lang fi,en
+  hubnet search --tech robotics,internet-of-things --sector 10 --country FI --reach neighbours --languages fi,en
   hubnet search --family skills-and-training --min-capacity 2 --live --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -93,7 +94,7 @@ NACE sections (C) or divisions (10), places Eurostat country codes (FI, EL) and 
 				_, err := cmd.OutOrStdout().Write(raw)
 				return err
 			}
-			return printSearch(cmd.OutOrStdout(), res, time.Now())
+			return a.printSearch(cmd.OutOrStdout(), res, time.Now())
 		},
 	}
 	fl := cmd.Flags()
@@ -104,7 +105,7 @@ NACE sections (C) or divisions (10), places Eurostat country codes (FI, EL) and 
 	fl.StringVar(&f.country, "country", "", "the SME's country (Eurostat code, e.g. FI)")
 	fl.StringVar(&f.region, "region", "", "the SME's NUTS 3 (or NUTS 2) region, e.g. FI1C1")
 	fl.StringVar(&f.reach, "reach", "", "how far the SME may go: region, country, neighbours or anywhere")
-	fl.StringSliceVar(&f.lang, "lang", nil, "languages the SME works in, preferred first (e.g. fi,en)")
+	fl.StringSliceVar(&f.lang, "languages", nil, "languages the SME works in, preferred first (e.g. fi,en)")
 	fl.StringVar(&f.category, "category", "", "the SME's category: "+strings.Join(categoryNames(), ", "))
 	fl.IntVar(&f.minCapacity, "min-capacity", 0, "free places needed in --family")
 	fl.StringSliceVar(&f.types, "type", nil, "hub types accepted: EDIH, SoE, DIH")
@@ -155,73 +156,80 @@ func categoryNames() []string {
 }
 
 // printSearch writes the ranked hubs, each with its explanation on the line below.
-func printSearch(w io.Writer, res api.SearchResult, now time.Time) error {
+// The explanation is written from the reasons' data when the node gave it, in the
+// language of the command line, else as the node wrote it.
+func (a *app) printSearch(w io.Writer, res api.SearchResult, now time.Time) error {
 	var b strings.Builder
 	switch {
 	case res.Total == 0:
-		b.WriteString("No hub matches. Widen --reach, drop a filter or lower --min-capacity.\n")
+		b.WriteString(a.T("No hub matches. Widen --reach, drop a filter or lower --min-capacity.") + "\n")
 	case res.Total > len(res.Hits):
-		fmt.Fprintf(&b, "%d hubs match; the best %d:\n\n", res.Total, len(res.Hits))
+		b.WriteString(a.T("%d hubs match; the best %d:", res.Total, len(res.Hits)) + "\n\n")
+	case res.Total == 1:
+		b.WriteString(a.T("1 hub matches, best first:") + "\n\n")
 	default:
-		fmt.Fprintf(&b, "%d %s match, best first:\n\n", res.Total, plural(res.Total, "hub", "hubs"))
+		b.WriteString(a.T("%d hubs match, best first:", res.Total) + "\n\n")
 	}
-	idW, nameW := len("HUB"), len("NAME")
+	head := []string{"#", a.T("HUB"), a.T("NAME"), a.T("COUNTRY"), a.T("TYPE"), a.T("SCORE"), a.T("FREE")}
+	idW, nameW, countryW, typeW := utf8.RuneCountInString(head[1]), utf8.RuneCountInString(head[2]), max(7, utf8.RuneCountInString(head[3])), max(4, utf8.RuneCountInString(head[4]))
 	for _, h := range res.Hits {
-		idW, nameW = max(idW, len(h.ID)), max(nameW, min(len(h.Name), 40))
+		idW, nameW = max(idW, len(h.ID)), max(nameW, min(utf8.RuneCountInString(h.Name), 40))
 	}
+	scoreW := max(5, utf8.RuneCountInString(head[5]))
+	pad := func(s string, w int) string { return s + strings.Repeat(" ", max(0, w-utf8.RuneCountInString(s))) }
 	if len(res.Hits) > 0 {
-		fmt.Fprintf(&b, "%3s  %-*s  %-*s  %-7s  %-4s  %5s  %s\n", "#", idW, "HUB", nameW, "NAME", "COUNTRY", "TYPE", "SCORE", "FREE")
+		fmt.Fprintf(&b, "%3s  %s  %s  %s  %s  %*s  %s\n", head[0], pad(head[1], idW), pad(head[2], nameW), pad(head[3], countryW), pad(head[4], typeW), scoreW, head[5], head[6])
 	}
 	for _, h := range res.Hits {
 		free := "-"
 		if h.Free != nil {
 			free = strconv.Itoa(*h.Free)
 			if slices.Contains(h.StaleCapacity, res.Query.Family) {
-				free += ", stale"
+				free += ", " + a.T("stale")
 			}
 		}
 		var notes []string
 		if !h.Reachable {
-			notes = append(notes, "not reachable, last seen "+ago(h.LastSeen, now))
+			notes = append(notes, a.T("not reachable, last seen %s", a.ago(h.LastSeen, now)))
 		}
 		if res.Live != nil && !h.Answered && h.Reachable {
-			notes = append(notes, "did not answer: cached capacity")
+			notes = append(notes, a.T("did not answer: cached capacity"))
 		}
 		name := h.Name
-		if len(name) > 40 {
-			name = name[:39] + "…"
+		if utf8.RuneCountInString(name) > 40 {
+			name = string([]rune(name)[:39]) + "…"
 		}
-		fmt.Fprintf(&b, "%3d  %-*s  %-*s  %-7s  %-4s  %5.1f  %s", h.Rank, idW, h.ID, nameW, name, h.Country, h.Type, h.Score, free)
+		fmt.Fprintf(&b, "%3d  %s  %s  %s  %s  %*s  %s", h.Rank, pad(h.ID, idW), pad(name, nameW), pad(h.Country, countryW), pad(string(h.Type), typeW), scoreW, a.lang.Printer().Sprintf("%.1f", h.Score), free)
 		if len(notes) > 0 {
 			b.WriteString("  (" + strings.Join(notes, "; ") + ")")
 		}
 		b.WriteString("\n")
-		if h.Explanation != "" {
-			fmt.Fprintf(&b, "%3s  %s\n", "", h.Explanation)
+		if why := a.lang.Why(h.Why, h.Explanation); why != "" {
+			fmt.Fprintf(&b, "%3s  %s\n", "", why)
 		}
 		if res.Query.Family == "" {
-			if c := capacityLine(h); c != "" {
-				fmt.Fprintf(&b, "%3s  free: %s\n", "", c)
+			if c := a.capacityLine(h); c != "" {
+				fmt.Fprintf(&b, "%3s  %s\n", "", a.T("free: %s", c))
 			}
 		}
 		if g := h.Guesses(); len(g) > 0 {
-			fmt.Fprintf(&b, "%3s  guessed: %s\n", "", strings.Join(g, "; "))
+			fmt.Fprintf(&b, "%3s  %s\n", "", a.T("guessed: %s", strings.Join(g, "; ")))
 		}
 	}
 	if l := res.Live; l != nil {
-		fmt.Fprintf(&b, "\nLive: asked %d %s, %d answered in %.0f ms (deadline %d ms).\n",
-			len(l.Asked), plural(len(l.Asked), "hub", "hubs"), len(l.Answered), l.TookMS, l.TimeoutMS)
+		b.WriteString("\n" + a.T("Live: asked %d hubs, %d answered in %s ms (deadline %d ms).", len(l.Asked), len(l.Answered),
+			a.lang.Printer().Sprintf("%.0f", l.TookMS), l.TimeoutMS) + "\n")
 		if len(l.Late) > 0 {
-			fmt.Fprintf(&b, "Did not answer in time: %s.\n", strings.Join(l.Late, ", "))
+			b.WriteString(a.T("Did not answer in time: %s.", strings.Join(l.Late, ", ")) + "\n")
 		}
 		if len(l.Failed) > 0 {
-			fmt.Fprintf(&b, "Answered with an error: %s.\n", strings.Join(l.Failed, ", "))
+			b.WriteString(a.T("Answered with an error: %s.", strings.Join(l.Failed, ", ")) + "\n")
 		}
 		if len(l.Unreachable) > 0 {
-			fmt.Fprintf(&b, "Could match, not reachable: %s.\n", strings.Join(l.Unreachable, ", "))
+			b.WriteString(a.T("Could match, not reachable: %s.", strings.Join(l.Unreachable, ", ")) + "\n")
 		}
 		if len(l.NotAsked) > 0 {
-			fmt.Fprintf(&b, "Could match, not asked (past this hub's bound): %s.\n", strings.Join(l.NotAsked, ", "))
+			b.WriteString(a.T("Could match, not asked (past this hub's bound): %s.", strings.Join(l.NotAsked, ", ")) + "\n")
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -231,7 +239,7 @@ func printSearch(w io.Writer, res api.SearchResult, now time.Time) error {
 // capacityLine says, for a search without a family, the free places of every family
 // the hub publishes, in the order of protocol.Families: "test before invest 4 of 10,
 // skills and training 9 of 12 (SMEs per month)". "" for a hub that publishes none.
-func capacityLine(h api.Hit) string {
+func (a *app) capacityLine(h api.Hit) string {
 	var parts []string
 	units := map[string]bool{}
 	for _, f := range protocol.Families {
@@ -239,9 +247,9 @@ func capacityLine(h api.Hit) string {
 		if !ok {
 			continue
 		}
-		p := fmt.Sprintf("%s %d of %d", f.Label, c.Free(), c.Maximum)
+		p := a.T("%s %d of %d", a.familyLabel(f.Slug), c.Free(), c.Maximum)
 		if slices.Contains(h.StaleCapacity, f.Slug) {
-			p += " (stale)"
+			p += " (" + a.T("stale") + ")"
 		}
 		parts = append(parts, p)
 		units[c.Unit] = true
@@ -252,7 +260,7 @@ func capacityLine(h api.Hit) string {
 	line := strings.Join(parts, ", ")
 	if len(units) == 1 {
 		for u := range units {
-			line += " (" + u + ")"
+			line += " (" + a.unit(u) + ")"
 		}
 	}
 	return line

@@ -132,9 +132,9 @@ func TestCLI_search_guesses(t *testing.T) {
 		return err
 	})
 
-	r := mustHubnet(t, "--node", "http://"+a.HTTPAddr(), "search", "--tech", "robotics", "--family", "test-before-invest", "--lang", "sv")
+	r := mustHubnet(t, "--node", "http://"+a.HTTPAddr(), "search", "--tech", "robotics", "--family", "test-before-invest", "--languages", "sv")
 	for _, want := range []string{
-		"1 hub match, best first:",
+		"1 hub matches, best first:",
 		"  3, stale\n",
 		"offers test before invest, 3 of 5 free (SMEs per month), stale: updated 2025-01-02",
 		"languages not declared; sv not among those of its country",

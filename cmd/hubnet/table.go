@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 )
 
 // table writes aligned columns. Cells are written as they come; Flush aligns them.
@@ -48,30 +49,59 @@ func toAny(s []string) []any {
 
 // ago says how long before now t was, roughly: "just now", "42s ago", "3m ago",
 // "5h ago", "2d ago", or "never" for the zero time.
-func ago(t, now time.Time) string {
+func (a *app) ago(t, now time.Time) string {
 	if t.IsZero() {
-		return "never"
+		return a.T("never")
 	}
 	d := now.Sub(t)
 	switch {
 	case d < time.Second:
-		return "just now"
+		return a.T("just now")
 	case d < time.Minute:
-		return fmt.Sprintf("%ds ago", int(d/time.Second))
+		return a.T("%ds ago", int(d/time.Second))
 	case d < time.Hour:
-		return fmt.Sprintf("%dm ago", int(d/time.Minute))
+		return a.T("%dm ago", int(d/time.Minute))
 	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh ago", int(d/time.Hour))
+		return a.T("%dh ago", int(d/time.Hour))
 	}
-	return fmt.Sprintf("%dd ago", int(d/(24*time.Hour)))
+	return a.T("%dd ago", int(d/(24*time.Hour)))
 }
 
 // yesNo renders a boolean for a table.
-func yesNo(b bool) string {
+func (a *app) yesNo(b bool) string {
 	if b {
-		return "yes"
+		return a.T("yes")
 	}
-	return "no"
+	return a.T("no")
+}
+
+// unit is a unit of capacity in the language: the default one translated, any
+// other as the hub wrote it.
+func (a *app) unit(u string) string {
+	if u == "SMEs per month" {
+		return a.lang.Text(u)
+	}
+	return u
+}
+
+// fieldWriter returns a function that writes "  name: value" lines to b, the name
+// translated and its column as wide as the longest of names, at least width; a
+// field without a value is left out, one without a name continues the one above.
+func (a *app) fieldWriter(b *strings.Builder, width int, names ...string) func(name, value string) {
+	for _, n := range names {
+		width = max(width, utf8.RuneCountInString(a.lang.Text(n))+1) // and the colon
+	}
+	return func(name, value string) {
+		if value == "" {
+			return
+		}
+		label := ""
+		if name != "" {
+			label = a.lang.Text(name) + ":"
+		}
+		pad := strings.Repeat(" ", max(0, width-utf8.RuneCountInString(label)))
+		fmt.Fprintf(b, "  %s%s %s\n", label, pad, value)
+	}
 }
 
 // writeJSON prints v as indented JSON.

@@ -13,7 +13,7 @@ import (
 )
 
 func newTokensCmd(a *app) *cobra.Command {
-	return groupCmd("tokens", "Make, list and revoke API tokens for integrations",
+	return groupCmd("tokens", a.T("Make, list and revoke API tokens for integrations"),
 		newTokensAddCmd(a), newTokensListCmd(a), newTokensRevokeCmd(a))
 }
 
@@ -21,7 +21,7 @@ func newTokensAddCmd(a *app) *cobra.Command {
 	var scopes, expires string
 	c := &cobra.Command{
 		Use:   "add NAME --scope SCOPES [--expires 90d|2027-06-30]",
-		Short: "Make an API token and print it, this once",
+		Short: a.T("Make an API token and print it, this once"),
 		Long: `Make an API token for another program, such as a CRM, named NAME, that may do
 what its scopes allow: ` + scopeList + `.
   read    read referrals           refer   send referrals
@@ -64,12 +64,12 @@ The token is printed once: the hub keeps only its SHA-256. The program sends it 
 				_, err := w.Write(raw)
 				return err
 			}
-			exp := "never"
+			exp := a.T("never")
 			if !t.Token.Expires.IsZero() {
 				exp = when(t.Token.Expires)
 			}
-			_, err = fmt.Fprintf(w, "token %s, scopes %s, expires %s:\n  %s\nCopy it now: it is shown this once.\n",
-				t.Token.Name, strings.Join(t.Token.Scopes, ","), exp, t.Secret)
+			_, err = fmt.Fprintf(w, "%s\n  %s\n%s\n", a.T("token %s, scopes %s, expires %s:", t.Token.Name, strings.Join(t.Token.Scopes, ","), exp),
+				t.Secret, a.T("Copy it now: it is shown this once."))
 			return err
 		},
 	}
@@ -97,7 +97,7 @@ func parseExpiry(s string, now time.Time) (time.Time, error) {
 func newTokensListCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:     "list",
-		Short:   "List the API tokens, revoked ones too, with their last use",
+		Short:   a.T("List the API tokens, revoked ones too, with their last use"),
 		Example: "  hubnet -d ./hub tokens list",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -119,17 +119,17 @@ func newTokensListCmd(a *app) *cobra.Command {
 				return err
 			}
 			if len(list) == 0 {
-				_, err := fmt.Fprintln(w, "No API tokens. Make one with 'hubnet tokens add NAME --scope read'.")
+				_, err := fmt.Fprintln(w, a.T("No API tokens. Make one with 'hubnet tokens add NAME --scope read'."))
 				return err
 			}
 			now := time.Now()
-			t := newTable(w, "NAME", "SCOPES", "STATE", "EXPIRES", "LAST USED", "MADE BY", "ID")
+			t := newTable(w, a.T("NAME"), a.T("SCOPES"), a.T("STATE"), a.T("EXPIRES"), a.T("LAST USED"), a.T("MADE BY"), a.T("ID"))
 			for _, k := range list {
-				exp := "never"
+				exp := a.T("never")
 				if !k.Expires.IsZero() {
 					exp = when(k.Expires)
 				}
-				t.row(k.Name, strings.Join(k.Scopes, ","), k.State, exp, ago(k.LastUsed, now), k.CreatedBy, k.ID)
+				t.row(k.Name, strings.Join(k.Scopes, ","), a.lang.Text(k.State), exp, a.ago(k.LastUsed, now), k.CreatedBy, k.ID)
 			}
 			return t.flush()
 		},
@@ -139,7 +139,7 @@ func newTokensListCmd(a *app) *cobra.Command {
 func newTokensRevokeCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:     "revoke NAME|ID",
-		Short:   "Revoke an API token: it stops working at once",
+		Short:   a.T("Revoke an API token: it stops working at once"),
 		Example: "  hubnet -d ./hub tokens revoke crm",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -160,7 +160,7 @@ func newTokensRevokeCmd(a *app) *cobra.Command {
 				_, err := w.Write(raw)
 				return err
 			}
-			_, err = fmt.Fprintf(w, "revoked token %s (%s)\n", t.Name, t.ID)
+			_, err = fmt.Fprintln(w, a.T("revoked token %s (%s)", t.Name, t.ID))
 			return err
 		},
 	}

@@ -32,7 +32,7 @@ func contactLine(c *api.Contacts, own bool) string {
 }
 
 func newUsersCmd(a *app) *cobra.Command {
-	return groupCmd("users", "Add, list, remove people who sign in to the console, and give them sign-in links",
+	return groupCmd("users", a.T("Add, list, remove people who sign in to the console, and give them sign-in links"),
 		newUsersAddCmd(a), newUsersListCmd(a), newUsersRemoveCmd(a), newUsersResetCmd(a))
 }
 
@@ -40,7 +40,7 @@ func newUsersAddCmd(a *app) *cobra.Command {
 	var req api.PersonRequest
 	c := &cobra.Command{
 		Use:   "add EMAIL --name NAME [--role advisor|operator]",
-		Short: "Add a person and e-mail or print their one-time sign-in link",
+		Short: a.T("Add a person and e-mail or print their one-time sign-in link"),
 		Long: `Add a person who signs in to the console (and the API) as themselves, under their
 work e-mail address, with a role: advisor (search, refer, act on referrals, reports)
 or operator (also the hub's profile, capacity, people and API tokens).
@@ -73,7 +73,7 @@ token with the scope admin.`,
 func newUsersResetCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "reset EMAIL",
-		Short: "Make a new one-time sign-in link for a person who forgot their password",
+		Short: a.T("Make a new one-time sign-in link for a person who forgot their password"),
 		Long: `Make a new one-time sign-in link for the person, in place of any earlier one: the
 person opens it and chooses a new password. Their old password works until then.
 When the hub has a mail server, the link is e-mailed to the person and not
@@ -109,22 +109,23 @@ func (a *app) printLink(cmd *cobra.Command, what string, f func(*api.Client) (ap
 		return err
 	}
 	if l.Emailed {
-		_, err = fmt.Fprintf(w, "%s <%s>, %s\nsign-in link e-mailed to %s (works once, until %s)\n",
-			l.Person.Name, l.Person.Email, l.Person.Role, l.Person.Email, when(l.Expires))
+		_, err = fmt.Fprintf(w, "%s <%s>, %s\n%s\n", l.Person.Name, l.Person.Email, a.lang.Text(l.Person.Role),
+			a.T("sign-in link e-mailed to %s (works once, until %s)", l.Person.Email, when(l.Expires)))
 		return err
 	}
 	if l.MailError != "" {
-		fmt.Fprintf(cmd.ErrOrStderr(), "warning: the sign-in link could not be e-mailed: %s\nsend it to the person yourself:\n", l.MailError)
+		fmt.Fprintln(cmd.ErrOrStderr(), a.T("warning: the sign-in link could not be e-mailed: %s", l.MailError))
+		fmt.Fprintln(cmd.ErrOrStderr(), a.T("send it to the person yourself:"))
 	}
-	_, err = fmt.Fprintf(w, "%s <%s>, %s\nsign-in link (works once, until %s):\n  %s\ncode: %s\n",
-		l.Person.Name, l.Person.Email, l.Person.Role, when(l.Expires), l.Link, l.Code)
+	_, err = fmt.Fprintf(w, "%s <%s>, %s\n%s\n  %s\n%s\n", l.Person.Name, l.Person.Email, a.lang.Text(l.Person.Role),
+		a.T("sign-in link (works once, until %s):", when(l.Expires)), l.Link, a.T("code: %s", l.Code))
 	return err
 }
 
 func newUsersListCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:     "list",
-		Short:   "List the people who sign in to the console",
+		Short:   a.T("List the people who sign in to the console"),
 		Example: "  hubnet -d ./hub users list\n  hubnet -d ./hub users list --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -151,20 +152,20 @@ func (a *app) printPeople(w io.Writer, raw []byte, list []api.Person) error {
 		return err
 	}
 	if len(list) == 0 {
-		_, err := fmt.Fprintln(w, "Nobody yet. Add a person with 'hubnet users add EMAIL --name NAME'.")
+		_, err := fmt.Fprintln(w, a.T("Nobody yet. Add a person with 'hubnet users add EMAIL --name NAME'."))
 		return err
 	}
-	t := newTable(w, "EMAIL", "NAME", "ROLE", "PASSWORD", "LINK UNTIL")
+	t := newTable(w, a.T("EMAIL"), a.T("NAME"), a.T("ROLE"), a.T("PASSWORD"), a.T("LINK UNTIL"))
 	for _, p := range list {
-		pw := "not yet"
+		pw := a.T("not yet")
 		if p.PasswordSet {
-			pw = "set"
+			pw = a.T("set")
 		}
 		link := "-"
 		if !p.LinkExpires.IsZero() {
 			link = when(p.LinkExpires)
 		}
-		t.row(p.Email, p.Name, p.Role, pw, link)
+		t.row(p.Email, p.Name, a.lang.Text(p.Role), pw, link)
 	}
 	return t.flush()
 }
@@ -172,7 +173,7 @@ func (a *app) printPeople(w io.Writer, raw []byte, list []api.Person) error {
 func newUsersRemoveCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "remove EMAIL",
-		Short: "Remove a person and end their sessions",
+		Short: a.T("Remove a person and end their sessions"),
 		Long: `Remove the person: they can no longer sign in, and their sessions end at once.
 Their name stays in the history of the referrals they acted on.`,
 		Example: "  hubnet -d ./hub users remove aino@hub.example.eu",
@@ -195,7 +196,7 @@ Their name stays in the history of the referrals they acted on.`,
 				_, err := w.Write(raw)
 				return err
 			}
-			_, err = fmt.Fprintf(w, "removed %s <%s>, %s; their sessions ended\n", p.Name, p.Email, p.Role)
+			_, err = fmt.Fprintln(w, a.T("removed %s <%s>, %s; their sessions ended", p.Name, p.Email, a.lang.Text(p.Role)))
 			return err
 		},
 	}

@@ -96,7 +96,7 @@ func checkoutCommit() (string, bool) {
 func newVersionCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print hubnet's version and the commit it was built from",
+		Short: a.T("Print hubnet's version and the commit it was built from"),
 		Long: `Print hubnet's version, the protocol version it speaks, the Go version and platform
 it was built with, and the commit of its source: set by 'make build' and 'make
 release', stamped by go build in a git checkout, or read from the checkout by a 'go

@@ -16,7 +16,7 @@ var vocabLists = []string{"technologies", "services", "families", "sectors", "co
 func newVocabCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "vocab LIST [COUNTRY]",
-		Short: "List the values profiles and searches use: technologies, services, sectors ...",
+		Short: a.T("List the values profiles and searches use: technologies, services, sectors ..."),
 		Long: `Print one list of the federation's vocabulary, with the value to type and what
 it means: technologies, services (with their family), families, sectors (NACE
 sections and divisions), countries, regions (NUTS 2021 of a COUNTRY), categories
@@ -36,33 +36,43 @@ sections and divisions), countries, regions (NUTS 2021 of a COUNTRY), categories
 				Value   string `json:"value"`
 				Meaning string `json:"meaning"`
 			}
+			// The meanings are in the language of the command line in a table, in
+			// English in JSON, as the API writes them.
+			tr := a.lang.Text
+			if a.json {
+				tr = func(s string) string { return s }
+			}
 			var list []entry
 			add := func(v, m string) { list = append(list, entry{v, m}) }
 			switch args[0] {
 			case "technologies":
 				for _, t := range protocol.Technologies {
-					add(t.Slug, t.Label)
+					add(t.Slug, tr(t.Label))
 				}
 			case "services":
 				for _, s := range protocol.Services {
-					add(s.Slug, s.Label+" ("+string(s.Family)+")")
+					add(s.Slug, tr(s.Label)+" ("+string(s.Family)+")")
 				}
 			case "families":
 				for _, f := range protocol.Families {
-					add(string(f.Slug), f.Label)
+					add(string(f.Slug), tr(f.Label))
 				}
 			case "sectors":
 				for _, s := range protocol.Sections() {
-					add(s.Code, s.Name)
+					add(s.Code, tr(s.Name))
 					for d := 1; d <= 99; d++ {
 						if div, ok := protocol.SectorByCode(fmt.Sprintf("%02d", d)); ok && div.Section == s.Code {
-							add(div.Code, "  "+div.Name)
+							add(div.Code, "  "+tr(div.Name))
 						}
 					}
 				}
 			case "countries":
 				for _, c := range protocol.Countries {
-					add(c.Code, c.Name)
+					if a.json {
+						add(c.Code, c.Name)
+					} else {
+						add(c.Code, a.lang.Country(c.Code))
+					}
 				}
 			case "regions":
 				c, ok := protocol.CountryByCode(strings.ToUpper(args[1]))
@@ -82,16 +92,16 @@ sections and divisions), countries, regions (NUTS 2021 of a COUNTRY), categories
 					add(string(c), "")
 				}
 			case "types":
-				add(string(protocol.HubEDIH), "European Digital Innovation Hub")
-				add(string(protocol.HubSoE), "hub with the Seal of Excellence")
-				add(string(protocol.HubDIH), "other Digital Innovation Hub")
+				add(string(protocol.HubEDIH), tr(msg("European Digital Innovation Hub")))
+				add(string(protocol.HubSoE), tr(msg("hub with the Seal of Excellence")))
+				add(string(protocol.HubDIH), tr(msg("other Digital Innovation Hub")))
 			default:
 				return usagef("unknown list %q: name one of %s", args[0], strings.Join(vocabLists, ", "))
 			}
 			if a.json {
 				return writeJSON(cmd.OutOrStdout(), list)
 			}
-			t := newTable(cmd.OutOrStdout(), "VALUE", "MEANING")
+			t := newTable(cmd.OutOrStdout(), a.T("VALUE"), a.T("MEANING"))
 			for _, e := range list {
 				t.row(e.Value, e.Meaning)
 			}

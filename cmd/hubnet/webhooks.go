@@ -14,7 +14,7 @@ import (
 var topicList = strings.Join(api.Topics, ", ")
 
 func newWebhooksCmd(a *app) *cobra.Command {
-	return groupCmd("webhooks", "Register webhooks, and read and repeat their deliveries",
+	return groupCmd("webhooks", a.T("Register webhooks, and read and repeat their deliveries"),
 		newWebhooksAddCmd(a), newWebhooksListCmd(a), newWebhooksRemoveCmd(a), newWebhooksDeliveriesCmd(a),
 		newWebhooksRedeliverCmd(a))
 }
@@ -23,7 +23,7 @@ func newWebhooksAddCmd(a *app) *cobra.Command {
 	var id, topics string
 	c := &cobra.Command{
 		Use:   "add URL [--id ID] [--topics TOPICS]",
-		Short: "Register a webhook and print its signing secret, this once",
+		Short: a.T("Register a webhook and print its signing secret, this once"),
 		Long: `Register URL, an https address of another program such as a CRM, to be called with
 the hub's events: each as a JSON POST, signed with the secret printed here (the header
 Hubnet-Signature; docs/api.md says how to check it), retried with growing waits until
@@ -56,12 +56,12 @@ none means all.`,
 				_, err := w.Write(raw)
 				return err
 			}
-			t := "all"
+			t := a.T("all")
 			if len(nw.Webhook.Topics) > 0 {
 				t = strings.Join(nw.Webhook.Topics, ",")
 			}
-			_, err = fmt.Fprintf(w, "webhook %s to %s, topics %s; its signing secret:\n  %s\nCopy it now: it is shown this once.\n",
-				nw.Webhook.ID, nw.Webhook.URL, t, nw.Secret)
+			_, err = fmt.Fprintf(w, "%s\n  %s\n%s\n", a.T("webhook %s to %s, topics %s; its signing secret:", nw.Webhook.ID, nw.Webhook.URL, t),
+				nw.Secret, a.T("Copy it now: it is shown this once."))
 			return err
 		},
 	}
@@ -73,7 +73,7 @@ none means all.`,
 func newWebhooksListCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:     "list",
-		Short:   "List the webhooks",
+		Short:   a.T("List the webhooks"),
 		Example: "  hubnet -d ./hub webhooks list",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -95,12 +95,12 @@ func newWebhooksListCmd(a *app) *cobra.Command {
 				return err
 			}
 			if len(list) == 0 {
-				_, err := fmt.Fprintln(w, "No webhooks. Register one with 'hubnet webhooks add https://...'.")
+				_, err := fmt.Fprintln(w, a.T("No webhooks. Register one with 'hubnet webhooks add https://...'."))
 				return err
 			}
-			t := newTable(w, "ID", "URL", "TOPICS", "ADDED")
+			t := newTable(w, a.T("ID"), a.T("URL"), a.T("TOPICS"), a.T("ADDED"))
 			for _, h := range list {
-				topics := "all"
+				topics := a.T("all")
 				if len(h.Topics) > 0 {
 					topics = strings.Join(h.Topics, ",")
 				}
@@ -114,7 +114,7 @@ func newWebhooksListCmd(a *app) *cobra.Command {
 func newWebhooksRemoveCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:     "remove ID",
-		Short:   "Remove a webhook and what it still had to send",
+		Short:   a.T("Remove a webhook and what it still had to send"),
 		Example: "  hubnet -d ./hub webhooks remove crm",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -135,7 +135,7 @@ func newWebhooksRemoveCmd(a *app) *cobra.Command {
 				_, err := w.Write(raw)
 				return err
 			}
-			_, err = fmt.Fprintf(w, "removed webhook %s (%s)\n", h.ID, h.URL)
+			_, err = fmt.Fprintln(w, a.T("removed webhook %s (%s)", h.ID, h.URL))
 			return err
 		},
 	}
@@ -145,7 +145,7 @@ func newWebhooksDeliveriesCmd(a *app) *cobra.Command {
 	var limit int
 	c := &cobra.Command{
 		Use:   "deliveries [ID|E-MAIL]",
-		Short: "Show the delivery log: webhook calls and e-mails, newest first",
+		Short: a.T("Show the delivery log: webhook calls and e-mails, newest first"),
 		Long: `Show the newest notifications, pending and ended, of the webhook ID or the e-mail
 address given, or of all: how many attempts each took, how the last one went, and
 when the next is due. Send one again with 'hubnet webhooks redeliver DELIVERY'.`,
@@ -178,18 +178,18 @@ when the next is due. Send one again with 'hubnet webhooks redeliver DELIVERY'.`
 				return err
 			}
 			if len(list) == 0 {
-				_, err := fmt.Fprintln(w, "No deliveries.")
+				_, err := fmt.Fprintln(w, a.T("No deliveries."))
 				return err
 			}
 			now := time.Now()
-			t := newTable(w, "DELIVERY", "EVENT", "TYPE", "TO", "STATUS", "ATTEMPTS", "LAST ERROR", "WHEN")
+			t := newTable(w, a.T("DELIVERY"), a.T("EVENT"), a.T("TYPE"), a.T("TO"), a.T("STATUS"), a.T("ATTEMPTS"), a.T("LAST ERROR"), a.T("WHEN"))
 			for _, d := range list {
-				at := "created " + ago(d.Created, now)
+				at := a.T("created %s", a.ago(d.Created, now))
 				switch {
 				case d.Status == "pending" && !d.Due.IsZero():
-					at = "next " + when(d.Due)
+					at = a.T("next %s", when(d.Due))
 				case !d.Finished.IsZero():
-					at = ago(d.Finished, now)
+					at = a.ago(d.Finished, now)
 				}
 				to := d.Channel + " " + d.Target
 				t.row(d.ID, d.Event, d.Type, to, d.Status, d.Attempts, d.LastError, at)
@@ -204,13 +204,13 @@ when the next is due. Send one again with 'hubnet webhooks redeliver DELIVERY'.`
 func newWebhooksRedeliverCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:     "redeliver DELIVERY",
-		Short:   "Send a delivery again, as a new delivery",
+		Short:   a.T("Send a delivery again, as a new delivery"),
 		Example: "  hubnet -d ./hub webhooks redeliver 000000000000002a",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.client()
 			if err != nil {
-				return fail("redeliver "+args[0], err, "")
+				return fail(a.T("redeliver %s", args[0]), err, "")
 			}
 			var d api.Delivery
 			raw, err := c.call(change, func(ac *api.Client) (err error) {
@@ -218,14 +218,14 @@ func newWebhooksRedeliverCmd(a *app) *cobra.Command {
 				return err
 			})
 			if err != nil {
-				return fail("redeliver "+args[0], err, "see the deliveries with 'hubnet webhooks deliveries'")
+				return fail(a.T("redeliver %s", args[0]), err, "see the deliveries with 'hubnet webhooks deliveries'")
 			}
 			w := cmd.OutOrStdout()
 			if a.json {
 				_, err := w.Write(raw)
 				return err
 			}
-			_, err = fmt.Fprintf(w, "delivery %s queued: event %d (%s) to %s %s again\n", d.ID, d.Event, d.Type, d.Channel, d.Target)
+			_, err = fmt.Fprintln(w, a.T("delivery %s queued: event %d (%s) to %s %s again", d.ID, d.Event, d.Type, d.Channel, d.Target))
 			return err
 		},
 	}

@@ -1,6 +1,7 @@
 package contract_test
 
 import (
+	"encoding"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -103,6 +104,8 @@ var schemaTypes = map[string]struct {
 	"LiveQuery":       {reflect.TypeFor[api.LiveQuery](), true},
 	"SearchResult":    {reflect.TypeFor[api.SearchResult](), false},
 	"Hit":             {reflect.TypeFor[api.Hit](), false},
+	"Reason":          {reflect.TypeFor[protocol.Reason](), false},
+	"ReasonItem":      {reflect.TypeFor[protocol.ReasonItem](), false},
 	"LiveInfo":        {reflect.TypeFor[api.LiveInfo](), false},
 	"ReferralRequest": {reflect.TypeFor[api.ReferralRequest](), false},
 	"Need":            {reflect.TypeFor[protocol.Need](), false},
@@ -189,6 +192,8 @@ func jsonType(t reflect.Type) string {
 	switch {
 	case t == reflect.TypeFor[time.Time]():
 		return "string"
+	case t.Kind() != reflect.Struct && t.Implements(reflect.TypeFor[encoding.TextMarshaler]()):
+		return "string" // a name, such as a reason's kind
 	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8:
 		return "string" // base64
 	}

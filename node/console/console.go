@@ -472,7 +472,7 @@ func (l *webLang) funcs() template.FuncMap {
 		"tech":      func(slug string) string { return l.T(webTech(slug)) },
 		"service":   func(slug string) string { return l.T(webService(slug)) },
 		"family":    func(f protocol.Family) string { return l.T(webFamily(f)) },
-		"sector":    webSector,
+		"sector":    func(code string) string { return l.T(webSector(code)) },
 		"country":   l.Country,
 		"language":  l.Language,
 		"category":  func(c protocol.Category) string { return l.T(webCategory(c)) },
@@ -481,6 +481,7 @@ func (l *webLang) funcs() template.FuncMap {
 		"state":     func(s any) string { return l.T(webState(protocol.State(fmt.Sprint(s)))) },
 		"sentence":  func(s string) string { return webSentence(l.T(s)) },
 		"rule":      l.rule,
+		"why":       func(h api.Hit) string { return l.lang.Why(h.Why, h.Explanation) },
 		"countries": l.Countries,
 		// unit translates the unit of capacity that a hub gets when it names none.
 		"unit": func(u string) string {

@@ -4,14 +4,13 @@ package console
 // dates and numbers written the way each language writes them.
 //
 // Messages are keyed by their English text. translations/<code>.json holds, for
-// each language but English, the translation of every key; a key a file lacks is
+// each language but English, the translation of every key; the vocabulary's labels
+// are translated in internal/i18n, for the command line too. A key a file lacks is
 // shown in English, and TestCatalog_complete fails on it. Templates translate with
 // {{t "English text" args...}}, Go code with webLang.T.
 
 import (
 	"embed"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -22,10 +21,9 @@ import (
 
 	"golang.org/x/text/collate"
 	"golang.org/x/text/language"
-	"golang.org/x/text/language/display"
 	"golang.org/x/text/message"
-	"golang.org/x/text/message/catalog"
 
+	"github.com/hubnet-eu/hubnet/internal/i18n"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
@@ -57,38 +55,15 @@ type consoleLanguage struct {
 // same for every hub on a host: a person reads every console in one language.
 const langCookie = "hubnet_lang"
 
-// webCatalog holds every translation, built once from the embedded files.
-var webCatalog = sync.OnceValues(func() (*catalog.Builder, error) {
-	b := catalog.NewBuilder(catalog.Fallback(language.English))
-	for _, l := range webLanguages[1:] {
-		msgs, err := readTranslations(l.Code)
-		if err != nil {
-			return nil, err
-		}
-		tag := language.MustParse(l.Code)
-		for key, text := range msgs {
-			if text == "" {
-				continue
-			}
-			if err := b.SetString(tag, key, text); err != nil {
-				return nil, fmt.Errorf("translation %s %q: %w", l.Code, key, err)
-			}
-		}
-	}
-	return b, nil
+// webCatalog holds every translation, the console's and the vocabulary's, built once
+// from the embedded files.
+var webCatalog = sync.OnceValues(func() (*i18n.Catalog, error) {
+	return i18n.NewCatalog(translationFS, "translations")
 })
 
 // readTranslations reads translations/<code>.json: English key -> translation.
 func readTranslations(code string) (map[string]string, error) {
-	raw, err := translationFS.ReadFile("translations/" + code + ".json")
-	if err != nil {
-		return nil, fmt.Errorf("translations of %s: %w", code, err)
-	}
-	var msgs map[string]string
-	if err := json.Unmarshal(raw, &msgs); err != nil {
-		return nil, fmt.Errorf("translations/%s.json: %w", code, err)
-	}
-	return msgs, nil
+	return i18n.ReadFile(translationFS, "translations/"+code+".json")
 }
 
 // webMatcher picks the nearest language the console has.
@@ -104,8 +79,9 @@ var webMatcher = func() language.Matcher {
 // for concurrent use.
 type webLang struct {
 	consoleLanguage
-	tag language.Tag
-	p   *message.Printer
+	tag  language.Tag
+	lang *i18n.Lang
+	p    *message.Printer
 
 	// fixed caches the translations of messages without values, which pages show by
 	// the hundred: key -> text. It holds at most webCacheMax, as a template may
@@ -128,8 +104,8 @@ var webLangs = sync.OnceValue(func() map[string]*webLang {
 	}
 	m := map[string]*webLang{}
 	for _, l := range webLanguages {
-		tag := language.MustParse(l.Code)
-		m[l.Code] = &webLang{consoleLanguage: l, tag: tag, p: message.NewPrinter(tag, message.Catalog(cat))}
+		cl := cat.Lang(l.Code)
+		m[l.Code] = &webLang{consoleLanguage: l, tag: cl.Tag, lang: cl, p: cl.Printer()}
 	}
 	return m
 })
@@ -225,31 +201,10 @@ func (l *webLang) Rel(now, t time.Time) string {
 }
 
 // Country names a country in the language, from CLDR, or in English.
-func (l *webLang) Country(code string) string {
-	iso := code
-	switch code {
-	case "EL":
-		iso = "GR"
-	case "UK":
-		iso = "GB"
-	}
-	if reg, err := language.ParseRegion(iso); err == nil && l.Code != "en" {
-		if name := display.Regions(l.tag).Name(reg); name != "" {
-			return name
-		}
-	}
-	return webCountry(code)
-}
+func (l *webLang) Country(code string) string { return l.lang.Country(code) }
 
 // Language names a language in the console's language, from CLDR, or in English.
-func (l *webLang) Language(tag string) string {
-	if t, err := language.Parse(tag); err == nil && l.Code != "en" {
-		if name := display.Languages(l.tag).Name(t); name != "" {
-			return name
-		}
-	}
-	return webLanguage(tag)
-}
+func (l *webLang) Language(tag string) string { return l.lang.Language(tag) }
 
 // Countries returns the countries of the vocabulary named in the language and in
 // its alphabetical order ("Deutschland" under D), made once per language.

@@ -312,3 +312,44 @@ func TestConsole_languagesRender(t *testing.T) {
 		}
 	}
 }
+
+// TestConsole_reasonsInLanguage checks that a search result says why a hub ranks
+// where it does in the reader's language, NACE names included, while the API's
+// explanation stays English.
+func TestConsole_reasonsInLanguage(t *testing.T) {
+	t.Parallel()
+	a, _, _ := consoleHubs(t)
+	br := consoletest.NewBrowser(t, a)
+	const path = "/search?tech=robotics&tech=cybersecurity&family=test-before-invest&sector=10&region=FI193"
+
+	en, err := a.Search(protocol.Query{Technologies: []string{"robotics", "cybersecurity"}, Family: protocol.FamilyTestBeforeInvest,
+		Sector: "10", Country: "FI", Region: "FI193"})
+	if err != nil || len(en.Hits) == 0 || en.Hits[0].ID != "hub-b" {
+		t.Fatalf("search: %v %+v", err, en.Hits)
+	}
+	for _, want := range []string{"Robotics level 5 (wanted)", "lacks Cybersecurity", "sector 10 Manufacture of food products level 5", "same region"} {
+		if !strings.Contains(en.Hits[0].Explanation, want) {
+			t.Errorf("the API's explanation %q lacks %q", en.Hits[0].Explanation, want)
+		}
+	}
+
+	p := getLang(t, br, path, "de")
+	if p.Status != http.StatusOK {
+		t.Fatalf("search in German: status %d\n%s", p.Status, p.Body)
+	}
+	for _, s := range []string{"Robotik Stufe 5 (gesucht)", "fehlt: Cybersicherheit", "bietet Testen vor Investieren, 4 von 10 frei",
+		"Sektor 10 Herstellung von Nahrungs- und Futtermitteln Stufe 5", "Region FI19, gleiche Region",
+		"Herstellung von Möbeln"} { // the sector list
+		if !strings.Contains(p.Text(), s) {
+			t.Errorf("the German search page lacks %q", s)
+		}
+	}
+	for _, s := range []string{en.Hits[0].Reasons[0], "Manufacture of food products", "same region"} {
+		if strings.Contains(p.Text(), s) {
+			t.Errorf("the German search page still says %q", s)
+		}
+	}
+	if p := getLang(t, br, path, "en"); !strings.Contains(p.Text(), en.Hits[0].Explanation) {
+		t.Errorf("the English search page lacks the explanation %q", en.Hits[0].Explanation)
+	}
+}

@@ -368,7 +368,7 @@ func (c *Console) hub(w http.ResponseWriter, r *http.Request, v *webView) {
 	}
 	if p.Inferred != nil {
 		for _, h := range p.Inferred.Sectors {
-			d.InferredSectors = append(d.InferredSectors, webGuess{Code: h.Value, Label: webSector(h.Value), Source: h.Source, Level: h.Level})
+			d.InferredSectors = append(d.InferredSectors, webGuess{Code: h.Value, Label: v.lang.T(webSector(h.Value)), Source: h.Source, Level: h.Level})
 		}
 	}
 	d.Techs = levelRows(p.Technologies, func(s string) (string, string) { return webTech(s), "" })
@@ -379,7 +379,7 @@ func (c *Console) hub(w http.ResponseWriter, r *http.Request, v *webView) {
 		}
 		return svc.Label, webFamily(svc.Family)
 	})
-	d.Sectors = levelRows(p.Sectors, func(s string) (string, string) { return webSector(s), "" })
+	d.Sectors = levelRows(p.Sectors, func(s string) (string, string) { return v.lang.T(webSector(s)), "" })
 	c.render(w, r, v, http.StatusOK, "hub", p.Name, "search", d)
 }
 
@@ -608,7 +608,7 @@ func (c *Console) reports(w http.ResponseWriter, r *http.Request, v *webView) {
 	if rep := d.Report; rep != nil {
 		d.CSV = "/reports.csv?" + url.Values{"from": {f.Get("from")}, "to": {f.Get("to")}}.Encode()
 		d.ByCategory = counts(rep.ByCategory, func(k string) string { return v.lang.T(webCategory(protocol.Category(k))) })
-		d.BySector = counts(rep.BySector, webSector)
+		d.BySector = counts(rep.BySector, func(k string) string { return v.lang.T(webSector(k)) })
 		d.ByRegion = counts(rep.ByRegion, webRegion)
 		d.ByPartner = counts(rep.ByPartner, c.hubName)
 		for _, fam := range protocol.Families { // every family, so the chart's rows do not move
