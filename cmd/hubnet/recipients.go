@@ -25,7 +25,7 @@ var recipientTopics = []string{api.TopicReceived, api.TopicDecision, api.TopicCh
 var defaultRecipientTopics = []string{api.TopicReceived, api.TopicDecision, api.TopicHold, api.TopicDeadline, api.TopicExpiry}
 
 func newRecipientsCmd(a *app) *cobra.Command {
-	return groupCmd("recipients", "Choose the addresses that get the e-mails of all the hub's referrals",
+	return groupCmd("recipients", a.T("Choose the addresses that get the e-mails of all the hub's referrals"),
 		newRecipientsAddCmd(a), newRecipientsListCmd(a), newRecipientsRemoveCmd(a))
 }
 
@@ -33,7 +33,7 @@ func newRecipientsAddCmd(a *app) *cobra.Command {
 	var language, topics string
 	c := &cobra.Command{
 		Use:   "add EMAIL [--topics TOPICS] [--language LANG]",
-		Short: "Add an address that gets the e-mails of the hub's referrals, or change its topics",
+		Short: a.T("Add an address that gets the e-mails of the hub's referrals, or change its topics"),
 		Long: `Add EMAIL, such as a team's shared mailbox, to the hub's recipients: it gets an
 e-mail for each event of the hub's referrals of its topics, whoever at the hub they
 concern, in its language. An address listed already gets the topics and language
@@ -70,7 +70,7 @@ console's Notifications page.`,
 func newRecipientsRemoveCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:     "remove EMAIL",
-		Short:   "Remove an address from the hub's recipients",
+		Short:   a.T("Remove an address from the hub's recipients"),
 		Long:    "Remove EMAIL from the hub's recipients: it gets no more e-mails of the hub's referrals.\nE-mails to it already queued are still sent.",
 		Example: "  hubnet -d ./hub recipients remove team@hub.example.eu",
 		Args:    cobra.ExactArgs(1),
@@ -127,7 +127,7 @@ func (a *app) changeRecipients(cmd *cobra.Command, what string, edit func([]api.
 func newRecipientsListCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:     "list",
-		Short:   "List the addresses that get the e-mails of the hub's referrals",
+		Short:   a.T("List the addresses that get the e-mails of the hub's referrals"),
 		Example: "  hubnet -d ./hub recipients list\n  hubnet -d ./hub recipients list --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
