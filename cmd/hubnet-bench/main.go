@@ -397,15 +397,15 @@ func render(results []result, presets []string, rounds int) string {
 	for _, r := range results {
 		var det []string
 		for _, p := range presets {
-			det = append(det, spread(r.detect[p]))
+			det = append(det, spreadDur(r.detect[p]))
 		}
-		fmt.Fprintf(&b, "| %d | %s | %s | %.1f MB |\n", r.n, spread(r.converge), strings.Join(det, " / "), r.rssPer)
+		fmt.Fprintf(&b, "| %d | %s | %s | %.1f MB |\n", r.n, spreadDur(r.converge), strings.Join(det, " / "), r.rssPer)
 	}
 	b.WriteString("\nTargets: directory complete under 1 s at 25 hubs; killed hub unreachable under 6 s; under 40 MB per idle hub.\n")
 	return b.String()
 }
 
-func spread(d []time.Duration) string {
+func spreadDur(d []time.Duration) string {
 	if len(d) == 0 {
 		return "–"
 	}

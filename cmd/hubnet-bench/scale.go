@@ -23,10 +23,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/hubnet-eu/hubnet/internal/catalogue"
+	"github.com/hubnet-eu/hubnet/internal/spread"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
@@ -71,15 +71,19 @@ type scaleResult struct {
 // short keeps what it measured.
 func scaleBench(sizes []int, forceProcs int, wait, idle time.Duration, queries int, partial func(string) error) (string, error) {
 	wait = cmp.Or(wait, scaleWait)
-	limit := openFileLimit()
+	limit := spread.Limit()
 	loadBefore := loadAverages()
 	var results []scaleResult
 	meshFailed := 0
 	for _, n := range sizes {
 		for _, topo := range []string{"clusters", "mesh"} {
 			r := scaleResult{n: n, topology: topo}
-			need := scaleFiles(n, topo)
-			procs := scaleProcs(need, limit)
+			netw := protocol.Network{}
+			if topo == "clusters" {
+				netw.Clusters = protocol.DefaultClusters(catalogue.HubsPerCountry)
+			}
+			need := spread.Files(netw, scaleCountries(n))
+			procs := spread.Procs(need, limit)
 			if forceProcs > 0 {
 				procs = forceProcs
 			}
@@ -107,38 +111,6 @@ func scaleBench(sizes []int, forceProcs int, wait, idle time.Duration, queries i
 		}
 	}
 	return renderScale(results, wait, idle, limit, loadBefore, loadAverages()), nil
-}
-
-// scaleFiles estimates the open files n hubs need in one process: per hub its
-// listeners, store, gossip sockets and clients, and two per connection between hubs
-// (both ends are in the process): a route to every other hub of its cluster, and an
-// outbound gateway to each other cluster (whose other end is some hub's inbound one).
-func scaleFiles(n int, topo string) int {
-	const perHub = 12
-	if topo == "mesh" {
-		return perHub*n + n*(n-1)
-	}
-	counts := map[string]int{}
-	netw := protocol.Network{Clusters: protocol.DefaultClusters(catalogue.HubsPerCountry)}
-	for _, c := range scaleCountries(n) {
-		counts[netw.ClusterOf(c)]++
-	}
-	files := perHub * n
-	for _, c := range counts {
-		files += c*(c-1) + 2*c*(len(counts)-1)
-	}
-	return files
-}
-
-// scaleProcs returns how many worker processes hold a federation that needs about
-// need open files, so that each uses at most half of its limit: connections between
-// two hubs of different workers cost one file in each, not two in one, and the half
-// leaves room for what the estimate misses (redials, handshakes).
-func scaleProcs(need, limit int) int {
-	if limit <= 0 {
-		return 1
-	}
-	return max(1, (need+limit/2-1)/(limit/2))
 }
 
 // scaleCountries returns the countries of n hubs drawn, without replacement, from the
@@ -216,8 +188,8 @@ func scaleOnce(n int, topo string, procs int, wait, idle time.Duration, queries 
 		wg.Wait()
 	}()
 	join := ""
-	for k := range procs {
-		a := workerArgs{Root: root, N: n, From: k * n / procs, To: (k + 1) * n / procs, Join: join}
+	for _, rg := range spread.Ranges(n, procs) {
+		a := workerArgs{Root: root, N: n, From: rg[0], To: rg[1], Join: join}
 		w, err := startWorker(a, wait)
 		if err != nil {
 			return r, err
@@ -375,16 +347,6 @@ func firstLines(s string, k int) string {
 		return strings.Join(parts[:k], "; ") + fmt.Sprintf("; ... (%d more)", len(parts)-k)
 	}
 	return s
-}
-
-// openFileLimit returns the process's limit of open files (Go raises the soft limit
-// to the hard one at start), 0 when unknown.
-func openFileLimit() int {
-	var l syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
-		return 0
-	}
-	return int(min(l.Cur, 1<<30))
 }
 
 // openFiles returns the process's open files, -1 where /proc is not there.
