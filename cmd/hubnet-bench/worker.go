@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -114,6 +115,14 @@ func (w *worker) start() (gossip, failed string) {
 		cfg := node.DefaultLocalConfig()
 		cfg.DataDir = filepath.Join(w.args.Root, scaleHubID(i))
 		cfg.HTTPAddr = ""
+		// The timers of a real network: with the fast ones of "local", hundreds of
+		// hubs on two cores probe each other thousands of times a second, time out
+		// and declare live hubs dead.
+		cfg.Gossip = "lan"
+		if os.Getenv("HB_DEBUG") == scaleHubID(i) {
+			f, _ := os.Create("/tmp/hb-debug-" + scaleHubID(i) + ".log")
+			cfg.Logger = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		}
 		if join != "" {
 			cfg.Join = []string{join}
 		}

@@ -258,14 +258,15 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, op
 		if i > 0 {
 			join = nodes[0].GossipAddr()
 		}
-		n, err := startDemoHub(ctx, dirs[i], join, basePort, i, log)
+		n, err := startDemoHub(ctx, dirs[i], join, demoGossip(netw.Clusters), basePort, i, log)
 		if err != nil {
 			return err
 		}
 		nodes = append(nodes, n)
 	}
 	for _, sh := range shares[1:] {
-		a := demoWorkerArgs{Dirs: dirs[sh[0]:sh[1]], Join: nodes[0].GossipAddr(), LogLevel: opts.LogLevel, LogFormat: opts.LogFormat}
+		a := demoWorkerArgs{Dirs: dirs[sh[0]:sh[1]], Join: nodes[0].GossipAddr(), Gossip: demoGossip(netw.Clusters),
+			LogLevel: opts.LogLevel, LogFormat: opts.LogFormat}
 		for _, p := range profiles {
 			a.IDs = append(a.IDs, p.ID)
 		}

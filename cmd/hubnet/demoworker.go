@@ -43,6 +43,7 @@ type demoWorkerArgs struct {
 	IDs       []string   `json:"ids"`
 	Join      string     `json:"join"`
 	BasePort  int        `json:"base_port,omitempty"`
+	Gossip    string     `json:"gossip"` // the gossip preset, see demoGossip
 	LogLevel  slog.Level `json:"log_level"`
 	LogFormat string     `json:"log_format,omitempty"`
 }
@@ -70,7 +71,7 @@ func runDemoWorker(spec string, in io.Reader, out, stderr io.Writer) int {
 	var nodes []*node.Node
 	defer func() { stopDemo(nodes, a.Dirs, log) }()
 	for i, dir := range a.Dirs {
-		n, err := startDemoHub(context.Background(), dir, a.Join, a.BasePort, i, log)
+		n, err := startDemoHub(context.Background(), dir, a.Join, a.Gossip, a.BasePort, i, log)
 		if err != nil {
 			enc.Encode(demoWorkerReply{Err: err.Error()})
 			return exitError
@@ -114,9 +115,11 @@ func runDemoWorker(spec string, in io.Reader, out, stderr io.Writer) int {
 }
 
 // startDemoHub opens and starts the demo hub in dir, joining join unless it is empty,
-// with the web console, on HTTP port basePort+i when basePort is not 0.
-func startDemoHub(ctx context.Context, dir, join string, basePort, i int, log *slog.Logger) (*node.Node, error) {
+// with the gossip preset given, the web console, on HTTP port basePort+i when
+// basePort is not 0.
+func startDemoHub(ctx context.Context, dir, join, gossip string, basePort, i int, log *slog.Logger) (*node.Node, error) {
 	cfg := node.DefaultLocalConfig()
+	cfg.Gossip = gossip
 	cfg.DataDir = dir
 	cfg.Logger = log
 	if basePort > 0 {
@@ -244,6 +247,18 @@ func (h *demoHelper) stop() {
 		h.cmd.Process.Kill()
 		<-exited
 	}
+}
+
+// demoGossip is the gossip preset of a demo's hubs: "local", whose fast timers find a
+// stopped hub within seconds, for a few hubs; the real network's "lan" for a network
+// with a region map, which may hold the whole catalogue: with the fast timers,
+// hundreds of hubs on a small machine probe each other thousands of times a second,
+// time out and declare live hubs dead.
+func demoGossip(clusters []protocol.Cluster) string {
+	if len(clusters) > 0 {
+		return "lan"
+	}
+	return "local"
 }
 
 // demoProcesses returns how many processes the demo's hubs need: their estimated open
