@@ -59,13 +59,14 @@ func (n *Node) checkOwnCert() {
 	}
 }
 
-// routeCheck is the bus's test of the key on the other end of a route.
-func (n *Node) routeCheck(key ed25519.PublicKey) error {
+// routeCheck is the bus's test of the other end of a route or gateway: the key of its
+// TLS certificate and the admission certificate that carries, nil if none.
+func (n *Node) routeCheck(key ed25519.PublicKey, presented *protocol.Certificate) error {
 	if key == nil {
 		n.drop("", "route-no-cert", errRouteNoCert)
 		return errRouteNoCert
 	}
-	if _, err := n.trust.member(key); err != nil {
+	if _, err := n.trust.member(key, presented); err != nil {
 		reason := "route-refused"
 		if errors.Is(err, protocol.ErrRevoked) {
 			reason = "route-revoked"

@@ -1,11 +1,14 @@
 package node
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,9 +34,12 @@ import (
 // set changed.
 //
 // Routes and gateways run over TLS 1.3 and both ends present a certificate made from
-// the hub's Ed25519 signing key. There is no certificate authority: a route or gateway
-// connection is accepted, in either direction, only when the key on the other side is
-// the certified signing key of a hub admitted to the network and not revoked (check).
+// the hub's Ed25519 signing key, carrying the hub's admission certificate. There is no
+// certificate authority: a route or gateway connection is accepted, in either
+// direction, only when the key on the other side is the certified signing key of a hub
+// admitted to the network and not revoked (check). The admission certificate comes
+// with the handshake so that a hub can accept a route from one it has not heard of by
+// gossip yet: the hub that dials has often learnt of the other first.
 // So a process without admission cannot attach to the mesh, and a revoked hub's routes
 // are closed by a reload (recheck), its gateways by cutGateways.
 //
@@ -60,8 +66,18 @@ type busSpec struct {
 	net   protocol.Network
 	id    protocol.Identity
 	token string
-	check func(ed25519.PublicKey) error
-	ref   *refusals // logs the server's refusals, bounded
+	// check decides whether the other end of a route or gateway is an admitted hub,
+	// from the key of its TLS certificate (nil without one) and the admission
+	// certificate it carries (nil without one).
+	check func(ed25519.PublicKey, *protocol.Certificate) error
+	// admission returns the hub's own admission certificate, carried in its TLS
+	// certificate; one without a signature is not carried.
+	admission func() protocol.Certificate
+	// gone reports whether host:port is the route or gateway address of a hub that is
+	// no longer a member: the server failing to dial it again is expected, not an
+	// error.
+	gone func(addr string) bool
+	ref  *refusals // logs the server's refusals, bounded
 
 	clientHost, routeHost string
 	clientPort, routePort int    // 0 picks a free port
@@ -91,9 +107,9 @@ func (p *inProcess) InProcessConn() (net.Conn, error) {
 }
 
 // startBus starts the embedded server and connects to it in-process. spec.check decides
-// whether the key on the other end of a route or gateway belongs to an admitted hub; it
-// is given nil for a connection that presents no certificate. The client listener, on
-// loopback, takes the operator's token.
+// whether the other end of a route or gateway is an admitted hub; it is given a nil key
+// for a connection that presents no certificate. The client listener, on loopback,
+// takes the operator's token.
 func startBus(spec busSpec, log *slog.Logger) (*bus, error) {
 	b := &bus{spec: spec, log: log, cur: &inProcess{}, routes: map[string]string{}}
 	if spec.cluster != "" {
@@ -116,7 +132,7 @@ func startBus(spec busSpec, log *slog.Logger) (*bus, error) {
 // written back into spec, so a restart binds the same. Callers hold mu, or own b.
 func (b *bus) startServer() error {
 	spec := b.spec
-	routeTLS, err := peerTLS(spec.id, spec.check, nil)
+	routeTLS, err := peerTLS(spec.id, spec.admission, spec.check, nil)
 	if err != nil {
 		return err
 	}
@@ -144,7 +160,7 @@ func (b *bus) startServer() error {
 		Routes:                     b.urls(b.routes),
 	}
 	if spec.cluster != "" {
-		gwTLS, err := peerTLS(spec.id, spec.check, b.gw)
+		gwTLS, err := peerTLS(spec.id, spec.admission, spec.check, b.gw)
 		if err != nil {
 			return err
 		}
@@ -176,7 +192,7 @@ func (b *bus) startServer() error {
 	if err != nil {
 		return fmt.Errorf("nats server: %w", err)
 	}
-	srv.SetLoggerV2(natsLogger{b.log.With("part", "nats"), b.spec.ref}, false, false, false) // ref: refusals, logged bounded
+	srv.SetLoggerV2(natsLogger{b.log.With("part", "nats"), b.spec.ref, b.spec.gone}, false, false, false) // ref: refusals, logged bounded
 	srv.Start()
 	if !srv.ReadyForConnections(10 * time.Second) {
 		srv.Shutdown()
@@ -230,40 +246,36 @@ func (b *bus) restart(remotes map[string][]string) error {
 }
 
 // peerTLS is the TLS configuration of routes and gateways, for both ends: the hub's own
-// certificate, self-signed with its signing key, and a check of the other end's key
-// in place of a chain of authorities. With gw not nil, every connection accepted is
-// recorded there with the key of its peer, so cutGateways can close it.
-func peerTLS(id protocol.Identity, check func(ed25519.PublicKey) error, gw *gatewayConns) (*tls.Config, error) {
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: id.ID},
-		DNSNames:     []string{id.ID},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(100 * 365 * 24 * time.Hour), // the admission certificate sets the real term
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, id.SignPublic(), id.SignKey)
-	if err != nil {
-		return nil, fmt.Errorf("route certificate: %w", err)
+// certificate, self-signed with its signing key and carrying its admission
+// certificate, and a check of the other end's key in place of a chain of authorities.
+// With gw not nil, every connection accepted is recorded there with the key of its
+// peer, so cutGateways can close it.
+func peerTLS(id protocol.Identity, admission func() protocol.Certificate, check func(ed25519.PublicKey, *protocol.Certificate) error, gw *gatewayConns) (*tls.Config, error) {
+	own := &peerCert{id: id, admission: admission}
+	if _, err := own.get(); err != nil {
+		return nil, err
 	}
 	peerKey := func(cs tls.ConnectionState) (ed25519.PublicKey, error) {
 		if len(cs.PeerCertificates) == 0 {
-			return nil, check(nil)
+			return nil, check(nil, nil)
 		}
-		key, ok := cs.PeerCertificates[0].PublicKey.(ed25519.PublicKey)
+		leaf := cs.PeerCertificates[0]
+		key, ok := leaf.PublicKey.(ed25519.PublicKey)
 		if !ok {
-			return nil, fmt.Errorf("peer certificate with a %T key, want Ed25519: %w", cs.PeerCertificates[0].PublicKey, protocol.ErrCertInvalid)
+			return nil, fmt.Errorf("peer certificate with a %T key, want Ed25519: %w", leaf.PublicKey, protocol.ErrCertInvalid)
 		}
-		return key, check(key)
+		return key, check(key, carriedAdmission(leaf))
 	}
 	verify := func(cs tls.ConnectionState) error {
 		_, err := peerKey(cs)
 		return err
 	}
 	conf := &tls.Config{
-		MinVersion:   tls.VersionTLS13,
-		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: id.SignKey}},
+		MinVersion: tls.VersionTLS13,
+		// Made at each handshake from the admission certificate of the moment: a
+		// renewal installed while the hub runs is carried from then on.
+		GetCertificate:       func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return own.get() },
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return own.get() },
 		// Membership, not a certificate authority, vouches for the other end: the
 		// chain is not verified, VerifyConnection checks the key.
 		InsecureSkipVerify: true,
@@ -289,21 +301,95 @@ func peerTLS(id protocol.Identity, check func(ed25519.PublicKey) error, gw *gate
 	return conf, nil
 }
 
+// admissionScheme is the scheme of the URI, among the subject alternative names of a
+// route or gateway certificate, that carries the hub's admission certificate:
+// "hubnet-cert:" and the certificate's JSON in unpadded base64url.
+const admissionScheme = "hubnet-cert"
+
+// peerCert makes the hub's route and gateway certificate, again only when its
+// admission certificate changed.
+type peerCert struct {
+	id        protocol.Identity
+	admission func() protocol.Certificate // nil: none is carried
+
+	mu  sync.Mutex       // guards sig and cur
+	sig []byte           // signature of the admission certificate cur carries
+	cur *tls.Certificate // nil until the first get
+}
+
+func (p *peerCert) get() (*tls.Certificate, error) {
+	var adm protocol.Certificate
+	if p.admission != nil {
+		adm = p.admission()
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cur != nil && bytes.Equal(p.sig, adm.Sig) {
+		return p.cur, nil
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: p.id.ID},
+		DNSNames:     []string{p.id.ID},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(100 * 365 * 24 * time.Hour), // the admission certificate sets the real term
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	}
+	if adm.Sig != nil {
+		b, err := json.Marshal(adm)
+		if err != nil {
+			return nil, fmt.Errorf("route certificate: %w", err)
+		}
+		tmpl.URIs = []*url.URL{{Scheme: admissionScheme, Opaque: base64.RawURLEncoding.EncodeToString(b)}}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, p.id.SignPublic(), p.id.SignKey)
+	if err != nil {
+		return nil, fmt.Errorf("route certificate: %w", err)
+	}
+	p.cur = &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: p.id.SignKey}
+	p.sig = bytes.Clone(adm.Sig)
+	return p.cur, nil
+}
+
+// carriedAdmission returns the admission certificate a route or gateway certificate
+// carries, nil when it carries none that decodes. It is not verified here.
+func carriedAdmission(leaf *x509.Certificate) *protocol.Certificate {
+	for _, u := range leaf.URIs {
+		if u.Scheme != admissionScheme {
+			continue
+		}
+		b, err := base64.RawURLEncoding.DecodeString(u.Opaque)
+		if err != nil {
+			return nil
+		}
+		var c protocol.Certificate
+		if err := json.Unmarshal(b, &c); err != nil {
+			return nil
+		}
+		return &c
+	}
+	return nil
+}
+
 // errRouteNoCert is the error for a route opened without a certificate.
 var errRouteNoCert = fmt.Errorf("route without a certificate: %w", protocol.ErrNoCert)
 
 // routeAuth admits an accepted route whose TLS key is an admitted hub's. The server
 // asks again on every reload, so setRoutes after a revocation closes the revoked
 // hub's routes.
-type routeAuth struct{ check func(ed25519.PublicKey) error }
+type routeAuth struct {
+	check func(ed25519.PublicKey, *protocol.Certificate) error
+}
 
 func (r *routeAuth) Check(c server.ClientAuthentication) bool {
 	cs := c.GetTLSConnectionState()
 	if cs == nil || len(cs.PeerCertificates) == 0 {
-		return r.check(nil) == nil
+		return r.check(nil, nil) == nil
 	}
-	key, ok := cs.PeerCertificates[0].PublicKey.(ed25519.PublicKey)
-	return ok && r.check(key) == nil
+	leaf := cs.PeerCertificates[0]
+	key, ok := leaf.PublicKey.(ed25519.PublicKey)
+	return ok && r.check(key, carriedAdmission(leaf)) == nil
 }
 
 func randomIfZero(port int) int {

@@ -662,6 +662,23 @@ func (d *directory) snapshot() []peerView {
 	return out
 }
 
+// linkGone reports whether addr is the route or gateway address of a hub that is
+// not a member now, and of none that is: it left, failed or was revoked.
+func (d *directory) linkGone(addr string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	gone := false
+	for _, p := range d.peers {
+		if p.meta.Route == addr || p.meta.GatewayAddr() == addr {
+			if p.member {
+				return false
+			}
+			gone = true
+		}
+	}
+	return gone
+}
+
 // peer returns one peer's state.
 func (d *directory) peer(id string) (peerView, bool) {
 	d.mu.Lock()

@@ -7,16 +7,20 @@ import (
 	"log"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 )
 
 // natsLogger adapts slog to nats-server's Logger. Notices are Info; debug and trace
 // stay off unless the server is asked for them. What the server says about one
 // connection from outside ("127.0.0.1:50123 - rid:6 - TLS route handshake error: …")
 // goes through the refusal limiter: an error or warning is a refusal, counted, and
-// the notice of a connection closed for a failure follows it (refusals.go).
+// the notice of a connection closed for a failure follows it (refusals.go). A failed
+// dial of a route or gateway of a hub that is no longer a member, as after it left, is
+// Info: the server retries a link it had, and the hub is gone by design.
 type natsLogger struct {
-	l   *slog.Logger
-	ref *refusals // nil: every line is logged
+	l    *slog.Logger
+	ref  *refusals              // nil: every line is logged
+	gone func(addr string) bool // nil: no address is of a hub gone
 }
 
 func (n natsLogger) Noticef(format string, v ...any) {
@@ -40,9 +44,9 @@ func (n natsLogger) Noticef(format string, v ...any) {
 }
 func (n natsLogger) Warnf(format string, v ...any) {
 	msg := fmt.Sprintf(format, v...)
-	if strings.HasPrefix(msg, "TLS certificate chain and hostname of solicited routes will not be verified") {
-		// By design: routes check the other end's key against the membership, not a
-		// chain of authorities (see bus.go).
+	if strings.HasPrefix(msg, "TLS certificate chain and hostname of solicited ") {
+		// Of routes and of gateways, by design: they check the other end's key
+		// against the membership, not a chain of authorities (see bus.go).
 		return
 	}
 	n.log(slog.LevelWarn, msg)
@@ -51,7 +55,31 @@ func (n natsLogger) Fatalf(format string, v ...any) {
 	n.l.Error("nats server", "event", fmt.Sprintf(format, v...))
 }
 func (n natsLogger) Errorf(format string, v ...any) {
-	n.log(slog.LevelError, fmt.Sprintf(format, v...))
+	msg := fmt.Sprintf(format, v...)
+	if addr := natsDialAddr(msg); addr != "" && n.gone != nil && n.gone(addr) {
+		n.l.Info("nats server: peer gone", "event", msg)
+		return
+	}
+	n.log(slog.LevelError, msg)
+}
+
+// natsDialAddr returns the host:port of a route or gateway the server failed to dial,
+// "" when msg says something else. The server says "Error trying to connect to route
+// (attempt 1): dial tcp 127.0.0.1:4248: connect: connection refused", or of a gateway
+// "Error connecting to implicit gateway …: dial tcp …".
+func natsDialAddr(msg string) string {
+	if !strings.HasPrefix(msg, "Error trying to connect to route") && !strings.HasPrefix(msg, "Error connecting to ") {
+		return ""
+	}
+	_, rest, ok := strings.Cut(msg, "dial tcp ")
+	if !ok {
+		return ""
+	}
+	addr, _, ok := strings.Cut(rest, ": ")
+	if !ok {
+		return ""
+	}
+	return addr
 }
 func (n natsLogger) Debugf(format string, v ...any) {
 	n.l.Debug("nats server", "event", fmt.Sprintf(format, v...))
@@ -143,14 +171,19 @@ func natsClosedByFailure(text string) bool {
 // refused only in its log: a warning or an error that names the remote address
 // ("from=127.0.0.1:50123") is a refusal of kind gossip, counted and logged through
 // ref's limiter, and count also sees the reasons of gossipRefusals.
-func memberlistLogger(l *slog.Logger, ref *refusals, count func(reason string)) *log.Logger {
-	return log.New(levelWriter{l, ref, count}, "", 0)
+//
+// Once closing is true the hub is stopping its memberlist, which closes its sockets
+// before it stops probing: what memberlist then fails to send, over a socket the hub
+// closed, is Debug, as is anything else it reports from then on.
+func memberlistLogger(l *slog.Logger, ref *refusals, count func(reason string), closing *atomic.Bool) *log.Logger {
+	return log.New(levelWriter{l, ref, count, closing}, "", 0)
 }
 
 type levelWriter struct {
-	l     *slog.Logger
-	ref   *refusals // nil: every line is logged
-	count func(reason string)
+	l       *slog.Logger
+	ref     *refusals // nil: every line is logged
+	count   func(reason string)
+	closing *atomic.Bool // nil: never
 }
 
 // gossipRefusals maps what memberlist logs when it refuses a packet or stream to the
@@ -173,6 +206,9 @@ func (w levelWriter) Write(p []byte) (int, error) {
 			msg = bytes.TrimSpace(msg[len(prefix):])
 			break
 		}
+	}
+	if w.closing != nil && w.closing.Load() {
+		level = min(level, slog.LevelDebug)
 	}
 	reason := ""
 	for _, r := range gossipRefusals {

@@ -64,7 +64,7 @@ func (n *Node) memberlistConfig() *memberlist.Config {
 	c.Alive = aliveDelegate{n}
 	c.Logger = memberlistLogger(n.log.With("part", "memberlist"), n.refusals, func(reason string) {
 		n.metrics.dropped.WithLabelValues(reason).Inc()
-	})
+	}, &n.closing)
 	return c
 }
 
@@ -162,8 +162,11 @@ func (n *Node) localMeta(rev uint64) ([]byte, error) {
 		Route:    n.routeAddr,
 		Revision: rev,
 		Cert:     protocol.Cert{SignKey: n.id.SignPublic(), BoxKey: n.id.BoxPub[:]},
-		Cluster:  n.cluster,
-		Gateway:  n.gatewayPort,
+	}
+	if n.onMesh.Load() {
+		// Not before: the other hubs would dial the route and gateway before the NATS
+		// server listens, and a hub of no cluster is routed to by none (Start).
+		m.Cluster, m.Gateway = n.cluster, n.gatewayPort
 	}
 	if c := n.cert.Load(); c.Sig != nil {
 		m.Cert = c.Gossip()

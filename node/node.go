@@ -84,6 +84,9 @@ type Node struct {
 	gwRepairs      int             // restarts for a missing gateway since none was missing
 	gwUp           map[string]bool // remote clusters (NATS names) with an outbound gateway at the last look
 
+	closing atomic.Bool // set when stop begins: what fails from then on is the stop's doing
+	onMesh  atomic.Bool // the NATS server listens: the gossiped metadata shows the cluster
+
 	mu       sync.Mutex // guards started, shutdown and routes
 	started  bool
 	shutdown bool
@@ -346,6 +349,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		if err := n.startBus(nil); err != nil {
 			return err
 		}
+		n.onMesh.Store(true)
 		if err := n.dir.load(); err != nil {
 			return err
 		}
@@ -357,8 +361,9 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		}
 	} else {
 		// Clusters: gossip first, so that the NATS server starts with gateways to
-		// dial, which nats-server cannot add later. Gossip carries the route and
-		// gateway addresses before the server binds them.
+		// dial, which nats-server cannot add later. Until the server listens the hub
+		// gossips no cluster, so no hub dials its route or gateway yet; then it
+		// gossips its cluster, and they do.
 		if err := n.reserveAddrs(); err != nil {
 			return err
 		}
@@ -373,6 +378,13 @@ func (n *Node) Start(ctx context.Context) (err error) {
 			return err
 		}
 		if err := n.subscribe(); err != nil {
+			return err
+		}
+		n.onMesh.Store(true)
+		n.selfMu.Lock()
+		_, err := n.publishSelf()
+		n.selfMu.Unlock()
+		if err != nil {
 			return err
 		}
 	}
@@ -435,6 +447,7 @@ func (n *Node) busSpec(remotes map[string][]string) busSpec {
 	rhost, rport, _ := splitHostPort(n.cfg.ClusterAddr)
 	ghost, gport, _ := splitHostPort(n.cfg.GatewayAddr)
 	return busSpec{net: n.net, id: n.id, token: n.token, check: n.routeCheck, ref: n.refusals,
+		admission: func() protocol.Certificate { return *n.cert.Load() }, gone: n.dir.linkGone,
 		clientHost: chost, clientPort: cport, routeHost: rhost, routePort: rport, routeAdvertise: n.cfg.ClusterAdvertise,
 		cluster: n.cluster, gatewayHost: ghost, gatewayPort: gport, remotes: remotes}
 }
@@ -577,6 +590,7 @@ func (n *Node) Shutdown() error {
 
 // stop releases everything Start acquired, in reverse order.
 func (n *Node) stop() error {
+	n.closing.Store(true)
 	if n.cancel != nil {
 		n.cancel()
 	}

@@ -115,18 +115,43 @@ func sameCert(a, b protocol.Cert) bool {
 
 // member returns the hub whose certified signing key is key, if that hub is still
 // admitted: it has not been revoked since, and its certificate has not expired.
-func (t *trust) member(key ed25519.PublicKey) (string, error) {
+// presented is the admission certificate the other end of a route carries in its
+// handshake, nil if none: when it is valid and for key, it vouches for a hub not
+// heard of by gossip yet. A hub the directory knows must still have key as its
+// gossiped one, whatever it presents.
+func (t *trust) member(key ed25519.PublicKey, presented *protocol.Certificate) (string, error) {
 	t.mu.Lock()
-	id, ok := t.keys[string(key)]
+	id, known := t.keys[string(key)]
 	t.mu.Unlock()
-	if !ok {
+	vouched := false
+	if presented != nil && bytes.Equal(presented.SignKey, key) {
+		err := t.check(presented.ID, presented.Gossip(), t.n.cfg.Now())
+		switch {
+		case err == nil:
+			id, known, vouched = presented.ID, true, true
+		case !known:
+			return "", fmt.Errorf("certificate presented by %s: %w", presented.ID, err)
+		}
+	}
+	if !known {
 		return "", fmt.Errorf("key of no admitted hub: %w", protocol.ErrCertInvalid)
 	}
 	pv, ok := t.n.dir.peer(id)
-	if r, revoked := t.revocation(id); revoked && (!ok || !bytes.Equal(pv.SignKey, key) || pv.Issued <= r.At) {
-		return "", fmt.Errorf("hub %s, revoked %s: %w", id, time.Unix(r.At, 0).UTC().Format(time.RFC3339), protocol.ErrRevoked)
+	seen := ok && pv.SignKey != nil // its certificate has come by gossip
+	if r, revoked := t.revocation(id); revoked {
+		// check refused a presented certificate the revocation covers; a gossiped one
+		// may have come before the revocation.
+		if seen && (!bytes.Equal(pv.SignKey, key) || pv.Issued <= r.At) || !seen && !vouched {
+			return "", fmt.Errorf("hub %s, revoked %s: %w", id, time.Unix(r.At, 0).UTC().Format(time.RFC3339), protocol.ErrRevoked)
+		}
 	}
-	if !ok || !bytes.Equal(pv.SignKey, key) {
+	if !seen {
+		if vouched {
+			return id, nil // check saw to its term
+		}
+		return "", fmt.Errorf("hub %s no longer has this key: %w", id, protocol.ErrCertInvalid)
+	}
+	if !bytes.Equal(pv.SignKey, key) {
 		return "", fmt.Errorf("hub %s no longer has this key: %w", id, protocol.ErrCertInvalid)
 	}
 	if t.n.cfg.Now().Unix() > pv.NotAfter {

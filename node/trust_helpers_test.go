@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -372,23 +373,44 @@ func admit(t *testing.T, adm protocol.AdmissionKey, id string, ident protocol.Id
 // withCert is false. It stops when the test ends.
 func startIntruder(t *testing.T, net protocol.Network, route string, withCert bool) *server.Server {
 	t.Helper()
-	tc := &tls.Config{MinVersion: tls.VersionTLS13, InsecureSkipVerify: true}
+	var key ed25519.PrivateKey
 	if withCert {
-		pub, priv, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
+		var err error
+		if _, key, err = ed25519.GenerateKey(rand.Reader); err != nil {
 			t.Fatal(err)
 		}
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "intruder"},
-			DNSNames: []string{"intruder"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+	}
+	return startRouter(t, net, route, "intruder", key, nil)
+}
+
+// startRouter starts a NATS server called name that opens a route to route over TLS,
+// as a member of the network's cluster would, but outside gossip: no hub has heard of
+// it. Its certificate is self-signed by key, none when key is nil, and carries the
+// admission certificate carried, when not nil, as a hub's does: the URI
+// "hubnet-cert:" and the certificate's JSON in unpadded base64url. It stops when the
+// test ends.
+func startRouter(t *testing.T, net protocol.Network, route, name string, key ed25519.PrivateKey, carried *protocol.Certificate) *server.Server {
+	t.Helper()
+	tc := &tls.Config{MinVersion: tls.VersionTLS13, InsecureSkipVerify: true}
+	if key != nil {
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
+			DNSNames: []string{name}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, pub, priv)
+		if carried != nil {
+			b, err := json.Marshal(carried)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tmpl.URIs = []*url.URL{{Scheme: "hubnet-cert", Opaque: base64.RawURLEncoding.EncodeToString(b)}}
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 		if err != nil {
 			t.Fatal(err)
 		}
-		tc.Certificates = []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: priv}}
+		tc.Certificates = []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}
 	}
 	opts := &server.Options{
-		ServerName: "intruder",
+		ServerName: name,
 		Host:       "127.0.0.1",
 		Port:       server.RANDOM_PORT,
 		NoSigs:     true,
@@ -401,7 +423,7 @@ func startIntruder(t *testing.T, net protocol.Network, route string, withCert bo
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
-		t.Fatalf("intruder's nats server: %v", err)
+		t.Fatalf("%s's nats server: %v", name, err)
 	}
 	srv.Start()
 	t.Cleanup(func() {
@@ -409,7 +431,7 @@ func startIntruder(t *testing.T, net protocol.Network, route string, withCert bo
 		srv.WaitForShutdown()
 	})
 	if !srv.ReadyForConnections(5 * time.Second) {
-		t.Fatal("intruder's nats server not ready")
+		t.Fatalf("%s's nats server not ready", name)
 	}
 	return srv
 }

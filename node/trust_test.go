@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -385,6 +386,79 @@ func TestTrust_routeWithoutAdmissionRefused(t *testing.T) {
 			if len(got) != 0 {
 				t.Errorf("the intruder received %d messages of the mesh: %v", len(got), got)
 			}
+		})
+	}
+}
+
+// A hub's route certificate carries its admission certificate, so a hub accepts a
+// route from one it has not heard of by gossip yet, as happens to a hub that joined
+// through another: the joiner knows every hub at once and dials, while they learn of
+// it over the next gossip rounds. Only a certificate the steward signed for the key of
+// the handshake, not revoked, lets the route up; any other is refused and counted.
+func TestTrust_routeCarriesAdmission(t *testing.T) {
+	net, adm := nodetest.NetworkKey(t)
+	hubs, _ := startHubs(t, net, "hub-1", "hub-2")
+	a := hubs[0]
+	newKey := func() ed25519.PrivateKey {
+		_, k, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	certFor := func(adm protocol.AdmissionKey, id string, k ed25519.PrivateKey) *protocol.Certificate {
+		box := freshKeys(t, id).BoxPub
+		c, err := protocol.Admit(adm, id, k.Public().(ed25519.PublicKey), box[:], time.Now(), time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &c
+	}
+	_, foreign, err := protocol.NewNetwork(net.Name, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newcomer, other, outsider, gone := newKey(), newKey(), newKey(), newKey()
+	goneCert := certFor(adm, "hub-gone", gone)
+	r, err := protocol.Revoke(adm, "hub-gone", "left the network", time.Now().Add(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	postRevocation(t, a, r)
+
+	cases := []struct {
+		name    string
+		key     ed25519.PrivateKey
+		carried *protocol.Certificate
+		reason  string // the refusal counted; "" when the route comes up
+	}{
+		{"admitted, not heard of yet", newcomer, certFor(adm, "hub-new", newcomer), ""},
+		{"another hub's certificate", other, certFor(adm, "hub-new", newcomer), "route-refused"},
+		{"signed by another network's key", outsider, certFor(foreign, "hub-out", outsider), "route-refused"},
+		{"revoked", gone, goneCert, "route-revoked"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := a.Dropped(tc.reason)
+			srv := startRouter(t, net, a.Addrs().Cluster, tc.carried.ID+"-router", tc.key, tc.carried)
+			if tc.reason == "" {
+				nodetest.Eventually(t, 10*time.Second, func() error {
+					// hub-1 tells hub-2 of the route, and the router is
+					// routed to both.
+					if n := srv.NumRoutes(); n != 2 {
+						return fmt.Errorf("%d routes, want 2", n)
+					}
+					return nil
+				})
+				return
+			}
+			counted(t, a, tc.reason, before)
+			holds(t, 2*time.Second, func() error { // the router retries every second
+				if n := srv.NumRoutes(); n != 0 {
+					return fmt.Errorf("%d routes, want none", n)
+				}
+				return nil
+			})
 		})
 	}
 }

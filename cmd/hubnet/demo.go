@@ -47,6 +47,10 @@ const (
 	// demoWaitPerHub is added to both timeouts for each hub: the whole catalogue
 	// takes minutes to start on a small machine.
 	demoWaitPerHub = time.Second
+	// demoLeavePerHub is added to leaveTimeout for each hub at the demo's stop: the
+	// hubs leave one after the other, each in about 200 ms on a small machine, and
+	// more when it is busy.
+	demoLeavePerHub = 500 * time.Millisecond
 )
 
 func newDemoCmd(a *app) *cobra.Command {
@@ -452,7 +456,7 @@ func missingHubs(n *node.Node, ids []string) string {
 // and removes their node.json files. Leaving one at a time lets each leave broadcast
 // reach hubs still running; when all leave at once, memberlist's Leave waits in vain.
 func stopDemo(nodes []*node.Node, dirs []string, log *slog.Logger) {
-	ctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), leaveTimeout+time.Duration(len(nodes))*demoLeavePerHub)
 	defer cancel()
 	for i := len(nodes) - 1; i >= 0; i-- {
 		n := nodes[i]

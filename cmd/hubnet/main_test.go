@@ -104,9 +104,10 @@ func hubnet(t *testing.T, env []string, args ...string) result {
 // hubnetStdin runs the binary with args and stdin as its standard input.
 func hubnetStdin(t *testing.T, env []string, stdin string, args ...string) result {
 	t.Helper()
+	bin := mustBin(t) // built once, the first time: not within the command's 30 s
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, mustBin(t), args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = cleanEnv(env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
