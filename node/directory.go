@@ -67,6 +67,27 @@ type peer struct {
 	nextFetch time.Time         // no fetch before this, after a failure
 }
 
+// fetchBackoffMax bounds the wait before a profile fetch from its owner is tried
+// again after failures: while hundreds of hubs start, fetches fail until routes and
+// gateways are up, and a longer wait keeps a directory incomplete long after the
+// network is whole.
+const fetchBackoffMax = 16 * time.Second
+
+// routeGrace is how long a route to a hub that gossip says failed is kept: on a busy
+// machine or network, gossip suspects live hubs now and then, and a route removed and
+// added again costs every hub of the cluster a configuration reload and a TLS
+// handshake. A hub that left, or whose admission ended, loses its route at once.
+const routeGrace = 30 * time.Second
+
+// keepsRoute reports whether the route to p stays: it is alive in gossip, or failed
+// less than routeGrace ago without leaving, and its certificate holds.
+func (p *peer) keepsRoute(now time.Time) bool {
+	if p.meta.Route == "" || p.revoked || p.left || now.Unix() > p.meta.Cert.NotAfter {
+		return false
+	}
+	return p.member || now.Sub(p.lastSeen) < routeGrace
+}
+
 func newDirectory(n *Node) *directory {
 	return &directory{n: n, peers: map[string]*peer{}, slots: make(chan struct{}, n.cfg.FetchConcurrency)}
 }
@@ -357,17 +378,22 @@ func (d *directory) reconcile() {
 			p.member = false
 		}
 		if p.member {
-			// One side of each pair opens the route: when both dial at once NATS
-			// closes one as a duplicate and may redial only a second later. Routes
-			// join the hubs of one cluster; gateways join the clusters.
-			if id > d.n.id.ID && p.meta.Cluster == d.n.cluster {
-				routes[id] = p.meta.Route
-			}
 			p.lastSeen = now
+		}
+		// One side of each pair opens the route: when both dial at once NATS
+		// closes one as a duplicate and may redial only a second later. Routes
+		// join the hubs of one cluster; gateways join the clusters.
+		if id > d.n.id.ID && p.meta.Cluster == d.n.cluster && p.keepsRoute(now) {
+			routes[id] = p.meta.Route
 		}
 		if p.member != p.reachable {
 			p.reachable = p.member
 			changes = append(changes, change{id, p.member, p.lastSeen})
+			if p.member {
+				// Back after a failure, or one gossip falsely suspected: what failed
+				// while it was away is tried again now, not after its back-off.
+				p.failures, p.nextFetch = 0, time.Time{}
+			}
 		}
 		if !p.member {
 			continue
@@ -425,7 +451,7 @@ func (d *directory) reconcile() {
 // copy; then it waits for one of the FetchConcurrency slots. It asks such a holder
 // when one is known, the owner otherwise. A failure at a holder is
 // retried soon, from another holder or the owner; a failure at the owner backs off,
-// doubling up to a minute.
+// doubling up to fetchBackoffMax.
 func (d *directory) fetch(id string) {
 	defer d.n.wake() // room for the next fetch
 	var err error
@@ -483,7 +509,7 @@ func (d *directory) fetch(id string) {
 			return
 		}
 		p.failures++
-		backoff := min(time.Second<<min(p.failures-1, 6), time.Minute)
+		backoff := min(time.Second<<min(p.failures-1, 4), fetchBackoffMax)
 		p.nextFetch = d.n.cfg.Now().Add(backoff/2 + rand.N(backoff/2))
 		d.n.log.Debug("profile fetch failed", "peer", id, "err", err, "retry_in", backoff)
 		return

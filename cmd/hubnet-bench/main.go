@@ -35,9 +35,16 @@ const usage = `usage: hubnet-bench [-out FILE] [-rounds N] [-sizes 10,25] [-wait
        hubnet-bench [-out FILE] [-queries N] [-hubs N] search
        hubnet-bench [-out FILE] [-rounds N] [-sizes 10,25] [-wait D] [-queries N] [-serf-queries N] live
        hubnet-bench [-out FILE] [-n N] [-m M] [-callers C] [-rounds R] [-wait D] referrals
-       hubnet-bench [-out FILE] [-sizes 25,50,100,250,457] [-wait D] [-idle D] [-queries N] scale`
+       hubnet-bench [-out FILE] [-sizes 25,50,100,250,457] [-wait D] [-idle D] [-queries N] [-procs N] scale`
 
 func main() {
+	if spec := os.Getenv(workerEnv); spec != "" {
+		if err := runWorker(spec, os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "hubnet-bench worker:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -50,6 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "", "markdown file to update between the benchmark's markers (stdout only when empty)")
 	rounds := fs.Int("rounds", 0, "rounds per size: fresh federations (default 5 for federation, 3 for live and referrals)")
 	sizes := fs.String("sizes", "10,25", "federation sizes, comma-separated (scale: default "+scaleSizes+")")
+	procs := fs.Int("procs", 0, "scale: worker processes per federation (0: as many as its open files need)")
 	idle := fs.Duration("idle", 30*time.Second, "scale: how long the federation idles while its CPU is measured")
 	gossip := fs.String("gossip", "lan,local", "gossip presets to measure failure detection with")
 	queries := fs.Int("queries", 0, "queries timed per run (default 5000 for search, 500 per round and size for live)")
@@ -78,8 +86,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	if *rounds < 0 || *queries < 0 || *wait < 0 || *idle <= 0 || *hubs < 1 || *serfQueries < 1 || *n < 1 || *m < 1 || *callers < 1 {
-		fmt.Fprintln(stderr, "hubnet-bench: -rounds, -queries and -wait must not be negative; -idle, -hubs, -serf-queries, -n, -m and -callers must be positive")
+	if *rounds < 0 || *procs < 0 || *queries < 0 || *wait < 0 || *idle <= 0 || *hubs < 1 || *serfQueries < 1 || *n < 1 || *m < 1 || *callers < 1 {
+		fmt.Fprintln(stderr, "hubnet-bench: -rounds, -procs, -queries and -wait must not be negative; -idle, -hubs, -serf-queries, -n, -m and -callers must be positive")
 		return 2
 	}
 	var (
@@ -117,7 +125,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if *out != "" {
 			partial = func(report string) error { return writeSection(*out, "scale", report) }
 		}
-		report, err = scaleBench(ns, *wait, *idle, cmp.Or(*queries, 100), partial)
+		report, err = scaleBench(ns, *procs, *wait, *idle, cmp.Or(*queries, 100), partial)
 	case "search":
 		report, err = searchBench(cmp.Or(*queries, 5000), *hubs)
 	case "referrals":
@@ -327,12 +335,17 @@ func missing(hubs []*node.Node) string {
 }
 
 func waitFor(timeout time.Duration, cond func() bool) error {
+	return waitEvery(timeout, 5*time.Millisecond, cond)
+}
+
+// waitEvery checks cond every interval until it holds or timeout has passed.
+func waitEvery(timeout, interval time.Duration, cond func() bool) error {
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
 			return errors.New("timed out after " + timeout.String())
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(interval)
 	}
 	return nil
 }
@@ -384,15 +397,15 @@ func render(results []result, presets []string, rounds int) string {
 	for _, r := range results {
 		var det []string
 		for _, p := range presets {
-			det = append(det, spread(r.detect[p]))
+			det = append(det, spreadDur(r.detect[p]))
 		}
-		fmt.Fprintf(&b, "| %d | %s | %s | %.1f MB |\n", r.n, spread(r.converge), strings.Join(det, " / "), r.rssPer)
+		fmt.Fprintf(&b, "| %d | %s | %s | %.1f MB |\n", r.n, spreadDur(r.converge), strings.Join(det, " / "), r.rssPer)
 	}
 	b.WriteString("\nTargets: directory complete under 1 s at 25 hubs; killed hub unreachable under 6 s; under 40 MB per idle hub.\n")
 	return b.String()
 }
 
-func spread(d []time.Duration) string {
+func spreadDur(d []time.Duration) string {
 	if len(d) == 0 {
 		return "–"
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -107,14 +108,28 @@ func TestRun_referrals(t *testing.T) {
 	)
 }
 
+// TestMain lets the test binary stand in for hubnet-bench when the scale benchmark
+// starts it as a worker.
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(workerEnv); spec != "" {
+		if err := runWorker(spec, os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "hubnet-bench worker:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
 func TestRun_scale(t *testing.T) {
-	// Four hubs: in the clusters of the default map and as a mesh.
-	report := runBench(t, "scale", "-sizes", "4", "-idle", "1s", "-queries", "3", "-wait", "2m", "scale")
+	// Five hubs in two worker processes: in the clusters of the default map and as a
+	// mesh, so that routes, gateways and gossip cross processes.
+	report := runBench(t, "scale", "-sizes", "5", "-procs", "2", "-idle", "1s", "-queries", "3", "-wait", "2m", "scale")
 	mustMatch(t, report,
 		`^Measured on .*; load average [\d.]+ / [\d.]+ / [\d.]+ before the run`,
-		`^\| hubs \| topology \| clusters \| last start → every directory complete \|`,
-		`^\| 4 \| clusters \| [1-4] \| `+pos+` \| `+pos+` \| `+pos+` / `+pos+` \(\d+ of \d+\) \| -?\d+\.\d MB \| \d+ \| \d+\.\d \| \d+% \|$`,
-		`^\| 4 \| mesh \| 1 \| `+pos+` \| `+pos+` \| `+pos+` / `+pos+` \(\d+ of \d+\) \| `,
+		`^\| hubs \| topology \| clusters \| processes \| last start → every directory complete \|`,
+		`^\| 5 \| clusters \| [1-5] \| 2 \| `+pos+` \| `+pos+` \| `+pos+` / `+pos+` \(\d+ of \d+\) \| -?\d+\.\d MB \| \d+ \| \d+\.\d \| \d+% \|$`,
+		`^\| 5 \| mesh \| 1 \| 2 \| `+pos+` \| `+pos+` \| `+pos+` / `+pos+` \(\d+ of \d+\) \| `,
 	)
 }
 

@@ -1,39 +1,45 @@
-// The scale benchmark: federations of up to the whole EDIH catalogue in one process,
-// in the regional clusters of the default region map and as one full mesh, started
-// hub after hub, each joining the first.
+// The scale benchmark: federations of up to the whole EDIH catalogue, in the regional
+// clusters of the default region map and as one full mesh, started hub after hub,
+// each joining the first, spread over as many worker processes (worker.go) as their
+// open files need.
 //
 //	go run ./cmd/hubnet-bench -out docs/benchmarks.md -sizes 25,50,100 scale
 //
 // Every wait has a deadline (-wait, else 5 minutes per size and topology); the full
 // mesh is not tried at sizes above the first at which it did not converge; a size
-// whose open files would pass the process's limit is reported as not measured.
+// that would need more than scaleMaxProcs workers is reported as not measured.
 
 package main
 
 import (
 	"cmp"
-	"context"
 	"crypto/rand"
 	"fmt"
 	"maps"
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/hubnet-eu/hubnet/internal/catalogue"
+	"github.com/hubnet-eu/hubnet/internal/spread"
 	"github.com/hubnet-eu/hubnet/node"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
 // scaleMaxHubs is the largest size: the hubs of the EDIH catalogue.
 const scaleMaxHubs = 457
+
+// scalePoll is how often the benchmark asks its workers whether they are there yet:
+// each answer reads every hub's directory.
+const scalePoll = 100 * time.Millisecond
+
+// scaleMaxProcs bounds the worker processes of one federation.
+const scaleMaxProcs = 8
 
 // scaleWait bounds each wait of a size when -wait is not given.
 const scaleWait = 5 * time.Minute
@@ -42,6 +48,7 @@ const scaleWait = 5 * time.Minute
 type scaleResult struct {
 	n        int
 	topology string // "clusters" or "mesh"
+	procs    int    // worker processes the hubs ran in
 	clusters int    // clusters the hubs are in
 	skipped  string // why the size was not measured, "" when it was
 	converge time.Duration
@@ -62,23 +69,32 @@ type scaleResult struct {
 // to the first size at which it fails to converge, as one full mesh. After each
 // measurement it hands the report so far to partial, when set, so that a run cut
 // short keeps what it measured.
-func scaleBench(sizes []int, wait, idle time.Duration, queries int, partial func(string) error) (string, error) {
+func scaleBench(sizes []int, forceProcs int, wait, idle time.Duration, queries int, partial func(string) error) (string, error) {
 	wait = cmp.Or(wait, scaleWait)
-	limit := openFileLimit()
+	limit := spread.Limit()
 	loadBefore := loadAverages()
 	var results []scaleResult
 	meshFailed := 0
 	for _, n := range sizes {
 		for _, topo := range []string{"clusters", "mesh"} {
 			r := scaleResult{n: n, topology: topo}
-			switch need := scaleFiles(n, topo); {
+			netw := protocol.Network{}
+			if topo == "clusters" {
+				netw.Clusters = protocol.DefaultClusters(catalogue.HubsPerCountry)
+			}
+			need := spread.Files(netw, scaleCountries(n))
+			procs := spread.Procs(need, limit)
+			if forceProcs > 0 {
+				procs = forceProcs
+			}
+			switch {
 			case topo == "mesh" && meshFailed > 0:
 				r.skipped = fmt.Sprintf("not tried: the mesh of %d hubs did not converge", meshFailed)
-			case limit > 0 && need > limit*9/10:
-				r.skipped = fmt.Sprintf("not measured: about %d open files needed, the process may open %d", need, limit)
+			case procs > scaleMaxProcs:
+				r.skipped = fmt.Sprintf("not measured: about %d open files needed, more than %d processes of %d each", need, scaleMaxProcs, limit)
 			default:
 				var err error
-				if r, err = scaleOnce(n, topo, wait, idle, queries); err != nil {
+				if r, err = scaleOnce(n, topo, procs, wait, idle, queries); err != nil {
 					return "", fmt.Errorf("%d hubs, %s: %w", n, topo, err)
 				}
 				if r.failed != "" && topo == "mesh" {
@@ -95,27 +111,6 @@ func scaleBench(sizes []int, wait, idle time.Duration, queries int, partial func
 		}
 	}
 	return renderScale(results, wait, idle, limit, loadBefore, loadAverages()), nil
-}
-
-// scaleFiles estimates the open files n hubs need in one process: per hub its
-// listeners, store, gossip sockets and clients, and two per connection between hubs
-// (both ends are in the process): a route to every other hub of its cluster, and an
-// outbound gateway to each other cluster (whose other end is some hub's inbound one).
-func scaleFiles(n int, topo string) int {
-	const perHub = 12
-	if topo == "mesh" {
-		return perHub*n + n*(n-1)
-	}
-	counts := map[string]int{}
-	netw := protocol.Network{Clusters: protocol.DefaultClusters(catalogue.HubsPerCountry)}
-	for _, c := range scaleCountries(n) {
-		counts[netw.ClusterOf(c)]++
-	}
-	files := perHub * n
-	for _, c := range counts {
-		files += c*(c-1) + 2*c*(len(counts)-1)
-	}
-	return files
 }
 
 // scaleCountries returns the countries of n hubs drawn, without replacement, from the
@@ -147,11 +142,12 @@ func scaleProfiles(n int) []protocol.Profile {
 	return ps
 }
 
-// scaleOnce starts n hubs in topology topo, one after another, and measures them.
-// A federation whose directories are not complete within wait is reported with
-// failed set, and its resources, but no live queries and no failure detection.
-func scaleOnce(n int, topo string, wait, idle time.Duration, queries int) (r scaleResult, err error) {
-	r = scaleResult{n: n, topology: topo, idle: idle}
+// scaleOnce starts n hubs in topology topo over procs worker processes, one hub after
+// another, and measures them. A federation whose directories are not complete within
+// wait is reported with failed set, and its resources, but no live queries and no
+// failure detection.
+func scaleOnce(n int, topo string, procs int, wait, idle time.Duration, queries int) (r scaleResult, err error) {
+	r = scaleResult{n: n, topology: topo, procs: procs, idle: idle}
 	root, err := os.MkdirTemp("", "hubnet-bench-scale-")
 	if err != nil {
 		return r, err
@@ -170,20 +166,6 @@ func scaleOnce(n int, topo string, wait, idle time.Duration, queries int) (r sca
 		clusters[netw.ClusterOf(p.Country)] = true
 	}
 	r.clusters = len(clusters)
-
-	runtime.GC()
-	debug.FreeOSMemory()
-	rssBefore, gorBefore, fdsBefore := rssMB(), runtime.NumGoroutine(), openFiles()
-	var hubs []*node.Node
-	defer func() {
-		// All at once: one after another, the hubs of a mesh that did not converge
-		// took minutes to stop, each still redialling the others.
-		var wg sync.WaitGroup
-		for _, h := range hubs {
-			wg.Go(func() { h.Shutdown() })
-		}
-		wg.Wait()
-	}()
 	for i := range profiles {
 		p := profiles[i]
 		dir := filepath.Join(root, p.ID)
@@ -193,73 +175,113 @@ func scaleOnce(n int, topo string, wait, idle time.Duration, queries int) (r sca
 		if _, err := node.Admit(dir, adm, 24*time.Hour); err != nil {
 			return r, fmt.Errorf("admit %s: %w", p.ID, err)
 		}
-		cfg := node.DefaultLocalConfig()
-		cfg.DataDir = dir
-		cfg.HTTPAddr = ""
-		if i > 0 {
-			cfg.Join = []string{hubs[0].GossipAddr()}
+	}
+
+	// The workers, one after another, each starting its hubs one after another and
+	// joining them to the first hub.
+	var workers []*workerProc
+	defer func() {
+		var wg sync.WaitGroup
+		for _, w := range workers {
+			wg.Go(w.stop)
 		}
-		h, err := node.New(cfg)
+		wg.Wait()
+	}()
+	join := ""
+	for _, rg := range spread.Ranges(n, procs) {
+		a := workerArgs{Root: root, N: n, From: rg[0], To: rg[1], Join: join}
+		w, err := startWorker(a, wait)
 		if err != nil {
-			return r, fmt.Errorf("new %s: %w", p.ID, err)
+			return r, err
 		}
-		if err := h.Start(context.Background()); err != nil {
-			// On a starved machine a hub's own NATS connection can time out: that is
-			// a figure of this size, not a failure of the benchmark.
-			h.Shutdown()
-			r.failed = fmt.Sprintf("hub %d of %d did not start: %v", i+1, n, err)
+		workers = append(workers, w)
+		if w.first.Failed != "" {
+			r.failed = w.first.Failed
 			return r, nil
 		}
-		hubs = append(hubs, h)
+		join = cmp.Or(join, w.first.Gossip)
 	}
 	last := time.Now()
-	if err := waitFor(wait, func() bool { return complete(hubs) }); err != nil {
+	ask := func(command string) ([]workerReply, error) {
+		replies := make([]workerReply, len(workers))
+		for i, w := range workers {
+			var err error
+			if replies[i], err = w.ask(command, wait); err != nil {
+				return nil, err
+			}
+		}
+		return replies, nil
+	}
+	missing := ""
+	if err := waitEvery(wait, scalePoll, func() bool {
+		replies, err := ask("status")
+		if err != nil {
+			missing = err.Error()
+			return true
+		}
+		for _, rep := range replies {
+			if !rep.Complete {
+				missing = rep.Missing
+				return false
+			}
+		}
+		missing = ""
+		return true
+	}); err != nil || missing != "" {
 		r.failed = fmt.Sprintf("not within %v", wait)
-		fmt.Fprintf(os.Stderr, "scale %d %s: %v; %s\n", n, topo, err, firstLines(missing(hubs), 5))
+		fmt.Fprintf(os.Stderr, "scale %d %s: not complete; %s\n", n, topo, missing)
 	} else {
 		r.converge = time.Since(last)
 	}
 
 	// Idle: what the federation costs when nothing happens.
-	cpu0, t0 := processCPU(), time.Now()
-	time.Sleep(idle)
-	r.idleCPU = (processCPU() - cpu0).Seconds() / time.Since(t0).Seconds()
-	runtime.GC()
-	debug.FreeOSMemory()
-	r.rssPer = (rssMB() - rssBefore) / float64(n)
-	r.gorPer = float64(runtime.NumGoroutine()-gorBefore) / float64(n)
-	if f := openFiles(); f >= 0 && fdsBefore >= 0 {
-		r.fdsPer = float64(f-fdsBefore) / float64(n)
+	before, err := ask("usage")
+	if err != nil {
+		return r, err
 	}
+	t0 := time.Now()
+	time.Sleep(idle)
+	after, err := ask("usage")
+	if err != nil {
+		return r, err
+	}
+	var cpu time.Duration
+	var rss float64
+	var gor, files int
+	for i, w := range workers {
+		cpu += after[i].CPU - before[i].CPU
+		rss += after[i].RSS - w.first.RSS
+		gor += after[i].Goroutines - w.first.Goroutines
+		files += after[i].Files - w.first.Files
+	}
+	r.idleCPU = cpu.Seconds() / time.Since(t0).Seconds()
+	r.rssPer, r.gorPer, r.fdsPer = rss/float64(n), float64(gor)/float64(n), float64(files)/float64(n)
 	if r.failed != "" {
 		return r, nil
 	}
 
-	q, _ := liveQuery(profiles)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	for i := range queries + liveWarmup {
-		took, out, err := askHubnet(ctx, hubs[0], q)
-		if err != nil {
-			return r, fmt.Errorf("live query: %w", err)
-		}
-		if i >= liveWarmup {
-			r.live = append(r.live, took)
-			r.answered = append(r.answered, out.answered)
-			r.asked = append(r.asked, out.answered+len(out.late)+len(out.failed))
+	live, err := workers[0].ask("live "+strconv.Itoa(queries), wait)
+	if err != nil {
+		return r, err
+	}
+	r.live, r.asked, r.answered = live.Took, live.Asked, live.Answered
+
+	victim := n / 2
+	t1 := time.Now()
+	for _, w := range workers {
+		if w.args.From <= victim && victim < w.args.To {
+			if _, err := w.ask("kill "+scaleHubID(victim), wait); err != nil {
+				return r, err
+			}
 		}
 	}
-
-	victim := hubs[n/2]
-	t1 := time.Now()
-	victim.Shutdown()
-	others := slices.Delete(slices.Clone(hubs), n/2, n/2+1)
-	hubs = others // the victim is shut down already
-	defer victim.Shutdown()
-	if err := waitFor(wait, func() bool {
-		for _, h := range others {
-			hi, err := h.Hub(victim.ID())
-			if err != nil || hi.Reachable {
+	if err := waitEvery(wait, scalePoll, func() bool {
+		replies, err := ask("unreachable " + scaleHubID(victim))
+		if err != nil {
+			return true
+		}
+		for _, rep := range replies {
+			if !rep.Seen {
 				return false
 			}
 		}
@@ -286,21 +308,22 @@ func (r scaleResult) line() string {
 func renderScale(results []scaleResult, wait, idle time.Duration, limit int, loadBefore, loadAfter string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Measured on %s; load average %s before the run and %s after (the machine is shared).\n", machine(), loadBefore, loadAfter)
-	fmt.Fprintf(&b, "Every hub a real node in this one process (open files allowed: %d), started one after another, each joining the first, "+
+	fmt.Fprintf(&b, "Every hub a real node, in as many worker processes as its open files need (a process may open %d here; "+
+		"both ends of a connection between two hubs of one process count), started one after another, each joining the first, "+
 		"with the countries of the EDIH catalogue (hubs drawn at random, the same every run) and synthetic profiles; "+
 		"`clusters` is the default region map of the catalogue, `mesh` one full mesh of routes. "+
-		"Each wait is bounded by %v; resources are per hub, after %v idle; CPU is the process's over those %v, in shares of one core. "+
+		"Each wait is bounded by %v; resources are per hub, over all processes, after %v idle; CPU is the processes' over those %v, in shares of one core. "+
 		"The live query is timed from the first hub, after 20 untimed; “asked” counts the hubs it asked.\n\n", limit, wait, idle, idle)
-	b.WriteString("| hubs | topology | clusters | last start → every directory complete | killed hub unreachable for all | live query median / p99 (answered of asked) | memory per hub | goroutines per hub | open files per hub | idle CPU |\n")
-	b.WriteString("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| hubs | topology | clusters | processes | last start → every directory complete | killed hub unreachable for all | live query median / p99 (answered of asked) | memory per hub | goroutines per hub | open files per hub | idle CPU |\n")
+	b.WriteString("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range results {
 		if r.skipped != "" {
-			fmt.Fprintf(&b, "| %d | %s | – | %s | – | – | – | – | – | – |\n", r.n, r.topology, r.skipped)
+			fmt.Fprintf(&b, "| %d | %s | – | – | %s | – | – | – | – | – | – |\n", r.n, r.topology, r.skipped)
 			continue
 		}
 		conv, det, live := "**"+r.failed+"**", "–", "–"
 		if strings.HasPrefix(r.failed, "hub ") { // did not start: nothing more measured
-			fmt.Fprintf(&b, "| %d | %s | %d | %s | – | – | – | – | – | – |\n", r.n, r.topology, r.clusters, conv)
+			fmt.Fprintf(&b, "| %d | %s | %d | %d | %s | – | – | – | – | – | – |\n", r.n, r.topology, r.clusters, r.procs, conv)
 			continue
 		}
 		if r.failed == "" {
@@ -311,8 +334,8 @@ func renderScale(results []scaleResult, wait, idle time.Duration, limit int, loa
 			}
 			live = fmt.Sprintf("%s / %s (%s of %s)", fine(r.live.quantile(0.5)), fine(r.live.quantile(0.99)), spreadInt(r.answered), spreadInt(r.asked))
 		}
-		fmt.Fprintf(&b, "| %d | %s | %d | %s | %s | %s | %.1f MB | %.0f | %.1f | %.0f%% |\n",
-			r.n, r.topology, r.clusters, conv, det, live, r.rssPer, r.gorPer, r.fdsPer, 100*r.idleCPU)
+		fmt.Fprintf(&b, "| %d | %s | %d | %d | %s | %s | %s | %.1f MB | %.0f | %.1f | %.0f%% |\n",
+			r.n, r.topology, r.clusters, r.procs, conv, det, live, r.rssPer, r.gorPer, r.fdsPer, 100*r.idleCPU)
 	}
 	return b.String()
 }
@@ -324,16 +347,6 @@ func firstLines(s string, k int) string {
 		return strings.Join(parts[:k], "; ") + fmt.Sprintf("; ... (%d more)", len(parts)-k)
 	}
 	return s
-}
-
-// openFileLimit returns the process's limit of open files (Go raises the soft limit
-// to the hard one at start), 0 when unknown.
-func openFileLimit() int {
-	var l syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
-		return 0
-	}
-	return int(min(l.Cur, 1<<30))
 }
 
 // openFiles returns the process's open files, -1 where /proc is not there.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"embed"
@@ -12,22 +13,20 @@ import (
 	"io/fs"
 	"log/slog"
 	"maps"
-	"net"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/internal/catalogue"
+	"github.com/hubnet-eu/hubnet/internal/spread"
 	"github.com/hubnet-eu/hubnet/node"
-	"github.com/hubnet-eu/hubnet/node/console"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
 
@@ -61,12 +60,13 @@ func newDemoCmd(a *app) *cobra.Command {
 		keep          string
 		basePort      int
 		fromCatalogue string
+		processes     int
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: a.T("Run a network of demo hubs on this machine"),
-		Long: `Run N hubs (default 6, at most 12) in this process, all on 127.0.0.1, with the
-profiles of real European Digital Innovation Hubs. Each joins the first; once every
+		Long: `Run N hubs (default 6, at most 12), all on 127.0.0.1, with the profiles of real
+European Digital Innovation Hubs. Each joins the first; once every
 hub's directory lists them all, the command prints their HTTP URLs and runs until
 Ctrl-C. Without --keep the hubs live in a temporary directory removed at the end;
 with --keep DIR they live in DIR and a rerun starts the same hubs again.
@@ -86,7 +86,12 @@ hub of the catalogue that lists technologies, and --country IT,FI only those of 
 countries given (all of them unless --hubs says how many). Hubs from the catalogue
 form the network's regional clusters: the default region map for the catalogue's
 hubs per country (a cluster for each country with 4 hubs or more, the others grouped
-by region), NATS routes inside each cluster and gateways between them.`,
+by region), NATS routes inside each cluster and gateways between them.
+
+The hubs run in this process, or, when they need more open files than one process
+may have (every connection between two hubs of one process costs two), in as many
+processes as they need: this one runs the first hubs, copies of it the others.
+--processes N sets the number.`,
 		Example: "  hubnet demo\n  hubnet demo --hubs 12 --keep ./demo --base-port 7480\n" +
 			"  hubnet demo --from-catalogue edih-catalogue.xlsx --hubs 10\n" +
 			"  hubnet demo --from-catalogue edih-catalogue.xlsx --country IT,FI\n" +
@@ -135,6 +140,8 @@ by region), NATS routes inside each cluster and gateways between them.`,
 			if n := len(opts.Profiles); basePort < 0 || basePort+n-1 > 65535 {
 				return usagef("--base-port must leave room for %d ports below 65536, got %d", n, basePort)
 			}
+			opts.Processes = processes
+			opts.LogLevel, opts.LogFormat = a.logLevelOr(slog.LevelWarn), a.logFormat
 			log := a.logger(cmd.ErrOrStderr(), slog.LevelWarn)
 			return runDemo(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), log, opts)
 		},
@@ -144,6 +151,7 @@ by region), NATS routes inside each cluster and gateways between them.`,
 	f.StringVar(&countries, "country", "", "with --from-catalogue, run only the hubs of these countries (Eurostat codes, e.g. IT,FI)")
 	f.StringVar(&keep, "keep", "", "keep the hubs' data in DIR, and reuse it on the next run")
 	f.IntVar(&basePort, "base-port", 0, "HTTP port of the first hub, the others following (default: free ports)")
+	f.IntVar(&processes, "processes", 0, "run the hubs in this many processes (default: as many as their open files need)")
 	f.StringVar(&fromCatalogue, "from-catalogue", "", "run hubs imported from the EDIH catalogue's XLSX export `FILE` instead of the built-in ones")
 	return cmd
 }
@@ -192,6 +200,11 @@ type demoOptions struct {
 	Intro    string             // printed before the table of hubs: where they come from
 	Keep     string             // the directory to keep the hubs' data in; "" for a temporary one
 	BasePort int                // HTTP port of the first hub, the others following; 0 picks free ports
+	// Processes is how many processes run the hubs: this one the first share, helper
+	// processes the others (demoworker.go). 0 means as many as their open files need.
+	Processes int
+	LogLevel  slog.Level // of the helper processes' logs
+	LogFormat string
 }
 
 // runDemo runs the demo until ctx is cancelled.
@@ -226,43 +239,63 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, op
 		}
 	}
 
-	fmt.Fprintf(stderr, "starting %d hubs in %s ...\n", hubs, root)
-	var nodes []*node.Node
-	defer func() { stopDemo(nodes, dirs, log) }()
-	for i := range profiles {
-		cfg := node.DefaultLocalConfig()
-		cfg.DataDir = dirs[i]
-		cfg.Logger = log
-		if basePort > 0 {
-			cfg.HTTPAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(basePort+i))
+	shares := spread.Ranges(hubs, demoProcesses(netw, profiles, opts.Processes))
+	if len(shares) > 1 {
+		fmt.Fprintf(stderr, "starting %d hubs in %s, in %d processes ...\n", hubs, root, len(shares))
+	} else {
+		fmt.Fprintf(stderr, "starting %d hubs in %s ...\n", hubs, root)
+	}
+	var (
+		nodes   []*node.Node
+		helpers []*demoHelper
+	)
+	defer func() {
+		// The helpers' hubs started last leave first.
+		for i := len(helpers) - 1; i >= 0; i-- {
+			helpers[i].stop()
 		}
+		stopDemo(nodes, dirs, log)
+	}()
+	wait := demoReadyTimeout + time.Duration(hubs)*demoWaitPerHub
+	for i := range shares[0][1] {
+		join := ""
 		if i > 0 {
-			cfg.Join = []string{nodes[0].GossipAddr()}
+			join = nodes[0].GossipAddr()
 		}
-		n, err := node.New(cfg)
+		n, err := startDemoHub(ctx, dirs[i], join, demoGossip(netw.Clusters), basePort, i, log)
 		if err != nil {
-			return fail("demo: open "+profiles[i].ID, err, "")
-		}
-		console.Mount(n, console.DefaultConfig())
-		if err := n.Start(ctx); err != nil {
-			hint := "choose free ports with --base-port, or leave it out"
-			if errors.Is(err, syscall.EMFILE) || strings.Contains(err.Error(), "too many open files") {
-				hint = fmt.Sprintf("%d hubs were running: this process may not open more files; run fewer hubs (--hubs, --country)", i)
-			}
-			return fail("demo: start "+profiles[i].ID, err, hint)
+			return err
 		}
 		nodes = append(nodes, n)
+	}
+	for _, sh := range shares[1:] {
+		a := demoWorkerArgs{Dirs: dirs[sh[0]:sh[1]], Join: nodes[0].GossipAddr(), Gossip: demoGossip(netw.Clusters),
+			LogLevel: opts.LogLevel, LogFormat: opts.LogFormat}
+		for _, p := range profiles {
+			a.IDs = append(a.IDs, p.ID)
+		}
+		if basePort > 0 {
+			a.BasePort = basePort + sh[0]
+		}
+		h, err := startDemoHelper(ctx, a, stderr, wait)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fail("demo", err, "")
+		}
+		helpers = append(helpers, h)
 	}
 	for _, n := range nodes {
 		select {
 		case <-n.Ready():
 		case <-ctx.Done():
 			return nil
-		case <-time.After(demoReadyTimeout + time.Duration(hubs)*demoWaitPerHub):
-			return fail("demo", fmt.Errorf("hub %s not ready after %v", n.ID(), demoReadyTimeout+time.Duration(hubs)*demoWaitPerHub), "")
+		case <-time.After(wait):
+			return fail("demo", fmt.Errorf("hub %s not ready after %v", n.ID(), wait), "")
 		}
 	}
-	if err := waitDirectories(ctx, nodes, profiles); err != nil {
+	if err := waitDirectories(ctx, nodes, helpers, profiles); err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -278,17 +311,24 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, op
 
 	fmt.Fprint(stdout, opts.Intro)
 	t := newTable(stdout, "HUB", "NAME", "COUNTRY", "URL")
-	for i, n := range nodes {
-		nf := nodeFileOf(n)
-		if err := writeNodeFile(dirs[i], nf); err != nil {
+	var url string
+	for i, p := range profiles {
+		var nf nodeFile
+		if i < len(nodes) {
+			nf = nodeFileOf(nodes[i])
+			err = writeNodeFile(dirs[i], nf)
+		} else { // a helper process's hub, which wrote its node.json
+			nf, err = readNodeFile(dirs[i])
+		}
+		if err != nil {
 			return fail("demo", err, "")
 		}
-		t.row(n.ID(), profiles[i].Name, profiles[i].Country, nf.URL)
+		t.row(p.ID, p.Name, p.Country, nf.URL)
+		url = cmp.Or(url, nf.URL)
 	}
 	if err := t.flush(); err != nil {
 		return err
 	}
-	url := nodeFileOf(nodes[0]).URL
 	self := selfCommand()
 	ex := demoExample(profiles)
 	fmt.Fprintf(stdout, `
@@ -354,17 +394,26 @@ func demoNetwork(root string, clusters []protocol.Cluster) (protocol.Network, pr
 	return n, adm, nil
 }
 
-// waitDirectories polls until every node's directory lists every demo hub.
-func waitDirectories(ctx context.Context, nodes []*node.Node, profiles []protocol.Profile) error {
-	wait := demoSyncTimeout + time.Duration(len(nodes))*demoWaitPerHub
+// waitDirectories polls until every node's directory lists every demo hub, those of
+// the helper processes' too.
+func waitDirectories(ctx context.Context, nodes []*node.Node, helpers []*demoHelper, profiles []protocol.Profile) error {
+	wait := demoSyncTimeout + time.Duration(len(profiles))*demoWaitPerHub
 	deadline := time.Now().Add(wait)
+	ids := make([]string, len(profiles))
+	for i, p := range profiles {
+		ids[i] = p.ID
+	}
 	for {
-		missing := ""
-		for _, n := range nodes {
-			if m := missingHubs(n, profiles); m != "" {
-				missing = n.ID() + " lacks " + m
+		missing := missingAmong(nodes, ids)
+		for _, h := range helpers {
+			if missing != "" {
 				break
 			}
+			m, err := h.missing(ctx)
+			if err != nil {
+				return err
+			}
+			missing = m
 		}
 		if missing == "" {
 			return nil
@@ -380,21 +429,25 @@ func waitDirectories(ctx context.Context, nodes []*node.Node, profiles []protoco
 	}
 }
 
-// missingHubs lists the demo hubs not in n's directory, "" when none is missing.
-func missingHubs(n *node.Node, profiles []protocol.Profile) string {
+// missingHubs lists the hubs of ids not in n's directory, the first ten of them, ""
+// when none is missing.
+func missingHubs(n *node.Node, ids []string) string {
 	hubs, err := n.Hubs()
 	if err != nil {
 		return "its directory (" + err.Error() + ")"
 	}
-	have := map[string]bool{}
+	have := make(map[string]bool, len(hubs))
 	for _, h := range hubs {
 		have[h.ID] = true
 	}
 	var missing []string
-	for _, p := range profiles {
-		if !have[p.ID] {
-			missing = append(missing, p.ID)
+	for _, id := range ids {
+		if !have[id] {
+			missing = append(missing, id)
 		}
+	}
+	if len(missing) > 10 {
+		return strings.Join(missing[:10], ", ") + fmt.Sprintf(" and %d more", len(missing)-10)
 	}
 	return strings.Join(missing, ", ")
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -502,6 +503,77 @@ func TestDemo_countryRefused(t *testing.T) {
 		r := hubnet(t, nil, c.args...)
 		if r.code == 0 || !strings.Contains(r.stderr, c.want) {
 			t.Errorf("hubnet %s: %v\nwant a failure saying %q", strings.Join(c.args, " "), r, c.want)
+		}
+	}
+}
+
+// TestDemo_processes runs the demo binary with its four hubs in two processes, as a
+// demo of the whole catalogue runs: every hub, the helper process's too, lists all
+// four and answers at the URL printed; Ctrl-C stops the helper's hubs as well.
+func TestDemo_processes(t *testing.T) {
+	keep := t.TempDir()
+	cmd := exec.Command(mustBin(t), "demo", "--hubs", "4", "--processes", "2", "--keep", keep)
+	var stdout, stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		cmd.Process.Kill()
+		<-exited
+	}()
+	nodetest.Eventually(t, 60*time.Second, func() error {
+		select {
+		case err := <-exited:
+			exited <- err
+			t.Fatalf("demo stopped: %v\n%s", err, stderr.String())
+		default:
+		}
+		if !strings.Contains(stdout.String(), "Press Ctrl-C to stop.") {
+			return errors.New("demo has not printed its table yet")
+		}
+		return nil
+	})
+	if want := "starting 4 hubs in " + keep + ", in 2 processes ..."; !strings.Contains(stderr.String(), want) {
+		t.Errorf("demo said:\n%s\nwant %q", stderr.String(), want)
+	}
+	ids := []string{"digit-hub-sweden", "robocoast", "dih-slovenia", "digihall"}
+	for _, id := range ids {
+		nf, err := readNodeFile(filepath.Join(keep, id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(stdout.String(), id) || !strings.Contains(stdout.String(), nf.URL) {
+			t.Errorf("demo printed:\n%s\nwant %s with its URL %s", stdout.String(), id, nf.URL)
+		}
+		resp, err := http.Get(nf.URL + "/v1/hubs")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var hubs []api.HubInfo
+		err = json.NewDecoder(resp.Body).Decode(&hubs)
+		resp.Body.Close()
+		if err != nil || len(hubs) != len(ids) {
+			t.Errorf("%s lists %d hubs (%v), want %d", id, len(hubs), err, len(ids))
+		}
+	}
+
+	cmd.Process.Signal(os.Interrupt)
+	select {
+	case err := <-exited:
+		exited <- err
+		if err != nil {
+			t.Errorf("demo after Ctrl-C: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("demo still running 30s after Ctrl-C")
+	}
+	// Every hub, the helper's too, left and removed its node.json.
+	for _, id := range ids {
+		if _, err := os.Stat(filepath.Join(keep, id, nodeFileName)); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s's node.json after the demo: %v, want it removed", id, err)
 		}
 	}
 }

@@ -14,6 +14,9 @@ import (
 )
 
 func main() {
+	if spec := os.Getenv(demoWorkerEnv); spec != "" {
+		os.Exit(runDemoWorker(spec, os.Stdin, os.Stdout, os.Stderr))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// After the first signal, restore the default handling: a second Ctrl-C kills
 	// a node that hangs while leaving.
@@ -191,15 +194,15 @@ func (a *app) checkLogFlags() error {
 // logger returns the logger --log-format and --log-level ask for, writing to stderr;
 // def is the level when --log-level is not given.
 func (a *app) logger(w io.Writer, def slog.Level) *slog.Logger {
-	level := def
+	return slogFor(w, a.logLevelOr(def), a.logFormat)
+}
+
+// logLevelOr is the level --log-level gives, def when it is not given.
+func (a *app) logLevelOr(def slog.Level) slog.Level {
 	if a.logLevel != "" {
-		level = a.level
+		return a.level
 	}
-	opts := &slog.HandlerOptions{Level: level}
-	if a.logFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return def
 }
 
 // needDataDir returns a usage error when -d is missing.

@@ -1,0 +1,387 @@
+// The scale benchmark's worker: a child process that runs some of the federation's
+// hubs and answers the benchmark's questions about them, one JSON line per command.
+// A federation of several hundred hubs needs more open files than one process may
+// have (both ends of every connection between two hubs of one process count), so the
+// benchmark spreads its hubs over workers, each a copy of hubnet-bench started with
+// workerEnv set.
+
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hubnet-eu/hubnet/node"
+)
+
+// workerEnv, when set in a hubnet-bench process's environment, makes it a worker; its
+// value holds the worker's arguments (see workerArgs).
+const workerEnv = "HUBNET_BENCH_SCALE_WORKER"
+
+// workerArgs tell a worker which hubs to run: hubs From to To-1 of a federation of N,
+// whose data directories the benchmark made under Root, joining Join (the first hub's
+// gossip address; empty for the worker that runs the first hub).
+type workerArgs struct {
+	Root string `json:"root"`
+	N    int    `json:"n"`
+	From int    `json:"from,omitempty"`
+	To   int    `json:"to"`
+	Join string `json:"join,omitempty"`
+}
+
+// workerReply is a worker's answer to one command; which fields are set depends on
+// the command. Err is set when the command failed.
+type workerReply struct {
+	Err string `json:"err,omitempty"`
+	// started
+	Gossip string `json:"gossip,omitempty"` // the worker's first hub's gossip address
+	Failed string `json:"failed,omitempty"` // a hub that did not start, and why
+	// status
+	Complete bool   `json:"complete,omitempty"`
+	Missing  string `json:"missing,omitempty"`
+	// usage
+	CPU        time.Duration `json:"cpu,omitempty"`
+	RSS        float64       `json:"rss,omitempty"` // MB, after a collection
+	Goroutines int           `json:"goroutines,omitempty"`
+	Files      int           `json:"files,omitempty"`
+	// live
+	Took     []time.Duration `json:"took,omitempty"`
+	Asked    []int           `json:"asked,omitempty"`
+	Answered []int           `json:"answered,omitempty"`
+	// unreachable
+	Seen bool `json:"seen,omitempty"`
+}
+
+// runWorker is a worker's main: it starts its hubs one after another, reports
+// "started" and its usage before the start, then answers commands from in until
+// "stop" or the end of in, and shuts its hubs down.
+func runWorker(spec string, in io.Reader, out io.Writer) error {
+	var a workerArgs
+	if err := json.Unmarshal([]byte(spec), &a); err != nil {
+		return fmt.Errorf("%s: %w", workerEnv, err)
+	}
+	enc := json.NewEncoder(out)
+	w := &worker{args: a}
+	defer w.shutdown()
+
+	runtime.GC()
+	debug.FreeOSMemory()
+	before := w.usage()
+	before.Gossip, before.Failed = w.start()
+	if err := enc.Encode(before); err != nil {
+		return err
+	}
+	lines := bufio.NewScanner(in)
+	for lines.Scan() {
+		cmd, arg, _ := strings.Cut(lines.Text(), " ")
+		if cmd == "stop" {
+			w.shutdown()
+			return enc.Encode(workerReply{})
+		}
+		if err := enc.Encode(w.do(cmd, arg)); err != nil {
+			return err
+		}
+	}
+	return lines.Err()
+}
+
+// worker holds a worker's hubs.
+type worker struct {
+	args workerArgs
+	mu   sync.Mutex
+	hubs []*node.Node
+}
+
+// start starts hubs From to To-1, and returns the first one's gossip address, and
+// which hub did not start and why, if one did not.
+func (w *worker) start() (gossip, failed string) {
+	join := w.args.Join
+	for i := w.args.From; i < w.args.To; i++ {
+		cfg := node.DefaultLocalConfig()
+		cfg.DataDir = filepath.Join(w.args.Root, scaleHubID(i))
+		cfg.HTTPAddr = ""
+		// The timers of a real network: with the fast ones of "local", hundreds of
+		// hubs on two cores probe each other thousands of times a second, time out
+		// and declare live hubs dead.
+		cfg.Gossip = "lan"
+		if os.Getenv("HB_DEBUG") == scaleHubID(i) {
+			f, _ := os.Create("/tmp/hb-debug-" + scaleHubID(i) + ".log")
+			cfg.Logger = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		}
+		if join != "" {
+			cfg.Join = []string{join}
+		}
+		h, err := node.New(cfg)
+		if err == nil {
+			err = h.Start(context.Background())
+			if err != nil {
+				h.Shutdown()
+			}
+		}
+		if err != nil {
+			// On a starved machine a hub's own NATS connection can time out: that is
+			// a figure of this size, not a failure of the benchmark.
+			return gossip, fmt.Sprintf("hub %d of %d did not start: %v", i+1, w.args.N, err)
+		}
+		w.mu.Lock()
+		w.hubs = append(w.hubs, h)
+		w.mu.Unlock()
+		if gossip == "" {
+			gossip = h.GossipAddr()
+		}
+		if join == "" {
+			join = h.GossipAddr()
+		}
+	}
+	return gossip, ""
+}
+
+// do runs one command.
+func (w *worker) do(cmd, arg string) workerReply {
+	w.mu.Lock()
+	hubs := slices.Clone(w.hubs)
+	w.mu.Unlock()
+	switch cmd {
+	case "status":
+		// Complete when every hub here holds the current profile of all N.
+		for _, h := range hubs {
+			if !holdsAll(h, w.args.N) {
+				return workerReply{Missing: firstLines(missingOf(hubs, w.args.N), 5)}
+			}
+		}
+		return workerReply{Complete: true}
+	case "usage":
+		runtime.GC()
+		debug.FreeOSMemory()
+		return w.usage()
+	case "live":
+		k, err := strconv.Atoi(arg)
+		if err != nil || len(hubs) == 0 {
+			return workerReply{Err: fmt.Sprintf("live %q: want a count, on the worker of the first hub", arg)}
+		}
+		return liveFrom(hubs[0], w.args.N, k)
+	case "kill":
+		for i, h := range hubs {
+			if h.ID() == arg {
+				h.Shutdown()
+				w.mu.Lock()
+				w.hubs = slices.Delete(w.hubs, i, i+1)
+				w.mu.Unlock()
+			}
+		}
+		return workerReply{}
+	case "unreachable":
+		for _, h := range hubs {
+			if hi, err := h.Hub(arg); err != nil || hi.Reachable {
+				return workerReply{}
+			}
+		}
+		return workerReply{Seen: true}
+	}
+	return workerReply{Err: fmt.Sprintf("unknown command %q", cmd)}
+}
+
+// usage returns the worker's CPU time so far, and its memory, goroutines and open
+// files now.
+func (w *worker) usage() workerReply {
+	return workerReply{CPU: processCPU(), RSS: rssMB(), Goroutines: runtime.NumGoroutine(), Files: openFiles()}
+}
+
+// shutdown stops every hub at once: one after another, hubs still redialling the
+// others took minutes.
+func (w *worker) shutdown() {
+	w.mu.Lock()
+	hubs := w.hubs
+	w.hubs = nil
+	w.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, h := range hubs {
+		wg.Go(func() { h.Shutdown() })
+	}
+	wg.Wait()
+}
+
+// liveFrom times k live queries from h (after liveWarmup untimed) over a federation
+// of n hubs.
+func liveFrom(h *node.Node, n, k int) workerReply {
+	q, _ := liveQuery(scaleProfiles(n))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var r workerReply
+	for i := range k + liveWarmup {
+		took, out, err := askHubnet(ctx, h, q)
+		if err != nil {
+			return workerReply{Err: "live query: " + err.Error()}
+		}
+		if i >= liveWarmup {
+			r.Took = append(r.Took, took)
+			r.Answered = append(r.Answered, out.answered)
+			r.Asked = append(r.Asked, out.answered+len(out.late)+len(out.failed))
+		}
+	}
+	return r
+}
+
+// holdsAll reports whether h holds the current profile of each of the n hubs.
+func holdsAll(h *node.Node, n int) bool {
+	peers := h.Peers()
+	if len(peers) != n {
+		return false
+	}
+	for _, p := range peers {
+		if !p.Self && (p.Revision == 0 || p.Cached < p.Revision) {
+			return false
+		}
+	}
+	return true
+}
+
+// missingOf describes what keeps hubs from holding all n profiles.
+func missingOf(hubs []*node.Node, n int) string {
+	var b strings.Builder
+	for _, h := range hubs {
+		peers := h.Peers()
+		if len(peers) != n {
+			fmt.Fprintf(&b, "%s knows %d of %d hubs; ", h.ID(), len(peers), n)
+		}
+		for _, p := range peers {
+			if !p.Self && (p.Revision == 0 || p.Cached < p.Revision) {
+				fmt.Fprintf(&b, "%s has %s at %d of %d (%s); ", h.ID(), p.ID, p.Cached, p.Revision, p.State)
+			}
+		}
+	}
+	return strings.TrimSuffix(b.String(), "; ")
+}
+
+// scaleHubID is the ID of the scale benchmark's i-th hub.
+func scaleHubID(i int) string { return fmt.Sprintf("hub-%03d", i) }
+
+// workerProc is the benchmark's handle on a running worker.
+type workerProc struct {
+	args    workerArgs
+	cmd     *exec.Cmd
+	stdin   io.WriteCloser
+	replies *json.Decoder
+	stderr  *lockedWriter
+	first   workerReply // its "started" reply: usage before its hubs, and the first's address
+}
+
+// startWorker starts a worker for a's hubs and waits, up to wait, until they are
+// started.
+func startWorker(a workerArgs, wait time.Duration) (*workerProc, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	spec, _ := json.Marshal(a)
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), workerEnv+"="+string(spec))
+	p := &workerProc{args: a, cmd: cmd, stderr: new(lockedWriter)}
+	cmd.Stderr = p.stderr
+	if p.stdin, err = cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	p.replies = json.NewDecoder(stdout)
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	if err := p.read(&p.first, wait); err != nil {
+		p.stop()
+		return nil, fmt.Errorf("worker for hubs %d to %d: %w", a.From, a.To-1, err)
+	}
+	return p, nil
+}
+
+// ask sends a command and returns the reply, within wait.
+func (p *workerProc) ask(command string, wait time.Duration) (workerReply, error) {
+	var r workerReply
+	if _, err := io.WriteString(p.stdin, command+"\n"); err != nil {
+		return r, fmt.Errorf("worker for hubs %d to %d: %s: %w", p.args.From, p.args.To-1, command, err)
+	}
+	if err := p.read(&r, wait); err != nil {
+		return r, fmt.Errorf("worker for hubs %d to %d: %s: %w", p.args.From, p.args.To-1, command, err)
+	}
+	if r.Err != "" {
+		return r, fmt.Errorf("worker for hubs %d to %d: %s: %s", p.args.From, p.args.To-1, command, r.Err)
+	}
+	return r, nil
+}
+
+// read decodes the next reply into r, or gives up after wait and kills the worker.
+func (p *workerProc) read(r *workerReply, wait time.Duration) error {
+	done := make(chan error, 1)
+	go func() { done <- p.replies.Decode(r) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("%w; its errors: %s", err, lastLines(p.stderr.String(), 5))
+		}
+		return nil
+	case <-time.After(wait):
+		p.cmd.Process.Kill()
+		return errors.New("no answer within " + wait.String())
+	}
+}
+
+// stop asks the worker to stop its hubs, and kills it if it has not exited within a
+// minute.
+func (p *workerProc) stop() {
+	io.WriteString(p.stdin, "stop\n")
+	p.stdin.Close()
+	exited := make(chan struct{})
+	go func() { p.cmd.Wait(); close(exited) }()
+	select {
+	case <-exited:
+	case <-time.After(time.Minute):
+		p.cmd.Process.Kill()
+		<-exited
+	}
+}
+
+// lockedWriter lets a worker's stderr be read while it is written.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  strings.Builder
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.w.Len() > 1<<20 { // a worker's log is for its last words, not all of them
+		s := l.w.String()
+		l.w.Reset()
+		l.w.WriteString(s[len(s)/2:])
+	}
+	return l.w.Write(b)
+}
+
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.String()
+}
+
+// lastLines returns the last k lines of s.
+func lastLines(s string, k int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(lines[max(0, len(lines)-k):], " | ")
+}

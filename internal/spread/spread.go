@@ -1,0 +1,67 @@
+// Package spread divides hubs run on one machine, by the demo and the scale
+// benchmark, over as many processes as their open files need.
+//
+// Every hub holds a few files of its own (listeners, its store, gossip sockets, its
+// own NATS clients) and one for each end of each connection to another hub: a route
+// to every hub of its cluster, and a gateway to each other cluster, whose other end
+// is some hub's inbound gateway. When both ends are in one process, both count
+// there, and a process may open only so many files (20,000 on some machines, a hard
+// limit). The whole EDIH catalogue in the default region map needs about 45,000.
+package spread
+
+import (
+	"syscall"
+
+	"github.com/hubnet-eu/hubnet/protocol"
+)
+
+// perHub is the files a hub holds besides its connections to other hubs.
+const perHub = 12
+
+// Files estimates the open files hubs in the given countries need when they all run
+// in one process, in network netw: one full mesh of routes when it has no region
+// map.
+func Files(netw protocol.Network, countries []string) int {
+	perCluster := map[string]int{}
+	for _, c := range countries {
+		perCluster[netw.ClusterOf(c)]++
+	}
+	files := perHub * len(countries)
+	for _, c := range perCluster {
+		files += c*(c-1) + 2*c*(len(perCluster)-1)
+	}
+	return files
+}
+
+// Procs returns how many processes hold hubs that need about need open files, each
+// using at most half of limit: a connection between hubs of two processes costs one
+// file in each, not two in one, and the other half is room for what the estimate
+// misses (redials, handshakes, clients of the API). A limit of 0 or less means
+// unknown: one process.
+func Procs(need, limit int) int {
+	if limit <= 0 {
+		return 1
+	}
+	return max(1, (need+limit/2-1)/(limit/2))
+}
+
+// Limit returns the process's limit of open files (Go raises the soft limit to the
+// hard one at start), 0 when unknown.
+func Limit() int {
+	var l syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+		return 0
+	}
+	return int(min(l.Cur, 1<<30))
+}
+
+// Ranges splits n hubs, in their order, over procs processes as evenly as it can: the
+// k-th process gets hubs Ranges[k][0] to Ranges[k][1]-1.
+func Ranges(n, procs int) [][2]int {
+	procs = max(1, min(procs, n))
+	out := make([][2]int, procs)
+	for k := range procs {
+		out[k] = [2]int{k * n / procs, (k + 1) * n / procs}
+	}
+	return out
+}
