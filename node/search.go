@@ -194,8 +194,9 @@ func (n *Node) Search(q protocol.Query) (api.SearchResult, error) {
 	}
 	top, total := n.rank(m, nil)
 	res := api.SearchResult{Query: m.Query(), Total: total, Hits: make([]api.Hit, len(top))}
+	free := make([]int, len(top)) // the hits' free places, in one allocation
 	for i, r := range top {
-		res.Hits[i] = n.hit(m, r, i+1)
+		res.Hits[i] = n.hit(m, r, i+1, &free[i])
 	}
 	n.metrics.searches.WithLabelValues("local").Inc()
 	return res, nil
@@ -207,7 +208,7 @@ func (n *Node) Search(q protocol.Query) (api.SearchResult, error) {
 // the hubs they admit are scored; many admitted hubs are scored in parallel parts.
 func (n *Node) rank(m *protocol.Matcher, live map[string]*protocol.Candidate) ([]protocol.Ranked, int) {
 	snap := n.index.snap.Load()
-	cands := snap.cands
+	cands, gates := snap.cands, snap.gates
 	admitted := bitmaps.get(len(cands))
 	defer bitmaps.put(admitted)
 	if live == nil {
@@ -249,6 +250,14 @@ func (n *Node) rank(m *protocol.Matcher, live map[string]*protocol.Candidate) ([
 				if live != nil {
 					if lc, ok := live[c.Profile.ID]; ok {
 						c = lc
+					}
+				} else if top.k > 0 && len(top.heap) == top.k && (ti == nil || checked) {
+					// Once k results are kept, a hub whose gate shows it passes and
+					// cannot score above the worst of them is counted, not scored:
+					// its candidate is not read.
+					if ceil, sure := m.Ceiling(&gates[i]); sure && ceil < top.heap[0].Score {
+						top.seen++
+						continue
 					}
 				}
 				var (
@@ -300,8 +309,9 @@ func (n *Node) rank(m *protocol.Matcher, live map[string]*protocol.Candidate) ([
 // 10,000 hubs the benchmark's queries admit about 1,600).
 const parallelScan = 4096
 
-// hit describes a ranked hub for the API.
-func (n *Node) hit(m *protocol.Matcher, r protocol.Ranked, rank int) api.Hit {
+// hit describes a ranked hub for the API. free is where the hit's free places are
+// kept when it has them.
+func (n *Node) hit(m *protocol.Matcher, r protocol.Ranked, rank int, free *int) api.Hit {
 	p := r.Candidate.Profile
 	explanation, reasons := m.ExplainJoined(r.Candidate)
 	h := api.Hit{
@@ -323,12 +333,10 @@ func (n *Node) hit(m *protocol.Matcher, r protocol.Ranked, rank int) api.Hit {
 		}
 	}
 	if r.Free >= 0 {
-		free := r.Free
-		h.Free = &free
+		*free = r.Free
+		h.Free = free
 	}
-	if pv, ok := n.dir.peer(p.ID); ok {
-		h.Reachable, h.LastSeen = pv.Reachable, pv.LastSeen
-	}
+	h.Reachable, h.LastSeen, _ = n.dir.reach(p.ID)
 	return h
 }
 

@@ -2,7 +2,6 @@ package protocol
 
 import (
 	"cmp"
-	"fmt"
 	"iter"
 	"maps"
 	"math"
@@ -297,6 +296,7 @@ type Matcher struct {
 	region3  string // the SME's NUTS 3 region, "" if unknown
 	region1  string // the SME's NUTS 1 region, "" if unknown
 	stale    int64  // capacity updated before this Unix time is stale
+	country  int16  // index of the SME's country in Countries; -2 when the query gives none
 	gate     gateMasks
 	groups   [][]int // features of a GateIndex, by set checked: a hub needs one of each
 	minProx  Proximity
@@ -319,7 +319,7 @@ func NewMatcherAt(q Query, now time.Time) (*Matcher, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	m := &Matcher{q: q, family: -1, section: -1, division: -1}
+	m := &Matcher{q: q, family: -1, section: -1, division: -1, country: -2}
 	for _, slug := range q.Technologies {
 		m.tech = append(m.tech, techIndex[slug])
 	}
@@ -354,6 +354,9 @@ func NewMatcherAt(q Query, now time.Time) (*Matcher, error) {
 		m.weights += WeightDistance
 		m.prox = make([]Proximity, len(Countries))
 		for i, c := range Countries {
+			if c.Code == q.Country {
+				m.country = int16(i)
+			}
 			switch {
 			case c.Code == q.Country && m.region2 != "":
 				m.prox[i] = ProximityRegion // if it covers the region; Proximity checks
@@ -428,7 +431,7 @@ func (m *Matcher) score(c *Candidate, textChecked bool) (float64, Proximity, boo
 	if len(m.tech) > 0 {
 		cov := coverage(c.tech[:], m.tech)
 		if cov == 0 && c.described != 0 {
-			cov = m.describedCoverage(c)
+			cov = m.describedCoverage(c.described)
 		}
 		if cov == 0 {
 			return 0, 0, false
@@ -547,11 +550,12 @@ func (m *Matcher) isStale(c *Candidate) bool {
 }
 
 // describedCoverage is the technology part of a hub that lists no technologies but
-// names wanted ones in its description: each counts as DescribedLevel.
-func (m *Matcher) describedCoverage(c *Candidate) float64 {
+// names wanted ones, the bits of described, in its description: each counts as
+// DescribedLevel.
+func (m *Matcher) describedCoverage(described uint64) float64 {
 	n := 0
 	for _, i := range m.tech {
-		if c.described&(1<<i) != 0 {
+		if described&(1<<i) != 0 {
 			n++
 		}
 	}
@@ -725,10 +729,10 @@ func (m *Matcher) ExplainJoined(c *Candidate) (string, []string) {
 		w.end()
 	}
 	if m.section >= 0 {
-		w.add(m.explainSector(c))
+		m.explainSector(&w, c)
 	}
 	if len(m.langs) > 0 {
-		w.add(m.explainLanguages(c))
+		m.explainLanguages(&w, c)
 	}
 	if m.q.Country != "" {
 		prox := m.Proximity(c)
@@ -779,11 +783,11 @@ func (w *reasonWriter) end() {
 	w.n++
 }
 
-// add writes s as a reason.
-func (w *reasonWriter) add(s string) {
-	w.start()
-	w.buf.WriteString(s)
-	w.end()
+// write writes the strings, end to end, into the reason begun.
+func (w *reasonWriter) write(parts ...string) {
+	for _, s := range parts {
+		w.buf.WriteString(s)
+	}
 }
 
 // result returns the reasons joined, and each of them; "" and nil for none.
@@ -801,16 +805,20 @@ func (w *reasonWriter) result() (string, []string) {
 
 // explainSector says the hub's level in the sector asked for and where it comes
 // from: declared for it, declared for its section, or read from a catalogue label.
-func (m *Matcher) explainSector(c *Candidate) string {
+func (m *Matcher) explainSector(w *reasonWriter, c *Candidate) {
 	s, _ := SectorByCode(m.q.Sector)
 	l, _, kind := m.sectorLevel(c)
+	w.start()
+	defer w.end()
 	if l == 0 {
-		return fmt.Sprintf("sector %s %s not listed", s.Code, s.Name)
+		w.write("sector ", s.Code, " ", s.Name, " not listed")
+		return
 	}
 	sec, _ := SectorByCode(s.Section)
+	level := strconv.Itoa(int(l))
 	switch kind {
 	case sectorBroader:
-		return fmt.Sprintf("sector %s %s level %d, section %s: covers %s %s", sec.Code, sec.Name, l, sec.Code, s.Code, s.Name)
+		w.write("sector ", sec.Code, " ", sec.Name, " level ", level, ", section ", sec.Code, ": covers ", s.Code, " ", s.Name)
 	case sectorLabel:
 		code := s.Code
 		if m.division >= 0 && c.hintDiv[m.division] == 0 {
@@ -822,35 +830,54 @@ func (m *Matcher) explainSector(c *Candidate) string {
 				src = h.Source
 			}
 		}
-		return fmt.Sprintf("sector %s %s: read from %s, not a level declared for it", s.Code, s.Name, src)
+		w.write("sector ", s.Code, " ", s.Name, ": read from ", src, ", not a level declared for it")
+	default:
+		w.write("sector ", s.Code, " ", s.Name, " level ", level)
 	}
-	return fmt.Sprintf("sector %s %s level %d", s.Code, s.Name, l)
 }
 
 // explainLanguages says which of the SME's languages the hub works in, and whether
 // that is declared or a guess from its country.
-func (m *Matcher) explainLanguages(c *Candidate) string {
-	var has []string
+func (m *Matcher) explainLanguages(w *reasonWriter, c *Candidate) {
+	w.start()
+	defer w.end()
+	first, n := "", 0
 	for i, l := range m.langs {
 		k := m.langIdx[i]
-		switch {
-		case c.declLangs && slices.Contains(c.langs, l):
-			has = append(has, l)
-		case !c.declLangs && k >= 0 && c.hintLang[k/64]&(1<<(k%64)) != 0:
-			has = append(has, l)
+		if c.declLangs && slices.Contains(c.langs, l) ||
+			!c.declLangs && k >= 0 && c.hintLang[k/64]&(1<<(k%64)) != 0 {
+			switch {
+			case n > 0:
+				w.buf.WriteString(", ")
+			case c.declLangs:
+				w.buf.WriteString("works in ")
+			default:
+				w.buf.WriteString("probably works in ")
+			}
+			w.buf.WriteString(l)
+			if n == 0 {
+				first = l
+			}
+			n++
 		}
 	}
-	if len(has) == 0 {
-		return "languages not declared; " + strings.Join(m.langs, ", ") + " not among those of its country"
+	if n == 0 {
+		w.buf.WriteString("languages not declared; ")
+		for i, l := range m.langs {
+			if i > 0 {
+				w.buf.WriteString(", ")
+			}
+			w.buf.WriteString(l)
+		}
+		w.buf.WriteString(" not among those of its country")
+		return
 	}
-	r := "works in " + strings.Join(has, ", ")
 	if !c.declLangs {
-		r = "probably works in " + strings.Join(has, ", ") + " (its country's language, not declared)"
+		w.buf.WriteString(" (its country's language, not declared)")
 	}
-	if has[0] != m.langs[0] {
-		r += ", not in " + m.langs[0]
+	if first != m.langs[0] {
+		w.write(", not in ", m.langs[0])
 	}
-	return r
 }
 
 // writeLevels writes "X level 5, Y level 3 (wanted)" and "lacks Z" for the wanted
