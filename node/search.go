@@ -317,7 +317,7 @@ func (n *Node) hit(m *protocol.Matcher, r protocol.Ranked, rank int, free *int) 
 	h := api.Hit{
 		Rank: rank, ID: p.ID, Name: p.Name, Type: p.Type, Country: p.Country, Regions: p.Regions,
 		Languages: p.Languages, Score: r.Score, Explanation: explanation, Reasons: reasons,
-		Proximity: m.Proximity(r.Candidate).String(), Capacity: p.Capacity, Revision: p.Revision,
+		Proximity: r.Proximity.String(), Capacity: p.Capacity, Revision: p.Revision,
 	}
 	if h.Reasons == nil {
 		h.Reasons = []string{}
