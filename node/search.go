@@ -305,12 +305,13 @@ func (n *Node) rank(m *protocol.Matcher, live map[string]*protocol.Candidate) ([
 // parallelScan is the number of admitted hubs up to which a search scores them in one
 // part; above it, in up to GOMAXPROCS parts. For fewer hubs, starting goroutines and
 // waiting for them costs more than it saves: on a busy machine a search that waits
-// for a second thread to be scheduled takes longer than one that does not. Since most
-// admitted hubs are set aside on their gate's ceiling, unread, one part scans a whole
-// directory of 10,000 hubs faster than two at a load of 7 (best of three runs per
-// query, p99 370 to 400 µs in one part, 450 to 800 µs in two): the parts are for
-// larger directories. A variable, so that a test can lower it.
-var parallelScan = 16384
+// for a second thread to be scheduled takes longer than one that does not. Above it,
+// two parts cost a little more CPU than one now that most admitted hubs are set aside
+// on their ceiling (each query's best of three times, p99 505 against 426 µs over
+// 10,000 hubs at a load average of 7 to 15), but they halve the wall time of the
+// broadest queries, which set the p99 (3.52 against 7.48 ms, in the same runs). A
+// variable, so that a test can lower it.
+var parallelScan = 4096
 
 // hit describes a ranked hub for the API. free is where the hit's free places are
 // kept when it has them.
