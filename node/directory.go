@@ -679,6 +679,19 @@ func (d *directory) linkGone(addr string) bool {
 	return gone
 }
 
+// reach returns whether the peer is reachable and when it was last seen alive, as
+// peer does, without copying the rest of its state: a search asks it of every hub it
+// returns.
+func (d *directory) reach(id string) (reachable bool, lastSeen time.Time, known bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p, ok := d.peers[id]
+	if !ok {
+		return false, time.Time{}, false
+	}
+	return p.reachable, p.lastSeen, true
+}
+
 // peer returns one peer's state.
 func (d *directory) peer(id string) (peerView, bool) {
 	d.mu.Lock()

@@ -241,8 +241,9 @@ func (n *Node) Query(ctx context.Context, q protocol.Query, timeout time.Duratio
 
 	top, total := n.rank(m, live)
 	res := api.SearchResult{Query: m.Query(), Total: total, Hits: make([]api.Hit, len(top)), Live: info}
+	free := make([]int, len(top))
 	for i, r := range top {
-		h := n.hit(m, r, i+1)
+		h := n.hit(m, r, i+1, &free[i])
 		if a, ok := answers[h.ID]; ok {
 			h.Answered = true
 			if a.Match {

@@ -1,18 +1,22 @@
 package protocol
 
-import "slices"
+import (
+	"math"
+	"slices"
+)
 
-// Gate is what the cheapest filters of a query read of a hub, in 40 bytes. A directory
-// keeps the gates of its hubs side by side in one array, prepared when a profile
-// enters, and a GateIndex over them; a search admits hubs with Matcher.AdmitIndexed
-// (or Matcher.AdmitAll, gate by gate) and scores only those. Most hubs are turned down
-// without reading their candidate.
+// Gate is what the cheapest filters of a query read of a hub, and its technology
+// levels, in 80 bytes. A directory keeps the gates of its hubs side by side in one
+// array, prepared when a profile enters, and a GateIndex over them; a search admits
+// hubs with Matcher.AdmitIndexed (or Matcher.AdmitAll, gate by gate) and scores only
+// those. Most hubs are turned down without reading their candidate, and many of those
+// admitted are set aside on Matcher.Ceiling, read from the gate alone.
 //
 // Each set of bits keeps one bit always set (gateAlways) that a query which does not
 // ask for that part sets in its mask too, so that every test is a plain AND.
 type Gate struct {
 	techs      uint64 // a bit per technology listed at a level above 0 or named in the description
-	langs      uint64 // a bit per declared language, by languageIndex mod 63; all set when none are declared
+	langs      uint64 // a bit per declared language (gateLangBit); all set when none are declared
 	free       [numFamilies]int16
 	services   uint16 // a bit per service offered at a level above 0
 	country    int16  // index in Countries, -1 if unknown
@@ -20,16 +24,17 @@ type Gate struct {
 	published  uint8
 	hubType    uint8
 	categories uint8 // a bit per customer category served; all set when it serves all
+	tech       [numTechnologies]uint8
 }
 
 // The bit of Gate.techs, Gate.langs and Gate.services that is always set.
 const (
-	gateAlways   = 1 << 63
-	gateAlways16 = 1 << 15
-	gateLangBits = 63 // languages fold onto the bits below gateAlways
-	gateAllTypes = 0xff
-	gateAllCateg = 0xff
-	gateAllReach = ^uint64(0)
+	gateAlways    = 1 << 63
+	gateAlways16  = 1 << 15
+	gateLangOther = 62 // the bit shared by the languages without one of their own
+	gateAllTypes  = 0xff
+	gateAllCateg  = 0xff
+	gateAllReach  = ^uint64(0)
 )
 
 // Gate returns the hub's gate. It changes with the candidate's capacity: take it again
@@ -41,6 +46,7 @@ func (c *Candidate) setGate() {
 	g := Gate{
 		techs: c.described | gateAlways, services: gateAlways16, free: c.free, country: c.country,
 		families: c.families, published: c.published, hubType: c.hubType, categories: c.categories,
+		tech: c.tech,
 	}
 	for i, l := range c.tech {
 		if l > 0 {
@@ -56,7 +62,7 @@ func (c *Candidate) setGate() {
 		g.langs = gateAlways
 		for k := range len(c.langBits) * 64 {
 			if c.langBits[k/64]&(1<<(k%64)) != 0 {
-				g.langs |= 1 << (k % gateLangBits)
+				g.langs |= 1 << gateLangBit[k]
 			}
 		}
 	} else {
@@ -74,6 +80,7 @@ func (c *Candidate) setGate() {
 type gateMasks struct {
 	techs    uint64
 	langs    uint64 // gateAlways too when a language of the SME is not in languageIndex: Score reads the hub's list
+	sure     bool   // the gate alone tells whether a hub passes the language filter
 	services uint16
 	hubTypes uint8
 	categ    uint8
@@ -101,11 +108,15 @@ func (m *Matcher) prepareGate() {
 			g.services |= 1 << i
 		}
 	}
+	g.sure = true
 	if len(m.langIdx) > 0 && !slices.Contains(m.langIdx, -1) {
 		g.langs = 0
 		for _, k := range m.langIdx {
-			g.langs |= 1 << (k % gateLangBits)
+			g.langs |= 1 << gateLangBit[k]
+			g.sure = g.sure && gateLangBit[k] != gateLangOther
 		}
+	} else if len(m.langIdx) > 0 {
+		g.sure = false
 	}
 	if m.types != 0 {
 		g.hubTypes = m.types
@@ -176,4 +187,75 @@ func isTrue(b bool) uint64 {
 		x = 1
 	}
 	return x
+}
+
+// gateLangBit is the bit of Gate.langs of each language, by languageIndex. The
+// official languages of the vocabulary's countries, English among them, have a bit of
+// their own, so that the gate tells for sure whether a hub declared one of them; all
+// other languages share gateLangOther.
+var gateLangBit = func() (bits [256]uint8) {
+	var own []string
+	for _, langs := range officialLanguages {
+		own = append(own, langs...)
+	}
+	slices.Sort(own)
+	own = slices.Compact(own)
+	if len(own) > gateLangOther {
+		panic("protocol: more official languages than Gate.langs has bits")
+	}
+	for i := range bits {
+		bits[i] = gateLangOther
+	}
+	for i, l := range own {
+		bits[languageIndex[l]] = uint8(i)
+	}
+	return bits
+}()
+
+// Ceiling returns the highest score that a hub admitted by its gate g can reach, and
+// whether the gate alone shows that the hub passes every filter of the query but its
+// text. A search that keeps the best results can set such a hub aside, counted but
+// not scored, when the ceiling is below the worst result it keeps: the hub would not
+// enter them. The ceiling counts each part the gate cannot tell at its best: every
+// service wanted at the highest level, fresh capacity, the sector and the language at
+// their best, and the hub's own country as the SME's NUTS 3 region. It sums the parts
+// as Score does, so it is never below the score.
+func (m *Matcher) Ceiling(g *Gate) (float64, bool) {
+	sure := m.gate.sure && (m.minProx <= ProximityCountry || g.country != m.country)
+	var total float64
+	if len(m.tech) > 0 {
+		cov := coverage(g.tech[:], m.tech)
+		if cov == 0 {
+			// A hub with no wanted technology listed is admitted only for those its
+			// description names, and the gate holds those among its technologies.
+			cov = m.describedCoverage(g.techs)
+		}
+		total += WeightTechnology * cov
+	}
+	if len(m.service) > 0 {
+		total += WeightService
+	}
+	if m.family >= 0 {
+		total += WeightCapacity * (float64(min(int(g.free[m.family]), CapacityFull)) / CapacityFull)
+	}
+	if m.section >= 0 {
+		total += WeightSector
+	}
+	if len(m.langs) > 0 {
+		total += WeightLanguage * LanguagePreferred
+	}
+	if m.prox != nil {
+		p := ProximityElsewhere
+		if g.country >= 0 {
+			p = m.prox[g.country]
+		}
+		if p == ProximityRegion {
+			p = ProximityNUTS3 // the SME's own country: its regions decide, in Score
+		}
+		total += WeightDistance * m.distance(p)
+	}
+	if m.weights == 0 {
+		return 0, sure
+	}
+	return math.Round(10000*total/float64(m.weights)) / 100, sure
 }

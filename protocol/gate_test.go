@@ -31,6 +31,12 @@ func gateHubs() []*Profile {
 			p.Categories = []Category{CategoryPublic}
 			p.Type = HubSoE
 		}),
+		hub("esperanto-fi", "FI", func(p *Profile) {
+			p.Regions = []string{"FI1C1"}
+			p.Languages = []string{"eo"} // no bit of its own in the gate: shared with Welsh
+			p.Technologies = map[string]int{"ai-decision-support": 2}
+			p.Sectors = map[string]int{"C": 4}
+		}),
 		hub("far-dih", "IS", func(p *Profile) {
 			p.Type = HubDIH
 			p.Languages = []string{"is"}
@@ -55,6 +61,8 @@ func gateQueries() []Query {
 		{Languages: []string{"en", "pt"}},
 		{Languages: []string{"ga"}},
 		{Languages: []string{"mt"}},
+		{Languages: []string{"cy"}, Technologies: []string{"ai-decision-support"}},
+		{Sector: "C", Region: "FI1B1", Technologies: []string{"ai-decision-support"}, Family: FamilyTestBeforeInvest},
 		{Types: []HubType{HubDIH, HubSoE}},
 		{Category: CategoryPublic},
 		{Category: CategoryMicro},
@@ -117,5 +125,43 @@ func TestCandidate_WithCapacity_gate(t *testing.T) {
 	live := c.WithCapacity(map[Family]Capacity{FamilySkills: capacity(3, 3)})
 	if !m.Admits(live.Gate()) {
 		t.Error("a hub whose answer gives 3 free places is turned down for 2")
+	}
+}
+
+// TestMatcher_Ceiling: for every hub its gate admits, the ceiling is never below the
+// score, and a hub the gate alone says passes does pass. Where the gate cannot tell
+// (a language without a bit of its own, the SME's own country under --reach region),
+// it says so.
+func TestMatcher_Ceiling(t *testing.T) {
+	unsure := map[string]bool{}
+	for _, q := range gateQueries() {
+		m, err := NewMatcher(q)
+		if err != nil {
+			t.Fatalf("%+v: %v", q, err)
+		}
+		for _, p := range gateHubs() {
+			c := NewCandidate(p)
+			g := c.Gate()
+			if !m.Admits(g) {
+				continue
+			}
+			ceil, sure := m.Ceiling(&g)
+			score, pass := m.Score(c)
+			if pass && score > ceil {
+				t.Errorf("%+v, %s: score %.2f above the ceiling %.2f", q, p.ID, score, ceil)
+			}
+			if sure && !pass {
+				t.Errorf("%+v, %s: the gate is sure the hub passes; it does not", q, p.ID)
+			}
+			if !sure {
+				unsure[p.ID] = true
+			}
+		}
+	}
+	// Welsh shares its bit with Esperanto; FI1B1 is in the hubs' own country.
+	for _, id := range []string{"esperanto-fi", "ai-fi"} {
+		if !unsure[id] {
+			t.Errorf("%s: the gate was always sure", id)
+		}
 	}
 }

@@ -296,6 +296,7 @@ type Matcher struct {
 	region3  string // the SME's NUTS 3 region, "" if unknown
 	region1  string // the SME's NUTS 1 region, "" if unknown
 	stale    int64  // capacity updated before this Unix time is stale
+	country  int16  // index of the SME's country in Countries; -2 when the query gives none
 	gate     gateMasks
 	groups   [][]int // features of a GateIndex, by set checked: a hub needs one of each
 	minProx  Proximity
@@ -318,7 +319,7 @@ func NewMatcherAt(q Query, now time.Time) (*Matcher, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	m := &Matcher{q: q, family: -1, section: -1, division: -1}
+	m := &Matcher{q: q, family: -1, section: -1, division: -1, country: -2}
 	for _, slug := range q.Technologies {
 		m.tech = append(m.tech, techIndex[slug])
 	}
@@ -353,6 +354,9 @@ func NewMatcherAt(q Query, now time.Time) (*Matcher, error) {
 		m.weights += WeightDistance
 		m.prox = make([]Proximity, len(Countries))
 		for i, c := range Countries {
+			if c.Code == q.Country {
+				m.country = int16(i)
+			}
 			switch {
 			case c.Code == q.Country && m.region2 != "":
 				m.prox[i] = ProximityRegion // if it covers the region; Proximity checks
@@ -427,7 +431,7 @@ func (m *Matcher) score(c *Candidate, textChecked bool) (float64, Proximity, boo
 	if len(m.tech) > 0 {
 		cov := coverage(c.tech[:], m.tech)
 		if cov == 0 && c.described != 0 {
-			cov = m.describedCoverage(c)
+			cov = m.describedCoverage(c.described)
 		}
 		if cov == 0 {
 			return 0, 0, false
@@ -539,11 +543,12 @@ func (m *Matcher) isStale(c *Candidate) bool {
 }
 
 // describedCoverage is the technology part of a hub that lists no technologies but
-// names wanted ones in its description: each counts as DescribedLevel.
-func (m *Matcher) describedCoverage(c *Candidate) float64 {
+// names wanted ones, the bits of described, in its description: each counts as
+// DescribedLevel.
+func (m *Matcher) describedCoverage(described uint64) float64 {
 	n := 0
 	for _, i := range m.tech {
-		if c.described&(1<<i) != 0 {
+		if described&(1<<i) != 0 {
 			n++
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -83,7 +84,8 @@ func searchBench(n, hubs int) (string, error) {
 	runtime.ReadMemStats(&before)
 	load := loadAverage()
 	cpu0 := processCPU()
-	for _, q := range synth.Queries(n, searchQuerySeed) {
+	queries := synth.Queries(n, searchQuerySeed)
+	for _, q := range queries {
 		start := time.Now()
 		res, err := h.Search(q)
 		took := time.Since(start)
@@ -105,13 +107,27 @@ func searchBench(n, hubs int) (string, error) {
 	runtime.ReadMemStats(&after)
 	use.bytes = (after.TotalAlloc - before.TotalAlloc) / uint64(max(n, 1))
 	use.gcs = after.NumGC - before.NumGC
+	// Two more passes over the same queries, in the same order: the best of a query's
+	// three times is what the search itself costs, with little of the machine's other
+	// work or of the collector in it.
+	best := slices.Clone(all)
+	for range searchBestOf - 1 {
+		for i, q := range queries {
+			start := time.Now()
+			if _, err := h.Search(q); err != nil {
+				return "", fmt.Errorf("query %+v: %w", q, err)
+			}
+			best[i] = min(best[i], time.Since(start))
+		}
+	}
+	use.best = best
 	// Every other hub is in the directory: a search that saw fewer would time less work.
 	probe, err := h.Search(protocol.Query{Technologies: []string{protocol.Technologies[0].Slug}, Limit: 1})
 	if err != nil {
 		return "", err
 	}
-	fmt.Fprintf(os.Stderr, "search: %d queries, median %v, p99 %v, CPU %v and %d bytes a query, %d collections; %d of %d hubs have %s\n",
-		n, fine(all.quantile(0.5)), fine(all.quantile(0.99)), fine(use.cpu), use.bytes, use.gcs, probe.Total, hubs, protocol.Technologies[0].Slug)
+	fmt.Fprintf(os.Stderr, "search: %d queries, median %v, p99 %v (best of %d: %v), CPU %v and %d bytes a query, %d collections; %d of %d hubs have %s\n",
+		n, fine(all.quantile(0.5)), fine(all.quantile(0.99)), searchBestOf, fine(best.quantile(0.99)), fine(use.cpu), use.bytes, use.gcs, probe.Total, hubs, protocol.Technologies[0].Slug)
 	return renderSearch(hubs, all, text, plain, hits, use), nil
 }
 
@@ -123,7 +139,11 @@ type searchUse struct {
 	bytes uint64        // allocated per query
 	gcs   uint32        // garbage collections during the timed queries
 	load  string        // the machine's load average over a minute when they began; "" if unknown
+	best  latencies     // each query's best of searchBestOf times
 }
+
+// searchBestOf is how many times each query is timed for its best time.
+const searchBestOf = 3
 
 // loadAverage returns the first figure of /proc/loadavg, "" where there is none.
 func loadAverage() string {
@@ -166,6 +186,8 @@ func renderSearch(hubs int, all, text, plain latencies, hits int, use searchUse)
 		fmt.Fprintf(&b, " The load average was %s when they began: on a shared machine the wall times, the p99 most, follow it.", use.load)
 	}
 	b.WriteString("\n")
+	fmt.Fprintf(&b, "\nTimed %d times, in %d passes over the queries in the same order, each query's best time has a median of %s and a p99 of %s: the search's own cost, little of the machine's other work or of the collector in it.\n",
+		searchBestOf, searchBestOf, fine(use.best.quantile(0.5)), fine(use.best.quantile(0.99)))
 	b.WriteString("\nTarget: p99 under 1 ms per query.\n")
 	return b.String()
 }
