@@ -114,14 +114,14 @@ func (a *app) localiseHelp(root *cobra.Command) {
 		switch c.Name() {
 		case "help":
 			c.Short = a.T("Help about any command")
-			c.Long = a.T("Help for any command: type 'hubnet help COMMAND' (or 'hubnet COMMAND --help') for its details.")
+			c.Long = a.T("Help provides help for any command in the application.\nSimply type %s help [path to command] for full details.", root.DisplayName())
 		case "completion":
-			c.Short = a.T("Print the shell's completion script for hubnet")
-			c.Long = a.T("Print the completion script of hubnet for the shell named: bash, zsh, fish or powershell.\nThe help of each says how to load it.")
+			c.Short = a.T("Generate the autocompletion script for the specified shell")
+			c.Long = a.T("Generate the autocompletion script for %s for the specified shell.\nSee each sub-command's help for details on how to use the generated script.", root.DisplayName())
 			for _, sh := range c.Commands() {
-				sh.Short = a.T("Print the completion script for %s", sh.Name())
+				sh.Short = a.T("Generate the autocompletion script for %s", sh.Name())
 				if f := sh.Flags().Lookup("no-descriptions"); f != nil {
-					f.Usage = a.T("leave out the descriptions of the values offered")
+					f.Usage = a.T("disable completion descriptions")
 				}
 			}
 		}

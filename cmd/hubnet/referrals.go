@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -34,27 +35,34 @@ The referring hub answers and may cancel:
   cancel ID --reason R      cancel it; consent-withdrawn when the SME withdraws its
                             consent: the receiving hub then deletes the SME's identity
 
-%sA --note goes into both hubs' history of the referral. The node checks the reason and
+%s
+A --note goes into both hubs' history of the referral. The node checks the reason and
 whether the action is allowed now; a refusal exits 4 with the node's reason.
 Referrals hold an SME's data: every command needs the hub's operator token (--token,
 HUBNET_TOKEN or -d DIR).`
 
-// codesHelp lists the reason codes and outcomes, wrapped for --help.
+// codesHelp lists the reason codes and outcomes, wrapped for --help, the codes in a
+// column after the longest title.
 func (a *app) codesHelp() string {
 	var b strings.Builder
-	for _, c := range []struct {
+	lists := []struct {
 		title string
 		codes []string
 	}{
 		{a.T("Reasons to decline:"), protocol.DeclineReasons}, {a.T("Reasons to fail:"), protocol.FailReasons},
 		{a.T("Reasons to cancel:"), protocol.CancelReasons}, {a.T("Outcomes:"), protocol.Outcomes},
-	} {
-		for i, line := range wrap(strings.Join(c.codes, ", "), 64) {
+	}
+	width := 20
+	for _, c := range lists {
+		width = max(width, utf8.RuneCountInString(c.title))
+	}
+	for _, c := range lists {
+		for i, line := range wrap(strings.Join(c.codes, ", "), 84-width) {
 			title := ""
 			if i == 0 {
 				title = c.title
 			}
-			fmt.Fprintf(&b, "  %-20s %s\n", title, line)
+			fmt.Fprintf(&b, "  %-*s %s\n", width, title, line)
 		}
 	}
 	return b.String()
