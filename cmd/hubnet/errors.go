@@ -131,7 +131,11 @@ func (a *app) summary(message string, n int) string {
 	if !strings.HasPrefix(what, "invalid ") {
 		what = "invalid input"
 	}
-	what = a.lang.Text(what)
+	if row, ok := strings.CutPrefix(what, "invalid catalogue row "); ok {
+		what = a.T("invalid catalogue row %s", row)
+	} else {
+		what = a.lang.Text(what)
+	}
 	if n == 1 {
 		return a.T("%s, 1 problem", what)
 	}
