@@ -76,7 +76,7 @@ const (
 // the node sent it, and the error as commands report it: an *unreachableError when no
 // node answered, an *apiError when it answered with an error.
 func (c *client) call(acc access, f func(*api.Client) error) ([]byte, error) {
-	const hint = "give --token, HUBNET_TOKEN or the hub's data directory with -d DIR"
+	hint := msg("give --token, HUBNET_TOKEN or the hub's data directory with -d DIR")
 	switch {
 	case acc == change && c.token == "":
 		return nil, fail("this change needs the hub's operator token", &usageError{err: c.tokenErr}, hint)

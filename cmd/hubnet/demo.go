@@ -65,7 +65,7 @@ func newDemoCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: a.T("Run a network of demo hubs on this machine"),
-		Long: `Run N hubs (default 6, at most 12), all on 127.0.0.1, with the profiles of real
+		Long: a.T(`Run N hubs (default 6, at most 12), all on 127.0.0.1, with the profiles of real
 European Digital Innovation Hubs. Each joins the first; once every
 hub's directory lists them all, the command prints their HTTP URLs and runs until
 Ctrl-C. Without --keep the hubs live in a temporary directory removed at the end;
@@ -91,7 +91,7 @@ by region), NATS routes inside each cluster and gateways between them.
 The hubs run in this process, or, when they need more open files than one process
 may have (every connection between two hubs of one process costs two), in as many
 processes as they need: this one runs the first hubs, copies of it the others.
---processes N sets the number.`,
+--processes N sets the number.`),
 		Example: "  hubnet demo\n  hubnet demo --hubs 12 --keep ./demo --base-port 7480\n" +
 			"  hubnet demo --from-catalogue edih-catalogue.xlsx --hubs 10\n" +
 			"  hubnet demo --from-catalogue edih-catalogue.xlsx --country IT,FI\n" +
@@ -111,7 +111,7 @@ processes as they need: this one runs the first hubs, copies of it the others.
 			}
 			opts := demoOptions{Keep: keep, BasePort: basePort}
 			if fromCatalogue != "" {
-				all, err := readCatalogueFile(fromCatalogue)
+				all, err := a.readCatalogueFile(fromCatalogue)
 				if err != nil {
 					return err
 				}
@@ -147,12 +147,12 @@ processes as they need: this one runs the first hubs, copies of it the others.
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&hubsFlag, "hubs", "6", "how many hubs to run: 1 to 12 built-in ones, or with --from-catalogue any number or 'all'")
-	f.StringVar(&countries, "country", "", "with --from-catalogue, run only the hubs of these countries (Eurostat codes, e.g. IT,FI)")
-	f.StringVar(&keep, "keep", "", "keep the hubs' data in DIR, and reuse it on the next run")
-	f.IntVar(&basePort, "base-port", 0, "HTTP port of the first hub, the others following (default: free ports)")
-	f.IntVar(&processes, "processes", 0, "run the hubs in this many processes (default: as many as their open files need)")
-	f.StringVar(&fromCatalogue, "from-catalogue", "", "run hubs imported from the EDIH catalogue's XLSX export `FILE` instead of the built-in ones")
+	f.StringVar(&hubsFlag, "hubs", "6", a.T("how many hubs to run: 1 to 12 built-in ones, or with --from-catalogue any number or 'all'"))
+	f.StringVar(&countries, "country", "", a.T("with --from-catalogue, run only the hubs of these countries (Eurostat codes, e.g. IT,FI)"))
+	f.StringVar(&keep, "keep", "", a.T("keep the hubs' data in DIR, and reuse it on the next run"))
+	f.IntVar(&basePort, "base-port", 0, a.T("HTTP port of the first hub, the others following (default: free ports)"))
+	f.IntVar(&processes, "processes", 0, a.T("run the hubs in this many processes (default: as many as their open files need)"))
+	f.StringVar(&fromCatalogue, "from-catalogue", "", a.T("run hubs imported from the EDIH catalogue's XLSX export `FILE` instead of the built-in ones"))
 	return cmd
 }
 

@@ -135,9 +135,9 @@ func startDemoHub(ctx context.Context, dir, join, gossip string, basePort, i int
 	}
 	console.Mount(n, console.DefaultConfig())
 	if err := n.Start(ctx); err != nil {
-		hint := "choose free ports with --base-port, or leave it out"
+		hint := msg("choose free ports with --base-port, or leave it out")
 		if errors.Is(err, syscall.EMFILE) || strings.Contains(err.Error(), "too many open files") {
-			hint = "this process may not open more files: run the hubs in more processes (--processes), or fewer hubs (--hubs, --country)"
+			hint = msg("this process may not open more files: run the hubs in more processes (--processes), or fewer hubs (--hubs, --country)")
 		}
 		return nil, fail("demo: start "+id, err, hint)
 	}

@@ -82,7 +82,7 @@ type apiError struct {
 // Error summarises the answer; main prints field problems on lines of their own.
 func (e *apiError) Error() string {
 	if len(e.Body.Problems) > 0 {
-		return summary(e.Body.Message, len(e.Body.Problems))
+		return english().summary(e.Body.Message, len(e.Body.Problems))
 	}
 	if e.Body.Message == "" {
 		return fmt.Sprintf("node answered %d %s", e.Status, http.StatusText(e.Status))
@@ -124,16 +124,34 @@ func (e *apiError) invalid() bool {
 	return false
 }
 
-// summary turns "invalid profile: a: b; c: d" into "invalid profile, 2 problems".
-func summary(message string, n int) string {
+// summary turns "invalid profile: a: b; c: d" into "invalid profile, 2 problems",
+// in the language of the command line.
+func (a *app) summary(message string, n int) string {
 	what, _, _ := strings.Cut(message, ":")
 	if !strings.HasPrefix(what, "invalid ") {
 		what = "invalid input"
 	}
-	if n == 1 {
-		return what + ", 1 problem"
+	if row, ok := strings.CutPrefix(what, "invalid catalogue row "); ok {
+		what = a.T("invalid catalogue row %s", row)
+	} else {
+		what = a.lang.Text(what)
 	}
-	return what + ", " + strconv.Itoa(n) + " problems"
+	if n == 1 {
+		return a.T("%s, 1 problem", what)
+	}
+	return a.T("%s, %d problems", what, n)
+}
+
+// invalidWhat are the inputs a summary names in the language of the command line:
+// what a user gives hubnet or a node refuses from it. Others stay as the node wrote
+// them.
+var invalidWhat = []string{
+	msg("invalid input"), msg("invalid profile"), msg("invalid capacity"), msg("invalid referral"),
+	msg("invalid action"), msg("invalid referral list"), msg("invalid search"), msg("invalid query"),
+	msg("invalid live query"), msg("invalid query string"), msg("invalid network"), msg("invalid catalogue"),
+	msg("invalid config file"), msg("invalid request body"), msg("invalid person"), msg("invalid password"),
+	msg("invalid token"), msg("invalid webhook"), msg("invalid recipients"), msg("invalid report"),
+	msg("invalid certificate"), msg("invalid revocation"), msg("invalid gossip key change"),
 }
 
 // exitCode chooses the exit code for err. started tells whether a command's hooks ran:
@@ -194,13 +212,17 @@ func (a *app) say(err error) string {
 		if e.format != "" {
 			return a.T(e.format, e.args...)
 		}
+	case *apiError:
+		if len(e.Body.Problems) > 0 {
+			return a.summary(e.Body.Message, len(e.Body.Problems))
+		}
 	case *unreachableError:
 		if e.URL == "" {
 			return a.T("no running node found: %s", a.say(e.Err))
 		}
 		return a.T("node at %s is unreachable: %s", e.URL, a.say(e.Err))
 	}
-	return message(err)
+	return a.message(err)
 }
 
 // vocabPointer returns, for the rule of a value no vocabulary knows, where the
@@ -223,11 +245,11 @@ func (a *app) vocabPointer(rule string) string {
 
 // message is err's text with a validation error's list of problems replaced by a
 // count: report lists the problems below.
-func message(err error) string {
+func (a *app) message(err error) string {
 	msg := err.Error()
 	var ve *protocol.ValidationError
 	if errors.As(err, &ve) {
-		msg = strings.Replace(msg, ve.Error(), summary(ve.Error(), len(ve.Problems)), 1)
+		msg = strings.Replace(msg, ve.Error(), a.summary(ve.Error(), len(ve.Problems)), 1)
 	}
 	return msg
 }
@@ -282,3 +304,6 @@ func oneLine(s string) string {
 	}
 	return strings.Join(out, "; ")
 }
+
+// english is an app that writes in English, for the text of errors.
+func english() *app { return &app{lang: cliCatalog().Lang("en")} }

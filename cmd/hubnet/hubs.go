@@ -20,10 +20,10 @@ func newHubsCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "hubs [ID]",
 		Short: a.T("List the hubs in this node's directory, or show one"),
-		Long: `List every hub whose profile this node holds, this hub included, or with ID show
+		Long: a.T(`List every hub whose profile this node holds, this hub included, or with ID show
 that hub's profile: where it works, in which languages, what it is good at and how
 much room it has. The directory is local: it answers while the network is split, and
-a hub that went away stays listed as not reachable.`,
+a hub that went away stays listed as not reachable.`),
 		Example: "  hubnet -d ./hub hubs\n  hubnet -d ./hub hubs robocoast\n  hubnet --node http://127.0.0.1:7480 hubs --json",
 		Args:    maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -15,7 +15,7 @@ var cliKeyCalls = map[string][]int{
 	"msg":    {0},    // msg("…"): translated where it is shown
 	"usagef": {0},    // translated by report
 	"fail":   {0, 2}, // what failed and what to do, translated by report
-	"change": {1},    // the short help of a gossip-key command
+	"change": {1, 2}, // the short and long help of a gossip-key command
 }
 
 // cliKeys returns every message the command line translates.

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -62,15 +63,15 @@ func newImportEDIHCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "edih-xlsx FILE.xlsx",
 		Short: a.T("Write hub profiles from the EC's EDIH catalogue export"),
-		Long:  importEDIHLong,
+		Long:  a.T(importEDIHLong),
 		Example: `  hubnet import edih-xlsx edih-catalogue.xlsx --out ./profiles
   hubnet import edih-xlsx edih-catalogue.xlsx --name robocoast --out ./hub
   hubnet import edih-xlsx edih-catalogue.xlsx --out ./profiles --report notes.csv`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			file := args[0]
-			op := "import " + file
-			hubs, err := readCatalogueFile(file)
+			op := a.T("import %s", file)
+			hubs, err := a.readCatalogueFile(file)
 			if err != nil {
 				return err
 			}
@@ -78,15 +79,15 @@ func newImportEDIHCmd(a *app) *cobra.Command {
 			if name != "" {
 				h, several, err := findCatalogueHub(hubs, name)
 				if err != nil {
-					hint := "give the name, title or ID as the catalogue or the report spells it"
+					hint := msg("give the name, title or ID as the catalogue or the report spells it")
 					if several {
-						hint = "give one of the IDs listed"
+						hint = msg("give one of the IDs listed")
 					}
 					return fail(op, err, hint)
 				}
 				if !h.Imported() {
 					return fail(op, &protocol.ValidationError{What: "catalogue row " + strconv.Itoa(h.Row), Problems: []protocol.FieldError{{
-						Field: "row " + strconv.Itoa(h.Row), Rule: h.Reason,
+						Field: a.T("row %d", h.Row), Rule: h.Reason,
 					}}}, "")
 				}
 				selected = []catalogue.Hub{h}
@@ -104,23 +105,23 @@ func newImportEDIHCmd(a *app) *cobra.Command {
 				if err := writeReportCSV(report, rep); err != nil {
 					return fail(op, err, "")
 				}
-			} else if err := writeReportLines(cmd.ErrOrStderr(), rep); err != nil {
+			} else if err := a.writeReportLines(cmd.ErrOrStderr(), rep); err != nil {
 				return err
 			}
-			return printImportSummary(w, rep, name, report)
+			return a.printImportSummary(w, rep, name, report)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&out, "out", "o", ".", "write the profiles into `DIR`; made if missing")
-	f.StringVar(&name, "name", "", "import only the hub whose name, title or ID is `NAME` (any case)")
-	f.StringVar(&report, "report", "", "write the report to `FILE` as CSV instead of standard error")
-	f.BoolVar(&force, "force", false, "overwrite existing profile files")
+	f.StringVarP(&out, "out", "o", ".", a.T("write the profiles into `DIR`; made if missing"))
+	f.StringVar(&name, "name", "", a.T("import only the hub whose name, title or ID is `NAME` (any case)"))
+	f.StringVar(&report, "report", "", a.T("write the report to `FILE` as CSV instead of standard error"))
+	f.BoolVar(&force, "force", false, a.T("overwrite existing profile files"))
 	return cmd
 }
 
 // readCatalogueFile reads and maps the export at path. Its errors say what failed.
-func readCatalogueFile(path string) ([]catalogue.Hub, error) {
-	op := "import " + path
+func (a *app) readCatalogueFile(path string) ([]catalogue.Hub, error) {
+	op := a.T("import %s", path)
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fail(op, err, "give the path of the catalogue's XLSX export")
@@ -394,13 +395,13 @@ func reportLines(rep *importReport) [][]string {
 }
 
 // writeReportLines prints the report for people: "row N, NAME (ID): field: note".
-func writeReportLines(w io.Writer, rep *importReport) error {
+func (a *app) writeReportLines(w io.Writer, rep *importReport) error {
 	for _, l := range reportLines(rep) {
 		var err error
 		if l[3] == "imported" {
-			_, err = fmt.Fprintf(w, "row %s, %s (%s): %s: %s\n", l[0], l[1], l[2], l[4], l[5])
+			_, err = fmt.Fprintln(w, a.T("row %s, %s (%s): %s: %s", l[0], l[1], l[2], l[4], l[5]))
 		} else {
-			_, err = fmt.Fprintf(w, "row %s, %s: not imported: %s\n", l[0], l[1], l[5])
+			_, err = fmt.Fprintln(w, a.T("row %s, %s: not imported: %s", l[0], l[1], l[5]))
 		}
 		if err != nil {
 			return err
@@ -425,29 +426,34 @@ func writeReportCSV(path string, rep *importReport) error {
 }
 
 // printImportSummary prints the counts, and the notes most often made.
-func printImportSummary(w io.Writer, rep *importReport, name, reportFile string) error {
+func (a *app) printImportSummary(w io.Writer, rep *importReport, name, reportFile string) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "read %d rows from %s (%s)\n", rep.Read, filepath.Base(rep.Source), typeCounts(rep.Types))
+	b.WriteString(a.T("read %d rows from %s (%s)", rep.Read, filepath.Base(rep.Source), a.typeCounts(rep.Types)) + "\n")
 	if name != "" {
-		fmt.Fprintf(&b, "selected 1 hub with --name %s\n", name)
+		b.WriteString(a.T("selected 1 hub with --name %s", name) + "\n")
 	}
-	fmt.Fprintf(&b, "%-14s %4d\n", "imported", rep.Imported)
-	fmt.Fprintf(&b, "%-14s %4d\n", "  with notes", rep.WithNotes)
-	fmt.Fprintf(&b, "%-14s %4d\n", "not imported", rep.NotImported)
+	counts := [][2]any{{a.T("imported"), rep.Imported}, {"  " + a.T("with notes"), rep.WithNotes}, {a.T("not imported"), rep.NotImported}}
+	width := 14
+	for _, c := range counts {
+		width = max(width, utf8.RuneCountInString(c[0].(string))+1)
+	}
+	for _, c := range counts {
+		fmt.Fprintf(&b, "%-*s %4d\n", width, c[0], c[1])
+	}
 	if rep.Imported > 0 {
-		fmt.Fprintf(&b, "profiles written to %s, one ID.yaml per hub\n", rep.Out)
+		b.WriteString(a.T("profiles written to %s, one ID.yaml per hub", rep.Out) + "\n")
 	}
 	if notes := noteCounts(rep); notes != "" {
-		fmt.Fprintf(&b, "hubs with notes, by field: %s\n", notes)
+		b.WriteString(a.T("hubs with notes, by field: %s", notes) + "\n")
 	}
 	if name == "" {
-		b.WriteString(regionTable(rep.Regions))
+		b.WriteString(a.regionTable(rep.Regions))
 	}
 	switch {
 	case reportFile != "":
-		fmt.Fprintf(&b, "report: %s\n", reportFile)
+		b.WriteString(a.T("report: %s", reportFile) + "\n")
 	case rep.WithNotes+rep.NotImported > 0:
-		b.WriteString("report: above, on standard error\n")
+		b.WriteString(a.T("report: above, on standard error") + "\n")
 	}
 	b.WriteString(catalogue.Attribution + "\n")
 	_, err := io.WriteString(w, b.String())
@@ -459,7 +465,7 @@ func printImportSummary(w io.Writer, rep *importReport, name, reportFile string)
 //
 //	regions from the address: 317 of 457 imported hubs (69%); by country, with a region of imported:
 //	  AT   9 of 12   BE  10 of 14   ...
-func regionTable(counts []regionCount) string {
+func (a *app) regionTable(counts []regionCount) string {
 	total, with := 0, 0
 	for _, c := range counts {
 		total, with = total+c.Imported, with+c.WithRegion
@@ -468,12 +474,12 @@ func regionTable(counts []regionCount) string {
 		return ""
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "regions from the address: %d of %d imported hubs (%.0f%%); by country, with a region of imported:\n",
-		with, total, 100*float64(with)/float64(total))
+	b.WriteString(a.T("regions from the address: %d of %d imported hubs (%.0f%%); by country, with a region of imported:",
+		with, total, 100*float64(with)/float64(total)) + "\n")
 	for line := range slices.Chunk(counts, 5) {
 		cells := make([]string, len(line))
 		for i, c := range line {
-			cells[i] = fmt.Sprintf("%-2s %3d of %-3d", c.Country, c.WithRegion, c.Imported)
+			cells[i] = fmt.Sprintf("%-2s ", c.Country) + a.T("%3d of %-3d", c.WithRegion, c.Imported)
 		}
 		b.WriteString(strings.TrimRight("  "+strings.Join(cells, "  "), " ") + "\n")
 	}
@@ -481,13 +487,13 @@ func regionTable(counts []regionCount) string {
 }
 
 // typeCounts renders rows per hub type as "EDIH 168, SoE 83, DIH 206".
-func typeCounts(types map[string]int) string {
+func (a *app) typeCounts(types map[string]int) string {
 	var s []string
 	for _, t := range []string{string(protocol.HubEDIH), string(protocol.HubSoE), string(protocol.HubDIH)} {
 		s = append(s, fmt.Sprintf("%s %d", t, types[t]))
 	}
 	if n := types[""]; n > 0 {
-		s = append(s, fmt.Sprintf("unknown type %d", n))
+		s = append(s, a.T("unknown type %d", n))
 	}
 	return strings.Join(s, ", ")
 }

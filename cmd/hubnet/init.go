@@ -29,7 +29,7 @@ func newInitCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "init -d DIR --network network.json --id ID [--profile profile.yaml]",
 		Short: a.T("Prepare a hub's data directory: keys, token and first profile"),
-		Long: `Prepare the data directory DIR for the hub ID of the network in network.json: a
+		Long: a.T(`Prepare the data directory DIR for the hub ID of the network in network.json: a
 store with fresh signing and box keys, an operator token (DIR/token, mode 0600) and,
 with --profile, the hub's first profile. An invalid profile is refused before anything
 is written. ID is 3-48 characters of a-z, 0-9 and '-'.
@@ -37,7 +37,7 @@ is written. ID is 3-48 characters of a-z, 0-9 and '-'.
 The other hubs refuse this one until the network's steward admits it: init prints the
 hub's public keys and the exact 'hubnet network admit' command the steward runs; you
 install the certificate it makes with 'hubnet network install-cert'. A steward who
-runs the hub too gives --admission-key and the hub is admitted at once.`,
+runs the hub too gives --admission-key and the hub is admitted at once.`),
 		Example: "  hubnet init -d ./hub --network network.json --id digit-hub-sweden --profile profile.yaml",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -121,11 +121,11 @@ runs the hub too gives --admission-key and the hub is admitted at once.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&networkFile, "network", "network.json", "the network.json of 'hubnet network create'")
-	f.StringVar(&id, "id", "", "the hub's ID, such as digit-hub-sweden")
-	f.StringVar(&profileFile, "profile", "", "the hub's first profile, a YAML file ('-' for standard input)")
-	f.StringVar(&admKeyFile, "admission-key", "", "the steward's admission.key: admit the hub at once")
-	f.StringVar(&valid, "valid", "365d", "with --admission-key: how long the certificate is valid")
+	f.StringVar(&networkFile, "network", "network.json", a.T("the network.json of 'hubnet network create'"))
+	f.StringVar(&id, "id", "", a.T("the hub's ID, such as digit-hub-sweden"))
+	f.StringVar(&profileFile, "profile", "", a.T("the hub's first profile, a YAML file ('-' for standard input)"))
+	f.StringVar(&admKeyFile, "admission-key", "", a.T("the steward's admission.key: admit the hub at once"))
+	f.StringVar(&valid, "valid", "365d", a.T("with --admission-key: how long the certificate is valid"))
 	return cmd
 }
 

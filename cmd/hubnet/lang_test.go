@@ -1,6 +1,7 @@
 package main
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -124,5 +125,125 @@ func TestCLI_languageErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCLI_helpLanguages checks that --help is written in the chosen language: the
+// long help, the flags' help, cobra's own words and pflag's defaults, while command
+// names, flags and examples stay as they are typed; and that English is unchanged.
+func TestCLI_helpLanguages(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		env, args []string
+		want      []string
+		not       []string
+	}{
+		{"demo in German", nil, []string{"--lang", "de", "demo", "--help"}, []string{
+			"N Hubs betreiben (Standard 6, höchstens 12), alle auf 127.0.0.1,",
+			"\nAufruf:\n  hubnet demo [flags]\n",
+			"\nBeispiele:\n  hubnet demo\n  hubnet demo --hubs 12 --keep ./demo --base-port 7480\n",
+			"\nOptionen:\n",
+			"      --base-port int         HTTP-Port des ersten Hubs, die anderen folgen (Standard: freie Ports)\n",
+			"      --from-catalogue FILE   Hubs betreiben, die aus dem XLSX-Export FILE des EDIH-Katalogs importiert sind",
+			"'all' (Standard: \"6\")\n",
+			"  -h, --help                  Hilfe zu demo\n",
+			"\nGlobale Optionen:\n",
+			"      --log-format string   Log-Format: text oder json (Standard: \"text\")\n",
+		}, []string{"Usage:", "Flags:", "Global Flags:", "Examples:", "(default", "help for"}},
+		{"network in Finnish by the locale", []string{"LANG=fi_FI.UTF-8"}, []string{"network", "--help"}, []string{
+			"Käyttö:\n  hubnet network [flags]\n  hubnet network [command]\n",
+			"\nKäytettävissä olevat komennot:\n  admit ",
+			"\nYleiset valitsimet:\n",
+			"\nKomento \"hubnet network [command] --help\" kertoo lisää komennosta.\n",
+		}, []string{"Available Commands:", "for more information about a command"}},
+		{"decline in Polish", nil, []string{"--lang", "pl", "referrals", "decline", "--help"}, []string{
+			"Odrzuć skierowanie ID z jednym z powodów poniżej.",
+			"\n\nPowody: out-of-scope, no-capacity, not-eligible, needs-more-info, duplicate, redirected.\n\n",
+			"Potrzebny jest token operatora huba; --note trafia do historii skierowania w obu hubach.",
+			"  hubnet -d ./hub referrals decline 019a2b3c-4d5e-7f60-8a9b-0c1d2e3f4a5b --reason no-capacity",
+			"      --reason string   powód: out-of-scope, no-capacity, not-eligible, needs-more-info, duplicate, redirected\n",
+		}, nil},
+		{"the root in Spanish", nil, []string{"--lang", "es", "--help"}, []string{
+			"hubnet es un directorio federado de los European Digital Innovation Hubs.",
+			"  hubnet init -d ./hub --network network.json --id my-hub --profile profile.yaml\n",
+			"Códigos de salida:\n  0  ok\n",
+			"\nComandos disponibles:\n",
+			"  help        Ayuda sobre cualquier comando\n",
+			"  completion  Generar el script de autocompletado para el shell indicado\n",
+		}, nil},
+		{"English unchanged", []string{"LANG=C"}, []string{"demo", "--help"}, []string{
+			"Run N hubs (default 6, at most 12), all on 127.0.0.1,",
+			"\nUsage:\n  hubnet demo [flags]\n",
+			"\nExamples:\n  hubnet demo\n",
+			"\nFlags:\n",
+			"      --base-port int         HTTP port of the first hub, the others following (default: free ports)\n",
+			"'all' (default \"6\")\n",
+			"  -h, --help                  help for demo\n",
+			"\nGlobal Flags:\n",
+		}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := hubnet(t, tc.env, tc.args...)
+			if r.code != 0 {
+				t.Fatalf("hubnet %s: %v", strings.Join(tc.args, " "), r)
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(r.stdout, want) {
+					t.Errorf("help lacks %q:\n%s", want, r.stdout)
+				}
+			}
+			for _, not := range tc.not {
+				if strings.Contains(r.stdout, not) {
+					t.Errorf("help has the English %q:\n%s", not, r.stdout)
+				}
+			}
+		})
+	}
+}
+
+// TestCLI_messagesLanguages checks the summary of an invalid profile, the catalogue
+// import's summary and report, and version, in the language of --lang.
+func TestCLI_messagesLanguages(t *testing.T) {
+	dir := t.TempDir()
+	network := filepath.Join(dir, "network.json")
+	mustHubnet(t, "network", "create", "lang-net", "-o", network)
+	bad := writeFile(t, dir, "bad.yaml", strings.NewReplacer("country: FI", "country: XX", "robotics: 4", "robotics: 9").
+		Replace(testProfile("hub-a", "FI", "FI1C")))
+	r := hubnet(t, nil, "--lang", "de", "init", "-d", filepath.Join(dir, "hub"), "--network", network, "--id", "hub-a", "--profile", bad)
+	if r.code != exitInvalid || !strings.Contains(r.stderr, "ungültiges Profil, 3 Probleme") {
+		t.Errorf("init with a bad profile in German: %v\nwant exit %d and \"ungültiges Profil, 3 Probleme\"", r, exitInvalid)
+	}
+	r = hubnet(t, nil, "--lang", "fr", "init", "-d", filepath.Join(dir, "hub"), "--network", network, "--id", "hub-a", "--profile", bad)
+	if !strings.Contains(r.stderr, "profil invalide, 3 problèmes") {
+		t.Errorf("init with a bad profile in French: %v", r)
+	}
+
+	file := writeTestCatalogue(t, dir)
+	r = mustHubnet(t, "--lang", "it", "import", "edih-xlsx", file, "--out", filepath.Join(dir, "profiles"))
+	for _, want := range []string{
+		"lette 10 righe da catalogue.xlsx (EDIH 3, SoE 1, DIH 5, tipo sconosciuto 1)\n",
+		"\nimportati ", "\n  con note ", "\nnon importati ",
+		"profili scritti in " + filepath.Join(dir, "profiles") + ", un ID.yaml per hub\n",
+		"regioni dall'indirizzo: 4 su 7 hub importati (57%); per paese, con regione su importati:\n  BE   1 su 1    DE   1 su 1 ",
+		"rapporto: sopra, sullo standard error\n",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("import summary in Italian lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if !strings.Contains(r.stderr, "riga ") {
+		t.Errorf("import report in Italian: %q, want lines starting \"riga \"", r.stderr)
+	}
+	r = hubnet(t, nil, "--lang", "es", "import", "edih-xlsx", file, "--name", "Atlantis Hub", "--out", filepath.Join(dir, "none"))
+	if r.code != exitInvalid || !strings.Contains(r.stderr, "fila de catálogo 7 no válida, 1 problema") {
+		t.Errorf("import of a row not imported, in Spanish: %v", r)
+	}
+
+	r = mustHubnet(t, "--lang", "pl", "version")
+	if !strings.HasPrefix(r.stdout, "hubnet ") || !strings.Contains(r.stdout, " (protokół v") {
+		t.Errorf("version in Polish: %q", r.stdout)
+	}
+	if r := mustHubnet(t, "--lang", "pl", "version", "--json"); strings.Contains(r.stdout, "protokół") {
+		t.Errorf("version --json translated: %q", r.stdout)
 	}
 }

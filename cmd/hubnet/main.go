@@ -106,7 +106,7 @@ func newRootCmd(a *app) *cobra.Command {
 	root := &cobra.Command{
 		Use:                "hubnet",
 		Short:              a.T("A federated directory of Digital Innovation Hubs"),
-		Long:               rootLong,
+		Long:               a.T(rootLong),
 		SilenceErrors:      true,
 		SilenceUsage:       true,
 		DisableSuggestions: true, // report suggests instead, on the error line
@@ -123,14 +123,14 @@ func newRootCmd(a *app) *cobra.Command {
 	}
 	a.root = root
 	pf := root.PersistentFlags()
-	pf.StringVar(&a.nodeURL, "node", "", "URL of the node's HTTP API (env HUBNET_NODE; default: node.json of -d, else "+defaultNodeURL+")")
-	pf.StringVarP(&a.dataDir, "data-dir", "d", "", "the hub's data directory (env HUBNET_DATA_DIR)")
-	pf.StringVar(&a.token, "token", "", "the operator token for changes (env HUBNET_TOKEN; default: the token file of -d)")
-	pf.StringVar(&a.config, "config", "", "YAML file with settings named like the flags (env HUBNET_CONFIG)")
-	pf.BoolVar(&a.json, "json", false, "print JSON instead of a table or text")
-	pf.StringVar(&a.logFormat, "log-format", "text", "log format: text or json")
-	pf.StringVar(&a.logLevel, "log-level", "", "log level: debug, info, warn or error (default info; warn for demo)")
-	pf.StringVar(&a.langCode, "lang", "", "language of hubnet's messages: "+languageCodes()+" (env HUBNET_LANG; default: LC_ALL, LC_MESSAGES or LANG, else en)")
+	pf.StringVar(&a.nodeURL, "node", "", a.T("URL of the node's HTTP API (env HUBNET_NODE; default: node.json of -d, else "+defaultNodeURL+")"))
+	pf.StringVarP(&a.dataDir, "data-dir", "d", "", a.T("the hub's data directory (env HUBNET_DATA_DIR)"))
+	pf.StringVar(&a.token, "token", "", a.T("the operator token for changes (env HUBNET_TOKEN; default: the token file of -d)"))
+	pf.StringVar(&a.config, "config", "", a.T("YAML file with settings named like the flags (env HUBNET_CONFIG)"))
+	pf.BoolVar(&a.json, "json", false, a.T("print JSON instead of a table or text"))
+	pf.StringVar(&a.logFormat, "log-format", "text", a.T("log format: text or json"))
+	pf.StringVar(&a.logLevel, "log-level", "", a.T("log level: debug, info, warn or error (default info; warn for demo)"))
+	pf.StringVar(&a.langCode, "lang", "", a.T("language of hubnet's messages: %s (env HUBNET_LANG; default: LC_ALL, LC_MESSAGES or LANG, else en)", languageCodes()))
 
 	a.run = newRunCmd(a)
 	root.AddCommand(
@@ -154,6 +154,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newVersionCmd(a),
 	)
 	a.registerCompletions(root)
+	a.localiseHelp(root)
 	return root
 }
 

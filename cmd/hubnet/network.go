@@ -35,7 +35,7 @@ func newNetworkCreateCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "create NAME",
 		Short: a.T("Create a network: network.json for every hub, admission.key for its steward"),
-		Long: `Create a network called NAME with a fresh gossip key and a fresh admission key pair.
+		Long: a.T(`Create a network called NAME with a fresh gossip key and a fresh admission key pair.
 network.json (or -o FILE) holds the name, the gossip key and the admission public key:
 every hub of the network needs it for 'hubnet init'; hand it over privately, since the
 gossip key lets its holder hear the network's gossip. admission.key (or --key FILE)
@@ -48,7 +48,7 @@ profile, a full mesh inside each and NATS gateways between them. By default each
 with 4 hubs or more of the EC's EDIH catalogue (May 2025) is a cluster, and the others are
 grouped by region; --catalogue counts the hubs of a newer export instead. --no-clusters
 makes one full mesh of every hub, as networks were before region maps: right for a few
-dozen hubs. 'hubnet network clusters' prints the map.`,
+dozen hubs. 'hubnet network clusters' prints the map.`),
 		Example: "  hubnet network create nordic-edihs -o network.json --key admission.key\n" +
 			"  hubnet network create eu-edihs --catalogue edih-catalogue.xlsx\n" +
 			"  hubnet network create pilot --no-clusters",
@@ -67,7 +67,7 @@ dozen hubs. 'hubnet network clusters' prints the map.`,
 			if !noClusters {
 				counts := catalogue.HubsPerCountry
 				if catalogueFile != "" {
-					hubs, err := readCatalogueFile(catalogueFile)
+					hubs, err := a.readCatalogueFile(catalogueFile)
 					if err != nil {
 						return err
 					}
@@ -108,11 +108,11 @@ dozen hubs. 'hubnet network clusters' prints the map.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&out, "output", "o", "network.json", "the network file to write")
-	cmd.Flags().BoolVar(&noClusters, "no-clusters", false, "no region map: one full mesh of every hub")
-	cmd.Flags().StringVar(&catalogueFile, "catalogue", "", "count the hubs per country in this XLSX export of the EDIH catalogue")
-	cmd.Flags().StringVar(&keyOut, "key", "admission.key", "the admission key file to write (default: beside the network file)")
-	cmd.Flags().BoolVar(&force, "force", false, "replace the files if they exist")
+	cmd.Flags().StringVarP(&out, "output", "o", "network.json", a.T("the network file to write"))
+	cmd.Flags().BoolVar(&noClusters, "no-clusters", false, a.T("no region map: one full mesh of every hub"))
+	cmd.Flags().StringVar(&catalogueFile, "catalogue", "", a.T("count the hubs per country in this XLSX export of the EDIH catalogue"))
+	cmd.Flags().StringVar(&keyOut, "key", "admission.key", a.T("the admission key file to write (default: beside the network file)"))
+	cmd.Flags().BoolVar(&force, "force", false, a.T("replace the files if they exist"))
 	return cmd
 }
 
@@ -121,14 +121,14 @@ func newClustersCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "clusters [--network network.json]",
 		Short: a.T("Print the region map: which countries each cluster holds"),
-		Long: `Print the region map of the network in network.json: each cluster with its
+		Long: a.T(`Print the region map of the network in network.json: each cluster with its
 countries. A hub belongs to the cluster of its profile's country, or to "other" when no
 cluster lists it. A network without a region map is one full mesh of every hub.
 
 The steward changes the map by editing the "clusters" of network.json (each a name of at
 most 16 characters of a-z, 0-9 and '-', and its country codes; a country in one cluster
 only) and handing the file to every hub, which takes it when stopped with
-'hubnet network install-cert --network' and moves at its next start.`,
+'hubnet network install-cert --network' and moves at its next start.`),
 		Example: "  hubnet network clusters --network network.json\n  hubnet network clusters --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -156,7 +156,7 @@ only) and handing the file to every hub, which takes it when stopped with
 			return t.flush()
 		},
 	}
-	cmd.Flags().StringVar(&networkFile, "network", "network.json", "the network.json of 'hubnet network create'")
+	cmd.Flags().StringVar(&networkFile, "network", "network.json", a.T("the network.json of 'hubnet network create'"))
 	return cmd
 }
 
@@ -209,11 +209,11 @@ func newAdmitCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "admit --key admission.key --id ID --signing-key KEY --box-key KEY [--valid 365d]",
 		Short: a.T("Admit a hub: issue its node certificate (the steward)"),
-		Long: `Issue the node certificate of hub ID with the public keys 'hubnet init' printed for it,
+		Long: a.T(`Issue the node certificate of hub ID with the public keys 'hubnet init' printed for it,
 signed with the network's admission key and valid for --valid (default 365d). The
 certificate goes to standard output, or to -o FILE; the hub's operator installs it with
 'hubnet network install-cert'. Hubs without a valid certificate are refused by every
-other hub.`,
+other hub.`),
 		Example: "  hubnet network admit --key admission.key --id digit-hub-sweden --signing-key Vb3u... --box-key 9kQ2... -o digit-hub-sweden.cert",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -264,12 +264,12 @@ other hub.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&keyFile, "key", "admission.key", "the network's admission key")
-	f.StringVar(&id, "id", "", "the hub's ID")
-	f.StringVar(&signKey, "signing-key", "", "the hub's signing public key (base64), as 'hubnet init' printed it")
-	f.StringVar(&boxKey, "box-key", "", "the hub's box public key (base64), as 'hubnet init' printed it")
-	f.StringVar(&valid, "valid", "365d", "how long the certificate is valid: days (365d) or hours (720h)")
-	f.StringVarP(&out, "output", "o", "", "write the certificate to this file instead of standard output")
+	f.StringVar(&keyFile, "key", "admission.key", a.T("the network's admission key"))
+	f.StringVar(&id, "id", "", a.T("the hub's ID"))
+	f.StringVar(&signKey, "signing-key", "", a.T("the hub's signing public key (base64), as 'hubnet init' printed it"))
+	f.StringVar(&boxKey, "box-key", "", a.T("the hub's box public key (base64), as 'hubnet init' printed it"))
+	f.StringVar(&valid, "valid", "365d", a.T("how long the certificate is valid: days (365d) or hours (720h)"))
+	f.StringVarP(&out, "output", "o", "", a.T("write the certificate to this file instead of standard output"))
 	return cmd
 }
 
@@ -278,13 +278,13 @@ func newInstallCertCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "install-cert -d DIR CERT",
 		Short: a.T("Install the hub's node certificate from the steward"),
-		Long: `Install the node certificate CERT (a file, or - for standard input) that the steward
+		Long: a.T(`Install the node certificate CERT (a file, or - for standard input) that the steward
 issued with 'hubnet network admit'. It must be for this hub, its network and its keys,
 or for the keys 'hubnet network rotate-keys' made, which then become the hub's keys.
 A stopped hub's data directory is changed directly; a running hub takes a renewed
 certificate for its current keys through its API and gossips it at once. With
 --network, a stopped hub also takes the steward's network.json (same network name):
-how it learns a new admission key.`,
+how it learns a new admission key.`),
 		Example: "  hubnet network install-cert -d ./hub digit-hub-sweden.cert",
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -331,7 +331,7 @@ how it learns a new admission key.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&networkFile, "network", "", "also replace the stored network by this network.json (same name)")
+	cmd.Flags().StringVar(&networkFile, "network", "", a.T("also replace the stored network by this network.json (same name)"))
 	return cmd
 }
 
@@ -360,12 +360,12 @@ func newRevokeCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "revoke --key admission.key ID",
 		Short: a.T("Revoke a hub's admission (the steward)"),
-		Long: `Sign the revocation of hub ID with the network's admission key: every certificate of
+		Long: a.T(`Sign the revocation of hub ID with the network's admission key: every certificate of
 the hub issued until now is void. The revocation goes to standard output or -o FILE;
 with -d DIR or --node it is also handed to that running hub, which stores it, applies
 it and spreads it through gossip to every hub, where it survives restarts. Each hub
 then refuses the revoked one: no membership, no routes, no messages, and its profile
-leaves the directory. The steward may admit the hub again later with a new certificate.`,
+leaves the directory. The steward may admit the hub again later with a new certificate.`),
 		Example: "  hubnet network revoke --key admission.key --reason 'keys stolen' -d ./hub rogue-hub",
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -399,9 +399,9 @@ leaves the directory. The steward may admit the hub again later with a new certi
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&keyFile, "key", "admission.key", "the network's admission key")
-	f.StringVar(&reason, "reason", "", "why, for the operators (at most 200 bytes)")
-	f.StringVarP(&out, "output", "o", "", "write the revocation to this file")
+	f.StringVar(&keyFile, "key", "admission.key", a.T("the network's admission key"))
+	f.StringVar(&reason, "reason", "", a.T("why, for the operators (at most 200 bytes)"))
+	f.StringVarP(&out, "output", "o", "", a.T("write the revocation to this file"))
 	cmd.AddCommand(newApplyRevocationCmd(a))
 	return cmd
 }
@@ -410,9 +410,9 @@ func newApplyRevocationCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "apply -d DIR FILE",
 		Short: a.T("Hand a signed revocation to a running hub"),
-		Long: `Hand the revocation in FILE (or - for standard input), signed by the steward with
+		Long: a.T(`Hand the revocation in FILE (or - for standard input), signed by the steward with
 'hubnet network revoke', to the running hub of -d DIR or --node, which applies it and
-spreads it through gossip.`,
+spreads it through gossip.`),
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			data, err := readInput(args[0], cmd.InOrStdin())
@@ -456,12 +456,12 @@ func newRotateKeysCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "rotate-keys -d DIR",
 		Short: a.T("Make new signing and box keys for a stopped hub"),
-		Long: `Make new signing and box keys for the hub in DIR, which must be stopped. They wait
+		Long: a.T(`Make new signing and box keys for the hub in DIR, which must be stopped. They wait
 until the steward certifies them: this prints the 'hubnet network admit' command to send
 to the steward. Installing that certificate with 'hubnet network install-cert' switches
 the hub to the new keys; its referrals stay, and what was sealed to its old box key can
 still be opened. Until then the hub runs with its current keys. Run again, it prints the
-same waiting keys.`,
+same waiting keys.`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := a.needDataDir(cmd); err != nil {
@@ -515,7 +515,7 @@ func newGossipKeyCmd(a *app) *cobra.Command {
 		return &cobra.Command{
 			Use:   op + " -d DIR KEY",
 			Short: a.T(short),
-			Long:  long,
+			Long:  a.T(long),
 			Args:  exactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				key, err := base64.StdEncoding.DecodeString(args[0])
@@ -559,10 +559,10 @@ func newGossipKeyCmd(a *app) *cobra.Command {
 	current := &cobra.Command{
 		Use:   "current -d DIR",
 		Short: a.T("Print the gossip key the running hub encrypts with"),
-		Long: `Print the gossip key the running hub encrypts with, in base64. A revocation rolls
+		Long: a.T(`Print the gossip key the running hub encrypts with, in base64. A revocation rolls
 the network's gossip key, so the key in network.json no longer lets a hub in: give a
 hub admitted since this key (gossip-key install and use on it), as privately as
-network.json.`,
+network.json.`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cl, err := a.client()

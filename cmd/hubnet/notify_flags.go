@@ -18,14 +18,14 @@ type notifyFlags struct {
 	allowHTTP                               bool
 }
 
-func (nf *notifyFlags) register(f *pflag.FlagSet) {
-	f.StringVar(&nf.host, "smtp-host", "", "mail server for e-mail notifications, such as smtp.example.eu; empty: no e-mails")
-	f.IntVar(&nf.port, "smtp-port", 0, "mail server port (default 587, or 465 with --smtp-tls tls)")
-	f.StringVar(&nf.tlsMode, "smtp-tls", "starttls", "how the mail connection is encrypted: starttls, tls (implicit, port 465) or none (a relay on this machine)")
-	f.StringVar(&nf.user, "smtp-user", "", "user name at the mail server (AUTH PLAIN or LOGIN); empty: no sign-in")
-	f.StringVar(&nf.passwordFile, "smtp-password-file", "", "file holding the mail server password, kept out of the command line")
-	f.StringVar(&nf.from, "smtp-from", "", `sender of the e-mails, such as "Hub <hubnet@hub.example.eu>"; required with --smtp-host`)
-	f.BoolVar(&nf.allowHTTP, "webhook-allow-http", false, "let the operator register http:// webhooks, unencrypted: for tests on one machine only")
+func (nf *notifyFlags) register(a *app, f *pflag.FlagSet) {
+	f.StringVar(&nf.host, "smtp-host", "", a.T("mail server for e-mail notifications, such as smtp.example.eu; empty: no e-mails"))
+	f.IntVar(&nf.port, "smtp-port", 0, a.T("mail server port (default 587, or 465 with --smtp-tls tls)"))
+	f.StringVar(&nf.tlsMode, "smtp-tls", "starttls", a.T("how the mail connection is encrypted: starttls, tls (implicit, port 465) or none (a relay on this machine)"))
+	f.StringVar(&nf.user, "smtp-user", "", a.T("user name at the mail server (AUTH PLAIN or LOGIN); empty: no sign-in"))
+	f.StringVar(&nf.passwordFile, "smtp-password-file", "", a.T("file holding the mail server password, kept out of the command line"))
+	f.StringVar(&nf.from, "smtp-from", "", a.T(`sender of the e-mails, such as "Hub <hubnet@hub.example.eu>"; required with --smtp-host`))
+	f.BoolVar(&nf.allowHTTP, "webhook-allow-http", false, a.T("let the operator register http:// webhooks, unencrypted: for tests on one machine only"))
 }
 
 // apply fills cfg.Notify in.

@@ -14,10 +14,10 @@ func newPeersCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "peers",
 		Short: a.T("List the hubs this node gossips with"),
-		Long: `List this hub and every other hub its node has heard of in the gossip network:
+		Long: a.T(`List this hub and every other hub its node has heard of in the gossip network:
 its state (alive, suspect or gone), its cluster in a network with a region map, gossip
 and NATS route addresses, the profile revision it gossips and, when this node's copy is
-older, the revision it holds.`,
+older, the revision it holds.`),
 		Example: "  hubnet -d ./hub peers\n  hubnet --node http://127.0.0.1:7480 peers --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

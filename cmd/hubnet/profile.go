@@ -30,8 +30,8 @@ func newProfileShowCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "show",
 		Short: a.T("Print this hub's profile as YAML (or JSON with --json)"),
-		Long: `Print the profile of the hub the node runs, as YAML that 'hubnet profile apply -f'
-takes back, or as JSON with --json.`,
+		Long: a.T(`Print the profile of the hub the node runs, as YAML that 'hubnet profile apply -f'
+takes back, or as JSON with --json.`),
 		Example: "  hubnet -d ./hub profile show > profile.yaml",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -68,10 +68,10 @@ func newProfileApplyCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "apply -f FILE",
 		Short: a.T("Replace this hub's profile with a YAML file"),
-		Long: `Replace the profile of the hub the node runs with the YAML file FILE ('-' reads
+		Long: a.T(`Replace the profile of the hub the node runs with the YAML file FILE ('-' reads
 standard input). A misspelt field is refused by name; the node checks every field and
 refuses the whole profile if one breaks a rule, so nothing changes. On success the
-profile's revision grows by one and the other hubs fetch the new one.`,
+profile's revision grows by one and the other hubs fetch the new one.`),
 		Example: "  hubnet -d ./hub profile apply -f profile.yaml",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -100,7 +100,7 @@ profile's revision grows by one and the other hubs fetch the new one.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&file, "file", "f", "", "the profile, a YAML file ('-' for standard input)")
+	cmd.Flags().StringVarP(&file, "file", "f", "", a.T("the profile, a YAML file ('-' for standard input)"))
 	return cmd
 }
 
@@ -115,13 +115,13 @@ func newCapacitySetCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "set FAMILY N",
 		Short: a.T("Set the places available now in one service family"),
-		Long: `Set how many places (N) the hub has free now in the service family FAMILY, one of
+		Long: a.T(`Set how many places (N) the hub has free now in the service family FAMILY, one of
 test-before-invest, skills-and-training, support-to-find-investments,
 innovation-ecosystem or digital-maturity-assessment. --max changes the maximum too.
 Without --max the maximum stays, and N above it is refused: raising the maximum is
 said with --max, never done on the side (a family with no capacity yet takes N as its
 maximum). --unit names what is counted (default: the current unit, else "SMEs per
-month").`,
+month").`),
 		Example: "  hubnet -d ./hub profile capacity set test-before-invest 2 --max 10",
 		Args:    exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -154,7 +154,7 @@ month").`,
 				)
 				if errors.As(err, &ae) && ae.Status == http.StatusBadRequest && ch.Maximum == nil &&
 					slices.ContainsFunc(ae.Body.Problems, func(p protocol.FieldError) bool { return p.Field == "available" }) {
-					hint = "to raise the maximum too: " + a.cmdline("profile", "capacity", "set", string(fam), args[1], "--max", args[1])
+					hint = a.T("to raise the maximum too: %s", a.cmdline("profile", "capacity", "set", string(fam), args[1], "--max", args[1]))
 				}
 				return fail("set capacity", withFlags(err, capacityFlagOf), hint)
 			}
@@ -167,8 +167,8 @@ month").`,
 			return nil
 		},
 	}
-	cmd.Flags().IntVar(&maximum, "max", 0, "the most places the hub can offer in this family")
-	cmd.Flags().StringVar(&unit, "unit", "", `what is counted, such as "SMEs per month"`)
+	cmd.Flags().IntVar(&maximum, "max", 0, a.T("the most places the hub can offer in this family"))
+	cmd.Flags().StringVar(&unit, "unit", "", a.T(`what is counted, such as "SMEs per month"`))
 	return cmd
 }
 

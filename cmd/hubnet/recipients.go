@@ -34,13 +34,13 @@ func newRecipientsAddCmd(a *app) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "add EMAIL [--topics TOPICS] [--language LANG]",
 		Short: a.T("Add an address that gets the e-mails of the hub's referrals, or change its topics"),
-		Long: `Add EMAIL, such as a team's shared mailbox, to the hub's recipients: it gets an
+		Long: a.T(`Add EMAIL, such as a team's shared mailbox, to the hub's recipients: it gets an
 e-mail for each event of the hub's referrals of its topics, whoever at the hub they
 concern, in its language. An address listed already gets the topics and language
-given here in place of its own. Topics: ` + strings.Join(recipientTopics, ", ") + `
-(default ` + strings.Join(defaultRecipientTopics, ",") + `). The e-mails need a mail
+given here in place of its own. Topics: %s
+(default %s). The e-mails need a mail
 server (hubnet run --smtp-host); each person at the hub chooses their own on the
-console's Notifications page.`,
+console's Notifications page.`, strings.Join(recipientTopics, ", "), strings.Join(defaultRecipientTopics, ",")),
 		Example: `  hubnet -d ./hub recipients add team@hub.example.eu
   hubnet -d ./hub recipients add kpi@hub.example.eu --topics decision,expiry --language de`,
 		Args: cobra.ExactArgs(1),
@@ -62,8 +62,8 @@ console's Notifications page.`,
 			})
 		},
 	}
-	c.Flags().StringVar(&topics, "topics", "", "comma-separated topics: "+strings.Join(recipientTopics, ", ")+" (default "+strings.Join(defaultRecipientTopics, ",")+")")
-	c.Flags().StringVar(&language, "language", "", "the e-mails' language, a BCP 47 tag such as de or fi (default: English)")
+	c.Flags().StringVar(&topics, "topics", "", a.T("comma-separated topics: %s (default %s)", strings.Join(recipientTopics, ", "), strings.Join(defaultRecipientTopics, ",")))
+	c.Flags().StringVar(&language, "language", "", a.T("the e-mails' language, a BCP 47 tag such as de or fi (default: English)"))
 	return c
 }
 
@@ -71,7 +71,7 @@ func newRecipientsRemoveCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:     "remove EMAIL",
 		Short:   a.T("Remove an address from the hub's recipients"),
-		Long:    "Remove EMAIL from the hub's recipients: it gets no more e-mails of the hub's referrals.\nE-mails to it already queued are still sent.",
+		Long:    a.T("Remove EMAIL from the hub's recipients: it gets no more e-mails of the hub's referrals.\nE-mails to it already queued are still sent."),
 		Example: "  hubnet -d ./hub recipients remove team@hub.example.eu",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

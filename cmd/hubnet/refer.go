@@ -90,7 +90,7 @@ func newReferCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "refer --to HUB (-f FILE | flags)",
 		Short: a.T("Refer an SME to another hub, with its consent"),
-		Long:  referLong,
+		Long:  a.T(referLong),
 		Example: `  hubnet -d ./hub refer -f referral.yaml
   hubnet -d ./hub refer -f referral.yaml --to digihall --consent-until 2027-06-30
   hubnet -d ./hub refer --to robocoast --sector 10 --region FI193 --category small \
@@ -137,24 +137,24 @@ func newReferCmd(a *app) *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&f.file, "file", "f", "", "the referral, a YAML file ('-' for standard input)")
-	fl.StringVar(&f.to, "to", "", "the hub to refer the SME to")
-	fl.StringVar(&f.sector, "sector", "", "the SME's sector: NACE section (C) or division (10)")
-	fl.StringVar(&f.region, "region", "", "the SME's NUTS 3 region, e.g. FI193")
-	fl.StringVar(&f.category, "category", "", "the SME's size category: "+strings.Join(categoryNames(), ", "))
-	fl.StringVar(&f.family, "family", "", "the service family wanted (e.g. test-before-invest)")
-	fl.StringSliceVar(&f.tech, "tech", nil, "technologies wanted (slugs, e.g. ai-decision-support)")
-	fl.StringVar(&f.need, "need", "", "the need in words, without naming the SME")
-	fl.StringToIntVar(&f.maturity, "maturity", nil, "digital maturity scores 0-100: strategy=N,readiness=N,human=N,data=N,automation=N,green=N")
-	fl.StringVar(&f.smeName, "sme-name", "", "the SME's name")
-	fl.StringVar(&f.smeWebsite, "sme-website", "", "the SME's website (http or https URL)")
-	fl.StringVar(&f.contactName, "contact-name", "", "the SME's contact person")
-	fl.StringVar(&f.contactEmail, "contact-email", "", "the contact person's e-mail")
-	fl.StringVar(&f.contactPhone, "contact-phone", "", "the contact person's phone")
-	fl.StringVar(&f.consentBy, "consent-by", "", `the role of who gave consent, e.g. "managing director"`)
-	fl.StringVar(&f.consentAt, "consent-at", "", "when consent was given (default: now)")
-	fl.StringVar(&f.consentPurpose, "consent-purpose", "", "what the SME consented to")
-	fl.StringVar(&f.consentUntil, "consent-until", "", "the last day the consent holds, e.g. 2027-06-30")
+	fl.StringVarP(&f.file, "file", "f", "", a.T("the referral, a YAML file ('-' for standard input)"))
+	fl.StringVar(&f.to, "to", "", a.T("the hub to refer the SME to"))
+	fl.StringVar(&f.sector, "sector", "", a.T("the SME's sector: NACE section (C) or division (10)"))
+	fl.StringVar(&f.region, "region", "", a.T("the SME's NUTS 3 region, e.g. FI193"))
+	fl.StringVar(&f.category, "category", "", a.T("the SME's size category: %s", strings.Join(categoryNames(), ", ")))
+	fl.StringVar(&f.family, "family", "", a.T("the service family wanted (e.g. test-before-invest)"))
+	fl.StringSliceVar(&f.tech, "tech", nil, a.T("technologies wanted (slugs, e.g. ai-decision-support)"))
+	fl.StringVar(&f.need, "need", "", a.T("the need in words, without naming the SME"))
+	fl.StringToIntVar(&f.maturity, "maturity", nil, a.T("digital maturity scores 0-100: strategy=N,readiness=N,human=N,data=N,automation=N,green=N"))
+	fl.StringVar(&f.smeName, "sme-name", "", a.T("the SME's name"))
+	fl.StringVar(&f.smeWebsite, "sme-website", "", a.T("the SME's website (http or https URL)"))
+	fl.StringVar(&f.contactName, "contact-name", "", a.T("the SME's contact person"))
+	fl.StringVar(&f.contactEmail, "contact-email", "", a.T("the contact person's e-mail"))
+	fl.StringVar(&f.contactPhone, "contact-phone", "", a.T("the contact person's phone"))
+	fl.StringVar(&f.consentBy, "consent-by", "", a.T(`the role of who gave consent, e.g. "managing director"`))
+	fl.StringVar(&f.consentAt, "consent-at", "", a.T("when consent was given (default: now)"))
+	fl.StringVar(&f.consentPurpose, "consent-purpose", "", a.T("what the SME consented to"))
+	fl.StringVar(&f.consentUntil, "consent-until", "", a.T("the last day the consent holds, e.g. 2027-06-30"))
 	return cmd
 }
 

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -34,28 +35,34 @@ The referring hub answers and may cancel:
   cancel ID --reason R      cancel it; consent-withdrawn when the SME withdraws its
                             consent: the receiving hub then deletes the SME's identity
 
-{codes}
+%s
 A --note goes into both hubs' history of the referral. The node checks the reason and
 whether the action is allowed now; a refusal exits 4 with the node's reason.
 Referrals hold an SME's data: every command needs the hub's operator token (--token,
 HUBNET_TOKEN or -d DIR).`
 
-// codesHelp lists the reason codes and outcomes, wrapped for --help.
-func codesHelp() string {
+// codesHelp lists the reason codes and outcomes, wrapped for --help, the codes in a
+// column after the longest title.
+func (a *app) codesHelp() string {
 	var b strings.Builder
-	for _, c := range []struct {
+	lists := []struct {
 		title string
 		codes []string
 	}{
-		{"Reasons to decline:", protocol.DeclineReasons}, {"Reasons to fail:", protocol.FailReasons},
-		{"Reasons to cancel:", protocol.CancelReasons}, {"Outcomes:", protocol.Outcomes},
-	} {
-		for i, line := range wrap(strings.Join(c.codes, ", "), 64) {
+		{a.T("Reasons to decline:"), protocol.DeclineReasons}, {a.T("Reasons to fail:"), protocol.FailReasons},
+		{a.T("Reasons to cancel:"), protocol.CancelReasons}, {a.T("Outcomes:"), protocol.Outcomes},
+	}
+	width := 20
+	for _, c := range lists {
+		width = max(width, utf8.RuneCountInString(c.title))
+	}
+	for _, c := range lists {
+		for i, line := range wrap(strings.Join(c.codes, ", "), 84-width) {
 			title := ""
 			if i == 0 {
 				title = c.title
 			}
-			fmt.Fprintf(&b, "  %-20s %s\n", title, line)
+			fmt.Fprintf(&b, "  %-*s %s\n", width, title, line)
 		}
 	}
 	return b.String()
@@ -66,7 +73,7 @@ func newReferralsCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "referrals",
 		Short: a.T("List the referrals this hub sent and received; show and act on one"),
-		Long:  strings.Replace(referralsLong, "{codes}", codesHelp(), 1),
+		Long:  a.T(referralsLong, a.codesHelp()),
 		Example: `  hubnet -d ./hub referrals
   hubnet -d ./hub referrals --in --state received
   hubnet -d ./hub referrals --out --partner robocoast --from 2026-01-01 --json
@@ -82,7 +89,7 @@ func newReferralsCmd(a *app) *cobra.Command {
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error { return f.run(a, cmd) },
 	}
-	f.register(cmd.Flags())
+	f.register(a, cmd.Flags())
 	var lf listFlags
 	list := &cobra.Command{
 		Use:     "list",
@@ -91,7 +98,7 @@ func newReferralsCmd(a *app) *cobra.Command {
 		Args:    cobra.NoArgs,
 		RunE:    func(cmd *cobra.Command, _ []string) error { return lf.run(a, cmd) },
 	}
-	lf.register(list.Flags())
+	lf.register(a, list.Flags())
 	cmd.AddCommand(list, newReferralShowCmd(a))
 	for _, s := range referralActions {
 		cmd.AddCommand(newReferralActionCmd(a, s))
@@ -108,13 +115,13 @@ type listFlags struct {
 // listFlagOf names the flag for each parameter of GET /v1/referrals.
 var listFlagOf = map[string]string{"direction": "--in/--out", "state": "--state", "partner": "--partner", "from": "--from", "to": "--to"}
 
-func (f *listFlags) register(fl *pflag.FlagSet) {
-	fl.BoolVar(&f.in, "in", false, "only the referrals this hub received")
-	fl.BoolVar(&f.out, "out", false, "only the referrals this hub sent")
-	fl.StringVar(&f.state, "state", "", "only those in this state: "+stateNames()+" (a declined referral is rejected; --state declined finds it too)")
-	fl.StringVar(&f.partner, "partner", "", "only those with this hub")
-	fl.StringVar(&f.from, "from", "", "only those created on or after this date (2026-01-01)")
-	fl.StringVar(&f.to, "to", "", "only those created before this date")
+func (f *listFlags) register(a *app, fl *pflag.FlagSet) {
+	fl.BoolVar(&f.in, "in", false, a.T("only the referrals this hub received"))
+	fl.BoolVar(&f.out, "out", false, a.T("only the referrals this hub sent"))
+	fl.StringVar(&f.state, "state", "", a.T("only those in this state: %s (a declined referral is rejected; --state declined finds it too)", stateNames()))
+	fl.StringVar(&f.partner, "partner", "", a.T("only those with this hub"))
+	fl.StringVar(&f.from, "from", "", a.T("only those created on or after this date (2026-01-01)"))
+	fl.StringVar(&f.to, "to", "", a.T("only those created before this date"))
 }
 
 func (f *listFlags) run(a *app, cmd *cobra.Command) error {
@@ -271,10 +278,10 @@ func newReferralShowCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "show ID",
 		Short: a.T("Show one referral: its need, consent, the SME when this hub holds it, and history"),
-		Long: `Show everything this hub holds of referral ID: where it stands and what can happen
+		Long: a.T(`Show everything this hub holds of referral ID: where it stands and what can happen
 next, the need, the consent record, the SME's identity and contacts when this hub
 holds them, and the history of the referral with times, hubs and notes. A receiving
-hub holds the SME's identity only after it accepted; a cancel deletes it again.`,
+hub holds the SME's identity only after it accepted; a cancel deletes it again.`),
 		Example: "  hubnet -d ./hub referrals show 019a2b3c-4d5e-7f60-8a9b-0c1d2e3f4a5b\n  hubnet -d ./hub referrals show 019a2b3c-4d5e-7f60-8a9b-0c1d2e3f4a5b --json",
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -481,49 +488,48 @@ const exampleID = "019a2b3c-4d5e-7f60-8a9b-0c1d2e3f4a5b"
 
 var referralActions = []referralAction{
 	{event: protocol.EventAccept, use: "accept ID", short: msg("Accept a referral this hub received"),
-		long: `Accept referral ID: this hub takes the SME on. Acceptance cannot be undone: an
+		long: msg(`Accept referral ID: this hub takes the SME on. Acceptance cannot be undone: an
 accepted referral ends as completed, failed or cancelled. When the referring hub
-learns of it, it sends the SME's identity and contacts, sealed to this hub.`,
+learns of it, it sends the SME's identity and contacts, sealed to this hub.`),
 		example: `--note "Vision lab free in May; we call the SME this week"`},
 	{event: protocol.EventDecline, use: "decline ID --reason R", short: msg("Decline a referral this hub received, with a reason"),
-		long:    "Decline referral ID, with one of the reasons below. The referring hub can then refer the SME elsewhere.",
+		long:    msg("Decline referral ID, with one of the reasons below. The referring hub can then refer the SME elsewhere."),
 		example: `--reason no-capacity --note "Fully booked until March"`, codes: protocol.DeclineReasons},
 	{event: protocol.EventHold, use: "hold ID --note TEXT", short: msg("Ask the referring hub for information, or pause the service"),
-		long: `Put referral ID on hold. A received referral on hold asks the referring hub for
+		long: msg(`Put referral ID on hold. A received referral on hold asks the referring hub for
 the information --note names; it answers with 'hubnet referrals answer'. A started
-service on hold is paused; 'hubnet referrals start' resumes it.`,
+service on hold is paused; 'hubnet referrals start' resumes it.`),
 		example: `--note "Which production line, and how many units a day?"`, needs: "what information this hub needs, or why the service pauses"},
 	{event: protocol.EventAnswer, use: "answer ID --note TEXT", short: msg("Answer a request for information on a referral this hub sent"),
-		long:    "Answer the receiving hub's request for information on referral ID with --note; the referral goes back to the receiving hub's decision.",
+		long:    msg("Answer the receiving hub's request for information on referral ID with --note; the referral goes back to the receiving hub's decision."),
 		example: `--note "Line 2, about 4000 units a day"`, needs: "the answer"},
 	{event: protocol.EventStart, use: "start ID", short: msg("Start the service on an accepted referral, or resume a paused one"),
-		long: "Start the service on accepted referral ID, or resume it when it was paused."},
+		long: msg("Start the service on accepted referral ID, or resume it when it was paused.")},
 	{event: protocol.EventComplete, use: "complete ID --outcome O", short: msg("Close a referral with its outcome"),
-		long: `Close referral ID, whose service has started, with one of the outcomes below. Both
+		long: msg(`Close referral ID, whose service has started, with one of the outcomes below. Both
 hubs then count it in their KPI report: this hub a service delivered, both a
-collaboration (see 'hubnet report').`,
+collaboration (see 'hubnet report').`),
 		example: `--outcome service-delivered --note "Vision trial done; 96% of defects found"`, codes: protocol.Outcomes, outcome: true},
 	{event: protocol.EventFail, use: "fail ID --reason R", short: msg("Close an accepted referral this hub cannot deliver"),
-		long:    "Close accepted or started referral ID as failed, with one of the reasons below.",
+		long:    msg("Close accepted or started referral ID as failed, with one of the reasons below."),
 		example: `--reason sme-unreachable`, codes: protocol.FailReasons},
 	{event: protocol.EventCancel, use: "cancel ID --reason R", short: msg("Cancel a referral this hub sent"),
-		long: `Cancel referral ID, which this hub sent and which is still open, with one of the
+		long: msg(`Cancel referral ID, which this hub sent and which is still open, with one of the
 reasons below; consent-withdrawn when the SME withdraws its consent. The receiving
-hub then deletes the SME's identity and keeps only the anonymous record.`,
+hub then deletes the SME's identity and keeps only the anonymous record.`),
 		example: `--reason consent-withdrawn`, codes: protocol.CancelReasons},
 }
 
 func newReferralActionCmd(a *app, s referralAction) *cobra.Command {
 	var act api.ReferralAction
-	long := s.long
-	if len(s.codes) > 0 {
-		what := "Reasons"
-		if s.outcome {
-			what = "Outcomes"
-		}
-		long += "\n\n" + what + ": " + strings.Join(s.codes, ", ") + "."
+	long := a.T(s.long)
+	switch {
+	case len(s.codes) > 0 && s.outcome:
+		long += "\n\n" + a.T("Outcomes: %s.", strings.Join(s.codes, ", "))
+	case len(s.codes) > 0:
+		long += "\n\n" + a.T("Reasons: %s.", strings.Join(s.codes, ", "))
 	}
-	long += "\n\nIt needs the hub's operator token; --note is kept in both hubs' history of the referral."
+	long += "\n\n" + a.T("It needs the hub's operator token; --note is kept in both hubs' history of the referral.")
 	example := "  hubnet -d ./hub referrals " + string(s.event) + " " + exampleID
 	if s.example != "" {
 		example += " " + s.example
@@ -560,11 +566,11 @@ func newReferralActionCmd(a *app, s referralAction) *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&act.Note, "note", "", "a note for both hubs' history of the referral")
+	fl.StringVar(&act.Note, "note", "", a.T("a note for both hubs' history of the referral"))
 	if len(s.codes) > 0 && s.outcome {
-		fl.StringVar(&act.Outcome, "outcome", "", "the outcome: "+strings.Join(s.codes, ", "))
+		fl.StringVar(&act.Outcome, "outcome", "", a.T("the outcome: %s", strings.Join(s.codes, ", ")))
 	} else if len(s.codes) > 0 {
-		fl.StringVar(&act.Reason, "reason", "", "the reason: "+strings.Join(s.codes, ", "))
+		fl.StringVar(&act.Reason, "reason", "", a.T("the reason: %s", strings.Join(s.codes, ", ")))
 	}
 	return cmd
 }

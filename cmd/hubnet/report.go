@@ -23,7 +23,7 @@ func newReportCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "report",
 		Short: a.T("Report this hub's KPIs of a period: services delivered and collaborations"),
-		Long: `Sum what this hub's referrals achieved from --from up to --to, in the shape of the
+		Long: a.T(`Sum what this hub's referrals achieved from --from up to --to, in the shape of the
 EDIH KPI reporting: the customers served through referrals (a service delivered for
 each referral to this hub that completed) by customer category, sector, region and
 type of support (service family), and the collaborations with other hubs (a
@@ -34,7 +34,7 @@ each hub, when it completed.
 after the last (default: tomorrow, so that today counts); both are dates such as
 2026-01-01. With --csv the node's records come as CSV, one line per record, for a
 spreadsheet; with --json as the node's JSON. Reading the report needs the hub's
-operator token (--token, HUBNET_TOKEN or -d DIR).`,
+operator token (--token, HUBNET_TOKEN or -d DIR).`),
 		Example: `  hubnet -d ./hub report
   hubnet -d ./hub report --from 2026-01-01 --to 2026-07-01
   hubnet -d ./hub report --from 2026-01-01 --to 2027-01-01 --csv > kpi-2026.csv`,
@@ -82,9 +82,9 @@ operator token (--token, HUBNET_TOKEN or -d DIR).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&from, "from", "", "the first day counted (default: the first day of this year)")
-	f.StringVar(&to, "to", "", "the day after the last day counted (default: tomorrow)")
-	f.BoolVar(&csv, "csv", false, "print the node's KPI records as CSV")
+	f.StringVar(&from, "from", "", a.T("the first day counted (default: the first day of this year)"))
+	f.StringVar(&to, "to", "", a.T("the day after the last day counted (default: tomorrow)"))
+	f.BoolVar(&csv, "csv", false, a.T("print the node's KPI records as CSV"))
 	return cmd
 }
 

@@ -57,13 +57,13 @@ func newRunCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run -d DIR",
 		Short: a.T("Run this hub's node until interrupted"),
-		Long: `Run the node of the hub initialised in DIR: gossip membership, the NATS mesh with
+		Long: a.T(`Run the node of the hub initialised in DIR: gossip membership, the NATS mesh with
 the other hubs, and the HTTP API. Once it is ready it writes DIR/node.json with its
 addresses, so that 'hubnet -d DIR ...' finds it. SIGINT or SIGTERM makes it leave the
 network gracefully (at most 3s), stop, and remove node.json.
 
 Port 0 in an address picks a free port. Every flag can also come from the environment
-(HUBNET_GOSSIP_ADDR, HUBNET_JOIN=a:7946,b:7946, ...) or the --config file.`,
+(HUBNET_GOSSIP_ADDR, HUBNET_JOIN=a:7946,b:7946, ...) or the --config file.`),
 		Example: `  hubnet run -d ./hub --join hub-a.example.eu:7946
   hubnet run -d ./hub --gossip-addr 127.0.0.1:0 --cluster-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 --gossip local`,
 		Args: cobra.NoArgs,
@@ -95,30 +95,30 @@ Port 0 in an address picks a free port. Every flag can also come from the enviro
 			cfg.Logger = a.logger(cmd.ErrOrStderr(), slog.LevelInfo)
 			cc := console.DefaultConfig()
 			cc.Public = consolePublic
-			return runNode(cmd.Context(), cfg, cc)
+			return a.runNode(cmd.Context(), cfg, cc)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&gossipAddr, "gossip-addr", def.GossipAddr, "host:port to gossip on, UDP and TCP")
-	f.StringVar(&clusterAddr, "cluster-addr", def.ClusterAddr, "host:port of the NATS route listener other hubs connect to")
-	f.StringVar(&gatewayAddr, "gateway-addr", "", "host:port of the NATS gateway listener the hubs of other clusters connect to, in a network with a region map\n(default: port 7222 at the host of --cluster-addr, a free port if its port is 0)")
-	f.DurationVar(&gatewayWait, "gateway-wait", def.GatewayWait, "how long a starting hub waits for gossip to show a hub of another cluster, or of its own, before its NATS server starts")
-	f.StringVar(&httpAddr, "http-addr", def.HTTPAddr, `host:port of the HTTP API and console; "" turns HTTP off`)
-	f.StringSliceVar(&join, "join", nil, "gossip address (host:port) of a hub to join; repeat or separate with commas")
-	f.StringVar(&gossipAdv, "gossip-advertise", "", "host:port other hubs reach the gossip listener at (default: the bound address)")
-	f.StringVar(&clusterAdv, "cluster-advertise", "", "host:port other hubs open NATS routes to (default: the bound address)")
-	f.StringVar(&gossip, "gossip", def.Gossip, "gossip timers: lan, wan (hubs across regions) or local (one machine)")
-	f.BoolVar(&consolePublic, "console-public", defConsole.Public, "let the web console show the directory and search without signing in")
+	f.StringVar(&gossipAddr, "gossip-addr", def.GossipAddr, a.T("host:port to gossip on, UDP and TCP"))
+	f.StringVar(&clusterAddr, "cluster-addr", def.ClusterAddr, a.T("host:port of the NATS route listener other hubs connect to"))
+	f.StringVar(&gatewayAddr, "gateway-addr", "", a.T("host:port of the NATS gateway listener the hubs of other clusters connect to, in a network with a region map\n(default: port 7222 at the host of --cluster-addr, a free port if its port is 0)"))
+	f.DurationVar(&gatewayWait, "gateway-wait", def.GatewayWait, a.T("how long a starting hub waits for gossip to show a hub of another cluster, or of its own, before its NATS server starts"))
+	f.StringVar(&httpAddr, "http-addr", def.HTTPAddr, a.T(`host:port of the HTTP API and console; "" turns HTTP off`))
+	f.StringSliceVar(&join, "join", nil, a.T("gossip address (host:port) of a hub to join; repeat or separate with commas"))
+	f.StringVar(&gossipAdv, "gossip-advertise", "", a.T("host:port other hubs reach the gossip listener at (default: the bound address)"))
+	f.StringVar(&clusterAdv, "cluster-advertise", "", a.T("host:port other hubs open NATS routes to (default: the bound address)"))
+	f.StringVar(&gossip, "gossip", def.Gossip, a.T("gossip timers: lan, wan (hubs across regions) or local (one machine)"))
+	f.BoolVar(&consolePublic, "console-public", defConsole.Public, a.T("let the web console show the directory and search without signing in"))
 	lim := node.DefaultLimits()
-	f.Float64Var(&liveRate, "live-query-rate", lim.LiveQueryRate, "live queries a second one address may ask without the operator token; negative: no limit")
-	f.Float64Var(&readRate, "read-rate", lim.ReadRate, "other API requests a second one address may make without the operator token; negative: no limit")
-	f.DurationVar(&clockSkewWarn, "clock-skew-warn", time.Minute, "warn when this hub's clock is further than this from its peers'")
-	f.Var(&retain, "retain-details", "how long after a referral ends to keep the SME's identity and contacts: days (90d) or hours (720h)")
-	f.DurationVar(&sessionIdle, "session-idle", def.SessionIdle, "a person's session ends after this long unused")
-	f.DurationVar(&sessionMax, "session-max", def.SessionMax, "a person's session ends this long after sign-in, used or not")
-	f.DurationVar(&linkTTL, "sign-in-link-ttl", def.SignInLinkTTL, "how long a one-time sign-in link of 'hubnet users add' and 'reset' works")
-	f.StringVar(&publicURL, "public-url", "", "the console's address as people reach it, such as https://hub.example.eu, for sign-in links (default: http:// and --http-addr)")
-	notify.register(f)
+	f.Float64Var(&liveRate, "live-query-rate", lim.LiveQueryRate, a.T("live queries a second one address may ask without the operator token; negative: no limit"))
+	f.Float64Var(&readRate, "read-rate", lim.ReadRate, a.T("other API requests a second one address may make without the operator token; negative: no limit"))
+	f.DurationVar(&clockSkewWarn, "clock-skew-warn", time.Minute, a.T("warn when this hub's clock is further than this from its peers'"))
+	f.Var(&retain, "retain-details", a.T("how long after a referral ends to keep the SME's identity and contacts: days (90d) or hours (720h)"))
+	f.DurationVar(&sessionIdle, "session-idle", def.SessionIdle, a.T("a person's session ends after this long unused"))
+	f.DurationVar(&sessionMax, "session-max", def.SessionMax, a.T("a person's session ends this long after sign-in, used or not"))
+	f.DurationVar(&linkTTL, "sign-in-link-ttl", def.SignInLinkTTL, a.T("how long a one-time sign-in link of 'hubnet users add' and 'reset' works"))
+	f.StringVar(&publicURL, "public-url", "", a.T("the console's address as people reach it, such as https://hub.example.eu, for sign-in links (default: http:// and --http-addr)"))
+	notify.register(a, f)
 	return cmd
 }
 
@@ -188,25 +188,25 @@ func parseDays(s string) (time.Duration, error) {
 
 // runNode starts a node, its web console mounted with cc, and runs it until ctx is
 // cancelled, then leaves gracefully.
-func runNode(ctx context.Context, cfg node.Config, cc console.Config) (err error) {
+func (a *app) runNode(ctx context.Context, cfg node.Config, cc console.Config) (err error) {
 	log := cfg.Logger
 	n, err := node.New(cfg)
 	if err != nil {
 		hint := ""
 		if errors.Is(err, node.ErrNotInitialised) {
-			hint = "initialise it first: hubnet init -d " + cfg.DataDir + " --network network.json --id ID"
+			hint = a.T("initialise it first: %s", shellJoin("hubnet", "init", "-d", cfg.DataDir, "--network", "network.json", "--id", "ID"))
 		}
-		return fail("open hub in "+cfg.DataDir, err, hint)
+		return fail(a.T("open hub in %s", cfg.DataDir), err, hint)
 	}
 	console.Mount(n, cc)
 	if err := n.Start(ctx); err != nil {
 		// Start releases what it acquired when it fails.
-		return fail("start hub "+n.ID(), err, "check that the addresses are free, or choose others with --gossip-addr, --cluster-addr and --http-addr")
+		return fail(a.T("start hub %s", n.ID()), err, "check that the addresses are free, or choose others with --gossip-addr, --cluster-addr and --http-addr")
 	}
 	log = log.With("hub", n.ID())
 	defer func() {
 		if serr := n.Shutdown(); serr != nil && err == nil {
-			err = fail("stop hub "+n.ID(), serr, "")
+			err = fail(a.T("stop hub %s", n.ID()), serr, "")
 		}
 	}()
 

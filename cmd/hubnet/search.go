@@ -41,7 +41,7 @@ func newSearchCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "search",
 		Short: a.T("Find the partner hubs that fit an SME's need, best first"),
-		Long: `Rank the hubs of this node's directory against what you know of the SME: the
+		Long: a.T(`Rank the hubs of this node's directory against what you know of the SME: the
 technologies and services it needs, its sector, where it is and how far it may go,
 the languages it works in, its size, and the free capacity it needs. Each hub comes
 with the reasons for its place. Every flag is optional; lists take several values,
@@ -59,7 +59,7 @@ hub for its capacity now, waits at most --timeout, and says which hubs answered.
 
 Values: technologies, services and families are slugs (see 'hubnet vocab'), sectors
 NACE sections (C) or divisions (10), places Eurostat country codes (FI, EL) and NUTS
-2021 regions (FI1C1), languages BCP 47 tags (fi, en).`,
+2021 regions (FI1C1), languages BCP 47 tags (fi, en).`),
 		Example: `  hubnet search --tech ai-decision-support --family test-before-invest --region FI1C1
   hubnet search --tech robotics,internet-of-things --sector 10 --country FI --reach neighbours --languages fi,en
   hubnet search --family skills-and-training --min-capacity 2 --live --json`,
@@ -98,21 +98,21 @@ NACE sections (C) or divisions (10), places Eurostat country codes (FI, EL) and 
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringSliceVar(&f.tech, "tech", nil, "technologies wanted (slugs, e.g. ai-decision-support)")
-	fl.StringSliceVar(&f.service, "service", nil, "services wanted (slugs, e.g. prototyping)")
-	fl.StringVar(&f.family, "family", "", "service family wanted (e.g. test-before-invest)")
-	fl.StringVar(&f.sector, "sector", "", "the SME's sector: NACE section (C) or division (10)")
-	fl.StringVar(&f.country, "country", "", "the SME's country (Eurostat code, e.g. FI)")
-	fl.StringVar(&f.region, "region", "", "the SME's NUTS 3 (or NUTS 2) region, e.g. FI1C1")
-	fl.StringVar(&f.reach, "reach", "", "how far the SME may go: region, country, neighbours or anywhere")
-	fl.StringSliceVar(&f.lang, "languages", nil, "languages the SME works in, preferred first (e.g. fi,en)")
-	fl.StringVar(&f.category, "category", "", "the SME's category: "+strings.Join(categoryNames(), ", "))
-	fl.IntVar(&f.minCapacity, "min-capacity", 0, "free places needed in --family")
-	fl.StringSliceVar(&f.types, "type", nil, "hub types accepted: EDIH, SoE, DIH")
-	fl.StringVar(&f.text, "text", "", "words that must begin words of the hub's name, title or description")
-	fl.BoolVar(&f.live, "live", false, "ask the hubs for their capacity now")
-	fl.DurationVar(&f.timeout, "timeout", 0, "with --live: how long to wait for answers (default 1.5s)")
-	fl.IntVar(&f.limit, "limit", 0, "how many hubs to list (default 20, at most 500)")
+	fl.StringSliceVar(&f.tech, "tech", nil, a.T("technologies wanted (slugs, e.g. ai-decision-support)"))
+	fl.StringSliceVar(&f.service, "service", nil, a.T("services wanted (slugs, e.g. prototyping)"))
+	fl.StringVar(&f.family, "family", "", a.T("service family wanted (e.g. test-before-invest)"))
+	fl.StringVar(&f.sector, "sector", "", a.T("the SME's sector: NACE section (C) or division (10)"))
+	fl.StringVar(&f.country, "country", "", a.T("the SME's country (Eurostat code, e.g. FI)"))
+	fl.StringVar(&f.region, "region", "", a.T("the SME's NUTS 3 (or NUTS 2) region, e.g. FI1C1"))
+	fl.StringVar(&f.reach, "reach", "", a.T("how far the SME may go: region, country, neighbours or anywhere"))
+	fl.StringSliceVar(&f.lang, "languages", nil, a.T("languages the SME works in, preferred first (e.g. fi,en)"))
+	fl.StringVar(&f.category, "category", "", a.T("the SME's category: %s", strings.Join(categoryNames(), ", ")))
+	fl.IntVar(&f.minCapacity, "min-capacity", 0, a.T("free places needed in --family"))
+	fl.StringSliceVar(&f.types, "type", nil, a.T("hub types accepted: EDIH, SoE, DIH"))
+	fl.StringVar(&f.text, "text", "", a.T("words that must begin words of the hub's name, title or description"))
+	fl.BoolVar(&f.live, "live", false, a.T("ask the hubs for their capacity now"))
+	fl.DurationVar(&f.timeout, "timeout", 0, a.T("with --live: how long to wait for answers (default 1.5s)"))
+	fl.IntVar(&f.limit, "limit", 0, a.T("how many hubs to list (default 20, at most 500)"))
 	return cmd
 }
 
@@ -212,7 +212,7 @@ func (a *app) printSearch(w io.Writer, res api.SearchResult, now time.Time) erro
 				fmt.Fprintf(&b, "%3s  %s\n", "", a.T("free: %s", c))
 			}
 		}
-		if g := h.Guesses(); len(g) > 0 {
+		if g := a.hitGuesses(h); len(g) > 0 {
 			fmt.Fprintf(&b, "%3s  %s\n", "", a.T("guessed: %s", strings.Join(g, "; ")))
 		}
 	}
@@ -272,3 +272,44 @@ func plural(n int, one, many string) string {
 	}
 	return many
 }
+
+// hitGuesses says which of the hit's values are guesses and which capacity is stale, as
+// api.Hit.Guesses does, in the language of the command line.
+func (a *app) hitGuesses(h api.Hit) []string {
+	var out []string
+	if len(h.InferredLanguages) > 0 {
+		tags := make([]string, len(h.InferredLanguages))
+		for i, l := range h.InferredLanguages {
+			tags[i] = l.Value
+			if n := a.lang.Language(l.Value); n != l.Value {
+				tags[i] += " (" + n + ")"
+			}
+		}
+		if len(tags) > 1 {
+			out = append(out, a.T("probably works in %s, its country's languages, not declared", strings.Join(tags, ", ")))
+		} else {
+			out = append(out, a.T("probably works in %s, its country's language, not declared", tags[0]))
+		}
+	}
+	for _, r := range h.InferredRegions {
+		name := r.Value
+		if reg, ok := protocol.RegionByCode(r.Value); ok {
+			name += " " + reg.Name
+		}
+		out = append(out, a.T("region %s from the address, not declared", name))
+	}
+	for _, fam := range h.StaleCapacity {
+		label := a.familyLabel(fam)
+		if c, ok := h.Capacity[fam]; ok && !c.Updated.IsZero() {
+			// The layout of a date is a message too: "2.1.2006" in German.
+			out = append(out, a.T("capacity of %s stale: updated %s", label, c.Updated.UTC().Format(a.T(dateLayout))))
+		} else {
+			out = append(out, a.T("capacity of %s stale", label))
+		}
+	}
+	return out
+}
+
+// dateLayout is the layout of a date in a line of text, as time.Format takes it; a
+// language translates it with its own order and words.
+const dateLayout = "2 Jan 2006"

@@ -146,4 +146,13 @@ func TestCLI_search_guesses(t *testing.T) {
 			t.Errorf("search output lacks %q:\n%s", want, r.stdout)
 		}
 	}
+
+	// The guesses in German: the language's name, the family's label and the date the
+	// German way.
+	r = mustHubnet(t, "--lang", "de", "--node", "http://"+a.HTTPAddr(), "search", "--tech", "robotics", "--family", "test-before-invest", "--languages", "sv")
+	if want := "     vermutet: arbeitet wohl in de (Deutsch), der Sprache seines Landes, nicht angegeben; " +
+		"Region DEA2D Städteregion Aachen aus der Adresse, nicht angegeben; " +
+		"Kapazität von Testen vor Investieren veraltet: aktualisiert 2.1.2025\n"; !strings.Contains(r.stdout, want) {
+		t.Errorf("search output in German lacks %q:\n%s", want, r.stdout)
+	}
 }

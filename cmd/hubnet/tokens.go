@@ -22,14 +22,14 @@ func newTokensAddCmd(a *app) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "add NAME --scope SCOPES [--expires 90d|2027-06-30]",
 		Short: a.T("Make an API token and print it, this once"),
-		Long: `Make an API token for another program, such as a CRM, named NAME, that may do
-what its scopes allow: ` + scopeList + `.
+		Long: a.T(`Make an API token for another program, such as a CRM, named NAME, that may do
+what its scopes allow: %s.
   read    read referrals           refer   send referrals
   act     act on referrals         report  read the KPI report
   admin   change the profile, capacity, people, tokens and admission
 
 The token is printed once: the hub keeps only its SHA-256. The program sends it as
-"Authorization: Bearer TOKEN". Directory reads (search, hubs) need no token.`,
+"Authorization: Bearer TOKEN". Directory reads (search, hubs) need no token.`, scopeList),
 		Example: `  hubnet -d ./hub tokens add crm --scope read,act
   hubnet -d ./hub tokens add kpi-export --scope report --expires 90d`,
 		Args: cobra.ExactArgs(1),
@@ -73,8 +73,8 @@ The token is printed once: the hub keeps only its SHA-256. The program sends it 
 			return err
 		},
 	}
-	c.Flags().StringVar(&scopes, "scope", "", "comma-separated scopes: "+scopeList)
-	c.Flags().StringVar(&expires, "expires", "", "when the token stops working: a date (2027-06-30) or days from now (90d); default never")
+	c.Flags().StringVar(&scopes, "scope", "", a.T("comma-separated scopes: %s", scopeList))
+	c.Flags().StringVar(&expires, "expires", "", a.T("when the token stops working: a date (2027-06-30) or days from now (90d); default never"))
 	return c
 }
 

@@ -41,7 +41,7 @@ func newUsersAddCmd(a *app) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "add EMAIL --name NAME [--role advisor|operator]",
 		Short: a.T("Add a person and e-mail or print their one-time sign-in link"),
-		Long: `Add a person who signs in to the console (and the API) as themselves, under their
+		Long: a.T(`Add a person who signs in to the console (and the API) as themselves, under their
 work e-mail address, with a role: advisor (search, refer, act on referrals, reports)
 or operator (also the hub's profile, capacity, people and API tokens).
 
@@ -50,7 +50,7 @@ works once, for 72 hours unless the node is run otherwise. When the hub has a ma
 server (hubnet run --smtp-host), the link is e-mailed to the person, in their
 language, and not printed; otherwise, or when the e-mail fails, it is printed: send
 it to the person. It needs the operator token, or an operator's session or an API
-token with the scope admin.`,
+token with the scope admin.`),
 		Example: `  hubnet -d ./hub users add aino@hub.example.eu --name "Aino Virtanen"
   hubnet -d ./hub users add eero@hub.example.eu --name "Eero Korhonen" --role operator --language fi`,
 		Args: cobra.ExactArgs(1),
@@ -64,9 +64,9 @@ token with the scope admin.`,
 			})
 		},
 	}
-	c.Flags().StringVar(&req.Name, "name", "", "the person's name, as the history of referrals shows it")
-	c.Flags().StringVar(&req.Role, "role", "advisor", "advisor or operator")
-	c.Flags().StringVar(&req.Language, "language", "", "the person's language, a BCP 47 tag such as fi or de (default: English)")
+	c.Flags().StringVar(&req.Name, "name", "", a.T("the person's name, as the history of referrals shows it"))
+	c.Flags().StringVar(&req.Role, "role", "advisor", a.T("advisor or operator"))
+	c.Flags().StringVar(&req.Language, "language", "", a.T("the person's language, a BCP 47 tag such as fi or de (default: English)"))
 	return c
 }
 
@@ -74,11 +74,11 @@ func newUsersResetCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "reset EMAIL",
 		Short: a.T("Make a new one-time sign-in link for a person who forgot their password"),
-		Long: `Make a new one-time sign-in link for the person, in place of any earlier one: the
+		Long: a.T(`Make a new one-time sign-in link for the person, in place of any earlier one: the
 person opens it and chooses a new password. Their old password works until then.
 When the hub has a mail server, the link is e-mailed to the person and not
 printed; otherwise it is printed: send it to the person. A person may also ask for
-a link themselves on the console's sign-in page, when the hub has a mail server.`,
+a link themselves on the console's sign-in page, when the hub has a mail server.`),
 		Example: "  hubnet -d ./hub users reset aino@hub.example.eu",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -174,8 +174,8 @@ func newUsersRemoveCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "remove EMAIL",
 		Short: a.T("Remove a person and end their sessions"),
-		Long: `Remove the person: they can no longer sign in, and their sessions end at once.
-Their name stays in the history of the referrals they acted on.`,
+		Long: a.T(`Remove the person: they can no longer sign in, and their sessions end at once.
+Their name stays in the history of the referrals they acted on.`),
 		Example: "  hubnet -d ./hub users remove aino@hub.example.eu",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -97,10 +97,10 @@ func newVersionCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: a.T("Print hubnet's version and the commit it was built from"),
-		Long: `Print hubnet's version, the protocol version it speaks, the Go version and platform
+		Long: a.T(`Print hubnet's version, the protocol version it speaks, the Go version and platform
 it was built with, and the commit of its source: set by 'make build' and 'make
 release', stamped by go build in a git checkout, or read from the checkout by a 'go
-run'.`,
+run'.`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v := versionInfo()
@@ -108,13 +108,12 @@ run'.`,
 				return writeJSON(cmd.OutOrStdout(), v)
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "hubnet %s (protocol v%d, %s, %s)\n", v.Version, v.Protocol, v.Go, v.Platform)
-			if v.Commit != "" {
-				mod := ""
-				if v.Modified {
-					mod = " with local changes"
-				}
-				fmt.Fprintf(w, "commit %s%s\n", v.Commit, mod)
+			fmt.Fprintln(w, a.T("hubnet %s (protocol v%d, %s, %s)", v.Version, v.Protocol, v.Go, v.Platform))
+			switch {
+			case v.Commit != "" && v.Modified:
+				fmt.Fprintln(w, a.T("commit %s with local changes", v.Commit))
+			case v.Commit != "":
+				fmt.Fprintln(w, a.T("commit %s", v.Commit))
 			}
 			return nil
 		},

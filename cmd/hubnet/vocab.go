@@ -17,10 +17,10 @@ func newVocabCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "vocab LIST [COUNTRY]",
 		Short: a.T("List the values profiles and searches use: technologies, services, sectors ..."),
-		Long: `Print one list of the federation's vocabulary, with the value to type and what
+		Long: a.T(`Print one list of the federation's vocabulary, with the value to type and what
 it means: technologies, services (with their family), families, sectors (NACE
 sections and divisions), countries, regions (NUTS 2021 of a COUNTRY), categories
-(customer categories) or types (hub types).`,
+(customer categories) or types (hub types).`),
 		Example: "  hubnet vocab technologies\n  hubnet vocab regions FI\n  hubnet vocab sectors --json",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 || len(args) > 2 {

@@ -24,11 +24,11 @@ func newWebhooksAddCmd(a *app) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "add URL [--id ID] [--topics TOPICS]",
 		Short: a.T("Register a webhook and print its signing secret, this once"),
-		Long: `Register URL, an https address of another program such as a CRM, to be called with
+		Long: a.T(`Register URL, an https address of another program such as a CRM, to be called with
 the hub's events: each as a JSON POST, signed with the secret printed here (the header
 Hubnet-Signature; docs/api.md says how to check it), retried with growing waits until
-the program answers 2xx. Topics choose the events: ` + topicList + `;
-none means all.`,
+the program answers 2xx. Topics choose the events: %s;
+none means all.`, topicList),
 		Example: `  hubnet -d ./hub webhooks add https://crm.example.eu/hooks/hubnet --id crm
   hubnet -d ./hub webhooks add https://kpi.example.eu/in --topics decision,expiry`,
 		Args: cobra.ExactArgs(1),
@@ -65,8 +65,8 @@ none means all.`,
 			return err
 		},
 	}
-	c.Flags().StringVar(&id, "id", "", "the webhook's name: lower-case letters, digits and '-' (default: one is picked)")
-	c.Flags().StringVar(&topics, "topics", "", "comma-separated topics: "+topicList+" (default: all)")
+	c.Flags().StringVar(&id, "id", "", a.T("the webhook's name: lower-case letters, digits and '-' (default: one is picked)"))
+	c.Flags().StringVar(&topics, "topics", "", a.T("comma-separated topics: %s (default: all)", topicList))
 	return c
 }
 
@@ -146,9 +146,9 @@ func newWebhooksDeliveriesCmd(a *app) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "deliveries [ID|E-MAIL]",
 		Short: a.T("Show the delivery log: webhook calls and e-mails, newest first"),
-		Long: `Show the newest notifications, pending and ended, of the webhook ID or the e-mail
+		Long: a.T(`Show the newest notifications, pending and ended, of the webhook ID or the e-mail
 address given, or of all: how many attempts each took, how the last one went, and
-when the next is due. Send one again with 'hubnet webhooks redeliver DELIVERY'.`,
+when the next is due. Send one again with 'hubnet webhooks redeliver DELIVERY'.`),
 		Example: `  hubnet -d ./hub webhooks deliveries crm
   hubnet -d ./hub webhooks deliveries --limit 500`,
 		Args: cobra.MaximumNArgs(1),
@@ -197,7 +197,7 @@ when the next is due. Send one again with 'hubnet webhooks redeliver DELIVERY'.`
 			return t.flush()
 		},
 	}
-	c.Flags().IntVar(&limit, "limit", 50, "most deliveries shown, 1 to 1000")
+	c.Flags().IntVar(&limit, "limit", 50, a.T("most deliveries shown, 1 to 1000"))
 	return c
 }
 

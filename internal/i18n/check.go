@@ -57,24 +57,44 @@ func Problems(code string, keys []string, msgs map[string]string) []string {
 }
 
 // SourceKeys returns the messages that the Go files of dir, tests left out, pass as
-// string literal arguments to calls of funcs: a function's name ("usagef") or a
-// method's ("T") with the positions of its arguments that are keys (0 for the
-// first).
+// string arguments to calls of funcs: a function's name ("usagef") or a method's
+// ("T") with the positions of its arguments that are keys (0 for the first). An
+// argument is a key when it is a string literal, a string constant of the package
+// (a command's long help), or literals and such constants joined with +.
 func SourceKeys(dir string, funcs map[string][]int) ([]string, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	paths, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil {
 		return nil, err
 	}
-	keys := map[string]bool{}
 	fset := token.NewFileSet()
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
+	var files []*ast.File
+	consts := map[string]ast.Expr{} // the package's constants, by name
+	for _, path := range paths {
+		if strings.HasSuffix(path, "_test.go") {
 			continue
 		}
-		file, err := parser.ParseFile(fset, f, nil, 0)
+		file, err := parser.ParseFile(fset, path, nil, 0)
 		if err != nil {
 			return nil, err
 		}
+		files = append(files, file)
+		for _, decl := range file.Decls {
+			gen, ok := decl.(*ast.GenDecl)
+			if !ok || gen.Tok != token.CONST {
+				continue
+			}
+			for _, spec := range gen.Specs {
+				vs := spec.(*ast.ValueSpec)
+				for i, name := range vs.Names {
+					if i < len(vs.Values) {
+						consts[name.Name] = vs.Values[i]
+					}
+				}
+			}
+		}
+	}
+	keys := map[string]bool{}
+	for _, file := range files {
 		ast.Inspect(file, func(n ast.Node) bool {
 			call, ok := n.(*ast.CallExpr)
 			if !ok {
@@ -91,10 +111,8 @@ func SourceKeys(dir string, funcs map[string][]int) ([]string, error) {
 				if arg >= len(call.Args) {
 					continue
 				}
-				if lit, ok := call.Args[arg].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-					if k, err := strconv.Unquote(lit.Value); err == nil && k != "" {
-						keys[k] = true
-					}
+				if k, ok := constString(call.Args[arg], consts, 0); ok && k != "" {
+					keys[k] = true
 				}
 			}
 			return true
@@ -107,4 +125,38 @@ func SourceKeys(dir string, funcs map[string][]int) ([]string, error) {
 			}
 		}
 	}), nil
+}
+
+// constString returns the value of a string literal, of a constant of consts, or of
+// such strings joined with +; false for anything else. depth bounds the constants
+// followed, which the compiler keeps from forming a cycle.
+func constString(e ast.Expr, consts map[string]ast.Expr, depth int) (string, bool) {
+	if depth > 32 {
+		return "", false
+	}
+	switch e := e.(type) {
+	case *ast.BasicLit:
+		if e.Kind != token.STRING {
+			return "", false
+		}
+		s, err := strconv.Unquote(e.Value)
+		return s, err == nil
+	case *ast.ParenExpr:
+		return constString(e.X, consts, depth+1)
+	case *ast.Ident:
+		if v, ok := consts[e.Name]; ok {
+			return constString(v, consts, depth+1)
+		}
+	case *ast.BinaryExpr:
+		if e.Op != token.ADD {
+			return "", false
+		}
+		x, ok := constString(e.X, consts, depth+1)
+		if !ok {
+			return "", false
+		}
+		y, ok := constString(e.Y, consts, depth+1)
+		return x + y, ok
+	}
+	return "", false
 }

@@ -1,6 +1,8 @@
 package i18n
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"testing/fstest"
@@ -97,5 +99,36 @@ func TestCatalog_Lang(t *testing.T) {
 	}
 	if got := c.Lang("de").Country("EL"); got != "Griechenland" {
 		t.Errorf("EL in German: got %q, want Griechenland", got)
+	}
+}
+
+func TestSourceKeys_constants(t *testing.T) {
+	dir := t.TempDir()
+	src := `package x
+
+const base = "http://127.0.0.1:7480"
+
+const long = "Talks to the node at " + base + ".\n" +
+	"More."
+
+func f(a app) {
+	a.T(long)
+	a.T("literal %d", 3)
+	a.T(("paren" + "thesised"))
+	a.T(notConst())
+	a.T(long + notConst())
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "x.go"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := SourceKeys(dir, map[string][]int{"T": {0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"Talks to the node at http://127.0.0.1:7480.\nMore.", "literal %d", "parenthesised"}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }
