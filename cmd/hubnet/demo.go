@@ -239,6 +239,9 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, op
 		}
 	}
 
+	if hubs > demoMaxHubs {
+		paceCollector()
+	}
 	shares := spread.Ranges(hubs, demoProcesses(netw, profiles, opts.Processes))
 	if len(shares) > 1 {
 		fmt.Fprintf(stderr, "starting %d hubs in %s, in %d processes ...\n", hubs, root, len(shares))
