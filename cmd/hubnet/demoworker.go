@@ -173,9 +173,8 @@ type demoHelper struct {
 	replies *json.Decoder
 }
 
-// startDemoHelper starts a helper process for a's hubs and waits until they have
-// started, or ctx ends, or wait has passed.
-func startDemoHelper(ctx context.Context, a demoWorkerArgs, stderr io.Writer, wait time.Duration) (*demoHelper, error) {
+// startDemoHelper starts a helper process for a's hubs; started tells when they run.
+func startDemoHelper(a demoWorkerArgs, stderr io.Writer) (*demoHelper, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -198,11 +197,16 @@ func startDemoHelper(ctx context.Context, a demoWorkerArgs, stderr io.Writer, wa
 	if err := h.cmd.Start(); err != nil {
 		return nil, err
 	}
-	if _, err := h.read(ctx, wait); err != nil {
-		h.stop()
-		return nil, fmt.Errorf("the helper process of hubs %s to %s: %w", filepath.Base(a.Dirs[0]), filepath.Base(a.Dirs[len(a.Dirs)-1]), err)
-	}
 	return h, nil
+}
+
+// started waits until the helper's hubs have started, or ctx ends, or wait has
+// passed.
+func (h *demoHelper) started(ctx context.Context, wait time.Duration) error {
+	if _, err := h.read(ctx, wait); err != nil {
+		return fmt.Errorf("the helper process of hubs %s to %s: %w", filepath.Base(h.args.Dirs[0]), filepath.Base(h.args.Dirs[len(h.args.Dirs)-1]), err)
+	}
+	return nil
 }
 
 // missing asks the helper which hubs its hubs' directories lack.
