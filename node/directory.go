@@ -330,6 +330,7 @@ func (d *directory) observe(m *memberlist.Node, alive bool) {
 // profile out of the directory and search and closes the routes to and from it.
 // memberlist may be the caller, so nothing here blocks.
 func (d *directory) revoke(id string, r protocol.Revocation) {
+	d.n.alive.Delete(id)
 	d.mu.Lock()
 	if p := d.peers[id]; p == nil {
 		// Not seen this run: its profile may still be in the store.

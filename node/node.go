@@ -34,6 +34,7 @@ const (
 // and its HTTP API. Create one with New, then Start it; Leave announces a graceful
 // departure and Shutdown stops everything. All methods are safe for concurrent use.
 type Node struct {
+	alive sync.Map // member ID -> aliveChecked: metadata that passed NotifyAlive's checks
 	cfg   Config
 	log   *slog.Logger
 	store *store.Store

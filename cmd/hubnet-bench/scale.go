@@ -62,6 +62,7 @@ type scaleResult struct {
 	gorPer   float64
 	fdsPer   float64
 	idleCPU  float64 // share of one core over the idle period
+	usage    bool    // the resources above were measured
 	idle     time.Duration
 }
 
@@ -177,8 +178,9 @@ func scaleOnce(n int, topo string, procs int, wait, idle time.Duration, queries 
 		}
 	}
 
-	// The workers, one after another, each starting its hubs one after another and
-	// joining them to the first hub.
+	// The workers, each starting its hubs one after another and joining them to the
+	// first hub: the first worker until its first hub has started, then the others
+	// at once.
 	var workers []*workerProc
 	defer func() {
 		var wg sync.WaitGroup
@@ -189,17 +191,42 @@ func scaleOnce(n int, topo string, procs int, wait, idle time.Duration, queries 
 	}()
 	join := ""
 	for _, rg := range spread.Ranges(n, procs) {
-		a := workerArgs{Root: root, N: n, From: rg[0], To: rg[1], Join: join}
-		w, err := startWorker(a, wait)
+		w, err := startWorker(workerArgs{Root: root, N: n, From: rg[0], To: rg[1], Join: join})
 		if err != nil {
 			return r, err
 		}
 		workers = append(workers, w)
-		if w.first.Failed != "" {
-			r.failed = w.first.Failed
-			return r, nil
+		if join == "" {
+			first, err := w.next(wait)
+			if err != nil {
+				return r, err
+			}
+			if join = first.Gossip; join == "" { // the first hub did not start
+				started, err := w.next(wait)
+				r.failed = cmp.Or(started.Failed, fmt.Sprint("the first hub did not start: ", err))
+				return r, nil
+			}
 		}
-		join = cmp.Or(join, w.first.Gossip)
+	}
+	// Each hub takes a second or more to start on a busy machine: it waits for
+	// gossip to show the other clusters' gateways before its server starts.
+	for i, w := range workers {
+		if i > 0 {
+			if _, err := w.next(wait); err != nil { // the first hub's address
+				return r, err
+			}
+		}
+		started, err := w.next(wait + time.Duration(w.args.To-w.args.From)*5*time.Second)
+		if err != nil {
+			return r, err
+		}
+		fmt.Fprintf(os.Stderr, "scale %d %s: hubs %d to %d started in %v\n", n, topo, w.args.From, w.args.To-1, started.Took[0].Round(time.Millisecond))
+		if started.Failed != "" {
+			r.failed = cmp.Or(r.failed, started.Failed)
+		}
+	}
+	if r.failed != "" {
+		return r, nil
 	}
 	last := time.Now()
 	ask := func(command string) ([]workerReply, error) {
@@ -212,11 +239,11 @@ func scaleOnce(n int, topo string, procs int, wait, idle time.Duration, queries 
 		}
 		return replies, nil
 	}
-	missing := ""
+	missing, gone := "", error(nil)
 	if err := waitEvery(wait, scalePoll, func() bool {
 		replies, err := ask("status")
 		if err != nil {
-			missing = err.Error()
+			gone = err
 			return true
 		}
 		for _, rep := range replies {
@@ -227,7 +254,12 @@ func scaleOnce(n int, topo string, procs int, wait, idle time.Duration, queries 
 		}
 		missing = ""
 		return true
-	}); err != nil || missing != "" {
+	}); gone != nil {
+		// A worker that stops answering is a figure of this size too: its hubs
+		// starved it.
+		r.failed = "not within " + wait.String() + ": " + gone.Error()
+		return r, nil
+	} else if err != nil || missing != "" {
 		r.failed = fmt.Sprintf("not within %v", wait)
 		fmt.Fprintf(os.Stderr, "scale %d %s: not complete; %s\n", n, topo, missing)
 	} else {
@@ -250,12 +282,13 @@ func scaleOnce(n int, topo string, procs int, wait, idle time.Duration, queries 
 	var gor, files int
 	for i, w := range workers {
 		cpu += after[i].CPU - before[i].CPU
-		rss += after[i].RSS - w.first.RSS
-		gor += after[i].Goroutines - w.first.Goroutines
-		files += after[i].Files - w.first.Files
+		rss += after[i].RSS - w.base.RSS
+		gor += after[i].Goroutines - w.base.Goroutines
+		files += after[i].Files - w.base.Files
 	}
 	r.idleCPU = cpu.Seconds() / time.Since(t0).Seconds()
 	r.rssPer, r.gorPer, r.fdsPer = rss/float64(n), float64(gor)/float64(n), float64(files)/float64(n)
+	r.usage = true
 	if r.failed != "" {
 		return r, nil
 	}
@@ -309,7 +342,7 @@ func renderScale(results []scaleResult, wait, idle time.Duration, limit int, loa
 	var b strings.Builder
 	fmt.Fprintf(&b, "Measured on %s; load average %s before the run and %s after (the machine is shared).\n", machine(), loadBefore, loadAfter)
 	fmt.Fprintf(&b, "Every hub a real node, in as many worker processes as its open files need (a process may open %d here; "+
-		"both ends of a connection between two hubs of one process count), started one after another, each joining the first, "+
+		"both ends of a connection between two hubs of one process count), each process starting its hubs one after another (the first process its first hub before the others start), each joining the first hub, "+
 		"with the countries of the EDIH catalogue (hubs drawn at random, the same every run) and synthetic profiles; "+
 		"`clusters` is the default region map of the catalogue, `mesh` one full mesh of routes. "+
 		"Each wait is bounded by %v; resources are per hub, over all processes, after %v idle; CPU is the processes' over those %v, in shares of one core. "+
@@ -322,7 +355,7 @@ func renderScale(results []scaleResult, wait, idle time.Duration, limit int, loa
 			continue
 		}
 		conv, det, live := "**"+r.failed+"**", "–", "–"
-		if strings.HasPrefix(r.failed, "hub ") { // did not start: nothing more measured
+		if !r.usage { // did not start, or a worker stopped answering: nothing more measured
 			fmt.Fprintf(&b, "| %d | %s | %d | %d | %s | – | – | – | – | – | – |\n", r.n, r.topology, r.clusters, r.procs, conv)
 			continue
 		}

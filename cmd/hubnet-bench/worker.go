@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,13 +76,25 @@ func runWorker(spec string, in io.Reader, out io.Writer) error {
 	}
 	enc := json.NewEncoder(out)
 	w := &worker{args: a}
+	if os.Getenv("GOGC") == "" {
+		// A worker holds up to a hundred hubs: the collector's default pace, right
+		// for one hub's small heap, took a third of the CPU at 100 hubs (as
+		// `hubnet demo` does for many hubs). Memory is measured after a forced
+		// collection.
+		debug.SetGCPercent(400)
+	}
 	defer w.shutdown()
 
+	// Three replies at start: its usage before any hub, the first hub's gossip
+	// address, and how long starting them all took.
 	runtime.GC()
 	debug.FreeOSMemory()
-	before := w.usage()
-	before.Gossip, before.Failed = w.start()
-	if err := enc.Encode(before); err != nil {
+	if err := enc.Encode(w.usage()); err != nil {
+		return err
+	}
+	t0 := time.Now()
+	failed := w.start(func(gossip string) error { return enc.Encode(workerReply{Gossip: gossip}) })
+	if err := enc.Encode(workerReply{Failed: failed, Took: []time.Duration{time.Since(t0)}}); err != nil {
 		return err
 	}
 	lines := bufio.NewScanner(in)
@@ -107,9 +118,10 @@ type worker struct {
 	hubs []*node.Node
 }
 
-// start starts hubs From to To-1, and returns the first one's gossip address, and
-// which hub did not start and why, if one did not.
-func (w *worker) start() (gossip, failed string) {
+// start starts hubs From to To-1 and returns which did not start and why, "" when
+// all did. It hands the first hub's gossip address to first, or, when the first hub
+// does not start, an empty one.
+func (w *worker) start(first func(gossip string) error) (failed string) {
 	join := w.args.Join
 	for i := w.args.From; i < w.args.To; i++ {
 		cfg := node.DefaultLocalConfig()
@@ -119,10 +131,6 @@ func (w *worker) start() (gossip, failed string) {
 		// hubs on two cores probe each other thousands of times a second, time out
 		// and declare live hubs dead.
 		cfg.Gossip = "lan"
-		if os.Getenv("HB_DEBUG") == scaleHubID(i) {
-			f, _ := os.Create("/tmp/hb-debug-" + scaleHubID(i) + ".log")
-			cfg.Logger = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}))
-		}
 		if join != "" {
 			cfg.Join = []string{join}
 		}
@@ -136,19 +144,25 @@ func (w *worker) start() (gossip, failed string) {
 		if err != nil {
 			// On a starved machine a hub's own NATS connection can time out: that is
 			// a figure of this size, not a failure of the benchmark.
-			return gossip, fmt.Sprintf("hub %d of %d did not start: %v", i+1, w.args.N, err)
+			failed = fmt.Sprintf("hub %d of %d did not start: %v", i+1, w.args.N, err)
+			if i == w.args.From {
+				first("")
+			}
+			return failed
 		}
 		w.mu.Lock()
 		w.hubs = append(w.hubs, h)
 		w.mu.Unlock()
-		if gossip == "" {
-			gossip = h.GossipAddr()
+		if i == w.args.From {
+			if err := first(h.GossipAddr()); err != nil {
+				return err.Error()
+			}
 		}
 		if join == "" {
 			join = h.GossipAddr()
 		}
 	}
-	return gossip, ""
+	return ""
 }
 
 // do runs one command.
@@ -278,12 +292,11 @@ type workerProc struct {
 	stdin   io.WriteCloser
 	replies *json.Decoder
 	stderr  *lockedWriter
-	first   workerReply // its "started" reply: usage before its hubs, and the first's address
+	base    workerReply // its usage before its hubs started
 }
 
-// startWorker starts a worker for a's hubs and waits, up to wait, until they are
-// started.
-func startWorker(a workerArgs, wait time.Duration) (*workerProc, error) {
+// startWorker starts a worker for a's hubs and reads its usage before they start.
+func startWorker(a workerArgs) (*workerProc, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -304,11 +317,20 @@ func startWorker(a workerArgs, wait time.Duration) (*workerProc, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	if err := p.read(&p.first, wait); err != nil {
+	if p.base, err = p.next(time.Minute); err != nil {
 		p.stop()
-		return nil, fmt.Errorf("worker for hubs %d to %d: %w", a.From, a.To-1, err)
+		return nil, err
 	}
 	return p, nil
+}
+
+// next reads the worker's next reply, within wait.
+func (p *workerProc) next(wait time.Duration) (workerReply, error) {
+	var r workerReply
+	if err := p.read(&r, wait); err != nil {
+		return r, fmt.Errorf("worker for hubs %d to %d: %w", p.args.From, p.args.To-1, err)
+	}
+	return r, nil
 }
 
 // ask sends a command and returns the reply, within wait.

@@ -239,6 +239,9 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, op
 		}
 	}
 
+	if hubs > demoMaxHubs {
+		paceCollector()
+	}
 	shares := spread.Ranges(hubs, demoProcesses(netw, profiles, opts.Processes))
 	if len(shares) > 1 {
 		fmt.Fprintf(stderr, "starting %d hubs in %s, in %d processes ...\n", hubs, root, len(shares))
@@ -257,19 +260,16 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, op
 		stopDemo(nodes, dirs, log)
 	}()
 	wait := demoReadyTimeout + time.Duration(hubs)*demoWaitPerHub
-	for i := range shares[0][1] {
-		join := ""
-		if i > 0 {
-			join = nodes[0].GossipAddr()
-		}
-		n, err := startDemoHub(ctx, dirs[i], join, demoGossip(netw.Clusters), basePort, i, log)
-		if err != nil {
-			return err
-		}
-		nodes = append(nodes, n)
+	// The first hub, then the helper processes, which start their hubs while this
+	// process starts the rest of its own, each process one hub after another.
+	gossip := demoGossip(netw.Clusters)
+	first, err := startDemoHub(ctx, dirs[0], "", gossip, basePort, 0, log)
+	if err != nil {
+		return err
 	}
+	nodes = append(nodes, first)
 	for _, sh := range shares[1:] {
-		a := demoWorkerArgs{Dirs: dirs[sh[0]:sh[1]], Join: nodes[0].GossipAddr(), Gossip: demoGossip(netw.Clusters),
+		a := demoWorkerArgs{Dirs: dirs[sh[0]:sh[1]], Join: first.GossipAddr(), Gossip: gossip,
 			LogLevel: opts.LogLevel, LogFormat: opts.LogFormat}
 		for _, p := range profiles {
 			a.IDs = append(a.IDs, p.ID)
@@ -277,14 +277,27 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, op
 		if basePort > 0 {
 			a.BasePort = basePort + sh[0]
 		}
-		h, err := startDemoHelper(ctx, a, stderr, wait)
+		h, err := startDemoHelper(a, stderr)
 		if err != nil {
+			return fail("demo", err, "")
+		}
+		helpers = append(helpers, h)
+	}
+	for i := 1; i < shares[0][1]; i++ {
+		n, err := startDemoHub(ctx, dirs[i], first.GossipAddr(), gossip, basePort, i, log)
+		if err != nil {
+			return err
+		}
+		nodes = append(nodes, n)
+	}
+	// The helpers start their hubs at once, each one after another.
+	for _, h := range helpers {
+		if err := h.started(ctx, wait); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			return fail("demo", err, "")
 		}
-		helpers = append(helpers, h)
 	}
 	for _, n := range nodes {
 		select {

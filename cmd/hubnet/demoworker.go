@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -67,6 +68,7 @@ func runDemoWorker(spec string, in io.Reader, out, stderr io.Writer) int {
 		return exitError
 	}
 	log := slogFor(stderr, a.LogLevel, a.LogFormat)
+	paceCollector()
 	enc := json.NewEncoder(out)
 	var nodes []*node.Node
 	defer func() { stopDemo(nodes, a.Dirs, log) }()
@@ -171,9 +173,8 @@ type demoHelper struct {
 	replies *json.Decoder
 }
 
-// startDemoHelper starts a helper process for a's hubs and waits until they have
-// started, or ctx ends, or wait has passed.
-func startDemoHelper(ctx context.Context, a demoWorkerArgs, stderr io.Writer, wait time.Duration) (*demoHelper, error) {
+// startDemoHelper starts a helper process for a's hubs; started tells when they run.
+func startDemoHelper(a demoWorkerArgs, stderr io.Writer) (*demoHelper, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -196,11 +197,16 @@ func startDemoHelper(ctx context.Context, a demoWorkerArgs, stderr io.Writer, wa
 	if err := h.cmd.Start(); err != nil {
 		return nil, err
 	}
-	if _, err := h.read(ctx, wait); err != nil {
-		h.stop()
-		return nil, fmt.Errorf("the helper process of hubs %s to %s: %w", filepath.Base(a.Dirs[0]), filepath.Base(a.Dirs[len(a.Dirs)-1]), err)
-	}
 	return h, nil
+}
+
+// started waits until the helper's hubs have started, or ctx ends, or wait has
+// passed.
+func (h *demoHelper) started(ctx context.Context, wait time.Duration) error {
+	if _, err := h.read(ctx, wait); err != nil {
+		return fmt.Errorf("the helper process of hubs %s to %s: %w", filepath.Base(h.args.Dirs[0]), filepath.Base(h.args.Dirs[len(h.args.Dirs)-1]), err)
+	}
+	return nil
 }
 
 // missing asks the helper which hubs its hubs' directories lack.
@@ -246,6 +252,16 @@ func (h *demoHelper) stop() {
 	case <-time.After(leaveTimeout + time.Minute):
 		h.cmd.Process.Kill()
 		<-exited
+	}
+}
+
+// paceCollector lets the heap of a process that runs many hubs grow to five times
+// what is live before the garbage collector runs, not twice, unless GOGC says
+// otherwise: its default pace, right for one hub's small heap, took a third of the
+// CPU of a hundred hubs in one process (docs/benchmarks.md).
+func paceCollector() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
 	}
 }
 
