@@ -110,6 +110,9 @@ func (p *inProcess) InProcessConn() (net.Conn, error) {
 // whether the other end of a route or gateway is an admitted hub; it is given a nil key
 // for a connection that presents no certificate. The client listener, on loopback,
 // takes the operator's token.
+// inProcessTimeout bounds the handshake of a hub's connection to its own server.
+const inProcessTimeout = 15 * time.Second
+
 func startBus(spec busSpec, log *slog.Logger) (*bus, error) {
 	b := &bus{spec: spec, log: log, cur: &inProcess{}, routes: map[string]string{}}
 	if spec.cluster != "" {
@@ -118,7 +121,11 @@ func startBus(spec busSpec, log *slog.Logger) (*bus, error) {
 	if err := b.startServer(); err != nil {
 		return nil, err
 	}
+	// The handshake with its own server may wait for the CPU: with hundreds of hubs
+	// starting on two cores, nats.go's default of 2 s failed a hub's start (hub 32 of
+	// the 457 of hubnet-bench scale).
 	nc, err := nats.Connect("", nats.InProcessServer(b.cur), nats.Name(spec.id.ID), nats.Token(spec.token),
+		nats.Timeout(inProcessTimeout),
 		nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond), nats.ReconnectJitter(50*time.Millisecond, 0))
 	if err != nil {
 		b.srv.Shutdown()
