@@ -18,7 +18,7 @@ const module = "github.com/hubnet-eu/hubnet"
 // layer names the part of the project a package belongs to.
 func layer(pkg string) string {
 	rel := strings.TrimPrefix(strings.TrimPrefix(pkg, module), "/")
-	for _, l := range []string{"node/console/consoletest", "node/console", "node/nodetest", "protocol", "store", "api", "node", "cmd", "internal", "docs/examples"} {
+	for _, l := range []string{"node/console/consoletest", "node/console", "node/nodetest", "protocol", "store", "api", "node", "cmd", "internal/i18n", "internal", "docs/examples"} {
 		if rel == l || strings.HasPrefix(rel, l+"/") {
 			return l
 		}
@@ -30,25 +30,28 @@ func layer(pkg string) string {
 // way, cmd → node → store → protocol. api (the HTTP API's types and client) stands
 // beside store: node serves it, integrators import it without node. The console sits
 // on node's exported methods; nodetest starts nodes with it. internal holds tools of
-// the commands, the tests and the bench (synthetic directories are made with a node).
+// the commands, the tests and the bench (synthetic directories are made with a node);
+// internal/i18n, the message catalogues and vocabulary labels that the console and the
+// CLI share, stands on protocol alone.
 var mayImport = map[string][]string{
 	"protocol":      {"protocol"},
 	"store":         {"protocol"},
 	"api":           {"protocol"},
 	"node":          {"store", "protocol", "api"},
-	"node/console":  {"node", "api", "protocol"},
-	"node/nodetest": {"node/console", "node", "store", "protocol", "api", "internal"},
+	"node/console":  {"node", "api", "protocol", "internal/i18n"},
+	"node/nodetest": {"node/console", "node", "store", "protocol", "api", "internal", "internal/i18n"},
 	// consoletest drives a console in a browser, for the tests of node and console.
 	"node/console/consoletest": {"node/nodetest", "node/console", "node", "protocol", "api"},
-	"internal":                 {"internal", "node", "store", "protocol", "api"},
-	"cmd":                      {"node/console", "node/nodetest", "node", "store", "protocol", "api", "internal"},
+	"internal":                 {"internal", "internal/i18n", "node", "store", "protocol", "api"},
+	"internal/i18n":            {"internal/i18n", "protocol"},
+	"cmd":                      {"node/console", "node/nodetest", "node", "store", "protocol", "api", "internal", "internal/i18n"},
 	// The examples in the docs are programs an integrator writes: the API client only.
 	"docs/examples": {"api", "protocol"},
 }
 
 // testsMayImport are the layers any test may import besides those of its package:
 // the node's tests drive the console in a browser too.
-var testsMayImport = []string{"node/nodetest", "node/console", "node/console/consoletest", "internal"}
+var testsMayImport = []string{"node/nodetest", "node/console", "node/console/consoletest", "internal", "internal/i18n"}
 
 // testsOfMayImport adds, for the tests of some layers, what they need beside: the
 // client's tests run it against real nodes.
