@@ -11,11 +11,9 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -25,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hubnet-eu/hubnet/internal/spread"
 	"github.com/hubnet-eu/hubnet/node"
 )
 
@@ -287,34 +286,17 @@ func scaleHubID(i int) string { return fmt.Sprintf("hub-%03d", i) }
 
 // workerProc is the benchmark's handle on a running worker.
 type workerProc struct {
-	args    workerArgs
-	cmd     *exec.Cmd
-	stdin   io.WriteCloser
-	replies *json.Decoder
-	stderr  *lockedWriter
-	base    workerReply // its usage before its hubs started
+	*spread.Child
+	args   workerArgs
+	stderr *lockedWriter
+	base   workerReply // its usage before its hubs started
 }
 
 // startWorker starts a worker for a's hubs and reads its usage before they start.
 func startWorker(a workerArgs) (*workerProc, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	spec, _ := json.Marshal(a)
-	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), workerEnv+"="+string(spec))
-	p := &workerProc{args: a, cmd: cmd, stderr: new(lockedWriter)}
-	cmd.Stderr = p.stderr
-	if p.stdin, err = cmd.StdinPipe(); err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	p.replies = json.NewDecoder(stdout)
-	if err := cmd.Start(); err != nil {
+	p := &workerProc{args: a, stderr: new(lockedWriter)}
+	var err error
+	if p.Child, err = spread.StartChild(workerEnv, a, p.stderr); err != nil {
 		return nil, err
 	}
 	if p.base, err = p.next(time.Minute); err != nil {
@@ -327,57 +309,27 @@ func startWorker(a workerArgs) (*workerProc, error) {
 // next reads the worker's next reply, within wait.
 func (p *workerProc) next(wait time.Duration) (workerReply, error) {
 	var r workerReply
-	if err := p.read(&r, wait); err != nil {
-		return r, fmt.Errorf("worker for hubs %d to %d: %w", p.args.From, p.args.To-1, err)
+	if err := p.Next(context.Background(), wait, &r); err != nil {
+		return r, fmt.Errorf("worker for hubs %d to %d: %w; its last words: %s", p.args.From, p.args.To-1, err, lastLines(p.stderr.String(), 5))
 	}
 	return r, nil
 }
 
 // ask sends a command and returns the reply, within wait.
 func (p *workerProc) ask(command string, wait time.Duration) (workerReply, error) {
-	var r workerReply
-	if _, err := io.WriteString(p.stdin, command+"\n"); err != nil {
-		return r, fmt.Errorf("worker for hubs %d to %d: %s: %w", p.args.From, p.args.To-1, command, err)
+	if err := p.Send(command); err != nil {
+		return workerReply{}, fmt.Errorf("worker for hubs %d to %d: %s: %w", p.args.From, p.args.To-1, command, err)
 	}
-	if err := p.read(&r, wait); err != nil {
-		return r, fmt.Errorf("worker for hubs %d to %d: %s: %w", p.args.From, p.args.To-1, command, err)
+	r, err := p.next(wait)
+	if err == nil && r.Err != "" {
+		err = fmt.Errorf("worker for hubs %d to %d: %s: %s", p.args.From, p.args.To-1, command, r.Err)
 	}
-	if r.Err != "" {
-		return r, fmt.Errorf("worker for hubs %d to %d: %s: %s", p.args.From, p.args.To-1, command, r.Err)
-	}
-	return r, nil
-}
-
-// read decodes the next reply into r, or gives up after wait and kills the worker.
-func (p *workerProc) read(r *workerReply, wait time.Duration) error {
-	done := make(chan error, 1)
-	go func() { done <- p.replies.Decode(r) }()
-	select {
-	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("%w; its errors: %s", err, lastLines(p.stderr.String(), 5))
-		}
-		return nil
-	case <-time.After(wait):
-		p.cmd.Process.Kill()
-		return errors.New("no answer within " + wait.String())
-	}
+	return r, err
 }
 
 // stop asks the worker to stop its hubs, and kills it if it has not exited within a
 // minute.
-func (p *workerProc) stop() {
-	io.WriteString(p.stdin, "stop\n")
-	p.stdin.Close()
-	exited := make(chan struct{})
-	go func() { p.cmd.Wait(); close(exited) }()
-	select {
-	case <-exited:
-	case <-time.After(time.Minute):
-		p.cmd.Process.Kill()
-		<-exited
-	}
-}
+func (p *workerProc) stop() { p.Stop(time.Minute) }
 
 // lockedWriter lets a worker's stderr be read while it is written.
 type lockedWriter struct {

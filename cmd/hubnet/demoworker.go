@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
@@ -167,37 +166,17 @@ func slogFor(w io.Writer, level slog.Level, format string) *slog.Logger {
 
 // demoHelper is the demo's handle on one helper process.
 type demoHelper struct {
-	args    demoWorkerArgs
-	cmd     *exec.Cmd
-	stdin   io.WriteCloser
-	replies *json.Decoder
+	*spread.Child
+	args demoWorkerArgs
 }
 
 // startDemoHelper starts a helper process for a's hubs; started tells when they run.
 func startDemoHelper(a demoWorkerArgs, stderr io.Writer) (*demoHelper, error) {
-	exe, err := os.Executable()
+	c, err := spread.StartChild(demoWorkerEnv, a, stderr)
 	if err != nil {
 		return nil, err
 	}
-	spec, err := json.Marshal(a)
-	if err != nil {
-		return nil, err
-	}
-	h := &demoHelper{args: a, cmd: exec.Command(exe)}
-	h.cmd.Env = append(os.Environ(), demoWorkerEnv+"="+string(spec))
-	h.cmd.Stderr = stderr
-	if h.stdin, err = h.cmd.StdinPipe(); err != nil {
-		return nil, err
-	}
-	stdout, err := h.cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	h.replies = json.NewDecoder(stdout)
-	if err := h.cmd.Start(); err != nil {
-		return nil, err
-	}
-	return h, nil
+	return &demoHelper{Child: c, args: a}, nil
 }
 
 // started waits until the helper's hubs have started, or ctx ends, or wait has
@@ -211,7 +190,7 @@ func (h *demoHelper) started(ctx context.Context, wait time.Duration) error {
 
 // missing asks the helper which hubs its hubs' directories lack.
 func (h *demoHelper) missing(ctx context.Context) (string, error) {
-	if _, err := io.WriteString(h.stdin, "status\n"); err != nil {
+	if err := h.Send("status"); err != nil {
 		return "", err
 	}
 	r, err := h.read(ctx, time.Minute)
@@ -222,38 +201,18 @@ func (h *demoHelper) missing(ctx context.Context) (string, error) {
 // ended or wait passed.
 func (h *demoHelper) read(ctx context.Context, wait time.Duration) (demoWorkerReply, error) {
 	var r demoWorkerReply
-	done := make(chan error, 1)
-	go func() { done <- h.replies.Decode(&r) }()
-	select {
-	case err := <-done:
-		if err != nil {
-			return r, fmt.Errorf("it stopped (%w)", err)
-		}
-		if r.Err != "" {
-			return r, errors.New(r.Err)
-		}
-		return r, nil
-	case <-ctx.Done():
-		return r, ctx.Err()
-	case <-time.After(wait):
-		return r, fmt.Errorf("no answer within %v", wait)
+	if err := h.Next(ctx, wait, &r); err != nil {
+		return r, err
 	}
+	if r.Err != "" {
+		return r, errors.New(r.Err)
+	}
+	return r, nil
 }
 
 // stop asks the helper to make its hubs leave and stop, and waits for it to exit,
 // killing it after leaveTimeout and a minute.
-func (h *demoHelper) stop() {
-	io.WriteString(h.stdin, "stop\n")
-	h.stdin.Close()
-	exited := make(chan struct{})
-	go func() { h.cmd.Wait(); close(exited) }()
-	select {
-	case <-exited:
-	case <-time.After(leaveTimeout + time.Minute):
-		h.cmd.Process.Kill()
-		<-exited
-	}
-}
+func (h *demoHelper) stop() { h.Stop(leaveTimeout + time.Minute) }
 
 // paceCollector lets the heap of a process that runs many hubs grow to five times
 // what is live before the garbage collector runs, not twice, unless GOGC says

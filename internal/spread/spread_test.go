@@ -1,7 +1,13 @@
 package spread
 
 import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/hubnet-eu/hubnet/internal/catalogue"
 	"github.com/hubnet-eu/hubnet/protocol"
@@ -57,5 +63,57 @@ func TestRanges(t *testing.T) {
 		if next != tc.n || len(r) != min(tc.n, tc.procs) {
 			t.Fatalf("Ranges(%d, %d) = %v: want %d ranges covering all", tc.n, tc.procs, r, min(tc.n, tc.procs))
 		}
+	}
+}
+
+// TestMain lets the test binary stand in as the child of TestChild.
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		echoChild()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+const childEnv = "HUBNET_SPREAD_TEST_CHILD"
+
+// echoChild answers each command with its spec and the command, until "stop".
+func echoChild() {
+	var spec struct{ Name string }
+	json.Unmarshal([]byte(os.Getenv(childEnv)), &spec)
+	enc := json.NewEncoder(os.Stdout)
+	enc.Encode(map[string]string{"hello": spec.Name})
+	lines := bufio.NewScanner(os.Stdin)
+	for lines.Scan() {
+		if lines.Text() == "stop" {
+			return
+		}
+		if lines.Text() == "hang" {
+			time.Sleep(time.Minute)
+		}
+		enc.Encode(map[string]string{"said": spec.Name + ": " + lines.Text()})
+	}
+}
+
+func TestChild(t *testing.T) {
+	c, err := StartChild(childEnv, struct{ Name string }{"w1"}, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop(10 * time.Second)
+	var got map[string]string
+	if err := c.Next(context.Background(), 10*time.Second, &got); err != nil || got["hello"] != "w1" {
+		t.Fatalf("first answer %v (%v), want hello w1", got, err)
+	}
+	if err := c.Send("status"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Next(context.Background(), 10*time.Second, &got); err != nil || got["said"] != "w1: status" {
+		t.Fatalf("answer to status: %v (%v), want w1: status", got, err)
+	}
+	// A child that does not answer in time is given up and killed.
+	c.Send("hang")
+	if err := c.Next(context.Background(), 200*time.Millisecond, &got); err == nil || !strings.Contains(err.Error(), "no answer within") {
+		t.Fatalf("answer from a hanging child: %v, want no answer within 200ms", err)
 	}
 }
