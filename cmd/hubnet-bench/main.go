@@ -35,7 +35,7 @@ const usage = `usage: hubnet-bench [-out FILE] [-rounds N] [-sizes 10,25] [-wait
        hubnet-bench [-out FILE] [-queries N] [-hubs N] search
        hubnet-bench [-out FILE] [-rounds N] [-sizes 10,25] [-wait D] [-queries N] [-serf-queries N] live
        hubnet-bench [-out FILE] [-n N] [-m M] [-callers C] [-rounds R] [-wait D] referrals
-       hubnet-bench [-out FILE] [-sizes 25,50,100,250,457] [-wait D] [-idle D] [-queries N] [-procs N] scale`
+       hubnet-bench [-out FILE] [-sizes 25,50,100,250,457] [-wait D] [-idle D] [-queries N] [-procs N] [-topologies clusters,mesh] scale`
 
 func main() {
 	if spec := os.Getenv(workerEnv); spec != "" {
@@ -57,6 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "", "markdown file to update between the benchmark's markers (stdout only when empty)")
 	rounds := fs.Int("rounds", 0, "rounds per size: fresh federations (default 5 for federation, 3 for live and referrals)")
 	sizes := fs.String("sizes", "10,25", "federation sizes, comma-separated (scale: default "+scaleSizes+")")
+	topologies := fs.String("topologies", "clusters,mesh", "scale: the topologies to measure, clusters and mesh, comma-separated")
 	procs := fs.Int("procs", 0, "scale: worker processes per federation (0: as many as its open files need)")
 	idle := fs.Duration("idle", 30*time.Second, "scale: how long the federation idles while its CPU is measured")
 	gossip := fs.String("gossip", "lan,local", "gossip presets to measure failure detection with")
@@ -125,7 +126,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if *out != "" {
 			partial = func(report string) error { return writeSection(*out, "scale", report) }
 		}
-		report, err = scaleBench(ns, *procs, *wait, *idle, cmp.Or(*queries, 100), partial)
+		topos := strings.Split(*topologies, ",")
+		if slices.ContainsFunc(topos, func(t string) bool { return t != "clusters" && t != "mesh" }) {
+			fmt.Fprintln(stderr, "hubnet-bench: -topologies must list clusters, mesh or both, got", *topologies)
+			return 2
+		}
+		report, err = scaleBench(ns, topos, *procs, *wait, *idle, cmp.Or(*queries, 100), partial)
 	case "search":
 		report, err = searchBench(cmp.Or(*queries, 5000), *hubs)
 	case "referrals":

@@ -70,14 +70,14 @@ type scaleResult struct {
 // to the first size at which it fails to converge, as one full mesh. After each
 // measurement it hands the report so far to partial, when set, so that a run cut
 // short keeps what it measured.
-func scaleBench(sizes []int, forceProcs int, wait, idle time.Duration, queries int, partial func(string) error) (string, error) {
+func scaleBench(sizes []int, topologies []string, forceProcs int, wait, idle time.Duration, queries int, partial func(string) error) (string, error) {
 	wait = cmp.Or(wait, scaleWait)
 	limit := spread.Limit()
 	loadBefore := loadAverages()
 	var results []scaleResult
 	meshFailed := 0
 	for _, n := range sizes {
-		for _, topo := range []string{"clusters", "mesh"} {
+		for _, topo := range topologies {
 			r := scaleResult{n: n, topology: topo}
 			netw := protocol.Network{}
 			if topo == "clusters" {
