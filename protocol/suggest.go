@@ -239,12 +239,14 @@ func near(a, b string) (int, bool) {
 	if d := len(a) - len(b); d > limit || -d > limit {
 		return 0, false
 	}
-	d := editDistance(a, b)
+	d := EditDistance(a, b)
 	return d, d > 0 && d <= limit
 }
 
-// editDistance is the optimal string alignment distance of a and b, in bytes.
-func editDistance(a, b string) int {
+// EditDistance is the optimal string alignment distance of a and b, in bytes: the
+// insertions, deletions, substitutions and swaps of neighbours that make one the
+// other.
+func EditDistance(a, b string) int {
 	prev2 := make([]int, len(b)+1)
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)

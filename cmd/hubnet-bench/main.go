@@ -310,35 +310,15 @@ func measure(n int, preset string, memory bool, wait time.Duration) (converge, d
 // complete reports whether every hub holds every other hub's current profile.
 func complete(hubs []*node.Node) bool {
 	for _, h := range hubs {
-		peers := h.Peers()
-		if len(peers) != len(hubs) {
+		if !holdsAll(h, len(hubs)) {
 			return false
-		}
-		for _, p := range peers {
-			if !p.Self && (p.Revision == 0 || p.Cached < p.Revision) {
-				return false
-			}
 		}
 	}
 	return true
 }
 
 // missing describes what keeps complete from being true.
-func missing(hubs []*node.Node) string {
-	var b strings.Builder
-	for _, h := range hubs {
-		peers := h.Peers()
-		if len(peers) != len(hubs) {
-			fmt.Fprintf(&b, "%s knows %d of %d hubs ; ", h.ID(), len(peers), len(hubs))
-		}
-		for _, p := range peers {
-			if !p.Self && (p.Revision == 0 || p.Cached < p.Revision) {
-				fmt.Fprintf(&b, "%s has %s at %d of %d (%s); ", h.ID(), p.ID, p.Cached, p.Revision, p.State)
-			}
-		}
-	}
-	return b.String()
-}
+func missing(hubs []*node.Node) string { return missingOf(hubs, len(hubs)) }
 
 func waitFor(timeout time.Duration, cond func() bool) error {
 	return waitEvery(timeout, 5*time.Millisecond, cond)

@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -75,13 +74,9 @@ func runWorker(spec string, in io.Reader, out io.Writer) error {
 	}
 	enc := json.NewEncoder(out)
 	w := &worker{args: a}
-	if os.Getenv("GOGC") == "" {
-		// A worker holds up to a hundred hubs: the collector's default pace, right
-		// for one hub's small heap, took a third of the CPU at 100 hubs (as
-		// `hubnet demo` does for many hubs). Memory is measured after a forced
-		// collection.
-		debug.SetGCPercent(400)
-	}
+	// A worker holds up to a hundred hubs; memory is measured after a forced
+	// collection.
+	spread.PaceCollector()
 	defer w.shutdown()
 
 	// Three replies at start: its usage before any hub, the first hub's gossip

@@ -240,7 +240,7 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, op
 	}
 
 	if hubs > demoMaxHubs {
-		paceCollector()
+		spread.PaceCollector()
 	}
 	shares := spread.Ranges(hubs, demoProcesses(netw, profiles, opts.Processes))
 	if len(shares) > 1 {
@@ -263,17 +263,18 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, op
 	// The first hub, then the helper processes, which start their hubs while this
 	// process starts the rest of its own, each process one hub after another.
 	gossip := demoGossip(netw.Clusters)
+	ids := make([]string, hubs) // every hub of the demo, which each directory must list
+	for i, p := range profiles {
+		ids[i] = p.ID
+	}
 	first, err := startDemoHub(ctx, dirs[0], "", gossip, basePort, 0, log)
 	if err != nil {
 		return err
 	}
 	nodes = append(nodes, first)
 	for _, sh := range shares[1:] {
-		a := demoWorkerArgs{Dirs: dirs[sh[0]:sh[1]], Join: first.GossipAddr(), Gossip: gossip,
+		a := demoWorkerArgs{Dirs: dirs[sh[0]:sh[1]], IDs: ids, Join: first.GossipAddr(), Gossip: gossip,
 			LogLevel: opts.LogLevel, LogFormat: opts.LogFormat}
-		for _, p := range profiles {
-			a.IDs = append(a.IDs, p.ID)
-		}
 		if basePort > 0 {
 			a.BasePort = basePort + sh[0]
 		}
@@ -308,7 +309,7 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, op
 			return fail("demo", fmt.Errorf("hub %s not ready after %v", n.ID(), wait), "")
 		}
 	}
-	if err := waitDirectories(ctx, nodes, helpers, profiles); err != nil {
+	if err := waitDirectories(ctx, nodes, helpers, ids); err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -407,15 +408,11 @@ func demoNetwork(root string, clusters []protocol.Cluster) (protocol.Network, pr
 	return n, adm, nil
 }
 
-// waitDirectories polls until every node's directory lists every demo hub, those of
-// the helper processes' too.
-func waitDirectories(ctx context.Context, nodes []*node.Node, helpers []*demoHelper, profiles []protocol.Profile) error {
-	wait := demoSyncTimeout + time.Duration(len(profiles))*demoWaitPerHub
+// waitDirectories polls until every node's directory, those of the helper processes'
+// too, lists every hub of ids.
+func waitDirectories(ctx context.Context, nodes []*node.Node, helpers []*demoHelper, ids []string) error {
+	wait := demoSyncTimeout + time.Duration(len(ids))*demoWaitPerHub
 	deadline := time.Now().Add(wait)
-	ids := make([]string, len(profiles))
-	for i, p := range profiles {
-		ids[i] = p.ID
-	}
 	for {
 		missing := missingAmong(nodes, ids)
 		for _, h := range helpers {

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -67,7 +66,7 @@ func runDemoWorker(spec string, in io.Reader, out, stderr io.Writer) int {
 		return exitError
 	}
 	log := slogFor(stderr, a.LogLevel, a.LogFormat)
-	paceCollector()
+	spread.PaceCollector()
 	enc := json.NewEncoder(out)
 	var nodes []*node.Node
 	defer func() { stopDemo(nodes, a.Dirs, log) }()
@@ -213,16 +212,6 @@ func (h *demoHelper) read(ctx context.Context, wait time.Duration) (demoWorkerRe
 // stop asks the helper to make its hubs leave and stop, and waits for it to exit,
 // killing it after leaveTimeout and a minute.
 func (h *demoHelper) stop() { h.Stop(leaveTimeout + time.Minute) }
-
-// paceCollector lets the heap of a process that runs many hubs grow to five times
-// what is live before the garbage collector runs, not twice, unless GOGC says
-// otherwise: its default pace, right for one hub's small heap, took a third of the
-// CPU of a hundred hubs in one process (docs/benchmarks.md).
-func paceCollector() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
-}
 
 // demoGossip is the gossip preset of a demo's hubs: "local", whose fast timers find a
 // stopped hub within seconds, for a few hubs; the real network's "lan" for a network

@@ -198,7 +198,7 @@ func closeHubs(hubs []catalogue.Hub, key string, n int) []catalogue.Hub {
 			if s == "" {
 				continue
 			}
-			d := editDistance(s, key)
+			d := protocol.EditDistance(s, key)
 			switch {
 			case d <= max(1, len(key)/4):
 			case len(key) >= 3 && (strings.Contains(s, key) || strings.Contains(key, s)):
@@ -220,27 +220,6 @@ func closeHubs(hubs []catalogue.Hub, key string, n int) []catalogue.Hub {
 		out = append(out, c.h)
 	}
 	return out
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func abs(n int) int { return max(n, -n) }
