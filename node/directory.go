@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -38,7 +39,24 @@ type directory struct {
 	pending  int              // fetches started and not done, waiting included: at most maxPending per slot
 	inFlight int              // fetches holding a slot, asking
 	peak     int              // the most fetches ever in flight at once
+	syncing  bool             // a batch sync is under way: no fetch one by one starts meanwhile
+	nextSync time.Time        // no batch sync starts before this
 }
+
+// syncMin is how many profiles a hub must lack before it asks another hub for all it
+// holds in batches rather than fetching each from its owner: a hub joining a network
+// of hundreds then makes a few requests, not hundreds.
+var syncMin = 16
+
+// batchBytes bounds the profiles of one batch served.
+var batchBytes = protocol.ProfileBatchBytes
+
+// syncPause is the least time between two batch syncs of one hub: while hubs join, a
+// holder's batch lacks the newest of them, and those come one by one.
+const syncPause = 10 * time.Second
+
+// syncTimeout bounds each batch of a sync, which may wait for a route to the holder.
+const syncTimeout = 5 * time.Second
 
 // maxPending is how many fetches may wait, their pause included, for each slot:
 // enough to keep the slots busy through the pauses, few enough that a hub joining a
@@ -142,6 +160,10 @@ func (d *directory) serveProfile(m *nats.Msg) {
 		d.n.replyError(m, "", err)
 		return
 	}
+	if req.Batch {
+		d.serveBatch(m, req.After)
+		return
+	}
 	if req.Hub != "" && req.Hub != d.n.id.ID {
 		d.serveCopy(m, req)
 		return
@@ -169,6 +191,57 @@ func (d *directory) serveCopy(m *nats.Msg, req protocol.ProfileRequest) {
 		return
 	}
 	m.Respond(b)
+}
+
+// serveBatch replies with the profiles the node holds, its own included, in order of
+// hub ID after after, as many as fit in one protocol.ProfileBatch.
+func (d *directory) serveBatch(m *nats.Msg, after string) {
+	hubs, err := d.n.store.Hubs()
+	if err != nil {
+		d.n.replyError(m, "", fmt.Errorf("profiles held by %s: %w", d.n.id.ID, err))
+		return
+	}
+	own := d.self.Load()
+	b := protocol.ProfileBatch{V: protocol.Version}
+	size := 0
+	add := func(id string, env []byte) bool {
+		if id <= after {
+			return true
+		}
+		if len(b.Profiles) > 0 && size+len(env) > batchBytes {
+			b.Next = after
+			return false
+		}
+		b.Profiles = append(b.Profiles, env)
+		size += len(env)
+		after = id
+		return true
+	}
+	ownDone := own == nil
+	for _, h := range hubs {
+		if !ownDone && d.n.id.ID < h.Profile.ID {
+			ownDone = true
+			if !add(d.n.id.ID, *own) {
+				break
+			}
+		}
+		env, err := h.Envelope.Marshal()
+		if err != nil {
+			continue
+		}
+		if !add(h.Profile.ID, env) {
+			break
+		}
+	}
+	if !ownDone && b.Next == "" {
+		add(d.n.id.ID, *own)
+	}
+	out, err := json.Marshal(b)
+	if err != nil {
+		d.n.replyError(m, "", err)
+		return
+	}
+	m.Respond(out)
 }
 
 // onHave records that a hub of this node's cluster holds a copy of a profile.
@@ -267,12 +340,34 @@ func (d *directory) run() {
 		case <-d.n.wakeCh:
 		case <-tick.C:
 		}
+		if d.large() {
+			// Woken by each of the many events of a large network, one after
+			// another: one reconcile takes them all.
+			select {
+			case <-d.n.ctx.Done():
+				return
+			case <-time.After(reconcileGap):
+			}
+		}
 		if d.n.ml.NumMembers() <= 1 && len(d.n.cfg.Join) > 0 && time.Since(lastJoin) >= d.n.cfg.RejoinInterval {
 			d.n.join()
 			lastJoin = time.Now()
 		}
 		d.reconcile()
 	}
+}
+
+// reconcileGap is the least time between two reconciles of a large directory. Each
+// walks every hub; while several hundred join, gossip wakes the loop thousands of
+// times a minute.
+const reconcileGap = 100 * time.Millisecond
+
+// large reports whether the directory holds more than a hundred hubs, where
+// reconciles are spaced by reconcileGap.
+func (d *directory) large() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.peers) > 100
 }
 
 // tickInterval is how often run checks member health without being woken: the
@@ -368,6 +463,7 @@ func (d *directory) reconcile() {
 	d.mu.Lock()
 	purges := d.purges
 	d.purges = nil
+	syncFrom := d.syncSourceLocked(now)
 	for id, p := range d.peers {
 		if p.revoked && !p.purged {
 			p.purged, p.cached, p.hinted, p.fetched = true, 0, 0, time.Time{}
@@ -399,7 +495,7 @@ func (d *directory) reconcile() {
 		if !p.member {
 			continue
 		}
-		if want := max(p.meta.Revision, p.hinted); want > p.cached && !p.fetching && !now.Before(p.nextFetch) && d.pending < maxPending*d.n.cfg.FetchConcurrency {
+		if want := max(p.meta.Revision, p.hinted); want > p.cached && !d.syncing && !p.fetching && !now.Before(p.nextFetch) && d.pending < maxPending*d.n.cfg.FetchConcurrency {
 			p.fetching = true
 			d.pending++
 			fetches = append(fetches, id)
@@ -430,20 +526,186 @@ func (d *directory) reconcile() {
 		}
 	}
 	d.n.repairGateways(now)
+	// Recorded at once, so that the store commits the changes together: while
+	// hundreds of hubs join, one reconcile sees dozens.
+	var wg sync.WaitGroup
 	for _, c := range changes {
 		if c.reachable {
 			d.n.log.Info("hub reachable", "peer", c.id)
-			d.n.referrals.peerUp(c.id)
 		} else {
 			d.n.log.Info("hub unreachable", "peer", c.id, "last_seen", c.at)
 		}
-		if err := d.n.store.MarkSeen(c.id, c.reachable, c.at); err != nil && !errors.Is(err, store.ErrNotFound) {
-			d.n.log.Error("record reachability", "peer", c.id, "err", err)
-		}
+		wg.Go(func() {
+			if c.reachable {
+				d.n.referrals.peerUp(c.id)
+			}
+			if err := d.n.store.MarkSeen(c.id, c.reachable, c.at); err != nil && !errors.Is(err, store.ErrNotFound) {
+				d.n.log.Error("record reachability", "peer", c.id, "err", err)
+			}
+		})
+	}
+	wg.Wait()
+	if syncFrom != "" {
+		d.n.wg.Go(func() { d.sync(syncFrom) })
 	}
 	for _, id := range fetches {
 		d.n.wg.Go(func() { d.fetch(id) })
 	}
+}
+
+// syncSourceLocked decides whether the node asks another hub for every profile it
+// holds rather than fetching what it lacks one by one: when it lacks at least
+// syncMin, no sync is under way and none was in the last syncPause. It returns the
+// hub to ask, "" for none, and marks the sync as under way. The hub is a member of
+// the node's own cluster, over a route, where one is alive; any member otherwise.
+// d.mu is held.
+func (d *directory) syncSourceLocked(now time.Time) string {
+	if d.syncing || now.Before(d.nextSync) {
+		return ""
+	}
+	lacking, near, far := 0, 0, 0
+	var nearest, any string
+	for id, p := range d.peers {
+		if !p.member {
+			continue
+		}
+		if max(p.meta.Revision, p.hinted) > p.cached && !p.fetching {
+			lacking++
+		}
+		// One of each kind, each member as likely as the others.
+		if p.meta.Cluster == d.n.cluster {
+			if near++; rand.N(near) == 0 {
+				nearest = id
+			}
+		}
+		if far++; rand.N(far) == 0 {
+			any = id
+		}
+	}
+	if lacking < syncMin || far == 0 {
+		return ""
+	}
+	d.syncing = true
+	return cmp.Or(nearest, any)
+}
+
+// sync asks hub from for every profile it holds, batch by batch, and stores those
+// newer than the node's own copies, each checked against its owner's signature.
+// What it does not bring is fetched one by one afterwards.
+func (d *directory) sync(from string) {
+	stored, err := d.syncFrom(from)
+	d.mu.Lock()
+	d.syncing = false
+	d.nextSync = d.n.cfg.Now().Add(syncPause)
+	d.mu.Unlock()
+	d.n.wake()
+	if err != nil {
+		d.n.log.Debug("profile batch sync failed", "holder", from, "stored", stored, "err", err)
+		return
+	}
+	d.n.log.Debug("profiles synced in batches", "holder", from, "stored", stored)
+}
+
+// syncFrom asks hub from for its profiles, batch by batch, keeps the ones wanted, and
+// returns how many it stored.
+func (d *directory) syncFrom(from string) (int, error) {
+	stored, after := 0, ""
+	for {
+		req, err := json.Marshal(protocol.ProfileRequest{V: protocol.Version, Batch: true, After: after})
+		if err != nil {
+			return stored, err
+		}
+		ctx, cancel := context.WithTimeout(d.n.ctx, syncTimeout)
+		msg, err := d.request(ctx, from, req)
+		cancel()
+		if err != nil {
+			return stored, fmt.Errorf("profile batch from %s after %q: %w", from, after, err)
+		}
+		b, err := protocol.ParseProfileBatch(msg.Data)
+		if err != nil {
+			return stored, fmt.Errorf("profile batch from %s: %w", from, err)
+		}
+		stored += d.keep(from, b.Profiles)
+		if b.Next <= after { // the last batch, or a holder going round in circles
+			return stored, nil
+		}
+		after = b.Next
+	}
+}
+
+// keep checks and stores the profiles of one batch that the node wants: of a member,
+// newer than its copy, signed by the member. It returns how many it stored.
+func (d *directory) keep(from string, batch []json.RawMessage) int {
+	type kept struct {
+		p   protocol.Profile
+		env protocol.Envelope
+	}
+	var ks []kept
+	for _, raw := range batch {
+		env, err := protocol.OpenEnvelope(raw)
+		if err != nil || env.From == d.n.id.ID {
+			continue
+		}
+		d.mu.Lock()
+		p := d.peers[env.From]
+		wanted := p != nil && p.member && !p.revoked
+		cached := uint64(0)
+		if wanted {
+			cached = p.cached
+		}
+		d.mu.Unlock()
+		if !wanted {
+			continue
+		}
+		// As from a holder one at a time: the owner's signature, or nothing.
+		env, _, err = d.n.admit(raw, inbound{from: env.From, toAll: true, document: true})
+		if err != nil || env.Type != protocol.TypeProfile {
+			d.n.metrics.fetches.WithLabelValues("batch", "refused").Inc()
+			continue
+		}
+		p2, err := protocol.ProfileOf(env)
+		if err != nil || p2.ID != env.From {
+			d.n.metrics.fetches.WithLabelValues("batch", "refused").Inc()
+			continue
+		}
+		if p2.Revision > cached {
+			ks = append(ks, kept{p2, env})
+		}
+	}
+	// Stored at once, so the store commits them together rather than one by one.
+	now := d.n.cfg.Now()
+	ok := make([]bool, len(ks))
+	var wg sync.WaitGroup
+	for i, k := range ks {
+		d.n.index.put(k.p) // search sees it no later than the directory does
+		wg.Go(func() {
+			err := d.n.store.PutHub(store.Hub{Profile: k.p, Envelope: k.env, Reachable: true, LastSeen: now, Fetched: now})
+			ok[i] = err == nil || errors.Is(err, store.ErrStale)
+			if !ok[i] {
+				d.n.log.Error("store synced profile", "peer", k.p.ID, "holder", from, "err", err)
+			}
+		})
+	}
+	wg.Wait()
+	stored := 0
+	d.mu.Lock()
+	for i, k := range ks {
+		if !ok[i] {
+			continue
+		}
+		stored++
+		if p := d.peers[k.p.ID]; p != nil {
+			p.cached = max(p.cached, k.p.Revision)
+			p.fetched = now
+			p.failures, p.nextFetch = 0, time.Time{}
+			if p.hinted > 0 && p.hinted <= p.cached {
+				p.hinted = 0
+			}
+		}
+	}
+	d.mu.Unlock()
+	d.n.metrics.fetches.WithLabelValues("batch", "ok").Add(float64(stored))
+	return stored
 }
 
 // fetch gets hub id's signed profile and stores it if it verifies. It waits between
@@ -563,21 +825,9 @@ func (d *directory) fetchOnce(id, source string, want uint64) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	var msg *nats.Msg
-	for wait := 10 * time.Millisecond; ; wait = min(wait*2, 200*time.Millisecond) {
-		var err error
-		msg, err = d.n.bus.nc.RequestWithContext(ctx, protocol.ProfileSubject(source), req)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, nats.ErrNoResponders) {
-			return 0, fmt.Errorf("request profile of %s from %s: %w", id, source, err)
-		}
-		select {
-		case <-ctx.Done():
-			return 0, fmt.Errorf("request profile of %s from %s: no route yet: %w", id, source, ctx.Err())
-		case <-time.After(wait):
-		}
+	msg, err := d.request(ctx, source, req)
+	if err != nil {
+		return 0, fmt.Errorf("request profile of %s from %s: %w", id, source, err)
 	}
 	if source != id {
 		if env, err := protocol.OpenEnvelope(msg.Data); err == nil && env.From == source && env.Type == protocol.TypeError {
@@ -614,6 +864,23 @@ func (d *directory) fetchOnce(id, source string, want uint64) (uint64, error) {
 	}
 	d.n.log.Debug("profile stored", "peer", id, "revision", p.Revision, "from", source)
 	return p.Revision, nil
+}
+
+// request sends a profile request to hub to and returns the answer. While no route
+// or gateway to the hub is up yet, NATS answers at once that no one listens: the
+// request is sent again, more slowly each time, until ctx ends.
+func (d *directory) request(ctx context.Context, to string, req []byte) (*nats.Msg, error) {
+	for wait := 10 * time.Millisecond; ; wait = min(wait*2, 200*time.Millisecond) {
+		msg, err := d.n.bus.nc.RequestWithContext(ctx, protocol.ProfileSubject(to), req)
+		if !errors.Is(err, nats.ErrNoResponders) {
+			return msg, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("no route yet: %w", ctx.Err())
+		case <-time.After(wait):
+		}
+	}
 }
 
 // fetchPeak returns the most profile fetches this node has had in flight at once.

@@ -174,3 +174,78 @@ func TestDirectory_fetchesBounded(t *testing.T) {
 		return nil
 	})
 }
+
+// A hub that joins lacking many profiles asks a hub of its cluster for all it holds,
+// batch by batch, rather than each owner for its own.
+func TestDirectory_batchSync(t *testing.T) {
+	// Two missing profiles are enough, and each batch holds one profile: the three
+	// come in three batches.
+	t.Cleanup(node.SetBatchSync(2, 1))
+	net := nodetest.ClusteredNetwork(t, syncClusters...)
+	owner := startSync(t, net, "it-1", "IT", -1)
+	other := startSync(t, net, "it-2", "IT", -1, owner.GossipAddr())
+	holder := startSync(t, net, "fi-1", "FI", -1, owner.GossipAddr())
+	hubs := []*nodetest.Hub{owner, other, holder}
+	nodetest.Eventually(t, 30*time.Second, func() error { return nodetest.Converged(hubs) })
+
+	// fi-2 would wait 10 to 20 s before each fetch one by one.
+	fresh := startSync(t, net, "fi-2", "FI", 20*time.Second, holder.GossipAddr())
+	hubs = append(hubs, fresh)
+	nodetest.Eventually(t, 8*time.Second, func() error { return nodetest.Converged(hubs) })
+	if got := fetches(t, fresh, "batch", "ok"); got != 3 {
+		t.Errorf("fi-2 has %v profiles from batches, want 3: it-1, it-2 and fi-1", got)
+	}
+	if got := fetches(t, fresh, "owner", "ok") + fetches(t, fresh, "peer", "ok"); got != 0 {
+		t.Errorf("fi-2 fetched %v profiles one by one, want none", got)
+	}
+}
+
+// A forged copy in a batch is refused, and the profile comes from its owner; the
+// others of the batch are kept.
+func TestDirectory_forgedCopyInBatchRefused(t *testing.T) {
+	t.Cleanup(node.SetBatchSync(2, protocol.ProfileBatchBytes))
+	net := nodetest.ClusteredNetwork(t, syncClusters...)
+	owner := startSync(t, net, "it-1", "IT", -1)
+	other := startSync(t, net, "it-2", "IT", -1, owner.GossipAddr())
+	liar := startSync(t, net, "fi-1", "FI", -1, owner.GossipAddr())
+	nodetest.Eventually(t, 30*time.Second, func() error { return nodetest.Converged([]*nodetest.Hub{owner, other, liar}) })
+
+	// fi-1's copy of it-1's profile is changed in its store, the owner's signature kept.
+	liar.Kill()
+	s, err := store.Open(filepath.Join(liar.Dir, node.StoreFile), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := s.Hub("it-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Profile.Name = "Forged"
+	if h.Envelope.Body, err = json.Marshal(h.Profile); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteHub("it-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutHub(h); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	liar = liar.Restart(owner.GossipAddr())
+
+	fresh := startSync(t, net, "fi-2", "FI", -1, liar.GossipAddr())
+	if got := profileAt(t, fresh, "it-1", h.Profile.Revision); got.Name == "Forged" {
+		t.Errorf("fi-2 holds the forged copy of it-1's profile")
+	}
+	nodetest.Eventually(t, 15*time.Second, func() error {
+		return nodetest.Converged([]*nodetest.Hub{owner, other, liar, fresh})
+	})
+	if got := fetches(t, fresh, "batch", "refused"); got != 1 {
+		t.Errorf("fi-2 refused %v profiles of a batch, want 1", got)
+	}
+	if got := fetches(t, fresh, "batch", "ok"); got != 2 {
+		t.Errorf("fi-2 kept %v profiles of the batch, want 2: it-2 and fi-1", got)
+	}
+}

@@ -299,17 +299,3 @@ func (n *Node) fetchThroughNewGateways(st gatewayState) {
 		n.wake()
 	}
 }
-
-// reservePort returns port, or a port free now on host when port is 0: the hub
-// gossips its route and gateway addresses before its NATS server binds them.
-func reservePort(host string, port int) (int, error) {
-	if port != 0 {
-		return port, nil
-	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return 0, fmt.Errorf("find a free port on %s: %w", host, err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}

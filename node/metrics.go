@@ -39,7 +39,7 @@ func newMetrics(n *Node) *metrics {
 		}, []string{"reason"}),
 		fetches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hubnet_profile_fetches_total",
-			Help: "Profile fetches from other hubs, by source (owner, or peer: a hub of the cluster holding a copy) and result (ok, failed, refused: a copy that failed its owner's signature).",
+			Help: "Profile fetches from other hubs, by source (owner; peer: a hub of the cluster holding a copy; batch: a profile among all another hub holds, asked for at once) and result (ok, failed, refused: a copy that failed its owner's signature).",
 		}, []string{"source", "result"}),
 		searches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hubnet_searches_total",

@@ -190,10 +190,42 @@ type ProfileHint struct {
 // With Hub set it asks for the copy of another hub's profile the answering hub holds,
 // at Revision or newer: a profile is signed by its owner, so any holder may serve it.
 // The answer is then the owner's signed profile, or an error wrapping ErrNotFound.
+// With Batch set it asks for every profile the answering hub holds, its own
+// included, in the order of their hub IDs after After; the answer is a
+// [ProfileBatch].
 type ProfileRequest struct {
 	V        int    `json:"v"`
 	Hub      string `json:"hub,omitempty"`      // whose profile; "" for the answering hub's own
 	Revision uint64 `json:"revision,omitempty"` // the oldest revision wanted; 0 for any
+	Batch    bool   `json:"batch,omitempty"`
+	After    string `json:"after,omitempty"` // with Batch: the last hub ID of the batch before
+}
+
+// ProfileBatch answers a ProfileRequest with Batch set: signed profiles, each as its
+// owner signed it, so each is checked against its owner's signature as if fetched
+// from the owner. It is not signed itself: a holder that leaves profiles out costs
+// the asker the fetches it then makes one by one, nothing else.
+type ProfileBatch struct {
+	V        int               `json:"v"`
+	Profiles []json.RawMessage `json:"profiles"`       // signed profile envelopes, in order of hub ID
+	Next     string            `json:"next,omitempty"` // ask again with After set to this for more; "" after the last
+}
+
+// ProfileBatchBytes bounds the profiles of one ProfileBatch, well under NATS's
+// largest message of 1 MB; a batch holds at least one profile whatever its size.
+const ProfileBatchBytes = 256 << 10
+
+// ParseProfileBatch decodes a profile batch and checks its version. Each profile is
+// checked apart, when it is opened.
+func ParseProfileBatch(data []byte) (ProfileBatch, error) {
+	var b ProfileBatch
+	if err := json.Unmarshal(data, &b); err != nil {
+		return ProfileBatch{}, &ValidationError{What: "profile batch", Problems: []FieldError{{Field: "(json)", Rule: err.Error()}}}
+	}
+	if b.V != Version {
+		return ProfileBatch{}, fmt.Errorf("profile batch of version %d: %w", b.V, ErrUnknownVersion)
+	}
+	return b, nil
 }
 
 // ProfileHave tells the hubs of one cluster, on [HaveSubject], that hub ID holds a
@@ -242,6 +274,12 @@ func ParseProfileRequest(data []byte) (ProfileRequest, error) {
 	}
 	if r.V != Version {
 		return ProfileRequest{}, fmt.Errorf("profile request of version %d: %w", r.V, ErrUnknownVersion)
+	}
+	if r.Batch && (r.Hub != "" || r.Revision != 0) {
+		return ProfileRequest{}, &ValidationError{What: "profile request", Problems: []FieldError{{Field: "batch", Rule: "asks for every profile held: hub and revision must be empty"}}}
+	}
+	if !r.Batch && r.After != "" {
+		return ProfileRequest{}, &ValidationError{What: "profile request", Problems: []FieldError{{Field: "after", Rule: "only with batch"}}}
 	}
 	return r, nil
 }

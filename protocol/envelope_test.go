@@ -656,16 +656,20 @@ func TestEnvelope_golden_verifies(t *testing.T) {
 
 func TestParseProfileRequest(t *testing.T) {
 	tests := []struct {
-		name string
-		data string
-		want error // nil, ErrUnknownVersion, or a *ValidationError naming (json)
+		name  string
+		data  string
+		want  error  // nil, ErrUnknownVersion, or a *ValidationError naming field
+		field string // for a *ValidationError
 	}{
-		{"version 1", `{"v":1}`, nil},
-		{"unknown fields ignored", `{"v":1,"hub":"other"}`, nil},
-		{"version 99", `{"v":99}`, ErrUnknownVersion},
-		{"no version", `{}`, ErrUnknownVersion},
-		{"truncated", `{"v":`, &ValidationError{}},
-		{"wrong type", `{"v":"1"}`, &ValidationError{}},
+		{"version 1", `{"v":1}`, nil, ""},
+		{"unknown fields ignored", `{"v":1,"hub":"other","color":"red"}`, nil, ""},
+		{"a batch", `{"v":1,"batch":true,"after":"hub-b"}`, nil, ""},
+		{"version 99", `{"v":99}`, ErrUnknownVersion, ""},
+		{"no version", `{}`, ErrUnknownVersion, ""},
+		{"truncated", `{"v":`, &ValidationError{}, "(json)"},
+		{"wrong type", `{"v":"1"}`, &ValidationError{}, "(json)"},
+		{"a batch of one hub", `{"v":1,"batch":true,"hub":"hub-b"}`, &ValidationError{}, "batch"},
+		{"after without batch", `{"v":1,"after":"hub-b"}`, &ValidationError{}, "after"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -677,8 +681,8 @@ func TestParseProfileRequest(t *testing.T) {
 					t.Fatalf("got %+v, %v; want version %d", r, err, Version)
 				}
 			case *ValidationError:
-				if !errors.As(err, &ve) || ve.Problems[0].Field != "(json)" {
-					t.Fatalf("got %v, want a validation error of (json)", err)
+				if !errors.As(err, &ve) || ve.Problems[0].Field != tc.field {
+					t.Fatalf("got %v, want a validation error of %s", err, tc.field)
 				}
 			default:
 				if !errors.Is(err, want) {
@@ -686,6 +690,20 @@ func TestParseProfileRequest(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestParseProfileBatch(t *testing.T) {
+	b, err := ParseProfileBatch([]byte(`{"v":1,"profiles":[{"a":1},{"b":2}],"next":"hub-c"}`))
+	if err != nil || len(b.Profiles) != 2 || b.Next != "hub-c" {
+		t.Fatalf("got %+v, %v; want two profiles and next hub-c", b, err)
+	}
+	if _, err := ParseProfileBatch([]byte(`{"v":2,"profiles":[]}`)); !errors.Is(err, ErrUnknownVersion) {
+		t.Errorf("version 2: got %v, want %v", err, ErrUnknownVersion)
+	}
+	var ve *ValidationError
+	if _, err := ParseProfileBatch([]byte(`{"v":1,"profiles":{}}`)); !errors.As(err, &ve) || ve.Problems[0].Field != "(json)" {
+		t.Errorf("profiles not a list: got %v, want a validation error of (json)", err)
 	}
 }
 

@@ -246,7 +246,25 @@ func (s *Store) Retry(msgID string, due time.Time) error {
 func (s *Store) Hasten(to string, now time.Time) (int, error) {
 	now = now.UTC()
 	var n int
-	err := s.update(func(tx *bolt.Tx) error {
+	// Read first: most hubs that come back have nothing waiting for them, and a
+	// write would cost a commit.
+	waiting := false
+	err := s.view(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketOutbox).ForEach(func(k, v []byte) error {
+			var r outboxRow
+			if err := json.Unmarshal(v, &r); err == nil && r.To == to && r.Due.After(now) {
+				waiting = true
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("hasten outbox entries to %s: %w", to, err)
+	}
+	if !waiting {
+		return 0, nil
+	}
+	err = s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketOutbox)
 		var due [][]byte
 		err := b.ForEach(func(k, v []byte) error {

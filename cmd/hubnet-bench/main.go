@@ -35,7 +35,7 @@ const usage = `usage: hubnet-bench [-out FILE] [-rounds N] [-sizes 10,25] [-wait
        hubnet-bench [-out FILE] [-queries N] [-hubs N] search
        hubnet-bench [-out FILE] [-rounds N] [-sizes 10,25] [-wait D] [-queries N] [-serf-queries N] live
        hubnet-bench [-out FILE] [-n N] [-m M] [-callers C] [-rounds R] [-wait D] referrals
-       hubnet-bench [-out FILE] [-sizes 25,50,100,250,457] [-wait D] [-idle D] [-queries N] [-procs N] [-topologies clusters,mesh] scale`
+       hubnet-bench [-out FILE] [-sizes 25,50,100,250,457] [-wait D] [-idle D] [-queries N] [-procs N] [-topologies clusters,mesh] [-cpuprofile DIR] scale`
 
 func main() {
 	if spec := os.Getenv(workerEnv); spec != "" {
@@ -64,7 +64,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	queries := fs.Int("queries", 0, "queries timed per run (default 5000 for search, 500 per round and size for live)")
 	hubs := fs.Int("hubs", searchHubs, "search: synthetic hubs in the directory")
 	serfQueries := fs.Int("serf-queries", 100, "live: Serf queries timed per round and size (each waits for gossip, about 0.1 s)")
-	cpuProfile := fs.String("cpuprofile", "", "live: write a CPU profile of the timed hubnet and NATS queries of the first round at the largest size to this file; referrals: of the first round's hubnet throughput run")
+	cpuProfile := fs.String("cpuprofile", "", "live: write a CPU profile of the timed hubnet and NATS queries of the first round at the largest size to this file; referrals: of the first round's hubnet throughput run; scale: a directory for a CPU profile of each worker process's run and a heap profile at its stop")
 	n := fs.Int("n", 300, "referrals: referrals timed one at a time per round")
 	m := fs.Int("m", 3000, "referrals: referrals sent at once per round, for throughput")
 	callers := fs.Int("callers", 8, "referrals: goroutines calling Refer (and publishing to JetStream) at once")
@@ -131,7 +131,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "hubnet-bench: -topologies must list clusters, mesh or both, got", *topologies)
 			return 2
 		}
-		report, err = scaleBench(ns, topos, *procs, *wait, *idle, cmp.Or(*queries, 100), partial)
+		report, err = scaleBench(ns, topos, *procs, *wait, *idle, cmp.Or(*queries, 100), *cpuProfile, partial)
 	case "search":
 		report, err = searchBench(cmp.Or(*queries, 5000), *hubs)
 	case "referrals":

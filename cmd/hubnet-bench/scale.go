@@ -70,7 +70,7 @@ type scaleResult struct {
 // to the first size at which it fails to converge, as one full mesh. After each
 // measurement it hands the report so far to partial, when set, so that a run cut
 // short keeps what it measured.
-func scaleBench(sizes []int, topologies []string, forceProcs int, wait, idle time.Duration, queries int, partial func(string) error) (string, error) {
+func scaleBench(sizes []int, topologies []string, forceProcs int, wait, idle time.Duration, queries int, profile string, partial func(string) error) (string, error) {
 	wait = cmp.Or(wait, scaleWait)
 	limit := spread.Limit()
 	loadBefore := loadAverages()
@@ -95,7 +95,7 @@ func scaleBench(sizes []int, topologies []string, forceProcs int, wait, idle tim
 				r.skipped = fmt.Sprintf("not measured: about %d open files needed, more than %d processes of %d each", need, scaleMaxProcs, limit)
 			default:
 				var err error
-				if r, err = scaleOnce(n, topo, procs, wait, idle, queries); err != nil {
+				if r, err = scaleOnce(n, topo, procs, wait, idle, queries, profile); err != nil {
 					return "", fmt.Errorf("%d hubs, %s: %w", n, topo, err)
 				}
 				if r.failed != "" && topo == "mesh" {
@@ -147,7 +147,7 @@ func scaleProfiles(n int) []protocol.Profile {
 // another, and measures them. A federation whose directories are not complete within
 // wait is reported with failed set, and its resources, but no live queries and no
 // failure detection.
-func scaleOnce(n int, topo string, procs int, wait, idle time.Duration, queries int) (r scaleResult, err error) {
+func scaleOnce(n int, topo string, procs int, wait, idle time.Duration, queries int, profile string) (r scaleResult, err error) {
 	r = scaleResult{n: n, topology: topo, procs: procs, idle: idle}
 	root, err := os.MkdirTemp("", "hubnet-bench-scale-")
 	if err != nil {
@@ -191,7 +191,7 @@ func scaleOnce(n int, topo string, procs int, wait, idle time.Duration, queries 
 	}()
 	join := ""
 	for _, rg := range spread.Ranges(n, procs) {
-		w, err := startWorker(workerArgs{Root: root, N: n, From: rg[0], To: rg[1], Join: join})
+		w, err := startWorker(workerArgs{Root: root, N: n, From: rg[0], To: rg[1], Join: join, Profile: profile})
 		if err != nil {
 			return r, err
 		}

@@ -13,9 +13,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,6 +41,9 @@ type workerArgs struct {
 	From int    `json:"from,omitempty"`
 	To   int    `json:"to"`
 	Join string `json:"join,omitempty"`
+	// Profile, when set, is a directory where the worker writes a CPU profile of
+	// its whole run and a heap profile at its stop.
+	Profile string `json:"profile,omitempty"`
 }
 
 // workerReply is a worker's answer to one command; which fields are set depends on
@@ -77,6 +82,13 @@ func runWorker(spec string, in io.Reader, out io.Writer) error {
 	// A worker holds up to a hundred hubs; memory is measured after a forced
 	// collection.
 	spread.PaceCollector()
+	if a.Profile != "" {
+		stop, err := profileWorker(a)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	defer w.shutdown()
 
 	// Three replies at start: its usage before any hub, the first hub's gossip
@@ -157,6 +169,28 @@ func (w *worker) start(first func(gossip string) error) (failed string) {
 		}
 	}
 	return ""
+}
+
+// profileWorker starts a CPU profile of the worker's run in a.Profile; the function
+// it returns stops it and writes a heap profile beside it.
+func profileWorker(a workerArgs) (stop func(), err error) {
+	name := filepath.Join(a.Profile, fmt.Sprintf("hubs-%03d-%03d", a.From, a.To-1))
+	f, err := os.Create(name + ".cpu.pprof")
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+		if h, err := os.Create(name + ".heap.pprof"); err == nil {
+			pprof.WriteHeapProfile(h)
+			h.Close()
+		}
+	}, nil
 }
 
 // do runs one command.
