@@ -117,7 +117,7 @@ func newMetrics(n *Node) *metrics {
 		Name: "hubnet_profile_fetches_in_flight_peak",
 		Help: "The most profile fetches this hub has had in flight at once since it started.",
 	}, func() float64 { return float64(n.dir.fetchPeak()) })
-	for _, source := range []string{"owner", "peer"} {
+	for _, source := range []string{"owner", "peer", "batch"} {
 		for _, result := range []string{"ok", "failed", "refused"} {
 			m.fetches.WithLabelValues(source, result) // shown at 0 before the first
 		}

@@ -56,6 +56,7 @@ type Node struct {
 	// gatewayPort and boundRoutePort are the ports the NATS server binds in a network
 	// with clusters, fixed before it starts; 0 without clusters.
 	gatewayPort, boundRoutePort int
+	held                        []net.Listener // hold the two ports until the server binds them
 	gossipAddr                  string // host:port other hubs join at
 	httpLn                      net.Listener
 	http                        *http.Server
@@ -462,6 +463,7 @@ func (n *Node) startBus(remotes map[string][]string) error {
 	if n.cluster != "" {
 		spec.routePort, spec.gatewayPort = n.boundRoutePort, n.gatewayPort
 		spec.gatewayAdv = n.gatewayAddr()
+		n.release()
 	}
 	var err error
 	if n.bus, err = startBus(spec, n.log); err != nil {
@@ -479,11 +481,18 @@ func (n *Node) reserveAddrs() error {
 	rhost, rport, _ := splitHostPort(n.cfg.ClusterAddr)
 	ghost, gport, _ := splitHostPort(n.cfg.GatewayAddr)
 	var err error
-	if n.boundRoutePort, err = reservePort(rhost, rport); err != nil {
+	var held net.Listener
+	if n.boundRoutePort, held, err = reservePort(rhost, rport); err != nil {
 		return fmt.Errorf("route listener: %w", err)
 	}
-	if n.gatewayPort, err = reservePort(ghost, gport); err != nil {
+	if held != nil {
+		n.held = append(n.held, held)
+	}
+	if n.gatewayPort, held, err = reservePort(ghost, gport); err != nil {
 		return fmt.Errorf("gateway listener: %w", err)
+	}
+	if held != nil {
+		n.held = append(n.held, held)
 	}
 	ip := net.ParseIP(rhost)
 	if rhost == "" {
@@ -593,6 +602,7 @@ func (n *Node) Shutdown() error {
 // stop releases everything Start acquired, in reverse order.
 func (n *Node) stop() error {
 	n.closing.Store(true)
+	n.release()
 	if n.cancel != nil {
 		n.cancel()
 	}

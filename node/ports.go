@@ -9,34 +9,40 @@ import (
 	"strings"
 )
 
-// reservePort returns port, or a port free now on host when port is 0: the hub
-// gossips its route and gateway addresses before its NATS server binds them.
+// reservePort returns port, or a port free now on host when port is 0, with a
+// listener that holds it until the NATS server binds it: the hub gossips its route
+// and gateway addresses before its server starts, and meanwhile another hub starting
+// on the machine must not pick the same port. The listener is nil for a port given.
 //
 // The port is chosen below the system's range of ephemeral ports where there is
-// one: between the choice and the bind, which waits for gossip, any outgoing
-// connection of the machine may otherwise be given the same port as its local end,
-// and the server then cannot listen. With a few hundred hubs on one machine, tens
-// of thousands of connections are opened while they start, and this happened.
-func reservePort(host string, port int) (int, error) {
+// one, so that no outgoing connection of the machine is given it as its local end in
+// the moment between the listener's close and the server's bind.
+func reservePort(host string, port int) (int, net.Listener, error) {
 	if port != 0 {
-		return port, nil
+		return port, nil, nil
 	}
 	if lo, hi, ok := outsideEphemeral(); ok {
 		for range 64 {
 			p := lo + rand.N(hi-lo)
-			ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
-			if err == nil {
-				ln.Close()
-				return p, nil
+			if ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p))); err == nil {
+				return p, ln, nil
 			}
 		}
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
-		return 0, fmt.Errorf("find a free port on %s: %w", host, err)
+		return 0, nil, fmt.Errorf("find a free port on %s: %w", host, err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	return ln.Addr().(*net.TCPAddr).Port, ln, nil
+}
+
+// release closes the listeners that hold the route and gateway ports, right before
+// the NATS server binds them, or when the start fails.
+func (n *Node) release() {
+	for _, ln := range n.held {
+		ln.Close()
+	}
+	n.held = nil
 }
 
 // lowestPort is the lowest port reservePort picks: above the ports that services

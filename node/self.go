@@ -128,7 +128,7 @@ func (n *Node) setMeta(rev uint64) error {
 	n.delegate.meta.Store(&b)
 	if n.ml != nil {
 		// Gossip the new revision; the hint on NATS usually arrives first.
-		if err := n.ml.UpdateNode(time.Second); err != nil {
+		if err := n.ml.UpdateNode(0); err != nil {
 			n.log.Warn("gossip metadata update", "err", err)
 		}
 	}

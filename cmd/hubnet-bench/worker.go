@@ -13,6 +13,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -107,6 +110,9 @@ func runWorker(spec string, in io.Reader, out io.Writer) error {
 	for lines.Scan() {
 		cmd, arg, _ := strings.Cut(lines.Text(), " ")
 		if cmd == "stop" {
+			if a.Profile != "" {
+				writeHeapProfile(a)
+			}
 			w.shutdown()
 			return enc.Encode(workerReply{})
 		}
@@ -137,6 +143,10 @@ func (w *worker) start(first func(gossip string) error) (failed string) {
 		// hubs on two cores probe each other thousands of times a second, time out
 		// and declare live hubs dead.
 		cfg.Gossip = "lan"
+		if w.args.Profile != "" {
+			// Profiled: what the hubs say goes to the worker's log too.
+			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+		}
 		if join != "" {
 			cfg.Join = []string{join}
 		}
@@ -171,11 +181,15 @@ func (w *worker) start(first func(gossip string) error) (failed string) {
 	return ""
 }
 
+// profileName is the path, without its extension, of worker a's profiles and log.
+func profileName(a workerArgs) string {
+	return filepath.Join(a.Profile, fmt.Sprintf("hubs-%03d-%03d", a.From, a.To-1))
+}
+
 // profileWorker starts a CPU profile of the worker's run in a.Profile; the function
-// it returns stops it and writes a heap profile beside it.
+// it returns stops it.
 func profileWorker(a workerArgs) (stop func(), err error) {
-	name := filepath.Join(a.Profile, fmt.Sprintf("hubs-%03d-%03d", a.From, a.To-1))
-	f, err := os.Create(name + ".cpu.pprof")
+	f, err := os.Create(profileName(a) + ".cpu.pprof")
 	if err != nil {
 		return nil, err
 	}
@@ -186,11 +200,16 @@ func profileWorker(a workerArgs) (stop func(), err error) {
 	return func() {
 		pprof.StopCPUProfile()
 		f.Close()
-		if h, err := os.Create(name + ".heap.pprof"); err == nil {
-			pprof.WriteHeapProfile(h)
-			h.Close()
-		}
 	}, nil
+}
+
+// writeHeapProfile writes a profile of worker a's heap, its hubs running, beside its
+// CPU profile.
+func writeHeapProfile(a workerArgs) {
+	if h, err := os.Create(profileName(a) + ".heap.pprof"); err == nil {
+		pprof.WriteHeapProfile(h)
+		h.Close()
+	}
 }
 
 // do runs one command.
@@ -203,7 +222,7 @@ func (w *worker) do(cmd, arg string) workerReply {
 		// Complete when every hub here holds the current profile of all N.
 		for _, h := range hubs {
 			if !holdsAll(h, w.args.N) {
-				return workerReply{Missing: firstLines(missingOf(hubs, w.args.N), 5)}
+				return workerReply{Missing: firstLines(missingOf(hubs, w.args.N), 5) + "; " + h.ID() + ": " + fetchMetrics(h)}
 			}
 		}
 		return workerReply{Complete: true}
@@ -279,6 +298,21 @@ func liveFrom(h *node.Node, n, k int) workerReply {
 	return r
 }
 
+// fetchMetrics returns h's profile fetches and gateway connections, as its metrics
+// count them, for a report of what keeps its directory incomplete.
+func fetchMetrics(h *node.Node) string {
+	rec := httptest.NewRecorder()
+	h.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	var out []string
+	for line := range strings.Lines(rec.Body.String()) {
+		if (strings.HasPrefix(line, "hubnet_profile_fetches_total") && !strings.HasSuffix(line, " 0\n")) ||
+			strings.HasPrefix(line, "hubnet_gateway_") || strings.HasPrefix(line, "hubnet_peers_reachable") {
+			out = append(out, strings.TrimSpace(strings.TrimPrefix(line, "hubnet_")))
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
 // holdsAll reports whether h holds the current profile of each of the n hubs.
 func holdsAll(h *node.Node, n int) bool {
 	peers := h.Peers()
@@ -318,14 +352,25 @@ type workerProc struct {
 	*spread.Child
 	args   workerArgs
 	stderr *lockedWriter
+	log    *os.File    // its log, when profiled; nil otherwise
 	base   workerReply // its usage before its hubs started
 }
 
 // startWorker starts a worker for a's hubs and reads its usage before they start.
 func startWorker(a workerArgs) (*workerProc, error) {
 	p := &workerProc{args: a, stderr: new(lockedWriter)}
+	var stderr io.Writer = p.stderr
+	if a.Profile != "" {
+		// Beside the profiles, the worker's whole log.
+		f, err := os.Create(profileName(a) + ".log")
+		if err != nil {
+			return nil, err
+		}
+		p.log = f
+		stderr = io.MultiWriter(p.stderr, f)
+	}
 	var err error
-	if p.Child, err = spread.StartChild(workerEnv, a, p.stderr); err != nil {
+	if p.Child, err = spread.StartChild(workerEnv, a, stderr); err != nil {
 		return nil, err
 	}
 	if p.base, err = p.next(time.Minute); err != nil {
@@ -358,7 +403,12 @@ func (p *workerProc) ask(command string, wait time.Duration) (workerReply, error
 
 // stop asks the worker to stop its hubs, and kills it if it has not exited within a
 // minute.
-func (p *workerProc) stop() { p.Stop(time.Minute) }
+func (p *workerProc) stop() {
+	p.Stop(time.Minute)
+	if p.log != nil {
+		p.log.Close()
+	}
+}
 
 // lockedWriter lets a worker's stderr be read while it is written.
 type lockedWriter struct {
