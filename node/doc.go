@@ -17,7 +17,8 @@
 // One concept a file. The running hub: node.go (lifecycle), config.go, bus.go (the
 // embedded NATS server, its routes and its restart), gateway.go (the region map's
 // gateways: remotes at start, repair, revoked hubs cut off), membership.go (memberlist
-// and its delegates),
+// and its delegates), transport.go (memberlist's UDP and TCP, with one read buffer a
+// listener),
 // log.go, metrics.go, refusals.go (every refusal counted, and logged bounded),
 // limits.go (what HTTP clients may ask without the token), clock.go (how far the
 // clock is from the peers'). Who may do what at the hub: access.go (actors, roles and

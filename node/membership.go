@@ -50,10 +50,10 @@ func (n *Node) memberlistConfig() *memberlist.Config {
 		c.RetransmitMult = 6
 		c.PushPullInterval = 10 * time.Second
 	}
-	host, port, _ := splitHostPort(n.cfg.GossipAddr)
 	c.Name = n.id.ID
-	c.BindAddr, c.BindPort = host, port
+	c.BindAddr, c.BindPort, _ = splitHostPort(n.cfg.GossipAddr)
 	if a := n.cfg.GossipAdvertise; a != "" {
+		// Port 0 advertises the bound port (gossipTransport.FinalAdvertiseAddr).
 		c.AdvertiseAddr, c.AdvertisePort, _ = splitHostPort(a)
 	}
 	c.Keyring = n.keyring
@@ -66,6 +66,28 @@ func (n *Node) memberlistConfig() *memberlist.Config {
 		n.metrics.dropped.WithLabelValues(reason).Inc()
 	}, &n.closing)
 	return c
+}
+
+// createMemberlist starts the node's memberlist on its own transport, bound to the
+// gossip address.
+func (n *Node) createMemberlist() (*memberlist.Memberlist, error) {
+	c := n.memberlistConfig()
+	tr, err := newGossipTransport(c.BindAddr, c.BindPort, n.log.With("part", "memberlist"))
+	if err != nil {
+		return nil, err
+	}
+	c.Transport = tr
+	// memberlist reads BindPort as the port of members that gossip none, and of a Join
+	// address without one; with its own transport it set the bound port there.
+	c.BindPort = tr.Port()
+	ml, err := memberlist.Create(c)
+	if err != nil {
+		// memberlist does not shut the transport down when it refuses the advertise
+		// address.
+		tr.Shutdown()
+		return nil, fmt.Errorf("start memberlist: %w", err)
+	}
+	return ml, nil
 }
 
 // largeNetworkConfig is the "lan" preset for a network with a region map: several

@@ -358,7 +358,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		if err := n.subscribe(); err != nil {
 			return err
 		}
-		if n.ml, err = memberlist.Create(n.memberlistConfig()); err != nil {
+		if n.ml, err = n.createMemberlist(); err != nil {
 			return fmt.Errorf("gossip on %s: %w", n.cfg.GossipAddr, err)
 		}
 	} else {
@@ -372,7 +372,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		if err := n.dir.load(); err != nil {
 			return err
 		}
-		if n.ml, err = memberlist.Create(n.memberlistConfig()); err != nil {
+		if n.ml, err = n.createMemberlist(); err != nil {
 			return fmt.Errorf("gossip on %s: %w", n.cfg.GossipAddr, err)
 		}
 		n.awaitGatewayPeers(ctx)
