@@ -220,6 +220,9 @@ func (c *Config) validate() error {
 			errs = append(errs, fmt.Errorf("%s: %w", a.name, err))
 		}
 	}
+	if h, _, err := splitHostPort(c.GossipAddr); err == nil && h != "" && net.ParseIP(h) == nil {
+		errs = append(errs, fmt.Errorf("GossipAddr: host %q must be an IP address, or empty for every interface", h))
+	}
 	if c.GatewayAddr == "" {
 		if h, _, err := splitHostPort(c.ClusterAddr); err == nil {
 			c.GatewayAddr = net.JoinHostPort(h, "0")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,5 +56,25 @@ func TestNode_Handle(t *testing.T) {
 		if path == "/hello" && string(body) != "hello" {
 			t.Errorf("GET /hello: got %q, want %q", body, "hello")
 		}
+	}
+}
+
+// A gossip address whose host is a name, not an IP address, is refused when the node
+// is made, naming the setting; an IP address or an empty host is taken.
+func TestNew_gossipHostMustBeIP(t *testing.T) {
+	dir := t.TempDir()
+	nodetest.Init(t, dir, nodetest.Network(t), "hub-1", nil)
+	cfg := nodetest.Config(dir)
+	cfg.GossipAddr = "localhost:0"
+	if _, err := node.New(cfg); err == nil || !strings.Contains(err.Error(), "GossipAddr") || !strings.Contains(err.Error(), "IP address") {
+		t.Fatalf("gossip on localhost:0: got %v, want an error naming GossipAddr and the rule", err)
+	}
+	for _, addr := range []string{"127.0.0.1:0", ":0"} {
+		cfg.GossipAddr = addr
+		n, err := node.New(cfg)
+		if err != nil {
+			t.Fatalf("gossip on %s: %v", addr, err)
+		}
+		n.Shutdown()
 	}
 }
