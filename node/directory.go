@@ -676,8 +676,12 @@ func (d *directory) keep(from string, batch []json.RawMessage) int {
 	now := d.n.cfg.Now()
 	ok := make([]bool, len(ks))
 	var wg sync.WaitGroup
+	profiles := make([]protocol.Profile, len(ks))
 	for i, k := range ks {
-		d.n.index.put(k.p) // search sees it no later than the directory does
+		profiles[i] = k.p
+	}
+	d.n.index.put(profiles...) // search sees them no later than the directory does
+	for i, k := range ks {
 		wg.Go(func() {
 			err := d.n.store.PutHub(store.Hub{Profile: k.p, Envelope: k.env, Reachable: true, LastSeen: now, Fetched: now})
 			ok[i] = err == nil || errors.Is(err, store.ErrStale)

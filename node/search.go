@@ -29,9 +29,14 @@ type index struct {
 	dirty chan struct{} // buffered 1: the word index is behind the snapshot
 }
 
-// textDelay is how long the word index waits after a change before it is rebuilt,
-// so that a burst of changes costs one build.
-const textDelay = 100 * time.Millisecond
+// textDelay is how long the word index of up to textPer hubs waits after a change
+// before it is rebuilt, so that a burst of changes costs one build. A larger index
+// waits longer, in proportion: while hundreds of hubs join, profiles arrive many
+// times a second, and a build walks every hub's words.
+const (
+	textDelay = 100 * time.Millisecond
+	textPer   = 50
+)
 
 func newIndex() *index {
 	x := &index{pos: map[string]int{}, dirty: make(chan struct{}, 1)}
@@ -51,7 +56,7 @@ func (x *index) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(textDelay):
+		case <-time.After(textDelay * time.Duration(max(1, len(x.all())/textPer))):
 		}
 		x.text.Store(buildText(x.all()))
 	}

@@ -119,6 +119,10 @@ func (n *Node) publishSelf() (uint64, error) {
 	return p.Revision, n.setMeta(p.Revision)
 }
 
+// metaBroadcastWait bounds how long a goroutine of setMeta waits for memberlist's
+// broadcast of new metadata to be done.
+const metaBroadcastWait = 30 * time.Second
+
 // setMeta publishes rev in the node's gossip metadata.
 func (n *Node) setMeta(rev uint64) error {
 	b, err := n.localMeta(rev)
@@ -126,11 +130,15 @@ func (n *Node) setMeta(rev uint64) error {
 		return err
 	}
 	n.delegate.meta.Store(&b)
-	if n.ml != nil {
-		// Gossip the new revision; the hint on NATS usually arrives first.
-		if err := n.ml.UpdateNode(0); err != nil {
-			n.log.Warn("gossip metadata update", "err", err)
-		}
+	if ml := n.ml; ml != nil {
+		// Gossip the new revision; the hint on NATS usually arrives first. memberlist
+		// returns only when its broadcast is done, which in a network of hundreds
+		// waits behind many others: not on the caller's time.
+		go func() {
+			if err := ml.UpdateNode(metaBroadcastWait); err != nil {
+				n.log.Debug("gossip metadata update", "err", err)
+			}
+		}()
 	}
 	return nil
 }
