@@ -57,7 +57,7 @@ type Node struct {
 	// with clusters, fixed before it starts; 0 without clusters.
 	gatewayPort, boundRoutePort int
 	held                        []net.Listener // hold the two ports until the server binds them
-	gossipAddr                  string // host:port other hubs join at
+	gossipAddr                  string         // host:port other hubs join at
 	httpLn                      net.Listener
 	http                        *http.Server
 	metrics                     *metrics
