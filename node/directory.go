@@ -196,18 +196,10 @@ func (d *directory) serveCopy(m *nats.Msg, req protocol.ProfileRequest) {
 // serveBatch replies with the profiles the node holds, its own included, in order of
 // hub ID after after, as many as fit in one protocol.ProfileBatch.
 func (d *directory) serveBatch(m *nats.Msg, after string) {
-	hubs, err := d.n.store.Hubs()
-	if err != nil {
-		d.n.replyError(m, "", fmt.Errorf("profiles held by %s: %w", d.n.id.ID, err))
-		return
-	}
-	own := d.self.Load()
 	b := protocol.ProfileBatch{V: protocol.Version}
 	size := 0
+	// add adds one profile, or reports that the batch is full.
 	add := func(id string, env []byte) bool {
-		if id <= after {
-			return true
-		}
 		if len(b.Profiles) > 0 && size+len(env) > batchBytes {
 			b.Next = after
 			return false
@@ -217,24 +209,24 @@ func (d *directory) serveBatch(m *nats.Msg, after string) {
 		after = id
 		return true
 	}
-	ownDone := own == nil
-	for _, h := range hubs {
-		if !ownDone && d.n.id.ID < h.Profile.ID {
-			ownDone = true
-			if !add(d.n.id.ID, *own) {
-				break
+	own, self := d.self.Load(), d.n.id.ID
+	ownDue := own != nil && self > after
+	err := d.n.store.HubEnvelopes(after, func(id string, env protocol.Envelope) bool {
+		if ownDue && self < id {
+			ownDue = false
+			if !add(self, *own) {
+				return false
 			}
 		}
-		env, err := h.Envelope.Marshal()
-		if err != nil {
-			continue
-		}
-		if !add(h.Profile.ID, env) {
-			break
-		}
+		raw, err := env.Marshal()
+		return err != nil || add(id, raw)
+	})
+	if err != nil {
+		d.n.replyError(m, "", fmt.Errorf("profiles held by %s: %w", self, err))
+		return
 	}
-	if !ownDone && b.Next == "" {
-		add(d.n.id.ID, *own)
+	if ownDue && b.Next == "" {
+		add(self, *own)
 	}
 	out, err := json.Marshal(b)
 	if err != nil {
@@ -648,7 +640,8 @@ func (d *directory) keep(from string, batch []json.RawMessage) int {
 		}
 		d.mu.Lock()
 		p := d.peers[env.From]
-		wanted := p != nil && p.member && !p.revoked
+		// Checked only when lacked: a batch holds every profile its sender has.
+		wanted := p != nil && p.member && !p.revoked && max(p.meta.Revision, p.hinted) > p.cached
 		cached := uint64(0)
 		if wanted {
 			cached = p.cached

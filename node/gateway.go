@@ -205,6 +205,9 @@ func (n *Node) cutGateways(id string, keys []ed25519.PublicKey, gatewayAddr stri
 	return false, nil
 }
 
+// largeGatewayRepair is the least Config.GatewayRepair of a directory of hundreds.
+const largeGatewayRepair = 2 * time.Minute
+
 // repairGateways restarts the server with fresh remote gateways when gossip shows
 // live hubs of another cluster that this hub has had no gateway connection with, in
 // either direction, for Config.GatewayRepair: it started without knowing them, and
@@ -259,7 +262,14 @@ func (n *Node) repairGateways(now time.Time) {
 		n.gwMissingSince = now
 		return
 	}
-	if now.Sub(n.gwMissingSince) < min(n.cfg.GatewayRepair<<min(n.gwRepairs, 10), time.Hour) {
+	repair := n.cfg.GatewayRepair
+	if n.dir.large() {
+		// In a network of hundreds, a gateway handshake that failed on a busy
+		// machine is retried by nats-server itself; a restart drops every route and
+		// gateway of the hub, hundreds of handshakes to make again.
+		repair = max(repair, largeGatewayRepair)
+	}
+	if now.Sub(n.gwMissingSince) < min(repair<<min(n.gwRepairs, 10), time.Hour) {
 		return
 	}
 	n.gwMissingSince = time.Time{}

@@ -96,9 +96,11 @@ func (n *Node) createMemberlist() (*memberlist.Memberlist, error) {
 // (every member's metadata, about 550 bytes each: 250 KB at 457 hubs).
 //
 // memberlist's LAN timers, with the choices of the small-network preset undone:
-//   - a probe a second, timing out after 500 ms, which the round trip across Europe
-//     (under 100 ms) leaves room for; the suspicion multiplier of 4 makes a dead hub's
-//     timeout 4·log10(n) probe intervals: about 11 s at 457 hubs, 5 s at 25;
+//   - a probe every 2 s, timing out after 1 s, which the round trip across Europe
+//     (under 100 ms) and a busy hub leave room for (with a probe a second timing out
+//     after 500 ms, 250 hubs starting on two cores suspected each other thousands of
+//     times, and every false suspicion costs work); the suspicion multiplier of 4
+//     makes a dead hub's timeout 4·log10(n) probe intervals: about 21 s at 457 hubs;
 //   - gossip every 200 ms to 4 members instead of 3: a join or profile revision
 //     reaches every hub in about log4(n) rounds, a second at 457;
 //   - each hub retransmits a broadcast 4·log10(n+1) times (12 at 457), not 6·;
@@ -107,8 +109,8 @@ func (n *Node) createMemberlist() (*memberlist.Memberlist, error) {
 //     about 3.5 KB/s a hub instead of 10 KB/s with the small network's 10 s.
 func largeNetworkConfig() *memberlist.Config {
 	c := memberlist.DefaultLANConfig()
-	c.ProbeInterval = time.Second
-	c.ProbeTimeout = 500 * time.Millisecond
+	c.ProbeInterval = 2 * time.Second
+	c.ProbeTimeout = time.Second
 	c.SuspicionMult = 4
 	c.GossipInterval = 200 * time.Millisecond
 	c.GossipNodes = 4

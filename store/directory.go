@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -144,6 +145,35 @@ func (s *Store) Hubs() ([]Hub, error) {
 		return nil, fmt.Errorf("list hubs: %w", err)
 	}
 	return hubs, nil
+}
+
+// HubEnvelopes calls fn with the ID and signed profile envelope of each cached hub
+// whose ID sorts after after, in order of ID, until fn returns false. It decodes no
+// profile: for serving copies, which their receivers check.
+func (s *Store) HubEnvelopes(after string, fn func(id string, env protocol.Envelope) bool) error {
+	err := s.view(func(tx *bolt.Tx) error {
+		bodies := tx.Bucket(bucketBodies)
+		c := tx.Bucket(bucketHubs).Cursor()
+		k, v := c.Seek([]byte(after))
+		if k != nil && string(k) == after {
+			k, v = c.Next()
+		}
+		for ; k != nil; k, v = c.Next() {
+			var r hubRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("hub %s: decode hub: %w", k, err)
+			}
+			// The body is copied: it outlives the transaction.
+			if !fn(string(k), r.Envelope.envelope(bytes.Clone(bodies.Get(k)))) {
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("list hub envelopes: %w", err)
+	}
+	return nil
 }
 
 // MarkSeen records whether the hub id is reachable. LastSeen becomes the later of the

@@ -1,12 +1,14 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -466,5 +468,54 @@ func BenchmarkStore_Hubs(b *testing.B) {
 		if len(hubs) != 450 {
 			b.Fatalf("%d hubs, want 450", len(hubs))
 		}
+	}
+}
+
+// HubEnvelopes walks the cached profiles' envelopes in order of ID after a given ID,
+// as signed, and stops when told.
+func TestStore_HubEnvelopes(t *testing.T) {
+	s := mustOpen(t)
+	want := map[string]Hub{}
+	keys := map[string]protocol.Identity{}
+	for _, id := range []string{"hub-d", "hub-a", "hub-c", "hub-b"} {
+		keys[id] = mustIdentity(t, id)
+		h := mustSignedHub(t, keys[id], 1)
+		if err := s.PutHub(h); err != nil {
+			t.Fatal(err)
+		}
+		want[id] = h
+	}
+	walk := func(after string, stop int) []string {
+		t.Helper()
+		var got []string
+		err := s.HubEnvelopes(after, func(id string, env protocol.Envelope) bool {
+			if env.From != id || !bytes.Equal(env.Sig, want[id].Envelope.Sig) || !bytes.Equal(env.Body, want[id].Envelope.Body) {
+				t.Errorf("%s: envelope from %s, not the one stored", id, env.From)
+			}
+			if err := env.Verify(keys[id].SignPublic()); err != nil {
+				t.Errorf("%s: stored envelope does not verify: %v", id, err)
+			}
+			got = append(got, id)
+			return len(got) < stop
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := walk("", 10); !slices.Equal(got, []string{"hub-a", "hub-b", "hub-c", "hub-d"}) {
+		t.Errorf("from the start: got %v", got)
+	}
+	if got := walk("hub-b", 10); !slices.Equal(got, []string{"hub-c", "hub-d"}) {
+		t.Errorf("after hub-b: got %v", got)
+	}
+	if got := walk("hub-bb", 10); !slices.Equal(got, []string{"hub-c", "hub-d"}) {
+		t.Errorf("after hub-bb, no such hub: got %v", got)
+	}
+	if got := walk("", 2); !slices.Equal(got, []string{"hub-a", "hub-b"}) {
+		t.Errorf("stopped after two: got %v", got)
+	}
+	if got := walk("hub-d", 10); len(got) != 0 {
+		t.Errorf("after the last: got %v", got)
 	}
 }
