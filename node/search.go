@@ -35,7 +35,7 @@ type index struct {
 // times a second, and a build walks every hub's words.
 const (
 	textDelay = 100 * time.Millisecond
-	textPer   = 50
+	textPer   = 20
 )
 
 func newIndex() *index {

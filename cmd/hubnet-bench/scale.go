@@ -191,7 +191,7 @@ func scaleOnce(n int, topo string, procs int, wait, idle time.Duration, queries 
 	}()
 	join := ""
 	for _, rg := range spread.Ranges(n, procs) {
-		w, err := startWorker(workerArgs{Root: root, N: n, From: rg[0], To: rg[1], Join: join, Profile: profile})
+		w, err := startWorker(workerArgs{Root: root, N: n, From: rg[0], To: rg[1], Join: join, Procs: procs, Profile: profile})
 		if err != nil {
 			return r, err
 		}

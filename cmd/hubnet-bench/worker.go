@@ -44,6 +44,8 @@ type workerArgs struct {
 	From int    `json:"from,omitempty"`
 	To   int    `json:"to"`
 	Join string `json:"join,omitempty"`
+	// Procs is how many workers run the federation, this one among them.
+	Procs int `json:"procs"`
 	// Profile, when set, is a directory where the worker writes a CPU profile of
 	// its whole run and a heap profile at its stop.
 	Profile string `json:"profile,omitempty"`
@@ -84,7 +86,7 @@ func runWorker(spec string, in io.Reader, out io.Writer) error {
 	w := &worker{args: a}
 	// A worker holds up to a hundred hubs; memory is measured after a forced
 	// collection.
-	spread.PaceCollector()
+	spread.PaceCollector(a.Procs)
 	if a.Profile != "" {
 		stop, err := profileWorker(a)
 		if err != nil {

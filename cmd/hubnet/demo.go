@@ -239,10 +239,10 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, op
 		}
 	}
 
-	if hubs > demoMaxHubs {
-		spread.PaceCollector()
-	}
 	shares := spread.Ranges(hubs, demoProcesses(netw, profiles, opts.Processes))
+	if hubs > demoMaxHubs {
+		spread.PaceCollector(len(shares))
+	}
 	if len(shares) > 1 {
 		fmt.Fprintf(stderr, "starting %d hubs in %s, in %d processes ...\n", hubs, root, len(shares))
 	} else {
@@ -274,7 +274,7 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, op
 	nodes = append(nodes, first)
 	for _, sh := range shares[1:] {
 		a := demoWorkerArgs{Dirs: dirs[sh[0]:sh[1]], IDs: ids, Join: first.GossipAddr(), Gossip: gossip,
-			LogLevel: opts.LogLevel, LogFormat: opts.LogFormat}
+			LogLevel: opts.LogLevel, LogFormat: opts.LogFormat, Procs: len(shares)}
 		if basePort > 0 {
 			a.BasePort = basePort + sh[0]
 		}

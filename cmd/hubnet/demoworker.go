@@ -45,6 +45,7 @@ type demoWorkerArgs struct {
 	Gossip    string     `json:"gossip"` // the gossip preset, see demoGossip
 	LogLevel  slog.Level `json:"log_level"`
 	LogFormat string     `json:"log_format,omitempty"`
+	Procs     int        `json:"procs"` // the demo's processes, this one among them
 }
 
 // demoWorkerReply answers one command: started (Err when a hub did not start), status
@@ -66,7 +67,7 @@ func runDemoWorker(spec string, in io.Reader, out, stderr io.Writer) int {
 		return exitError
 	}
 	log := slogFor(stderr, a.LogLevel, a.LogFormat)
-	spread.PaceCollector()
+	spread.PaceCollector(a.Procs)
 	enc := json.NewEncoder(out)
 	var nodes []*node.Node
 	defer func() { stopDemo(nodes, a.Dirs, log) }()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -115,5 +116,30 @@ func TestChild(t *testing.T) {
 	c.Send("hang")
 	if err := c.Next(context.Background(), 200*time.Millisecond, &got); err == nil || !strings.Contains(err.Error(), "no answer within") {
 		t.Fatalf("answer from a hanging child: %v, want no answer within 200ms", err)
+	}
+}
+
+// The machine's memory is read, and the collector of a process among several is
+// bounded at its share of half of it.
+func TestPaceCollector_memoryShare(t *testing.T) {
+	total := MemTotal()
+	if total == 0 {
+		t.Skip("no /proc/meminfo here")
+	}
+	if os.Getenv("GOMEMLIMIT") != "" || os.Getenv("GOGC") != "" {
+		t.Skip("GOMEMLIMIT or GOGC set: the environment decides")
+	}
+	oldLimit := debug.SetMemoryLimit(-1)
+	oldPercent := debug.SetGCPercent(100)
+	t.Cleanup(func() {
+		debug.SetMemoryLimit(oldLimit)
+		debug.SetGCPercent(oldPercent)
+	})
+	PaceCollector(4)
+	if got, want := debug.SetMemoryLimit(-1), total/8; got != want {
+		t.Errorf("memory limit %d, want a quarter of half of %d: %d", got, total, want)
+	}
+	if got := debug.SetGCPercent(100); got != 400 {
+		t.Errorf("GOGC %d, want 400", got)
 	}
 }
