@@ -146,8 +146,8 @@ func (w *worker) start(first func(gossip string) error) (failed string) {
 		// and declare live hubs dead.
 		cfg.Gossip = "lan"
 		if w.args.Profile != "" {
-			// Profiled: what the hubs say goes to the worker's log too.
-			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+			// Profiled: the hubs' warnings and errors go to the worker's log too.
+			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 		}
 		if join != "" {
 			cfg.Join = []string{join}
