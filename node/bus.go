@@ -154,11 +154,11 @@ func (b *bus) startServer() error {
 		// are the largest cost of an idle supercluster of a few hundred servers.
 		NoSystemAccount: true,
 		Cluster: server.ClusterOpts{
-			Name:           name,
-			Host:           spec.routeHost,
-			Port:           randomIfZero(spec.routePort),
-			Advertise:      spec.routeAdvertise,
-			TLSConfig:      routeTLS,
+			Name:      name,
+			Host:      spec.routeHost,
+			Port:      randomIfZero(spec.routePort),
+			Advertise: spec.routeAdvertise,
+			TLSConfig: routeTLS,
 			// A handshake across Europe takes a few round trips of under 100 ms;
 			// on a machine starting hundreds of hubs, 2 s timed out by the thousand.
 			TLSTimeout:     5,
