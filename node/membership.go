@@ -87,6 +87,10 @@ func (n *Node) createMemberlist() (*memberlist.Memberlist, error) {
 		tr.Shutdown()
 		return nil, fmt.Errorf("start memberlist: %w", err)
 	}
+	// Read once, now, before any metadata update: memberlist changes its local node
+	// then, from another goroutine (setMeta).
+	ln := ml.LocalNode()
+	n.gossipAddr = hostPort(ln.Addr.String(), int(ln.Port))
 	return ml, nil
 }
 

@@ -390,9 +390,6 @@ func (n *Node) Start(ctx context.Context) (err error) {
 			return err
 		}
 	}
-	// Read once, now: memberlist changes its local node when the metadata changes.
-	ln := n.ml.LocalNode()
-	n.gossipAddr = hostPort(ln.Addr.String(), int(ln.Port))
 	if n.cfg.HTTPAddr != "" {
 		if n.httpLn, err = net.Listen("tcp", n.cfg.HTTPAddr); err != nil {
 			return fmt.Errorf("http on %s: %w", n.cfg.HTTPAddr, err)
