@@ -216,7 +216,7 @@ func scaleOnce(n int, topo string, procs int, wait, idle time.Duration, queries 
 				return r, err
 			}
 		}
-		within := wait + time.Duration(w.args.To-w.args.From)*5*time.Second
+		within := wait + time.Duration(w.args.To-w.args.From)*10*time.Second
 		started, err := w.next(within)
 		if err != nil {
 			// A worker too starved to start its hubs in time is a figure of this size.
