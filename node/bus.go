@@ -150,6 +150,10 @@ func (b *bus) startServer() error {
 		Port:          randomIfZero(spec.clientPort),
 		NoSigs:        true,
 		Authorization: spec.token,
+		// A client, the hub's own in-process one among them, has this long to send
+		// its CONNECT: with 457 hubs starting on two cores, the default of 2 s failed
+		// a hub's start (hub 81 of hubnet-bench scale).
+		AuthTimeout: inProcessTimeout.Seconds(),
 		// Nothing of hubnet uses the system account, and its all-to-all statistics
 		// are the largest cost of an idle supercluster of a few hundred servers.
 		NoSystemAccount: true,
