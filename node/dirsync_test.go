@@ -94,20 +94,17 @@ func TestDirectory_fetchFromClusterPeer(t *testing.T) {
 	}
 }
 
-// A holder that serves a forged copy is refused, and the profile comes from its owner.
-func TestDirectory_forgedCopyRefused(t *testing.T) {
-	net := nodetest.ClusteredNetwork(t, syncClusters...)
-	owner := startSync(t, net, "it-1", "IT", -1)
-	liar := startSync(t, net, "fi-1", "FI", -1, owner.GossipAddr())
-	nodetest.Eventually(t, 30*time.Second, func() error { return nodetest.Converged([]*nodetest.Hub{owner, liar}) })
-
-	// fi-1's copy of it-1's profile is changed in its store, the owner's signature kept.
+// forgeCopy stops liar, renames its stored copy of hub id's profile to "Forged",
+// keeping the owner's signature, and starts it again joining join. It returns the
+// restarted hub and the forged entry.
+func forgeCopy(t *testing.T, liar *nodetest.Hub, id, join string) (*nodetest.Hub, store.Hub) {
+	t.Helper()
 	liar.Kill()
 	s, err := store.Open(filepath.Join(liar.Dir, node.StoreFile), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := s.Hub("it-1")
+	h, err := s.Hub(id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +112,7 @@ func TestDirectory_forgedCopyRefused(t *testing.T) {
 	if h.Envelope.Body, err = json.Marshal(h.Profile); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteHub("it-1"); err != nil {
+	if err := s.DeleteHub(id); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.PutHub(h); err != nil {
@@ -124,7 +121,18 @@ func TestDirectory_forgedCopyRefused(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	liar = liar.Restart(owner.GossipAddr())
+	return liar.Restart(join), h
+}
+
+// A holder that serves a forged copy is refused, and the profile comes from its owner.
+func TestDirectory_forgedCopyRefused(t *testing.T) {
+	net := nodetest.ClusteredNetwork(t, syncClusters...)
+	owner := startSync(t, net, "it-1", "IT", -1)
+	liar := startSync(t, net, "fi-1", "FI", -1, owner.GossipAddr())
+	nodetest.Eventually(t, 30*time.Second, func() error { return nodetest.Converged([]*nodetest.Hub{owner, liar}) })
+
+	// fi-1's copy of it-1's profile is changed in its store, the owner's signature kept.
+	liar, h := forgeCopy(t, liar, "it-1", owner.GossipAddr())
 
 	// fi-2 waits at least 2 s before it fetches, and hears meanwhile that fi-1 holds
 	// the profile it wants.
@@ -211,29 +219,7 @@ func TestDirectory_forgedCopyInBatchRefused(t *testing.T) {
 	nodetest.Eventually(t, 30*time.Second, func() error { return nodetest.Converged([]*nodetest.Hub{owner, other, liar}) })
 
 	// fi-1's copy of it-1's profile is changed in its store, the owner's signature kept.
-	liar.Kill()
-	s, err := store.Open(filepath.Join(liar.Dir, node.StoreFile), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := s.Hub("it-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.Profile.Name = "Forged"
-	if h.Envelope.Body, err = json.Marshal(h.Profile); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.DeleteHub("it-1"); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.PutHub(h); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	liar = liar.Restart(owner.GossipAddr())
+	liar, h := forgeCopy(t, liar, "it-1", owner.GossipAddr())
 
 	fresh := startSync(t, net, "fi-2", "FI", -1, liar.GossipAddr())
 	if got := profileAt(t, fresh, "it-1", h.Profile.Revision); got.Name == "Forged" {

@@ -219,13 +219,23 @@ const ProfileBatchBytes = 256 << 10
 // checked apart, when it is opened.
 func ParseProfileBatch(data []byte) (ProfileBatch, error) {
 	var b ProfileBatch
-	if err := json.Unmarshal(data, &b); err != nil {
-		return ProfileBatch{}, &ValidationError{What: "profile batch", Problems: []FieldError{{Field: "(json)", Rule: err.Error()}}}
-	}
-	if b.V != Version {
-		return ProfileBatch{}, fmt.Errorf("profile batch of version %d: %w", b.V, ErrUnknownVersion)
+	if err := decodeVersioned(data, "profile batch", &b, &b.V); err != nil {
+		return ProfileBatch{}, err
 	}
 	return b, nil
+}
+
+// decodeVersioned decodes data into v and checks the version it decoded into
+// version: a *ValidationError naming (json) for a body that does not decode, an
+// error wrapping ErrUnknownVersion for a version this hub does not speak.
+func decodeVersioned(data []byte, what string, v any, version *int) error {
+	if err := json.Unmarshal(data, v); err != nil {
+		return &ValidationError{What: what, Problems: []FieldError{{Field: "(json)", Rule: err.Error()}}}
+	}
+	if *version != Version {
+		return fmt.Errorf("%s of version %d: %w", what, *version, ErrUnknownVersion)
+	}
+	return nil
 }
 
 // ProfileHave tells the hubs of one cluster, on [HaveSubject], that hub ID holds a
@@ -242,11 +252,8 @@ type ProfileHave struct {
 // ParseProfileHave decodes a have note and checks its version and fields.
 func ParseProfileHave(data []byte) (ProfileHave, error) {
 	var h ProfileHave
-	if err := json.Unmarshal(data, &h); err != nil {
-		return ProfileHave{}, &ValidationError{What: "profile have", Problems: []FieldError{{Field: "(json)", Rule: err.Error()}}}
-	}
-	if h.V != Version {
-		return ProfileHave{}, fmt.Errorf("profile have of version %d: %w", h.V, ErrUnknownVersion)
+	if err := decodeVersioned(data, "profile have", &h, &h.V); err != nil {
+		return ProfileHave{}, err
 	}
 	var p []FieldError
 	if h.ID == "" {
@@ -269,11 +276,8 @@ func ParseProfileHave(data []byte) (ProfileHave, error) {
 // a version this hub does not speak.
 func ParseProfileRequest(data []byte) (ProfileRequest, error) {
 	var r ProfileRequest
-	if err := json.Unmarshal(data, &r); err != nil {
-		return ProfileRequest{}, &ValidationError{What: "profile request", Problems: []FieldError{{Field: "(json)", Rule: err.Error()}}}
-	}
-	if r.V != Version {
-		return ProfileRequest{}, fmt.Errorf("profile request of version %d: %w", r.V, ErrUnknownVersion)
+	if err := decodeVersioned(data, "profile request", &r, &r.V); err != nil {
+		return ProfileRequest{}, err
 	}
 	if r.Batch && (r.Hub != "" || r.Revision != 0) {
 		return ProfileRequest{}, &ValidationError{What: "profile request", Problems: []FieldError{{Field: "batch", Rule: "asks for every profile held: hub and revision must be empty"}}}
