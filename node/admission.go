@@ -223,6 +223,15 @@ func KeyFingerprint(k []byte) string {
 
 // GossipKeys describes the gossip keyring.
 func (n *Node) GossipKeys() api.GossipKeyInfo {
+	// memberlist hands out its own slice of keys, which a change rewrites in place:
+	// read it while no change runs.
+	n.keyMu.Lock()
+	defer n.keyMu.Unlock()
+	return n.gossipKeysLocked()
+}
+
+// gossipKeysLocked describes the gossip keyring; n.keyMu is held.
+func (n *Node) gossipKeysLocked() api.GossipKeyInfo {
 	info := api.GossipKeyInfo{Primary: KeyFingerprint(n.keyring.GetPrimaryKey())}
 	for _, k := range n.keyring.GetKeys() {
 		info.Keys = append(info.Keys, KeyFingerprint(k))
@@ -261,5 +270,5 @@ func (n *Node) ChangeGossipKeys(ch api.GossipKeyChange) (api.GossipKeyInfo, erro
 		return api.GossipKeyInfo{}, err
 	}
 	n.log.Info("gossip keyring changed", "op", ch.Op, "key", KeyFingerprint(ch.Key))
-	return n.GossipKeys(), nil
+	return n.gossipKeysLocked(), nil
 }

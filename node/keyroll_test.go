@@ -102,6 +102,8 @@ func TestKeyRoll_crossingRevocations(t *testing.T) {
 	hubs, _ := startHubs(t, net, "hub-1", "hub-2", "hub-3", "hub-4", "hub-5")
 	a, b, r1, r2 := hubs[0], hubs[1], hubs[3], hubs[4]
 	remaining := hubs[:3]
+	// The rolls run in the background: the key of before is not the one they end on.
+	before := a.GossipKeys().Primary
 	for _, x := range []struct{ at, revoked *nodetest.Hub }{{a, r1}, {b, r2}} {
 		rev, err := protocol.Revoke(adm, x.revoked.ID(), "left the programme", time.Now())
 		if err != nil {
@@ -112,6 +114,9 @@ func TestKeyRoll_crossingRevocations(t *testing.T) {
 	var primary string
 	nodetest.Eventually(t, 30*time.Second, func() error {
 		primary = a.GossipKeys().Primary
+		if primary == before {
+			return fmt.Errorf("%s still uses the key of before the revocations, %s", a.ID(), before)
+		}
 		for _, h := range remaining {
 			if info := h.GossipKeys(); len(info.Keys) != 1 || info.Primary != primary {
 				return fmt.Errorf("%s's keyring %+v, want one key, %s's %s", h.ID(), info, a.ID(), primary)
