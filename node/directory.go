@@ -555,14 +555,20 @@ func (d *directory) syncSourceLocked(now time.Time) string {
 	if d.syncing || now.Before(d.nextSync) {
 		return ""
 	}
-	lacking, near, far := 0, 0, 0
+	lacking := 0
+	for _, p := range d.peers {
+		if p.member && max(p.meta.Revision, p.hinted) > p.cached && !p.fetching {
+			lacking++
+		}
+	}
+	if lacking < syncMin {
+		return "" // the common case, on every reconcile: no draw
+	}
+	near, far := 0, 0
 	var nearest, any string
 	for id, p := range d.peers {
 		if !p.member {
 			continue
-		}
-		if max(p.meta.Revision, p.hinted) > p.cached && !p.fetching {
-			lacking++
 		}
 		// One of each kind, each member as likely as the others.
 		if p.meta.Cluster == d.n.cluster {
@@ -573,9 +579,6 @@ func (d *directory) syncSourceLocked(now time.Time) string {
 		if far++; rand.N(far) == 0 {
 			any = id
 		}
-	}
-	if lacking < syncMin || far == 0 {
-		return ""
 	}
 	d.syncing = true
 	return cmp.Or(nearest, any)

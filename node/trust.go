@@ -320,6 +320,8 @@ func (t *trust) once(sender, id string, at time.Time) error {
 
 // flushSeen writes the IDs accepted since the last flush to the store and forgets
 // those whose time window has passed: a copy of them is refused for its time anyway.
+// With nothing accepted since, nothing is written: the store forgets with the next
+// write, and an idle hub does not sync its disk every second.
 func (t *trust) flushSeen() {
 	forget := t.n.cfg.Now().Add(-protocol.MaxClockSkew)
 	t.seenMu.Lock()
@@ -331,6 +333,9 @@ func (t *trust) flushSeen() {
 		}
 	}
 	t.seenMu.Unlock()
+	if len(dirty) == 0 {
+		return
+	}
 	if err := t.n.store.SaveSeen(dirty, forget); err != nil {
 		t.n.log.Error("record seen message IDs", "err", err)
 		t.seenMu.Lock()

@@ -275,22 +275,21 @@ func scaleOnce(n int, topo string, procs int, wait, idle time.Duration, queries 
 	if err != nil {
 		return r, err
 	}
-	t0 := time.Now()
 	time.Sleep(idle)
 	after, err := ask("usage")
 	if err != nil {
 		return r, err
 	}
-	var cpu time.Duration
 	var rss float64
 	var gor, files int
 	for i, w := range workers {
-		cpu += after[i].CPU - before[i].CPU
+		// Each worker's CPU from its first answer to the second question: the
+		// collections before the answers are the measurement's.
+		r.idleCPU += (after[i].CPUAsked - before[i].CPU).Seconds() / after[i].AskedAt.Sub(before[i].At).Seconds()
 		rss += after[i].RSS - w.base.RSS
 		gor += after[i].Goroutines - w.base.Goroutines
 		files += after[i].Files - w.base.Files
 	}
-	r.idleCPU = cpu.Seconds() / time.Since(t0).Seconds()
 	r.rssPer, r.gorPer, r.fdsPer = rss/float64(n), float64(gor)/float64(n), float64(files)/float64(n)
 	r.usage = true
 	if r.failed != "" {

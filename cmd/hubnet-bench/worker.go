@@ -46,8 +46,8 @@ type workerArgs struct {
 	Join string `json:"join,omitempty"`
 	// Procs is how many workers run the federation, this one among them.
 	Procs int `json:"procs"`
-	// Profile, when set, is a directory where the worker writes a CPU profile of
-	// its whole run and a heap profile at its stop.
+	// Profile, when set, is a directory where the worker writes CPU profiles of
+	// its run, one for each phase (see cpuPhases), and a heap profile at its stop.
 	Profile string `json:"profile,omitempty"`
 }
 
@@ -62,7 +62,10 @@ type workerReply struct {
 	Complete bool   `json:"complete,omitempty"`
 	Missing  string `json:"missing,omitempty"`
 	// usage
-	CPU        time.Duration `json:"cpu,omitempty"`
+	CPU        time.Duration `json:"cpu,omitempty"`       // when answered
+	CPUAsked   time.Duration `json:"cpu_asked,omitempty"` // when asked, before the collection
+	At         time.Time     `json:"at,omitzero"`
+	AskedAt    time.Time     `json:"asked_at,omitzero"`
 	RSS        float64       `json:"rss,omitempty"` // MB, after a collection
 	Goroutines int           `json:"goroutines,omitempty"`
 	Files      int           `json:"files,omitempty"`
@@ -88,11 +91,14 @@ func runWorker(spec string, in io.Reader, out io.Writer) error {
 	// collection.
 	spread.PaceCollector(a.Procs)
 	if a.Profile != "" {
-		stop, err := profileWorker(a)
-		if err != nil {
+		if err := w.nextProfile(); err != nil {
 			return err
 		}
-		defer stop()
+		defer func() {
+			if w.stopProfile != nil {
+				w.stopProfile()
+			}
+		}()
 	}
 	defer w.shutdown()
 
@@ -103,14 +109,16 @@ func runWorker(spec string, in io.Reader, out io.Writer) error {
 	if err := enc.Encode(w.usage()); err != nil {
 		return err
 	}
+	// Commands are read from the start: a "stop" sent while the hubs still start
+	// (the benchmark gave up on them) ends the start, so the profiles are written.
+	lines, stopping := readCommands(in)
 	t0 := time.Now()
-	failed := w.start(func(gossip string) error { return enc.Encode(workerReply{Gossip: gossip}) })
+	failed := w.start(stopping, func(gossip string) error { return enc.Encode(workerReply{Gossip: gossip}) })
 	if err := enc.Encode(workerReply{Failed: failed, Took: []time.Duration{time.Since(t0)}}); err != nil {
 		return err
 	}
-	lines := bufio.NewScanner(in)
-	for lines.Scan() {
-		cmd, arg, _ := strings.Cut(lines.Text(), " ")
+	for line := range lines {
+		cmd, arg, _ := strings.Cut(line, " ")
 		if cmd == "stop" {
 			if a.Profile != "" {
 				writeHeapProfile(a)
@@ -118,11 +126,38 @@ func runWorker(spec string, in io.Reader, out io.Writer) error {
 			w.shutdown()
 			return enc.Encode(workerReply{})
 		}
-		if err := enc.Encode(w.do(cmd, arg)); err != nil {
+		reply := w.do(cmd, arg)
+		if cmd == "usage" && a.Profile != "" {
+			// The idle period lies between two usages: its profile is its own.
+			if err := w.nextProfile(); err != nil {
+				reply.Err = err.Error()
+			}
+		}
+		if err := enc.Encode(reply); err != nil {
 			return err
 		}
 	}
-	return lines.Err()
+	return nil
+}
+
+// readCommands hands in's lines on, read in the background. The second channel it
+// returns closes when "stop" is read, before the line is handed on, or at the end
+// of in.
+func readCommands(in io.Reader) (<-chan string, <-chan struct{}) {
+	lines, stopping := make(chan string), make(chan struct{})
+	go func() {
+		defer close(lines)
+		var once sync.Once
+		defer once.Do(func() { close(stopping) })
+		sc := bufio.NewScanner(in)
+		for sc.Scan() {
+			if cmd, _, _ := strings.Cut(sc.Text(), " "); cmd == "stop" {
+				once.Do(func() { close(stopping) })
+			}
+			lines <- sc.Text()
+		}
+	}()
+	return lines, stopping
 }
 
 // worker holds a worker's hubs.
@@ -130,14 +165,27 @@ type worker struct {
 	args workerArgs
 	mu   sync.Mutex
 	hubs []*node.Node
+
+	phase       int    // the CPU profile being written, an index of cpuPhases
+	stopProfile func() // stops it; nil when none is
 }
+
+// cpuPhases names a worker's CPU profiles: from its start to the first usage (the
+// hubs starting and the directories filling), between the first two (the idle
+// federation), and the rest.
+var cpuPhases = []string{"start", "idle", "rest"}
 
 // start starts hubs From to To-1 and returns which did not start and why, "" when
 // all did. It hands the first hub's gossip address to first, or, when the first hub
-// does not start, an empty one.
-func (w *worker) start(first func(gossip string) error) (failed string) {
+// does not start, an empty one. It starts no more hubs once stopping closes.
+func (w *worker) start(stopping <-chan struct{}, first func(gossip string) error) (failed string) {
 	join := w.args.Join
 	for i := w.args.From; i < w.args.To; i++ {
+		select {
+		case <-stopping:
+			return fmt.Sprintf("stopped before hub %d of %d", i+1, w.args.N)
+		default:
+		}
 		cfg := node.DefaultLocalConfig()
 		cfg.DataDir = filepath.Join(w.args.Root, scaleHubID(i))
 		cfg.HTTPAddr = ""
@@ -188,21 +236,30 @@ func profileName(a workerArgs) string {
 	return filepath.Join(a.Profile, fmt.Sprintf("hubs-%03d-%03d", a.From, a.To-1))
 }
 
-// profileWorker starts a CPU profile of the worker's run in a.Profile; the function
-// it returns stops it.
-func profileWorker(a workerArgs) (stop func(), err error) {
-	f, err := os.Create(profileName(a) + ".cpu.pprof")
+// nextProfile stops the worker's CPU profile, if one is being written, and starts
+// the next phase's in w.args.Profile.
+func (w *worker) nextProfile() error {
+	if w.stopProfile != nil {
+		w.stopProfile()
+		w.stopProfile = nil
+		w.phase++
+	}
+	if w.phase >= len(cpuPhases) {
+		return nil
+	}
+	f, err := os.Create(profileName(w.args) + "." + cpuPhases[w.phase] + ".cpu.pprof")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := pprof.StartCPUProfile(f); err != nil {
 		f.Close()
-		return nil, err
+		return err
 	}
-	return func() {
+	w.stopProfile = func() {
 		pprof.StopCPUProfile()
 		f.Close()
-	}, nil
+	}
+	return nil
 }
 
 // writeHeapProfile writes a profile of worker a's heap, its hubs running, beside its
@@ -229,9 +286,14 @@ func (w *worker) do(cmd, arg string) workerReply {
 		}
 		return workerReply{Complete: true}
 	case "usage":
+		// The CPU is read before the collection as well as after it: an idle
+		// period from one usage to the next is the hubs', not the measurement's.
+		asked, askedAt := processCPU(), time.Now()
 		runtime.GC()
 		debug.FreeOSMemory()
-		return w.usage()
+		u := w.usage()
+		u.CPUAsked, u.AskedAt, u.At = asked, askedAt, time.Now()
+		return u
 	case "live":
 		k, err := strconv.Atoi(arg)
 		if err != nil || len(hubs) == 0 {
