@@ -324,13 +324,16 @@ func (d *directory) run() {
 	close(d.n.ready)
 	tick := time.NewTicker(d.tickInterval())
 	defer tick.Stop()
-	lastJoin := time.Now()
+	lastJoin, last := time.Now(), time.Now()
 	for {
 		select {
 		case <-d.n.ctx.Done():
 			return
 		case <-d.n.wakeCh:
 		case <-tick.C:
+			if d.large() && time.Since(last) < largeTickSkip {
+				continue // every other tick when idle
+			}
 		}
 		if d.large() {
 			// Woken by each of the many events of a large network, one after
@@ -346,8 +349,15 @@ func (d *directory) run() {
 			lastJoin = time.Now()
 		}
 		d.reconcile()
+		last = time.Now()
 	}
 }
+
+// largeTickSkip is how recent a reconcile makes a large directory skip a tick:
+// every hub walks every other on each, and suspect members, the only change a tick
+// must notice, come no faster than memberlist's probes, every 2 s there. Idle, a
+// large directory reconciles every other tick.
+const largeTickSkip = time.Second
 
 // reconcileGap is the least time between two reconciles of a large directory. Each
 // walks every hub; while several hundred join, gossip wakes the loop thousands of

@@ -220,11 +220,16 @@ func (n *Node) repairGateways(now time.Time) {
 	if n.bus.gw == nil {
 		return
 	}
+	large := n.dir.large()
 	n.gwMu.Lock()
 	// The reconcile loop runs on every event; the gateway state is read once a
-	// second, every five in a directory of hundreds of hubs, whose reads add up.
+	// second; in a directory of hundreds of hubs, whose reads add up, every five
+	// while a cluster lacks a gateway and every fifteen while none does.
 	every := time.Second
-	if n.dir.large() {
+	switch {
+	case large && n.gwMissingSince.IsZero():
+		every = 15 * time.Second
+	case large:
 		every = 5 * time.Second
 	}
 	due := now.Sub(n.gwChecked) >= every

@@ -209,14 +209,15 @@ func scaleOnce(n int, topo string, procs int, wait, idle time.Duration, queries 
 		}
 	}
 	// Each hub takes a second or more to start on a busy machine: it waits for
-	// gossip to show the other clusters' gateways before its server starts.
+	// gossip to show the other clusters' gateways before its server starts. With
+	// over 400 hubs on two cores, the last ones of a worker took 10 s each or more.
 	for i, w := range workers {
 		if i > 0 {
 			if _, err := w.next(wait); err != nil { // the first hub's address
 				return r, err
 			}
 		}
-		within := wait + time.Duration(w.args.To-w.args.From)*10*time.Second
+		within := wait + time.Duration(w.args.To-w.args.From)*20*time.Second
 		started, err := w.next(within)
 		if err != nil {
 			// A worker too starved to start its hubs in time is a figure of this size.
