@@ -140,7 +140,9 @@ func (d *directory) subscribe() error {
 	if _, err := nc.Subscribe(d.haveSubject(), d.onHave); err != nil {
 		return fmt.Errorf("subscribe profile holdings: %w", err)
 	}
-	return nc.Flush()
+	// As long as the handshake with its own server may take: with 457 hubs starting
+	// on two cores, nats.go's default of 10 s failed a hub's start (hub 445).
+	return nc.FlushTimeout(inProcessTimeout)
 }
 
 // haveSubject is where the hubs of this node's cluster tell each other which profiles

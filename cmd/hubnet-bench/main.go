@@ -310,7 +310,7 @@ func measure(n int, preset string, memory bool, wait time.Duration) (converge, d
 // complete reports whether every hub holds every other hub's current profile.
 func complete(hubs []*node.Node) bool {
 	for _, h := range hubs {
-		if !holdsAll(h, len(hubs)) {
+		if !holdsAll(h, len(hubs), nil) {
 			return false
 		}
 	}
@@ -318,7 +318,7 @@ func complete(hubs []*node.Node) bool {
 }
 
 // missing describes what keeps complete from being true.
-func missing(hubs []*node.Node) string { return missingOf(hubs, len(hubs)) }
+func missing(hubs []*node.Node) string { return missingOf(hubs, len(hubs), nil) }
 
 func waitFor(timeout time.Duration, cond func() bool) error {
 	return waitEvery(timeout, 5*time.Millisecond, cond)

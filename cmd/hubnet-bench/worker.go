@@ -9,6 +9,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -27,6 +28,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/internal/spread"
 	"github.com/hubnet-eu/hubnet/node"
 )
@@ -56,8 +58,9 @@ type workerArgs struct {
 type workerReply struct {
 	Err string `json:"err,omitempty"`
 	// started
-	Gossip string `json:"gossip,omitempty"` // the worker's first hub's gossip address
-	Failed string `json:"failed,omitempty"` // a hub that did not start, and why
+	Gossip string   `json:"gossip,omitempty"` // the worker's first hub's gossip address
+	Failed string   `json:"failed,omitempty"` // a hub that did not start, and why
+	Absent []string `json:"absent,omitempty"` // every hub that did not start, the first hub not among them
 	// status
 	Complete bool   `json:"complete,omitempty"`
 	Missing  string `json:"missing,omitempty"`
@@ -114,7 +117,7 @@ func runWorker(spec string, in io.Reader, out io.Writer) error {
 	lines, stopping := readCommands(in)
 	t0 := time.Now()
 	failed := w.start(stopping, func(gossip string) error { return enc.Encode(workerReply{Gossip: gossip}) })
-	if err := enc.Encode(workerReply{Failed: failed, Took: []time.Duration{time.Since(t0)}}); err != nil {
+	if err := enc.Encode(workerReply{Failed: failed, Absent: w.absent, Took: []time.Duration{time.Since(t0)}}); err != nil {
 		return err
 	}
 	for line := range lines {
@@ -162,9 +165,10 @@ func readCommands(in io.Reader) (<-chan string, <-chan struct{}) {
 
 // worker holds a worker's hubs.
 type worker struct {
-	args workerArgs
-	mu   sync.Mutex
-	hubs []*node.Node
+	args   workerArgs
+	mu     sync.Mutex
+	hubs   []*node.Node
+	absent []string // hubs of its share that did not start
 
 	phase       int    // the CPU profile being written, an index of cpuPhases
 	stopProfile func() // stops it; nil when none is
@@ -209,12 +213,17 @@ func (w *worker) start(stopping <-chan struct{}, first func(gossip string) error
 		}
 		if err != nil {
 			// On a starved machine a hub's own NATS connection can time out: that is
-			// a figure of this size, not a failure of the benchmark.
-			failed = fmt.Sprintf("hub %d of %d did not start: %v", i+1, w.args.N, err)
+			// a figure of this size, not a failure of the benchmark. The worker's
+			// other hubs start all the same; without its first, none does.
+			failed = cmp.Or(failed, fmt.Sprintf("hub %d of %d did not start: %v", i+1, w.args.N, err))
 			if i == w.args.From {
 				first("")
+				return failed
 			}
-			return failed
+			w.mu.Lock()
+			w.absent = append(w.absent, scaleHubID(i))
+			w.mu.Unlock()
+			continue
 		}
 		w.mu.Lock()
 		w.hubs = append(w.hubs, h)
@@ -278,10 +287,17 @@ func (w *worker) do(cmd, arg string) workerReply {
 	w.mu.Unlock()
 	switch cmd {
 	case "status":
-		// Complete when every hub here holds the current profile of all N.
+		// Complete when every hub here holds the current profile of all N but the
+		// absent ones, which arg lists (comma-separated): those that did not start.
+		absent := map[string]bool{}
+		for id := range strings.SplitSeq(arg, ",") {
+			if id != "" {
+				absent[id] = true
+			}
+		}
 		for _, h := range hubs {
-			if !holdsAll(h, w.args.N) {
-				return workerReply{Missing: firstLines(missingOf(hubs, w.args.N), 5) + "; " + h.ID() + ": " + fetchMetrics(h)}
+			if !holdsAll(h, w.args.N, absent) {
+				return workerReply{Missing: firstLines(missingOf(hubs, w.args.N, absent), 5) + "; " + h.ID() + ": " + fetchMetrics(h)}
 			}
 		}
 		return workerReply{Complete: true}
@@ -378,26 +394,27 @@ func fetchMetrics(h *node.Node) string {
 }
 
 // holdsAll reports whether h holds the current profile of each of the n hubs.
-func holdsAll(h *node.Node, n int) bool {
-	peers := h.Peers()
-	if len(peers) != n {
-		return false
-	}
-	for _, p := range peers {
+func holdsAll(h *node.Node, n int, absent map[string]bool) bool {
+	known := 0
+	for _, p := range h.Peers() {
+		if absent[p.ID] {
+			continue
+		}
+		known++
 		if !p.Self && (p.Revision == 0 || p.Cached < p.Revision) {
 			return false
 		}
 	}
-	return true
+	return known == n-len(absent)
 }
 
-// missingOf describes what keeps hubs from holding all n profiles.
-func missingOf(hubs []*node.Node, n int) string {
+// missingOf describes what keeps hubs from holding all n profiles but the absent.
+func missingOf(hubs []*node.Node, n int, absent map[string]bool) string {
 	var b strings.Builder
 	for _, h := range hubs {
-		peers := h.Peers()
-		if len(peers) != n {
-			fmt.Fprintf(&b, "%s knows %d of %d hubs; ", h.ID(), len(peers), n)
+		peers := slices.DeleteFunc(h.Peers(), func(p api.PeerInfo) bool { return absent[p.ID] })
+		if len(peers) != n-len(absent) {
+			fmt.Fprintf(&b, "%s knows %d of %d hubs; ", h.ID(), len(peers), n-len(absent))
 		}
 		for _, p := range peers {
 			if !p.Self && (p.Revision == 0 || p.Cached < p.Revision) {
