@@ -268,7 +268,7 @@ func (n *Node) repairGateways(now time.Time) {
 		return
 	}
 	repair := n.cfg.GatewayRepair
-	if n.dir.large() {
+	if large {
 		// In a network of hundreds, a gateway handshake that failed on a busy
 		// machine is retried by nats-server itself; a restart drops every route and
 		// gateway of the hub, hundreds of handshakes to make again.

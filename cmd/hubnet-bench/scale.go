@@ -357,8 +357,12 @@ func (r scaleResult) line() string {
 	case r.failed != "":
 		return "directories " + r.failed
 	}
-	return fmt.Sprintf("complete %v after the last start, live median %s p99 %s, idle CPU %.0f%%; %d hubs did not start",
-		r.converge.Round(time.Millisecond), fine(r.live.quantile(0.5)), fine(r.live.quantile(0.99)), 100*r.idleCPU, len(r.absent))
+	line := fmt.Sprintf("complete %v after the last start, live median %s p99 %s, idle CPU %.0f%%",
+		r.converge.Round(time.Millisecond), fine(r.live.quantile(0.5)), fine(r.live.quantile(0.99)), 100*r.idleCPU)
+	if len(r.absent) > 0 {
+		line += fmt.Sprintf("; %d hubs did not start", len(r.absent))
+	}
+	return line
 }
 
 // renderScale writes the results as a markdown table with how they were measured.

@@ -116,8 +116,8 @@ func runWorker(spec string, in io.Reader, out io.Writer) error {
 	// (the benchmark gave up on them) ends the start, so the profiles are written.
 	lines, stopping := readCommands(in)
 	t0 := time.Now()
-	failed := w.start(stopping, func(gossip string) error { return enc.Encode(workerReply{Gossip: gossip}) })
-	if err := enc.Encode(workerReply{Failed: failed, Absent: w.absent, Took: []time.Duration{time.Since(t0)}}); err != nil {
+	failed, absent := w.start(stopping, func(gossip string) error { return enc.Encode(workerReply{Gossip: gossip}) })
+	if err := enc.Encode(workerReply{Failed: failed, Absent: absent, Took: []time.Duration{time.Since(t0)}}); err != nil {
 		return err
 	}
 	for line := range lines {
@@ -165,10 +165,9 @@ func readCommands(in io.Reader) (<-chan string, <-chan struct{}) {
 
 // worker holds a worker's hubs.
 type worker struct {
-	args   workerArgs
-	mu     sync.Mutex
-	hubs   []*node.Node
-	absent []string // hubs of its share that did not start
+	args workerArgs
+	mu   sync.Mutex
+	hubs []*node.Node
 
 	phase       int    // the CPU profile being written, an index of cpuPhases
 	stopProfile func() // stops it; nil when none is
@@ -179,15 +178,16 @@ type worker struct {
 // federation), and the rest.
 var cpuPhases = []string{"start", "idle", "rest"}
 
-// start starts hubs From to To-1 and returns which did not start and why, "" when
-// all did. It hands the first hub's gossip address to first, or, when the first hub
-// does not start, an empty one. It starts no more hubs once stopping closes.
-func (w *worker) start(stopping <-chan struct{}, first func(gossip string) error) (failed string) {
+// start starts hubs From to To-1 and returns why the first that did not start did
+// not, "" when all did, and the IDs of those that did not, but the worker's first
+// hub. It hands the first hub's gossip address to first, or, when the first hub does
+// not start, an empty one. It starts no more hubs once stopping closes.
+func (w *worker) start(stopping <-chan struct{}, first func(gossip string) error) (failed string, absent []string) {
 	join := w.args.Join
 	for i := w.args.From; i < w.args.To; i++ {
 		select {
 		case <-stopping:
-			return fmt.Sprintf("stopped before hub %d of %d", i+1, w.args.N)
+			return fmt.Sprintf("stopped before hub %d of %d", i+1, w.args.N), absent
 		default:
 		}
 		cfg := node.DefaultLocalConfig()
@@ -218,11 +218,9 @@ func (w *worker) start(stopping <-chan struct{}, first func(gossip string) error
 			failed = cmp.Or(failed, fmt.Sprintf("hub %d of %d did not start: %v", i+1, w.args.N, err))
 			if i == w.args.From {
 				first("")
-				return failed
+				return failed, nil
 			}
-			w.mu.Lock()
-			w.absent = append(w.absent, scaleHubID(i))
-			w.mu.Unlock()
+			absent = append(absent, scaleHubID(i))
 			continue
 		}
 		w.mu.Lock()
@@ -230,14 +228,14 @@ func (w *worker) start(stopping <-chan struct{}, first func(gossip string) error
 		w.mu.Unlock()
 		if i == w.args.From {
 			if err := first(h.GossipAddr()); err != nil {
-				return err.Error()
+				return err.Error(), absent
 			}
 		}
 		if join == "" {
 			join = h.GossipAddr()
 		}
 	}
-	return ""
+	return failed, absent
 }
 
 // profileName is the path, without its extension, of worker a's profiles and log.
