@@ -92,7 +92,24 @@ type busSpec struct {
 	// remotes are the gateways to dial at start: cluster name -> host:port of some of
 	// its hubs.
 	remotes map[string][]string
+
+	// In a network whose clusters have gateway hubs (protocol.Network.GatewayHubs), a
+	// gateway hub listens for the leaf hubs of its cluster on leafHost:leafPort, and a
+	// leaf hub (leaf) has neither routes nor a gateway: its server joins the cluster
+	// as a leaf node of one of the gateway hubs at leafRemotes (host:port).
+	leafHost    string
+	leafPort    int
+	leaf        bool
+	leafRemotes []string
 }
+
+// gateway reports whether the server is a gateway of its cluster.
+func (s *busSpec) gateway() bool { return s.cluster != "" && !s.leaf }
+
+// leafUser is the user name a leaf hub's server gives the gateway hub it connects to,
+// with the network's name as password. Neither is a secret: as on routes and
+// gateways, the TLS handshake decides, accepting only an admitted hub's key.
+const leafUser = "hubnet-leaf"
 
 // inProcess hands the client connection the current server: after a restart it
 // reconnects to the new one.
@@ -142,6 +159,9 @@ func (b *bus) startServer() error {
 	routeTLS, err := peerTLS(spec.id, spec.admission, spec.check, nil)
 	if err != nil {
 		return err
+	}
+	if spec.leaf {
+		return b.startLeafServer(routeTLS)
 	}
 	name := spec.net.NATSCluster(spec.cluster)
 	opts := &server.Options{
@@ -200,25 +220,84 @@ func (b *bus) startServer() error {
 			}
 			opts.Gateway.Gateways = append(opts.Gateway.Gateways, r)
 		}
+		if spec.leafPort != 0 {
+			leafTLS, err := peerTLS(spec.id, spec.admission, spec.check, b.gw)
+			if err != nil {
+				return err
+			}
+			opts.LeafNode = server.LeafNodeOpts{
+				Host:       spec.leafHost,
+				Port:       spec.leafPort,
+				Username:   leafUser,
+				Password:   spec.net.Name,
+				TLSConfig:  leafTLS,
+				TLSTimeout: 10,
+			}
+			// nats-server wants a system account where leaf nodes and gateways
+			// meet; only the gateway hubs, a few per cluster, have one.
+			opts.NoSystemAccount = false
+			opts.Accounts = []*server.Account{server.NewAccount(systemAccount)}
+			opts.SystemAccount = systemAccount
+		}
 	}
+	srv, err := b.run(opts)
+	if err != nil {
+		return err
+	}
+	b.spec.routePort = srv.ClusterAddr().Port
+	if spec.cluster != "" {
+		b.spec.gatewayPort = srv.GatewayAddr().Port
+	}
+	return nil
+}
+
+// systemAccount is the name of a gateway hub's system account (startServer).
+const systemAccount = "SYS"
+
+// startLeafServer starts the server of a leaf hub: no routes and no gateway, one
+// leaf node connection to a gateway hub of its cluster, over TLS with the hub's
+// certificate and the same check of the other end as routes. nats-server moves to
+// another of spec.leafRemotes, or of the gateway hubs the connected one tells it of,
+// when the connection breaks.
+func (b *bus) startLeafServer(conf *tls.Config) error {
+	spec := b.spec
+	remote := &server.RemoteLeafOpts{TLS: true, TLSConfig: conf, TLSTimeout: 10}
+	for _, a := range spec.leafRemotes {
+		remote.URLs = append(remote.URLs, &url.URL{Scheme: "nats-leaf", User: url.UserPassword(leafUser, spec.net.Name), Host: a})
+	}
+	opts := &server.Options{
+		ServerName:      spec.id.ID,
+		Host:            spec.clientHost,
+		Port:            randomIfZero(spec.clientPort),
+		NoSigs:          true,
+		Authorization:   spec.token,
+		AuthTimeout:     inProcessTimeout.Seconds(),
+		NoSystemAccount: true,
+		LeafNode: server.LeafNodeOpts{
+			Remotes:           []*server.RemoteLeafOpts{remote},
+			ReconnectInterval: time.Second,
+		},
+	}
+	_, err := b.run(opts)
+	return err
+}
+
+// run starts a server with opts and makes it current.
+func (b *bus) run(opts *server.Options) (*server.Server, error) {
 	srv, err := server.NewServer(opts)
 	if err != nil {
-		return fmt.Errorf("nats server: %w", err)
+		return nil, fmt.Errorf("nats server: %w", err)
 	}
 	srv.SetLoggerV2(natsLogger{b.log.With("part", "nats"), b.spec.ref, b.spec.gone}, false, false, false) // ref: refusals, logged bounded
 	srv.Start()
 	if !srv.ReadyForConnections(10 * time.Second) {
 		srv.Shutdown()
-		return fmt.Errorf("nats server on %s:%d and %s:%d: not ready in 10s", spec.clientHost, spec.clientPort, spec.routeHost, spec.routePort)
+		return nil, fmt.Errorf("nats server on %s:%d: not ready in 10s", b.spec.clientHost, b.spec.clientPort)
 	}
 	b.spec.clientPort = srv.Addr().(*net.TCPAddr).Port
-	b.spec.routePort = srv.ClusterAddr().Port
-	if spec.cluster != "" {
-		b.spec.gatewayPort = srv.GatewayAddr().Port
-	}
 	b.srv, b.base = srv, opts
 	b.cur.srv.Store(srv)
-	return nil
+	return srv, nil
 }
 
 // restart replaces the server by a new one on the same ports, dialling remotes as its
@@ -227,13 +306,19 @@ func (b *bus) startServer() error {
 // It is how connections that cannot be closed one by one, outbound gateways, are
 // closed, and how a hub that started without a gateway to dial gets one.
 func (b *bus) restart(remotes map[string][]string) error {
+	return b.restartAs(func(s *busSpec) { s.remotes = remotes })
+}
+
+// restartAs is restart with the spec changed by edit first: new remotes, new gateway
+// hubs to join as a leaf, or a leaf hub made a gateway hub.
+func (b *bus) restartAs(edit func(*busSpec)) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	old := b.srv
 	b.cur.srv.Store(nil)
 	old.Shutdown()
 	old.WaitForShutdown()
-	b.spec.remotes = remotes
+	edit(&b.spec)
 	var err error
 	// The ports were just freed; a moment may pass before they can be bound again.
 	for try := range 10 {
@@ -254,7 +339,7 @@ func (b *bus) restart(remotes map[string][]string) error {
 	if err := b.nc.FlushTimeout(time.Until(deadline)); err != nil {
 		b.log.Warn("nats client not back after the restart", "err", err)
 	}
-	b.log.Info("nats server restarted", "gateways", len(remotes))
+	b.log.Info("nats server restarted", "gateways", len(b.spec.remotes), "leaf", b.spec.leaf)
 	return nil
 }
 
@@ -426,10 +511,12 @@ func (b *bus) clientURL() string { return b.server().ClientURL() }
 
 // gatewayAddr returns the address the gateway listener is bound to, nil without one.
 func (b *bus) gatewayAddr() *net.TCPAddr {
-	if b.spec.cluster == "" {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.spec.gateway() {
 		return nil
 	}
-	return b.server().GatewayAddr()
+	return b.srv.GatewayAddr()
 }
 
 // server returns the running server.
@@ -444,6 +531,9 @@ func (b *bus) server() *server.Server {
 func (b *bus) recheck() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.spec.leaf {
+		return nil // no routes
+	}
 	opts := b.base.Clone()
 	opts.Routes = b.urls(b.routes)
 	if err := b.srv.ReloadOptions(opts); err != nil {
@@ -466,7 +556,7 @@ func (b *bus) urls(routes map[string]string) []*url.URL {
 func (b *bus) setRoutes(want map[string]string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if maps.Equal(want, b.routes) {
+	if maps.Equal(want, b.routes) || b.spec.leaf {
 		return nil
 	}
 	routes := b.urls(want)

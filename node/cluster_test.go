@@ -58,8 +58,9 @@ func all(hubs map[string]*nodetest.Hub) []*nodetest.Hub {
 	return out
 }
 
-// waitSupercluster waits until every directory holds every hub's profile and every hub
-// has an outbound gateway to each other cluster of the hubs.
+// waitSupercluster waits until every directory holds every hub's profile, every
+// gateway hub has an outbound gateway to each other cluster of the hubs, and every leaf
+// hub is joined to a gateway hub of its cluster.
 func waitSupercluster(t *testing.T, hubs ...*nodetest.Hub) {
 	t.Helper()
 	clusters := map[string]bool{}
@@ -75,6 +76,13 @@ func waitSupercluster(t *testing.T, hubs ...*nodetest.Hub) {
 			return err
 		}
 		for _, h := range hubs {
+			if self, err := h.Self(); err != nil || self.Addrs.Gateway == "" {
+				// A leaf hub: joined to one gateway hub of its cluster.
+				if got := metric(t, h, "hubnet_leaf_connections"); got != 1 {
+					return fmt.Errorf("leaf hub %s has %v leaf node connections, want 1 (%v)", h.ID(), got, err)
+				}
+				continue
+			}
 			if got, want := metric(t, h, "hubnet_gateway_clusters_reached"), float64(len(clusters)-1); got != want {
 				return fmt.Errorf("%s reaches %v other clusters by gateway, want %v", h.ID(), got, want)
 			}

@@ -36,6 +36,12 @@ type Config struct {
 	// port. Port 0 picks a free port. Default "0.0.0.0:7222"; empty means the host of
 	// ClusterAddr and a free port.
 	GatewayAddr string
+	// LeafAddr is the host:port of the embedded NATS server's leaf node listener, which
+	// the leaf hubs of its cluster connect to; only on a gateway hub of a network with
+	// gateway hubs (protocol.Network.GatewayHubs). Other hubs reach it at the host of
+	// ClusterAdvertise (or of the route) with the bound port. Port 0 picks a free port.
+	// Default "0.0.0.0:7422"; empty means the host of ClusterAddr and a free port.
+	LeafAddr string
 	// GatewayWait is how long a starting hub of a network with a region map waits for
 	// gossip to show a hub it reaches the other clusters through, one of another
 	// cluster or of its own, before it starts its NATS server without. Default 5s.
@@ -157,6 +163,7 @@ func DefaultConfig() Config {
 		GossipAddr:     "0.0.0.0:7946",
 		ClusterAddr:    "0.0.0.0:6222",
 		GatewayAddr:    "0.0.0.0:7222",
+		LeafAddr:       "0.0.0.0:7422",
 		GatewayWait:    5 * time.Second,
 		GatewayRepair:  30 * time.Second,
 		ClientAddr:     "127.0.0.1:0",
@@ -195,6 +202,7 @@ func DefaultLocalConfig() Config {
 	c.GossipAddr = "127.0.0.1:0"
 	c.ClusterAddr = "127.0.0.1:0"
 	c.GatewayAddr = "127.0.0.1:0"
+	c.LeafAddr = "127.0.0.1:0"
 	c.GatewayWait = time.Second
 	c.GatewayRepair = 10 * time.Second
 	c.HTTPAddr = "127.0.0.1:0"
@@ -230,6 +238,14 @@ func (c *Config) validate() error {
 	}
 	if _, _, err := splitHostPort(c.GatewayAddr); err != nil {
 		errs = append(errs, fmt.Errorf("GatewayAddr: %w", err))
+	}
+	if c.LeafAddr == "" {
+		if h, _, err := splitHostPort(c.ClusterAddr); err == nil {
+			c.LeafAddr = net.JoinHostPort(h, "0")
+		}
+	}
+	if _, _, err := splitHostPort(c.LeafAddr); err != nil {
+		errs = append(errs, fmt.Errorf("LeafAddr: %w", err))
 	}
 	for _, a := range []struct{ name, v string }{
 		{"HTTPAddr", c.HTTPAddr}, {"GossipAdvertise", c.GossipAdvertise}, {"ClusterAdvertise", c.ClusterAdvertise},

@@ -462,8 +462,8 @@ func (d *directory) reconcile() {
 		at        time.Time
 	}
 	var changes []change
-	var fetches []string        // hubs whose profile to fetch
-	cuts := map[string]string{} // revoked hubs -> their gateway address, whose gateways to close
+	var fetches []string     // hubs whose profile to fetch
+	cuts := map[string]cut{} // revoked hubs -> their listeners, whose connections to close
 	d.mu.Lock()
 	purges := d.purges
 	d.purges = nil
@@ -472,7 +472,7 @@ func (d *directory) reconcile() {
 		if p.revoked && !p.purged {
 			p.purged, p.cached, p.hinted, p.fetched = true, 0, 0, time.Time{}
 			purges = append(purges, id)
-			cuts[id] = p.meta.GatewayAddr()
+			cuts[id] = cut{gateway: p.meta.GatewayAddr(), leaf: p.meta.LeafAddr()}
 		}
 		if p.member && now.Unix() > p.meta.Cert.NotAfter {
 			d.n.log.Warn("hub's certificate expired", "peer", id, "not_after", time.Unix(p.meta.Cert.NotAfter, 0).UTC())
@@ -484,7 +484,7 @@ func (d *directory) reconcile() {
 		// One side of each pair opens the route: when both dial at once NATS
 		// closes one as a duplicate and may redial only a second later. Routes
 		// join the hubs of one cluster; gateways join the clusters.
-		if id > d.n.id.ID && p.meta.Cluster == d.n.cluster && p.keepsRoute(now) {
+		if id > d.n.id.ID && p.meta.Cluster == d.n.cluster && p.meta.Gateway != 0 && !d.n.leafHub.Load() && p.keepsRoute(now) {
 			routes[id] = p.meta.Route
 		}
 		if p.member != p.reachable {

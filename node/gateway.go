@@ -145,7 +145,7 @@ func (g *gatewayConns) prune(live map[string]bool) {
 // gatewayState is what the running server says of its gateway connections.
 type gatewayState struct {
 	outbound map[string]string // remote cluster (NATS name) -> host:port dialled
-	inbound  map[string]bool   // remote host:port of every inbound connection
+	inbound  map[string]bool   // remote host:port of every inbound connection, leaf nodes' too
 	from     map[string]bool   // remote clusters (NATS names) with an inbound connection
 }
 
@@ -153,12 +153,24 @@ type gatewayState struct {
 // themselves, not from its list of known gateways.
 func (b *bus) gateways() (gatewayState, error) {
 	st := gatewayState{outbound: map[string]string{}, inbound: map[string]bool{}, from: map[string]bool{}}
-	if b.spec.cluster == "" {
+	b.mu.Lock()
+	srv, gateway, leafs := b.srv, b.spec.gateway(), b.spec.leafPort != 0
+	b.mu.Unlock()
+	if !gateway {
 		return st, nil
 	}
-	gz, err := b.server().Gatewayz(nil)
+	gz, err := srv.Gatewayz(nil)
 	if err != nil {
 		return st, fmt.Errorf("gateway state: %w", err)
+	}
+	if leafs {
+		lz, err := srv.Leafz(nil)
+		if err != nil {
+			return st, fmt.Errorf("leaf node state: %w", err)
+		}
+		for _, l := range lz.Leafs {
+			st.inbound[net.JoinHostPort(l.IP, strconv.Itoa(l.Port))] = true
+		}
 	}
 	for name, r := range gz.OutboundGateways {
 		if r != nil && r.Connection != nil && r.Connection.Stop == nil {
@@ -176,11 +188,15 @@ func (b *bus) gateways() (gatewayState, error) {
 	return st, nil
 }
 
-// cutGateways closes the gateway connections of a revoked hub: those it opened to this
-// one, recorded at their handshake, and the one this hub opened to it, which only a
-// restart of the server closes. TLS refuses the hub's new handshakes already. It
-// reports whether the server was restarted.
-func (n *Node) cutGateways(id string, keys []ed25519.PublicKey, gatewayAddr string) (bool, error) {
+// cut is what a revoked hub listened on, for cutGateways: its gateway and leaf node
+// listeners' host:port, "" for none.
+type cut struct{ gateway, leaf string }
+
+// cutGateways closes the gateway and leaf node connections of a revoked hub: those it
+// opened to this one, recorded at their handshake, and the one this hub opened to it,
+// which only a restart of the server closes. TLS refuses the hub's new handshakes
+// already. It reports whether the server was restarted.
+func (n *Node) cutGateways(id string, keys []ed25519.PublicKey, c cut) (bool, error) {
 	if n.bus.gw == nil {
 		return false, nil
 	}
@@ -189,6 +205,10 @@ func (n *Node) cutGateways(id string, keys []ed25519.PublicKey, gatewayAddr stri
 			n.log.Info("gateway connections of revoked hub closed", "peer", id, "connections", c)
 		}
 	}
+	if n.leafHub.Load() {
+		return n.cutLeaf(id, c.leaf)
+	}
+	gatewayAddr := c.gateway
 	if gatewayAddr == "" {
 		return false, nil
 	}
@@ -218,6 +238,10 @@ const largeGatewayRepair = 2 * time.Minute
 // an hour, so a hub does not restart its server over and over.
 func (n *Node) repairGateways(now time.Time) {
 	if n.bus.gw == nil {
+		return
+	}
+	if n.leafHub.Load() {
+		n.repairLeaf(now)
 		return
 	}
 	large := n.dir.large()

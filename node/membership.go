@@ -223,7 +223,13 @@ func (n *Node) localMeta(rev uint64) ([]byte, error) {
 	if n.onMesh.Load() {
 		// Not before: the other hubs would dial the route and gateway before the NATS
 		// server listens, and a hub of no cluster is routed to by none (Start).
-		m.Cluster, m.Gateway = n.cluster, n.gatewayPort
+		m.Cluster = n.cluster
+		if !n.leafHub.Load() {
+			m.Gateway = n.gatewayPort
+			if n.net.GatewayHubs > 0 {
+				m.Leaf = n.leafPort
+			}
+		}
 	}
 	if c := n.cert.Load(); c.Sig != nil {
 		m.Cert = c.Gossip()

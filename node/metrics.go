@@ -99,6 +99,15 @@ func newMetrics(n *Node) *metrics {
 	clusters := gatewayGauge("hubnet_gateway_clusters_reached",
 		"Other clusters this hub has an outbound NATS gateway connection to.",
 		func(st gatewayState) int { return len(st.outbound) })
+	leafs := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hubnet_leaf_connections",
+		Help: "NATS leaf node connections: on a gateway hub, those of the leaf hubs of its cluster; on a leaf hub, 1 while it is joined to a gateway hub.",
+	}, func() float64 {
+		if n.bus == nil {
+			return 0
+		}
+		return float64(n.bus.server().NumLeafNodes())
+	})
 	clock := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "hubnet_clock_offset_seconds",
 		Help: "How far this hub's clock is ahead of its peers' (negative: behind), the median over the peers heard from in the last hour.",
@@ -123,7 +132,7 @@ func newMetrics(n *Node) *metrics {
 		}
 	}
 	m.reg.MustRegister(inFlightPeak, clock, clockPeers, m.dropped, m.fetches, m.searches, m.answers, m.liveTime, m.referralMsgs, m.purges, peers, n.refusals.total,
-		m.gatewayRestarts, gateways, clusters,
+		m.gatewayRestarts, gateways, clusters, leafs,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

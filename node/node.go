@@ -54,23 +54,28 @@ type Node struct {
 	routeAddr string // host:port other hubs route to
 	cluster   string // the hub's cluster of the region map, fixed at Start; "" without one
 	// gatewayPort and boundRoutePort are the ports the NATS server binds in a network
-	// with clusters, fixed before it starts; 0 without clusters.
-	gatewayPort, boundRoutePort int
-	held                        []net.Listener // hold the two ports until the server binds them
-	gossipAddr                  string         // host:port other hubs join at
-	httpLn                      net.Listener
-	http                        *http.Server
-	metrics                     *metrics
-	refusals                    *refusals  // counts and logs, bounded, what the hub refuses
-	limits                      *limiter   // Config.Limits at work
-	clock                       *clockSkew // how far the clock is from the peers'
-	dir                         *directory
-	index                       *index                             // other hubs' profiles, ready for search
-	selfCand                    atomic.Pointer[protocol.Candidate] // the own profile, for live queries
-	queries                     *queries                           // live queries waiting for answers
-	referrals                   *referrals                         // the referral engine
-	access                      *access                            // sessions and API tokens' last use
-	notify                      *notifier                          // e-mails and webhooks of events (notify.go)
+	// with clusters, fixed before it starts; 0 without clusters. leafPort is the port
+	// of the leaf node listener of a gateway hub, in a network with gateway hubs.
+	gatewayPort, boundRoutePort, leafPort int
+	// leafHub is set while the hub is a leaf hub of its cluster: decided at Start,
+	// cleared when it becomes a gateway hub (repairLeaf).
+	leafHub    atomic.Bool
+	heldMu     sync.Mutex     // guards held
+	held       []net.Listener // hold the ports until the server binds them
+	gossipAddr string         // host:port other hubs join at
+	httpLn     net.Listener
+	http       *http.Server
+	metrics    *metrics
+	refusals   *refusals  // counts and logs, bounded, what the hub refuses
+	limits     *limiter   // Config.Limits at work
+	clock      *clockSkew // how far the clock is from the peers'
+	dir        *directory
+	index      *index                             // other hubs' profiles, ready for search
+	selfCand   atomic.Pointer[protocol.Candidate] // the own profile, for live queries
+	queries    *queries                           // live queries waiting for answers
+	referrals  *referrals                         // the referral engine
+	access     *access                            // sessions and API tokens' last use
+	notify     *notifier                          // e-mails and webhooks of events (notify.go)
 
 	wakeCh chan struct{} // buffered 1: wakes the reconcile loop
 	ready  chan struct{} // closed once the first join attempt and reconcile are done
@@ -85,6 +90,7 @@ type Node struct {
 	gwMissingSince time.Time       // since when a cluster gossip shows has had no gateway; zero if none
 	gwRepairs      int             // restarts for a missing gateway since none was missing
 	gwUp           map[string]bool // remote clusters (NATS names) with an outbound gateway at the last look
+	fewSince       time.Time       // since when a leaf hub has seen too few gateway hubs in its cluster
 
 	closing atomic.Bool // set when stop begins: what fails from then on is the stop's doing
 	onMesh  atomic.Bool // the NATS server listens: the gossiped metadata shows the cluster
@@ -376,6 +382,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 			return fmt.Errorf("gossip on %s: %w", n.cfg.GossipAddr, err)
 		}
 		n.awaitGatewayPeers(ctx)
+		n.chooseRole()
 		if err := n.startBus(n.gatewayRemotes()); err != nil {
 			return err
 		}
@@ -446,10 +453,11 @@ func (n *Node) busSpec(remotes map[string][]string) busSpec {
 	chost, cport, _ := splitHostPort(n.cfg.ClientAddr)
 	rhost, rport, _ := splitHostPort(n.cfg.ClusterAddr)
 	ghost, gport, _ := splitHostPort(n.cfg.GatewayAddr)
+	lhost, _, _ := splitHostPort(n.cfg.LeafAddr)
 	return busSpec{net: n.net, id: n.id, token: n.token, check: n.routeCheck, ref: n.refusals,
 		admission: func() protocol.Certificate { return *n.cert.Load() }, gone: n.dir.linkGone,
 		clientHost: chost, clientPort: cport, routeHost: rhost, routePort: rport, routeAdvertise: n.cfg.ClusterAdvertise,
-		cluster: n.cluster, gatewayHost: ghost, gatewayPort: gport, remotes: remotes}
+		cluster: n.cluster, gatewayHost: ghost, gatewayPort: gport, remotes: remotes, leafHost: lhost}
 }
 
 // startBus starts the NATS server, with remotes as its gateways to dial in a network
@@ -460,7 +468,16 @@ func (n *Node) startBus(remotes map[string][]string) error {
 	if n.cluster != "" {
 		spec.routePort, spec.gatewayPort = n.boundRoutePort, n.gatewayPort
 		spec.gatewayAdv = n.gatewayAddr()
-		n.release()
+		if n.net.GatewayHubs > 0 {
+			spec.leafPort = n.leafPort
+		}
+		if n.leafHub.Load() {
+			// A leaf hub binds none of its ports but the client's: it holds the
+			// gateway and leaf ports for the day it becomes a gateway hub.
+			spec.leaf, spec.leafRemotes = true, n.leafRemotes("")
+		} else {
+			n.release()
+		}
 	}
 	var err error
 	if n.bus, err = startBus(spec, n.log); err != nil {
@@ -491,6 +508,15 @@ func (n *Node) reserveAddrs() error {
 	if held != nil {
 		n.held = append(n.held, held)
 	}
+	if n.net.GatewayHubs > 0 {
+		lhost, lport, _ := splitHostPort(n.cfg.LeafAddr)
+		if n.leafPort, held, err = reservePort(lhost, lport); err != nil {
+			return fmt.Errorf("leaf node listener: %w", err)
+		}
+		if held != nil {
+			n.held = append(n.held, held)
+		}
+	}
 	ip := net.ParseIP(rhost)
 	if rhost == "" {
 		ip = net.IPv4zero
@@ -502,7 +528,7 @@ func (n *Node) reserveAddrs() error {
 // gatewayAddr returns the host:port other clusters dial this hub's gateway at, "" when
 // it has none: the host of the advertised route, the gateway's port.
 func (n *Node) gatewayAddr() string {
-	if n.cluster == "" || n.gatewayPort == 0 {
+	if n.cluster == "" || n.gatewayPort == 0 || n.leafHub.Load() {
 		return ""
 	}
 	host, _, err := net.SplitHostPort(n.routeAddr)

@@ -39,6 +39,8 @@ func reservePort(host string, port int) (int, net.Listener, error) {
 // release closes the listeners that hold the route and gateway ports, right before
 // the NATS server binds them, or when the start fails.
 func (n *Node) release() {
+	n.heldMu.Lock()
+	defer n.heldMu.Unlock()
 	for _, ln := range n.held {
 		ln.Close()
 	}

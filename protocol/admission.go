@@ -140,13 +140,20 @@ func (c *Certificate) check(p *problems) {
 	if len(c.BoxKey) != 32 {
 		p.add("box_key", "must be a 32-byte X25519 public key")
 	}
-	if c.Issued <= 0 {
-		p.add("issued", "must be a positive Unix time")
+	if c.Issued <= 0 || c.Issued > MaxUnixTime {
+		p.add("issued", "must be a positive Unix time, at most %d (the end of year 9999)", MaxUnixTime)
 	}
 	if c.NotAfter <= c.Issued {
 		p.add("not_after", "must be after issued")
+	} else if c.NotAfter > MaxUnixTime {
+		p.add("not_after", "must be at most %d (the end of year 9999)", MaxUnixTime)
 	}
 }
+
+// MaxUnixTime is the last second of year 9999 UTC, the latest time a certificate may
+// name: later ones have no calendar date in RFC 3339, and would not leave the largest
+// gossip metadata under memberlist's limit.
+const MaxUnixTime = 253402300799
 
 // Validate checks the certificate's form, not its signature: see Verify.
 func (c *Certificate) Validate() error {

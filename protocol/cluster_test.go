@@ -74,6 +74,39 @@ func TestNetwork_Validate_clusters(t *testing.T) {
 	})
 }
 
+func TestNetwork_Validate_gatewayHubs(t *testing.T) {
+	it := Cluster{"it", []string{"IT"}}
+	tests := []struct {
+		name     string
+		clusters []Cluster
+		hubs     int
+		want     []string
+	}{
+		{"every hub", []Cluster{it}, 0, nil},
+		{"three", []Cluster{it}, 3, nil},
+		{"the most", []Cluster{it}, MaxGatewayHubs, nil},
+		{"negative", []Cluster{it}, -1, []string{"gateway_hubs"}},
+		{"too many", []Cluster{it}, MaxGatewayHubs + 1, []string{"gateway_hubs"}},
+		{"without a region map", nil, 3, []string{"gateway_hubs"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := clusteredNetwork(t, tt.clusters...)
+			n.GatewayHubs = tt.hubs
+			err := n.Validate()
+			if tt.want == nil {
+				if err != nil {
+					t.Errorf("got %v, want nil", err)
+				}
+				return
+			}
+			if got := problemFields(t, err); !slices.Equal(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
 // TestParseNetwork_withoutClusters reads a network file written before region maps:
 // it is one mesh, and written again it has no clusters field.
 func TestParseNetwork_withoutClusters(t *testing.T) {
@@ -96,6 +129,7 @@ func TestParseNetwork_withoutClusters(t *testing.T) {
 
 func TestParseNetwork_clustersRoundTrip(t *testing.T) {
 	n := clusteredNetwork(t, DefaultClusters(map[string]int{"IT": 57, "FI": 9, "MT": 2})...)
+	n.GatewayHubs = DefaultGatewayHubs
 	b, err := json.Marshal(n)
 	if err != nil {
 		t.Fatal(err)
@@ -103,6 +137,9 @@ func TestParseNetwork_clustersRoundTrip(t *testing.T) {
 	got, err := ParseNetwork(b)
 	if err != nil {
 		t.Fatalf("ParseNetwork: %v", err)
+	}
+	if got.GatewayHubs != DefaultGatewayHubs {
+		t.Errorf("got %d gateway hubs per cluster, want %d", got.GatewayHubs, DefaultGatewayHubs)
 	}
 	if got.ClusterOf("FI") != "fi" || got.ClusterOf("MT") != "south" || got.ClusterOf("DE") != "west" {
 		t.Errorf("got FI in %q, MT in %q, DE in %q; want fi, south, west", got.ClusterOf("FI"), got.ClusterOf("MT"), got.ClusterOf("DE"))

@@ -109,7 +109,7 @@ func FuzzOpenEnvelope(f *testing.F) {
 func FuzzDecodeMeta(f *testing.F) {
 	addGolden(f, "meta")
 	for _, m := range []Meta{
-		largestMeta(math.MaxInt64),
+		largestMeta(MaxUnixTime),
 		largestMeta(time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC).Unix()),
 		func() Meta {
 			m := fixedMeta()

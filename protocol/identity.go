@@ -67,7 +67,19 @@ type Network struct {
 	GossipKey     []byte    `json:"gossip_key"`         // 32 bytes, base64 in JSON
 	AdmissionKeys [][]byte  `json:"admission_keys"`     // Ed25519 public keys, base64 in JSON
 	Clusters      []Cluster `json:"clusters,omitempty"` // the region map; none: one mesh
+	// GatewayHubs is how many hubs of each cluster carry its NATS routes and
+	// gateways; the cluster's other hubs join them as leaf nodes. 0: every hub does.
+	// Only with a region map.
+	GatewayHubs int `json:"gateway_hubs,omitempty"`
 }
+
+// MaxGatewayHubs bounds Network.GatewayHubs: the gateway hubs of a cluster are a full
+// mesh of routes.
+const MaxGatewayHubs = 50
+
+// DefaultGatewayHubs is the gateway hubs per cluster of a network made from the EDIH
+// catalogue: enough that the loss of one or two leaves the cluster connected.
+const DefaultGatewayHubs = 3
 
 // MaxAdmissionKeys bounds the admission keys of a network: a steward rolling its key
 // lists the old and the new one for a while.
@@ -94,6 +106,12 @@ func (n Network) Validate() error {
 		}
 	}
 	validateClusters(n.Clusters, &p)
+	switch {
+	case n.GatewayHubs < 0 || n.GatewayHubs > MaxGatewayHubs:
+		p.add("gateway_hubs", "must be 0 (every hub of a cluster) to %d", MaxGatewayHubs)
+	case n.GatewayHubs > 0 && !n.Clustered():
+		p.add("gateway_hubs", "needs a region map (clusters): without one every hub is in one mesh")
+	}
 	return p.err()
 }
 

@@ -30,13 +30,19 @@ type Meta struct {
 	// without one.
 	Cluster string `json:"-"`
 	// Gateway is the port of the hub's NATS gateway listener, at the host of Route;
-	// 0 when the hub has no gateway.
+	// 0 when the hub has no gateway: it is a leaf hub of its cluster, or not yet
+	// listening.
 	Gateway int `json:"-"`
+	// Leaf is the port of the hub's NATS leaf node listener, at the host of Route,
+	// where the leaf hubs of its cluster connect; 0 when it has none. Only a hub with
+	// a gateway has one.
+	Leaf int `json:"-"`
 }
 
-// metaWire is Meta as it travels. Cluster and Gateway share one field, "g": "fi:7222",
-// or "fi" without a gateway, left out without a cluster. Two fields would not leave
-// the largest metadata under memberlist's limit.
+// metaWire is Meta as it travels. Cluster, Gateway and Leaf share one field, "g":
+// "fi:7222:7422", "fi:7222" without a leaf listener, or "fi" without a gateway, left
+// out without a cluster. More fields would not leave the largest metadata under
+// memberlist's limit.
 type metaWire struct {
 	V        int    `json:"v"`
 	ID       string `json:"id"`
@@ -51,25 +57,44 @@ func (m Meta) MarshalJSON() ([]byte, error) {
 	w := metaWire{V: m.V, ID: m.ID, Route: m.Route, Revision: m.Revision, Cert: m.Cert, Gateway: m.Cluster}
 	if m.Gateway != 0 {
 		w.Gateway += ":" + strconv.Itoa(m.Gateway)
+		if m.Leaf != 0 {
+			w.Gateway += ":" + strconv.Itoa(m.Leaf)
+		}
 	}
 	return json.Marshal(w)
 }
 
-// UnmarshalJSON decodes the wire form. A "g" that is not cluster[:port] is an error.
+// UnmarshalJSON decodes the wire form. A "g" that is not cluster[:port[:port]] is an
+// error.
 func (m *Meta) UnmarshalJSON(data []byte) error {
 	var w metaWire
 	if err := json.Unmarshal(data, &w); err != nil {
 		return err
 	}
 	*m = Meta{V: w.V, ID: w.ID, Route: w.Route, Revision: w.Revision, Cert: w.Cert, Cluster: w.Gateway}
-	if c, port, ok := strings.Cut(w.Gateway, ":"); ok {
+	parts := strings.Split(w.Gateway, ":")
+	if len(parts) > 3 {
+		return fmt.Errorf("meta field g %q: want cluster, cluster:port or cluster:port:port", w.Gateway)
+	}
+	m.Cluster = parts[0]
+	ports := []*int{&m.Gateway, &m.Leaf}
+	for i, port := range parts[1:] {
 		n, err := strconv.Atoi(port)
 		if err != nil || port == "" || port[0] < '0' || port[0] > '9' {
-			return fmt.Errorf("meta field g %q: want cluster or cluster:port", w.Gateway)
+			return fmt.Errorf("meta field g %q: want cluster, cluster:port or cluster:port:port", w.Gateway)
 		}
-		m.Cluster, m.Gateway = c, n
+		*ports[i] = n
 	}
 	return nil
+}
+
+// LeafAddr returns the host:port of the hub's NATS leaf node listener, or "".
+func (m *Meta) LeafAddr() string {
+	host, _, err := net.SplitHostPort(m.Route)
+	if m.Leaf == 0 || err != nil {
+		return ""
+	}
+	return net.JoinHostPort(host, strconv.Itoa(m.Leaf))
 }
 
 // GatewayAddr returns the host:port of the hub's NATS gateway listener, or "".
@@ -155,6 +180,11 @@ func (m *Meta) Validate() error {
 	} else if m.Gateway != 0 && m.Cluster == "" {
 		p.add("g", "must name the cluster of the gateway")
 	}
+	if m.Leaf < 0 || m.Leaf > 65535 {
+		p.add("g", "leaf node port must be 1-65535, or none")
+	} else if m.Leaf != 0 && m.Gateway == 0 {
+		p.add("g", "a leaf node port comes only with a gateway port")
+	}
 	if len(m.Cert.SignKey) != ed25519.PublicKeySize {
 		p.add("c.sk", "must be a 32-byte Ed25519 public key")
 	}
@@ -164,11 +194,11 @@ func (m *Meta) Validate() error {
 	if n := len(m.Cert.Sig); n != 0 && n != ed25519.SignatureSize {
 		p.add("c.s", "must be empty or a 64-byte signature")
 	}
-	if m.Cert.NotAfter < 0 {
-		p.add("c.na", "must not be negative")
+	if m.Cert.NotAfter < 0 || m.Cert.NotAfter > MaxUnixTime {
+		p.add("c.na", "must be 0-%d (the end of year 9999)", MaxUnixTime)
 	}
-	if m.Cert.Issued < 0 {
-		p.add("c.ia", "must not be negative")
+	if m.Cert.Issued < 0 || m.Cert.Issued > MaxUnixTime {
+		p.add("c.ia", "must be 0-%d (the end of year 9999)", MaxUnixTime)
 	}
 	return p.err()
 }

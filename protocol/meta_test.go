@@ -48,13 +48,14 @@ func largestMeta(notAfter int64) Meta {
 		},
 		Cluster: strings.Repeat("c", MaxClusterName),
 		Gateway: 65535,
+		Leaf:    65535,
 	}
 }
 
 // sameMeta reports whether a and b are equal, a nil and an empty slice alike.
 func sameMeta(a, b Meta) bool {
 	return a.V == b.V && a.ID == b.ID && a.Route == b.Route && a.Revision == b.Revision &&
-		a.Cluster == b.Cluster && a.Gateway == b.Gateway &&
+		a.Cluster == b.Cluster && a.Gateway == b.Gateway && a.Leaf == b.Leaf &&
 		bytes.Equal(a.Cert.SignKey, b.Cert.SignKey) && bytes.Equal(a.Cert.BoxKey, b.Cert.BoxKey) &&
 		a.Cert.NotAfter == b.Cert.NotAfter && a.Cert.Issued == b.Cert.Issued && bytes.Equal(a.Cert.Sig, b.Cert.Sig)
 }
@@ -64,8 +65,7 @@ func TestMeta_Encode_largest(t *testing.T) {
 		name     string
 		notAfter int64
 	}{
-		{"valid until year 9999", time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC).Unix()},
-		{"valid until the end of int64", math.MaxInt64},
+		{"valid until the end of year 9999", MaxUnixTime},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -103,6 +103,7 @@ func TestMeta_Encode_roundTrip(t *testing.T) {
 		{"hostname route", func(m *Meta) { m.Route = "hub-one.example.eu:6222" }},
 		{"port 1", func(m *Meta) { m.Route = "10.0.0.1:1" }},
 		{"cluster and gateway", func(m *Meta) { m.Cluster, m.Gateway = "fi", 7222 }},
+		{"gateway and leaf listener", func(m *Meta) { m.Cluster, m.Gateway, m.Leaf = "fi", 7222, 7422 }},
 		{"cluster without gateway", func(m *Meta) { m.Cluster = "south-east" }},
 	}
 	for _, tt := range tests {
@@ -145,11 +146,14 @@ func TestMeta_Encode_invalid(t *testing.T) {
 		{"box key missing", func(m *Meta) { m.Cert.BoxKey = nil }, []string{"c.bk"}},
 		{"signature short", func(m *Meta) { m.Cert.Sig = m.Cert.Sig[:10] }, []string{"c.s"}},
 		{"not after negative", func(m *Meta) { m.Cert.NotAfter = -1 }, []string{"c.na"}},
+		{"not after year 10000", func(m *Meta) { m.Cert.NotAfter = MaxUnixTime + 1 }, []string{"c.na"}},
 		{"cluster upper case", func(m *Meta) { m.Cluster, m.Gateway = "FI", 7222 }, []string{"g"}},
 		{"cluster too long", func(m *Meta) { m.Cluster = strings.Repeat("a", MaxClusterName+1) }, []string{"g"}},
 		{"gateway without cluster", func(m *Meta) { m.Gateway = 7222 }, []string{"g"}},
 		{"gateway port 65536", func(m *Meta) { m.Cluster, m.Gateway = "fi", 65536 }, []string{"g"}},
 		{"gateway port negative", func(m *Meta) { m.Cluster, m.Gateway = "fi", -1 }, []string{"g"}},
+		{"leaf port without gateway", func(m *Meta) { m.Cluster, m.Leaf = "fi", 7422 }, []string{"g"}},
+		{"leaf port 65536", func(m *Meta) { m.Cluster, m.Gateway, m.Leaf = "fi", 7222, 65536 }, []string{"g"}},
 		{"everything", func(m *Meta) { *m = Meta{Cert: Cert{NotAfter: -1, Sig: []byte{1}}} },
 			[]string{"v", "id", "r", "c.sk", "c.bk", "c.s", "c.na"}},
 	}
@@ -192,7 +196,8 @@ func TestDecodeMeta_refuses(t *testing.T) {
 		{"null", []byte("null"), ErrUnknownVersion, nil},
 		{"gateway without a port", bytes.Replace(valid, []byte(`"v":1,`), []byte(`"v":1,"g":"fi:",`), 1), ErrInvalid, []string{"(json)"}},
 		{"gateway port signed", bytes.Replace(valid, []byte(`"v":1,`), []byte(`"v":1,"g":"fi:+7222",`), 1), ErrInvalid, []string{"(json)"}},
-		{"gateway of two ports", bytes.Replace(valid, []byte(`"v":1,`), []byte(`"v":1,"g":"fi:1:2",`), 1), ErrInvalid, []string{"(json)"}},
+		{"gateway of three ports", bytes.Replace(valid, []byte(`"v":1,`), []byte(`"v":1,"g":"fi:1:2:3",`), 1), ErrInvalid, []string{"(json)"}},
+		{"leaf port empty", bytes.Replace(valid, []byte(`"v":1,`), []byte(`"v":1,"g":"fi:1:",`), 1), ErrInvalid, []string{"(json)"}},
 		{"gateway not a string", bytes.Replace(valid, []byte(`"v":1,`), []byte(`"v":1,"g":7222,`), 1), ErrInvalid, []string{"(json)"}},
 		{"gateway port 0 given", bytes.Replace(valid, []byte(`"v":1,`), []byte(`"v":1,"g":":7222",`), 1), ErrInvalid, []string{"g"}},
 		{"invalid fields", []byte(`{"v":1,"id":"x","r":"nowhere","c":{"sk":"AAAA"}}`), ErrInvalid, []string{"id", "r", "c.sk", "c.bk"}},

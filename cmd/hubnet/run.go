@@ -43,7 +43,7 @@ func newRunCmd(a *app) *cobra.Command {
 	var (
 		gossipAddr, clusterAddr, httpAddr string
 		gossipAdv, clusterAdv, gossip     string
-		gatewayAddr                       string
+		gatewayAddr, leafAddr             string
 		gatewayWait                       time.Duration
 		join                              []string
 		consolePublic                     bool
@@ -75,11 +75,14 @@ Port 0 in an address picks a free port. Every flag can also come from the enviro
 			cfg.DataDir = a.dataDir
 			cfg.GossipAddr, cfg.ClusterAddr, cfg.HTTPAddr = gossipAddr, clusterAddr, httpAddr
 			cfg.GossipAdvertise, cfg.ClusterAdvertise = gossipAdv, clusterAdv
-			gw, err := gatewayListen(gatewayAddr, clusterAddr)
+			gw, err := listenBeside(gatewayAddr, clusterAddr, defaultGatewayPort)
 			if err != nil {
 				return err
 			}
 			cfg.GatewayAddr = gw
+			if cfg.LeafAddr, err = listenBeside(leafAddr, clusterAddr, defaultLeafPort); err != nil {
+				return err
+			}
 			cfg.GatewayWait = gatewayWait
 			cfg.Join = join
 			cfg.Gossip = gossip
@@ -102,6 +105,7 @@ Port 0 in an address picks a free port. Every flag can also come from the enviro
 	f.StringVar(&gossipAddr, "gossip-addr", def.GossipAddr, a.T("host:port to gossip on, UDP and TCP"))
 	f.StringVar(&clusterAddr, "cluster-addr", def.ClusterAddr, a.T("host:port of the NATS route listener other hubs connect to"))
 	f.StringVar(&gatewayAddr, "gateway-addr", "", a.T("host:port of the NATS gateway listener the hubs of other clusters connect to, in a network with a region map\n(default: port 7222 at the host of --cluster-addr, a free port if its port is 0)"))
+	f.StringVar(&leafAddr, "leaf-addr", "", a.T("host:port of the NATS leaf node listener the other hubs of its cluster connect to, on a gateway hub of a network with gateway hubs\n(default: port 7422 at the host of --cluster-addr, a free port if its port is 0)"))
 	f.DurationVar(&gatewayWait, "gateway-wait", def.GatewayWait, a.T("how long a starting hub waits for gossip to show a hub of another cluster, or of its own, before its NATS server starts"))
 	f.StringVar(&httpAddr, "http-addr", def.HTTPAddr, a.T(`host:port of the HTTP API and console; "" turns HTTP off`))
 	f.StringSliceVar(&join, "join", nil, a.T("gossip address (host:port) of a hub to join; repeat or separate with commas"))
@@ -122,13 +126,17 @@ Port 0 in an address picks a free port. Every flag can also come from the enviro
 	return cmd
 }
 
-// defaultGatewayPort is the gateway port beside the default route port 6222.
-const defaultGatewayPort = "7222"
+// defaultGatewayPort and defaultLeafPort are the gateway and leaf node ports beside
+// the default route port 6222.
+const (
+	defaultGatewayPort = "7222"
+	defaultLeafPort    = "7422"
+)
 
-// gatewayListen returns the gateway listener's address: addr when given, else the
-// host of the route listener clusterAddr with port 7222, or a free port when the route
-// listener has port 0.
-func gatewayListen(addr, clusterAddr string) (string, error) {
+// listenBeside returns the address of a gateway or leaf node listener: addr when
+// given, else the host of the route listener clusterAddr with port def, or a free
+// port when the route listener has port 0.
+func listenBeside(addr, clusterAddr, def string) (string, error) {
 	if addr != "" {
 		return addr, nil
 	}
@@ -139,7 +147,7 @@ func gatewayListen(addr, clusterAddr string) (string, error) {
 	if port == "0" {
 		return net.JoinHostPort(host, "0"), nil
 	}
-	return net.JoinHostPort(host, defaultGatewayPort), nil
+	return net.JoinHostPort(host, def), nil
 }
 
 // retention is the value of --retain-details: a time of more than 0, in days (90d) or
