@@ -483,8 +483,9 @@ func (d *directory) reconcile() {
 		}
 		// One side of each pair opens the route: when both dial at once NATS
 		// closes one as a duplicate and may redial only a second later. Routes
-		// join the hubs of one cluster; gateways join the clusters.
-		if id > d.n.id.ID && p.meta.Cluster == d.n.cluster && p.meta.Gateway != 0 && !d.n.leafHub.Load() && p.keepsRoute(now) {
+		// join the hubs of one cluster that have gateways (every hub of a network
+		// without gateway hubs); gateways join the clusters.
+		if id > d.n.id.ID && p.meta.Cluster == d.n.cluster && (d.n.cluster == "" || p.meta.Gateway != 0) && !d.n.leafHub.Load() && p.keepsRoute(now) {
 			routes[id] = p.meta.Route
 		}
 		if p.member != p.reachable {

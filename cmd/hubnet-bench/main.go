@@ -35,7 +35,7 @@ const usage = `usage: hubnet-bench [-out FILE] [-rounds N] [-sizes 10,25] [-wait
        hubnet-bench [-out FILE] [-queries N] [-hubs N] search
        hubnet-bench [-out FILE] [-rounds N] [-sizes 10,25] [-wait D] [-queries N] [-serf-queries N] live
        hubnet-bench [-out FILE] [-n N] [-m M] [-callers C] [-rounds R] [-wait D] referrals
-       hubnet-bench [-out FILE] [-sizes 25,50,100,250,457] [-wait D] [-idle D] [-queries N] [-procs N] [-topologies clusters,mesh] [-cpuprofile DIR] scale`
+       hubnet-bench [-out FILE] [-sizes 25,50,100,250,457] [-wait D] [-idle D] [-queries N] [-procs N] [-topologies leaves,clusters,mesh] [-cpuprofile DIR] scale`
 
 func main() {
 	if spec := os.Getenv(workerEnv); spec != "" {
@@ -57,7 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "", "markdown file to update between the benchmark's markers (stdout only when empty)")
 	rounds := fs.Int("rounds", 0, "rounds per size: fresh federations (default 5 for federation, 3 for live and referrals)")
 	sizes := fs.String("sizes", "10,25", "federation sizes, comma-separated (scale: default "+scaleSizes+")")
-	topologies := fs.String("topologies", "clusters,mesh", "scale: the topologies to measure, clusters and mesh, comma-separated")
+	topologies := fs.String("topologies", "leaves,clusters,mesh", "scale: the topologies to measure, comma-separated: leaves (clusters with gateway hubs and leaf hubs), clusters (every hub a gateway) and mesh")
 	procs := fs.Int("procs", 0, "scale: worker processes per federation (0: as many as its open files need)")
 	idle := fs.Duration("idle", 30*time.Second, "scale: how long the federation idles while its CPU is measured")
 	gossip := fs.String("gossip", "lan,local", "gossip presets to measure failure detection with")
@@ -127,8 +127,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			partial = func(report string) error { return writeSection(*out, "scale", report) }
 		}
 		topos := strings.Split(*topologies, ",")
-		if slices.ContainsFunc(topos, func(t string) bool { return t != "clusters" && t != "mesh" }) {
-			fmt.Fprintln(stderr, "hubnet-bench: -topologies must list clusters, mesh or both, got", *topologies)
+		if slices.ContainsFunc(topos, func(t string) bool { return t != "clusters" && t != "leaves" && t != "mesh" }) {
+			fmt.Fprintln(stderr, "hubnet-bench: -topologies must list some of leaves, clusters and mesh, got", *topologies)
 			return 2
 		}
 		report, err = scaleBench(ns, topos, *procs, *wait, *idle, cmp.Or(*queries, 100), *cpuProfile, partial)

@@ -47,7 +47,7 @@ const scaleWait = 5 * time.Minute
 // scaleResult holds one size and topology's measurements.
 type scaleResult struct {
 	n         int
-	topology  string // "clusters" or "mesh"
+	topology  string // "leaves", "clusters" or "mesh"
 	procs     int    // worker processes the hubs ran in
 	clusters  int    // clusters the hubs are in
 	skipped   string // why the size was not measured, "" when it was
@@ -68,8 +68,9 @@ type scaleResult struct {
 	idle      time.Duration
 }
 
-// scaleBench measures each size with the clusters of the default region map and, up
-// to the first size at which it fails to converge, as one full mesh. After each
+// scaleBench measures each size in each of topologies: the default region map with
+// gateway hubs and leaf hubs (leaves), the same map with every hub a gateway
+// (clusters), and, up to the first size at which it fails to converge, one full mesh. After each
 // measurement it hands the report so far to partial, when set, so that a run cut
 // short keeps what it measured.
 func scaleBench(sizes []int, topologies []string, forceProcs int, wait, idle time.Duration, queries int, profile string, partial func(string) error) (string, error) {
@@ -81,10 +82,7 @@ func scaleBench(sizes []int, topologies []string, forceProcs int, wait, idle tim
 	for _, n := range sizes {
 		for _, topo := range topologies {
 			r := scaleResult{n: n, topology: topo}
-			netw := protocol.Network{}
-			if topo == "clusters" {
-				netw.Clusters = protocol.DefaultClusters(catalogue.HubsPerCountry)
-			}
+			netw := scaleNetwork(protocol.Network{}, topo)
 			need := spread.Files(netw, scaleCountries(n))
 			procs := spread.Procs(need, limit)
 			if forceProcs > 0 {
@@ -114,6 +112,18 @@ func scaleBench(sizes []int, topologies []string, forceProcs int, wait, idle tim
 		}
 	}
 	return renderScale(results, wait, idle, limit, loadBefore, loadAverages()), nil
+}
+
+// scaleNetwork returns netw with the region map of topology topo: the default one for
+// clusters, with DefaultGatewayHubs per cluster for leaves, none for mesh.
+func scaleNetwork(netw protocol.Network, topo string) protocol.Network {
+	if topo != "mesh" {
+		netw.Clusters = protocol.DefaultClusters(catalogue.HubsPerCountry)
+	}
+	if topo == "leaves" {
+		netw.GatewayHubs = protocol.DefaultGatewayHubs
+	}
+	return netw
 }
 
 // scaleCountries returns the countries of n hubs drawn, without replacement, from the
@@ -160,9 +170,7 @@ func scaleOnce(n int, topo string, procs int, wait, idle time.Duration, queries 
 	if err != nil {
 		return r, err
 	}
-	if topo == "clusters" {
-		netw.Clusters = protocol.DefaultClusters(catalogue.HubsPerCountry)
-	}
+	netw = scaleNetwork(netw, topo)
 	profiles := scaleProfiles(n)
 	clusters := map[string]bool{}
 	for _, p := range profiles {
@@ -372,7 +380,7 @@ func renderScale(results []scaleResult, wait, idle time.Duration, limit int, loa
 	fmt.Fprintf(&b, "Every hub a real node, in as many worker processes as its open files need (a process may open %d here; "+
 		"both ends of a connection between two hubs of one process count), each process starting its hubs one after another (the first process its first hub before the others start), each joining the first hub, "+
 		"with the countries of the EDIH catalogue (hubs drawn at random, the same every run) and synthetic profiles; "+
-		"`clusters` is the default region map of the catalogue, `mesh` one full mesh of routes. "+
+		"`leaves` is the default region map of the catalogue with 3 gateway hubs per cluster and the other hubs leaf nodes of them, `clusters` the same map with every hub a gateway of its cluster, `mesh` one full mesh of routes. "+
 		"Each wait is bounded by %v; resources are per hub, over all processes, after %v idle; CPU is the processes' over those %v, in shares of one core. "+
 		"The live query is timed from the first hub, after 20 untimed; “asked” counts the hubs it asked.\n\n", limit, wait, idle, idle)
 	b.WriteString("| hubs | topology | clusters | processes | last start → every directory complete | killed hub unreachable for all | live query median / p99 (answered of asked) | memory per hub | goroutines per hub | open files per hub | idle CPU |\n")

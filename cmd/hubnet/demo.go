@@ -390,6 +390,9 @@ func demoNetwork(root string, clusters []protocol.Cluster) (protocol.Network, pr
 		return protocol.Network{}, protocol.AdmissionKey{}, err
 	}
 	n.Clusters = clusters
+	if len(clusters) > 0 {
+		n.GatewayHubs = protocol.DefaultGatewayHubs
+	}
 	if err := n.Validate(); err != nil {
 		return protocol.Network{}, protocol.AdmissionKey{}, err
 	}

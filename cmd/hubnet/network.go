@@ -31,6 +31,7 @@ func newNetworkCreateCmd(a *app) *cobra.Command {
 	var (
 		out, keyOut, catalogueFile string
 		force, noClusters          bool
+		gatewayHubs                int
 	)
 	cmd := &cobra.Command{
 		Use:   "create NAME",
@@ -74,6 +75,10 @@ dozen hubs. 'hubnet network clusters' prints the map.`),
 					counts = catalogue.CountHubs(hubs)
 				}
 				n.Clusters = protocol.DefaultClusters(counts)
+				n.GatewayHubs = gatewayHubs
+				if gatewayHubs < 0 || gatewayHubs > protocol.MaxGatewayHubs {
+					return usagef("--gateway-hubs %d: give 0 (every hub of a cluster) to %d", gatewayHubs, protocol.MaxGatewayHubs)
+				}
 			}
 			if !force {
 				for _, f := range []string{out, keyOut} {
@@ -111,6 +116,7 @@ dozen hubs. 'hubnet network clusters' prints the map.`),
 	cmd.Flags().StringVarP(&out, "output", "o", "network.json", a.T("the network file to write"))
 	cmd.Flags().BoolVar(&noClusters, "no-clusters", false, a.T("no region map: one full mesh of every hub"))
 	cmd.Flags().StringVar(&catalogueFile, "catalogue", "", a.T("count the hubs per country in this XLSX export of the EDIH catalogue"))
+	cmd.Flags().IntVar(&gatewayHubs, "gateway-hubs", protocol.DefaultGatewayHubs, a.T("hubs of each cluster that carry its routes and gateways; the others join them as leaf nodes (0: every hub)"))
 	cmd.Flags().StringVar(&keyOut, "key", "admission.key", a.T("the admission key file to write (default: beside the network file)"))
 	cmd.Flags().BoolVar(&force, "force", false, a.T("replace the files if they exist"))
 	return cmd

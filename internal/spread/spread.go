@@ -4,7 +4,8 @@
 // Every hub holds a few files of its own (listeners, its store, gossip sockets, its
 // own NATS clients) and one for each end of each connection to another hub: a route
 // to every hub of its cluster, and a gateway to each other cluster, whose other end
-// is some hub's inbound gateway. When both ends are in one process, both count
+// is some hub's inbound gateway; in a network with gateway hubs, only they hold
+// routes and gateways, and every other hub one leaf node connection. When both ends are in one process, both count
 // there, and a process may open only so many files (20,000 on some machines, a hard
 // limit). The whole EDIH catalogue in the default region map needs about 45,000.
 package spread
@@ -32,7 +33,11 @@ func Files(netw protocol.Network, countries []string) int {
 	}
 	files := perHub * len(countries)
 	for _, c := range perCluster {
-		files += c*(c-1) + 2*c*(len(perCluster)-1)
+		k := c // hubs with routes and gateways
+		if netw.GatewayHubs > 0 {
+			k = min(c, netw.GatewayHubs)
+		}
+		files += k*(k-1) + 2*k*(len(perCluster)-1) + 2*(c-k)
 	}
 	return files
 }
