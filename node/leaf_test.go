@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/node/nodetest"
 	"github.com/hubnet-eu/hubnet/protocol"
 )
@@ -136,17 +137,19 @@ func TestLeafHubs_gatewayHubsLostAndBack(t *testing.T) {
 	}
 	// Gossip notices the loss, fi-3 waits GatewayRepair (10 s here) before it becomes a
 	// gateway hub, and the referral is retried with back-off.
-	nodetest.Eventually(t, 40*time.Second, func() error {
-		info, err := hubs["it-3"].Referral(sent.Referral.ID)
-		if err != nil {
-			return err
-		}
-		if info.Referral.State != protocol.StateReceived {
-			return fmt.Errorf("it-3 holds the referral as %s", info.Referral.State)
+	var info api.ReferralInfo
+	nodetest.Eventually(t, 60*time.Second, func() error {
+		for _, h := range []*nodetest.Hub{hubs["it-3"], hubs["fi-4"]} {
+			var err error
+			if info, err = h.Referral(sent.Referral.ID); err != nil {
+				return err
+			}
+			if info.Referral.State != protocol.StateReceived || info.Pending != 0 {
+				return fmt.Errorf("%s holds the referral as %s with %d pending", h.ID(), info.Referral.State, info.Pending)
+			}
 		}
 		return nil
 	})
-	info := nodetest.WaitState(t, hubs["fi-4"], sent.Referral.ID, protocol.StateReceived)
 	if n := len(info.Referral.History); n != 2 {
 		t.Errorf("fi-4's history of the referral: %+v, want requested and received once", info.Referral.History)
 	}

@@ -39,6 +39,17 @@ func TestFiles(t *testing.T) {
 	if m := Files(mesh, all); m < 4*need {
 		t.Errorf("the catalogue as a mesh: %d files, want over four times as many as in clusters (%d)", m, need)
 	}
+	// With three gateway hubs per cluster, the others leaf hubs of one connection
+	// each, the catalogue needs well under half as many.
+	leaves := clustered
+	leaves.GatewayHubs = 3
+	if got := Files(leaves, all); got > need/2 {
+		t.Errorf("the catalogue with gateway hubs: %d files, want under half the %d of clusters without", got, need)
+	}
+	// Two hubs of a cluster, both gateway hubs: the same as without.
+	if a, b := Files(leaves, []string{"FI", "FI", "IT"}), Files(clustered, []string{"FI", "FI", "IT"}); a != b {
+		t.Errorf("three hubs, all gateway hubs: %d files, want %d as without gateway hubs", a, b)
+	}
 }
 
 func TestProcs(t *testing.T) {
