@@ -950,7 +950,7 @@ func (d *directory) linkGone(addr string) bool {
 	defer d.mu.Unlock()
 	gone := false
 	for _, p := range d.peers {
-		if p.meta.Route == addr || p.meta.GatewayAddr() == addr {
+		if p.meta.Route == addr || p.meta.GatewayAddr() == addr || p.meta.LeafAddr() == addr {
 			if p.member {
 				return false
 			}

@@ -63,12 +63,15 @@ func (n natsLogger) Errorf(format string, v ...any) {
 	n.log(slog.LevelError, msg)
 }
 
-// natsDialAddr returns the host:port of a route or gateway the server failed to dial,
-// "" when msg says something else. The server says "Error trying to connect to route
-// (attempt 1): dial tcp 127.0.0.1:4248: connect: connection refused", or of a gateway
-// "Error connecting to implicit gateway …: dial tcp …".
+// natsDialAddr returns the host:port of a route, gateway or leaf node listener the
+// server failed to dial, "" when msg says something else. The server says "Error trying
+// to connect to route (attempt 1): dial tcp 127.0.0.1:4248: connect: connection
+// refused", of a gateway "Error connecting to implicit gateway …: dial tcp …", and of
+// a leaf node listener "Error trying to connect as leafnode to remote server … (attempt
+// 1): dial tcp …".
 func natsDialAddr(msg string) string {
-	if !strings.HasPrefix(msg, "Error trying to connect to route") && !strings.HasPrefix(msg, "Error connecting to ") {
+	if !strings.HasPrefix(msg, "Error trying to connect to route") && !strings.HasPrefix(msg, "Error connecting to ") &&
+		!strings.HasPrefix(msg, "Error trying to connect as leafnode") {
 		return ""
 	}
 	_, rest, ok := strings.Cut(msg, "dial tcp ")
