@@ -283,7 +283,7 @@ func TestContainerfile(t *testing.T) {
 		port(def.HTTPAddr) + "/tcp",
 		port(def.GossipAddr) + "/tcp", port(def.GossipAddr) + "/udp",
 		port(def.ClusterAddr) + "/tcp",
-		defaultGatewayPort + "/tcp",
+		defaultGatewayPort + "/tcp", defaultLeafPort + "/tcp",
 	}
 	got := instr("EXPOSE")
 	slices.Sort(want)
