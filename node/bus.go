@@ -164,34 +164,21 @@ func (b *bus) startServer() error {
 		return b.startLeafServer(routeTLS)
 	}
 	name := spec.net.NATSCluster(spec.cluster)
-	opts := &server.Options{
-		ServerName:    spec.id.ID,
-		Host:          spec.clientHost,
-		Port:          randomIfZero(spec.clientPort),
-		NoSigs:        true,
-		Authorization: spec.token,
-		// A client, the hub's own in-process one among them, has this long to send
-		// its CONNECT: with 457 hubs starting on two cores, the default of 2 s failed
-		// a hub's start (hub 81 of hubnet-bench scale).
-		AuthTimeout: inProcessTimeout.Seconds(),
-		// Nothing of hubnet uses the system account, and its all-to-all statistics
-		// are the largest cost of an idle supercluster of a few hundred servers.
-		NoSystemAccount: true,
-		Cluster: server.ClusterOpts{
-			Name:      name,
-			Host:      spec.routeHost,
-			Port:      randomIfZero(spec.routePort),
-			Advertise: spec.routeAdvertise,
-			TLSConfig: routeTLS,
-			// A handshake across Europe takes a few round trips of under 100 ms;
-			// on a machine starting hundreds of hubs, 2 s timed out by the thousand.
-			TLSTimeout:     5,
-			PoolSize:       -1, // one route per pair of hubs; no pinned accounts
-			ConnectRetries: 5,
-		},
-		CustomRouterAuthentication: &routeAuth{spec.check}, // a pointer: reloads compare it
-		Routes:                     b.urls(b.routes),
+	opts := spec.clientOptions()
+	opts.Cluster = server.ClusterOpts{
+		Name:      name,
+		Host:      spec.routeHost,
+		Port:      randomIfZero(spec.routePort),
+		Advertise: spec.routeAdvertise,
+		TLSConfig: routeTLS,
+		// A handshake across Europe takes a few round trips of under 100 ms;
+		// on a machine starting hundreds of hubs, 2 s timed out by the thousand.
+		TLSTimeout:     5,
+		PoolSize:       -1, // one route per pair of hubs; no pinned accounts
+		ConnectRetries: 5,
 	}
+	opts.CustomRouterAuthentication = &routeAuth{spec.check} // a pointer: reloads compare it
+	opts.Routes = b.urls(b.routes)
 	if spec.cluster != "" {
 		gwTLS, err := peerTLS(spec.id, spec.admission, spec.check, b.gw)
 		if err != nil {
@@ -278,21 +265,32 @@ func (b *bus) startLeafServer(conf *tls.Config) error {
 	for _, a := range spec.leafRemotes {
 		remote.URLs = append(remote.URLs, &url.URL{Scheme: "nats-leaf", User: url.UserPassword(leafUser, spec.net.Name), Host: a})
 	}
-	opts := &server.Options{
-		ServerName:      spec.id.ID,
-		Host:            spec.clientHost,
-		Port:            randomIfZero(spec.clientPort),
-		NoSigs:          true,
-		Authorization:   spec.token,
-		AuthTimeout:     inProcessTimeout.Seconds(),
-		NoSystemAccount: true,
-		LeafNode: server.LeafNodeOpts{
-			Remotes:           []*server.RemoteLeafOpts{remote},
-			ReconnectInterval: time.Second,
-		},
+	opts := spec.clientOptions()
+	opts.LeafNode = server.LeafNodeOpts{
+		Remotes:           []*server.RemoteLeafOpts{remote},
+		ReconnectInterval: time.Second,
 	}
 	_, err := b.run(opts)
 	return err
+}
+
+// clientOptions returns what every hub's server has, gateway or leaf hub: its name,
+// the loopback client listener with the operator's token, and no system account.
+func (s *busSpec) clientOptions() *server.Options {
+	return &server.Options{
+		ServerName:    s.id.ID,
+		Host:          s.clientHost,
+		Port:          randomIfZero(s.clientPort),
+		NoSigs:        true,
+		Authorization: s.token,
+		// A client, the hub's own in-process one among them, has this long to send
+		// its CONNECT: with 457 hubs starting on two cores, the default of 2 s failed
+		// a hub's start (hub 81 of hubnet-bench scale).
+		AuthTimeout: inProcessTimeout.Seconds(),
+		// Nothing of hubnet uses the system account, and its all-to-all statistics
+		// are the largest cost of an idle supercluster of a few hundred servers.
+		NoSystemAccount: true,
+	}
 }
 
 // run starts a server with opts and makes it current.
@@ -521,16 +519,6 @@ func (b *bus) clusterAddr() *net.TCPAddr { return b.server().ClusterAddr() }
 
 // clientURL returns the nats:// URL of the loopback client listener.
 func (b *bus) clientURL() string { return b.server().ClientURL() }
-
-// gatewayAddr returns the address the gateway listener is bound to, nil without one.
-func (b *bus) gatewayAddr() *net.TCPAddr {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if !b.spec.gateway() {
-		return nil
-	}
-	return b.srv.GatewayAddr()
-}
 
 // server returns the running server.
 func (b *bus) server() *server.Server {

@@ -140,21 +140,28 @@ func TestClusters_referralAcrossClusters(t *testing.T) {
 	_, hubs, _ := clusterHubs(t)
 	for _, pair := range [][2]string{{"fi-1", "it-2"}, {"it-1", "de-1"}, {"de-1", "fi-2"}} {
 		a, b := hubs[pair[0]], hubs[pair[1]]
-		id := acceptedReferral(t, a, b, referralTo(b.ID()))
-		info := nodetest.WaitState(t, a, id, protocol.StateAccepted)
-		received := 0
-		for _, c := range info.Referral.History {
-			if c.To == protocol.StateReceived {
-				received++
-			}
-		}
-		if received != 1 {
-			t.Errorf("%s -> %s: received %d times in the history %+v, want once", a.ID(), b.ID(), received, info.Referral.History)
-		}
+		acceptedOnce(t, a, b)
 		in, err := b.Referrals(api.ReferralQuery{Direction: "in", Partner: a.ID()})
 		if err != nil || len(in) != 1 {
 			t.Errorf("%s holds %d referrals from %s (%v), want 1", b.ID(), len(in), a.ID(), err)
 		}
+	}
+}
+
+// acceptedOnce has a refer a referral to b, b accept it, and checks that a's history of
+// it holds one receipt.
+func acceptedOnce(t *testing.T, a, b *nodetest.Hub) {
+	t.Helper()
+	id := acceptedReferral(t, a, b, referralTo(b.ID()))
+	info := nodetest.WaitState(t, a, id, protocol.StateAccepted)
+	received := 0
+	for _, c := range info.Referral.History {
+		if c.To == protocol.StateReceived {
+			received++
+		}
+	}
+	if received != 1 {
+		t.Errorf("%s -> %s: received %d times in the history %+v, want once", a.ID(), b.ID(), received, info.Referral.History)
 	}
 }
 

@@ -245,22 +245,18 @@ func (n *Node) repairGateways(now time.Time) {
 		return
 	}
 	large := n.dir.large()
-	n.gwMu.Lock()
 	// The reconcile loop runs on every event; the gateway state is read once a
 	// second; in a directory of hundreds of hubs, whose reads add up, every five
 	// while a cluster lacks a gateway and every fifteen while none does.
-	every := time.Second
-	switch {
-	case large && n.gwMissingSince.IsZero():
-		every = 15 * time.Second
-	case large:
-		every = 5 * time.Second
-	}
-	due := now.Sub(n.gwChecked) >= every
-	if due {
-		n.gwChecked = now
-	}
-	n.gwMu.Unlock()
+	due := n.gatewayLookDue(now, func() time.Duration {
+		switch {
+		case large && n.gwMissingSince.IsZero():
+			return 15 * time.Second
+		case large:
+			return 5 * time.Second
+		}
+		return time.Second
+	})
 	if !due {
 		return
 	}
@@ -308,6 +304,19 @@ func (n *Node) repairGateways(now time.Time) {
 		n.log.Error("restart nats for gateways", "err", err)
 	}
 	n.metrics.gatewayRestarts.Inc()
+}
+
+// gatewayLookDue reports whether the reconcile loop should look at the server's
+// gateway or leaf node connections at now, and records the look when it should: the
+// last look was at least every() ago. every is called with gwMu held.
+func (n *Node) gatewayLookDue(now time.Time, every func() time.Duration) bool {
+	n.gwMu.Lock()
+	defer n.gwMu.Unlock()
+	if now.Sub(n.gwChecked) < every() {
+		return false
+	}
+	n.gwChecked = now
+	return true
 }
 
 // fetchThroughNewGateways makes the profile fetches that failed from hubs of a cluster

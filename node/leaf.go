@@ -25,9 +25,13 @@ const maxLeafRemotes = 8
 // Network.GatewayHubs then, which costs a few routes more, never a lost hub.
 func (n *Node) chooseRole() {
 	k := n.net.GatewayHubs
-	n.leafHub.Store(k > 0 && len(n.leafRemotes("")) >= min(k, maxLeafRemotes))
+	if k == 0 {
+		return
+	}
+	hubs := len(n.leafRemotes(""))
+	n.leafHub.Store(hubs >= min(k, maxLeafRemotes))
 	if n.leafHub.Load() {
-		n.log.Info("leaf hub of the cluster", "cluster", n.cluster, "gateway_hubs", len(n.leafRemotes("")))
+		n.log.Info("leaf hub of the cluster", "cluster", n.cluster, "gateway_hubs", hubs)
 	}
 }
 
@@ -71,13 +75,7 @@ func (n *Node) repairLeaf(now time.Time) {
 	if large {
 		every = 5 * time.Second
 	}
-	n.gwMu.Lock()
-	due := now.Sub(n.gwChecked) >= every
-	if due {
-		n.gwChecked = now
-	}
-	n.gwMu.Unlock()
-	if !due {
+	if !n.gatewayLookDue(now, func() time.Duration { return every }) {
 		return
 	}
 	hubs := n.leafRemotes("")
