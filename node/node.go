@@ -84,6 +84,10 @@ type Node struct {
 	wg     sync.WaitGroup
 	selfMu sync.Mutex // serializes announcements of the node's own profile
 	keyMu  sync.Mutex // serializes changes of the gossip keyring with their storing
+	// metaMu serializes memberlist's UpdateNode; metaDirty is set while metadata newer
+	// than the last sent waits for it (setMeta).
+	metaMu    sync.Mutex
+	metaDirty atomic.Bool
 
 	gwMu           sync.Mutex      // guards gwChecked, gwMissingSince, gwRepairs and gwUp
 	gwChecked      time.Time       // when repairGateways last looked

@@ -134,7 +134,16 @@ func (n *Node) setMeta(rev uint64) error {
 		// Gossip the new revision; the hint on NATS usually arrives first. memberlist
 		// returns only when its broadcast is done, which in a network of hundreds
 		// waits behind many others: not on the caller's time.
+		// UpdateNode is not safe for concurrent use (two at once raced in
+		// memberlist's state), so the goroutines take turns, and one that finds the
+		// latest metadata sent already by an earlier one does nothing.
+		n.metaDirty.Store(true)
 		go func() {
+			n.metaMu.Lock()
+			defer n.metaMu.Unlock()
+			if !n.metaDirty.Swap(false) {
+				return
+			}
 			if err := ml.UpdateNode(metaBroadcastWait); err != nil {
 				n.log.Debug("gossip metadata update", "err", err)
 			}
