@@ -131,9 +131,6 @@ func (d *directory) load() error {
 // subscribe answers profile requests and listens for profile hints.
 func (d *directory) subscribe() error {
 	nc := d.n.bus.nc
-	if _, err := nc.Subscribe(protocol.ProfileSubject(d.n.id.ID), d.serveProfile); err != nil {
-		return fmt.Errorf("subscribe profile requests: %w", err)
-	}
 	if _, err := nc.Subscribe(protocol.SubjectProfileEvent, d.onHint); err != nil {
 		return fmt.Errorf("subscribe profile hints: %w", err)
 	}
@@ -884,7 +881,7 @@ func (d *directory) fetchOnce(id, source string, want uint64) (uint64, error) {
 // request is sent again, more slowly each time, until ctx ends.
 func (d *directory) request(ctx context.Context, to string, req []byte) (*nats.Msg, error) {
 	for wait := 10 * time.Millisecond; ; wait = min(wait*2, 200*time.Millisecond) {
-		msg, err := d.n.bus.nc.RequestWithContext(ctx, protocol.ProfileSubject(to), req)
+		msg, err := d.n.mail.request(ctx, d.n.bus.nc, protocol.ProfileSubject(to), req)
 		if !errors.Is(err, nats.ErrNoResponders) {
 			return msg, err
 		}

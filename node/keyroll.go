@@ -38,14 +38,6 @@ type keyRolls struct {
 // keyRollRetry is how soon a step that a member did not take is sent to it again.
 const keyRollRetry = 250 * time.Millisecond
 
-// subscribeKeyRoll takes the steps of gossip key rolls other hubs send this one.
-func (n *Node) subscribeKeyRoll() error {
-	if _, err := n.bus.nc.Subscribe(protocol.GossipKeySubject(n.id.ID), n.onKeyStep); err != nil {
-		return fmt.Errorf("subscribe gossip key rolls: %w", err)
-	}
-	return nil
-}
-
 // onKeyStep takes one step of a gossip key roll and acknowledges it. A roll must
 // follow a revocation this hub knows: one that comes before its revocation has
 // gossiped here is refused as not found, and sent again.
@@ -284,7 +276,7 @@ func (n *Node) sendKeyStepTo(ctx context.Context, s protocol.GossipKeyStep, to s
 	}
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.DeliveryTimeout)
 	defer cancel()
-	msg, err := n.bus.nc.RequestWithContext(ctx, protocol.GossipKeySubject(to), data)
+	msg, err := n.mail.request(ctx, n.bus.nc, protocol.GossipKeySubject(to), data)
 	if err != nil {
 		return err
 	}

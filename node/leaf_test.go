@@ -27,22 +27,30 @@ func leafHubs(t *testing.T) (protocol.Network, map[string]*nodetest.Hub, map[str
 		{"fi-1", "FI"}, {"fi-2", "FI"}, {"it-1", "IT"}, {"it-2", "IT"}, {"de-1", "DE"},
 		{"fi-3", "FI"}, {"fi-4", "FI"}, {"it-3", "IT"},
 	} {
-		dir := t.TempDir()
-		p := nodetest.ProfileIn(h.id, h.country)
-		nodetest.Init(t, dir, net, h.id, &p)
-		idents[h.id] = readIdentity(t, dir)
-		var join []string
-		first := hubs["fi-1"]
-		if first != nil {
-			join = []string{first.GossipAddr()}
-		}
-		hubs[h.id] = nodetest.StartConfig(t, nodetest.Config(dir, join...))
-		if first != nil {
-			onMesh(t, first, h.id)
-		}
+		idents[h.id] = addLeafHub(t, net, hubs, h.id, h.country)
 	}
 	waitSupercluster(t, all(hubs)...)
 	return net, hubs, idents
+}
+
+// addLeafHub starts hub id of country in net, joining fi-1 when it runs, and waits
+// until fi-1's gossip shows it on the mesh.
+func addLeafHub(t *testing.T, net protocol.Network, hubs map[string]*nodetest.Hub, id, country string) protocol.Identity {
+	t.Helper()
+	dir := t.TempDir()
+	p := nodetest.ProfileIn(id, country)
+	nodetest.Init(t, dir, net, id, &p)
+	ident := readIdentity(t, dir)
+	var join []string
+	first := hubs["fi-1"]
+	if first != nil {
+		join = []string{first.GossipAddr()}
+	}
+	hubs[id] = nodetest.StartConfig(t, nodetest.Config(dir, join...))
+	if first != nil {
+		onMesh(t, first, id)
+	}
+	return ident
 }
 
 // onMesh waits until h's gossip shows hub id with its cluster.
@@ -78,7 +86,7 @@ func gatewayHubs(t *testing.T, hubs map[string]*nodetest.Hub) []string {
 // gateway, in every hub's view, each joined to one gateway hub of its own cluster.
 // Referrals and live queries go from leaf hub to leaf hub across clusters, once.
 func TestLeafHubs_roleAndTraffic(t *testing.T) {
-	_, hubs, _ := leafHubs(t)
+	net, hubs, _ := leafHubs(t)
 	want := []string{"de-1", "fi-1", "fi-2", "it-1", "it-2"}
 	if got := gatewayHubs(t, hubs); !slices.Equal(got, want) {
 		t.Fatalf("gateway hubs %v, want %v", got, want)
@@ -107,6 +115,17 @@ func TestLeafHubs_roleAndTraffic(t *testing.T) {
 		}
 		return nil
 	})
+
+	// A leaf hub more adds two subscriptions to a leaf hub's server: its mailbox's and
+	// the subject nats-server detects leaf node loops with. What a leaf hub holds
+	// grows with the network by that, not by each kind of message a hub takes.
+	before := metric(t, hubs["fi-3"], "hubnet_nats_subscriptions")
+	addLeafHub(t, net, hubs, "it-4", "IT")
+	waitSupercluster(t, all(hubs)...)
+	acceptedOnce(t, hubs["fi-3"], hubs["it-4"])
+	if got := metric(t, hubs["fi-3"], "hubnet_nats_subscriptions"); got != before+2 {
+		t.Errorf("fi-3's server holds %v subscriptions with it-4 in the network, %v before; want two more", got, before)
+	}
 }
 
 // Both gateway hubs of cluster fi are lost. The leaf hub with the lowest ID, fi-3,

@@ -108,6 +108,15 @@ func newMetrics(n *Node) *metrics {
 		}
 		return float64(n.bus.server().NumLeafNodes())
 	})
+	subs := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hubnet_nats_subscriptions",
+		Help: "Subscriptions this hub's NATS server holds: its own and the interest other servers sent it; grows with the hubs of the network, by one each.",
+	}, func() float64 {
+		if n.bus == nil {
+			return 0
+		}
+		return float64(n.bus.server().NumSubscriptions())
+	})
 	clock := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "hubnet_clock_offset_seconds",
 		Help: "How far this hub's clock is ahead of its peers' (negative: behind), the median over the peers heard from in the last hour.",
@@ -132,7 +141,7 @@ func newMetrics(n *Node) *metrics {
 		}
 	}
 	m.reg.MustRegister(inFlightPeak, clock, clockPeers, m.dropped, m.fetches, m.searches, m.answers, m.liveTime, m.referralMsgs, m.purges, peers, n.refusals.total,
-		m.gatewayRestarts, gateways, clusters, leafs,
+		m.gatewayRestarts, gateways, clusters, leafs, subs,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

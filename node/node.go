@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+	"github.com/nats-io/nats.go"
 
 	"github.com/hubnet-eu/hubnet/api"
 	"github.com/hubnet-eu/hubnet/protocol"
@@ -73,6 +74,7 @@ type Node struct {
 	index      *index                             // other hubs' profiles, ready for search
 	selfCand   atomic.Pointer[protocol.Candidate] // the own profile, for live queries
 	queries    *queries                           // live queries waiting for answers
+	mail       *mailbox                           // the subscription of everything addressed to this hub
 	referrals  *referrals                         // the referral engine
 	access     *access                            // sessions and API tokens' last use
 	notify     *notifier                          // e-mails and webhooks of events (notify.go)
@@ -313,6 +315,12 @@ func newNode(cfg Config, s *store.Store) (*Node, error) {
 	n.index = newIndex()
 	n.queries = newQueries()
 	n.referrals = newReferrals(n)
+	n.mail = newMailbox(ident.ID, map[string]nats.MsgHandler{
+		protocol.KindProfile:   n.dir.serveProfile,
+		protocol.KindReferral:  n.referrals.onDelivery,
+		protocol.KindQuery:     n.onQuery,
+		protocol.KindGossipKey: n.onKeyStep,
+	}, n.onAnswer, func(kind string, err error) { n.drop("", "backlog-"+kind, err) })
 	n.access = newAccess(n)
 	n.notify = newNotifier(n)
 	return n, nil
@@ -440,16 +448,13 @@ func (n *Node) ownCountry() string {
 
 // subscribe subscribes the node's handlers on the bus.
 func (n *Node) subscribe() error {
-	if err := n.dir.subscribe(); err != nil {
+	if err := n.mail.subscribe(n.bus.nc); err != nil {
 		return err
 	}
 	if err := n.subscribeQueries(); err != nil {
 		return err
 	}
-	if err := n.referrals.subscribe(); err != nil {
-		return err
-	}
-	return n.subscribeKeyRoll()
+	return n.dir.subscribe()
 }
 
 // busSpec returns the bus's settings from the configuration.
@@ -642,6 +647,7 @@ func (n *Node) stop() error {
 		n.ml.Shutdown()
 	}
 	n.referrals.close()
+	n.mail.close()
 	n.wg.Wait()
 	defer n.refusals.close()
 	if n.bus != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -22,33 +21,24 @@ const (
 	MaxQueryTimeout     = 10 * time.Second
 )
 
-// queries routes answers to the live queries waiting for them. Answers come to one
-// wildcard subscription, INBOX.<query ID>.<hub ID>, rather than one subscription per
-// query, so a query costs no subscription round trip across the mesh; the hub ID in
-// the subject tells whose subject had no responder when NATS says so.
+// queries routes answers to the live queries waiting for them. Answers come to the
+// hub's mailbox, as answer.<query ID>.<hub ID>, rather than to a subscription per
+// query, so a query costs no subscription round trip across the network; the hub ID
+// in the subject tells whose subject had no responder when NATS says so.
 type queries struct {
-	inbox   string // subject prefix of answers to this node
 	mu      sync.Mutex
 	waiting map[string]chan *nats.Msg // query ID -> its answers
 }
 
 func newQueries() *queries {
-	return &queries{inbox: nats.NewInbox(), waiting: map[string]chan *nats.Msg{}}
+	return &queries{waiting: map[string]chan *nats.Msg{}}
 }
 
-// subscribeQueries answers other hubs' live queries and collects answers to this
-// hub's own.
+// subscribeQueries answers the live queries to every hub, for hubs that ask the
+// whole network; those to this hub alone come to its mailbox, as do answers.
 func (n *Node) subscribeQueries() error {
-	nc := n.bus.nc
-	// Queries come to this hub's own subject; the subject of every hub is still
-	// served, for hubs that ask the whole network.
-	for _, subj := range []string{protocol.QuerySubject(n.id.ID), protocol.SubjectQuery} {
-		if _, err := nc.Subscribe(subj, n.onQuery); err != nil {
-			return fmt.Errorf("subscribe live queries: %w", err)
-		}
-	}
-	if _, err := nc.Subscribe(n.queries.inbox+".*.*", n.onAnswer); err != nil {
-		return fmt.Errorf("subscribe query answers: %w", err)
+	if _, err := n.bus.nc.Subscribe(protocol.SubjectQuery, n.onQuery); err != nil {
+		return fmt.Errorf("subscribe live queries: %w", err)
 	}
 	return nil
 }
@@ -56,7 +46,7 @@ func (n *Node) subscribeQueries() error {
 // onAnswer hands an answer to the query waiting for it; an answer after the deadline
 // finds none and is counted late.
 func (n *Node) onAnswer(m *nats.Msg) {
-	id, _, _ := strings.Cut(m.Subject[len(n.queries.inbox)+1:], ".")
+	id, _ := n.mail.answerOf(m.Subject)
 	n.queries.mu.Lock()
 	ch := n.queries.waiting[id]
 	n.queries.mu.Unlock()
@@ -149,7 +139,7 @@ func (n *Node) Query(ctx context.Context, q protocol.Query, timeout time.Duratio
 			n.queries.mu.Unlock()
 		}()
 		for _, id := range info.Asked {
-			msg := &nats.Msg{Subject: protocol.QuerySubject(id), Reply: n.queries.inbox + "." + env.ID + "." + id, Data: data}
+			msg := &nats.Msg{Subject: protocol.QuerySubject(id), Reply: n.mail.answerSubject(env.ID, id), Data: data}
 			if err := n.bus.nc.PublishMsg(msg); err != nil {
 				return api.SearchResult{}, fmt.Errorf("send live query to %s: %w", id, err)
 			}
@@ -177,7 +167,7 @@ func (n *Node) Query(ctx context.Context, q protocol.Query, timeout time.Duratio
 						)
 						if msg.Header.Get("Status") == "503" {
 							// NATS knows no subscriber of the hub's subject: it is gone.
-							_, from, _ = strings.Cut(msg.Subject[len(n.queries.inbox)+1:], ".")
+							_, from = n.mail.answerOf(msg.Subject)
 							err = errNoResponder
 						} else {
 							from, a, err = n.openAnswer(msg.Data, env.ID, keys)

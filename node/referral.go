@@ -1,13 +1,10 @@
 package node
 
 import (
-	"fmt"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
-
-	"github.com/hubnet-eu/hubnet/protocol"
 )
 
 // The referral engine. A change a person makes (send, accept, ...) is applied to the
@@ -68,27 +65,22 @@ func (e *referrals) wake() {
 	}
 }
 
-// subscribe starts receiving referral messages addressed to this hub.
-func (e *referrals) subscribe() error {
-	_, err := e.n.bus.nc.Subscribe(protocol.ReferralSubject(e.n.id.ID), func(m *nats.Msg) {
-		e.receive <- struct{}{} // blocks the subscription when maxInflight are being applied
-		e.mu.Lock()
-		if e.closing {
-			e.mu.Unlock()
-			<-e.receive
-			return // the node is stopping: the sender tries again later
-		}
-		e.handlers.Add(1)
+// onDelivery takes a referral message addressed to this hub, from its lane of the
+// mailbox, and applies it on a goroutine of its own.
+func (e *referrals) onDelivery(m *nats.Msg) {
+	e.receive <- struct{}{} // blocks the lane when maxInflight are being applied
+	e.mu.Lock()
+	if e.closing {
 		e.mu.Unlock()
-		go func() {
-			defer func() { <-e.receive; e.handlers.Done() }()
-			e.onMessage(m)
-		}()
-	})
-	if err != nil {
-		return fmt.Errorf("subscribe referral messages: %w", err)
+		<-e.receive
+		return // the node is stopping: the sender tries again later
 	}
-	return nil
+	e.handlers.Add(1)
+	e.mu.Unlock()
+	go func() {
+		defer func() { <-e.receive; e.handlers.Done() }()
+		e.onMessage(m)
+	}()
 }
 
 // run delivers due outbox entries and enforces deadlines until the node stops.

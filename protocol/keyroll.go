@@ -19,7 +19,7 @@ const (
 )
 
 // GossipKeySubject is where hub id takes the steps of a gossip key roll.
-func GossipKeySubject(id string) string { return subjectPrefix + "hub." + id + ".gossip-key" }
+func GossipKeySubject(id string) string { return HubPrefix(id) + KindGossipKey }
 
 // The steps of a gossip key roll, in their order.
 const (
