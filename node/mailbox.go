@@ -31,7 +31,7 @@ type mailbox struct {
 	run      string           // in reply tokens, so that a reply to another run matches none
 	lanes    map[string]*lane // by kind
 	onAnswer func(*nats.Msg)  // answers to live queries
-	drop     func(kind string, err error)
+	drop     func(reason string, err error) // counts a message dropped
 
 	next    atomic.Uint64
 	mu      sync.Mutex
@@ -47,7 +47,7 @@ const (
 
 // newMailbox returns the mailbox of hub id. handlers maps a kind (protocol.KindProfile,
 // ...) to its handler.
-func newMailbox(id string, handlers map[string]nats.MsgHandler, onAnswer func(*nats.Msg), drop func(kind string, err error)) *mailbox {
+func newMailbox(id string, handlers map[string]nats.MsgHandler, onAnswer func(*nats.Msg), drop func(reason string, err error)) *mailbox {
 	inbox := nats.NewInbox()
 	run := inbox[strings.LastIndexByte(inbox, '.')+1:]
 	mb := &mailbox{prefix: protocol.HubPrefix(id), run: run, lanes: map[string]*lane{},
@@ -84,11 +84,11 @@ func (mb *mailbox) deliver(m *nats.Msg) {
 	default:
 		l := mb.lanes[kind]
 		if l == nil {
-			mb.drop(kind, fmt.Errorf("no such kind of message: %q", m.Subject))
+			mb.drop("unknown-subject", fmt.Errorf("no such kind of message: %q", m.Subject))
 			return
 		}
 		if err := l.push(m); err != nil {
-			mb.drop(kind, err)
+			mb.drop("backlog-"+kind, err)
 		}
 	}
 }

@@ -48,10 +48,10 @@ type dropped struct {
 	errs []string
 }
 
-func (d *dropped) drop(kind string, err error) {
+func (d *dropped) drop(reason string, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.errs = append(d.errs, kind+": "+err.Error())
+	d.errs = append(d.errs, reason+": "+err.Error())
 }
 
 func (d *dropped) list() []string {
@@ -113,7 +113,7 @@ func TestMailbox_requestAndReply(t *testing.T) {
 	if got := dropsA.list(); len(got) != 0 {
 		t.Errorf("a dropped %q", got)
 	}
-	if got := dropsB.list(); len(got) != 1 || !strings.HasPrefix(got[0], "referral: no such kind") {
+	if got := dropsB.list(); len(got) != 1 || !strings.HasPrefix(got[0], "unknown-subject: no such kind") {
 		t.Errorf("b dropped %q, want the referral it has no handler for", got)
 	}
 }
@@ -201,7 +201,7 @@ func TestMailbox_laneOrderAndBacklog(t *testing.T) {
 			t.Fatalf("message %q handled in place %d", s, i)
 		}
 	}
-	if d := drops.list(); len(d) != 9 || !strings.HasPrefix(d[0], "referral: 65536 messages") {
+	if d := drops.list(); len(d) != 9 || !strings.HasPrefix(d[0], "backlog-referral: 65536 messages") {
 		t.Errorf("dropped %d: %q, want 9 referral messages", len(d), d[:min(len(d), 3)])
 	}
 }

@@ -320,7 +320,7 @@ func newNode(cfg Config, s *store.Store) (*Node, error) {
 		protocol.KindReferral:  n.referrals.onDelivery,
 		protocol.KindQuery:     n.onQuery,
 		protocol.KindGossipKey: n.onKeyStep,
-	}, n.onAnswer, func(kind string, err error) { n.drop("", "backlog-"+kind, err) })
+	}, n.onAnswer, func(reason string, err error) { n.drop("", reason, err) })
 	n.access = newAccess(n)
 	n.notify = newNotifier(n)
 	return n, nil
