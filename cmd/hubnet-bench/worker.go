@@ -190,6 +190,10 @@ func (w *worker) start(stopping <-chan struct{}, first func(gossip string) error
 			return fmt.Sprintf("stopped before hub %d of %d", i+1, w.args.N), absent
 		default:
 		}
+		if started := i - w.args.From; w.args.Profile != "" && started > 0 && started%50 == 0 {
+			// The heap on the way, for a start that does not end.
+			writeHeapProfileAs(w.args, fmt.Sprintf("start-%03d.heap", started))
+		}
 		cfg := node.DefaultLocalConfig()
 		cfg.DataDir = filepath.Join(w.args.Root, scaleHubID(i))
 		cfg.HTTPAddr = ""
@@ -271,8 +275,16 @@ func (w *worker) nextProfile() error {
 
 // writeHeapProfile writes a profile of worker a's heap, its hubs running, beside its
 // CPU profile.
-func writeHeapProfile(a workerArgs) {
-	if h, err := os.Create(profileName(a) + ".heap.pprof"); err == nil {
+func writeHeapProfile(a workerArgs) { writeHeapProfileAs(a, "heap") }
+
+// writeHeapProfileAs writes a profile of worker a's heap as NAME.pprof beside its CPU
+// profile, with a line in its log of what the runtime holds.
+func writeHeapProfileAs(a workerArgs, name string) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(os.Stderr, "%s: heap in use %d MB, objects %d MB; stacks %d MB; from the OS %d MB; %d goroutines; %d collections\n",
+		name, ms.HeapInuse>>20, ms.HeapAlloc>>20, ms.StackInuse>>20, ms.Sys>>20, runtime.NumGoroutine(), ms.NumGC)
+	if h, err := os.Create(profileName(a) + "." + name + ".pprof"); err == nil {
 		pprof.WriteHeapProfile(h)
 		h.Close()
 	}

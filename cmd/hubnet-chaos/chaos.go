@@ -9,12 +9,15 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/hubnet-eu/hubnet/protocol"
 )
 
 // Config is one chaos run.
 type Config struct {
 	Hubs     int           // hubs started; at least 3
 	Clusters int           // clusters of the region map, 1 to 6 and at most Hubs; 1 is one full mesh without a map
+	Gateways int           // gateway hubs per cluster, the others leaf hubs (network.json's gateway_hubs); 0: every hub a gateway
 	Ops      int           // operations planned
 	Duration time.Duration // of the load, over which the operations and the faults are spread
 	Faults   int           // faults planned; 0 means one per 15s of load, and at least 3
@@ -37,6 +40,9 @@ func (c *Config) validate() error {
 	}
 	if c.Clusters < 1 || c.Clusters > len(places) || c.Clusters > c.Hubs {
 		errs = append(errs, fmt.Errorf("-clusters must be from 1 to %d (the hubs' countries) and at most -hubs, got %d", len(places), c.Clusters))
+	}
+	if c.Gateways < 0 || c.Gateways > protocol.MaxGatewayHubs || (c.Gateways > 0 && c.Clusters < 2) {
+		errs = append(errs, fmt.Errorf("-gateway-hubs must be from 0 to %d, and 0 without -clusters, got %d", protocol.MaxGatewayHubs, c.Gateways))
 	}
 	if c.Ops < 1 {
 		errs = append(errs, fmt.Errorf("-ops must be at least 1, got %d", c.Ops))
@@ -67,7 +73,9 @@ const setupTimeout = 3 * time.Minute
 type Report struct {
 	Config       Config
 	Binary       string
-	Layout       string // the hubs' clusters, or one full mesh
+	Layout       string   // the hubs' clusters, or one full mesh
+	LeafStart    []string // the leaf hubs once the hubs know each other, with gateway hubs
+	LeafEnd      []string // the leaf hubs once the network settled after the load
 	Dir          string
 	Kept         bool
 	Build        time.Duration // of the hubnet binary, when the harness built it
@@ -120,7 +128,7 @@ func run(ctx context.Context, cfg Config) (rep *Report, err error) {
 		rep.Build = time.Since(t)
 	}
 	t0 := time.Now()
-	c, err := newCluster(setupCtx, rep.Binary, rep.Dir, cfg.Gossip, cfg.Hubs, cfg.Clusters, logf)
+	c, err := newCluster(setupCtx, rep.Binary, rep.Dir, cfg.Gossip, cfg.Hubs, cfg.Clusters, cfg.Gateways, logf)
 	if err != nil {
 		return rep, err
 	}
@@ -140,6 +148,7 @@ func run(ctx context.Context, cfg Config) (rep *Report, err error) {
 		return rep, fmt.Errorf("the hubs are not in the clusters of the region map:\n\t%s", joinLines(problems))
 	}
 	rep.Setup = time.Since(t0)
+	rep.LeafStart = leafHubs(setupCtx, c, cl)
 	logf("%d hubs know each other after %v", cfg.Hubs, rep.Setup.Round(time.Millisecond))
 
 	// The load, and the faults meanwhile.
@@ -203,6 +212,7 @@ func run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	logf("load done in %v; waiting up to %v for the network to settle", rep.Load.Round(time.Millisecond), cfg.Settle)
 	views, took, problems := settle(ctx, c, cl, cfg.Settle, periodFrom)
 	rep.Settle, rep.Settled = took, len(problems) == 0
+	rep.LeafEnd = leafHubs(ctx, c, cl)
 	if err := ctx.Err(); err != nil {
 		return rep, err
 	}
@@ -238,19 +248,53 @@ func settle(ctx context.Context, c *cluster, cl *client, bound time.Duration, fr
 }
 
 // gatewayProblems returns, in a network with a region map, the hubs without an
-// outbound gateway to every other cluster.
+// outbound gateway to every other cluster; with gateway hubs, the leaf hubs not
+// joined to one, and the clusters with fewer gateway hubs than the network wants.
 func gatewayProblems(ctx context.Context, c *cluster, cl *client) []string {
 	if c.clusters < 2 {
 		return nil
 	}
 	var out []string
+	gateways := map[string]int{}
 	for _, h := range c.hubs {
-		reached, _, err := cl.gateways(ctx, h)
+		l, err := cl.links(ctx, h)
 		switch {
 		case err != nil:
 			out = append(out, err.Error())
-		case reached != c.clusters-1:
-			out = append(out, fmt.Sprintf("%s has gateways to %d other clusters, want %d", h.id, reached, c.clusters-1))
+		case c.gateways > 0 && l.reached == 0:
+			if l.leafs != 1 {
+				out = append(out, fmt.Sprintf("%s is a leaf hub with %d leaf node connections, want 1", h.id, l.leafs))
+			}
+		case l.reached != c.clusters-1:
+			out = append(out, fmt.Sprintf("%s has gateways to %d other clusters, want %d", h.id, l.reached, c.clusters-1))
+		default:
+			gateways[h.cluster]++
+		}
+	}
+	if len(out) > 0 || c.gateways == 0 {
+		return out
+	}
+	for k := range c.clusters {
+		name := clusterName(k)
+		size := 0
+		for _, h := range c.hubs {
+			if h.cluster == name {
+				size++
+			}
+		}
+		if n := gateways[name]; n < min(c.gateways, size) {
+			out = append(out, fmt.Sprintf("cluster %s has %d gateway hubs, want %d", name, n, min(c.gateways, size)))
+		}
+	}
+	return out
+}
+
+// leafHubs returns the hubs that are leaf hubs now, as their /metrics show.
+func leafHubs(ctx context.Context, c *cluster, cl *client) []string {
+	var out []string
+	for _, h := range c.hubs {
+		if l, err := cl.links(ctx, h); err == nil && c.gateways > 0 && l.reached == 0 && l.leafs == 1 {
+			out = append(out, h.id)
 		}
 	}
 	return out

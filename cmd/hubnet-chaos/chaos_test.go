@@ -112,3 +112,18 @@ func TestConfig_clusters(t *testing.T) {
 		}
 	}
 }
+
+// TestConfig_gatewayHubs checks that -gateway-hubs out of range, or without clusters,
+// is refused, naming the flag, and that it is taken with clusters.
+func TestConfig_gatewayHubs(t *testing.T) {
+	for _, tc := range []struct {
+		clusters, gateways int
+		ok                 bool
+	}{{1, 2, false}, {2, -1, false}, {2, 51, false}, {2, 0, true}, {2, 2, true}, {1, 0, true}} {
+		cfg := Config{Hubs: 6, Clusters: tc.clusters, Gateways: tc.gateways, Ops: 1, Duration: time.Minute, Workers: 1, Settle: time.Minute}
+		err := cfg.validate()
+		if refused := err != nil && strings.Contains(err.Error(), "-gateway-hubs must be from 0 to 50, and 0 without -clusters"); refused == tc.ok {
+			t.Errorf("-clusters %d -gateway-hubs %d: %v, want taken %t", tc.clusters, tc.gateways, err, tc.ok)
+		}
+	}
+}

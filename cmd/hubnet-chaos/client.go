@@ -107,50 +107,54 @@ func apiMessage(e *api.Error) string {
 	return " " + e.Code + ": " + e.Message
 }
 
-// gateways reads hub h's gateway connections from its /metrics: the other clusters it
-// has an outbound gateway to, and the gateway connections other clusters' hubs opened
-// to it.
-func (c *client) gateways(ctx context.Context, h *hub) (reached, inbound int, err error) {
+// links are a hub's NATS connections to other hubs, as its /metrics shows them.
+type links struct {
+	reached int // other clusters the hub has an outbound gateway to
+	inbound int // gateway connections other clusters' hubs opened to it
+	leafs   int // leaf node connections: a leaf hub's to its gateway hub, or a gateway hub's from leaf hubs
+}
+
+// links reads hub h's links from its /metrics.
+func (c *client) links(ctx context.Context, h *hub) (links, error) {
 	base := h.url()
 	if base == "" {
-		return 0, 0, fmt.Errorf("%s is down", h.id)
+		return links{}, fmt.Errorf("%s is down", h.id)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
 	if err != nil {
-		return 0, 0, err
+		return links{}, err
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return 0, 0, fmt.Errorf("%s: metrics: %w", h.id, err)
+		return links{}, fmt.Errorf("%s: metrics: %w", h.id, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return 0, 0, fmt.Errorf("%s: metrics: %s", h.id, resp.Status)
+		return links{}, fmt.Errorf("%s: metrics: %s", h.id, resp.Status)
 	}
-	var conns, found int
+	values := map[string]int{}
 	sc := bufio.NewScanner(io.LimitReader(resp.Body, 4<<20))
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
 		name, value, ok := strings.Cut(sc.Text(), " ")
-		if !ok || (name != "hubnet_gateway_connections" && name != "hubnet_gateway_clusters_reached") {
+		switch {
+		case !ok:
+			continue
+		case name != "hubnet_gateway_connections" && name != "hubnet_gateway_clusters_reached" && name != "hubnet_leaf_connections":
 			continue
 		}
 		v, err := strconv.ParseFloat(value, 64)
 		if err != nil {
-			return 0, 0, fmt.Errorf("%s: metrics: %s: %w", h.id, name, err)
+			return links{}, fmt.Errorf("%s: metrics: %s: %w", h.id, name, err)
 		}
-		if name == "hubnet_gateway_connections" {
-			conns = int(v)
-		} else {
-			reached = int(v)
-		}
-		found++
+		values[name] = int(v)
 	}
 	if err := sc.Err(); err != nil {
-		return 0, 0, fmt.Errorf("%s: metrics: %w", h.id, err)
+		return links{}, fmt.Errorf("%s: metrics: %w", h.id, err)
 	}
-	if found != 2 {
-		return 0, 0, fmt.Errorf("%s: metrics: no hubnet_gateway_connections or hubnet_gateway_clusters_reached", h.id)
+	if len(values) != 3 {
+		return links{}, fmt.Errorf("%s: metrics: no hubnet_gateway_connections, hubnet_gateway_clusters_reached or hubnet_leaf_connections", h.id)
 	}
-	return reached, conns - reached, nil
+	reached := values["hubnet_gateway_clusters_reached"]
+	return links{reached: reached, inbound: values["hubnet_gateway_connections"] - reached, leafs: values["hubnet_leaf_connections"]}, nil
 }

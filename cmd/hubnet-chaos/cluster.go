@@ -95,6 +95,7 @@ type cluster struct {
 	admissionKey string
 	gossip       string // gossip timers of every hub
 	clusters     int    // of the region map; 1 is one full mesh without a map
+	gateways     int    // gateway hubs per cluster; 0: every hub a gateway
 	hubs         []*hub
 	logf         func(format string, args ...any)
 
@@ -106,15 +107,16 @@ type cluster struct {
 // newCluster creates a network in root and initialises n hubs in it; none is started.
 // With clusters 1 the network has no region map and its hubs form one full mesh; with
 // more, its region map puts the hubs' countries into that many clusters, joined by
-// gateways (see regionMap).
-func newCluster(ctx context.Context, bin, root, gossip string, n, clusters int, logf func(string, ...any)) (*cluster, error) {
+// gateways (see regionMap), carried by gateways hubs of each cluster when gateways
+// is above 0.
+func newCluster(ctx context.Context, bin, root, gossip string, n, clusters, gateways int, logf func(string, ...any)) (*cluster, error) {
 	c := &cluster{bin: bin, root: root, netFile: filepath.Join(root, "network.json"),
-		admissionKey: filepath.Join(root, "admission.key"), gossip: gossip, clusters: clusters, logf: logf, procs: map[int]*process{}}
+		admissionKey: filepath.Join(root, "admission.key"), gossip: gossip, clusters: clusters, gateways: gateways, logf: logf, procs: map[int]*process{}}
 	if _, err := c.hubnet(ctx, "network", "create", "chaos", "-o", c.netFile, "--key", c.admissionKey, "--no-clusters"); err != nil {
 		return nil, err
 	}
 	if clusters > 1 {
-		if err := c.writeRegionMap(regionMap(clusters)); err != nil {
+		if err := c.writeRegionMap(regionMap(clusters), gateways); err != nil {
 			return nil, err
 		}
 	}
@@ -132,9 +134,10 @@ func newCluster(ctx context.Context, bin, root, gossip string, n, clusters int, 
 	return c, nil
 }
 
-// writeRegionMap puts the region map cs into the network file, as a steward editing
-// network.json would, before any hub is initialised with it.
-func (c *cluster) writeRegionMap(cs []protocol.Cluster) error {
+// writeRegionMap puts the region map cs and the gateway hubs per cluster into the
+// network file, as a steward editing network.json would, before any hub is
+// initialised with it.
+func (c *cluster) writeRegionMap(cs []protocol.Cluster, gateways int) error {
 	data, err := os.ReadFile(c.netFile)
 	if err != nil {
 		return err
@@ -143,7 +146,7 @@ func (c *cluster) writeRegionMap(cs []protocol.Cluster) error {
 	if err := json.Unmarshal(data, &n); err != nil {
 		return fmt.Errorf("%s: %w", c.netFile, err)
 	}
-	n.Clusters = cs
+	n.Clusters, n.GatewayHubs = cs, gateways
 	if err := n.Validate(); err != nil {
 		return fmt.Errorf("region map of the run: %w", err)
 	}
@@ -182,6 +185,9 @@ func (c *cluster) layout() string {
 	for k := range c.clusters {
 		name := clusterName(k)
 		parts = append(parts, fmt.Sprintf("%s (%s)", name, strings.Join(byCluster[name], " ")))
+	}
+	if c.gateways > 0 {
+		return fmt.Sprintf("%d clusters joined by gateways, %d gateway hubs in each, the others leaf hubs: %s", c.clusters, c.gateways, strings.Join(parts, ", "))
 	}
 	return fmt.Sprintf("%d clusters joined by gateways: %s", c.clusters, strings.Join(parts, ", "))
 }
@@ -243,7 +249,7 @@ func (c *cluster) start(ctx context.Context, h *hub) error {
 	args := []string{"run", "-d", h.dir, "--gossip", c.gossip,
 		"--gossip-addr", "127.0.0.1:0", "--cluster-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"}
 	if c.clusters > 1 {
-		args = append(args, "--gateway-addr", "127.0.0.1:0")
+		args = append(args, "--gateway-addr", "127.0.0.1:0", "--leaf-addr", "127.0.0.1:0")
 	}
 	if len(join) > 0 {
 		args = append(args, "--join", strings.Join(join, ","))
@@ -288,6 +294,16 @@ func (c *cluster) start(ctx context.Context, h *hub) error {
 func (c *cluster) startAll(ctx context.Context) error {
 	if err := c.start(ctx, c.hubs[0]); err != nil {
 		return err
+	}
+	if c.gateways > 0 {
+		// One after another, so that the first of each cluster are its gateway hubs
+		// and the others, seeing enough of them, leaf hubs.
+		for _, h := range c.hubs[1:] {
+			if err := c.start(ctx, h); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	errs := make([]error, len(c.hubs))
 	var wg sync.WaitGroup

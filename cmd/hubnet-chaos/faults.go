@@ -236,7 +236,8 @@ func (inj *injector) pause(ctx context.Context, h *hub, f fault) (int, string, e
 // gateway, the running hub of h's cluster with the most gateway connections from
 // other clusters' hubs (h on a tie, or when none can be read), else h.
 func (inj *injector) aim(ctx context.Context, h *hub, gateway bool) (*hub, string) {
-	_, best, err := inj.api.gateways(ctx, h)
+	l, err := inj.api.links(ctx, h)
+	best := l.inbound
 	if err != nil {
 		best = -1
 	}
@@ -246,8 +247,8 @@ func (inj *injector) aim(ctx context.Context, h *hub, gateway bool) (*hub, strin
 			if o == h || o.cluster != h.cluster {
 				continue
 			}
-			if _, in, err := inj.api.gateways(ctx, o); err == nil && in > best {
-				target, best = o, in
+			if l, err := inj.api.links(ctx, o); err == nil && l.inbound > best {
+				target, best = o, l.inbound
 			}
 		}
 	}

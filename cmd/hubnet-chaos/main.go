@@ -42,6 +42,7 @@ func chaosMain(args []string) int {
 	var cfg Config
 	fs.IntVar(&cfg.Hubs, "hubs", 6, "hubs to start")
 	fs.IntVar(&cfg.Clusters, "clusters", 1, "clusters the region map puts the hubs in, joined by NATS gateways; 1: one full mesh without a map")
+	fs.IntVar(&cfg.Gateways, "gateway-hubs", 0, "gateway hubs per cluster, the others leaf hubs of them (network.json's gateway_hubs); 0: every hub a gateway")
 	fs.IntVar(&cfg.Ops, "ops", 400, "operations to plan: referrals, actions on them, profile and capacity changes")
 	fs.DurationVar(&cfg.Duration, "duration", 90*time.Second, "time over which the operations and faults are spread")
 	fs.IntVar(&cfg.Faults, "faults", 0, "faults to plan (default one per 15s of -duration, at least 3)")

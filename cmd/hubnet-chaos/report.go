@@ -27,6 +27,9 @@ func (r *Report) write(w io.Writer) {
 	}
 	fmt.Fprintf(w, "hubs: %s\n", r.Layout)
 	fmt.Fprintf(w, "setup: %d hubs initialised, started and knowing each other in %v\n", c.Hubs, r.Setup.Round(time.Millisecond))
+	if c.Gateways > 0 {
+		fmt.Fprintf(w, "leaf hubs: %s at the start, %s at the end\n", orNone(r.LeafStart), orNone(r.LeafEnd))
+	}
 
 	fmt.Fprintf(w, "\noperations: %d of %d started in %v, %d at a time\n", r.Started, c.Ops, r.Load.Round(time.Millisecond), c.Workers)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -112,4 +115,12 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// orNone lists ids, or says there are none.
+func orNone(ids []string) string {
+	if len(ids) == 0 {
+		return "none"
+	}
+	return strings.Join(ids, " ")
 }
