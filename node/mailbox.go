@@ -27,10 +27,10 @@ import (
 // goes to a lane of its own, handled in order on a goroutine while the lane has work,
 // as a subscription of its own did.
 type mailbox struct {
-	prefix   string           // hubnet.v1.hub.<id>.
-	run      string           // in reply tokens, so that a reply to another run matches none
-	lanes    map[string]*lane // by kind
-	onAnswer func(*nats.Msg)  // answers to live queries
+	prefix   string                         // hubnet.v1.hub.<id>.
+	run      string                         // in reply tokens, so that a reply to another run matches none
+	lanes    map[string]*lane               // by kind
+	onAnswer func(*nats.Msg)                // answers to live queries
 	drop     func(reason string, err error) // counts a message dropped
 
 	next    atomic.Uint64
