@@ -191,8 +191,12 @@ func (w *worker) start(stopping <-chan struct{}, first func(gossip string) error
 		default:
 		}
 		if started := i - w.args.From; w.args.Profile != "" && started > 0 && started%50 == 0 {
-			// The heap on the way, for a start that does not end.
+			// The heap on the way, and the CPU from here on in a profile of its own,
+			// for a start that does not end.
 			writeHeapProfileAs(w.args, fmt.Sprintf("start-%03d.heap", started))
+			if err := w.splitProfile(fmt.Sprintf("start-%03d", started)); err != nil {
+				return err.Error(), absent
+			}
 		}
 		cfg := node.DefaultLocalConfig()
 		cfg.DataDir = filepath.Join(w.args.Root, scaleHubID(i))
@@ -258,7 +262,21 @@ func (w *worker) nextProfile() error {
 	if w.phase >= len(cpuPhases) {
 		return nil
 	}
-	f, err := os.Create(profileName(w.args) + "." + cpuPhases[w.phase] + ".cpu.pprof")
+	return w.startProfile(cpuPhases[w.phase])
+}
+
+// splitProfile goes on with the phase's CPU profile in a file of its own, NAME.
+func (w *worker) splitProfile(name string) error {
+	if w.stopProfile == nil {
+		return nil
+	}
+	w.stopProfile()
+	return w.startProfile(name)
+}
+
+// startProfile starts a CPU profile in NAME.cpu.pprof in w.args.Profile.
+func (w *worker) startProfile(name string) error {
+	f, err := os.Create(profileName(w.args) + "." + name + ".cpu.pprof")
 	if err != nil {
 		return err
 	}
