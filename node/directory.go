@@ -227,12 +227,7 @@ func (d *directory) serveBatch(m *nats.Msg, after string) {
 	if ownDue && b.Next == "" {
 		add(self, *own)
 	}
-	out, err := json.Marshal(b)
-	if err != nil {
-		d.n.replyError(m, "", err)
-		return
-	}
-	m.Respond(out)
+	m.Respond(b.Encode())
 }
 
 // onHave records that a hub of this node's cluster holds a copy of a profile.

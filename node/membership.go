@@ -100,11 +100,14 @@ func (n *Node) createMemberlist() (*memberlist.Memberlist, error) {
 // (every member's metadata, about 550 bytes each: 250 KB at 457 hubs).
 //
 // memberlist's LAN timers, with the choices of the small-network preset undone:
-//   - a probe every 2 s, timing out after 1 s, which the round trip across Europe
+//   - a probe every 3 s, timing out after 2 s, which the round trip across Europe
 //     (under 100 ms) and a busy hub leave room for (with a probe a second timing out
 //     after 500 ms, 250 hubs starting on two cores suspected each other thousands of
-//     times, and every false suspicion costs work); the suspicion multiplier of 4
-//     makes a dead hub's timeout 4·log10(n) probe intervals: about 21 s at 457 hubs;
+//     times; with a probe every 2 s timing out after 1 s, 457 hubs still refuted
+//     about 500 suspicions a minute while they started, each suspicion and its
+//     refutation a broadcast to every hub, which was most of their gossip); the
+//     suspicion multiplier of 4 makes a dead hub's timeout 4·log10(n) probe
+//     intervals: about 32 s at 457 hubs;
 //   - gossip every 200 ms to 4 members instead of 3: a join or profile revision
 //     reaches every hub in about log4(n) rounds, a second at 457;
 //   - each hub retransmits a broadcast 4·log10(n+1) times (12 at 457), not 6·;
@@ -113,8 +116,8 @@ func (n *Node) createMemberlist() (*memberlist.Memberlist, error) {
 //     about 3.5 KB/s a hub instead of 10 KB/s with the small network's 10 s.
 func largeNetworkConfig() *memberlist.Config {
 	c := memberlist.DefaultLANConfig()
-	c.ProbeInterval = 2 * time.Second
-	c.ProbeTimeout = time.Second
+	c.ProbeInterval = 3 * time.Second
+	c.ProbeTimeout = 2 * time.Second
 	c.SuspicionMult = 4
 	c.GossipInterval = 200 * time.Millisecond
 	c.GossipNodes = 4

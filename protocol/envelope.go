@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -209,6 +210,39 @@ type ProfileBatch struct {
 	V        int               `json:"v"`
 	Profiles []json.RawMessage `json:"profiles"`       // signed profile envelopes, in order of hub ID
 	Next     string            `json:"next,omitempty"` // ask again with After set to this for more; "" after the last
+}
+
+// Encode returns the batch as json.Marshal would, without checking each profile
+// again: they are envelopes the holder encoded itself. Encoding a batch with
+// json.Marshal read every profile twice more, a third of the CPU of serving batches
+// to hundreds of hubs starting.
+func (b ProfileBatch) Encode() []byte {
+	size := 40 + len(b.Next)
+	for _, p := range b.Profiles {
+		size += len(p) + 1
+	}
+	out := make([]byte, 0, size)
+	out = append(out, `{"v":`...)
+	out = strconv.AppendInt(out, int64(b.V), 10)
+	out = append(out, `,"profiles":`...)
+	if b.Profiles == nil {
+		out = append(out, "null"...)
+	} else {
+		out = append(out, '[')
+		for i, p := range b.Profiles {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			out = append(out, p...)
+		}
+		out = append(out, ']')
+	}
+	if b.Next != "" {
+		next, _ := json.Marshal(b.Next) // a string always encodes
+		out = append(out, `,"next":`...)
+		out = append(out, next...)
+	}
+	return append(out, '}')
 }
 
 // ProfileBatchBytes bounds the profiles of one ProfileBatch, well under NATS's

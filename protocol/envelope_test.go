@@ -725,3 +725,30 @@ func TestParseProfileHave(t *testing.T) {
 		t.Errorf("version 2: got %v, want %v", err, ErrUnknownVersion)
 	}
 }
+
+// A batch encodes as json.Marshal encodes it, and parses back to what it was: with
+// profiles and a next hub, with none, and with a next hub that needs escaping.
+func TestProfileBatch_Encode(t *testing.T) {
+	for _, b := range []ProfileBatch{
+		{V: Version, Profiles: []json.RawMessage{json.RawMessage(`{"v":1,"type":"profile","body":{"id":"hub-a"}}`), json.RawMessage(`{"v":1,"body":"é\u2028"}`)}, Next: "hub-b"},
+		{V: Version, Profiles: []json.RawMessage{json.RawMessage(`{"a":1}`)}},
+		{V: Version, Profiles: []json.RawMessage{}},
+		{V: Version},
+		{V: Version, Profiles: []json.RawMessage{json.RawMessage(`{}`)}, Next: "a\"b<c>&\u2028"},
+	} {
+		want, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := b.Encode(); string(got) != string(want) {
+			t.Errorf("Encode:\n got %s\nwant %s", got, want)
+		}
+		back, err := ParseProfileBatch(b.Encode())
+		if err != nil {
+			t.Fatalf("%s: %v", b.Encode(), err)
+		}
+		if back.Next != b.Next || len(back.Profiles) != len(b.Profiles) {
+			t.Errorf("parsed back as %+v, want %+v", back, b)
+		}
+	}
+}
