@@ -15,7 +15,8 @@ import (
 )
 
 // TestRun_short makes a chaos run of about two minutes: six hubnet processes in two
-// clusters joined by gateways, 500 operations over 75 seconds, a third of the actions
+// clusters joined by gateways, two gateway hubs and a leaf hub in each, 500
+// operations over 75 seconds, a third of the actions
 // taken by both hubs of a referral at once, every kind of fault at least once (the
 // first at the busiest gateway hub of a cluster), then the checks. The
 // seed comes from the clock unless HUBNET_CHAOS_SEED gives one; a failure names it.
@@ -30,7 +31,7 @@ func TestRun_short(t *testing.T) {
 			t.Fatalf("HUBNET_CHAOS_SEED: %v", err)
 		}
 	}
-	cfg := Config{Hubs: 6, Clusters: 2, Ops: 500, Duration: 75 * time.Second, Faults: 5, Workers: 4, Settle: time.Minute, Cross: 0.3,
+	cfg := Config{Hubs: 6, Clusters: 2, Gateways: 2, Ops: 500, Duration: 75 * time.Second, Faults: 5, Workers: 4, Settle: time.Minute, Cross: 0.3,
 		Seed: seed, Dir: t.TempDir(), Gossip: "local", Logf: t.Logf}
 	rep, err := run(context.Background(), cfg)
 	if err != nil {
@@ -45,8 +46,8 @@ func TestRun_short(t *testing.T) {
 			log := filepath.Join(cfg.Dir, h+".log")
 			t.Logf("the end of %s:\n%s", log, logTail(log, 30))
 		}
-		t.Fatalf("%d inconsistencies; run again with HUBNET_CHAOS_SEED=%d, or: go run ./cmd/hubnet-chaos -seed %d -clusters %d -ops %d -duration %v -faults %d -cross %v",
-			len(rep.Problems), seed, seed, cfg.Clusters, cfg.Ops, cfg.Duration, cfg.Faults, cfg.Cross)
+		t.Fatalf("%d inconsistencies; run again with HUBNET_CHAOS_SEED=%d, or: go run ./cmd/hubnet-chaos -seed %d -clusters %d -gateway-hubs %d -ops %d -duration %v -faults %d -cross %v",
+			len(rep.Problems), seed, seed, cfg.Clusters, cfg.Gateways, cfg.Ops, cfg.Duration, cfg.Faults, cfg.Cross)
 	}
 	// The run did what it is for: every kind of fault, and referrals to their end.
 	kinds := map[faultKind]bool{}
@@ -58,6 +59,9 @@ func TestRun_short(t *testing.T) {
 	}
 	if n := rep.Summary.states[protocol.StateCompleted]; n == 0 || rep.Summary.delivered != n {
 		t.Errorf("seed %d: %d referrals completed and %d services delivered; want some, and as many of each", seed, n, rep.Summary.delivered)
+	}
+	if len(rep.LeafStart) != 2 {
+		t.Errorf("seed %d: leaf hubs at the start %v, want one in each cluster", seed, rep.LeafStart)
 	}
 	if rep.AcrossGW == 0 || rep.AcrossGW == rep.Referred {
 		t.Errorf("seed %d: %d of %d referrals across a gateway; want some, and some inside a cluster", seed, rep.AcrossGW, rep.Referred)
