@@ -329,8 +329,8 @@ func watchAcks(b *node.Node, srv natsServer, a protocol.Identity) (*ackWatch, er
 		return nil, fmt.Errorf("%s's server: %w", b.ID(), err)
 	}
 	w := &ackWatch{nc: nc, acks: make(chan ackSeen, 1024), acked: map[string]bool{}}
-	// A hub's requests take their replies on the client's _INBOX subjects.
-	_, err = nc.Subscribe("_INBOX.>", func(m *nats.Msg) {
+	// A hub's requests take their replies in its mailbox, on its reply subjects.
+	_, err = nc.Subscribe(protocol.HubPrefix(a.ID)+protocol.KindReply+".>", func(m *nats.Msg) {
 		at := time.Now()
 		if !bytes.Contains(m.Data, ackType) {
 			return
