@@ -753,10 +753,12 @@ func (d *directory) fetch(id string) {
 
 	var rev uint64
 	rev, err = d.fetchOnce(id, source, want)
-	<-d.slots
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	// The slot goes after the count is down, so that the next fetch to take it is
+	// never counted beside this one (the peak read 3 of 2 slots).
 	d.inFlight--
+	<-d.slots
 	d.pending--
 	p.fetching = false
 	kind := "owner"
