@@ -18,9 +18,9 @@ import (
 //
 // Every subscription is interest that NATS carries to every server of the network:
 // a gateway hub holds that of every other cluster, and a leaf hub's server is handed
-// the interest of the whole network by its gateway hub. One subscription per hub
-// rather than one per kind of message, plus one for replies and one for answers,
-// divides what every server holds by six (docs/architecture.md, Scaling).
+// the interest of the whole network by its gateway hub. One subscription per hub,
+// where there were seven (one per kind of message, one for replies and one for
+// answers), is what every server holds for it (docs/architecture.md, Scaling).
 //
 // The mailbox sorts messages by the token after the hub's ID. Replies to this hub's
 // requests and answers to its live queries are handed over at once; each other kind
@@ -36,7 +36,6 @@ type mailbox struct {
 	next    atomic.Uint64
 	mu      sync.Mutex
 	waiting map[string]chan *nats.Msg // reply token -> the request waiting for it
-	closed  bool
 }
 
 // Bounds of a lane's backlog, as nats.go bounds a subscription's pending messages.
@@ -53,7 +52,7 @@ func newMailbox(id string, handlers map[string]nats.MsgHandler, onAnswer func(*n
 	mb := &mailbox{prefix: protocol.HubPrefix(id), run: run, lanes: map[string]*lane{},
 		onAnswer: onAnswer, drop: drop, waiting: map[string]chan *nats.Msg{}}
 	for kind, h := range handlers {
-		mb.lanes[kind] = &lane{mb: mb, handle: h}
+		mb.lanes[kind] = &lane{handle: h}
 	}
 	return mb
 }
@@ -145,7 +144,6 @@ func (mb *mailbox) close() {
 
 // lane holds the messages of one kind until its handler takes them, one at a time.
 type lane struct {
-	mb      *mailbox
 	handle  nats.MsgHandler
 	mu      sync.Mutex
 	queue   []*nats.Msg
