@@ -878,7 +878,7 @@ func (d *directory) fetchOnce(id, source string, want uint64) (uint64, error) {
 // request is sent again, more slowly each time, until ctx ends.
 func (d *directory) request(ctx context.Context, to string, req []byte) (*nats.Msg, error) {
 	for wait := 10 * time.Millisecond; ; wait = min(wait*2, 200*time.Millisecond) {
-		msg, err := d.n.mail.request(ctx, d.n.bus.nc, protocol.ProfileSubject(to), req)
+		msg, err := d.n.mail.request(ctx, protocol.ProfileSubject(to), req)
 		if !errors.Is(err, nats.ErrNoResponders) {
 			return msg, err
 		}

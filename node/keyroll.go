@@ -276,7 +276,7 @@ func (n *Node) sendKeyStepTo(ctx context.Context, s protocol.GossipKeyStep, to s
 	}
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.DeliveryTimeout)
 	defer cancel()
-	msg, err := n.mail.request(ctx, n.bus.nc, protocol.GossipKeySubject(to), data)
+	msg, err := n.mail.request(ctx, protocol.GossipKeySubject(to), data)
 	if err != nil {
 		return err
 	}

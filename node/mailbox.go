@@ -32,6 +32,7 @@ type mailbox struct {
 	lanes    map[string]*lane               // by kind
 	onAnswer func(*nats.Msg)                // answers to live queries
 	drop     func(reason string, err error) // counts a message dropped
+	nc       *nats.Conn                     // set by subscribe; requests go out on it
 
 	next    atomic.Uint64
 	mu      sync.Mutex
@@ -57,11 +58,12 @@ func newMailbox(id string, handlers map[string]nats.MsgHandler, onAnswer func(*n
 	return mb
 }
 
-// subscribe makes the mailbox's subscription on nc.
+// subscribe makes the mailbox's subscription on nc, which its requests then use.
 func (mb *mailbox) subscribe(nc *nats.Conn) error {
 	if _, err := nc.Subscribe(mb.prefix+">", mb.deliver); err != nil {
 		return fmt.Errorf("subscribe %s>: %w", mb.prefix, err)
 	}
+	mb.nc = nc
 	return nil
 }
 
@@ -95,7 +97,7 @@ func (mb *mailbox) deliver(m *nats.Msg) {
 // request sends data to subject with a reply subject of this hub's and waits for the
 // reply until ctx ends. Like nats.go's request, it returns nats.ErrNoResponders when
 // NATS knows no subscriber of subject.
-func (mb *mailbox) request(ctx context.Context, nc *nats.Conn, subject string, data []byte) (*nats.Msg, error) {
+func (mb *mailbox) request(ctx context.Context, subject string, data []byte) (*nats.Msg, error) {
 	token := mb.run + strconv.FormatUint(mb.next.Add(1), 36)
 	ch := make(chan *nats.Msg, 1)
 	mb.mu.Lock()
@@ -106,7 +108,7 @@ func (mb *mailbox) request(ctx context.Context, nc *nats.Conn, subject string, d
 		delete(mb.waiting, token)
 		mb.mu.Unlock()
 	}()
-	if err := nc.PublishMsg(&nats.Msg{Subject: subject, Reply: mb.prefix + protocol.KindReply + "." + token, Data: data}); err != nil {
+	if err := mb.nc.PublishMsg(&nats.Msg{Subject: subject, Reply: mb.prefix + protocol.KindReply + "." + token, Data: data}); err != nil {
 		return nil, err
 	}
 	select {

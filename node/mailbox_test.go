@@ -83,7 +83,7 @@ func TestMailbox_requestAndReply(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
 	for i := range 3 {
-		m, err := a.request(ctx, conns[0], protocol.ProfileSubject("b"), fmt.Appendf(nil, "a#%d", i))
+		m, err := a.request(ctx, protocol.ProfileSubject("b"), fmt.Appendf(nil, "a#%d", i))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,12 +94,12 @@ func TestMailbox_requestAndReply(t *testing.T) {
 			t.Errorf("reply came on %q, not a's reply subject", m.Subject)
 		}
 	}
-	if _, err := a.request(ctx, conns[0], protocol.ProfileSubject("c"), nil); !errors.Is(err, nats.ErrNoResponders) {
+	if _, err := a.request(ctx, protocol.ProfileSubject("c"), nil); !errors.Is(err, nats.ErrNoResponders) {
 		t.Errorf("request to a hub without a mailbox: %v, want %v", err, nats.ErrNoResponders)
 	}
 	short, cancelShort := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancelShort()
-	if _, err := a.request(short, conns[0], protocol.ReferralSubject("b"), nil); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := a.request(short, protocol.ReferralSubject("b"), nil); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("request of a kind b does not handle: %v, want %v", err, context.DeadlineExceeded)
 	}
 
@@ -107,7 +107,7 @@ func TestMailbox_requestAndReply(t *testing.T) {
 	if err := conns[1].Flush(); err != nil {
 		t.Fatal(err)
 	}
-	if m, err := a.request(ctx, conns[0], protocol.ProfileSubject("b"), []byte("after")); err != nil || string(m.Data) != "profile of b for after" {
+	if m, err := a.request(ctx, protocol.ProfileSubject("b"), []byte("after")); err != nil || string(m.Data) != "profile of b for after" {
 		t.Errorf("request after a stray reply: %v %q", err, m.Data)
 	}
 	if got := dropsA.list(); len(got) != 0 {
@@ -137,7 +137,7 @@ func TestMailbox_laneOrderAndBacklog(t *testing.T) {
 				// same subscription while the lane is busy.
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				defer cancel()
-				r, err := mb.request(ctx, conns[1], protocol.ProfileSubject("b"), nil)
+				r, err := mb.request(ctx, protocol.ProfileSubject("b"), nil)
 				if err != nil {
 					t.Errorf("request from a handler: %v", err)
 					return

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )
@@ -99,24 +100,21 @@ func newMetrics(n *Node) *metrics {
 	clusters := gatewayGauge("hubnet_gateway_clusters_reached",
 		"Other clusters this hub has an outbound NATS gateway connection to.",
 		func(st gatewayState) int { return len(st.outbound) })
-	leafs := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "hubnet_leaf_connections",
-		Help: "NATS leaf node connections: on a gateway hub, those of the leaf hubs of its cluster; on a leaf hub, 1 while it is joined to a gateway hub.",
-	}, func() float64 {
-		if n.bus == nil {
-			return 0
-		}
-		return float64(n.bus.server().NumLeafNodes())
-	})
-	subs := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "hubnet_nats_subscriptions",
-		Help: "Subscriptions this hub's NATS server holds: its own and the interest other servers sent it; grows with the hubs of the network, by one each.",
-	}, func() float64 {
-		if n.bus == nil {
-			return 0
-		}
-		return float64(n.bus.server().NumSubscriptions())
-	})
+	// What the running NATS server says of itself.
+	serverGauge := func(name, help string, count func(*server.Server) int) prometheus.GaugeFunc {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
+			if n.bus == nil {
+				return 0
+			}
+			return float64(count(n.bus.server()))
+		})
+	}
+	leafs := serverGauge("hubnet_leaf_connections",
+		"NATS leaf node connections: on a gateway hub, those of the leaf hubs of its cluster; on a leaf hub, 1 while it is joined to a gateway hub.",
+		(*server.Server).NumLeafNodes)
+	subs := serverGauge("hubnet_nats_subscriptions",
+		"Subscriptions this hub's NATS server holds: its own and the interest other servers sent it; grows with the hubs of the network, by one or two each.",
+		func(s *server.Server) int { return int(s.NumSubscriptions()) })
 	clock := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "hubnet_clock_offset_seconds",
 		Help: "How far this hub's clock is ahead of its peers' (negative: behind), the median over the peers heard from in the last hour.",

@@ -265,7 +265,7 @@ func (e *referrals) send(o store.Outgoing) (protocol.ReferralAck, error) {
 	if err != nil {
 		return protocol.ReferralAck{}, err
 	}
-	msg, err := e.n.mail.request(ctx, e.n.bus.nc, protocol.ReferralSubject(o.To), data)
+	msg, err := e.n.mail.request(ctx, protocol.ReferralSubject(o.To), data)
 	if err != nil {
 		return protocol.ReferralAck{}, err
 	}

@@ -147,6 +147,30 @@ func wantStorageError(t *testing.T, what string, got int, e api.ErrorResponse, s
 	}
 }
 
+// untilRefused makes call with i = 0, 1, ... while it answers ok, handing each
+// answer, decoded, to saved; it returns the status and error of the first call
+// refused. Fifty calls answered ok fail the test: the disk was not full.
+func untilRefused[T any](t *testing.T, what string, ok int, call func(i int, raw *json.RawMessage) int, saved func(T)) (int, api.ErrorResponse) {
+	t.Helper()
+	for i := range 50 {
+		var raw json.RawMessage
+		if status := call(i, &raw); status != ok {
+			var e api.ErrorResponse
+			if err := json.Unmarshal(raw, &e); err != nil {
+				t.Fatal(err)
+			}
+			return status, e
+		}
+		var v T
+		if err := json.Unmarshal(raw, &v); err != nil {
+			t.Fatal(err)
+		}
+		saved(v)
+	}
+	t.Fatalf("50 %s on a full disk", what)
+	return 0, api.ErrorResponse{}
+}
+
 // referralStates returns the state of each referral h's API lists, by ID.
 func referralStates(t *testing.T, h *nodetest.Hub) map[string]protocol.State {
 	t.Helper()
@@ -227,50 +251,18 @@ func TestAPI_fullDisk(t *testing.T) {
 
 		// Referrals: those that fit in the file's free pages are saved; the file must
 		// grow within a few, and cannot.
-		var (
-			e      api.ErrorResponse
-			status int
-		)
-		for i := 0; ; i++ {
-			if i == 50 {
-				t.Fatal("50 referrals created on a full disk")
-			}
-			var raw json.RawMessage
-			if status = callAPI(t, b, "POST", "/v1/referrals", referralTo("hub-a"), &raw); status != 201 {
-				if err := json.Unmarshal(raw, &e); err != nil {
-					t.Fatal(err)
-				}
-				break
-			}
-			var info api.ReferralInfo
-			if err := json.Unmarshal(raw, &info); err != nil {
-				t.Fatal(err)
-			}
-			want[info.Referral.ID] = protocol.StateRequested
-		}
+		status, e := untilRefused(t, "referrals created", 201, func(_ int, raw *json.RawMessage) int {
+			return callAPI(t, b, "POST", "/v1/referrals", referralTo("hub-a"), raw)
+		}, func(info api.ReferralInfo) { want[info.Referral.ID] = protocol.StateRequested })
 		t.Logf("disk full (%s): %d referrals created before one was refused", disk.Kind, len(want)-2)
 		wantStorageError(t, "POST /v1/referrals", status, e, http.StatusInsufficientStorage, api.CodeStorageFull, dbB, cause, "free space")
 
 		// Profiles likewise: a failed write may leave pages of the disk to the file that
 		// the next one fits in, so each try differs until one is refused.
 		revision := before.Revision
-		for i := 0; ; i++ {
-			if i == 50 {
-				t.Fatal("50 profiles saved on a full disk")
-			}
-			var raw json.RawMessage
-			if status = callAPI(t, b, "PUT", "/v1/self/profile", bigProfileNo("hub-b", i), &raw); status != 200 {
-				if err := json.Unmarshal(raw, &e); err != nil {
-					t.Fatal(err)
-				}
-				break
-			}
-			var saved protocol.Profile
-			if err := json.Unmarshal(raw, &saved); err != nil {
-				t.Fatal(err)
-			}
-			revision = saved.Revision
-		}
+		status, e = untilRefused(t, "profiles saved", 200, func(i int, raw *json.RawMessage) int {
+			return callAPI(t, b, "PUT", "/v1/self/profile", bigProfileNo("hub-b", i), raw)
+		}, func(saved protocol.Profile) { revision = saved.Revision })
 		wantStorageError(t, "PUT /v1/self/profile", status, e, http.StatusInsufficientStorage, api.CodeStorageFull, dbB, cause, "free space")
 
 		// The console says the same, and keeps what was typed.

@@ -255,8 +255,9 @@ func gatewayProblems(ctx context.Context, c *cluster, cl *client) []string {
 		return nil
 	}
 	var out []string
-	gateways := map[string]int{}
+	gateways, size := map[string]int{}, map[string]int{}
 	for _, h := range c.hubs {
+		size[h.cluster]++
 		l, err := cl.links(ctx, h)
 		switch {
 		case err != nil:
@@ -276,14 +277,8 @@ func gatewayProblems(ctx context.Context, c *cluster, cl *client) []string {
 	}
 	for k := range c.clusters {
 		name := clusterName(k)
-		size := 0
-		for _, h := range c.hubs {
-			if h.cluster == name {
-				size++
-			}
-		}
-		if n := gateways[name]; n < min(c.gateways, size) {
-			out = append(out, fmt.Sprintf("cluster %s has %d gateway hubs, want %d", name, n, min(c.gateways, size)))
+		if want := min(c.gateways, size[name]); gateways[name] < want {
+			out = append(out, fmt.Sprintf("cluster %s has %d gateway hubs, want %d", name, gateways[name], want))
 		}
 	}
 	return out
