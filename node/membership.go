@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -168,14 +169,21 @@ func (e eventDelegate) NotifyUpdate(m *memberlist.Node) { e.n.dir.observe(m, tru
 // expired, not signed by the steward for this network, ID and keys, or revoked.
 type aliveDelegate struct{ n *Node }
 
-// aliveChecked is a member's metadata that passed NotifyAlive's checks, and until when
-// that answer stands: memberlist calls NotifyAlive for every alive message, under its
-// lock of all members, and with several hundred members the same metadata comes
-// again and again. A revocation forgets the member's entry (directory.revoke).
-type aliveChecked struct {
-	meta  string
+// aliveChecked is what passed NotifyAlive's checks for one member: the digests of up
+// to aliveKept of its metadata, newest first, each with until when that answer
+// stands. memberlist calls NotifyAlive for every alive message, under its lock of all
+// members, stale ones included: with several hundred members the same few metadata
+// come again and again, and one remembered would be checked anew each time an older
+// message came between two newer ones. Digests, not the metadata, so that every hub
+// of a process holding several hundred does not keep another copy of everyone's. A
+// revocation forgets the member's entry (directory.revoke).
+type aliveChecked [aliveKept]struct {
+	sum   [sha256.Size]byte
 	until time.Time
 }
+
+// aliveKept is how many verified metadata of one member NotifyAlive remembers.
+const aliveKept = 3
 
 // aliveCheckedFor is how long a check of unchanged metadata stands: its certificate's
 // expiry is checked again after it, even when no revocation came.
@@ -186,9 +194,14 @@ func (a aliveDelegate) NotifyAlive(peer *memberlist.Node) error {
 		return nil
 	}
 	now := a.n.cfg.Now()
+	sum := sha256.Sum256(peer.Meta)
+	var c aliveChecked
 	if v, ok := a.n.alive.Load(peer.Name); ok {
-		if c := v.(aliveChecked); c.meta == string(peer.Meta) && now.Before(c.until) {
-			return nil
+		c = v.(aliveChecked)
+		for _, e := range c {
+			if e.sum == sum && now.Before(e.until) {
+				return nil
+			}
 		}
 	}
 	m, err := protocol.DecodeMeta(peer.Meta)
@@ -210,7 +223,15 @@ func (a aliveDelegate) NotifyAlive(peer *memberlist.Node) error {
 	if end := time.Unix(m.Cert.NotAfter, 0); end.Before(until) {
 		until = end
 	}
-	a.n.alive.Store(peer.Name, aliveChecked{meta: string(peer.Meta), until: until})
+	kept := aliveChecked{{sum: sum, until: until}}
+	k := 1
+	for _, e := range c {
+		if k < aliveKept && e.sum != sum && now.Before(e.until) {
+			kept[k] = e
+			k++
+		}
+	}
+	a.n.alive.Store(peer.Name, kept)
 	return nil
 }
 

@@ -58,6 +58,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	rounds := fs.Int("rounds", 0, "rounds per size: fresh federations (default 5 for federation, 3 for live and referrals)")
 	sizes := fs.String("sizes", "10,25", "federation sizes, comma-separated (scale: default "+scaleSizes+")")
 	topologies := fs.String("topologies", "leaves,clusters,mesh", "scale: the topologies to measure, comma-separated: leaves (clusters with gateway hubs and leaf hubs), clusters (every hub a gateway) and mesh")
+	paced := fs.Bool("paced", false, "scale: start each hub once the one before it holds every profile it knows of and the first hub holds its (at most 15s): hubs of one machine starting no faster than the federation takes them in")
 	procs := fs.Int("procs", 0, "scale: worker processes per federation (0: as many as its open files need)")
 	idle := fs.Duration("idle", 30*time.Second, "scale: how long the federation idles while its CPU is measured")
 	gossip := fs.String("gossip", "lan,local", "gossip presets to measure failure detection with")
@@ -131,7 +132,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "hubnet-bench: -topologies must list some of leaves, clusters and mesh, got", *topologies)
 			return 2
 		}
-		report, err = scaleBench(ns, topos, *procs, *wait, *idle, cmp.Or(*queries, 100), *cpuProfile, partial)
+		report, err = scaleBench(ns, topos, scaleOptions{procs: *procs, wait: *wait, idle: *idle,
+			queries: cmp.Or(*queries, 100), profile: *cpuProfile, paced: *paced}, partial)
 	case "search":
 		report, err = searchBench(cmp.Or(*queries, 5000), *hubs)
 	case "referrals":

@@ -73,8 +73,8 @@ type scaleResult struct {
 // (clusters), and, up to the first size at which it fails to converge, one full mesh. After each
 // measurement it hands the report so far to partial, when set, so that a run cut
 // short keeps what it measured.
-func scaleBench(sizes []int, topologies []string, forceProcs int, wait, idle time.Duration, queries int, profile string, partial func(string) error) (string, error) {
-	wait = cmp.Or(wait, scaleWait)
+func scaleBench(sizes []int, topologies []string, o scaleOptions, partial func(string) error) (string, error) {
+	o.wait = cmp.Or(o.wait, scaleWait)
 	limit := spread.Limit()
 	loadBefore := loadAverages()
 	var results []scaleResult
@@ -85,8 +85,8 @@ func scaleBench(sizes []int, topologies []string, forceProcs int, wait, idle tim
 			netw := scaleNetwork(protocol.Network{}, topo)
 			need := spread.Files(netw, scaleCountries(n))
 			procs := spread.Procs(need, limit)
-			if forceProcs > 0 {
-				procs = forceProcs
+			if o.procs > 0 {
+				procs = o.procs
 			}
 			switch {
 			case topo == "mesh" && meshFailed > 0:
@@ -95,7 +95,7 @@ func scaleBench(sizes []int, topologies []string, forceProcs int, wait, idle tim
 				r.skipped = fmt.Sprintf("not measured: about %d open files needed, more than %d processes of %d each", need, scaleMaxProcs, limit)
 			default:
 				var err error
-				if r, err = scaleOnce(n, topo, procs, wait, idle, queries, profile); err != nil {
+				if r, err = scaleOnce(n, topo, procs, o); err != nil {
 					return "", fmt.Errorf("%d hubs, %s: %w", n, topo, err)
 				}
 				if r.failed != "" && topo == "mesh" {
@@ -105,13 +105,23 @@ func scaleBench(sizes []int, topologies []string, forceProcs int, wait, idle tim
 			fmt.Fprintf(os.Stderr, "scale %d %s: %s\n", n, topo, r.line())
 			results = append(results, r)
 			if partial != nil {
-				if err := partial(renderScale(results, wait, idle, limit, loadBefore, loadAverages())); err != nil {
+				if err := partial(renderScale(results, o, limit, loadBefore, loadAverages())); err != nil {
 					return "", err
 				}
 			}
 		}
 	}
-	return renderScale(results, wait, idle, limit, loadBefore, loadAverages()), nil
+	return renderScale(results, o, limit, loadBefore, loadAverages()), nil
+}
+
+// scaleOptions are the scale benchmark's settings, the same for every size.
+type scaleOptions struct {
+	procs   int           // worker processes per federation; 0: as many as its open files need
+	wait    time.Duration // bounds each wait; 0: scaleWait
+	idle    time.Duration // how long the idle federation's CPU is measured
+	queries int           // live queries timed
+	profile string        // a directory for the workers' profiles, or ""
+	paced   bool          // each hub starts once the one before it has settled
 }
 
 // scaleNetwork returns netw with the region map of topology topo: the default one for
@@ -159,7 +169,8 @@ func scaleProfiles(n int) []protocol.Profile {
 // another, and measures them. A federation whose directories are not complete within
 // wait is reported with failed set, and its resources, but no live queries and no
 // failure detection.
-func scaleOnce(n int, topo string, procs int, wait, idle time.Duration, queries int, profile string) (r scaleResult, err error) {
+func scaleOnce(n int, topo string, procs int, o scaleOptions) (r scaleResult, err error) {
+	wait, idle, queries := o.wait, o.idle, o.queries
 	r = scaleResult{n: n, topology: topo, procs: procs, idle: idle}
 	root, err := os.MkdirTemp("", "hubnet-bench-scale-")
 	if err != nil {
@@ -201,7 +212,7 @@ func scaleOnce(n int, topo string, procs int, wait, idle time.Duration, queries 
 	}()
 	join := ""
 	for _, rg := range spread.Ranges(n, procs) {
-		w, err := startWorker(workerArgs{Root: root, N: n, From: rg[0], To: rg[1], Join: join, Procs: procs, Profile: profile})
+		w, err := startWorker(workerArgs{Root: root, N: n, From: rg[0], To: rg[1], Join: join, Procs: procs, Profile: o.profile, Paced: o.paced})
 		if err != nil {
 			return r, err
 		}
@@ -374,15 +385,20 @@ func (r scaleResult) line() string {
 }
 
 // renderScale writes the results as a markdown table with how they were measured.
-func renderScale(results []scaleResult, wait, idle time.Duration, limit int, loadBefore, loadAfter string) string {
+func renderScale(results []scaleResult, o scaleOptions, limit int, loadBefore, loadAfter string) string {
+	wait, idle := o.wait, o.idle
+	starting := "each process starting its hubs one after another"
+	if o.paced {
+		starting = fmt.Sprintf("each process starting its hubs one after another, each once the one before it held the profile of every hub it knew of and the first hub held its (at most %v: `-paced`)", paceWait)
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Measured on %s; load average %s before the run and %s after (the machine is shared).\n", machine(), loadBefore, loadAfter)
 	fmt.Fprintf(&b, "Every hub a real node, in as many worker processes as its open files need (a process may open %d here; "+
-		"both ends of a connection between two hubs of one process count), each process starting its hubs one after another (the first process its first hub before the others start), each joining the first hub, "+
+		"both ends of a connection between two hubs of one process count), %s (the first process its first hub before the others start), each joining the first hub, "+
 		"with the countries of the EDIH catalogue (hubs drawn at random, the same every run) and synthetic profiles; "+
 		"`leaves` is the default region map of the catalogue with 3 gateway hubs per cluster and the other hubs leaf nodes of them, `clusters` the same map with every hub a gateway of its cluster, `mesh` one full mesh of routes. "+
 		"Each wait is bounded by %v; resources are per hub, over all processes, after %v idle; CPU is the processes' over those %v, in shares of one core. "+
-		"The live query is timed from the first hub, after 20 untimed; “asked” counts the hubs it asked.\n\n", limit, wait, idle, idle)
+		"The live query is timed from the first hub, after 20 untimed; “asked” counts the hubs it asked.\n\n", limit, starting, wait, idle, idle)
 	b.WriteString("| hubs | topology | clusters | processes | last start → every directory complete | killed hub unreachable for all | live query median / p99 (answered of asked) | memory per hub | goroutines per hub | open files per hub | idle CPU |\n")
 	b.WriteString("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range results {
