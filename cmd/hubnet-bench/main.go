@@ -123,9 +123,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "hubnet-bench:", serr)
 			return 2
 		}
+		if *paced {
+			name = "scale-paced" // a section of its own beside the hubs started back to back
+		}
 		var partial func(string) error
 		if *out != "" {
-			partial = func(report string) error { return writeSection(*out, "scale", report) }
+			partial = func(report string) error { return writeSection(*out, name, report) }
 		}
 		topos := strings.Split(*topologies, ",")
 		if slices.ContainsFunc(topos, func(t string) bool { return t != "clusters" && t != "leaves" && t != "mesh" }) {

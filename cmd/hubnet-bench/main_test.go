@@ -128,9 +128,20 @@ func TestRun_scale(t *testing.T) {
 	report := runBench(t, "scale", "-sizes", "5", "-procs", "2", "-idle", "1s", "-queries", "3", "-wait", "2m", "scale")
 	mustMatch(t, report,
 		`^Measured on .*; load average [\d.]+ / [\d.]+ / [\d.]+ before the run`,
+		`each process starting its hubs one after another \(the first process`,
 		`^\| hubs \| topology \| clusters \| processes \| last start → every directory complete \|`,
 		`^\| 5 \| clusters \| [1-5] \| 2 \| `+pos+` \| `+pos+` \| `+pos+` / `+pos+` \(\d+ of \d+\) \| -?\d+\.\d MB \| \d+ \| \d+\.\d \| \d+% \|$`,
 		`^\| 5 \| mesh \| 1 \| 2 \| `+pos+` \| `+pos+` \| `+pos+` / `+pos+` \(\d+ of \d+\) \| `,
+	)
+}
+
+func TestRun_scalePaced(t *testing.T) {
+	// Four hubs with leaf hubs in one process, each started once the one before it
+	// has settled, in a section of its own.
+	report := runBench(t, "scale-paced", "-sizes", "4", "-topologies", "leaves", "-procs", "1", "-paced", "-idle", "1s", "-queries", "3", "-wait", "2m", "scale")
+	mustMatch(t, report,
+		`each process starting its hubs one after another, each once the one before it held the profile of every hub it knew of and the first hub held its \(at most 15s: `+"`-paced`"+`\)`,
+		`^\| 4 \| leaves \| [1-4] \| 1 \| `+pos+` \| `+pos+` \| `+pos+` / `+pos+` \(\d+ of \d+\) \| -?\d+\.\d MB \| \d+ \| \d+\.\d \| \d+% \|$`,
 	)
 }
 

@@ -227,7 +227,8 @@ func demoGossip(clusters []protocol.Cluster) string {
 }
 
 // demoProcesses returns how many processes the demo's hubs need: their estimated open
-// files over half of this process's limit, or want when it is more than 0.
+// files over three quarters of this process's limit (spread.Procs), or want when it
+// is more than 0.
 func demoProcesses(netw protocol.Network, profiles []protocol.Profile, want int) int {
 	if want > 0 {
 		return min(want, len(profiles))

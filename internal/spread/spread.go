@@ -43,15 +43,19 @@ func Files(netw protocol.Network, countries []string) int {
 }
 
 // Procs returns how many processes hold hubs that need about need open files, each
-// using at most half of limit: a connection between hubs of two processes costs one
-// file in each, not two in one, and the other half is room for what the estimate
-// misses (redials, handshakes, clients of the API). A limit of 0 or less means
+// using at most three quarters of limit: a connection between hubs of two processes
+// costs one file in each, not two in one, and the last quarter is room for what the
+// estimate misses (redials, handshakes, clients of the API). No more processes than
+// that: on a machine of two cores, the whole catalogue with leaf hubs in two
+// processes started three times slower than in one, the runtimes of the two
+// competing for the same cores (docs/benchmarks.md). A limit of 0 or less means
 // unknown: one process.
 func Procs(need, limit int) int {
 	if limit <= 0 {
 		return 1
 	}
-	return max(1, (need+limit/2-1)/(limit/2))
+	per := limit * 3 / 4
+	return max(1, (need+per-1)/per)
 }
 
 // Limit returns the process's limit of open files (Go raises the soft limit to the

@@ -54,7 +54,7 @@ func TestFiles(t *testing.T) {
 
 func TestProcs(t *testing.T) {
 	for _, tc := range []struct{ need, limit, want int }{
-		{100, 20000, 1}, {10000, 20000, 1}, {10001, 20000, 2}, {45000, 20000, 5}, {5000, 0, 1},
+		{100, 20000, 1}, {15000, 20000, 1}, {15001, 20000, 2}, {45000, 20000, 3}, {45001, 20000, 4}, {5000, 0, 1},
 	} {
 		if got := Procs(tc.need, tc.limit); got != tc.want {
 			t.Errorf("Procs(%d, %d) = %d, want %d", tc.need, tc.limit, got, tc.want)
