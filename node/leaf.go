@@ -1,6 +1,7 @@
 package node
 
 import (
+	"math/rand/v2"
 	"net"
 	"slices"
 	"strconv"
@@ -40,24 +41,24 @@ func (n *Node) chooseRole() {
 // not except.
 func (n *Node) leafRemotes(except string) []string {
 	var out []string
-	for _, p := range n.dir.shuffledMembers() {
-		if a := p.meta.LeafAddr(); a != "" && a != except && p.meta.Cluster == n.cluster && len(out) < maxLeafRemotes {
+	n.dir.eachMember(func(p *peer) {
+		if a := p.meta.LeafAddr(); a != "" && a != except && p.meta.Cluster == n.cluster {
 			out = append(out, a)
 		}
-	}
-	return out
+	})
+	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out[:min(len(out), maxLeafRemotes)]
 }
 
 // firstLeaf reports whether the hub has the lowest ID of the live leaf hubs of its
 // cluster that gossip shows: the one that becomes a gateway hub when the cluster has
 // too few.
 func (n *Node) firstLeaf() bool {
-	for _, p := range n.dir.shuffledMembers() {
-		if p.meta.Cluster == n.cluster && p.meta.Gateway == 0 && p.meta.ID < n.id.ID {
-			return false
-		}
-	}
-	return true
+	first := true
+	n.dir.eachMember(func(p *peer) {
+		first = first && !(p.meta.Cluster == n.cluster && p.meta.Gateway == 0 && p.meta.ID < n.id.ID)
+	})
+	return first
 }
 
 // repairLeaf keeps a leaf hub joined to its cluster, on the reconcile loop:
