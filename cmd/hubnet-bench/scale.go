@@ -389,7 +389,7 @@ func renderScale(results []scaleResult, o scaleOptions, limit int, loadBefore, l
 	wait, idle := o.wait, o.idle
 	starting := "each process starting its hubs one after another"
 	if o.paced {
-		starting = fmt.Sprintf("each process starting its hubs one after another, each once the one before it held the profile of every hub it knew of and the first hub held its (at most %v: `-paced`)", paceWait)
+		starting = fmt.Sprintf("each process starting its hubs one after another, each once the one before it held the profile of every hub it knew of and the first hub held its (at most %v: `-paced`)", spread.SettleWait)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Measured on %s; load average %s before the run and %s after (the machine is shared).\n", machine(), loadBefore, loadAfter)

@@ -51,8 +51,8 @@ type workerArgs struct {
 	// Profile, when set, is a directory where the worker writes CPU profiles of
 	// its run, one for each phase (see cpuPhases), and a heap profile at its stop.
 	Profile string `json:"profile,omitempty"`
-	// Paced starts each hub but the first once the one before it is settled
-	// (settled), or after paceWait.
+	// Paced starts each hub but the first once the one before it has settled
+	// (spread.Settle).
 	Paced bool `json:"paced,omitempty"`
 }
 
@@ -246,56 +246,10 @@ func (w *worker) start(stopping <-chan struct{}, first func(gossip string) error
 			join = h.GossipAddr()
 		}
 		if w.args.Paced && i > w.args.From {
-			w.settle(h, i-w.args.From+1, stopping)
+			spread.Settle(h, w.hubs[0], i-w.args.From+1, stopping)
 		}
 	}
 	return failed, absent
-}
-
-// paceWait bounds how long a paced start waits for a hub to settle.
-const paceWait = 15 * time.Second
-
-// settle waits, at most paceWait, until hub h holds the profile of every hub it
-// knows, at least started of them, and the worker's first hub holds h's: the new
-// hub has its directory and its own profile is on its way to everyone else. A
-// hub's start costs every other hub a little work (gossip, interest, a profile to
-// fetch); on a machine of two cores, several hundred hubs started back to back pile
-// that work up faster than it is done, and the federation then spends its CPU on
-// false suspicions of hubs too busy to answer in time. Real hubs each have their
-// own machine; paced, the benchmark gives the hubs of one machine the same chance.
-func (w *worker) settle(h *node.Node, started int, stopping <-chan struct{}) {
-	first := w.hubs[0]
-	deadline := time.Now().Add(paceWait)
-	for time.Now().Before(deadline) {
-		if settled(h, first, started) {
-			return
-		}
-		select {
-		case <-stopping:
-			return
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-// settled reports whether h knows at least n hubs (itself among them) and holds the
-// profile of each, and first holds h's.
-func settled(h, first *node.Node, n int) bool {
-	peers := h.Peers()
-	if len(peers) < n {
-		return false
-	}
-	for _, p := range peers {
-		if !p.Self && (p.Revision == 0 || p.Cached < p.Revision) {
-			return false
-		}
-	}
-	for _, p := range first.Peers() {
-		if p.ID == h.ID() {
-			return p.Revision > 0 && p.Cached >= p.Revision
-		}
-	}
-	return false
 }
 
 // profileName is the path, without its extension, of worker a's profiles and log.

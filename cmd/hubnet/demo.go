@@ -45,8 +45,12 @@ const (
 	demoReadyTimeout = 10 * time.Second
 	demoSyncTimeout  = 20 * time.Second
 	// demoWaitPerHub is added to both timeouts for each hub: the whole catalogue
-	// takes minutes to start on a small machine.
-	demoWaitPerHub = time.Second
+	// takes minutes to start on a small machine (10.5 on two cores).
+	demoWaitPerHub = 3 * time.Second
+	// demoSettleFrom is the number of hubs from which each process of the demo
+	// starts each hub once the one before it has settled (spread.Settle): several
+	// hundred started back to back on a small machine bury it in work.
+	demoSettleFrom = 100
 	// demoLeavePerHub is added to leaveTimeout for each hub at the demo's stop: the
 	// hubs leave one after the other, each in about 200 ms on a small machine, and
 	// more when it is busy.
@@ -290,6 +294,9 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, op
 			return err
 		}
 		nodes = append(nodes, n)
+		if hubs >= demoSettleFrom {
+			spread.Settle(n, first, i+1, ctx.Done())
+		}
 	}
 	// The helpers start their hubs at once, each one after another.
 	for _, h := range helpers {

@@ -82,6 +82,9 @@ func runDemoWorker(spec string, in io.Reader, out, stderr io.Writer) int {
 			enc.Encode(demoWorkerReply{Err: err.Error()})
 			return exitError
 		}
+		if i > 0 && len(a.IDs) >= demoSettleFrom {
+			spread.Settle(n, nodes[0], i+1, nil)
+		}
 	}
 	for _, n := range nodes {
 		select {
