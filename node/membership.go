@@ -115,10 +115,12 @@ func (n *Node) createMemberlist() (*memberlist.Memberlist, error) {
 //     by walking its list of all, which every 200 ms was 3% of the CPU of 457 idle
 //     hubs, and sends the broadcasts of two rounds in one packet;
 //   - each hub retransmits a broadcast 4·log10(n+1) times (12 at 457), not 6·;
-//   - a full push/pull every 60 s, which memberlist stretches past 32 members by
-//     log2(n/32)+1 (to about 5 minutes at 457): it repairs what gossip missed; every
-//     30 s it was a tenth of the CPU of 457 idle hubs (each exchange encodes and
-//     decodes every member, 270 KB each way).
+//   - a full push/pull every 30 s, which memberlist stretches past 32 members by
+//     log2(n/32)+1 (to about 2.4 minutes at 457): it repairs what gossip missed, a
+//     join now and then among hundreds. It costs a tenth of the CPU of 457 idle hubs
+//     (each exchange encodes and decodes every member, 270 KB each way); every 60 s,
+//     457 hubs started one after another were once incomplete 3 minutes after the
+//     last start, a hub still not knowing two of the last to join.
 func largeNetworkConfig() *memberlist.Config {
 	c := memberlist.DefaultLANConfig()
 	c.ProbeInterval = 3 * time.Second
@@ -127,7 +129,7 @@ func largeNetworkConfig() *memberlist.Config {
 	c.GossipInterval = 400 * time.Millisecond
 	c.GossipNodes = 4
 	c.RetransmitMult = 4
-	c.PushPullInterval = 60 * time.Second
+	c.PushPullInterval = 30 * time.Second
 	// memberlist compresses each message with a fresh LZW writer, whose tables are
 	// allocated anew: at 100 hubs on two cores that was an eighth of the CPU and much
 	// of the garbage. Messages here are small; a hub still reads compressed ones.
@@ -189,9 +191,11 @@ type aliveChecked [aliveKept]struct {
 // aliveKept is how many verified metadata of one member NotifyAlive remembers.
 const aliveKept = 3
 
-// aliveCheckedFor is how long a check of unchanged metadata stands: its certificate's
-// expiry is checked again after it, even when no revocation came.
-const aliveCheckedFor = time.Minute
+// aliveCheckedFor is how long a check of unchanged metadata stands, at most until its
+// certificate ends: it is checked in full again after it, even when no revocation
+// came. Every push/pull brings every member's alive message again; at a minute, 457
+// idle hubs spent 4% of their CPU checking again what had not changed.
+const aliveCheckedFor = 10 * time.Minute
 
 func (a aliveDelegate) NotifyAlive(peer *memberlist.Node) error {
 	if peer.Name == a.n.id.ID {

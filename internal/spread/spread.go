@@ -1,5 +1,6 @@
 // Package spread divides hubs run on one machine, by the demo and the scale
-// benchmark, over as many processes as their open files need.
+// benchmark, over as many processes as their open files need, and paces their start
+// (Settle).
 //
 // Every hub holds a few files of its own (listeners, its store, gossip sockets, its
 // own NATS clients) and one for each end of each connection to another hub: a route
