@@ -22,17 +22,18 @@ const maxRemoteURLs = 3
 // hubs gossip a gateway, up to maxRemoteURLs of their addresses, picked at random so
 // that the hubs of a network do not all dial the same.
 func (n *Node) gatewayRemotes() map[string][]string {
-	var all []*peer
+	type gateway struct{ cluster, addr string }
+	var all []gateway
 	n.dir.eachMember(func(p *peer) {
-		if p.meta.GatewayAddr() != "" && p.meta.Cluster != n.cluster && p.meta.Cluster != "" {
-			all = append(all, p)
+		if a, c := p.meta.GatewayAddr(), p.meta.Cluster; a != "" && c != n.cluster && c != "" {
+			all = append(all, gateway{c, a})
 		}
 	})
 	rand.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
 	out := map[string][]string{}
-	for _, p := range all {
-		if c := p.meta.Cluster; len(out[c]) < maxRemoteURLs {
-			out[c] = append(out[c], p.meta.GatewayAddr())
+	for _, g := range all {
+		if len(out[g.cluster]) < maxRemoteURLs {
+			out[g.cluster] = append(out[g.cluster], g.addr)
 		}
 	}
 	return out

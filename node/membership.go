@@ -113,7 +113,7 @@ func (n *Node) createMemberlist() (*memberlist.Memberlist, error) {
 //     every hub in about log4(n) rounds, two seconds at 457 (a profile revision
 //     comes sooner, by its hint on NATS); memberlist picks the members of each round
 //     by walking its list of all, which every 200 ms was 3% of the CPU of 457 idle
-//     hubs, and sends the broadcasts of two rounds in one packet;
+//     hubs;
 //   - each hub retransmits a broadcast 4·log10(n+1) times (12 at 457), not 6·;
 //   - a full push/pull every 30 s, which memberlist stretches past 32 members by
 //     log2(n/32)+1 (to about 2.4 minutes at 457): it repairs what gossip missed, a

@@ -45,7 +45,8 @@ const (
 	demoReadyTimeout = 10 * time.Second
 	demoSyncTimeout  = 20 * time.Second
 	// demoWaitPerHub is added to both timeouts for each hub: the whole catalogue
-	// takes minutes to start on a small machine (10.5 on two cores).
+	// takes minutes to start on a small machine (its 300 hubs that list
+	// technologies, settled one by one, 7 on two cores).
 	demoWaitPerHub = 3 * time.Second
 	// demoSettleFrom is the number of hubs from which each process of the demo
 	// starts each hub once the one before it has settled (spread.Settle): several
