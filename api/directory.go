@@ -35,6 +35,13 @@ type PeerInfo struct {
 	Reachable bool      `json:"reachable"`
 }
 
+// Current reports whether the directory holds the hub's current profile: always for
+// the hub itself; for another, once it holds the revision the hub gossips (never
+// while the hub gossips none).
+func (p PeerInfo) Current() bool {
+	return p.Self || (p.Revision > 0 && p.Cached >= p.Revision)
+}
+
 // SelfInfo describes the node itself.
 type SelfInfo struct {
 	ID       string            `json:"id"`

@@ -435,7 +435,7 @@ func holdsAll(h *node.Node, n int, absent map[string]bool) bool {
 			continue
 		}
 		known++
-		if !p.Self && (p.Revision == 0 || p.Cached < p.Revision) {
+		if !p.Current() {
 			return false
 		}
 	}
@@ -451,7 +451,7 @@ func missingOf(hubs []*node.Node, n int, absent map[string]bool) string {
 			fmt.Fprintf(&b, "%s knows %d of %d hubs; ", h.ID(), len(peers), n-len(absent))
 		}
 		for _, p := range peers {
-			if !p.Self && (p.Revision == 0 || p.Cached < p.Revision) {
+			if !p.Current() {
 				fmt.Fprintf(&b, "%s has %s at %d of %d (%s); ", h.ID(), p.ID, p.Cached, p.Revision, p.State)
 			}
 		}

@@ -46,7 +46,7 @@ func settled(h, first *node.Node, n int) bool {
 		return false
 	}
 	for _, p := range peers {
-		if !p.Self && (p.Revision == 0 || p.Cached < p.Revision) {
+		if !p.Current() {
 			return false
 		}
 	}
@@ -55,7 +55,7 @@ func settled(h, first *node.Node, n int) bool {
 	}
 	for _, p := range first.Peers() {
 		if p.ID == h.ID() {
-			return p.Revision > 0 && p.Cached >= p.Revision
+			return p.Current()
 		}
 	}
 	return false
