@@ -95,15 +95,27 @@ func (d *directory) eachMember(fn func(p *peer)) {
 // the hub on the other end, so that those of a revoked hub can be closed: nats-server
 // has no call that closes one gateway connection.
 type gatewayConns struct {
-	mu    sync.Mutex          // guards conns
-	conns map[net.Conn]string // connection -> the peer's signing key
+	mu    sync.Mutex                // guards conns
+	conns map[net.Conn]acceptedConn // connection -> whom it came from, and when
+}
+
+// acceptedConn is a connection's peer key and the time its handshake was verified.
+type acceptedConn struct {
+	key string
+	at  time.Time
 }
 
 // maxGatewayConns bounds the connections recorded; past it, those nats-server no
 // longer lists are forgotten first (see prune).
 const maxGatewayConns = 4096
 
-func newGatewayConns() *gatewayConns { return &gatewayConns{conns: map[net.Conn]string{}} }
+// gatewayConnGrace is how long a recorded connection is kept while nats-server does
+// not list it yet: it is recorded at the TLS handshake, and listed only once the
+// server has taken its CONNECT, which on a busy machine comes a while later. A
+// connection forgotten in between could not be cut.
+const gatewayConnGrace = time.Minute
+
+func newGatewayConns() *gatewayConns { return &gatewayConns{conns: map[net.Conn]acceptedConn{}} }
 
 // add records an accepted connection from the hub with key.
 func (g *gatewayConns) add(key ed25519.PublicKey, c net.Conn) {
@@ -115,7 +127,7 @@ func (g *gatewayConns) add(key ed25519.PublicKey, c net.Conn) {
 			break
 		}
 	}
-	g.conns[c] = string(key)
+	g.conns[c] = acceptedConn{key: string(key), at: time.Now()}
 }
 
 // cut closes every recorded connection from the hub with key and returns how many.
@@ -124,8 +136,8 @@ func (g *gatewayConns) cut(key ed25519.PublicKey) int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	n := 0
-	for c, k := range g.conns {
-		if k == string(key) {
+	for c, a := range g.conns {
+		if a.key == string(key) {
 			c.Close()
 			delete(g.conns, c)
 			n++
@@ -134,12 +146,14 @@ func (g *gatewayConns) cut(key ed25519.PublicKey) int {
 	return n
 }
 
-// prune forgets the connections whose remote address is not in live.
+// prune forgets the connections whose remote address is not in live, the server's
+// list, unless their handshake was less than gatewayConnGrace ago. Connections
+// live in wall-clock time: add and prune read it, not the node's clock.
 func (g *gatewayConns) prune(live map[string]bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for c := range g.conns {
-		if !live[c.RemoteAddr().String()] {
+	for c, a := range g.conns {
+		if !live[c.RemoteAddr().String()] && time.Since(a.at) > gatewayConnGrace {
 			delete(g.conns, c)
 		}
 	}

@@ -302,7 +302,7 @@ func refusesRevoked(t *testing.T, h, m *nodetest.Hub, mc *nats.Conn, mid protoco
 	nodetest.Eventually(t, 10*time.Second, func() error {
 		_, err := mc.Request(protocol.ProfileSubject(h.ID()), []byte(`{"v":1}`), time.Second)
 		if !errors.Is(err, nats.ErrNoResponders) {
-			return fmt.Errorf("M's request to %s: %v, want no responders: the route is open", h.ID(), err)
+			return fmt.Errorf("%s's request to %s: %v, want no responders: a route, gateway or leaf node connection is open", m.ID(), h.ID(), err)
 		}
 		return nil
 	})
