@@ -284,6 +284,44 @@ func TestRefusals_routeWithOtherKeyCounted(t *testing.T) {
 	})
 }
 
+// A TCP stream to the gossip port that closes before it sends a byte, as a gossip
+// probe over TCP does when its deadline passes before it writes, is no refusal:
+// nothing counts gossip-label and nothing logs a stream of another network. A
+// stream whose bytes are not this network's gossip still counts, once.
+func TestRefusals_emptyGossipStreamNotCounted(t *testing.T) {
+	h, lines := floodHub(t)
+	before := h.Refused(node.RefusedGossip, "gossip-label")
+	for range 20 {
+		conn, err := net.DialTimeout("tcp", h.GossipAddr(), 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.Close()
+	}
+	conn, err := net.DialTimeout("tcp", h.GossipAddr(), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Write([]byte("not gossip at all"))
+	conn.Close()
+	want := before + 1
+	nodetest.Eventually(t, 5*time.Second, func() error {
+		if n := h.Refused(node.RefusedGossip, "gossip-label"); n != want {
+			return fmt.Errorf("gossip-label refusals: %v, want %v", n, want)
+		}
+		return nil
+	})
+	holds(t, time.Second, func() error {
+		if n := h.Refused(node.RefusedGossip, "gossip-label"); n != want {
+			return fmt.Errorf("gossip-label refusals: %v, want %v: the 20 empty streams were counted", n, want)
+		}
+		return nil
+	})
+	if got := strings.Join(lines.since(0), "\n"); strings.Count(got, "unacceptable label") > 1 {
+		t.Errorf("empty streams logged as another network's:\n%s", got)
+	}
+}
+
 // A hub of a network with a region map is a NATS gateway as well: plain-TCP
 // connections to its gateway port are refused, counted as gateway refusals and
 // logged a few lines a second, like those to the route port.

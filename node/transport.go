@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -42,7 +43,10 @@ type gossipTransport struct {
 	streams chan net.Conn
 	done    chan struct{} // closed by Shutdown, before the sockets
 	stop    sync.Once
-	wg      sync.WaitGroup // the two listener goroutines
+	wg      sync.WaitGroup // the two listener goroutines, and handOn's
+
+	mu      sync.Mutex            // guards waiting
+	waiting map[net.Conn]struct{} // streams accepted whose first byte has not come
 }
 
 var _ memberlist.NodeAwareTransport = (*gossipTransport)(nil)
@@ -65,6 +69,7 @@ func newGossipTransport(host string, port int, log *slog.Logger) (*gossipTranspo
 		log:     log,
 		packets: make(chan *memberlist.Packet),
 		streams: make(chan net.Conn),
+		waiting: map[net.Conn]struct{}{},
 		done:    make(chan struct{}),
 	}
 	var err error
@@ -186,6 +191,11 @@ func (t *gossipTransport) Shutdown() error {
 		close(t.done)
 		t.tcp.Close()
 		t.udp.Close()
+		t.mu.Lock()
+		for c := range t.waiting {
+			c.Close()
+		}
+		t.mu.Unlock()
 	})
 	t.wg.Wait()
 	return nil
@@ -249,11 +259,62 @@ func (t *gossipTransport) acceptStreams() {
 			continue
 		}
 		wait = 0
-		select {
-		case t.streams <- conn:
-		case <-t.done:
+		t.mu.Lock()
+		if t.stopped() {
+			t.mu.Unlock()
 			conn.Close()
 			return
 		}
+		t.waiting[conn] = struct{}{}
+		t.wg.Add(1)
+		t.mu.Unlock()
+		go t.handOn(conn)
 	}
+}
+
+// firstByteWait is how long an accepted stream may take to send its first byte;
+// memberlist writes as soon as it has dialled.
+const firstByteWait = 5 * time.Second
+
+// handOn hands conn to memberlist once its first byte has come, and closes it
+// unread if none comes. memberlist's own fallback probe over TCP, whose deadline
+// passes before it writes, leaves an empty stream: handed on, memberlist reads an
+// empty label in it and logs a stream from another network, a gossip-label refusal
+// where nothing was wrong.
+func (t *gossipTransport) handOn(conn *net.TCPConn) {
+	defer t.wg.Done()
+	var first [1]byte
+	conn.SetReadDeadline(time.Now().Add(firstByteWait))
+	_, err := io.ReadFull(conn, first[:])
+	t.mu.Lock()
+	delete(t.waiting, conn)
+	t.mu.Unlock()
+	if err != nil {
+		conn.Close()
+		if !t.stopped() && !errors.Is(err, io.EOF) {
+			t.log.Debug("gossip stream closed before its first byte", "from", conn.RemoteAddr(), "err", err)
+		}
+		return
+	}
+	conn.SetReadDeadline(time.Time{})
+	select {
+	case t.streams <- &startedConn{Conn: conn, first: first[:]}:
+	case <-t.done:
+		conn.Close()
+	}
+}
+
+// startedConn is a stream whose first bytes were read before memberlist had it.
+type startedConn struct {
+	net.Conn
+	first []byte // read already, not yet returned by Read
+}
+
+func (c *startedConn) Read(b []byte) (int, error) {
+	if len(c.first) > 0 {
+		n := copy(b, c.first)
+		c.first = c.first[n:]
+		return n, nil
+	}
+	return c.Conn.Read(b)
 }

@@ -99,6 +99,11 @@ func TestGossipTransport_DialTimeout(t *testing.T) {
 		t.Fatalf("DialTimeout: %v", err)
 	}
 	defer out.Close()
+	// A stream is handed on once its first byte has come.
+	out.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := out.Write([]byte("push")); err != nil {
+		t.Fatalf("write: %v", err)
+	}
 	var in net.Conn
 	select {
 	case in = <-b.StreamCh():
@@ -109,18 +114,19 @@ func TestGossipTransport_DialTimeout(t *testing.T) {
 	if got, want := in.RemoteAddr().String(), out.LocalAddr().String(); got != want {
 		t.Errorf("stream from: got %s, want %s", got, want)
 	}
-	out.SetDeadline(time.Now().Add(5 * time.Second))
 	in.SetDeadline(time.Now().Add(5 * time.Second))
 	for _, dir := range []struct {
 		name     string
 		from, to net.Conn
 		msg      string
 	}{
-		{"dialler to listener", out, in, "push"},
+		{"dialler to listener", nil, in, "push"}, // written above
 		{"listener to dialler", in, out, "pull"},
 	} {
-		if _, err := dir.from.Write([]byte(dir.msg)); err != nil {
-			t.Fatalf("%s: write: %v", dir.name, err)
+		if dir.from != nil {
+			if _, err := dir.from.Write([]byte(dir.msg)); err != nil {
+				t.Fatalf("%s: write: %v", dir.name, err)
+			}
 		}
 		buf := make([]byte, len(dir.msg))
 		if _, err := io.ReadFull(dir.to, buf); err != nil {
@@ -129,6 +135,44 @@ func TestGossipTransport_DialTimeout(t *testing.T) {
 		if got := string(buf); got != dir.msg {
 			t.Errorf("%s: got %q, want %q", dir.name, got, dir.msg)
 		}
+	}
+}
+
+// A stream closed before its first byte, as a probe whose deadline passed leaves, is
+// not handed on; one that sends comes next, whole.
+func TestGossipTransport_StreamCh_emptyDropped(t *testing.T) {
+	a, b := mustGossipTransport(t), mustGossipTransport(t)
+	for range 3 {
+		c, err := a.DialTimeout(gossipAddrOf(b), 5*time.Second)
+		if err != nil {
+			t.Fatalf("DialTimeout: %v", err)
+		}
+		c.Close()
+	}
+	c, err := a.DialTimeout(gossipAddrOf(b), 5*time.Second)
+	if err != nil {
+		t.Fatalf("DialTimeout: %v", err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case in := <-b.StreamCh():
+		defer in.Close()
+		in.SetDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 1)
+		if _, err := io.ReadFull(in, buf); err != nil || string(buf) != "x" {
+			t.Errorf("the stream handed on reads %q, %v; want the byte sent", buf, err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no stream within 5s")
+	}
+	select {
+	case in := <-b.StreamCh():
+		in.Close()
+		t.Error("an empty stream was handed on")
+	case <-time.After(200 * time.Millisecond):
 	}
 }
 
