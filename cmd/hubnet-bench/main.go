@@ -355,13 +355,17 @@ func benchProfile(id string, i int) protocol.Profile {
 }
 
 // rssMB returns the process's resident memory in MB, from /proc.
-func rssMB() float64 {
+func rssMB() float64 { return statusMB("VmRSS:") }
+
+// statusMB returns the field of /proc/self/status named key, a size in kB, in MB; 0
+// where it is not there.
+func statusMB(key string) float64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == key {
 			kb, _ := strconv.ParseFloat(f[1], 64)
 			return kb / 1024
 		}

@@ -142,6 +142,9 @@ func TestRun_scalePaced(t *testing.T) {
 	mustMatch(t, report,
 		`each process starting its hubs one after another, each once the one before it held the profile of every hub it knew of and the first hub held its \(at most 15s: `+"`-paced`"+`\)`,
 		`^\| 4 \| leaves \| [1-4] \| 1 \| `+pos+` \| `+pos+` \| `+pos+` / `+pos+` \(\d+ of \d+\) \| -?\d+\.\d MB \| \d+ \| \d+\.\d \| \d+% \|$`,
+		// What the memory is made of: the live heap and stacks of four hubs are more
+		// than nothing, whatever the collector left before they started.
+		`^- 4 leaves: -?\d+\.\d MB resident, -?\d+\.\d MB anonymous and -?\d+\.\d MB mapped from files \(the hubs' stores, the program's code\); heap objects (0\.[1-9]|[1-9]\d*\.\d) MB in (0\.[1-9]|[1-9]\d*\.\d) MB of spans, goroutine stacks (0\.[1-9]|[1-9]\d*\.\d) MB\.$`,
 	)
 }
 

@@ -61,6 +61,7 @@ type scaleResult struct {
 	asked     []int // hubs each live query asked
 	answered  []int // hubs that answered each live query
 	rssPer    float64
+	memPer    memoryParts // what rssPer is made of
 	gorPer    float64
 	fdsPer    float64
 	idleCPU   float64 // share of one core over the idle period
@@ -313,17 +314,20 @@ func scaleOnce(n int, topo string, procs int, o scaleOptions) (r scaleResult, er
 		return r, err
 	}
 	var rss float64
+	var mem memoryParts
 	var gor, files int
 	for i, w := range workers {
 		// Each worker's CPU from its first answer to the second question: the
 		// collections before the answers are the measurement's.
 		r.idleCPU += (after[i].CPUAsked - before[i].CPU).Seconds() / after[i].AskedAt.Sub(before[i].At).Seconds()
 		rss += after[i].RSS - w.base.RSS
+		mem = mem.plus(after[i].Memory.minus(w.base.Memory))
 		gor += after[i].Goroutines - w.base.Goroutines
 		files += after[i].Files - w.base.Files
 	}
 	running := float64(n - len(r.absent))
 	r.rssPer, r.gorPer, r.fdsPer = rss/running, float64(gor)/running, float64(files)/running
+	r.memPer = mem.per(running)
 	r.usage = true
 	if r.failed != "" {
 		return r, nil
@@ -424,6 +428,26 @@ func renderScale(results []scaleResult, o scaleOptions, limit int, loadBefore, l
 		}
 		fmt.Fprintf(&b, "| %d | %s | %d | %d | %s | %s | %s | %.1f MB | %.0f | %.1f | %.0f%% |\n",
 			r.n, r.topology, r.clusters, r.procs, conv, det, live, r.rssPer, r.gorPer, r.fdsPer, 100*r.idleCPU)
+	}
+	b.WriteString(memoryNotes(results))
+	return b.String()
+}
+
+// memoryNotes says, for each result with its resources measured, what its memory
+// per hub is made of; "" when the workers did not report the parts.
+func memoryNotes(results []scaleResult) string {
+	var b strings.Builder
+	for _, r := range results {
+		m := r.memPer
+		if !r.usage || m == (memoryParts{}) {
+			continue
+		}
+		if b.Len() == 0 {
+			b.WriteString("\nMemory per hub, the parts (resident memory split by the kernel; heap and stacks by the Go runtime, after a collection):\n\n")
+		}
+		fmt.Fprintf(&b, "- %d %s: %.1f MB resident, %.1f MB anonymous and %.1f MB mapped from files (the hubs' stores, the program's code); "+
+			"heap objects %.1f MB in %.1f MB of spans, goroutine stacks %.1f MB.\n",
+			r.n, r.topology, r.rssPer, m.Anon, m.File, m.Live, m.Spans, m.Stacks)
 	}
 	return b.String()
 }

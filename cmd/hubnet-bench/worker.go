@@ -73,6 +73,7 @@ type workerReply struct {
 	At         time.Time     `json:"at,omitzero"`
 	AskedAt    time.Time     `json:"asked_at,omitzero"`
 	RSS        float64       `json:"rss,omitempty"` // MB, after a collection
+	Memory     memoryParts   `json:"memory,omitzero"`
 	Goroutines int           `json:"goroutines,omitempty"`
 	Files      int           `json:"files,omitempty"`
 	// live
@@ -374,7 +375,42 @@ func (w *worker) do(cmd, arg string) workerReply {
 // usage returns the worker's CPU time so far, and its memory, goroutines and open
 // files now.
 func (w *worker) usage() workerReply {
-	return workerReply{CPU: processCPU(), RSS: rssMB(), Goroutines: runtime.NumGoroutine(), Files: openFiles()}
+	return workerReply{CPU: processCPU(), RSS: rssMB(), Memory: memoryNow(), Goroutines: runtime.NumGoroutine(), Files: openFiles()}
+}
+
+// memoryParts is what a process's resident memory is made of, in MB: the kernel's
+// split of it, and the Go runtime's account of its heap and stacks.
+type memoryParts struct {
+	Anon   float64 `json:"anon,omitempty"`   // resident and anonymous: the heap, stacks, the runtime's own
+	File   float64 `json:"file,omitempty"`   // resident and mapped from files: the hubs' bbolt stores, the program's code
+	Live   float64 `json:"live,omitempty"`   // heap objects, after a collection
+	Spans  float64 `json:"spans,omitempty"`  // heap spans in use: the objects and the room between them
+	Stacks float64 `json:"stacks,omitempty"` // goroutine stacks
+}
+
+// memoryNow reads the process's memory parts; a collection just before makes Live
+// what is live.
+func memoryNow() memoryParts {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	const mb = 1 << 20
+	return memoryParts{Anon: statusMB("RssAnon:"), File: statusMB("RssFile:"),
+		Live: float64(ms.HeapAlloc) / mb, Spans: float64(ms.HeapInuse) / mb, Stacks: float64(ms.StackInuse) / mb}
+}
+
+// minus returns m less o, part by part.
+func (m memoryParts) minus(o memoryParts) memoryParts {
+	return memoryParts{m.Anon - o.Anon, m.File - o.File, m.Live - o.Live, m.Spans - o.Spans, m.Stacks - o.Stacks}
+}
+
+// plus returns m and o added, part by part.
+func (m memoryParts) plus(o memoryParts) memoryParts {
+	return memoryParts{m.Anon + o.Anon, m.File + o.File, m.Live + o.Live, m.Spans + o.Spans, m.Stacks + o.Stacks}
+}
+
+// per returns m divided by n, part by part.
+func (m memoryParts) per(n float64) memoryParts {
+	return memoryParts{m.Anon / n, m.File / n, m.Live / n, m.Spans / n, m.Stacks / n}
 }
 
 // shutdown stops every hub at once: one after another, hubs still redialling the
