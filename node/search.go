@@ -161,12 +161,12 @@ func (x *index) put(ps ...protocol.Profile) {
 		p := &ps[i]
 		if at, ok := x.pos[p.ID]; ok {
 			if next.cands[at].Profile.Revision < p.Revision {
-				next.cands[at] = protocol.NewCandidate(p)
+				next.cands[at] = indexed(p)
 				next.gates[at] = next.cands[at].Gate()
 			}
 			continue
 		}
-		c := protocol.NewCandidate(p)
+		c := indexed(p)
 		x.pos[p.ID] = len(next.cands)
 		next.cands, next.gates = append(next.cands, c), append(next.gates, c.Gate())
 	}
@@ -176,6 +176,14 @@ func (x *index) put(ps ...protocol.Profile) {
 	case x.dirty <- struct{}{}:
 	default:
 	}
+}
+
+// indexed returns the candidate the index keeps for p: trimmed, since a hub's own
+// details are read from the store, and the index holds one for every hub.
+func indexed(p *protocol.Profile) *protocol.Candidate {
+	c := protocol.NewCandidate(p)
+	c.Trim()
+	return c
 }
 
 // remove takes a hub out of the index, as when it is revoked.

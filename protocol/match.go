@@ -263,6 +263,20 @@ func (c *Candidate) setCapacity(capacity map[Family]Capacity) {
 	c.setGate()
 }
 
+// Trim keeps of the candidate's profile only what matching, its reasons and a hit
+// read once the candidate is made: the ID, name, type, country, regions, languages,
+// categories, capacity, guesses, revision and time of update. The title,
+// description, website and contact go, their words held in the candidate's text, as
+// do the specialisation levels, held in its arrays. A hub's index holds a candidate
+// for every hub of the network: the decoded profiles were a quarter of the live heap
+// of 457 hubs in one process (docs/benchmarks.md). The profile itself is not changed.
+func (c *Candidate) Trim() {
+	p := c.Profile
+	c.Profile = &Profile{ID: p.ID, Name: p.Name, Type: p.Type, Country: p.Country, Regions: p.Regions,
+		Languages: p.Languages, Categories: p.Categories, Capacity: p.Capacity, Inferred: p.Inferred,
+		Revision: p.Revision, Updated: p.Updated}
+}
+
 // WithCapacity returns a copy of the candidate whose profile has the given capacity
 // in place of its own, as a hub's answer to a live query tells it. It costs far less
 // than NewCandidate: nothing else is prepared again.

@@ -408,6 +408,64 @@ func TestCandidate_withCapacity(t *testing.T) {
 	}
 }
 
+// A trimmed candidate scores, ranks and explains itself as the whole one does, for
+// queries on every part of a profile, and a hit's fields are all still there.
+func TestCandidate_trim(t *testing.T) {
+	p := hub("robocoast", "FI", func(p *Profile) {
+		p.Title = "Robotics test beds of the Finnish west coast"
+		p.Description = "Field trials for autonomous machines in food processing plants."
+		p.Website = "https://robocoast.example"
+		p.Contact = Contact{Role: "partnerships", Email: "desk@robocoast.example"}
+		p.Regions = []string{"FI19"}
+		p.Languages = []string{"fi", "sv", "en"}
+		p.Categories = []Category{CategorySmall}
+		p.Technologies = map[string]int{"ai-decision-support": 5, "robotics": 3}
+		p.Services = map[string]int{"field-trial": 5}
+		p.Sectors = map[string]int{"C": 4}
+		p.Capacity = map[Family]Capacity{FamilyTestBeforeInvest: capacity(3, 10)}
+		p.Inferred = &Inferred{Sectors: []Hint{{Value: "10", Level: 3, Source: "label: Food"}}}
+	})
+	whole, trimmed := NewCandidate(p), NewCandidate(p)
+	trimmed.Trim()
+	for _, q := range []Query{
+		{Technologies: []string{"robotics", "ai-decision-support", "cybersecurity"}, Family: FamilyTestBeforeInvest,
+			Sector: "10", Region: "FI1C1", Languages: []string{"en", "fi"}},
+		{Text: "autonomous food"},
+		{Text: "west coast"},
+		{Services: []string{"field-trial"}, Category: CategorySmall},
+		{Sector: "C", MinCapacity: 2, Family: FamilyTestBeforeInvest},
+	} {
+		m, err := NewMatcher(q)
+		if err != nil {
+			t.Fatalf("%+v: %v", q, err)
+		}
+		w, wok := m.Rank(whole)
+		g, gok := m.Rank(trimmed)
+		if wok != gok || w.Score != g.Score || w.Proximity != g.Proximity || w.Free != g.Free {
+			t.Errorf("%+v: trimmed ranks %+v (%v), whole %+v (%v)", q, g, gok, w, wok)
+		}
+		if !wok {
+			t.Errorf("%+v: the hub does not pass; the query tests nothing", q)
+		}
+		if got, want := m.Explain(trimmed), m.Explain(whole); !slices.Equal(got, want) {
+			t.Errorf("%+v: trimmed explains %q, whole %q", q, got, want)
+		}
+	}
+	tp := trimmed.Profile
+	if tp.ID != p.ID || tp.Name != p.Name || tp.Type != p.Type || tp.Country != p.Country ||
+		!slices.Equal(tp.Regions, p.Regions) || !slices.Equal(tp.Languages, p.Languages) ||
+		!slices.Equal(tp.Categories, p.Categories) || !reflect.DeepEqual(tp.Capacity, p.Capacity) ||
+		tp.Inferred != p.Inferred || tp.Revision != p.Revision || !tp.Updated.Equal(p.Updated) {
+		t.Errorf("trimmed profile lost a field a hit shows: %+v", tp)
+	}
+	if tp.Description != "" || tp.Technologies != nil || tp.Contact != (Contact{}) {
+		t.Errorf("trimmed profile still holds what the candidate holds already: %+v", tp)
+	}
+	if p.Description == "" || len(p.Technologies) != 2 {
+		t.Errorf("Trim changed the profile it was made from: %+v", p)
+	}
+}
+
 // TestRank_guessedLanguagesNeverExclude: a hub whose languages are guessed from its
 // country is ranked by them, below one that declares the language, but never left
 // out; a hub that declares other languages is.
