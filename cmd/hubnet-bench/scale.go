@@ -38,6 +38,10 @@ const scaleMaxHubs = 457
 // each answer reads every hub's directory.
 const scalePoll = 100 * time.Millisecond
 
+// scaleTarget is how soon after the last start every directory should be complete
+// (issue 14's target); a wait longer than that logs what is missing.
+const scaleTarget = 10 * time.Second
+
 // scaleMaxProcs bounds the worker processes of one federation.
 const scaleMaxProcs = 8
 
@@ -277,6 +281,7 @@ func scaleOnce(n int, topo string, procs int, o scaleOptions) (r scaleResult, er
 		return replies, nil
 	}
 	missing, gone := "", error(nil)
+	var told time.Time // when stderr last said what was missing
 	if err := waitEvery(wait, scalePoll, func() bool {
 		replies, err := ask(statusCmd)
 		if err != nil {
@@ -286,6 +291,12 @@ func scaleOnce(n int, topo string, procs int, o scaleOptions) (r scaleResult, er
 		for _, rep := range replies {
 			if !rep.Complete {
 				missing = rep.Missing
+				// Past the 10 s asked, what is missing, every 30 s: a run that
+				// completes late says why in its log.
+				if since := time.Since(last); since > scaleTarget && time.Since(told) > 30*time.Second {
+					told = time.Now()
+					fmt.Fprintf(os.Stderr, "scale %d %s: not complete %v after the last start: %s\n", n, topo, since.Round(time.Second), firstLines(missing, 3))
+				}
 				return false
 			}
 		}
