@@ -268,8 +268,8 @@ func (c *Candidate) setCapacity(capacity map[Family]Capacity) {
 // categories, capacity, guesses, revision and time of update. The title,
 // description, website and contact go, their words held in the candidate's text, as
 // do the specialisation levels, held in its arrays. A hub's index holds a candidate
-// for every hub of the network: the decoded profiles were a quarter of the live heap
-// of 457 hubs in one process (docs/benchmarks.md). The profile itself is not changed.
+// for every hub of the network: the decoded profiles were 22% of the live heap of
+// 457 hubs in one process (docs/benchmarks.md). The profile itself is not changed.
 func (c *Candidate) Trim() {
 	p := c.Profile
 	c.Profile = &Profile{ID: p.ID, Name: p.Name, Type: p.Type, Country: p.Country, Regions: p.Regions,

@@ -355,22 +355,27 @@ func benchProfile(id string, i int) protocol.Profile {
 }
 
 // rssMB returns the process's resident memory in MB, from /proc.
-func rssMB() float64 { return statusMB("VmRSS:") }
+func rssMB() float64 { return statusMB("VmRSS:")[0] }
 
-// statusMB returns the field of /proc/self/status named key, a size in kB, in MB; 0
-// where it is not there.
-func statusMB(key string) float64 {
+// statusMB returns the fields of /proc/self/status named keys, sizes in kB, in MB,
+// in the order of keys, from one read; 0 for a field that is not there.
+func statusMB(keys ...string) []float64 {
+	out := make([]float64, len(keys))
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
-		return 0
+		return out
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == key {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		if i := slices.Index(keys, f[0]); i >= 0 {
 			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
+			out[i] = kb / 1024
 		}
 	}
-	return 0
+	return out
 }
 
 func median(d []time.Duration) time.Duration {

@@ -324,21 +324,19 @@ func scaleOnce(n int, topo string, procs int, o scaleOptions) (r scaleResult, er
 	if err != nil {
 		return r, err
 	}
+	running := float64(n - len(r.absent))
 	var rss float64
-	var mem memoryParts
 	var gor, files int
 	for i, w := range workers {
 		// Each worker's CPU from its first answer to the second question: the
 		// collections before the answers are the measurement's.
 		r.idleCPU += (after[i].CPUAsked - before[i].CPU).Seconds() / after[i].AskedAt.Sub(before[i].At).Seconds()
 		rss += after[i].RSS - w.base.RSS
-		mem = mem.plus(after[i].Memory.minus(w.base.Memory))
+		r.memPer = r.memPer.plusScaled(after[i].Memory, 1/running).plusScaled(w.base.Memory, -1/running)
 		gor += after[i].Goroutines - w.base.Goroutines
 		files += after[i].Files - w.base.Files
 	}
-	running := float64(n - len(r.absent))
 	r.rssPer, r.gorPer, r.fdsPer = rss/running, float64(gor)/running, float64(files)/running
-	r.memPer = mem.per(running)
 	r.usage = true
 	if r.failed != "" {
 		return r, nil

@@ -375,7 +375,9 @@ func (w *worker) do(cmd, arg string) workerReply {
 // usage returns the worker's CPU time so far, and its memory, goroutines and open
 // files now.
 func (w *worker) usage() workerReply {
-	return workerReply{CPU: processCPU(), RSS: rssMB(), Memory: memoryNow(), Goroutines: runtime.NumGoroutine(), Files: openFiles()}
+	kernel := statusMB("VmRSS:", "RssAnon:", "RssFile:")
+	return workerReply{CPU: processCPU(), RSS: kernel[0], Memory: memoryNow(kernel[1], kernel[2]),
+		Goroutines: runtime.NumGoroutine(), Files: openFiles()}
 }
 
 // memoryParts is what a process's resident memory is made of, in MB: the kernel's
@@ -388,29 +390,19 @@ type memoryParts struct {
 	Stacks float64 `json:"stacks,omitempty"` // goroutine stacks
 }
 
-// memoryNow reads the process's memory parts; a collection just before makes Live
-// what is live.
-func memoryNow() memoryParts {
+// memoryNow returns the process's memory parts, anon and file as the kernel counts
+// them; a collection just before makes Live what is live.
+func memoryNow(anon, file float64) memoryParts {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	const mb = 1 << 20
-	return memoryParts{Anon: statusMB("RssAnon:"), File: statusMB("RssFile:"),
+	return memoryParts{Anon: anon, File: file,
 		Live: float64(ms.HeapAlloc) / mb, Spans: float64(ms.HeapInuse) / mb, Stacks: float64(ms.StackInuse) / mb}
 }
 
-// minus returns m less o, part by part.
-func (m memoryParts) minus(o memoryParts) memoryParts {
-	return memoryParts{m.Anon - o.Anon, m.File - o.File, m.Live - o.Live, m.Spans - o.Spans, m.Stacks - o.Stacks}
-}
-
-// plus returns m and o added, part by part.
-func (m memoryParts) plus(o memoryParts) memoryParts {
-	return memoryParts{m.Anon + o.Anon, m.File + o.File, m.Live + o.Live, m.Spans + o.Spans, m.Stacks + o.Stacks}
-}
-
-// per returns m divided by n, part by part.
-func (m memoryParts) per(n float64) memoryParts {
-	return memoryParts{m.Anon / n, m.File / n, m.Live / n, m.Spans / n, m.Stacks / n}
+// plusScaled returns m plus k times o, part by part.
+func (m memoryParts) plusScaled(o memoryParts, k float64) memoryParts {
+	return memoryParts{m.Anon + k*o.Anon, m.File + k*o.File, m.Live + k*o.Live, m.Spans + k*o.Spans, m.Stacks + k*o.Stacks}
 }
 
 // shutdown stops every hub at once: one after another, hubs still redialling the
