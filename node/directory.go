@@ -313,7 +313,9 @@ func (d *directory) noteRevision(id string, rev uint64) {
 
 // run is the reconcile loop. It returns when the node stops.
 func (d *directory) run() {
-	d.n.join()
+	if d.n.join() {
+		d.n.wg.Go(d.catchUp)
+	}
 	d.reconcile()
 	close(d.n.ready)
 	tick := time.NewTicker(d.tickInterval())
@@ -339,7 +341,9 @@ func (d *directory) run() {
 			}
 		}
 		if d.n.ml.NumMembers() <= 1 && len(d.n.cfg.Join) > 0 && time.Since(lastJoin) >= d.n.cfg.RejoinInterval {
-			d.n.join()
+			if d.n.join() {
+				d.n.wg.Go(d.catchUp)
+			}
 			lastJoin = time.Now()
 		}
 		d.reconcile()
@@ -375,17 +379,63 @@ func (d *directory) tickInterval() time.Duration {
 	return time.Second
 }
 
-// join tries the configured hubs once.
-func (n *Node) join() {
+// join tries the configured hubs once, and reports whether one answered.
+func (n *Node) join() bool {
 	if len(n.cfg.Join) == 0 {
-		return
+		return false
 	}
 	joined, err := n.ml.Join(n.cfg.Join)
 	if err != nil && joined == 0 {
 		n.log.Warn("join failed; will retry", "hubs", n.cfg.Join, "err", err, "retry", n.cfg.RejoinInterval)
-		return
+		return false
 	}
 	n.log.Info("joined network", "contacted", joined)
+	return true
+}
+
+// catchUpAfter is when, counted from its join, a hub asks a member drawn at random
+// for the whole membership again, as its join did (a push/pull). Gossip spreads a
+// hub's arrival only to the hubs that know of the ones that tell it, and for less
+// than a second: a hub that joined moments before is known to few, and may hear of
+// none of the hubs that join just after it. Of 100 hubs started one after another
+// on two cores, most runs had one or two that missed the next to join (the one
+// started just before, mostly), until their next push/pull, 80 s later at that
+// size. A hub that joins later is known to all of them already.
+var catchUpAfter = []time.Duration{3 * time.Second, 15 * time.Second}
+
+// catchUp asks a random member for the membership at each of catchUpAfter.
+func (d *directory) catchUp() {
+	start := time.Now()
+	for _, after := range catchUpAfter {
+		select {
+		case <-d.n.ctx.Done():
+			return
+		case <-time.After(time.Until(start.Add(after))):
+		}
+		from := d.randomMember()
+		if from == "" {
+			continue
+		}
+		if _, err := d.n.ml.Join([]string{from}); err != nil {
+			d.n.log.Debug("catch up on membership", "from", from, "err", err)
+		}
+	}
+}
+
+// randomMember returns the gossip address of a live member drawn at random, "" if
+// there is none.
+func (d *directory) randomMember() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	k, addr := 0, ""
+	for _, p := range d.peers {
+		if p.member && p.gossip != "" {
+			if k++; rand.N(k) == 0 {
+				addr = p.gossip
+			}
+		}
+	}
+	return addr
 }
 
 // observe records a membership event. memberlist calls it with its locks held and

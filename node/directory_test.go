@@ -387,3 +387,43 @@ func TestNode_secondProcessOnSameDataDir(t *testing.T) {
 		t.Errorf("error %q does not say the directory is in use", err)
 	}
 }
+
+// TestDirectory_joinMissedByGossipCaughtUp: a hub that gossip does not tell of a hub
+// joining after it, as a hub that joined moments before is hardly told, knows it within
+// seconds all the same: soon after its join it asks a member for the membership again.
+// Its own push/pull comes every 30 s with the large network's timers.
+func TestDirectory_joinMissedByGossipCaughtUp(t *testing.T) {
+	const catchUp = 6 * time.Second
+	t.Cleanup(node.SetCatchUp(catchUp))
+	net := nodetest.ClusteredNetwork(t, testClusters...)
+	start := func(id string, join ...string) *nodetest.Hub {
+		dir := t.TempDir()
+		p := nodetest.ProfileIn(id, "FI")
+		nodetest.Init(t, dir, net, id, &p)
+		cfg := nodetest.Config(dir, join...)
+		cfg.Gossip = "lan"
+		return nodetest.StartConfig(t, cfg)
+	}
+	a := start("fi-1")
+	b := start("fi-2", a.GossipAddr())
+	joined := time.Now()
+	node.SetGossipDeaf(b.Node, true) // only what fi-2 asks for reaches it
+	c := start("fi-3", a.GossipAddr())
+	if took := time.Since(joined); took > catchUp {
+		t.Fatalf("fi-3 took %v to start, past fi-2's catch-up %v after its join", took.Round(time.Millisecond), catchUp)
+	}
+	nodetest.Eventually(t, 10*time.Second, func() error {
+		if _, err := a.Hub(c.ID()); err != nil {
+			return fmt.Errorf("fi-1 does not know fi-3 yet: %w", err)
+		}
+		return nil
+	})
+	nodetest.Eventually(t, time.Until(joined.Add(catchUp+4*time.Second)), func() error {
+		for _, p := range b.Peers() {
+			if p.ID == c.ID() && p.Reachable {
+				return nil
+			}
+		}
+		return fmt.Errorf("fi-2 does not know fi-3 %v after its join", time.Since(joined).Round(time.Millisecond))
+	})
+}

@@ -78,6 +78,7 @@ func (n *Node) createMemberlist() (*memberlist.Memberlist, error) {
 		return nil, err
 	}
 	c.Transport = tr
+	n.gossipTr = tr
 	// memberlist reads BindPort as the port of members that gossip none, and of a Join
 	// address without one; with its own transport it set the bound port there.
 	c.BindPort = tr.Port()

@@ -51,6 +51,7 @@ type Node struct {
 
 	bus       *bus
 	ml        *memberlist.Memberlist
+	gossipTr  *gossipTransport // memberlist's network
 	delegate  *delegate
 	routeAddr string // host:port other hubs route to
 	cluster   string // the hub's cluster of the region map, fixed at Start; "" without one

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -47,6 +48,8 @@ type gossipTransport struct {
 
 	mu      sync.Mutex            // guards waiting
 	waiting map[net.Conn]struct{} // streams accepted whose first byte has not come
+
+	deaf atomic.Bool // tests: what arrives is dropped, as a hub cut off from the others would lose it
 }
 
 var _ memberlist.NodeAwareTransport = (*gossipTransport)(nil)
@@ -229,6 +232,9 @@ func (t *gossipTransport) readPackets() {
 			t.log.Debug("gossip packet empty", "from", from.String())
 			continue
 		}
+		if t.deaf.Load() {
+			continue
+		}
 		p := &memberlist.Packet{Buf: bytes.Clone(buf[:n]), From: from, Timestamp: now}
 		select {
 		case t.packets <- p:
@@ -259,6 +265,10 @@ func (t *gossipTransport) acceptStreams() {
 			continue
 		}
 		wait = 0
+		if t.deaf.Load() {
+			conn.Close()
+			continue
+		}
 		t.mu.Lock()
 		if t.stopped() {
 			t.mu.Unlock()

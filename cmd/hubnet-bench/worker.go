@@ -476,7 +476,7 @@ func missingOf(hubs []*node.Node, n int, absent map[string]bool) string {
 	for _, h := range hubs {
 		peers := slices.DeleteFunc(h.Peers(), func(p api.PeerInfo) bool { return absent[p.ID] })
 		if len(peers) != n-len(absent) {
-			fmt.Fprintf(&b, "%s knows %d of %d hubs; ", h.ID(), len(peers), n-len(absent))
+			fmt.Fprintf(&b, "%s knows %d of %d hubs (not %s); ", h.ID(), len(peers), n-len(absent), unknownTo(peers, n, absent))
 		}
 		for _, p := range peers {
 			if !p.Current() {
@@ -485,6 +485,25 @@ func missingOf(hubs []*node.Node, n int, absent map[string]bool) string {
 		}
 	}
 	return strings.TrimSuffix(b.String(), "; ")
+}
+
+// unknownTo returns the first few of the n hubs, but the absent ones, that are not
+// among peers, comma-separated.
+func unknownTo(peers []api.PeerInfo, n int, absent map[string]bool) string {
+	known := map[string]bool{}
+	for _, p := range peers {
+		known[p.ID] = true
+	}
+	var out []string
+	for i := range n {
+		if id := scaleHubID(i); !known[id] && !absent[id] {
+			out = append(out, id)
+		}
+	}
+	if len(out) > 3 {
+		out = append(out[:3], fmt.Sprintf("%d more", len(out)-3))
+	}
+	return strings.Join(out, ", ")
 }
 
 // scaleHubID is the ID of the scale benchmark's i-th hub.
