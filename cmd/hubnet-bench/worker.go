@@ -94,7 +94,8 @@ func runWorker(spec string, in io.Reader, out io.Writer) error {
 	}
 	enc := json.NewEncoder(out)
 	w := &worker{args: a}
-	// A worker holds up to 457 hubs; memory is measured after a forced collection.
+	// A worker holds up to a hundred hubs; memory is measured after a forced
+	// collection.
 	spread.PaceCollector(a.Procs)
 	if a.Profile != "" {
 		if err := w.nextProfile(); err != nil {
@@ -120,7 +121,6 @@ func runWorker(spec string, in io.Reader, out io.Writer) error {
 	lines, stopping := readCommands(in)
 	t0 := time.Now()
 	failed, absent := w.start(stopping, func(gossip string) error { return enc.Encode(workerReply{Gossip: gossip}) })
-	spread.RelaxCollector()
 	if err := enc.Encode(workerReply{Failed: failed, Absent: absent, Took: []time.Duration{time.Since(t0)}}); err != nil {
 		return err
 	}

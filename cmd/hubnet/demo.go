@@ -317,9 +317,6 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, op
 			return fail("demo", fmt.Errorf("hub %s not ready after %v", n.ID(), wait), "")
 		}
 	}
-	if hubs > demoMaxHubs {
-		spread.RelaxCollector()
-	}
 	if err := waitDirectories(ctx, nodes, helpers, ids); err != nil {
 		if ctx.Err() != nil {
 			return nil

@@ -80,29 +80,19 @@ func Ranges(n, procs int) [][2]int {
 	return out
 }
 
-// PaceCollector bounds the heap of a process that runs many hubs, unless GOMEMLIMIT
-// says otherwise, at half the machine's memory shared among procs processes, where
-// the collector then works harder: five processes of 91 hubs each, with no bound,
-// grew to 4.7 GB each and filled the 23 GB of the machine. The collector keeps its
-// default pace while the hubs start; RelaxCollector slows it once they run.
+// PaceCollector lets the heap of a process that runs many hubs grow to five times what
+// is live before the garbage collector runs, not twice, unless GOGC says otherwise:
+// the default pace, right for one hub's small heap, took a third of the CPU of a
+// hundred hubs in one process (docs/benchmarks.md). Unless GOMEMLIMIT says otherwise,
+// it also bounds the heap at half the machine's memory shared among procs processes,
+// where the collector then works harder: five processes of 91 hubs each, with no
+// bound, grew to 4.7 GB each and filled the 23 GB of the machine.
 func PaceCollector(procs int) {
-	if total := MemTotal(); os.Getenv("GOMEMLIMIT") == "" && total > 0 {
-		debug.SetMemoryLimit(total / 2 / int64(max(procs, 1)))
-	}
-}
-
-// RelaxCollector lets the heap of a process whose hubs have all started grow to five
-// times what is live before the collector runs, not twice, unless GOGC says
-// otherwise: the default pace, right for one hub's small heap, took a third of the
-// CPU of a hundred hubs in one process (docs/benchmarks.md). Not before they run:
-// the hubs' lasting state is allocated while they start, and at that pace it was
-// spread among five times its size in garbage, whose spans the collector, which does
-// not move objects, could not return. At the whole catalogue of 457 hubs in one
-// process, the heap spans in use were 9.2 MB a hub for 4.7 MB of live objects, and
-// 6.6 MB for 4.9 at the default pace.
-func RelaxCollector() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
+	}
+	if total := MemTotal(); os.Getenv("GOMEMLIMIT") == "" && total > 0 {
+		debug.SetMemoryLimit(total / 2 / int64(max(procs, 1)))
 	}
 }
 
