@@ -313,9 +313,7 @@ func (d *directory) noteRevision(id string, rev uint64) {
 
 // run is the reconcile loop. It returns when the node stops.
 func (d *directory) run() {
-	if d.n.join() {
-		d.n.wg.Go(d.catchUp)
-	}
+	d.join()
 	d.reconcile()
 	close(d.n.ready)
 	tick := time.NewTicker(d.tickInterval())
@@ -341,9 +339,7 @@ func (d *directory) run() {
 			}
 		}
 		if d.n.ml.NumMembers() <= 1 && len(d.n.cfg.Join) > 0 && time.Since(lastJoin) >= d.n.cfg.RejoinInterval {
-			if d.n.join() {
-				d.n.wg.Go(d.catchUp)
-			}
+			d.join()
 			lastJoin = time.Now()
 		}
 		d.reconcile()
@@ -391,6 +387,14 @@ func (n *Node) join() bool {
 	}
 	n.log.Info("joined network", "contacted", joined)
 	return true
+}
+
+// join joins the network and, once a hub answered, catches up on the joins its
+// gossip may miss (catchUp).
+func (d *directory) join() {
+	if d.n.join() {
+		d.n.wg.Go(d.catchUp)
+	}
 }
 
 // catchUpAfter is when, counted from its join, a hub asks a member drawn at random
