@@ -65,7 +65,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	queries := fs.Int("queries", 0, "queries timed per run (default 5000 for search, 500 per round and size for live)")
 	hubs := fs.Int("hubs", searchHubs, "search: synthetic hubs in the directory")
 	serfQueries := fs.Int("serf-queries", 100, "live: Serf queries timed per round and size (each waits for gossip, about 0.1 s)")
-	cpuProfile := fs.String("cpuprofile", "", "live: write a CPU profile of the timed hubnet and NATS queries of the first round at the largest size to this file; referrals: of the first round's hubnet throughput run; scale: a directory for CPU profiles of each worker process (its hubs starting, the idle federation, the rest) and a heap profile at its stop")
+	cpuProfile := fs.String("cpuprofile", "", "live: write a CPU profile of the timed hubnet and NATS queries of the first round at the largest size to this file; referrals: of the first round's hubnet throughput run; scale: a directory for CPU profiles of each worker process (its hubs starting, the idle federation, the live queries, the rest), a heap profile at its stop and its log")
 	n := fs.Int("n", 300, "referrals: referrals timed one at a time per round")
 	m := fs.Int("m", 3000, "referrals: referrals sent at once per round, for throughput")
 	callers := fs.Int("callers", 8, "referrals: goroutines calling Refer (and publishing to JetStream) at once")

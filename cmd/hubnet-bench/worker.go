@@ -33,6 +33,9 @@ import (
 	"github.com/hubnet-eu/hubnet/node"
 )
 
+// processStart is about when the process started.
+var processStart = time.Now()
+
 // workerEnv, when set in a hubnet-bench process's environment, makes it a worker; its
 // value holds the worker's arguments (see workerArgs).
 const workerEnv = "HUBNET_BENCH_SCALE_WORKER"
@@ -179,7 +182,8 @@ type worker struct {
 
 // cpuPhases names a worker's CPU profiles: from its start to the first usage (the
 // hubs starting and the directories filling), between the first two (the idle
-// federation), and the rest.
+// federation), and the rest, of which the live queries and what follows them (the
+// killed hub's detection) each get a profile of their own.
 var cpuPhases = []string{"start", "idle", "rest"}
 
 // start starts hubs From to To-1 and returns why the first that did not start did
@@ -350,7 +354,17 @@ func (w *worker) do(cmd, arg string) workerReply {
 		if err != nil || len(hubs) == 0 {
 			return workerReply{Err: fmt.Sprintf("live %q: want a count, on the worker of the first hub", arg)}
 		}
-		return liveFrom(hubs[0], w.args.N, k)
+		var log io.Writer
+		if w.args.Profile != "" {
+			// The queries' CPU in a profile of their own, each query's time in
+			// the log, and the rest (the killed hub's detection) after them.
+			log = os.Stderr
+			if err := w.splitProfile("live"); err != nil {
+				return workerReply{Err: err.Error()}
+			}
+			defer w.splitProfile("kill")
+		}
+		return liveFrom(hubs[0], w.args.N, k, log)
 	case "kill":
 		for i, h := range hubs {
 			if h.ID() == arg {
@@ -420,16 +434,22 @@ func (w *worker) shutdown() {
 }
 
 // liveFrom times k live queries from h (after liveWarmup untimed) over a federation
-// of n hubs.
-func liveFrom(h *node.Node, n, k int) workerReply {
+// of n hubs. When log is not nil, it gets a line per timed query with its start in
+// seconds since the process started, as the runtime's collection trace
+// (GODEBUG=gctrace=1) dates each collection.
+func liveFrom(h *node.Node, n, k int, log io.Writer) workerReply {
 	q, _ := liveQuery(scaleProfiles(n))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var r workerReply
 	for i := range k + liveWarmup {
+		at := time.Since(processStart)
 		took, out, err := askHubnet(ctx, h, q)
 		if err != nil {
 			return workerReply{Err: "live query: " + err.Error()}
+		}
+		if i >= liveWarmup && log != nil {
+			fmt.Fprintf(log, "live query %d: @%.3fs took %v, %d answered of %d asked\n", i-liveWarmup+1, at.Seconds(), took, out.answered, out.asked)
 		}
 		if i >= liveWarmup {
 			r.Took = append(r.Took, took)
