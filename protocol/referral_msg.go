@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"time"
-
-	"golang.org/x/crypto/nacl/box"
 )
 
 // Referral messages, each in a signed envelope addressed to the other hub of the
@@ -120,7 +118,7 @@ func sealValue(what string, v any, from Identity, to [32]byte, rand io.Reader) (
 	if _, err := io.ReadFull(rand, nonce[:]); err != nil {
 		return Sealed{}, fmt.Errorf("nonce: %w", err)
 	}
-	return Sealed{Nonce: nonce[:], Box: box.Seal(nil, plain, &nonce, &to, &from.BoxKey), From: from.BoxPub[:]}, nil
+	return Sealed{Nonce: nonce[:], Box: sealBox(plain, &nonce, &to, &from.BoxKey), From: from.BoxPub[:]}, nil
 }
 
 // openValue decrypts s, sealed to the identity by the hub whose box public key is from
@@ -140,10 +138,7 @@ func openValue(what string, s Sealed, to Identity, from [32]byte, earlier [][32]
 	}
 	var nonce [24]byte
 	copy(nonce[:], s.Nonce)
-	plain, ok := box.Open(nil, s.Box, &nonce, &from, &to.BoxKey)
-	for i := 0; !ok && i < len(earlier); i++ {
-		plain, ok = box.Open(nil, s.Box, &nonce, &from, &earlier[i])
-	}
+	plain, ok := openBox(s.Box, &nonce, &from, &to.BoxKey, earlier)
 	if !ok {
 		return fmt.Errorf("%s does not open with this hub's key: %w", what, ErrBadSignature)
 	}

@@ -6,8 +6,6 @@ import (
 	"io"
 	"slices"
 	"time"
-
-	"golang.org/x/crypto/nacl/box"
 )
 
 // Sealed envelopes. A message for one hub whose body only that hub may read travels
@@ -82,7 +80,7 @@ func Seal(id Identity, e Envelope, toBox [32]byte, now time.Time, rand io.Reader
 	if _, err := io.ReadFull(rand, nonce[:]); err != nil {
 		return Envelope{}, fmt.Errorf("nonce: %w", err)
 	}
-	s := Sealed{Nonce: nonce[:], Box: box.Seal(nil, plain, &nonce, &toBox, &id.BoxKey), From: id.BoxPub[:]}
+	s := Sealed{Nonce: nonce[:], Box: sealBox(plain, &nonce, &toBox, &id.BoxKey), From: id.BoxPub[:]}
 	if e.Body, err = json.Marshal(s); err != nil {
 		return Envelope{}, fmt.Errorf("encode sealed %s: %w", e.Type, err)
 	}
@@ -130,10 +128,7 @@ func (e *Envelope) Unseal(to Identity, earlier ...[32]byte) error {
 	var fromKey [32]byte
 	copy(nonce[:], s.Nonce)
 	copy(fromKey[:], s.From)
-	plain, ok := box.Open(nil, s.Box, &nonce, &fromKey, &to.BoxKey)
-	for i := 0; !ok && i < len(earlier); i++ {
-		plain, ok = box.Open(nil, s.Box, &nonce, &fromKey, &earlier[i])
-	}
+	plain, ok := openBox(s.Box, &nonce, &fromKey, &to.BoxKey, earlier)
 	if !ok {
 		return fail("the box does not open with this hub's box keys")
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/nacl/box"
 )
 
 // boxIdentity is an identity with fresh signing and box keys.
@@ -180,4 +182,44 @@ func testBoxIdentity(id string, seed byte) Identity {
 		panic(err)
 	}
 	return i
+}
+
+// A box sealed with a remembered shared key is the box nacl/box seals deriving the
+// key anew, so a hub of an earlier version opens what this one seals and the other
+// way round, with the current box key or an earlier one, also once the memory of
+// shared keys has started over.
+func TestSeal_sameBoxAsWithoutRememberedKey(t *testing.T) {
+	a, b, bBefore := boxIdentity(t, "hub-one"), boxIdentity(t, "hub-two"), boxIdentity(t, "hub-two")
+	plain := []byte(`{"reason":"no-capacity","note":"fully booked until autumn"}`)
+	var nonce [24]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
+		t.Fatal(err)
+	}
+	for _, full := range []bool{false, true} {
+		if full {
+			// Keys from as many senders as the memory holds: it starts over.
+			var pub [32]byte
+			for range maxSharedKeys {
+				rand.Read(pub[:])
+				sharedKey(&b.BoxKey, &pub)
+			}
+			if n := len(sharedKeys.m); n > maxSharedKeys {
+				t.Fatalf("%d shared keys remembered, want at most %d", n, maxSharedKeys)
+			}
+		}
+		sealed := sealBox(plain, &nonce, &b.BoxPub, &a.BoxKey)
+		if want := box.Seal(nil, plain, &nonce, &b.BoxPub, &a.BoxKey); !bytes.Equal(sealed, want) {
+			t.Fatalf("full %v: sealed box differs from nacl/box's", full)
+		}
+		if got, ok := box.Open(nil, sealed, &nonce, &a.BoxPub, &b.BoxKey); !ok || !bytes.Equal(got, plain) {
+			t.Fatalf("full %v: nacl/box opens %q, %v; want %q", full, got, ok, plain)
+		}
+		toEarlier := box.Seal(nil, plain, &nonce, &bBefore.BoxPub, &a.BoxKey)
+		if got, ok := openBox(toEarlier, &nonce, &a.BoxPub, &b.BoxKey, [][32]byte{bBefore.BoxKey}); !ok || !bytes.Equal(got, plain) {
+			t.Fatalf("full %v: a box sealed by nacl/box to the earlier key opens as %q, %v; want %q", full, got, ok, plain)
+		}
+		if _, ok := openBox(toEarlier, &nonce, &a.BoxPub, &b.BoxKey, nil); ok {
+			t.Fatalf("full %v: a box sealed to the earlier key opened with the current key alone", full)
+		}
+	}
 }
