@@ -70,7 +70,7 @@ bench: ## Run the benchmarks and write their figures to docs/benchmarks.md.
 	$(GO) run ./cmd/hubnet-bench -out docs/benchmarks.md search
 	$(GO) run ./cmd/hubnet-bench -out docs/benchmarks.md -rounds 3 -sizes 10,25 live
 	$(GO) run ./cmd/hubnet-bench -out docs/benchmarks.md -rounds 3 referrals
-	$(GO) run ./cmd/hubnet-bench -out docs/benchmarks.md -wait 5m scale
+	$(GO) run ./cmd/hubnet-bench -out docs/benchmarks.md -sizes 25,50,100,250 -topologies leaves,mesh -wait 5m scale
 	$(GO) run ./cmd/hubnet-bench -out docs/benchmarks.md -wait 5m -sizes 457 -topologies leaves -paced scale
 
 fuzz: ## Run every fuzz target of every package for FUZZTIME each (default 30s).
