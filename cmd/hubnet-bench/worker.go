@@ -448,14 +448,15 @@ func liveFrom(h *node.Node, n, k int, log io.Writer) workerReply {
 		if err != nil {
 			return workerReply{Err: "live query: " + err.Error()}
 		}
-		if i >= liveWarmup && log != nil {
+		if i < liveWarmup {
+			continue
+		}
+		if log != nil {
 			fmt.Fprintf(log, "live query %d: @%.3fs took %v, %d answered of %d asked\n", i-liveWarmup+1, at.Seconds(), took, out.answered, out.asked)
 		}
-		if i >= liveWarmup {
-			r.Took = append(r.Took, took)
-			r.Answered = append(r.Answered, out.answered)
-			r.Asked = append(r.Asked, out.answered+len(out.late)+len(out.failed))
-		}
+		r.Took = append(r.Took, took)
+		r.Answered = append(r.Answered, out.answered)
+		r.Asked = append(r.Asked, out.answered+len(out.late)+len(out.failed))
 	}
 	return r
 }
